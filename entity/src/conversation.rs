@@ -1,0 +1,52 @@
+//! One thread of work with one customer on one brand account, public and private together.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A row of `conversations`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "conversations")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub brand_account_id: i64,
+    pub customer_id: i64,
+    pub network: String,
+    /// Visibility of the message that opened it (public starts need a public follow-up).
+    pub origin_visibility: String,
+    /// new | open | pending | resolved
+    pub status: String,
+    /// 1 = tier 1, 2 = tier 2, 3 = noise (kept, not queued).
+    pub priority: i16,
+    pub risk: i32,
+    pub risk_reasons: Json,
+    pub sentiment_start: Option<f64>,
+    pub sentiment_now: Option<f64>,
+    pub category: Option<String>,
+    pub tags: Json,
+    pub assignee_id: Option<i64>,
+    /// Highest fencing token the store has accepted for this conversation.
+    pub fence_token: i64,
+    pub previous_conversation_id: Option<i64>,
+    pub message_count: i32,
+    pub first_message_at: DateTimeUtc,
+    pub last_message_at: DateTimeUtc,
+    pub last_inbound_at: Option<DateTimeUtc>,
+    /// The oldest customer message not yet answered by the brand, while the customer waits.
+    pub awaiting_since: Option<DateTimeUtc>,
+    pub first_response_at: Option<DateTimeUtc>,
+    pub first_response_due_at: Option<DateTimeUtc>,
+    pub next_response_due_at: Option<DateTimeUtc>,
+    /// The effective due time as Unix milliseconds (`i64::MAX` when nothing is due): an
+    /// integer sort key that orders and pages the queue the same way on SQLite and PostgreSQL.
+    pub due_sort: i64,
+    pub resolved_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+/// No declared relations: queries join explicitly where they need to.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

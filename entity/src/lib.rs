@@ -1,0 +1,14 @@
+//! sea-orm models of the Chorus store. Models only: the rules live in the `chorus` crate.
+
+pub mod agent;
+pub mod audit;
+pub mod brand_account;
+pub mod conversation;
+pub mod customer;
+pub mod customer_identity;
+pub mod event;
+pub mod listening_rule;
+pub mod message;
+pub mod note;
+pub mod session;
+pub mod team;

@@ -1,0 +1,76 @@
+//! Conversations: the queue's order, the views agents list, the detail of one conversation
+//! with the customer's whole history, and notes.
+
+mod list;
+mod view;
+
+pub use list::{ListQuery, Page, View, list};
+pub use view::{CustomerView, Detail, MessageView, NoteView, Summary, detail};
+
+use chrono::Utc;
+use entity::{conversation, note};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+
+use crate::error::ApiError;
+use crate::events::{self, NewEvent, kind};
+
+/// Nobody has worked on it yet.
+pub const STATUS_NEW: &str = "new";
+/// Being worked on, or the customer spoke again.
+pub const STATUS_OPEN: &str = "open";
+/// The brand answered; waiting on the customer.
+pub const STATUS_PENDING: &str = "pending";
+/// Done.
+pub const STATUS_RESOLVED: &str = "resolved";
+
+/// Whether a conversation belongs on the live queue: waiting for the brand and not noise.
+pub fn is_queued(c: &conversation::Model) -> bool {
+    (c.status == STATUS_NEW || c.status == STATUS_OPEN) && c.priority <= 2
+}
+
+/// The time the next answer is due: the first response until there is one, then the next.
+pub fn due_at(c: &conversation::Model) -> Option<chrono::DateTime<Utc>> {
+    if c.first_response_at.is_none() { c.first_response_due_at } else { c.next_response_due_at }
+}
+
+/// Keeps the integer sort key in step with the due times.
+pub fn refresh_due(c: &mut conversation::Model) {
+    c.due_sort = due_at(c).map_or(i64::MAX, |d| d.timestamp_millis());
+}
+
+/// Maximum note length in characters.
+pub const MAX_NOTE_CHARS: usize = 10_000;
+
+/// Adds an internal note (never sent to the customer).
+pub async fn add_note(
+    db: &impl ConnectionTrait,
+    conversation_id: i64,
+    agent_id: i64,
+    text: &str,
+) -> Result<NoteView, ApiError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > MAX_NOTE_CHARS {
+        return Err(ApiError::Validation(format!("note text must be 1 to {MAX_NOTE_CHARS} characters")));
+    }
+    conversation::Entity::find_by_id(conversation_id).one(db).await?.ok_or(ApiError::NotFound("conversation"))?;
+    let n = note::ActiveModel {
+        conversation_id: Set(conversation_id),
+        agent_id: Set(agent_id),
+        text: Set(text.to_owned()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    let view = NoteView::from(n);
+    events::append(
+        db,
+        vec![NewEvent {
+            kind: kind::CONVERSATION_NOTE,
+            conversation_id: Some(conversation_id),
+            payload: serde_json::json!({"conversation_id": conversation_id, "note": view}),
+        }],
+    )
+    .await?;
+    Ok(view)
+}

@@ -1,0 +1,267 @@
+//! What clients see of a conversation: wire types built from the store's rows.
+
+use chrono::{DateTime, Utc};
+use entity::{brand_account, conversation, customer, customer_identity, message, note};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+use crate::triage::{Reason, Tier};
+
+/// A conversation as it appears in a queue or list (and in `queue.upsert` events).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Summary {
+    /// Id.
+    pub id: i64,
+    /// The brand account it belongs to.
+    pub brand_account_id: i64,
+    /// Network of the message that opened it.
+    pub network: String,
+    /// `public` or `private`: where it started (a public start wants a public follow-up).
+    pub origin_visibility: String,
+    /// The customer.
+    pub customer_id: i64,
+    /// The customer's display name, when known.
+    pub customer_name: Option<String>,
+    /// `new`, `open`, `pending`, `resolved`.
+    pub status: String,
+    /// `tier1`, `tier2` or `noise`.
+    pub priority: Tier,
+    /// 0 to 100.
+    pub risk: i32,
+    /// Why it ranks where it does, strongest first.
+    pub risk_reasons: Vec<Reason>,
+    /// Sentiment of the first customer message (VADER compound, -1 to 1).
+    pub sentiment_start: Option<f64>,
+    /// Sentiment of the latest customer message.
+    pub sentiment_now: Option<f64>,
+    /// Category from the keyword rules.
+    pub category: Option<String>,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// The agent holding it, if any.
+    pub assignee_id: Option<i64>,
+    /// The newest fencing token the store has accepted.
+    pub fence_token: i64,
+    /// The conversation this one follows (same customer, after a resolution).
+    pub previous_conversation_id: Option<i64>,
+    /// Number of messages.
+    pub message_count: i32,
+    /// Network time of the first message.
+    pub first_message_at: DateTime<Utc>,
+    /// Network time of the latest message.
+    pub last_message_at: DateTime<Utc>,
+    /// The oldest customer message not yet answered, while the customer waits.
+    pub awaiting_since: Option<DateTime<Utc>>,
+    /// Network time of the brand's first reply.
+    pub first_response_at: Option<DateTime<Utc>>,
+    /// When the first response is due.
+    pub first_response_due_at: Option<DateTime<Utc>>,
+    /// When the next response is due.
+    pub next_response_due_at: Option<DateTime<Utc>>,
+    /// The due time that applies now (first until answered, then next).
+    pub due_at: Option<DateTime<Utc>>,
+    /// When it was resolved.
+    pub resolved_at: Option<DateTime<Utc>>,
+}
+
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    serde_json::from_value(v.clone()).unwrap_or_default()
+}
+
+impl Summary {
+    /// Builds the wire view of a row.
+    pub fn from_model(c: &conversation::Model, customer_name: Option<String>) -> Self {
+        Self {
+            id: c.id,
+            brand_account_id: c.brand_account_id,
+            network: c.network.clone(),
+            origin_visibility: c.origin_visibility.clone(),
+            customer_id: c.customer_id,
+            customer_name,
+            status: c.status.clone(),
+            priority: Tier::from_i16(c.priority),
+            risk: c.risk,
+            risk_reasons: serde_json::from_value(c.risk_reasons.clone()).unwrap_or_default(),
+            sentiment_start: c.sentiment_start,
+            sentiment_now: c.sentiment_now,
+            category: c.category.clone(),
+            tags: strings(&c.tags),
+            assignee_id: c.assignee_id,
+            fence_token: c.fence_token,
+            previous_conversation_id: c.previous_conversation_id,
+            message_count: c.message_count,
+            first_message_at: c.first_message_at,
+            last_message_at: c.last_message_at,
+            awaiting_since: c.awaiting_since,
+            first_response_at: c.first_response_at,
+            first_response_due_at: c.first_response_due_at,
+            next_response_due_at: c.next_response_due_at,
+            due_at: super::due_at(c),
+            resolved_at: c.resolved_at,
+        }
+    }
+}
+
+/// One message in a conversation's thread.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MessageView {
+    /// Id.
+    pub id: i64,
+    /// `inbound` or `outbound`.
+    pub direction: String,
+    /// `public` or `private`.
+    pub visibility: String,
+    /// Network.
+    pub network: String,
+    /// The network's id.
+    pub platform_message_id: String,
+    /// The network's id of the message it answers.
+    pub in_reply_to: Option<String>,
+    /// The agent who sent it through Chorus.
+    pub agent_id: Option<i64>,
+    /// Author's name as the network gave it.
+    pub author_name: Option<String>,
+    /// Text.
+    pub text: String,
+    /// VADER compound of an inbound message.
+    pub sentiment: Option<f64>,
+    /// Network time.
+    pub sent_at: DateTime<Utc>,
+    /// When Chorus committed it.
+    pub received_at: DateTime<Utc>,
+}
+
+impl From<message::Model> for MessageView {
+    fn from(m: message::Model) -> Self {
+        Self {
+            id: m.id,
+            direction: m.direction,
+            visibility: m.visibility,
+            network: m.network,
+            platform_message_id: m.platform_message_id,
+            in_reply_to: m.in_reply_to,
+            agent_id: m.agent_id,
+            author_name: m.author_name,
+            text: m.text,
+            sentiment: m.sentiment,
+            sent_at: m.sent_at,
+            received_at: m.received_at,
+        }
+    }
+}
+
+/// An internal note.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NoteView {
+    /// Id.
+    pub id: i64,
+    /// Author.
+    pub agent_id: i64,
+    /// Text.
+    pub text: String,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<note::Model> for NoteView {
+    fn from(n: note::Model) -> Self {
+        Self { id: n.id, agent_id: n.agent_id, text: n.text, created_at: n.created_at }
+    }
+}
+
+/// One identity of a customer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IdentityView {
+    /// Network.
+    pub network: String,
+    /// The network's id for them.
+    pub platform_user_id: String,
+    /// Handle.
+    pub handle: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+    /// Followers.
+    pub followers: Option<i64>,
+}
+
+/// The customer behind a conversation.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CustomerView {
+    /// Id.
+    pub id: i64,
+    /// Display name.
+    pub display_name: String,
+    /// Largest follower count seen.
+    pub followers: Option<i64>,
+    /// Their accounts on each network.
+    pub identities: Vec<IdentityView>,
+}
+
+/// A conversation with everything an agent needs to answer it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Detail {
+    /// The conversation.
+    pub conversation: Summary,
+    /// The brand account's name.
+    pub brand_account_name: Option<String>,
+    /// The customer.
+    pub customer: Option<CustomerView>,
+    /// Public and private messages in network-time order.
+    pub messages: Vec<MessageView>,
+    /// Internal notes, oldest first.
+    pub notes: Vec<NoteView>,
+    /// The customer's other conversations (any brand account), newest first.
+    pub earlier_conversations: Vec<Summary>,
+}
+
+/// Loads a conversation's detail; unknown ids are `not_found`.
+pub async fn detail(db: &impl ConnectionTrait, id: i64) -> Result<Detail, ApiError> {
+    let c = conversation::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("conversation"))?;
+    let cust = customer::Entity::find_by_id(c.customer_id).one(db).await?;
+    let identities = customer_identity::Entity::find()
+        .filter(customer_identity::Column::CustomerId.eq(c.customer_id))
+        .order_by_asc(customer_identity::Column::Id)
+        .all(db)
+        .await?;
+    let brand = brand_account::Entity::find_by_id(c.brand_account_id).one(db).await?;
+    let messages = message::Entity::find()
+        .filter(message::Column::ConversationId.eq(id))
+        .order_by_asc(message::Column::SentAt)
+        .order_by_asc(message::Column::Id)
+        .all(db)
+        .await?;
+    let notes =
+        note::Entity::find().filter(note::Column::ConversationId.eq(id)).order_by_asc(note::Column::Id).all(db).await?;
+    let earlier = conversation::Entity::find()
+        .filter(conversation::Column::CustomerId.eq(c.customer_id))
+        .filter(conversation::Column::Id.ne(id))
+        .order_by_desc(conversation::Column::Id)
+        .limit(50)
+        .all(db)
+        .await?;
+    let name = cust.as_ref().map(|c| c.display_name.clone());
+    Ok(Detail {
+        conversation: Summary::from_model(&c, name.clone()),
+        brand_account_name: brand.map(|b| b.name),
+        customer: cust.map(|k| CustomerView {
+            id: k.id,
+            display_name: k.display_name,
+            followers: k.followers,
+            identities: identities
+                .into_iter()
+                .map(|i| IdentityView {
+                    network: i.network,
+                    platform_user_id: i.platform_user_id,
+                    handle: i.handle,
+                    name: i.name,
+                    followers: i.followers,
+                })
+                .collect(),
+        }),
+        messages: messages.into_iter().map(MessageView::from).collect(),
+        notes: notes.into_iter().map(NoteView::from).collect(),
+        earlier_conversations: earlier.iter().map(|e| Summary::from_model(e, name.clone())).collect(),
+    })
+}

@@ -1,0 +1,158 @@
+//! The HTTP error type: every failure a client can see, with a stable machine-readable code,
+//! mapped to a status once, here. Bodies are always `{"error": {"code", "message"}}`.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// Everything a request can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The body is not JSON at all.
+    #[error("malformed JSON: {0}")]
+    MalformedJson(String),
+    /// Valid JSON, wrong shape (missing field, wrong type, unknown field).
+    #[error("invalid payload: {0}")]
+    InvalidPayload(String),
+    /// A value that parses but is not acceptable (empty text, too many messages, bad query).
+    #[error("{0}")]
+    Validation(String),
+    /// The body is larger than the configured limit.
+    #[error("request body exceeds {limit} bytes")]
+    PayloadTooLarge {
+        /// The limit in bytes.
+        limit: usize,
+    },
+    /// No credentials, or credentials that are not valid.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// A webhook without a valid signature.
+    #[error("{0}")]
+    BadSignature(&'static str),
+    /// Authenticated but not allowed.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// Unknown id or route.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A conflicting state (e.g. an email already in use).
+    #[error("{0}")]
+    Conflict(String),
+    /// A feature that needs configuration the operator has not given.
+    #[error("{0}")]
+    NotConfigured(&'static str),
+    /// The server is shedding load (ingest queue full) or shutting down.
+    #[error("{0}")]
+    Unavailable(&'static str),
+    /// Anything else: logged with its cause chain, shown as a generic 500.
+    #[error(transparent)]
+    Unexpected(#[from] anyhow::Error),
+}
+
+/// The JSON body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// A stable code and a human message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Machine-readable: `malformed_json`, `invalid_payload`, `validation`, `payload_too_large`,
+    /// `unauthorized`, `bad_signature`, `forbidden`, `not_found`, `conflict`, `not_configured`,
+    /// `unavailable`, `internal`.
+    pub code: &'static str,
+    /// For people.
+    pub message: String,
+}
+
+impl ApiError {
+    /// The stable code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::MalformedJson(_) => "malformed_json",
+            ApiError::InvalidPayload(_) => "invalid_payload",
+            ApiError::Validation(_) => "validation",
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::BadSignature(_) => "bad_signature",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::NotConfigured(_) => "not_configured",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Unexpected(_) => "internal",
+        }
+    }
+
+    /// Classifies a serde_json failure: syntax/EOF is malformed, data errors are shape errors.
+    pub fn from_json(e: &serde_json::Error) -> Self {
+        use serde_json::error::Category;
+        match e.classify() {
+            Category::Syntax | Category::Eof | Category::Io => ApiError::MalformedJson(e.to_string()),
+            Category::Data => ApiError::InvalidPayload(e.to_string()),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::MalformedJson(_) | ApiError::InvalidPayload(_) | ApiError::Validation(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Unauthorized(_) | ApiError::BadSignature(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::NotConfigured(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let message = match self {
+            ApiError::Unexpected(e) => {
+                tracing::error!(error.cause_chain = ?e, error.message = %e, "request failed");
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        HttpResponse::build(self.status_code()).json(ErrorBody { error: ErrorDetail { code: self.code(), message } })
+    }
+}
+
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        ApiError::Unexpected(anyhow::Error::new(e))
+    }
+}
+
+/// Maps actix's own extractor errors (JSON body, query string, path) into our error shape.
+pub fn json_config(limit: usize) -> actix_web::web::JsonConfig {
+    actix_web::web::JsonConfig::default().limit(limit).error_handler(|err, _req| {
+        use actix_web::error::JsonPayloadError;
+        let api = match &err {
+            JsonPayloadError::OverflowKnownLength { limit, .. } | JsonPayloadError::Overflow { limit } => {
+                ApiError::PayloadTooLarge { limit: *limit }
+            }
+            JsonPayloadError::Deserialize(e) => ApiError::from_json(e),
+            JsonPayloadError::ContentType => ApiError::Validation("expected Content-Type: application/json".into()),
+            other => ApiError::MalformedJson(other.to_string()),
+        };
+        api.into()
+    })
+}
+
+/// Query-string errors as `validation`.
+pub fn query_config() -> actix_web::web::QueryConfig {
+    actix_web::web::QueryConfig::default().error_handler(|err, _req| ApiError::Validation(err.to_string()).into())
+}
+
+/// Path errors (a non-numeric id) as `not_found`.
+pub fn path_config() -> actix_web::web::PathConfig {
+    actix_web::web::PathConfig::default().error_handler(|_err, _req| ApiError::NotFound("resource").into())
+}

@@ -1,0 +1,52 @@
+//! The append-only domain event log. Every state change writes its events in the same
+//! transaction as the change, so the log and the state can never disagree; the live layer
+//! (WebSocket fan-out) reads from here.
+
+use chrono::Utc;
+use entity::event;
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
+use serde_json::Value;
+
+/// Event kinds written by the store (the WebSocket protocol uses the same names).
+pub mod kind {
+    /// A message joined a conversation (inbound or outbound).
+    pub const CONVERSATION_MESSAGE: &str = "conversation.message";
+    /// A queued conversation was created or changed (tier, risk, status, due times).
+    pub const QUEUE_UPSERT: &str = "queue.upsert";
+    /// A conversation left the queue (resolved, or turned out to be noise).
+    pub const QUEUE_REMOVE: &str = "queue.remove";
+    /// A note was added.
+    pub const CONVERSATION_NOTE: &str = "conversation.note";
+    /// A brand account was registered by its first verified delivery.
+    pub const BRAND_ACCOUNT_REGISTERED: &str = "brand_account.registered";
+}
+
+/// An event to append.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// One of [`kind`].
+    pub kind: &'static str,
+    /// The conversation it concerns, if any (for per-conversation subscriptions).
+    pub conversation_id: Option<i64>,
+    /// The event body as clients receive it.
+    pub payload: Value,
+}
+
+/// Appends events in one statement; their `seq` follows insertion order.
+pub async fn append(db: &impl ConnectionTrait, events: Vec<NewEvent>) -> Result<(), DbErr> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    for chunk in events.chunks(1000) {
+        let models = chunk.iter().map(|e| event::ActiveModel {
+            kind: Set(e.kind.to_owned()),
+            conversation_id: Set(e.conversation_id),
+            payload: Set(e.payload.clone()),
+            created_at: Set(now),
+            ..Default::default()
+        });
+        event::Entity::insert_many(models).exec_without_returning(db).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,77 @@
+//! `GET/POST /api/v1/listening-rules`, `DELETE /api/v1/listening-rules/{id}`.
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+
+use crate::audit;
+use crate::auth::AuthedAgent;
+use crate::error::ApiError;
+use crate::listening::{self, ListeningRule, NewListeningRule};
+use crate::state::AppState;
+
+/// Saved searches.
+#[utoipa::path(get, path = "/api/v1/listening-rules", tag = "listening", security(("bearer" = [])),
+    responses((status = 200, body = Vec<ListeningRule>), (status = 401, body = crate::error::ErrorBody)))]
+#[get("/listening-rules")]
+pub async fn list(state: web::Data<AppState>, _who: AuthedAgent) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(listening::list(&state.db).await?))
+}
+
+/// Save a search (supervisor or admin). Applies to messages ingested from now on.
+#[utoipa::path(post, path = "/api/v1/listening-rules", tag = "listening", security(("bearer" = [])), request_body = NewListeningRule,
+    responses((status = 201, body = ListeningRule), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+#[post("/listening-rules")]
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    body: web::Json<NewListeningRule>,
+) -> Result<HttpResponse, ApiError> {
+    who.require_role("supervisor")?;
+    let rule = listening::create(&state.db, body.into_inner()).await?;
+    state.listening.reload(&state.db).await?;
+    audit::record(
+        &state.db,
+        audit::Entry {
+            actor: format!("agent:{}", who.agent.id),
+            action: "listening_rule.create".into(),
+            target_type: "listening_rule".into(),
+            target_id: Some(rule.id.to_string()),
+            after: serde_json::to_value(&rule).ok(),
+            ip: req.peer_addr().map(|a| a.ip().to_string()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(rule))
+}
+
+/// Delete a saved search (supervisor or admin).
+#[utoipa::path(delete, path = "/api/v1/listening-rules/{id}", tag = "listening", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "rule id")),
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[delete("/listening-rules/{id}")]
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    who.require_role("supervisor")?;
+    let rule = listening::delete(&state.db, id.into_inner()).await?;
+    state.listening.reload(&state.db).await?;
+    audit::record(
+        &state.db,
+        audit::Entry {
+            actor: format!("agent:{}", who.agent.id),
+            action: "listening_rule.delete".into(),
+            target_type: "listening_rule".into(),
+            target_id: Some(rule.id.to_string()),
+            before: serde_json::to_value(&rule).ok(),
+            ip: req.peer_addr().map(|a| a.ip().to_string()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

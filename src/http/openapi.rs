@@ -1,0 +1,45 @@
+//! The OpenAPI document, generated from the handlers' annotations so it cannot drift from the
+//! code that serves the routes.
+
+use actix_web::{HttpResponse, get};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components
+            .add_security_scheme("api_key", SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-Api-Key"))));
+    }
+}
+
+/// The document.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Chorus", description = "Real-time collaborative inbox for social customer care"),
+    modifiers(&Security),
+    paths(
+        super::ops::healthz, super::ops::readyz, super::ops::metrics, openapi_json,
+        super::auth::login, super::auth::logout, super::auth::me,
+        super::agents::list, super::agents::create,
+        super::ingest::ingest_messages,
+        super::webhooks::meta_verify, super::webhooks::meta_receive, super::webhooks::x_crc, super::webhooks::x_receive,
+        super::conversations::list, super::conversations::get, super::conversations::add_note,
+        super::listening::list, super::listening::create, super::listening::delete,
+    ),
+    components(schemas(crate::error::ErrorBody, crate::triage::Reason, crate::triage::Tier))
+)]
+pub struct ApiDoc;
+
+/// This document.
+#[utoipa::path(get, path = "/api/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3.1 document")))]
+#[get("/api/openapi.json")]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}

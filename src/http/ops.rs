@@ -1,0 +1,50 @@
+//! Operations: liveness, readiness, Prometheus metrics.
+
+use actix_web::{HttpResponse, get, web};
+use entity::conversation;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+
+use crate::conversations::{STATUS_NEW, STATUS_OPEN};
+use crate::error::ApiError;
+use crate::state::AppState;
+use crate::triage::Tier;
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "ok")))]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// The store answers.
+#[utoipa::path(get, path = "/readyz", tag = "operations",
+    responses((status = 200, description = "ready"), (status = 503, body = crate::error::ErrorBody)))]
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.db.ping().await.map_err(|e| {
+        tracing::warn!(error.message = %e, "store not reachable");
+        ApiError::Unavailable("store not reachable")
+    })?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready", "store": "ok"})))
+}
+
+/// Prometheus text exposition: ingest counts and latency, group-commit sizes, queue depth.
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format")))]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let depth: Vec<(i16, i64)> = conversation::Entity::find()
+        .select_only()
+        .column(conversation::Column::Priority)
+        .column_as(conversation::Column::Id.count(), "n")
+        .filter(conversation::Column::Status.is_in([STATUS_NEW, STATUS_OPEN]))
+        .filter(conversation::Column::Priority.lte(2))
+        .group_by(conversation::Column::Priority)
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    for tier in [Tier::Tier1, Tier::Tier2] {
+        let n = depth.iter().find(|(p, _)| *p == tier.as_i16()).map_or(0, |(_, n)| *n);
+        state.metrics.queue_depth.with_label_values(&[tier.as_str()]).set(n);
+    }
+    Ok(HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(state.metrics.render()?))
+}

@@ -1,0 +1,158 @@
+//! The networks' own webhooks. Signatures are checked over the exact bytes received before
+//! anything is parsed; a delivery is answered 200 only after its messages are committed.
+
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use secrecy::ExposeSecret;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::body::read_limited;
+use crate::error::ApiError;
+use crate::ingest::webhook::{PayloadError, SignatureError};
+use crate::ingest::{Source, meta, x};
+use crate::state::AppState;
+
+impl From<SignatureError> for ApiError {
+    fn from(e: SignatureError) -> Self {
+        match e {
+            SignatureError::Missing => ApiError::BadSignature("missing signature"),
+            SignatureError::Invalid => ApiError::BadSignature("invalid signature"),
+        }
+    }
+}
+
+impl From<PayloadError> for ApiError {
+    fn from(e: PayloadError) -> Self {
+        match e {
+            PayloadError::Malformed(m) => ApiError::MalformedJson(m),
+            PayloadError::Shape(m) => ApiError::InvalidPayload(m),
+        }
+    }
+}
+
+fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    req.headers().get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Meta's subscription check.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct MetaVerifyQuery {
+    /// Always `subscribe`.
+    #[serde(rename = "hub.mode")]
+    pub mode: Option<String>,
+    /// Must equal `CHORUS_META_VERIFY_TOKEN`.
+    #[serde(rename = "hub.verify_token")]
+    pub verify_token: Option<String>,
+    /// Echoed back when the token matches.
+    #[serde(rename = "hub.challenge")]
+    pub challenge: Option<String>,
+}
+
+/// Answers Meta's `hub.challenge` when `hub.verify_token` matches.
+#[utoipa::path(get, path = "/webhooks/meta", tag = "webhooks", params(MetaVerifyQuery),
+    responses((status = 200, description = "the challenge, as text/plain"), (status = 403, body = crate::error::ErrorBody),
+        (status = 503, body = crate::error::ErrorBody)))]
+#[get("/webhooks/meta")]
+pub async fn meta_verify(state: web::Data<AppState>, q: web::Query<MetaVerifyQuery>) -> Result<HttpResponse, ApiError> {
+    let expected = state
+        .settings
+        .meta_verify_token
+        .as_ref()
+        .ok_or(ApiError::NotConfigured("Meta webhooks are not configured: set CHORUS_META_VERIFY_TOKEN"))?;
+    match meta::verify_challenge(
+        q.mode.as_deref(),
+        q.verify_token.as_deref(),
+        q.challenge.as_deref(),
+        expected.expose_secret(),
+    ) {
+        Some(challenge) => Ok(HttpResponse::Ok().content_type("text/plain").body(challenge)),
+        None => Err(ApiError::Forbidden("verify token does not match")),
+    }
+}
+
+/// Receives Messenger, Instagram, Page feed and WhatsApp deliveries.
+#[utoipa::path(post, path = "/webhooks/meta", tag = "webhooks",
+    params(("X-Hub-Signature-256" = String, Header, description = "sha256=<hex HMAC-SHA256 of the body with the app secret>")),
+    request_body(content = Object, description = "Meta's webhook payload (object page, instagram or whatsapp_business_account)"),
+    responses((status = 200, description = "committed"), (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
+        (status = 503, body = crate::error::ErrorBody)))]
+#[post("/webhooks/meta")]
+pub async fn meta_receive(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let secret = state
+        .settings
+        .meta_app_secret
+        .as_ref()
+        .ok_or(ApiError::NotConfigured("Meta webhooks are not configured: set CHORUS_META_APP_SECRET"))?;
+    let body = read_limited(&req, payload, state.settings.max_body_bytes).await?;
+    meta::verify_signature(secret.expose_secret().as_bytes(), &body, header(&req, "x-hub-signature-256"))?;
+    let msgs = meta::parse(&body)?;
+    let n = msgs.len();
+    state.ingest.submit(Source::Meta, msgs).await?;
+    tracing::info!(messages = n, "meta delivery committed");
+    Ok(HttpResponse::Ok().content_type("text/plain").body("EVENT_RECEIVED"))
+}
+
+/// X's CRC check.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct CrcQuery {
+    /// The token to sign.
+    pub crc_token: Option<String>,
+}
+
+/// The CRC answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CrcResponse {
+    /// `sha256=` + base64 HMAC-SHA256 of `crc_token` with the consumer secret.
+    pub response_token: String,
+}
+
+/// Answers X's challenge-response check.
+#[utoipa::path(get, path = "/webhooks/x", tag = "webhooks", params(CrcQuery),
+    responses((status = 200, body = CrcResponse), (status = 400, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+#[get("/webhooks/x")]
+pub async fn x_crc(state: web::Data<AppState>, q: web::Query<CrcQuery>) -> Result<HttpResponse, ApiError> {
+    let secret = state
+        .settings
+        .x_consumer_secret
+        .as_ref()
+        .ok_or(ApiError::NotConfigured("X webhooks are not configured: set CHORUS_X_CONSUMER_SECRET"))?;
+    let token = q
+        .crc_token
+        .as_deref()
+        .filter(|t| !t.is_empty() && t.len() <= 1024)
+        .ok_or_else(|| ApiError::Validation("crc_token is required".into()))?;
+    Ok(HttpResponse::Ok()
+        .json(CrcResponse { response_token: x::crc_response(secret.expose_secret().as_bytes(), token) }))
+}
+
+/// Receives Account Activity deliveries (tweets and direct messages).
+#[utoipa::path(post, path = "/webhooks/x", tag = "webhooks",
+    params(("x-twitter-webhooks-signature" = String, Header, description = "sha256=<base64 HMAC-SHA256 of the body with the consumer secret>")),
+    request_body(content = Object, description = "Account Activity payload (for_user_id, tweet_create_events, direct_message_events)"),
+    responses((status = 200, description = "committed"), (status = 400, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
+        (status = 503, body = crate::error::ErrorBody)))]
+#[post("/webhooks/x")]
+pub async fn x_receive(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let secret = state
+        .settings
+        .x_consumer_secret
+        .as_ref()
+        .ok_or(ApiError::NotConfigured("X webhooks are not configured: set CHORUS_X_CONSUMER_SECRET"))?;
+    let body = read_limited(&req, payload, state.settings.max_body_bytes).await?;
+    x::verify_signature(secret.expose_secret().as_bytes(), &body, header(&req, "x-twitter-webhooks-signature"))?;
+    let msgs = x::parse(&body)?;
+    let n = msgs.len();
+    state.ingest.submit(Source::X, msgs).await?;
+    tracing::info!(messages = n, "x delivery committed");
+    Ok(HttpResponse::Ok().finish())
+}

@@ -1,0 +1,683 @@
+//! Writing a batch of normalized messages: idempotency, customers, threading, triage, and the
+//! events, all in the caller's transaction.
+//!
+//! The work is set-based: a handful of `IN (…)` lookups and bulk inserts per batch instead of
+//! several round trips per message. That is what lets one node ingest thousands of messages a
+//! second on PostgreSQL while answering every webhook only after its rows are committed.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+use entity::{brand_account, conversation, customer, customer_identity, message};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, Set,
+};
+use serde_json::json;
+
+use super::normalized::{Direction, Network, NormalizedMessage};
+use crate::config::SlaSettings;
+use crate::conversations::{self, STATUS_NEW, STATUS_OPEN, STATUS_PENDING, STATUS_RESOLVED};
+use crate::events::{self, NewEvent, kind};
+use crate::listening::ListeningMatcher;
+use crate::triage::{Reason, Tier, TriageInput, Triager};
+
+/// What happened to one submitted message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum Outcome {
+    /// Newly stored.
+    Stored {
+        /// The stored message.
+        message_id: i64,
+        /// The conversation it joined or opened.
+        conversation_id: i64,
+    },
+    /// Already stored earlier (a retried delivery): nothing changed.
+    Duplicate {
+        /// The message stored the first time.
+        message_id: i64,
+        /// Its conversation.
+        conversation_id: i64,
+    },
+}
+
+/// Read-only inputs of a batch.
+pub struct BatchContext<'a> {
+    /// Compiled triage rules.
+    pub triager: &'a Triager,
+    /// Compiled listening searches.
+    pub listening: &'a ListeningMatcher,
+    /// Customer messages within this long after resolution reopen the conversation.
+    pub reopen_window: Duration,
+    /// Response-time targets.
+    pub sla: &'a SlaSettings,
+    /// Who delivered the batch, for the audit of registered accounts (`webhook:meta`, …).
+    pub actor: &'a str,
+}
+
+/// A conversation being worked on in memory during the batch.
+struct Work {
+    model: conversation::Model,
+    customer_name: String,
+    is_new: bool,
+    dirty: bool,
+}
+
+/// Index into `works`.
+type WorkIx = usize;
+
+/// The conversations a batch may touch, indexed the ways threading looks them up.
+#[derive(Default)]
+struct Loaded {
+    works: Vec<Work>,
+    by_id: HashMap<i64, WorkIx>,
+    /// The unresolved conversation per (customer, brand account).
+    active: HashMap<(i64, i64), WorkIx>,
+    /// The most recently resolved conversation per (customer, brand account).
+    last_resolved: HashMap<(i64, i64), WorkIx>,
+    /// Whether the customer's latest resolved conversation ended negative.
+    customer_negative: HashMap<i64, bool>,
+}
+
+impl Loaded {
+    /// Adds rows (newest first), skipping ones already loaded.
+    fn load(&mut self, rows: Vec<conversation::Model>, names: &HashMap<i64, String>) {
+        for c in rows {
+            if self.by_id.contains_key(&c.id) {
+                continue;
+            }
+            let ix = self.works.len();
+            self.by_id.insert(c.id, ix);
+            let key = (c.customer_id, c.brand_account_id);
+            if c.status == STATUS_RESOLVED {
+                self.last_resolved.entry(key).or_insert(ix);
+                self.customer_negative.entry(c.customer_id).or_insert(c.sentiment_now.is_some_and(|s| s <= -0.3));
+            } else {
+                self.active.insert(key, ix);
+            }
+            let customer_name = names.get(&c.customer_id).cloned().unwrap_or_default();
+            self.works.push(Work { model: c, customer_name, is_new: false, dirty: false });
+        }
+    }
+}
+
+/// Stores a batch. Duplicates (already stored, or repeated within the batch) change nothing.
+#[tracing::instrument(skip_all, fields(messages = msgs.len()))]
+pub async fn ingest(
+    db: &impl ConnectionTrait,
+    ctx: &BatchContext<'_>,
+    msgs: &[NormalizedMessage],
+) -> Result<Vec<Outcome>, DbErr> {
+    let now = Utc::now();
+    let accounts = resolve_accounts(db, ctx, msgs, now).await?;
+    let account_of = |m: &NormalizedMessage| accounts.get(&(m.network, m.brand_account.id.clone())).copied();
+
+    // Idempotency: already stored, or a repeat inside this batch.
+    let ids: Vec<&str> = msgs.iter().map(|m| m.platform_message_id.as_str()).collect();
+    let mut stored: HashMap<(i64, String), (i64, i64)> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(i64, i64, i64, String)> = message::Entity::find()
+            .select_only()
+            .columns([
+                message::Column::Id,
+                message::Column::ConversationId,
+                message::Column::BrandAccountId,
+                message::Column::PlatformMessageId,
+            ])
+            .filter(message::Column::PlatformMessageId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (id, conv, acct, pid) in rows {
+            stored.insert((acct, pid), (id, conv));
+        }
+    }
+    let mut fresh: Vec<usize> = Vec::new();
+    let mut seen: HashSet<(i64, &str)> = HashSet::new();
+    for (i, m) in msgs.iter().enumerate() {
+        let Some(acct) = account_of(m) else { continue };
+        if stored.contains_key(&(acct, m.platform_message_id.clone())) {
+            continue;
+        }
+        if seen.insert((acct, m.platform_message_id.as_str())) {
+            fresh.push(i);
+        }
+    }
+    // Threading follows the networks' clocks, not arrival order.
+    fresh.sort_by_key(|&i| msgs[i].sent_at);
+
+    let customers = resolve_customers(db, msgs, &fresh, now).await?;
+    let customer_of = |m: &NormalizedMessage| customers.get(&(m.network, m.customer.id.clone())).cloned();
+
+    // Conversations the batch may touch: active and resolved ones of these customers, and the
+    // conversations of the messages being replied to.
+    let customer_ids: Vec<i64> = fresh.iter().filter_map(|&i| customer_of(&msgs[i]).map(|c| c.0)).collect();
+    let mut names: HashMap<i64, String> = HashMap::new();
+    for &i in &fresh {
+        if let Some((cid, name)) = customer_of(&msgs[i]).map(|c| (c.0, c.1)) {
+            names.entry(cid).or_insert(name);
+        }
+    }
+    let mut ix = Loaded::default();
+    let mut uniq = customer_ids.clone();
+    uniq.sort_unstable();
+    uniq.dedup();
+    for chunk in uniq.chunks(500) {
+        let rows = conversation::Entity::find()
+            .filter(conversation::Column::CustomerId.is_in(chunk.iter().copied()))
+            .order_by_desc(conversation::Column::Id)
+            .all(db)
+            .await?;
+        ix.load(rows, &names);
+    }
+    let reply_ids: Vec<&str> = fresh.iter().filter_map(|&i| msgs[i].in_reply_to.as_deref()).collect();
+    let mut replied: HashMap<(i64, String), i64> = HashMap::new();
+    for chunk in reply_ids.chunks(500) {
+        let rows: Vec<(i64, i64, String)> = message::Entity::find()
+            .select_only()
+            .columns([
+                message::Column::ConversationId,
+                message::Column::BrandAccountId,
+                message::Column::PlatformMessageId,
+            ])
+            .filter(message::Column::PlatformMessageId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (conv, acct, pid) in rows {
+            replied.insert((acct, pid), conv);
+        }
+    }
+    let missing: Vec<i64> = replied.values().copied().filter(|c| !ix.by_id.contains_key(c)).collect();
+    if !missing.is_empty() {
+        let rows = conversation::Entity::find().filter(conversation::Column::Id.is_in(missing)).all(db).await?;
+        ix.load(rows, &names);
+    }
+    let Loaded { mut works, by_id, mut active, last_resolved, customer_negative } = ix;
+
+    // Walk the messages in time order, deciding each one's conversation.
+    let hits_buf: Vec<Vec<String>> = fresh.iter().map(|&i| ctx.listening.matches(&msgs[i].text)).collect();
+    let mut placed: Vec<(usize, WorkIx, Option<f64>)> = Vec::with_capacity(fresh.len());
+    let mut batch_msgs: HashMap<(i64, &str), WorkIx> = HashMap::new();
+    for (n, &i) in fresh.iter().enumerate() {
+        let m = &msgs[i];
+        let (Some(acct), Some((cust, _, followers))) = (account_of(m), customer_of(m).map(|c| (c.0, c.1.clone(), c.2)))
+        else {
+            continue;
+        };
+        let key = (cust, acct);
+        let thread = m.in_reply_to.as_deref().and_then(|r| {
+            batch_msgs
+                .get(&(acct, r))
+                .copied()
+                .or_else(|| replied.get(&(acct, r.to_owned())).and_then(|c| by_id.get(c).copied()))
+        });
+        // A reply joins its thread's conversation while that conversation is active.
+        let thread = thread.filter(|&w| works[w].model.status != STATUS_RESOLVED || m.direction == Direction::Outbound);
+        let ix = match thread.or_else(|| active.get(&key).copied()) {
+            Some(w) => w,
+            None => {
+                let prev = last_resolved.get(&key).copied();
+                let within =
+                    prev.and_then(|w| works[w].model.resolved_at).is_some_and(|r| m.sent_at - r <= ctx.reopen_window);
+                match (prev, m.direction) {
+                    (Some(w), Direction::Inbound) if within => {
+                        reopen(&mut works[w].model);
+                        works[w].dirty = true;
+                        active.insert(key, w);
+                        w
+                    }
+                    // The brand's follow-up after resolution ("thanks in public") joins quietly.
+                    (Some(w), Direction::Outbound) => w,
+                    (prev, _) => {
+                        let w = works.len();
+                        let customer_name = names.get(&cust).cloned().unwrap_or_default();
+                        works.push(Work {
+                            model: new_conversation(m, acct, cust, prev.map(|p| works[p].model.id), now),
+                            customer_name,
+                            is_new: true,
+                            dirty: true,
+                        });
+                        active.insert(key, w);
+                        w
+                    }
+                }
+            }
+        };
+        let sentiment = match m.direction {
+            Direction::Inbound => {
+                let t = ctx.triager.triage(&TriageInput {
+                    text: &m.text,
+                    visibility: m.visibility,
+                    addressed_to_brand: m.addressed_to_brand,
+                    followers,
+                    earlier_negative: customer_negative.get(&cust).copied().unwrap_or(false),
+                    listening_hits: &hits_buf[n],
+                });
+                apply_inbound(&mut works[ix].model, m, &t, ctx.sla);
+                Some(t.sentiment)
+            }
+            Direction::Outbound => {
+                apply_outbound(&mut works[ix].model, m);
+                None
+            }
+        };
+        works[ix].dirty = true;
+        batch_msgs.insert((acct, m.platform_message_id.as_str()), ix);
+        placed.push((i, ix, sentiment));
+    }
+
+    // Write: changed conversations, new conversations, messages, events.
+    for w in works.iter().filter(|w| w.dirty && !w.is_new) {
+        let mut am = w.model.clone().into_active_model().reset_all();
+        am.id = sea_orm::ActiveValue::Unchanged(w.model.id);
+        am.update(db).await?;
+    }
+    let new_ix: Vec<WorkIx> = (0..works.len()).filter(|&w| works[w].is_new).collect();
+    for chunk in new_ix.chunks(200) {
+        let models = chunk.iter().map(|&w| {
+            let mut am = works[w].model.clone().into_active_model().reset_all();
+            am.id = sea_orm::ActiveValue::NotSet;
+            am
+        });
+        let rows = conversation::Entity::insert_many(models).exec_with_returning(db).await?;
+        let ids: HashMap<(i64, i64), i64> =
+            rows.into_iter().map(|r| ((r.customer_id, r.brand_account_id), r.id)).collect();
+        for &w in chunk {
+            let key = (works[w].model.customer_id, works[w].model.brand_account_id);
+            works[w].model.id =
+                ids.get(&key).copied().ok_or_else(|| DbErr::Custom("new conversation id not returned".into()))?;
+        }
+    }
+    let mut message_ids: HashMap<(i64, String), i64> = HashMap::new();
+    for chunk in placed.chunks(500) {
+        let models = chunk.iter().filter_map(|&(i, w, sentiment)| {
+            let m = &msgs[i];
+            let conv = &works[w].model;
+            Some(message::ActiveModel {
+                conversation_id: Set(conv.id),
+                brand_account_id: Set(account_of(m)?),
+                customer_id: Set(customer_of(m)?.0),
+                network: Set(m.network.as_str().to_owned()),
+                direction: Set(m.direction.as_str().to_owned()),
+                visibility: Set(m.visibility.as_str().to_owned()),
+                platform_message_id: Set(m.platform_message_id.clone()),
+                in_reply_to: Set(m.in_reply_to.clone()),
+                agent_id: Set(None),
+                author_name: Set(match m.direction {
+                    Direction::Inbound => m.customer.name.clone().or_else(|| m.customer.handle.clone()),
+                    Direction::Outbound => m.brand_account.name.clone(),
+                }),
+                text: Set(m.text.clone()),
+                sentiment: Set(sentiment),
+                sent_at: Set(m.sent_at),
+                received_at: Set(now),
+                ..Default::default()
+            })
+        });
+        let rows = message::Entity::insert_many(models).exec_with_returning(db).await?;
+        for r in rows {
+            message_ids.insert((r.brand_account_id, r.platform_message_id), r.id);
+        }
+    }
+
+    let mut evs = Vec::with_capacity(placed.len() + works.len());
+    for &(i, w, sentiment) in &placed {
+        let m = &msgs[i];
+        let conv = &works[w].model;
+        let id = account_of(m).and_then(|a| message_ids.get(&(a, m.platform_message_id.clone())).copied());
+        evs.push(NewEvent {
+            kind: kind::CONVERSATION_MESSAGE,
+            conversation_id: Some(conv.id),
+            payload: json!({
+                "conversation_id": conv.id,
+                "message": {
+                    "id": id,
+                    "direction": m.direction,
+                    "visibility": m.visibility,
+                    "network": m.network,
+                    "text": m.text,
+                    "sent_at": m.sent_at,
+                    "sentiment": sentiment,
+                    "author_name": m.customer.name.clone().or_else(|| m.customer.handle.clone()),
+                }
+            }),
+        });
+    }
+    for w in works.iter().filter(|w| w.dirty) {
+        let summary = conversations::Summary::from_model(&w.model, Some(w.customer_name.clone()));
+        let kind = if conversations::is_queued(&w.model) { kind::QUEUE_UPSERT } else { kind::QUEUE_REMOVE };
+        evs.push(NewEvent { kind, conversation_id: Some(w.model.id), payload: json!(summary) });
+    }
+    events::append(db, evs).await?;
+
+    // Answer in submission order.
+    let mut out = Vec::with_capacity(msgs.len());
+    for m in msgs {
+        let acct = account_of(m).ok_or_else(|| DbErr::Custom("brand account not resolved".into()))?;
+        let key = (acct, m.platform_message_id.clone());
+        let outcome = if let Some(&(message_id, conversation_id)) = stored.get(&key) {
+            Outcome::Duplicate { message_id, conversation_id }
+        } else {
+            let message_id =
+                message_ids.get(&key).copied().ok_or_else(|| DbErr::Custom("message id not returned".into()))?;
+            let conversation_id = batch_msgs
+                .get(&(acct, m.platform_message_id.as_str()))
+                .map(|&w| works[w].model.id)
+                .ok_or_else(|| DbErr::Custom("message not placed".into()))?;
+            // The first occurrence is Stored; repeats within the batch are duplicates of it.
+            if out.iter().any(|o: &(i64, Outcome)| o.0 == message_id) {
+                Outcome::Duplicate { message_id, conversation_id }
+            } else {
+                Outcome::Stored { message_id, conversation_id }
+            }
+        };
+        let mid = match outcome {
+            Outcome::Stored { message_id, .. } | Outcome::Duplicate { message_id, .. } => message_id,
+        };
+        out.push((mid, outcome));
+    }
+    Ok(out.into_iter().map(|(_, o)| o).collect())
+}
+
+/// Finds each brand account, registering the ones a verified delivery names for the first time.
+async fn resolve_accounts(
+    db: &impl ConnectionTrait,
+    ctx: &BatchContext<'_>,
+    msgs: &[NormalizedMessage],
+    now: DateTime<Utc>,
+) -> Result<HashMap<(Network, String), i64>, DbErr> {
+    let mut wanted: BTreeMap<(&'static str, String), (Network, Option<String>)> = BTreeMap::new();
+    for m in msgs {
+        wanted
+            .entry((m.network.as_str(), m.brand_account.id.clone()))
+            .or_insert((m.network, m.brand_account.name.clone()));
+    }
+    let mut out = HashMap::new();
+    for ((net, pid), (network, name)) in wanted {
+        let found = brand_account::Entity::find()
+            .filter(brand_account::Column::Network.eq(net))
+            .filter(brand_account::Column::PlatformAccountId.eq(&pid))
+            .one(db)
+            .await?;
+        let id = match found {
+            Some(a) => a.id,
+            None => {
+                let name = name.unwrap_or_else(|| format!("{net} {pid}"));
+                let a = brand_account::ActiveModel {
+                    network: Set(net.to_owned()),
+                    platform_account_id: Set(pid.clone()),
+                    name: Set(name.clone()),
+                    created_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(db)
+                .await?;
+                let after = json!({"id": a.id, "network": net, "platform_account_id": pid, "name": name});
+                crate::audit::record(
+                    db,
+                    crate::audit::Entry {
+                        actor: ctx.actor.to_owned(),
+                        action: "brand_account.register".into(),
+                        target_type: "brand_account".into(),
+                        target_id: Some(a.id.to_string()),
+                        after: Some(after.clone()),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                events::append(
+                    db,
+                    vec![NewEvent { kind: kind::BRAND_ACCOUNT_REGISTERED, conversation_id: None, payload: after }],
+                )
+                .await?;
+                a.id
+            }
+        };
+        out.insert((network, pid), id);
+    }
+    Ok(out)
+}
+
+/// (customer id, display name, largest follower count) per identity.
+type CustomerRow = (i64, String, Option<i64>);
+
+/// Finds or creates the customer behind each identity in the batch.
+async fn resolve_customers(
+    db: &impl ConnectionTrait,
+    msgs: &[NormalizedMessage],
+    fresh: &[usize],
+    now: DateTime<Utc>,
+) -> Result<HashMap<(Network, String), CustomerRow>, DbErr> {
+    let mut wanted: BTreeMap<(Network, String), usize> = BTreeMap::new();
+    for &i in fresh {
+        wanted.entry((msgs[i].network, msgs[i].customer.id.clone())).or_insert(i);
+    }
+    let mut out: HashMap<(Network, String), CustomerRow> = HashMap::new();
+    let pids: Vec<String> = wanted.keys().map(|k| k.1.clone()).collect();
+    let mut known: Vec<customer_identity::Model> = Vec::new();
+    for chunk in pids.chunks(500) {
+        known.extend(
+            customer_identity::Entity::find()
+                .filter(customer_identity::Column::PlatformUserId.is_in(chunk.iter().cloned()))
+                .all(db)
+                .await?,
+        );
+    }
+    for ident in known {
+        let Some(network) = Network::parse(&ident.network) else { continue };
+        let key = (network, ident.platform_user_id.clone());
+        if let Some(&i) = wanted.get(&key) {
+            let c = &msgs[i].customer;
+            if c.followers.is_some() && c.followers != ident.followers {
+                let followers = c.followers;
+                let mut am: customer_identity::ActiveModel = ident.clone().into();
+                am.followers = Set(followers);
+                am.update(db).await?;
+            }
+            let name = ident.name.clone().or(ident.handle.clone()).unwrap_or_else(|| ident.platform_user_id.clone());
+            out.insert(key, (ident.customer_id, name, c.followers.or(ident.followers)));
+        }
+    }
+    let new: Vec<(&(Network, String), usize)> =
+        wanted.iter().filter(|(k, _)| !out.contains_key(*k)).map(|(k, &i)| (k, i)).collect();
+    for chunk in new.chunks(200) {
+        let rows = customer::Entity::insert_many(chunk.iter().map(|((net, pid), i)| {
+            let c = &msgs[*i].customer;
+            customer::ActiveModel {
+                display_name: Set(display_name(c, pid)),
+                followers: Set(c.followers),
+                created_from: Set(format!("{}:{pid}", net.as_str())),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+        }))
+        .exec_with_returning(db)
+        .await?;
+        let ids: HashMap<String, i64> = rows.into_iter().map(|r| (r.created_from, r.id)).collect();
+        let mut idents = Vec::with_capacity(chunk.len());
+        for ((net, pid), i) in chunk {
+            let c = &msgs[*i].customer;
+            let id = ids
+                .get(&format!("{}:{pid}", net.as_str()))
+                .copied()
+                .ok_or_else(|| DbErr::Custom("new customer id not returned".into()))?;
+            idents.push(customer_identity::ActiveModel {
+                customer_id: Set(id),
+                network: Set(net.as_str().to_owned()),
+                platform_user_id: Set(pid.clone()),
+                handle: Set(c.handle.clone()),
+                name: Set(c.name.clone()),
+                followers: Set(c.followers),
+                created_at: Set(now),
+                ..Default::default()
+            });
+            out.insert(((*net), pid.clone()), (id, display_name(c, pid), c.followers));
+        }
+        customer_identity::Entity::insert_many(idents).exec_without_returning(db).await?;
+    }
+    Ok(out)
+}
+
+fn display_name(c: &super::normalized::CustomerRef, pid: &str) -> String {
+    c.name.clone().or_else(|| c.handle.clone()).unwrap_or_else(|| pid.to_owned())
+}
+
+fn new_conversation(
+    m: &NormalizedMessage,
+    acct: i64,
+    cust: i64,
+    previous: Option<i64>,
+    now: DateTime<Utc>,
+) -> conversation::Model {
+    conversation::Model {
+        id: 0,
+        brand_account_id: acct,
+        customer_id: cust,
+        network: m.network.as_str().to_owned(),
+        origin_visibility: m.visibility.as_str().to_owned(),
+        // A conversation the brand started waits on the customer.
+        status: match m.direction {
+            Direction::Inbound => STATUS_NEW,
+            Direction::Outbound => STATUS_PENDING,
+        }
+        .to_owned(),
+        priority: Tier::Tier2.as_i16(),
+        risk: 0,
+        risk_reasons: json!([]),
+        sentiment_start: None,
+        sentiment_now: None,
+        category: None,
+        tags: json!([]),
+        assignee_id: None,
+        fence_token: 0,
+        previous_conversation_id: previous,
+        message_count: 0,
+        first_message_at: m.sent_at,
+        last_message_at: m.sent_at,
+        last_inbound_at: None,
+        awaiting_since: None,
+        first_response_at: None,
+        first_response_due_at: None,
+        next_response_due_at: None,
+        due_sort: i64::MAX,
+        resolved_at: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A resolved conversation the customer writes to again within the window.
+fn reopen(c: &mut conversation::Model) {
+    c.status = STATUS_OPEN.to_owned();
+    c.resolved_at = None;
+    c.assignee_id = None;
+    // The new message is triaged afresh: the old issue's tier and reasons no longer apply.
+    c.priority = Tier::Noise.as_i16();
+    c.risk = 0;
+    c.risk_reasons = json!([]);
+}
+
+fn merge_reasons(existing: &serde_json::Value, new: &[Reason]) -> serde_json::Value {
+    let mut all: Vec<Reason> = serde_json::from_value(existing.clone()).unwrap_or_default();
+    for r in new {
+        match all.iter_mut().find(|e| e.code == r.code) {
+            Some(e) if r.weight > e.weight => *e = r.clone(),
+            Some(_) => {}
+            None => all.push(r.clone()),
+        }
+    }
+    all.sort_by(|a, b| b.weight.cmp(&a.weight).then_with(|| a.code.cmp(&b.code)));
+    json!(all)
+}
+
+fn secs(s: u64) -> Duration {
+    Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000_000))
+}
+
+fn first_target(sla: &SlaSettings, tier: i16) -> Option<Duration> {
+    match tier {
+        1 => Some(secs(sla.tier1_first_response_secs)),
+        2 => Some(secs(sla.tier2_first_response_secs)),
+        _ => None,
+    }
+}
+
+fn next_target(sla: &SlaSettings, tier: i16) -> Option<Duration> {
+    match tier {
+        1 => Some(secs(sla.tier1_next_response_secs)),
+        2 => Some(secs(sla.tier2_next_response_secs)),
+        _ => None,
+    }
+}
+
+fn apply_inbound(c: &mut conversation::Model, m: &NormalizedMessage, t: &crate::triage::Triage, sla: &SlaSettings) {
+    let tier = t.tier.as_i16();
+    let fresh = c.message_count == 0 || c.last_inbound_at.is_none();
+    if fresh || tier < c.priority {
+        c.priority = if fresh { tier } else { tier.min(c.priority) };
+    }
+    c.risk = c.risk.max(t.risk);
+    c.risk_reasons = merge_reasons(&c.risk_reasons, &t.reasons);
+    if c.sentiment_start.is_none() {
+        c.sentiment_start = Some(t.sentiment);
+    }
+    c.sentiment_now = Some(t.sentiment);
+    if c.category.is_none() {
+        c.category = t.category.clone();
+    }
+    if c.status == STATUS_PENDING {
+        c.status = STATUS_OPEN.to_owned();
+    }
+    c.message_count += 1;
+    c.last_message_at = c.last_message_at.max(m.sent_at);
+    c.last_inbound_at = Some(c.last_inbound_at.map_or(m.sent_at, |l| l.max(m.sent_at)));
+    let waiting_from = *c.awaiting_since.get_or_insert(m.sent_at);
+    if c.first_response_at.is_none() {
+        c.first_response_due_at = first_target(sla, c.priority).map(|d| waiting_from + d);
+    } else {
+        c.next_response_due_at = next_target(sla, c.priority).map(|d| waiting_from + d);
+    }
+    conversations::refresh_due(c);
+    c.updated_at = Utc::now();
+}
+
+fn apply_outbound(c: &mut conversation::Model, m: &NormalizedMessage) {
+    if c.first_response_at.is_none() && c.last_inbound_at.is_some() {
+        c.first_response_at = Some(m.sent_at);
+    }
+    if c.awaiting_since.is_some_and(|a| m.sent_at >= a) {
+        c.awaiting_since = None;
+        c.next_response_due_at = None;
+    }
+    if c.status == STATUS_NEW || c.status == STATUS_OPEN {
+        c.status = STATUS_PENDING.to_owned();
+    }
+    c.message_count += 1;
+    c.last_message_at = c.last_message_at.max(m.sent_at);
+    conversations::refresh_due(c);
+    c.updated_at = Utc::now();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_merge_by_code_keeping_the_strongest() {
+        let existing = json!([{"code": "question", "detail": "a", "weight": 15}]);
+        let merged = merge_reasons(
+            &existing,
+            &[
+                Reason { code: "question".into(), detail: "b".into(), weight: 10 },
+                Reason { code: "urgent".into(), detail: "c".into(), weight: 25 },
+            ],
+        );
+        let v: Vec<Reason> = serde_json::from_value(merged).unwrap_or_default();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v[0].code, "urgent");
+        assert_eq!(v[1].detail, "a");
+    }
+}

@@ -1,0 +1,147 @@
+//! The one shape every inbound source is turned into before it touches the store.
+//!
+//! Webhooks (Meta, X), the ingest API and `chorus import` all produce [`NormalizedMessage`]s, so
+//! threading, triage and idempotency are written once. The same JSON shape is the public ingest
+//! format (`POST /api/v1/ingest/messages`) and one line of an NDJSON import file.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// A social network Chorus speaks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Network {
+    /// Facebook Pages: feed comments (public) and Messenger (private).
+    Facebook,
+    /// Instagram professional accounts: comments (public) and direct messages (private).
+    Instagram,
+    /// WhatsApp Business (Cloud API): always private.
+    Whatsapp,
+    /// X (formerly Twitter): mentions and replies (public), direct messages (private).
+    X,
+}
+
+impl Network {
+    /// The stable lowercase name stored in the database and used on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Network::Facebook => "facebook",
+            Network::Instagram => "instagram",
+            Network::Whatsapp => "whatsapp",
+            Network::X => "x",
+        }
+    }
+
+    /// Parses the stored name back; `None` for anything Chorus does not know.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "facebook" => Some(Network::Facebook),
+            "instagram" => Some(Network::Instagram),
+            "whatsapp" => Some(Network::Whatsapp),
+            "x" => Some(Network::X),
+            _ => None,
+        }
+    }
+}
+
+/// Who wrote the message: the customer (inbound) or the brand (outbound, e.g. a reply sent from
+/// the network's own app, or imported history).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// From the customer to the brand.
+    Inbound,
+    /// From the brand to the customer.
+    Outbound,
+}
+
+impl Direction {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Inbound => "inbound",
+            Direction::Outbound => "outbound",
+        }
+    }
+}
+
+/// Whether everybody can read the message (a mention, a comment) or only the two parties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    /// Visible to the world: mentions, replies, comments.
+    Public,
+    /// Direct messages, Messenger, WhatsApp.
+    Private,
+}
+
+impl Visibility {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Public => "public",
+            Visibility::Private => "private",
+        }
+    }
+}
+
+/// The brand's own account on a network (a Page, a handle, a WhatsApp number).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AccountRef {
+    /// The network's id for the account (Page id, user id, phone number id).
+    pub id: String,
+    /// A display name, when the payload carries one; used when Chorus registers the account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// The customer's identity on one network.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct CustomerRef {
+    /// The network's id for the person (PSID, IGSID, user id, WhatsApp number).
+    pub id: String,
+    /// Their handle (`@name`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handle: Option<String>,
+    /// Their display name, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Follower count, when the network tells it: part of the risk score (influence).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followers: Option<i64>,
+}
+
+/// One message in Chorus's normalized ingest format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NormalizedMessage {
+    /// Which network it came from.
+    pub network: Network,
+    /// The brand account it was sent to (inbound) or from (outbound).
+    pub brand_account: AccountRef,
+    /// The customer who wrote it (inbound) or to whom the brand wrote (outbound).
+    pub customer: CustomerRef,
+    /// Inbound (customer → brand) or outbound (brand → customer).
+    pub direction: Direction,
+    /// Public or private.
+    pub visibility: Visibility,
+    /// The network's id of this message; with the brand account, the idempotency key.
+    pub platform_message_id: String,
+    /// The network's id of the message this one answers, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_reply_to: Option<String>,
+    /// The message text (may be empty for media-only messages).
+    #[serde(default)]
+    pub text: String,
+    /// When the network says the message was written (used for every metric).
+    pub sent_at: DateTime<Utc>,
+    /// False when the brand was not addressed (a listening hit rather than a mention); such a
+    /// message only becomes work if a saved listening search matches it.
+    #[serde(default = "default_true")]
+    pub addressed_to_brand: bool,
+}
+
+fn default_true() -> bool {
+    true
+}

@@ -1,0 +1,235 @@
+//! The group-commit writer: one task per node that drains waiting deliveries and writes them
+//! in one transaction, then answers each delivery. A webhook is acknowledged only after the
+//! commit that holds its messages; a spike turns into bigger batches, not into more
+//! transactions.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Duration;
+use sea_orm::{DatabaseConnection, DbErr, SqlErr, TransactionTrait};
+use tokio::sync::{mpsc, oneshot};
+
+use super::batch::{self, BatchContext, Outcome};
+use super::normalized::NormalizedMessage;
+use crate::config::Settings;
+use crate::listening::Listening;
+use crate::prom::Metrics;
+use crate::triage::Triager;
+
+/// Where a delivery came from (metrics label and audit actor).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// `POST /api/v1/ingest/messages`.
+    Api,
+    /// Meta's webhook.
+    Meta,
+    /// X's webhook.
+    X,
+    /// `chorus import`.
+    Import,
+    /// `chorus demo`'s simulated traffic.
+    Demo,
+}
+
+impl Source {
+    /// Label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Api => "api",
+            Source::Meta => "meta",
+            Source::X => "x",
+            Source::Import => "import",
+            Source::Demo => "demo",
+        }
+    }
+
+    fn actor(self) -> &'static str {
+        match self {
+            Source::Api => "apikey:ingest",
+            Source::Meta => "webhook:meta",
+            Source::X => "webhook:x",
+            Source::Import => "cli:import",
+            Source::Demo => "demo",
+        }
+    }
+}
+
+/// Why a delivery was not stored.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The writer's queue is full: the caller should answer 503 so the network retries.
+    #[error("ingest is overloaded, retry later")]
+    Overloaded,
+    /// The writer has stopped (shutdown).
+    #[error("ingest is shutting down")]
+    Closed,
+    /// The store failed; nothing of the delivery was committed.
+    #[error("store error: {0}")]
+    Store(#[from] DbErr),
+}
+
+struct Job {
+    source: Source,
+    messages: Vec<NormalizedMessage>,
+    arrived: Instant,
+    reply: oneshot::Sender<Result<Vec<Outcome>, IngestError>>,
+}
+
+/// Handle to the writer task; cheap to clone.
+#[derive(Clone)]
+pub struct IngestWriter {
+    tx: mpsc::Sender<Job>,
+}
+
+/// Everything the writer task owns.
+struct Writer {
+    db: DatabaseConnection,
+    triager: Arc<Triager>,
+    listening: Listening,
+    settings: Arc<Settings>,
+    metrics: Metrics,
+}
+
+impl IngestWriter {
+    /// Starts the writer task on the current runtime.
+    pub fn spawn(
+        db: DatabaseConnection,
+        triager: Arc<Triager>,
+        listening: Listening,
+        settings: Arc<Settings>,
+        metrics: Metrics,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel(settings.ingest.queue_capacity);
+        let writer = Writer { db, triager, listening, settings, metrics };
+        tokio::spawn(writer.run(rx));
+        Self { tx }
+    }
+
+    /// Submits messages and waits until they are committed (or refused).
+    pub async fn submit(&self, source: Source, messages: Vec<NormalizedMessage>) -> Result<Vec<Outcome>, IngestError> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, rx) = oneshot::channel();
+        let job = Job { source, messages, arrived: Instant::now(), reply };
+        self.tx.try_send(job).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => IngestError::Overloaded,
+            mpsc::error::TrySendError::Closed(_) => IngestError::Closed,
+        })?;
+        rx.await.map_err(|_| IngestError::Closed)?
+    }
+
+    /// Like [`submit`](Self::submit) but waits for room instead of refusing (bulk import).
+    pub async fn submit_waiting(
+        &self,
+        source: Source,
+        messages: Vec<NormalizedMessage>,
+    ) -> Result<Vec<Outcome>, IngestError> {
+        let (reply, rx) = oneshot::channel();
+        let job = Job { source, messages, arrived: Instant::now(), reply };
+        self.tx.send(job).await.map_err(|_| IngestError::Closed)?;
+        rx.await.map_err(|_| IngestError::Closed)?
+    }
+}
+
+/// A unique-key race with another node (same message or same customer's conversation being
+/// created elsewhere at the same instant): retrying sees the other node's committed rows.
+fn is_race(e: &DbErr) -> bool {
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+impl Writer {
+    async fn run(self, mut rx: mpsc::Receiver<Job>) {
+        let max = self.settings.ingest.max_batch_messages;
+        while let Some(first) = rx.recv().await {
+            let mut jobs = vec![first];
+            let mut count = jobs[0].messages.len();
+            while count < max {
+                match rx.try_recv() {
+                    Ok(job) => {
+                        count += job.messages.len();
+                        jobs.push(job);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.write(jobs).await;
+        }
+    }
+
+    /// Writes jobs together; if that fails, each job alone, so one bad delivery cannot fail
+    /// the others that happened to share its batch.
+    async fn write(&self, jobs: Vec<Job>) {
+        let all: Vec<NormalizedMessage> = jobs.iter().flat_map(|j| j.messages.iter().cloned()).collect();
+        let actor = if jobs.iter().all(|j| j.source == jobs[0].source) { jobs[0].source.actor() } else { "ingest" };
+        match self.commit(&all, actor).await {
+            Ok(outcomes) => {
+                self.metrics.ingest_batch_size.with_label_values::<&str>(&[]).observe(all.len() as f64);
+                let mut rest = outcomes.into_iter();
+                for job in jobs {
+                    let mine: Vec<Outcome> = rest.by_ref().take(job.messages.len()).collect();
+                    self.finish(job, Ok(mine));
+                }
+            }
+            Err(e) if jobs.len() == 1 => {
+                tracing::error!(error.message = %e, "ingest batch failed");
+                for job in jobs {
+                    self.finish(job, Err(IngestError::Store(DbErr::Custom(e.to_string()))));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error.message = %e, jobs = jobs.len(), "group commit failed; writing jobs one by one");
+                for job in jobs {
+                    let r = self.commit(&job.messages, job.source.actor()).await.map_err(IngestError::from);
+                    self.finish(job, r);
+                }
+            }
+        }
+    }
+
+    async fn commit(&self, msgs: &[NormalizedMessage], actor: &str) -> Result<Vec<Outcome>, DbErr> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let listening = self.listening.current();
+            let ctx = BatchContext {
+                triager: &self.triager,
+                listening: &listening,
+                reopen_window: Duration::seconds(
+                    i64::try_from(self.settings.reopen_window_secs).unwrap_or(i64::MAX / 1000),
+                ),
+                sla: &self.settings.sla,
+                actor,
+            };
+            let txn = self.db.begin().await?;
+            let result = batch::ingest(&txn, &ctx, msgs).await;
+            let result = match result {
+                Ok(out) => txn.commit().await.map(|()| out),
+                Err(e) => {
+                    let _ = txn.rollback().await;
+                    Err(e)
+                }
+            };
+            match result {
+                Err(e) if attempt < 4 && is_race(&e) => {
+                    tracing::debug!(attempt, "unique race with another writer; retrying batch");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn finish(&self, job: Job, result: Result<Vec<Outcome>, IngestError>) {
+        let source = job.source.as_str();
+        if let Ok(outcomes) = &result {
+            let stored = outcomes.iter().filter(|o| matches!(o, Outcome::Stored { .. })).count() as u64;
+            let dup = outcomes.len() as u64 - stored;
+            self.metrics.ingest_messages.with_label_values(&[source, "stored"]).inc_by(stored);
+            self.metrics.ingest_messages.with_label_values(&[source, "duplicate"]).inc_by(dup);
+        }
+        self.metrics.ingest_latency.with_label_values(&[source]).observe(job.arrived.elapsed().as_secs_f64());
+        // The caller may have gone away (client timeout); the messages are committed anyway.
+        let _ = job.reply.send(result);
+    }
+}

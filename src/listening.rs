@@ -1,0 +1,163 @@
+//! Proactive listening: saved keyword searches over the incoming stream. A message that does
+//! not address the brand becomes work only when one of these matches it.
+
+use std::sync::{Arc, RwLock};
+
+use chrono::Utc;
+use entity::listening_rule;
+use regex::{Regex, RegexBuilder};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::ApiError;
+
+/// A saved search as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct ListeningRule {
+    /// Id.
+    pub id: i64,
+    /// Unique name; shown as the reason on conversations it creates.
+    pub name: String,
+    /// Any of these (whole words or phrases, case-insensitive) matches.
+    pub keywords: Vec<String>,
+    /// Inactive rules are kept but not applied.
+    pub active: bool,
+}
+
+/// A new saved search.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewListeningRule {
+    /// Unique name.
+    pub name: String,
+    /// Keywords or phrases (1 to 50, each 1 to 100 characters).
+    pub keywords: Vec<String>,
+}
+
+impl From<listening_rule::Model> for ListeningRule {
+    fn from(m: listening_rule::Model) -> Self {
+        let keywords = serde_json::from_value(m.keywords).unwrap_or_default();
+        Self { id: m.id, name: m.name, keywords, active: m.active }
+    }
+}
+
+/// Active rules compiled to one regex each.
+#[derive(Debug, Default)]
+pub struct ListeningMatcher {
+    rules: Vec<(String, Regex)>,
+}
+
+impl ListeningMatcher {
+    /// Compiles rules; a rule whose keywords cannot compile is skipped (they are escaped, so
+    /// only an absurd size could fail).
+    pub fn compile(rules: &[ListeningRule]) -> Self {
+        let rules = rules
+            .iter()
+            .filter(|r| r.active && !r.keywords.is_empty())
+            .filter_map(|r| {
+                let alts: Vec<String> = r.keywords.iter().map(|k| regex::escape(k.trim())).collect();
+                let pattern = format!(r"(?:^|\W)(?:{})(?:\W|$)", alts.join("|"));
+                RegexBuilder::new(&pattern).case_insensitive(true).build().ok().map(|re| (r.name.clone(), re))
+            })
+            .collect();
+        Self { rules }
+    }
+
+    /// Names of the rules the text matches.
+    pub fn matches(&self, text: &str) -> Vec<String> {
+        self.rules.iter().filter(|(_, re)| re.is_match(text)).map(|(n, _)| n.clone()).collect()
+    }
+}
+
+/// The current compiled rules, swapped whole when they change.
+#[derive(Clone, Default)]
+pub struct Listening {
+    current: Arc<RwLock<Arc<ListeningMatcher>>>,
+}
+
+impl Listening {
+    /// The matcher to use for one batch.
+    pub fn current(&self) -> Arc<ListeningMatcher> {
+        match self.current.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Reloads from the store (after a change, and periodically so other nodes' changes arrive).
+    pub async fn reload(&self, db: &impl ConnectionTrait) -> Result<(), ApiError> {
+        let rules = list(db).await?;
+        let compiled = Arc::new(ListeningMatcher::compile(&rules));
+        match self.current.write() {
+            Ok(mut g) => *g = compiled,
+            Err(poisoned) => *poisoned.into_inner() = compiled,
+        }
+        Ok(())
+    }
+}
+
+/// All saved searches.
+pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<ListeningRule>, ApiError> {
+    Ok(listening_rule::Entity::find()
+        .order_by_asc(listening_rule::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(ListeningRule::from)
+        .collect())
+}
+
+/// Saves a search.
+pub async fn create(db: &impl ConnectionTrait, new: NewListeningRule) -> Result<ListeningRule, ApiError> {
+    let name = new.name.trim().to_owned();
+    if name.is_empty() || name.len() > 100 {
+        return Err(ApiError::Validation("name must be 1 to 100 characters".into()));
+    }
+    let keywords: Vec<String> = new.keywords.iter().map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()).collect();
+    if keywords.is_empty() || keywords.len() > 50 || keywords.iter().any(|k| k.chars().count() > 100) {
+        return Err(ApiError::Validation("keywords: 1 to 50, each 1 to 100 characters".into()));
+    }
+    if listening_rule::Entity::find().filter(listening_rule::Column::Name.eq(&name)).one(db).await?.is_some() {
+        return Err(ApiError::Conflict(format!("a listening rule named {name:?} exists")));
+    }
+    let m = listening_rule::ActiveModel {
+        name: Set(name),
+        keywords: Set(serde_json::json!(keywords)),
+        active: Set(true),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(m.into())
+}
+
+/// Deletes a search; unknown ids are `not_found`.
+pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<ListeningRule, ApiError> {
+    let m = listening_rule::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("listening rule"))?;
+    listening_rule::Entity::delete_by_id(id).exec(db).await?;
+    Ok(m.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_whole_words_case_insensitively() {
+        let m = ListeningMatcher::compile(&[
+            ListeningRule {
+                id: 1,
+                name: "competitor".into(),
+                keywords: vec!["AcmeAir".into(), "flight delay".into()],
+                active: true,
+            },
+            ListeningRule { id: 2, name: "off".into(), keywords: vec!["delay".into()], active: false },
+        ]);
+        assert_eq!(m.matches("another FLIGHT DELAY today"), vec!["competitor".to_owned()]);
+        assert_eq!(m.matches("flying acmeair!"), vec!["competitor".to_owned()]);
+        assert!(m.matches("acmeairlines").is_empty());
+        assert!(m.matches("delay").is_empty());
+    }
+}

@@ -1,0 +1,112 @@
+//! Building and running the application: the store, the ingest writer, the HTTP server.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpResponse, HttpServer, middleware, web};
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::error::{self, ApiError};
+use crate::ingest::IngestWriter;
+use crate::listening::Listening;
+use crate::prom::Metrics;
+use crate::state::AppState;
+use crate::triage::Triager;
+use crate::{agents, db, http};
+
+/// A built, bound, not yet running application.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+    /// The generated password of the first admin, when this start created it.
+    pub first_admin_password: Option<String>,
+}
+
+/// Opens the store, migrates it, and builds the shared state (also used by `import` and
+/// `demo`, which need the ingest path without serving HTTP).
+pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    let settings = Arc::new(settings);
+    let db = db::connect(&settings.database_url).await?;
+    db::migrate(&db).await?;
+    let triager = Arc::new(Triager::new(&settings.triage));
+    let listening = Listening::default();
+    listening.reload(&db).await.map_err(|e| anyhow::anyhow!("loading listening rules: {e}"))?;
+    let metrics = Metrics::new()?;
+    let ingest = IngestWriter::spawn(db.clone(), triager, listening.clone(), settings.clone(), metrics.clone());
+    spawn_listening_refresh(db.clone(), listening.clone());
+    Ok(AppState { db, settings, ingest, listening, metrics })
+}
+
+/// Picks up listening rules changed on other nodes.
+fn spawn_listening_refresh(db: sea_orm::DatabaseConnection, listening: Listening) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(30));
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            if let Err(e) = listening.reload(&db).await {
+                tracing::warn!(error.message = %e, "refreshing listening rules failed");
+            }
+        }
+    });
+}
+
+impl Application {
+    /// Binds the listener (port 0 picks a free port) and prepares the server.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.bind).with_context(|| format!("binding {}", settings.bind))?;
+        let admin_password = settings.admin_password.as_ref().map(|p| p.expose_secret().to_owned());
+        let state = build_state(settings).await?;
+        let first_admin_password = agents::ensure_first_admin(&state.db, admin_password)
+            .await
+            .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?;
+        let port = listener.local_addr()?.port();
+        let server = run(listener, state.clone())?;
+        Ok(Self { port, server, state, first_admin_password })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (tests and `demo` use it).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until the server is stopped (SIGINT/SIGTERM drain the connections).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("route"))
+}
+
+fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let limit = state.settings.max_body_bytes;
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(middleware::Compress::default())
+            .wrap(TracingLogger::default())
+            .app_data(data.clone())
+            .app_data(error::json_config(limit))
+            .app_data(error::query_config())
+            .app_data(error::path_config())
+            .configure(http::routes)
+            .default_service(web::to(not_found))
+    })
+    .shutdown_timeout(10)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,26 @@
+//! The shared state every handler and background task sees. Built once, before the HTTP
+//! server starts, and cloned cheaply (everything inside is `Arc` or a handle).
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::config::Settings;
+use crate::ingest::IngestWriter;
+use crate::listening::Listening;
+use crate::prom::Metrics;
+
+/// Application state.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub db: DatabaseConnection,
+    /// Validated configuration.
+    pub settings: Arc<Settings>,
+    /// The group-commit ingest writer.
+    pub ingest: IngestWriter,
+    /// Compiled listening searches (shared with the writer).
+    pub listening: Listening,
+    /// Prometheus instruments.
+    pub metrics: Metrics,
+}

@@ -1,0 +1,112 @@
+//! Text helpers: whole-word lexicon matching and question detection on social-post text.
+
+use std::sync::LazyLock;
+
+use regex::{Regex, RegexBuilder};
+
+/// A list of words and phrases compiled to one case-insensitive, whole-word regex.
+pub struct Lexicon(Option<Regex>);
+
+impl Lexicon {
+    /// Compiles the terms (escaped; empty terms ignored).
+    pub fn new(terms: &[String]) -> Self {
+        let alts: Vec<String> = terms.iter().map(|t| t.trim()).filter(|t| !t.is_empty()).map(regex::escape).collect();
+        if alts.is_empty() {
+            return Self(None);
+        }
+        // \b does not work next to punctuation such as "can't"; use explicit non-word lookaround
+        // substitutes (start/end or a non-alphanumeric neighbour).
+        let pattern = format!(r"(?:^|[^\p{{L}}\p{{N}}_])({})(?:$|[^\p{{L}}\p{{N}}_])", alts.join("|"));
+        Self(RegexBuilder::new(&pattern).case_insensitive(true).build().ok())
+    }
+
+    /// The first term found, as written in the text (apostrophes normalized).
+    pub fn first(&self, text: &str) -> Option<String> {
+        let re = self.0.as_ref()?;
+        let norm = normalize(text);
+        re.captures(&norm).and_then(|c| c.get(1)).map(|m| m.as_str().to_lowercase())
+    }
+
+    /// How many non-overlapping terms are found.
+    pub fn count(&self, text: &str) -> usize {
+        let Some(re) = self.0.as_ref() else { return 0 };
+        let norm = normalize(text);
+        // Matches consume one neighbour character, so step by hand to allow adjacent terms.
+        let mut n = 0;
+        let mut at = 0;
+        while at <= norm.len() {
+            let Some(c) = re.captures_at(&norm, at) else { break };
+            let Some(m) = c.get(1) else { break };
+            n += 1;
+            at = m.end();
+        }
+        n
+    }
+}
+
+/// Curly apostrophes to straight ones, so "can’t" matches "can't".
+fn normalize(text: &str) -> String {
+    text.replace(['\u{2019}', '\u{2018}'], "'")
+}
+
+static MENTION_URL_TAG: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"(?:@\w+|#\w+|https?://\S+|\bRT\b)").ok());
+
+/// Words left once mentions, hashtags, links and "RT" are removed.
+pub fn content_words(text: &str) -> usize {
+    let stripped = match MENTION_URL_TAG.as_ref() {
+        Some(re) => re.replace_all(text, " ").into_owned(),
+        None => text.to_owned(),
+    };
+    stripped.split_whitespace().filter(|w| w.chars().any(char::is_alphanumeric)).count()
+}
+
+const OPENERS: &[&str] = &[
+    "how", "what", "why", "when", "where", "who", "which", "can", "could", "is", "are", "do", "does", "did", "will",
+    "would", "should", "any", "anyone", "has", "have", "am", "was",
+];
+
+/// A question mark, or a sentence that opens like a question (after leading @mentions).
+pub fn is_question(text: &str) -> bool {
+    if text.contains('?') || text.contains('？') {
+        return true;
+    }
+    let mut words = text.split_whitespace().skip_while(|w| w.starts_with('@'));
+    let first = words.next().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()).unwrap_or_default();
+    let second =
+        words.next().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()).unwrap_or_default();
+    // "Is it just me" / "how do I": an opener followed by a pronoun or auxiliary reads as a question.
+    OPENERS.contains(&first.as_str())
+        && ["i", "you", "it", "there", "we", "my", "your", "this", "that", "they", "anyone", "the", "to", "do", "get"]
+            .contains(&second.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexicon_whole_words() {
+        let l = Lexicon::new(&["app".into(), "can't log in".into(), "charged twice".into()]);
+        assert_eq!(l.first("The APP crashed"), Some("app".into()));
+        assert_eq!(l.first("I can’t log in since Monday"), Some("can't log in".into()));
+        assert_eq!(l.first("happy apple"), None);
+        assert_eq!(l.count("app app, charged twice!"), 3);
+        assert_eq!(Lexicon::new(&[]).first("anything"), None);
+    }
+
+    #[test]
+    fn questions() {
+        assert!(is_question("@Brand where is my order?"));
+        assert!(is_question("@Brand how do I reset my password"));
+        assert!(is_question("is it just me or is the app down"));
+        assert!(!is_question("@Brand love the new update"));
+        assert!(!is_question("what a great day"));
+    }
+
+    #[test]
+    fn content() {
+        assert_eq!(content_words("@Brand 😂😂 #lol https://t.co/x"), 0);
+        assert_eq!(content_words("RT @Brand: big news"), 2);
+    }
+}

@@ -1,0 +1,127 @@
+//! Login, tokens, the first admin, agent management.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestResult, spawn_app};
+
+#[tokio::test]
+async fn login_me_logout() -> TestResult {
+    let app = spawn_app().await;
+    let me = app.get_json("/api/v1/me").await;
+    assert_eq!(me["email"], "admin@localhost");
+    assert_eq!(me["roles"], json!(["admin"]));
+    assert!(me.get("password_hash").is_none());
+
+    let r = app.client.post(app.url("/api/v1/auth/logout")).bearer_auth(&app.admin_token).send().await?;
+    assert_eq!(r.status(), 204);
+    let r = app.client.get(app.url("/api/v1/me")).bearer_auth(&app.admin_token).send().await?;
+    assert_eq!(r.status(), 401, "a logged-out token is dead");
+    Ok(())
+}
+
+#[tokio::test]
+async fn bad_credentials_and_tokens() -> TestResult {
+    let app = spawn_app().await;
+    for body in [
+        json!({"email": "admin@localhost", "password": "wrong-password"}),
+        json!({"email": "nobody@example.com", "password": "whatever-it-is"}),
+    ] {
+        let r = app.client.post(app.url("/api/v1/auth/login")).json(&body).send().await?;
+        assert_eq!(r.status(), 401);
+        let v: Value = r.json().await?;
+        assert_eq!(v["error"]["code"], "unauthorized");
+        assert_eq!(v["error"]["message"], "invalid email or password");
+    }
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("content-type", "application/json")
+        .body("{oops")
+        .send()
+        .await?;
+    assert_eq!(r.status(), 400);
+    let r = app.client.post(app.url("/api/v1/auth/login")).json(&json!({"email": "a"})).send().await?;
+    assert_eq!(r.status(), 400);
+    for path in
+        ["/api/v1/me", "/api/v1/conversations", "/api/v1/agents", "/api/v1/conversations/1", "/api/v1/listening-rules"]
+    {
+        let r = app.client.get(app.url(path)).send().await?;
+        assert_eq!(r.status(), 401, "{path} without token");
+        let r = app.client.get(app.url(path)).bearer_auth("not-a-token").send().await?;
+        assert_eq!(r.status(), 401, "{path} with a bad token");
+    }
+    // Email is case-insensitive.
+    let token = app.login("ADMIN@localhost", crate::helpers::ADMIN_PASSWORD).await;
+    assert!(!token.is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn admin_creates_agents_and_agents_cannot() -> TestResult {
+    let app = spawn_app().await;
+    let new = json!({"email": "Ana@Brand.example", "name": "Ana", "password": "a-long-password", "roles": ["agent"], "skills": ["billing"]});
+    let r = app.post_json("/api/v1/agents", &new).await;
+    assert_eq!(r.status(), 201);
+    let ana: Value = r.json().await?;
+    assert_eq!(ana["email"], "ana@brand.example");
+    assert_eq!(ana["skills"], json!(["billing"]));
+    assert_eq!(app.post_json("/api/v1/agents", &new).await.status(), 409);
+    let weak = json!({"email": "b@x.example", "name": "B", "password": "short"});
+    assert_eq!(app.post_json("/api/v1/agents", &weak).await.status(), 400);
+    let bad_role = json!({"email": "c@x.example", "name": "C", "password": "a-long-password", "roles": ["god"]});
+    assert_eq!(app.post_json("/api/v1/agents", &bad_role).await.status(), 400);
+
+    let token = app.login("ana@brand.example", "a-long-password").await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/agents"))
+        .bearer_auth(&token)
+        .json(&json!({"email": "d@x.example", "name": "D", "password": "a-long-password"}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 403);
+    let list: Value = app.get_json("/api/v1/agents").await;
+    assert_eq!(list.as_array().map(Vec::len), Some(2), "the forbidden create changed nothing");
+
+    use sea_orm::EntityTrait;
+    let audit = entity::audit::Entity::find().all(&app.state.db).await?;
+    assert!(audit.iter().any(|a| a.action == "agent.create"
+        && a.target_id.as_deref() == ana["id"].as_i64().map(|i| i.to_string()).as_deref()));
+    Ok(())
+}
+
+#[tokio::test]
+async fn first_admin_is_created_once() -> TestResult {
+    let app = spawn_app().await;
+    // Building again on the same store must not create a second admin or change the password.
+    let again = chorus::agents::ensure_first_admin(&app.state.db, Some("another-password".into())).await?;
+    assert!(again.is_none());
+    let list: Value = app.get_json("/api/v1/agents").await;
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    Ok(())
+}
+
+#[tokio::test]
+async fn generated_first_admin_password_works() -> TestResult {
+    let scratch =
+        chorus::scratch_db::ScratchDb::create(crate::helpers::test_database_base().as_deref(), "test").await?;
+    let settings = chorus::config::Settings {
+        bind: "127.0.0.1:0".parse()?,
+        database_url: scratch.url.clone(),
+        ..Default::default()
+    };
+    let app = chorus::startup::Application::build(settings).await?;
+    let password = app.first_admin_password.clone().ok_or("no generated password")?;
+    assert!(password.len() >= 32);
+    let url = format!("http://127.0.0.1:{}/api/v1/auth/login", app.port());
+    let server = tokio::spawn(app.run_until_stopped());
+    let r = reqwest::Client::new()
+        .post(&url)
+        .json(&json!({"email": "admin@localhost", "password": password}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 200);
+    server.abort();
+    scratch.drop_db().await?;
+    Ok(())
+}

@@ -1,0 +1,207 @@
+//! `spawn_app()`: a real Chorus server on 127.0.0.1:0 with a fresh store per test.
+//!
+//! The store is SQLite unless `CHORUS_TEST_DATABASE_URL` names a PostgreSQL server, in which
+//! case each test gets its own freshly created database on it (dropped afterwards).
+
+use base64::Engine;
+use chorus::config::Settings;
+use chorus::ingest::webhook::hmac_sha256;
+use chorus::scratch_db::ScratchDb;
+use chorus::startup::Application;
+use chorus::state::AppState;
+use reqwest::{Client, Response};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+pub const META_SECRET: &str = "test-meta-app-secret";
+pub const META_VERIFY: &str = "test-meta-verify-token";
+pub const X_SECRET: &str = "test-x-consumer-secret";
+pub const INGEST_KEY: &str = "test-ingest-api-key";
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+pub type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+pub struct TestApp {
+    pub addr: String,
+    pub client: Client,
+    pub state: AppState,
+    pub admin_token: String,
+    scratch: Option<ScratchDb>,
+}
+
+/// The test database server: `CHORUS_TEST_DATABASE_URL`, or SQLite files when unset.
+pub fn test_database_base() -> Option<String> {
+    std::env::var("CHORUS_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let base = test_database_base();
+    let scratch = match ScratchDb::create(base.as_deref(), "test").await {
+        Ok(s) => s,
+        // A configured PostgreSQL that cannot be reached is a failure, never a skip.
+        Err(e) => panic!("cannot create a test database on {base:?}: {e:#}"),
+    };
+    let mut settings = Settings {
+        bind: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
+        database_url: scratch.url.clone(),
+        meta_app_secret: Some(SecretString::from(META_SECRET)),
+        meta_verify_token: Some(SecretString::from(META_VERIFY)),
+        x_consumer_secret: Some(SecretString::from(X_SECRET)),
+        ingest_api_key: Some(SecretString::from(INGEST_KEY)),
+        admin_password: Some(SecretString::from(ADMIN_PASSWORD)),
+        ..Settings::default()
+    };
+    tweak(&mut settings);
+    let app = Application::build(settings).await.unwrap_or_else(|e| panic!("building app: {e:#}"));
+    let addr = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    tokio::spawn(app.run_until_stopped());
+    let client = Client::new();
+    let mut t = TestApp { addr, client, state, admin_token: String::new(), scratch: Some(scratch) };
+    t.admin_token = t.login("admin@localhost", ADMIN_PASSWORD).await;
+    t
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(scratch) = self.scratch.take() {
+            // Drop the PostgreSQL database from a separate runtime: Drop cannot await.
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    let _ = rt.block_on(scratch.drop_db());
+                }
+            })
+            .join();
+        }
+    }
+}
+
+pub fn meta_signature(body: &[u8]) -> String {
+    format!("sha256={}", hex::encode(hmac_sha256(META_SECRET.as_bytes(), body)))
+}
+
+pub fn x_signature(body: &[u8]) -> String {
+    format!("sha256={}", base64::engine::general_purpose::STANDARD.encode(hmac_sha256(X_SECRET.as_bytes(), body)))
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.addr, path)
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let r = self
+            .client
+            .post(self.url("/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("login request: {e}"));
+        assert_eq!(r.status(), 200, "login as {email}");
+        let v: Value = r.json().await.unwrap_or_else(|e| panic!("login body: {e}"));
+        v["token"].as_str().unwrap_or_default().to_owned()
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(&self.admin_token)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let r = self.get(path).await;
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.unwrap_or_else(|e| panic!("GET {path} body: {e}"))
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(&self.admin_token)
+            .json(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST {path}: {e}"))
+    }
+
+    pub async fn post_meta(&self, body: &str) -> Response {
+        self.client
+            .post(self.url("/webhooks/meta"))
+            .header("content-type", "application/json")
+            .header("x-hub-signature-256", meta_signature(body.as_bytes()))
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST /webhooks/meta: {e}"))
+    }
+
+    pub async fn post_x(&self, body: &str) -> Response {
+        self.client
+            .post(self.url("/webhooks/x"))
+            .header("content-type", "application/json")
+            .header("x-twitter-webhooks-signature", x_signature(body.as_bytes()))
+            .body(body.to_owned())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("POST /webhooks/x: {e}"))
+    }
+
+    /// Sends normalized messages through the ingest API and returns the results array.
+    pub async fn ingest(&self, messages: &Value) -> Vec<Value> {
+        let r = self
+            .client
+            .post(self.url("/api/v1/ingest/messages"))
+            .header("x-api-key", INGEST_KEY)
+            .json(messages)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("ingest: {e}"));
+        let status = r.status();
+        let v: Value = r.json().await.unwrap_or_else(|e| panic!("ingest body: {e}"));
+        assert_eq!(status, 200, "ingest failed: {v}");
+        v["results"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn count_messages(&self) -> u64 {
+        use sea_orm::{EntityTrait, PaginatorTrait};
+        entity::message::Entity::find().count(&self.state.db).await.unwrap_or_else(|e| panic!("count: {e}"))
+    }
+
+    pub async fn conversation(&self, id: i64) -> Value {
+        self.get_json(&format!("/api/v1/conversations/{id}")).await
+    }
+}
+
+/// A normalized message with sensible defaults; override fields with `patch`.
+pub fn msg(id: &str, customer: &str, text: &str, sent_at: &str) -> Value {
+    json!({
+        "network": "x",
+        "brand_account": {"id": "brand-1", "name": "Brand One"},
+        "customer": {"id": customer, "handle": format!("@{customer}")},
+        "direction": "inbound",
+        "visibility": "public",
+        "platform_message_id": id,
+        "text": text,
+        "sent_at": sent_at,
+    })
+}
+
+pub fn patch(mut v: Value, p: Value) -> Value {
+    if let (Some(o), Some(p)) = (v.as_object_mut(), p.as_object()) {
+        for (k, val) in p {
+            o.insert(k.clone(), val.clone());
+        }
+    }
+    v
+}
+
+pub fn conv_id(result: &Value) -> i64 {
+    result["conversation_id"].as_i64().unwrap_or_else(|| panic!("no conversation_id in {result}"))
+}

@@ -1,0 +1,12 @@
+//! API tests against a real server on 127.0.0.1:0 (SQLite, or PostgreSQL with
+//! `CHORUS_TEST_DATABASE_URL`).
+
+mod auth;
+mod conversations;
+mod helpers;
+mod import;
+mod ingest_api;
+mod ops;
+mod threading;
+mod triage_table;
+mod webhooks;

@@ -1,0 +1,66 @@
+//! Operations endpoints and the OpenAPI document.
+
+use serde_json::Value;
+
+use crate::helpers::{TestResult, msg, spawn_app};
+
+#[tokio::test]
+async fn health_ready_metrics() -> TestResult {
+    let app = spawn_app().await;
+    assert_eq!(app.client.get(app.url("/healthz")).send().await?.status(), 200);
+    assert_eq!(app.client.get(app.url("/readyz")).send().await?.status(), 200);
+    app.ingest(&serde_json::json!([msg("m1", "c1", "@BrandOne why is my bill so high?", "2026-11-20T10:00:00Z")]))
+        .await;
+    let text = app.client.get(app.url("/metrics")).send().await?.text().await?;
+    assert!(text.contains("chorus_ingest_messages_total{outcome=\"stored\",source=\"api\"} 1"), "{text}");
+    assert!(text.contains("chorus_queue_depth{tier=\"tier1\"} 1"), "{text}");
+    assert!(text.contains("chorus_ingest_latency_seconds_count{source=\"api\"} 1"), "{text}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn unknown_routes_and_ids_are_json_404() -> TestResult {
+    let app = spawn_app().await;
+    for path in ["/nope", "/api/v1/conversations/999999", "/api/v1/conversations/abc"] {
+        let r = app.get(path).await;
+        assert_eq!(r.status(), 404, "{path}");
+        let v: Value = r.json().await?;
+        assert_eq!(v["error"]["code"], "not_found", "{path}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn openapi_covers_every_route() -> TestResult {
+    let app = spawn_app().await;
+    let doc: Value = app.client.get(app.url("/api/openapi.json")).send().await?.json().await?;
+    let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+    let expected = [
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/metrics", "get"),
+        ("/api/openapi.json", "get"),
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/logout", "post"),
+        ("/api/v1/me", "get"),
+        ("/api/v1/agents", "get"),
+        ("/api/v1/agents", "post"),
+        ("/api/v1/ingest/messages", "post"),
+        ("/webhooks/meta", "get"),
+        ("/webhooks/meta", "post"),
+        ("/webhooks/x", "get"),
+        ("/webhooks/x", "post"),
+        ("/api/v1/conversations", "get"),
+        ("/api/v1/conversations/{id}", "get"),
+        ("/api/v1/conversations/{id}/notes", "post"),
+        ("/api/v1/listening-rules", "get"),
+        ("/api/v1/listening-rules", "post"),
+        ("/api/v1/listening-rules/{id}", "delete"),
+    ];
+    for (path, method) in expected {
+        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from OpenAPI");
+    }
+    let documented: usize = paths.values().map(|p| p.as_object().map_or(0, |o| o.len())).sum();
+    assert_eq!(documented, expected.len(), "the OpenAPI document lists a route this test does not know");
+    Ok(())
+}

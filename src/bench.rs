@@ -91,6 +91,7 @@ pub async fn ingest(mut settings: Settings, args: IngestArgs) -> anyhow::Result<
     let app = Application::build(settings).await?;
     let port = app.port();
     let db = app.state().db.clone();
+    let metrics = app.state().metrics.clone();
     let server = tokio::spawn(app.run_until_stopped());
     let backend = if args.postgres.is_some() { "postgres" } else { "sqlite" };
 
@@ -123,6 +124,10 @@ pub async fn ingest(mut settings: Settings, args: IngestArgs) -> anyhow::Result<
         ms(percentile(&lat, 0.99)),
         ms(percentile(&lat, 1.0))
     );
+    let batches = metrics.ingest_batch_size.with_label_values::<&str>(&[]);
+    let commits = batches.get_sample_count();
+    let mean = if commits > 0 { batches.get_sample_sum() / commits as f64 } else { 0.0 };
+    println!("  commits     {commits} group commits, {mean:.1} messages each on average");
     println!("  non-2xx     {failures}");
     let expected = args.messages as u64 - failures;
     println!("  durable     {stored} of {expected} acknowledged messages found in the store");
@@ -168,4 +173,51 @@ async fn run_phase(
         }
     }
     Ok((lat, failures))
+}
+
+/// Options of `chorus bench triage`.
+#[derive(Debug, Clone, Args)]
+pub struct TriageArgs {
+    /// Messages to rank.
+    #[arg(long, default_value_t = 20_000)]
+    pub messages: usize,
+}
+
+/// Ranks the triage table's texts over and over and prints the per-message cost, which bounds
+/// what one ingest writer can do.
+pub fn triage(settings: &Settings, args: &TriageArgs) -> anyhow::Result<()> {
+    #[derive(serde::Deserialize)]
+    struct Case {
+        text: String,
+    }
+    let cases: Vec<Case> = serde_json::from_str(include_str!("../tests/fixtures/triage_cases.json"))?;
+    let triager = crate::triage::Triager::new(&settings.triage);
+    let started = Instant::now();
+    let mut tier1 = 0usize;
+    for i in 0..args.messages {
+        let text = &cases[i % cases.len()].text;
+        let t = triager.triage(&crate::triage::TriageInput {
+            text,
+            visibility: crate::ingest::normalized::Visibility::Public,
+            addressed_to_brand: true,
+            followers: None,
+            earlier_negative: false,
+            listening_hits: &[],
+        });
+        tier1 += usize::from(t.tier == crate::triage::Tier::Tier1);
+    }
+    let elapsed = started.elapsed();
+    let sentiment_started = Instant::now();
+    for i in 0..args.messages {
+        std::hint::black_box(crate::triage::sentiment(&cases[i % cases.len()].text));
+    }
+    let sentiment = sentiment_started.elapsed();
+    println!("bench triage: {} messages ({tier1} tier 1)", args.messages);
+    println!(
+        "  triage      {:.1} µs per message, {:.0} messages/s",
+        elapsed.as_secs_f64() * 1e6 / args.messages as f64,
+        args.messages as f64 / elapsed.as_secs_f64()
+    );
+    println!("  of which sentiment {:.1} µs per message", sentiment.as_secs_f64() * 1e6 / args.messages as f64);
+    Ok(())
 }

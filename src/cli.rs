@@ -94,6 +94,8 @@ pub enum AgentAction {
 pub enum BenchWhich {
     /// Sustained signed webhook ingest against a server on 127.0.0.1.
     Ingest(bench::IngestArgs),
+    /// The cost of ranking one message.
+    Triage(bench::TriageArgs),
 }
 
 /// Runs the parsed command line.
@@ -128,6 +130,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Agent { action } => agent(settings, action).await,
         Command::Demo { interval } => demo_run::run(settings, interval).await,
         Command::Bench { which: BenchWhich::Ingest(args) } => bench::ingest(settings, args).await,
+        Command::Bench { which: BenchWhich::Triage(args) } => bench::triage(&settings, &args),
     }
 }
 

@@ -38,7 +38,7 @@ pub async fn append(db: &impl ConnectionTrait, events: Vec<NewEvent>) -> Result<
         return Ok(());
     }
     let now = Utc::now();
-    for chunk in events.chunks(1000) {
+    for chunk in crate::db::fixed_chunks(&events) {
         let models = chunk.iter().map(|e| event::ActiveModel {
             kind: Set(e.kind.to_owned()),
             conversation_id: Set(e.conversation_id),

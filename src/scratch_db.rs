@@ -28,8 +28,11 @@ impl ScratchDb {
                     .await
                     .context("creating scratch database")?;
                 admin.close().await.ok();
-                let (prefix, _) = url.rsplit_once('/').context("postgres URL has no database name")?;
-                let query = url.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+                let (base, query) = match url.split_once('?') {
+                    Some((b, q)) => (b, format!("?{q}")),
+                    None => (url, String::new()),
+                };
+                let (prefix, _) = base.rsplit_once('/').context("postgres URL has no database name")?;
                 Ok(Self { url: format!("{prefix}/{name}{query}"), admin_url: Some(url.to_owned()), name, _dir: None })
             }
             _ => {

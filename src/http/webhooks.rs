@@ -83,18 +83,45 @@ pub async fn meta_receive(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let secret = state
-        .settings
-        .meta_app_secret
-        .as_ref()
-        .ok_or(ApiError::NotConfigured("Meta webhooks are not configured: set CHORUS_META_APP_SECRET"))?;
-    let body = read_limited(&req, payload, state.settings.max_body_bytes).await?;
-    meta::verify_signature(secret.expose_secret().as_bytes(), &body, header(&req, "x-hub-signature-256"))?;
-    let msgs = meta::parse(&body)?;
-    let n = msgs.len();
-    state.ingest.submit(Source::Meta, msgs).await?;
-    tracing::info!(messages = n, "meta delivery committed");
+    let network = Network {
+        source: Source::Meta,
+        secret: state.settings.meta_app_secret.as_ref(),
+        missing: "Meta webhooks are not configured: set CHORUS_META_APP_SECRET",
+        signature_header: "x-hub-signature-256",
+        verify: meta::verify_signature,
+        parse: meta::parse,
+    };
+    receive(&req, &state, payload, network).await?;
     Ok(HttpResponse::Ok().content_type("text/plain").body("EVENT_RECEIVED"))
+}
+
+/// What differs between the networks' delivery endpoints.
+struct Network<'a> {
+    source: Source,
+    secret: Option<&'a secrecy::SecretString>,
+    missing: &'static str,
+    signature_header: &'static str,
+    verify: VerifyFn,
+    parse: ParseFn,
+}
+
+/// Checks a signature header against the raw body with the network's secret.
+type VerifyFn = fn(secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), SignatureError>;
+
+/// Turns a verified body into normalized messages.
+type ParseFn = fn(body: &[u8]) -> Result<Vec<crate::ingest::NormalizedMessage>, PayloadError>;
+
+/// Reads the body within the limit, checks the signature over those exact bytes, parses, and
+/// returns once the messages are committed.
+async fn receive(req: &HttpRequest, state: &AppState, payload: web::Payload, n: Network<'_>) -> Result<(), ApiError> {
+    let secret = n.secret.ok_or(ApiError::NotConfigured(n.missing))?;
+    let body = read_limited(req, payload, state.settings.max_body_bytes).await?;
+    (n.verify)(secret.expose_secret().as_bytes(), &body, header(req, n.signature_header))?;
+    let msgs = (n.parse)(&body)?;
+    let count = msgs.len();
+    state.ingest.submit(n.source, msgs).await?;
+    tracing::info!(messages = count, source = n.source.as_str(), "delivery committed");
+    Ok(())
 }
 
 /// X's CRC check.
@@ -143,16 +170,14 @@ pub async fn x_receive(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let secret = state
-        .settings
-        .x_consumer_secret
-        .as_ref()
-        .ok_or(ApiError::NotConfigured("X webhooks are not configured: set CHORUS_X_CONSUMER_SECRET"))?;
-    let body = read_limited(&req, payload, state.settings.max_body_bytes).await?;
-    x::verify_signature(secret.expose_secret().as_bytes(), &body, header(&req, "x-twitter-webhooks-signature"))?;
-    let msgs = x::parse(&body)?;
-    let n = msgs.len();
-    state.ingest.submit(Source::X, msgs).await?;
-    tracing::info!(messages = n, "x delivery committed");
+    let network = Network {
+        source: Source::X,
+        secret: state.settings.x_consumer_secret.as_ref(),
+        missing: "X webhooks are not configured: set CHORUS_X_CONSUMER_SECRET",
+        signature_header: "x-twitter-webhooks-signature",
+        verify: x::verify_signature,
+        parse: x::parse,
+    };
+    receive(&req, &state, payload, network).await?;
     Ok(HttpResponse::Ok().finish())
 }

@@ -115,24 +115,10 @@ pub async fn ingest(
 
     // Idempotency: already stored, or a repeat inside this batch.
     let ids: Vec<&str> = msgs.iter().map(|m| m.platform_message_id.as_str()).collect();
-    let mut stored: HashMap<(i64, String), (i64, i64)> = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let rows: Vec<(i64, i64, i64, String)> = message::Entity::find()
-            .select_only()
-            .columns([
-                message::Column::Id,
-                message::Column::ConversationId,
-                message::Column::BrandAccountId,
-                message::Column::PlatformMessageId,
-            ])
-            .filter(message::Column::PlatformMessageId.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (id, conv, acct, pid) in rows {
-            stored.insert((acct, pid), (id, conv));
-        }
-    }
+    let mut account_ids: Vec<i64> = accounts.values().copied().collect();
+    account_ids.sort_unstable();
+    account_ids.dedup();
+    let stored = find_messages(db, &account_ids, &ids).await?;
     let mut fresh: Vec<usize> = Vec::new();
     let mut seen: HashSet<(i64, &str)> = HashSet::new();
     for (i, m) in msgs.iter().enumerate() {
@@ -163,7 +149,7 @@ pub async fn ingest(
     let mut uniq = customer_ids.clone();
     uniq.sort_unstable();
     uniq.dedup();
-    for chunk in uniq.chunks(500) {
+    for chunk in crate::db::fixed_chunks(&uniq) {
         let rows = conversation::Entity::find()
             .filter(conversation::Column::CustomerId.is_in(chunk.iter().copied()))
             .order_by_desc(conversation::Column::Id)
@@ -172,23 +158,8 @@ pub async fn ingest(
         ix.load(rows, &names);
     }
     let reply_ids: Vec<&str> = fresh.iter().filter_map(|&i| msgs[i].in_reply_to.as_deref()).collect();
-    let mut replied: HashMap<(i64, String), i64> = HashMap::new();
-    for chunk in reply_ids.chunks(500) {
-        let rows: Vec<(i64, i64, String)> = message::Entity::find()
-            .select_only()
-            .columns([
-                message::Column::ConversationId,
-                message::Column::BrandAccountId,
-                message::Column::PlatformMessageId,
-            ])
-            .filter(message::Column::PlatformMessageId.is_in(chunk.iter().copied()))
-            .into_tuple()
-            .all(db)
-            .await?;
-        for (conv, acct, pid) in rows {
-            replied.insert((acct, pid), conv);
-        }
-    }
+    let replied: HashMap<(i64, String), i64> =
+        find_messages(db, &account_ids, &reply_ids).await?.into_iter().map(|(k, (_, conv))| (k, conv)).collect();
     let missing: Vec<i64> = replied.values().copied().filter(|c| !ix.by_id.contains_key(c)).collect();
     if !missing.is_empty() {
         let rows = conversation::Entity::find().filter(conversation::Column::Id.is_in(missing)).all(db).await?;
@@ -269,13 +240,10 @@ pub async fn ingest(
     }
 
     // Write: changed conversations, new conversations, messages, events.
-    for w in works.iter().filter(|w| w.dirty && !w.is_new) {
-        let mut am = w.model.clone().into_active_model().reset_all();
-        am.id = sea_orm::ActiveValue::Unchanged(w.model.id);
-        am.update(db).await?;
-    }
+    let changed: Vec<&conversation::Model> = works.iter().filter(|w| w.dirty && !w.is_new).map(|w| &w.model).collect();
+    update_conversations(db, &changed).await?;
     let new_ix: Vec<WorkIx> = (0..works.len()).filter(|&w| works[w].is_new).collect();
-    for chunk in new_ix.chunks(200) {
+    for chunk in crate::db::fixed_chunks(&new_ix) {
         let models = chunk.iter().map(|&w| {
             let mut am = works[w].model.clone().into_active_model().reset_all();
             am.id = sea_orm::ActiveValue::NotSet;
@@ -291,7 +259,7 @@ pub async fn ingest(
         }
     }
     let mut message_ids: HashMap<(i64, String), i64> = HashMap::new();
-    for chunk in placed.chunks(500) {
+    for chunk in crate::db::fixed_chunks(&placed) {
         let models = chunk.iter().filter_map(|&(i, w, sentiment)| {
             let m = &msgs[i];
             let conv = &works[w].model;
@@ -305,10 +273,7 @@ pub async fn ingest(
                 platform_message_id: Set(m.platform_message_id.clone()),
                 in_reply_to: Set(m.in_reply_to.clone()),
                 agent_id: Set(None),
-                author_name: Set(match m.direction {
-                    Direction::Inbound => m.customer.name.clone().or_else(|| m.customer.handle.clone()),
-                    Direction::Outbound => m.brand_account.name.clone(),
-                }),
+                author_name: Set(author_name(m)),
                 text: Set(m.text.clone()),
                 sentiment: Set(sentiment),
                 sent_at: Set(m.sent_at),
@@ -340,7 +305,7 @@ pub async fn ingest(
                     "text": m.text,
                     "sent_at": m.sent_at,
                     "sentiment": sentiment,
-                    "author_name": m.customer.name.clone().or_else(|| m.customer.handle.clone()),
+                    "author_name": author_name(m),
                 }
             }),
         });
@@ -352,33 +317,142 @@ pub async fn ingest(
     }
     events::append(db, evs).await?;
 
-    // Answer in submission order.
+    // Answer in submission order: the first occurrence of a new message is `Stored`, any
+    // repeat (earlier batch, or earlier in this one) is a `Duplicate` of it.
     let mut out = Vec::with_capacity(msgs.len());
+    let mut answered: HashSet<i64> = HashSet::with_capacity(msgs.len());
     for m in msgs {
         let acct = account_of(m).ok_or_else(|| DbErr::Custom("brand account not resolved".into()))?;
         let key = (acct, m.platform_message_id.clone());
-        let outcome = if let Some(&(message_id, conversation_id)) = stored.get(&key) {
-            Outcome::Duplicate { message_id, conversation_id }
+        if let Some(&(message_id, conversation_id)) = stored.get(&key) {
+            out.push(Outcome::Duplicate { message_id, conversation_id });
+            continue;
+        }
+        let message_id =
+            message_ids.get(&key).copied().ok_or_else(|| DbErr::Custom("message id not returned".into()))?;
+        let conversation_id = batch_msgs
+            .get(&(acct, m.platform_message_id.as_str()))
+            .map(|&w| works[w].model.id)
+            .ok_or_else(|| DbErr::Custom("message not placed".into()))?;
+        out.push(if answered.insert(message_id) {
+            Outcome::Stored { message_id, conversation_id }
         } else {
-            let message_id =
-                message_ids.get(&key).copied().ok_or_else(|| DbErr::Custom("message id not returned".into()))?;
-            let conversation_id = batch_msgs
-                .get(&(acct, m.platform_message_id.as_str()))
-                .map(|&w| works[w].model.id)
-                .ok_or_else(|| DbErr::Custom("message not placed".into()))?;
-            // The first occurrence is Stored; repeats within the batch are duplicates of it.
-            if out.iter().any(|o: &(i64, Outcome)| o.0 == message_id) {
-                Outcome::Duplicate { message_id, conversation_id }
-            } else {
-                Outcome::Stored { message_id, conversation_id }
-            }
-        };
-        let mid = match outcome {
-            Outcome::Stored { message_id, .. } | Outcome::Duplicate { message_id, .. } => message_id,
-        };
-        out.push((mid, outcome));
+            Outcome::Duplicate { message_id, conversation_id }
+        });
     }
-    Ok(out.into_iter().map(|(_, o)| o).collect())
+    Ok(out)
+}
+
+/// The columns ingest changes on an existing conversation, with their PostgreSQL types.
+const UPDATED: [(&str, &str); 17] = [
+    ("status", "varchar"),
+    ("priority", "smallint"),
+    ("risk", "integer"),
+    ("risk_reasons", "json"),
+    ("sentiment_start", "double precision"),
+    ("sentiment_now", "double precision"),
+    ("category", "varchar"),
+    ("assignee_id", "bigint"),
+    ("message_count", "integer"),
+    ("last_message_at", "timestamptz"),
+    ("last_inbound_at", "timestamptz"),
+    ("awaiting_since", "timestamptz"),
+    ("first_response_at", "timestamptz"),
+    ("first_response_due_at", "timestamptz"),
+    ("next_response_due_at", "timestamptz"),
+    ("due_sort", "bigint"),
+    ("resolved_at", "timestamptz"),
+];
+
+fn updated_values(c: &conversation::Model) -> [sea_orm::Value; 18] {
+    [
+        c.id.into(),
+        c.status.clone().into(),
+        c.priority.into(),
+        c.risk.into(),
+        c.risk_reasons.clone().into(),
+        c.sentiment_start.into(),
+        c.sentiment_now.into(),
+        c.category.clone().into(),
+        c.assignee_id.into(),
+        c.message_count.into(),
+        c.last_message_at.into(),
+        c.last_inbound_at.into(),
+        c.awaiting_since.into(),
+        c.first_response_at.into(),
+        c.first_response_due_at.into(),
+        c.next_response_due_at.into(),
+        c.due_sort.into(),
+        c.resolved_at.into(),
+    ]
+}
+
+/// Writes the changed conversations with one `UPDATE … FROM (VALUES …)` per chunk instead of one
+/// statement per conversation: during a spike most messages join existing conversations, and
+/// per-row updates were most of the batch's round trips. `updated_at` is set to now.
+async fn update_conversations(db: &impl ConnectionTrait, changed: &[&conversation::Model]) -> Result<(), DbErr> {
+    use sea_orm::DatabaseBackend;
+    let backend = db.get_database_backend();
+    let pg = backend == DatabaseBackend::Postgres;
+    let now = Utc::now();
+    for chunk in crate::db::fixed_chunks(changed) {
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 18 + 1);
+        values.push(now.into());
+        let mut rows = Vec::with_capacity(chunk.len());
+        for c in chunk {
+            let base = values.len();
+            values.extend(updated_values(c));
+            let cells: Vec<String> = (0..18)
+                .map(|i| {
+                    let ty = if i == 0 { "bigint" } else { UPDATED[i - 1].1 };
+                    if pg { format!("CAST(${} AS {ty})", base + i + 1) } else { "?".to_owned() }
+                })
+                .collect();
+            rows.push(format!("({})", cells.join(", ")));
+        }
+        let sets: Vec<String> =
+            UPDATED.iter().enumerate().map(|(i, (col, _))| format!("\"{col}\" = v.column{}", i + 2)).collect();
+        let now_param = if pg { "CAST($1 AS timestamptz)" } else { "?" };
+        let sql = format!(
+            "UPDATE conversations SET {}, \"updated_at\" = {now_param} FROM (VALUES {}) AS v WHERE conversations.id = v.column1",
+            sets.join(", "),
+            rows.join(", ")
+        );
+        let result = db.execute_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values)).await?;
+        if result.rows_affected() != chunk.len() as u64 {
+            return Err(DbErr::Custom(format!("updated {} of {} conversations", result.rows_affected(), chunk.len())));
+        }
+    }
+    Ok(())
+}
+
+/// Stored messages with these platform ids: (brand account, platform id) → (id, conversation).
+async fn find_messages(
+    db: &impl ConnectionTrait,
+    accounts: &[i64],
+    platform_ids: &[&str],
+) -> Result<HashMap<(i64, String), (i64, i64)>, DbErr> {
+    let mut found = HashMap::new();
+    for chunk in crate::db::fixed_chunks(platform_ids) {
+        let rows: Vec<(i64, i64, i64, String)> = message::Entity::find()
+            .select_only()
+            .columns([
+                message::Column::Id,
+                message::Column::ConversationId,
+                message::Column::BrandAccountId,
+                message::Column::PlatformMessageId,
+            ])
+            // Both columns of the unique index, so the lookup is an index probe, not a scan.
+            .filter(message::Column::BrandAccountId.is_in(accounts.iter().copied()))
+            .filter(message::Column::PlatformMessageId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (id, conv, acct, pid) in rows {
+            found.insert((acct, pid), (id, conv));
+        }
+    }
+    Ok(found)
 }
 
 /// Finds each brand account, registering the ones a verified delivery names for the first time.
@@ -456,10 +530,13 @@ async fn resolve_customers(
     }
     let mut out: HashMap<(Network, String), CustomerRow> = HashMap::new();
     let pids: Vec<String> = wanted.keys().map(|k| k.1.clone()).collect();
+    let mut networks: Vec<&'static str> = wanted.keys().map(|k| k.0.as_str()).collect();
+    networks.dedup();
     let mut known: Vec<customer_identity::Model> = Vec::new();
-    for chunk in pids.chunks(500) {
+    for chunk in crate::db::fixed_chunks(&pids) {
         known.extend(
             customer_identity::Entity::find()
+                .filter(customer_identity::Column::Network.is_in(networks.iter().copied()))
                 .filter(customer_identity::Column::PlatformUserId.is_in(chunk.iter().cloned()))
                 .all(db)
                 .await?,
@@ -482,7 +559,7 @@ async fn resolve_customers(
     }
     let new: Vec<(&(Network, String), usize)> =
         wanted.iter().filter(|(k, _)| !out.contains_key(*k)).map(|(k, &i)| (k, i)).collect();
-    for chunk in new.chunks(200) {
+    for chunk in crate::db::fixed_chunks(&new) {
         let rows = customer::Entity::insert_many(chunk.iter().map(|((net, pid), i)| {
             let c = &msgs[*i].customer;
             customer::ActiveModel {
@@ -519,6 +596,14 @@ async fn resolve_customers(
         customer_identity::Entity::insert_many(idents).exec_without_returning(db).await?;
     }
     Ok(out)
+}
+
+/// Who wrote it, as the network named them: the customer, or the brand account.
+fn author_name(m: &NormalizedMessage) -> Option<String> {
+    match m.direction {
+        Direction::Inbound => m.customer.name.clone().or_else(|| m.customer.handle.clone()),
+        Direction::Outbound => m.brand_account.name.clone(),
+    }
 }
 
 fn display_name(c: &super::normalized::CustomerRef, pid: &str) -> String {

@@ -135,7 +135,7 @@ impl Default for Settings {
 pub struct ConfigError(String);
 
 /// Environment variables with the `CHORUS_` prefix that are not settings.
-const NOT_SETTINGS: &[&str] = &["CONFIG", "LOG"];
+const NOT_SETTINGS: &[&str] = &["CONFIG", "LOG", "AGENT_PASSWORD"];
 
 impl Settings {
     /// Loads defaults ← TOML file (if given, or `chorus.toml` if present) ← environment.
@@ -252,6 +252,18 @@ mod tests {
             jail.set_env("CHORUS_BIDN", "127.0.0.1:1");
             let err = Settings::load(None).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(err.contains("bidn"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(clippy::result_large_err, reason = "figment's Jail API returns figment::Error")]
+    fn cli_only_variables_are_not_settings() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CHORUS_AGENT_PASSWORD", "a-long-password");
+            jail.set_env("CHORUS_LOG", "debug");
+            jail.set_env("CHORUS_TEST_DATABASE_URL", "postgres://x/y");
+            assert!(Settings::load(None).is_ok());
             Ok(())
         });
     }

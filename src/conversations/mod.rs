@@ -9,7 +9,7 @@ pub use view::{CustomerView, Detail, MessageView, NoteView, Summary, detail};
 
 use chrono::Utc;
 use entity::{conversation, note};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, TransactionSession, TransactionTrait};
 
 use crate::error::ApiError;
 use crate::events::{self, NewEvent, kind};
@@ -41,8 +41,20 @@ pub fn refresh_due(c: &mut conversation::Model) {
 /// Maximum note length in characters.
 pub const MAX_NOTE_CHARS: usize = 10_000;
 
-/// Adds an internal note (never sent to the customer).
+/// Adds an internal note (never sent to the customer), with its event, in one transaction.
 pub async fn add_note(
+    db: &impl TransactionTrait,
+    conversation_id: i64,
+    agent_id: i64,
+    text: &str,
+) -> Result<NoteView, ApiError> {
+    let txn = db.begin().await?;
+    let view = insert_note(&txn, conversation_id, agent_id, text).await?;
+    txn.commit().await?;
+    Ok(view)
+}
+
+async fn insert_note(
     db: &impl ConnectionTrait,
     conversation_id: i64,
     agent_id: i64,

@@ -1,6 +1,7 @@
 //! `GET/POST /api/v1/agents` (admin).
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use sea_orm::TransactionTrait;
 
 use crate::agents::{self, AgentView, NewAgent};
 use crate::audit;
@@ -28,9 +29,10 @@ pub async fn create(
     body: web::Json<NewAgent>,
 ) -> Result<HttpResponse, ApiError> {
     who.require_role("admin")?;
-    let created = agents::create(&state.db, body.into_inner()).await?;
+    let txn = state.db.begin().await?;
+    let created = agents::create(&txn, body.into_inner()).await?;
     audit::record(
-        &state.db,
+        &txn,
         audit::Entry {
             actor: format!("agent:{}", who.agent.id),
             action: "agent.create".into(),
@@ -42,5 +44,6 @@ pub async fn create(
         },
     )
     .await?;
+    txn.commit().await?;
     Ok(HttpResponse::Created().json(created))
 }

@@ -1,6 +1,7 @@
 //! `GET/POST /api/v1/listening-rules`, `DELETE /api/v1/listening-rules/{id}`.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use sea_orm::TransactionTrait;
 
 use crate::audit;
 use crate::auth::AuthedAgent;
@@ -28,10 +29,10 @@ pub async fn create(
     body: web::Json<NewListeningRule>,
 ) -> Result<HttpResponse, ApiError> {
     who.require_role("supervisor")?;
-    let rule = listening::create(&state.db, body.into_inner()).await?;
-    state.listening.reload(&state.db).await?;
+    let txn = state.db.begin().await?;
+    let rule = listening::create(&txn, body.into_inner()).await?;
     audit::record(
-        &state.db,
+        &txn,
         audit::Entry {
             actor: format!("agent:{}", who.agent.id),
             action: "listening_rule.create".into(),
@@ -43,6 +44,8 @@ pub async fn create(
         },
     )
     .await?;
+    txn.commit().await?;
+    state.listening.reload(&state.db).await?;
     Ok(HttpResponse::Created().json(rule))
 }
 
@@ -58,10 +61,10 @@ pub async fn delete(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     who.require_role("supervisor")?;
-    let rule = listening::delete(&state.db, id.into_inner()).await?;
-    state.listening.reload(&state.db).await?;
+    let txn = state.db.begin().await?;
+    let rule = listening::delete(&txn, id.into_inner()).await?;
     audit::record(
-        &state.db,
+        &txn,
         audit::Entry {
             actor: format!("agent:{}", who.agent.id),
             action: "listening_rule.delete".into(),
@@ -73,5 +76,7 @@ pub async fn delete(
         },
     )
     .await?;
+    txn.commit().await?;
+    state.listening.reload(&state.db).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -706,6 +706,12 @@ fn apply_inbound(c: &mut conversation::Model, m: &NormalizedMessage, t: &crate::
     }
     c.risk = c.risk.max(t.risk);
     c.risk_reasons = merge_reasons(&c.risk_reasons, &t.reasons);
+    if c.priority != Tier::Noise.as_i16() {
+        // A stray "lol" in a real conversation does not make the conversation noise.
+        c.risk_reasons = serde_json::Value::Array(
+            c.risk_reasons.as_array().into_iter().flatten().filter(|r| r["code"] != "noise").cloned().collect(),
+        );
+    }
     if c.sentiment_start.is_none() {
         c.sentiment_start = Some(t.sentiment);
     }

@@ -125,7 +125,7 @@ pub fn convert(csv_text: &str) -> Result<(Vec<NormalizedMessage>, TwcsReport), T
 mod tests {
     use super::*;
 
-    const SAMPLE: &str = include_str!("../../../shared/data/twcs_sample.csv");
+    const SAMPLE: &str = include_str!("../../tests/fixtures/twcs_sample.csv");
 
     #[test]
     fn converts_the_sample() -> Result<(), TwcsError> {

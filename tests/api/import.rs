@@ -67,7 +67,7 @@ async fn bad_line_stops_with_its_number() -> TestResult {
 #[tokio::test]
 async fn twcs_sample_imports_and_threads() -> TestResult {
     let app = spawn_app().await;
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/twcs_sample.csv"))?;
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/twcs_sample.csv"))?;
     let (msgs, conv) = chorus::ingest::twcs::convert(&text)?;
     assert_eq!(conv.rows, 93);
     assert_eq!(conv.converted + conv.skipped, conv.rows);

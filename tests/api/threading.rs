@@ -150,3 +150,25 @@ async fn messages_in_one_batch_thread_in_time_order() -> TestResult {
     assert_eq!(c["sentiment_start"].as_f64().map(|s| s < 0.0), Some(true), "{c}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_noise_message_does_not_demote_a_conversation() -> TestResult {
+    let app = spawn_app().await;
+    let a = app.ingest(&json!([msg("z1", "cust-z", "@BrandOne where is my refund?", "2026-11-20T10:00:00Z")])).await;
+    app.ingest(&json!([msg("z2", "cust-z", "@BrandOne 😂😂", "2026-11-20T10:01:00Z")])).await;
+    let c = app.conversation(conv_id(&a[0])).await["conversation"].clone();
+    assert_eq!(c["priority"], "tier1");
+    let codes: Vec<&str> =
+        c["risk_reasons"].as_array().into_iter().flatten().filter_map(|r| r["code"].as_str()).collect();
+    assert!(codes.contains(&"question") && !codes.contains(&"noise"), "{codes:?}");
+    // A conversation that starts as noise is promoted when real work arrives, and loses the label.
+    let n = app.ingest(&json!([msg("y1", "cust-y", "follow back #f4f @BrandOne", "2026-11-20T10:00:00Z")])).await;
+    app.ingest(&json!([msg("y2", "cust-y", "@BrandOne actually my card was charged twice", "2026-11-20T10:05:00Z")]))
+        .await;
+    let c = app.conversation(conv_id(&n[0])).await["conversation"].clone();
+    assert_eq!(c["priority"], "tier1");
+    let codes: Vec<&str> =
+        c["risk_reasons"].as_array().into_iter().flatten().filter_map(|r| r["code"].as_str()).collect();
+    assert!(codes.contains(&"urgent") && !codes.contains(&"noise"), "{codes:?}");
+    Ok(())
+}

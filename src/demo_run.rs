@@ -36,10 +36,9 @@ pub async fn run(settings: Settings, interval_secs: f64) -> anyhow::Result<()> {
             }
         }
     });
+    let base = format!("http://{}:{}", app.state().settings.bind.ip(), app.port());
     println!(
-        "demo: simulated social traffic is flowing; log in at http://{}:{}/",
-        app.state().settings.bind.ip(),
-        app.port()
+        "demo: simulated traffic is flowing; the queue: {base}/api/v1/conversations, the API: {base}/api/openapi.json"
     );
     app.run_until_stopped().await.context("server failed")
 }

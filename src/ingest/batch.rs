@@ -149,12 +149,18 @@ pub async fn ingest(
     let mut uniq = customer_ids.clone();
     uniq.sort_unstable();
     uniq.dedup();
+    // On PostgreSQL the rows are locked until commit: another node writing to the same
+    // conversations waits, then reads what this batch wrote, so no count or due time is lost.
+    // SQLite has one writer at a time already.
+    let lock = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
     for chunk in crate::db::fixed_chunks(&uniq) {
-        let rows = conversation::Entity::find()
+        let mut q = conversation::Entity::find()
             .filter(conversation::Column::CustomerId.is_in(chunk.iter().copied()))
-            .order_by_desc(conversation::Column::Id)
-            .all(db)
-            .await?;
+            .order_by_desc(conversation::Column::Id);
+        if lock {
+            q = q.lock_exclusive();
+        }
+        let rows = q.all(db).await?;
         ix.load(rows, &names);
     }
     let reply_ids: Vec<&str> = fresh.iter().filter_map(|&i| msgs[i].in_reply_to.as_deref()).collect();
@@ -162,8 +168,13 @@ pub async fn ingest(
         find_messages(db, &account_ids, &reply_ids).await?.into_iter().map(|(k, (_, conv))| (k, conv)).collect();
     let missing: Vec<i64> = replied.values().copied().filter(|c| !ix.by_id.contains_key(c)).collect();
     if !missing.is_empty() {
-        let rows = conversation::Entity::find().filter(conversation::Column::Id.is_in(missing)).all(db).await?;
-        ix.load(rows, &names);
+        let mut q = conversation::Entity::find()
+            .filter(conversation::Column::Id.is_in(missing))
+            .order_by_desc(conversation::Column::Id);
+        if lock {
+            q = q.lock_exclusive();
+        }
+        ix.load(q.all(db).await?, &names);
     }
     let Loaded { mut works, by_id, mut active, last_resolved, customer_negative } = ix;
 

@@ -133,10 +133,18 @@ impl IngestWriter {
     }
 }
 
-/// A unique-key race with another node (same message or same customer's conversation being
-/// created elsewhere at the same instant): retrying sees the other node's committed rows.
+/// A collision with another writer that retrying resolves: a unique-key race (the same message,
+/// or a conversation for the same customer, created elsewhere at the same instant), a deadlock
+/// or serialization failure on PostgreSQL, or a busy SQLite file (another process, such as
+/// `chorus import`, holding the write lock). The retry sees the other writer's committed rows.
 fn is_race(e: &DbErr) -> bool {
-    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+    if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
+        return true;
+    }
+    let text = e.to_string();
+    ["deadlock detected", "could not serialize", "database is locked", "database table is locked"]
+        .iter()
+        .any(|needle| text.contains(needle))
 }
 
 impl Writer {
@@ -212,8 +220,11 @@ impl Writer {
                 }
             };
             match result {
-                Err(e) if attempt < 4 && is_race(&e) => {
-                    tracing::debug!(attempt, "unique race with another writer; retrying batch");
+                Err(e) if attempt < 8 && is_race(&e) => {
+                    tracing::debug!(attempt, error.message = %e, "collision with another writer; retrying batch");
+                    // Back off a little, with jitter, so two colliding writers do not collide again.
+                    let jitter = u64::from(rand::random::<u8>() % 8);
+                    tokio::time::sleep(std::time::Duration::from_millis(2 * attempt + jitter)).await;
                 }
                 other => return other,
             }

@@ -26,6 +26,7 @@ pub struct TestApp {
     pub client: Client,
     pub state: AppState,
     pub admin_token: String,
+    pub database_url: String,
     scratch: Option<ScratchDb>,
 }
 
@@ -45,9 +46,19 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         // A configured PostgreSQL that cannot be reached is a failure, never a skip.
         Err(e) => panic!("cannot create a test database on {base:?}: {e:#}"),
     };
+    let url = scratch.url.clone();
+    start(url, Some(scratch), tweak).await
+}
+
+/// A second node on the same store as `first` (cluster mode: its own writer and HTTP server).
+pub async fn spawn_node_beside(first: &TestApp) -> TestApp {
+    start(first.database_url.clone(), None, |_| {}).await
+}
+
+async fn start(database_url: String, scratch: Option<ScratchDb>, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings {
         bind: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
-        database_url: scratch.url.clone(),
+        database_url: database_url.clone(),
         meta_app_secret: Some(SecretString::from(META_SECRET)),
         meta_verify_token: Some(SecretString::from(META_VERIFY)),
         x_consumer_secret: Some(SecretString::from(X_SECRET)),
@@ -61,7 +72,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
     let client = Client::new();
-    let mut t = TestApp { addr, client, state, admin_token: String::new(), scratch: Some(scratch) };
+    let mut t = TestApp { addr, client, state, admin_token: String::new(), database_url, scratch };
     t.admin_token = t.login("admin@localhost", ADMIN_PASSWORD).await;
     t
 }

@@ -124,7 +124,9 @@ pub async fn create(db: &impl ConnectionTrait, new: NewAgent) -> Result<AgentVie
     }
     .insert(db)
     .await?;
-    Ok(model.into())
+    let view = AgentView::from(model);
+    crate::events::append_one(db, crate::events::kind::AGENT_CREATED, serde_json::json!(view)).await?;
+    Ok(view)
 }
 
 /// All agents, by id.

@@ -19,6 +19,12 @@ pub mod kind {
     pub const CONVERSATION_NOTE: &str = "conversation.note";
     /// A brand account was registered by its first verified delivery.
     pub const BRAND_ACCOUNT_REGISTERED: &str = "brand_account.registered";
+    /// An agent was created.
+    pub const AGENT_CREATED: &str = "agent.created";
+    /// A saved listening search was created.
+    pub const LISTENING_RULE_CREATED: &str = "listening_rule.created";
+    /// A saved listening search was deleted.
+    pub const LISTENING_RULE_DELETED: &str = "listening_rule.deleted";
 }
 
 /// An event to append.
@@ -30,6 +36,11 @@ pub struct NewEvent {
     pub conversation_id: Option<i64>,
     /// The event body as clients receive it.
     pub payload: Value,
+}
+
+/// Appends one event that concerns no conversation.
+pub async fn append_one(db: &impl ConnectionTrait, kind: &'static str, payload: Value) -> Result<(), DbErr> {
+    append(db, vec![NewEvent { kind, conversation_id: None, payload }]).await
 }
 
 /// Appends events in one statement; their `seq` follows insertion order.

@@ -130,14 +130,18 @@ pub async fn create(db: &impl ConnectionTrait, new: NewListeningRule) -> Result<
     }
     .insert(db)
     .await?;
-    Ok(m.into())
+    let rule = ListeningRule::from(m);
+    crate::events::append_one(db, crate::events::kind::LISTENING_RULE_CREATED, serde_json::json!(rule)).await?;
+    Ok(rule)
 }
 
 /// Deletes a search; unknown ids are `not_found`.
 pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<ListeningRule, ApiError> {
     let m = listening_rule::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("listening rule"))?;
     listening_rule::Entity::delete_by_id(id).exec(db).await?;
-    Ok(m.into())
+    let rule = ListeningRule::from(m);
+    crate::events::append_one(db, crate::events::kind::LISTENING_RULE_DELETED, serde_json::json!(rule)).await?;
+    Ok(rule)
 }
 
 #[cfg(test)]

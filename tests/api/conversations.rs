@@ -134,10 +134,14 @@ async fn state_changes_append_events() -> TestResult {
     app.post_json(&format!("/api/v1/conversations/{id}/notes"), &json!({"text": "checking"})).await;
     let evs = entity::event::Entity::find().order_by_asc(entity::event::Column::Seq).all(&app.state.db).await?;
     let kinds: Vec<&str> = evs.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds, ["brand_account.registered", "conversation.message", "queue.upsert", "conversation.note"]);
+    assert_eq!(
+        kinds,
+        ["agent.created", "brand_account.registered", "conversation.message", "queue.upsert", "conversation.note"]
+    );
     assert!(evs.windows(2).all(|w| w[0].seq < w[1].seq));
-    assert_eq!(evs[2].payload["id"], id);
-    assert_eq!(evs[2].payload["priority"], "tier1");
+    assert_eq!(evs[0].payload["email"], "admin@localhost");
+    assert_eq!(evs[3].payload["id"], id);
+    assert_eq!(evs[3].payload["priority"], "tier1");
     Ok(())
 }
 

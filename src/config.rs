@@ -80,6 +80,8 @@ pub struct Settings {
     pub database_url: String,
     /// Redis for cluster coordination; unset means in-process coordination (`REDIS_URL`).
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so deployments (and tests) can share one Redis.
+    pub redis_prefix: String,
     /// Meta app secret: the HMAC key of `X-Hub-Signature-256`.
     pub meta_app_secret: Option<SecretString>,
     /// The token Meta echoes in the `hub.verify_token` subscription check.
@@ -113,6 +115,7 @@ impl Default for Settings {
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: "sqlite://chorus.db?mode=rwc".to_owned(),
             redis_url: None,
+            redis_prefix: "chorus:".to_owned(),
             meta_app_secret: None,
             meta_verify_token: None,
             x_consumer_secret: None,

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod conversations;
+pub mod coord;
 pub mod db;
 pub mod demo;
 pub mod demo_run;

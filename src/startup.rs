@@ -40,7 +40,10 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let metrics = Metrics::new()?;
     let ingest = IngestWriter::spawn(db.clone(), triager, listening.clone(), settings.clone(), metrics.clone());
     spawn_listening_refresh(db.clone(), listening.clone());
-    Ok(AppState { db, settings, ingest, listening, metrics })
+    let coord = crate::coord::Coordination::connect(settings.redis_url.as_deref(), &settings.redis_prefix)
+        .await
+        .context("connecting to Redis (REDIS_URL)")?;
+    Ok(AppState { db, settings, ingest, listening, metrics, coord })
 }
 
 /// Picks up listening rules changed on other nodes.

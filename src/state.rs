@@ -6,6 +6,7 @@ use std::sync::Arc;
 use sea_orm::DatabaseConnection;
 
 use crate::config::Settings;
+use crate::coord::Coordination;
 use crate::ingest::IngestWriter;
 use crate::listening::Listening;
 use crate::prom::Metrics;
@@ -23,4 +24,6 @@ pub struct AppState {
     pub listening: Listening,
     /// Prometheus instruments.
     pub metrics: Metrics,
+    /// Claims and leases: in process, or Redis when `REDIS_URL` is set.
+    pub coord: Coordination,
 }

@@ -16,7 +16,7 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-/// The store answers.
+/// The store (and Redis, in cluster mode) answers.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "ready"), (status = 503, body = crate::error::ErrorBody)))]
 #[get("/readyz")]
@@ -25,7 +25,12 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         tracing::warn!(error.message = %e, "store not reachable");
         ApiError::Unavailable("store not reachable")
     })?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({"status": "ready", "store": "ok"})))
+    state.coord.ping().await.map_err(|e| {
+        tracing::warn!(error.message = %e, "coordination not reachable");
+        ApiError::Unavailable("coordination backend not reachable")
+    })?;
+    Ok(HttpResponse::Ok()
+        .json(serde_json::json!({"status": "ready", "store": "ok", "coordination": state.coord.backend()})))
 }
 
 /// Prometheus text exposition: ingest counts and latency, group-commit sizes, queue depth.

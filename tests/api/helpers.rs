@@ -66,6 +66,13 @@ async fn start(database_url: String, scratch: Option<ScratchDb>, tweak: impl FnO
         admin_password: Some(SecretString::from(ADMIN_PASSWORD)),
         ..Settings::default()
     };
+    // In the PostgreSQL + Redis run, every node coordinates through Redis under its own prefix.
+    if let Ok(url) = std::env::var("CHORUS_TEST_REDIS_URL") {
+        settings.redis_url = Some(url);
+        // Nodes on the same store share a prefix; every test's store is new, so is its prefix.
+        let id: String = database_url.chars().filter(char::is_ascii_alphanumeric).collect();
+        settings.redis_prefix = format!("chorus-test:{id}:");
+    }
     tweak(&mut settings);
     let app = Application::build(settings).await.unwrap_or_else(|e| panic!("building app: {e:#}"));
     let addr = format!("http://127.0.0.1:{}", app.port());

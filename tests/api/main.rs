@@ -4,6 +4,7 @@
 mod auth;
 mod cluster;
 mod conversations;
+mod coord;
 mod helpers;
 mod import;
 mod ingest_api;

@@ -8,7 +8,9 @@ use crate::helpers::{TestResult, msg, spawn_app};
 async fn health_ready_metrics() -> TestResult {
     let app = spawn_app().await;
     assert_eq!(app.client.get(app.url("/healthz")).send().await?.status(), 200);
-    assert_eq!(app.client.get(app.url("/readyz")).send().await?.status(), 200);
+    let ready: Value = app.client.get(app.url("/readyz")).send().await?.json().await?;
+    let expected = if std::env::var_os("CHORUS_TEST_REDIS_URL").is_some() { "redis" } else { "memory" };
+    assert_eq!(ready["coordination"], expected, "{ready}");
     app.ingest(&serde_json::json!([msg("m1", "c1", "@BrandOne why is my bill so high?", "2026-11-20T10:00:00Z")]))
         .await;
     let text = app.client.get(app.url("/metrics")).send().await?.text().await?;

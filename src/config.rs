@@ -101,6 +101,8 @@ pub struct Settings {
     pub reopen_window_secs: u64,
     /// Lifetime of a login token.
     pub session_ttl_secs: u64,
+    /// Length of a claim's lease; the holder renews it (re-claiming, or its live session).
+    pub claim_lease_secs: u64,
     /// Response-time targets.
     pub sla: SlaSettings,
     /// Ingest pipeline limits.
@@ -125,6 +127,7 @@ impl Default for Settings {
             max_body_bytes: 1024 * 1024,
             reopen_window_secs: 72 * 3600,
             session_ttl_secs: 12 * 3600,
+            claim_lease_secs: 120,
             sla: SlaSettings::default(),
             ingest: IngestSettings::default(),
             triage: TriageConfig::default(),
@@ -183,6 +186,7 @@ impl Settings {
         let positive = [
             ("CHORUS_MAX_BODY_BYTES", self.max_body_bytes as u64),
             ("CHORUS_SESSION_TTL_SECS", self.session_ttl_secs),
+            ("CHORUS_CLAIM_LEASE_SECS", self.claim_lease_secs),
             ("CHORUS_INGEST__MAX_BATCH_MESSAGES", self.ingest.max_batch_messages as u64),
             ("CHORUS_INGEST__QUEUE_CAPACITY", self.ingest.queue_capacity as u64),
             ("CHORUS_INGEST__MAX_MESSAGES_PER_REQUEST", self.ingest.max_messages_per_request as u64),

@@ -39,6 +39,15 @@ pub enum ApiError {
     /// A conflicting state (e.g. an email already in use).
     #[error("{0}")]
     Conflict(String),
+    /// Another agent holds the conversation.
+    #[error("conversation is claimed by agent {0}")]
+    AlreadyClaimed(i64),
+    /// The caller's claim is gone: its fencing token is older than the newest one seen.
+    #[error("your claim on this conversation is no longer valid (a newer claim exists)")]
+    StaleClaim,
+    /// Redis (cluster coordination) cannot be reached; nothing was granted.
+    #[error("coordination unavailable: {0}")]
+    CoordinationUnavailable(String),
     /// A feature that needs configuration the operator has not given.
     #[error("{0}")]
     NotConfigured(&'static str),
@@ -61,8 +70,8 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Machine-readable: `malformed_json`, `invalid_payload`, `validation`, `payload_too_large`,
-    /// `unauthorized`, `bad_signature`, `forbidden`, `not_found`, `conflict`, `not_configured`,
-    /// `unavailable`, `internal`.
+    /// `unauthorized`, `bad_signature`, `forbidden`, `not_found`, `conflict`, `already_claimed`,
+    /// `stale_claim`, `coordination_unavailable`, `not_configured`, `unavailable`, `internal`.
     pub code: &'static str,
     /// For people.
     pub message: String,
@@ -81,6 +90,9 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
+            ApiError::AlreadyClaimed(_) => "already_claimed",
+            ApiError::StaleClaim => "stale_claim",
+            ApiError::CoordinationUnavailable(_) => "coordination_unavailable",
             ApiError::NotConfigured(_) => "not_configured",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Unexpected(_) => "internal",
@@ -107,7 +119,8 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) | ApiError::BadSignature(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::AlreadyClaimed(_) | ApiError::StaleClaim => StatusCode::CONFLICT,
+            ApiError::CoordinationUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotConfigured(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -122,6 +135,17 @@ impl ResponseError for ApiError {
             other => other.to_string(),
         };
         HttpResponse::build(self.status_code()).json(ErrorBody { error: ErrorDetail { code: self.code(), message } })
+    }
+}
+
+impl From<crate::coord::CoordError> for ApiError {
+    fn from(e: crate::coord::CoordError) -> Self {
+        use crate::coord::CoordError;
+        match e {
+            CoordError::Held(agent) => ApiError::AlreadyClaimed(agent),
+            CoordError::StaleClaim => ApiError::StaleClaim,
+            CoordError::Unavailable(m) => ApiError::CoordinationUnavailable(m),
+        }
     }
 }
 

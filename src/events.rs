@@ -15,6 +15,12 @@ pub mod kind {
     pub const QUEUE_UPSERT: &str = "queue.upsert";
     /// A conversation left the queue (resolved, or turned out to be noise).
     pub const QUEUE_REMOVE: &str = "queue.remove";
+    /// A conversation was claimed (or its claim renewed with a new token).
+    pub const CONVERSATION_CLAIMED: &str = "conversation.claimed";
+    /// A holder gave a conversation back to the queue.
+    pub const CONVERSATION_RELEASED: &str = "conversation.released";
+    /// A supervisor moved a conversation to another agent.
+    pub const CONVERSATION_REASSIGNED: &str = "conversation.reassigned";
     /// A note was added.
     pub const CONVERSATION_NOTE: &str = "conversation.note";
     /// A brand account was registered by its first verified delivery.

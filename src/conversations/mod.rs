@@ -1,6 +1,7 @@
 //! Conversations: the queue's order, the views agents list, the detail of one conversation
 //! with the customer's whole history, and notes.
 
+pub mod claims;
 mod list;
 mod view;
 

@@ -32,9 +32,9 @@ impl State {
         }
     }
 
-    fn grant(&mut self, conversation_id: i64, agent_id: i64, ttl: Duration, now: Instant) -> i64 {
+    fn grant(&mut self, conversation_id: i64, agent_id: i64, ttl: Duration, now: Instant, floor: i64) -> i64 {
         let fence = self.fences.entry(conversation_id).or_insert(0);
-        *fence += 1;
+        *fence = (*fence).max(floor) + 1;
         let token = *fence;
         self.leases.insert(conversation_id, Lease { agent_id, token, expires: now + ttl });
         token
@@ -56,7 +56,7 @@ impl MemoryCoordinator {
 }
 
 impl Coordinator for MemoryCoordinator {
-    async fn claim(&self, conversation_id: i64, agent_id: i64, ttl: Duration) -> Result<Grant, CoordError> {
+    async fn claim(&self, conversation_id: i64, agent_id: i64, ttl: Duration, floor: i64) -> Result<Grant, CoordError> {
         let now = Instant::now();
         let mut s = self.lock();
         match s.live(conversation_id, now) {
@@ -65,7 +65,7 @@ impl Coordinator for MemoryCoordinator {
                 Ok(Grant { token: l.token, previous: None })
             }
             Some(l) => Err(CoordError::Held(l.agent_id)),
-            None => Ok(Grant { token: s.grant(conversation_id, agent_id, ttl, now), previous: None }),
+            None => Ok(Grant { token: s.grant(conversation_id, agent_id, ttl, now, floor), previous: None }),
         }
     }
 
@@ -93,11 +93,17 @@ impl Coordinator for MemoryCoordinator {
         }
     }
 
-    async fn transfer(&self, conversation_id: i64, to_agent: i64, ttl: Duration) -> Result<Grant, CoordError> {
+    async fn transfer(
+        &self,
+        conversation_id: i64,
+        to_agent: i64,
+        ttl: Duration,
+        floor: i64,
+    ) -> Result<Grant, CoordError> {
         let now = Instant::now();
         let mut s = self.lock();
         let previous = s.live(conversation_id, now).map(|l| l.agent_id);
-        Ok(Grant { token: s.grant(conversation_id, to_agent, ttl, now), previous })
+        Ok(Grant { token: s.grant(conversation_id, to_agent, ttl, now, floor), previous })
     }
 
     async fn holder(&self, conversation_id: i64) -> Result<Option<Holder>, CoordError> {

@@ -53,12 +53,15 @@ pub enum CoordError {
 /// Claims as leases with fencing tokens.
 pub trait Coordinator: Send + Sync {
     /// Grants the conversation to `agent_id` for `ttl` if nobody else holds it; the current holder
-    /// claiming again keeps its token and extends the lease.
+    /// claiming again keeps its token and extends the lease. A new token is always above
+    /// `floor` (the newest token the store has accepted), so a backend that lost its counters
+    /// (a restart of the embedded mode, a flushed Redis) still issues tokens the store accepts.
     fn claim(
         &self,
         conversation_id: i64,
         agent_id: i64,
         ttl: Duration,
+        floor: i64,
     ) -> impl Future<Output = Result<Grant, CoordError>> + Send;
 
     /// Extends the lease, only for the holder of exactly this token.
@@ -78,12 +81,14 @@ pub trait Coordinator: Send + Sync {
         token: i64,
     ) -> impl Future<Output = Result<(), CoordError>> + Send;
 
-    /// A supervisor's forced transfer: a new token for `to_agent`, whoever held it before.
+    /// A supervisor's forced transfer: a new token (above `floor`) for `to_agent`, whoever held
+    /// it before.
     fn transfer(
         &self,
         conversation_id: i64,
         to_agent: i64,
         ttl: Duration,
+        floor: i64,
     ) -> impl Future<Output = Result<Grant, CoordError>> + Send;
 
     /// The current holder, if the lease is alive.
@@ -128,10 +133,10 @@ impl Coordination {
 }
 
 impl Coordinator for Coordination {
-    async fn claim(&self, c: i64, a: i64, ttl: Duration) -> Result<Grant, CoordError> {
+    async fn claim(&self, c: i64, a: i64, ttl: Duration, floor: i64) -> Result<Grant, CoordError> {
         match self {
-            Self::Memory(m) => m.claim(c, a, ttl).await,
-            Self::Redis(r) => r.claim(c, a, ttl).await,
+            Self::Memory(m) => m.claim(c, a, ttl, floor).await,
+            Self::Redis(r) => r.claim(c, a, ttl, floor).await,
         }
     }
 
@@ -149,10 +154,10 @@ impl Coordinator for Coordination {
         }
     }
 
-    async fn transfer(&self, c: i64, to: i64, ttl: Duration) -> Result<Grant, CoordError> {
+    async fn transfer(&self, c: i64, to: i64, ttl: Duration, floor: i64) -> Result<Grant, CoordError> {
         match self {
-            Self::Memory(m) => m.transfer(c, to, ttl).await,
-            Self::Redis(r) => r.transfer(c, to, ttl).await,
+            Self::Memory(m) => m.transfer(c, to, ttl, floor).await,
+            Self::Redis(r) => r.transfer(c, to, ttl, floor).await,
         }
     }
 

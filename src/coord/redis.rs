@@ -24,6 +24,10 @@ if cur then
   return {0, tonumber(a)}
 end
 local t = redis.call('INCR', KEYS[2])
+if t <= tonumber(ARGV[3]) then
+  t = tonumber(ARGV[3]) + 1
+  redis.call('SET', KEYS[2], t)
+end
 redis.call('SET', KEYS[1], ARGV[1] .. ':' .. t, 'PX', ARGV[2])
 return {1, t}
 ";
@@ -51,6 +55,10 @@ if cur then
   prev = tonumber(string.match(cur, '^(-?%d+):'))
 end
 local t = redis.call('INCR', KEYS[2])
+if t <= tonumber(ARGV[3]) then
+  t = tonumber(ARGV[3]) + 1
+  redis.call('SET', KEYS[2], t)
+end
 redis.call('SET', KEYS[1], ARGV[1] .. ':' .. t, 'PX', ARGV[2])
 return {t, prev}
 ";
@@ -109,7 +117,7 @@ impl RedisCoordinator {
 }
 
 impl Coordinator for RedisCoordinator {
-    async fn claim(&self, conversation_id: i64, agent_id: i64, ttl: Duration) -> Result<Grant, CoordError> {
+    async fn claim(&self, conversation_id: i64, agent_id: i64, ttl: Duration, floor: i64) -> Result<Grant, CoordError> {
         let (lease, fence) = self.keys(conversation_id);
         let mut conn = self.conn.clone();
         let (ok, value): (i64, i64) = self
@@ -118,6 +126,7 @@ impl Coordinator for RedisCoordinator {
             .key(fence)
             .arg(agent_id)
             .arg(millis(ttl))
+            .arg(floor)
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
@@ -151,7 +160,13 @@ impl Coordinator for RedisCoordinator {
         if ok == 1 { Ok(()) } else { Err(CoordError::StaleClaim) }
     }
 
-    async fn transfer(&self, conversation_id: i64, to_agent: i64, ttl: Duration) -> Result<Grant, CoordError> {
+    async fn transfer(
+        &self,
+        conversation_id: i64,
+        to_agent: i64,
+        ttl: Duration,
+        floor: i64,
+    ) -> Result<Grant, CoordError> {
         let (lease, fence) = self.keys(conversation_id);
         let mut conn = self.conn.clone();
         let (token, prev): (i64, i64) = self
@@ -160,6 +175,7 @@ impl Coordinator for RedisCoordinator {
             .key(fence)
             .arg(to_agent)
             .arg(millis(ttl))
+            .arg(floor)
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::auth::AuthedAgent;
+use crate::conversations::claims::{self, ClaimView};
 use crate::conversations::{self, Detail, ListQuery, NoteView, Page};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -52,4 +53,71 @@ pub async fn add_note(
 ) -> Result<HttpResponse, ApiError> {
     let note = conversations::add_note(&state.db, id.into_inner(), who.agent.id, &body.text).await?;
     Ok(HttpResponse::Created().json(note))
+}
+
+fn lease(state: &AppState) -> std::time::Duration {
+    std::time::Duration::from_secs(state.settings.claim_lease_secs)
+}
+
+/// Claim a conversation (or renew your own claim). The answer's `fence_token` must accompany
+/// every later write to it.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/claim", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "conversation id")),
+    responses((status = 200, body = ClaimView), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody, description = "already_claimed, or the conversation is resolved"),
+        (status = 503, body = crate::error::ErrorBody, description = "coordination_unavailable")))]
+#[post("/conversations/{id}/claim")]
+pub async fn claim(state: web::Data<AppState>, who: AuthedAgent, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+    let view = claims::claim(&state.db, &state.coord, id.into_inner(), who.agent.id, lease(&state)).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// A fencing token, proving the caller still holds the claim.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FenceRequest {
+    /// The token the claim returned.
+    pub fence_token: i64,
+}
+
+/// Give a conversation back to the queue.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/release", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "conversation id")), request_body = FenceRequest,
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody, description = "stale_claim: not (or no longer) the holder")))]
+#[post("/conversations/{id}/release")]
+pub async fn release(
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    id: web::Path<i64>,
+    body: web::Json<FenceRequest>,
+) -> Result<HttpResponse, ApiError> {
+    claims::release(&state.db, &state.coord, id.into_inner(), who.agent.id, body.fence_token).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Whom to move a conversation to.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReassignRequest {
+    /// The agent who takes it over.
+    pub agent_id: i64,
+}
+
+/// Move a conversation to another agent (supervisor): a forced transfer with a new token; the
+/// previous holder's token stops working at once.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/reassign", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "conversation id")), request_body = ReassignRequest,
+    responses((status = 200, body = ClaimView), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[post("/conversations/{id}/reassign")]
+pub async fn reassign(
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    id: web::Path<i64>,
+    body: web::Json<ReassignRequest>,
+) -> Result<HttpResponse, ApiError> {
+    who.require_role("supervisor")?;
+    let view = claims::reassign(&state.db, &state.coord, id.into_inner(), body.agent_id, lease(&state)).await?;
+    Ok(HttpResponse::Ok().json(view))
 }

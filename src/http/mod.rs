@@ -33,6 +33,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(conversations::list)
                 .service(conversations::get)
                 .service(conversations::add_note)
+                .service(conversations::claim)
+                .service(conversations::release)
+                .service(conversations::reassign)
                 .service(listening::list)
                 .service(listening::create)
                 .service(listening::delete),

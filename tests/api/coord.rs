@@ -16,13 +16,7 @@ fn redis_url() -> String {
 
 /// Deletes every key a test created under its prefix.
 async fn cleanup(prefix: &str) {
-    let Ok(client) = ::redis::Client::open(redis_url()) else { return };
-    let Ok(mut conn) = client.get_multiplexed_async_connection().await else { return };
-    let keys: Vec<String> =
-        ::redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap_or_default();
-    if !keys.is_empty() {
-        let _: Result<i64, _> = ::redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
-    }
+    crate::helpers::delete_redis_keys(&redis_url(), prefix).await;
 }
 
 async fn redis_pair(prefix: &str) -> Option<(RedisCoordinator, RedisCoordinator)> {
@@ -41,43 +35,43 @@ async fn redis_pair(prefix: &str) -> Option<(RedisCoordinator, RedisCoordinator)
 }
 
 async fn claims_are_exclusive_and_tokens_grow(a: impl Coordinator, b: impl Coordinator) {
-    let g1 = a.claim(1, 10, LONG).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(b.claim(1, 20, LONG).await, Err(CoordError::Held(10)));
-    let again = a.claim(1, 10, LONG).await.unwrap_or_else(|e| panic!("{e}"));
+    let g1 = a.claim(1, 10, LONG, 0).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.claim(1, 20, LONG, 0).await, Err(CoordError::Held(10)));
+    let again = a.claim(1, 10, LONG, 0).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(again.token, g1.token, "re-claiming keeps the token");
     assert_eq!(b.holder(1).await, Ok(Some(chorus::coord::Holder { agent_id: 10, token: g1.token })));
     assert_eq!(b.release(1, 20, g1.token).await, Err(CoordError::StaleClaim), "only the holder releases");
     a.release(1, 10, g1.token).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(a.holder(1).await, Ok(None));
-    let g2 = b.claim(1, 20, LONG).await.unwrap_or_else(|e| panic!("{e}"));
+    let g2 = b.claim(1, 20, LONG, 0).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(g2.token > g1.token, "a new claim gets a newer token");
     // Another conversation has its own lease.
-    assert!(a.claim(2, 10, LONG).await.is_ok());
+    assert!(a.claim(2, 10, LONG, 0).await.is_ok());
 }
 
 async fn transfer_fences_out_the_old_holder(a: impl Coordinator, b: impl Coordinator) {
-    let old = a.claim(7, 10, LONG).await.unwrap_or_else(|e| panic!("{e}"));
-    let moved = b.transfer(7, 20, LONG).await.unwrap_or_else(|e| panic!("{e}"));
+    let old = a.claim(7, 10, LONG, 0).await.unwrap_or_else(|e| panic!("{e}"));
+    let moved = b.transfer(7, 20, LONG, 0).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(moved.previous, Some(10));
     assert!(moved.token > old.token);
     assert_eq!(a.renew(7, 10, old.token, LONG).await, Err(CoordError::StaleClaim));
     assert_eq!(a.release(7, 10, old.token).await, Err(CoordError::StaleClaim));
-    assert_eq!(a.claim(7, 10, LONG).await, Err(CoordError::Held(20)));
+    assert_eq!(a.claim(7, 10, LONG, 0).await, Err(CoordError::Held(20)));
     assert!(b.renew(7, 20, moved.token, LONG).await.is_ok());
-    let fresh = a.transfer(8, 30, LONG).await.unwrap_or_else(|e| panic!("{e}"));
+    let fresh = a.transfer(8, 30, LONG, 0).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(fresh.previous, None, "transfer of an unheld conversation");
 }
 
 async fn leases_expire_and_tokens_still_grow(a: impl Coordinator, b: impl Coordinator) {
     let short = Duration::from_millis(150);
-    let g1 = a.claim(3, 10, short).await.unwrap_or_else(|e| panic!("{e}"));
+    let g1 = a.claim(3, 10, short, 0).await.unwrap_or_else(|e| panic!("{e}"));
     let deadline = Instant::now() + Duration::from_secs(5);
     while b.holder(3).await.unwrap_or_else(|e| panic!("{e}")).is_some() {
         assert!(Instant::now() < deadline, "lease never expired");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(a.renew(3, 10, g1.token, LONG).await, Err(CoordError::StaleClaim), "an expired lease cannot be renewed");
-    let g2 = b.claim(3, 20, LONG).await.unwrap_or_else(|e| panic!("{e}"));
+    let g2 = b.claim(3, 20, LONG, 0).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(g2.token > g1.token, "the next holder fences out the stalled one");
 }
 
@@ -91,8 +85,11 @@ async fn racing_agents_never_share(a: impl Coordinator + 'static, b: impl Coordi
         tasks.push(tokio::spawn(async move {
             let mut won = Vec::new();
             for conv in 100..200i64 {
-                let r =
-                    if agent % 2 == 0 { a.claim(conv, agent, LONG).await } else { b.claim(conv, agent, LONG).await };
+                let r = if agent % 2 == 0 {
+                    a.claim(conv, agent, LONG, 0).await
+                } else {
+                    b.claim(conv, agent, LONG, 0).await
+                };
                 match r {
                     Ok(g) => won.push((conv, agent, g.token)),
                     Err(CoordError::Held(_)) => {}
@@ -116,6 +113,16 @@ async fn racing_agents_never_share(a: impl Coordinator + 'static, b: impl Coordi
     }
 }
 
+/// A backend that lost its counters still issues tokens above what the store has accepted.
+async fn tokens_respect_the_store_floor(a: impl Coordinator, b: impl Coordinator) {
+    let g = a.claim(9, 10, LONG, 41).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(g.token, 42);
+    let t = b.transfer(9, 20, LONG, 100).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.token, 101);
+    let again = b.transfer(9, 30, LONG, 5).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.token, 102, "a lower floor never lowers the counter");
+}
+
 macro_rules! suite {
     ($($name:ident),*) => {
         mod memory {
@@ -134,6 +141,7 @@ macro_rules! suite {
 }
 
 suite!(
+    tokens_respect_the_store_floor,
     claims_are_exclusive_and_tokens_grow,
     transfer_fences_out_the_old_holder,
     leases_expire_and_tokens_still_grow,

@@ -28,6 +28,8 @@ pub struct TestApp {
     pub admin_token: String,
     pub database_url: String,
     scratch: Option<ScratchDb>,
+    /// Redis URL and key prefix, when this node coordinates through Redis.
+    redis: Option<(String, String)>,
 }
 
 /// The test database server: `CHORUS_TEST_DATABASE_URL`, or SQLite files when unset.
@@ -55,6 +57,25 @@ pub async fn spawn_node_beside(first: &TestApp) -> TestApp {
     start(first.database_url.clone(), None, |_| {}).await
 }
 
+/// Like [`spawn_node_beside`], with settings changed.
+pub async fn spawn_node_beside_with(first: &TestApp, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    start(first.database_url.clone(), None, tweak).await
+}
+
+/// Redis for tests that need cluster coordination whatever the run: `CHORUS_TEST_REDIS_URL`, or
+/// the local default. Missing Redis fails under CI and skips (saying so) elsewhere.
+pub async fn test_redis() -> Option<String> {
+    let url = std::env::var("CHORUS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    match chorus::coord::RedisCoordinator::connect(&url, "probe:").await {
+        Ok(_) => Some(url),
+        Err(e) if std::env::var_os("CI").is_some() => panic!("Redis at {url} is required in CI: {e:#}"),
+        Err(e) => {
+            eprintln!("skipping: no Redis at {url} ({e:#})");
+            None
+        }
+    }
+}
+
 async fn start(database_url: String, scratch: Option<ScratchDb>, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let mut settings = Settings {
         bind: "127.0.0.1:0".parse().unwrap_or_else(|e| panic!("{e}")),
@@ -74,27 +95,44 @@ async fn start(database_url: String, scratch: Option<ScratchDb>, tweak: impl FnO
         settings.redis_prefix = format!("chorus-test:{id}:");
     }
     tweak(&mut settings);
+    let redis = settings.redis_url.clone().map(|u| (u, settings.redis_prefix.clone()));
     let app = Application::build(settings).await.unwrap_or_else(|e| panic!("building app: {e:#}"));
     let addr = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
     let client = Client::new();
-    let mut t = TestApp { addr, client, state, admin_token: String::new(), database_url, scratch };
+    let mut t = TestApp { addr, client, state, admin_token: String::new(), database_url, scratch, redis };
     t.admin_token = t.login("admin@localhost", ADMIN_PASSWORD).await;
     t
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        // The first node of a test owns its store and Redis keys; drop them from a separate
+        // runtime, since Drop cannot await.
         if let Some(scratch) = self.scratch.take() {
-            // Drop the PostgreSQL database from a separate runtime: Drop cannot await.
+            let redis = self.redis.take();
             let _ = std::thread::spawn(move || {
                 if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
                     let _ = rt.block_on(scratch.drop_db());
+                    if let Some((url, prefix)) = redis {
+                        rt.block_on(delete_redis_keys(&url, &prefix));
+                    }
                 }
             })
             .join();
         }
+    }
+}
+
+/// Deletes every key under a test's prefix.
+pub async fn delete_redis_keys(url: &str, prefix: &str) {
+    let Ok(client) = redis::Client::open(url) else { return };
+    let Ok(mut conn) = client.get_multiplexed_async_connection().await else { return };
+    let keys: Vec<String> =
+        redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap_or_default();
+    if !keys.is_empty() {
+        let _: Result<i64, _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
     }
 }
 

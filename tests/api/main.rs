@@ -2,6 +2,7 @@
 //! `CHORUS_TEST_DATABASE_URL`).
 
 mod auth;
+mod claims;
 mod cluster;
 mod conversations;
 mod coord;

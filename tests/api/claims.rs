@@ -1,0 +1,151 @@
+//! Claims over REST: exclusive holders, fencing tokens checked by the store, forced transfer.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    TestApp, TestResult, conv_id, msg, spawn_app, spawn_app_with, spawn_node_beside_with, test_redis,
+};
+
+async fn agent(app: &TestApp, email: &str, roles: &[&str]) -> (i64, String) {
+    let r = app
+        .post_json(
+            "/api/v1/agents",
+            &json!({"email": email, "name": email, "password": "a-long-password", "roles": roles}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let v: Value = r.json().await.unwrap_or_default();
+    (v["id"].as_i64().unwrap_or_default(), app.login(email, "a-long-password").await)
+}
+
+async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let r =
+        app.client.post(app.url(path)).bearer_auth(token).json(&body).send().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn claim_release_reassign_with_fencing() -> TestResult {
+    let app = spawn_app().await;
+    let out = app.ingest(&json!([msg("c1", "cc1", "@BrandOne where is my parcel?", "2026-11-20T10:00:00Z")])).await;
+    let id = conv_id(&out[0]);
+    let (ana, ana_t) = agent(&app, "ana@x.example", &["agent"]).await;
+    let (ben, ben_t) = agent(&app, "ben@x.example", &["agent"]).await;
+    let (_, sup_t) = agent(&app, "sue@x.example", &["supervisor"]).await;
+
+    let (s, a1) = post(&app, &ana_t, &format!("/api/v1/conversations/{id}/claim"), json!({})).await;
+    assert_eq!(s, 200, "{a1}");
+    let t1 = a1["fence_token"].as_i64().unwrap_or_default();
+    assert!(t1 > 0);
+    let (s, e) = post(&app, &ben_t, &format!("/api/v1/conversations/{id}/claim"), json!({})).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("already_claimed")), "{e}");
+    let c = app.conversation(id).await["conversation"].clone();
+    assert_eq!(
+        (c["assignee_id"].as_i64(), c["fence_token"].as_i64(), c["status"].as_str()),
+        (Some(ana), Some(t1), Some("open"))
+    );
+
+    // Re-claiming renews and keeps the token.
+    let (_, again) = post(&app, &ana_t, &format!("/api/v1/conversations/{id}/claim"), json!({})).await;
+    assert_eq!(again["fence_token"].as_i64(), Some(t1));
+
+    // An agent may not reassign; a supervisor may, and it fences Ana out at once.
+    let (s, _) = post(&app, &ana_t, &format!("/api/v1/conversations/{id}/reassign"), json!({"agent_id": ben})).await;
+    assert_eq!(s, 403);
+    let (s, moved) =
+        post(&app, &sup_t, &format!("/api/v1/conversations/{id}/reassign"), json!({"agent_id": ben})).await;
+    assert_eq!(s, 200, "{moved}");
+    let t2 = moved["fence_token"].as_i64().unwrap_or_default();
+    assert!(t2 > t1);
+    let (s, e) = post(&app, &ana_t, &format!("/api/v1/conversations/{id}/release"), json!({"fence_token": t1})).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("stale_claim")), "{e}");
+    let c = app.conversation(id).await["conversation"].clone();
+    assert_eq!(
+        (c["assignee_id"].as_i64(), c["fence_token"].as_i64()),
+        (Some(ben), Some(t2)),
+        "the stale release changed nothing"
+    );
+
+    let (s, _) = post(&app, &ben_t, &format!("/api/v1/conversations/{id}/release"), json!({"fence_token": t2})).await;
+    assert_eq!(s, 204);
+    let c = app.conversation(id).await["conversation"].clone();
+    assert!(c["assignee_id"].is_null());
+    let (s, a3) = post(&app, &ana_t, &format!("/api/v1/conversations/{id}/claim"), json!({})).await;
+    assert_eq!(s, 200);
+    assert!(a3["fence_token"].as_i64().unwrap_or_default() > t2, "tokens only grow");
+
+    // Bad input changes nothing.
+    let (s, _) = post(&app, &ana_t, "/api/v1/conversations/999999/claim", json!({})).await;
+    assert_eq!(s, 404);
+    let (s, _) = post(&app, &sup_t, &format!("/api/v1/conversations/{id}/reassign"), json!({"agent_id": 999999})).await;
+    assert_eq!(s, 400);
+    let (s, _) = post(&app, &ana_t, &format!("/api/v1/conversations/{id}/release"), json!({"token": 1})).await;
+    assert_eq!(s, 400);
+
+    use sea_orm::{EntityTrait, QueryOrder};
+    let kinds: Vec<String> = entity::event::Entity::find()
+        .order_by_asc(entity::event::Column::Seq)
+        .all(&app.state.db)
+        .await?
+        .into_iter()
+        .map(|e| e.kind)
+        .filter(|k| k.starts_with("conversation.") && k != "conversation.message")
+        .collect();
+    assert_eq!(
+        kinds,
+        ["conversation.claimed", "conversation.reassigned", "conversation.released", "conversation.claimed"]
+    );
+    Ok(())
+}
+
+/// Agents on two nodes race for the same conversations: each is held by exactly one of them.
+/// More than one node is cluster mode, so both nodes coordinate through Redis whatever the store.
+#[tokio::test]
+async fn two_nodes_never_grant_one_conversation_twice() -> TestResult {
+    let Some(redis) = test_redis().await else { return Ok(()) };
+    let prefix = format!("chorus-test:{}:", uuid::Uuid::new_v4().simple());
+    let cluster = |s: &mut chorus::config::Settings| {
+        s.redis_url = Some(redis.clone());
+        s.redis_prefix = prefix.clone();
+    };
+    let a = spawn_app_with(cluster).await;
+    let b = spawn_node_beside_with(&a, cluster).await;
+    let batch: Vec<Value> = (0..20)
+        .map(|i| msg(&format!("r{i}"), &format!("rc{i}"), "@BrandOne help please?", "2026-11-20T10:00:00Z"))
+        .collect();
+    let ids: Vec<i64> = a.ingest(&json!(batch)).await.iter().map(conv_id).collect();
+    let mut agents = Vec::new();
+    for n in 0..8 {
+        agents.push(agent(&a, &format!("racer{n}@x.example"), &["agent"]).await);
+    }
+    let mut tasks = Vec::new();
+    for (n, (agent_id, token)) in agents.iter().cloned().enumerate() {
+        let node = if n % 2 == 0 { a.addr.clone() } else { b.addr.clone() };
+        let ids = ids.clone();
+        let client = a.client.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut won = Vec::new();
+            for id in ids {
+                let r = client.post(format!("{node}/api/v1/conversations/{id}/claim")).bearer_auth(&token).send().await;
+                if let Ok(r) = r
+                    && r.status() == 200
+                {
+                    won.push((id, agent_id));
+                }
+            }
+            won
+        }));
+    }
+    let mut winners = std::collections::HashMap::new();
+    for t in tasks {
+        for (id, agent_id) in t.await? {
+            assert!(winners.insert(id, agent_id).is_none(), "conversation {id} granted twice");
+        }
+    }
+    assert_eq!(winners.len(), ids.len());
+    for (id, agent_id) in winners {
+        assert_eq!(a.conversation(id).await["conversation"]["assignee_id"].as_i64(), Some(agent_id));
+    }
+    Ok(())
+}

@@ -50,30 +50,9 @@ pub fn parse_messages(body: &[u8], max: usize) -> Result<Vec<NormalizedMessage>,
         _ => return Err(ApiError::InvalidPayload("expected a message object or an array of them".into())),
     };
     for (i, m) in msgs.iter().enumerate() {
-        validate(m).map_err(|e| ApiError::InvalidPayload(format!("message {i}: {e}")))?;
+        m.validate().map_err(|e| ApiError::InvalidPayload(format!("message {i}: {e}")))?;
     }
     Ok(msgs)
-}
-
-/// Limits on the fields of a normalized message.
-pub fn validate(m: &NormalizedMessage) -> Result<(), String> {
-    let ids = [
-        ("brand_account.id", m.brand_account.id.as_str()),
-        ("customer.id", m.customer.id.as_str()),
-        ("platform_message_id", m.platform_message_id.as_str()),
-    ];
-    for (name, v) in ids {
-        if v.is_empty() || v.len() > 256 {
-            return Err(format!("{name} must be 1 to 256 characters"));
-        }
-    }
-    if m.in_reply_to.as_ref().is_some_and(|r| r.is_empty() || r.len() > 256) {
-        return Err("in_reply_to must be 1 to 256 characters".into());
-    }
-    if m.text.chars().count() > 20_000 {
-        return Err("text must be at most 20000 characters".into());
-    }
-    Ok(())
 }
 
 /// Store messages in the normalized format. Answered only after they are committed;

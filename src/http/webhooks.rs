@@ -118,6 +118,9 @@ async fn receive(req: &HttpRequest, state: &AppState, payload: web::Payload, n: 
     let body = read_limited(req, payload, state.settings.max_body_bytes).await?;
     (n.verify)(secret.expose_secret().as_bytes(), &body, header(req, n.signature_header))?;
     let msgs = (n.parse)(&body)?;
+    for (i, m) in msgs.iter().enumerate() {
+        m.validate().map_err(|e| ApiError::InvalidPayload(format!("message {i}: {e}")))?;
+    }
     let count = msgs.len();
     state.ingest.submit(n.source, msgs).await?;
     tracing::info!(messages = count, source = n.source.as_str(), "delivery committed");

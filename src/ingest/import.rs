@@ -40,6 +40,7 @@ pub async fn import_file(writer: &IngestWriter, path: &Path) -> anyhow::Result<I
         }
         let msg: NormalizedMessage =
             serde_json::from_str(&line).with_context(|| format!("{}:{n}: not a valid message", path.display()))?;
+        msg.validate().map_err(|e| anyhow::anyhow!("{}:{n}: {e}", path.display()))?;
         report.lines += 1;
         chunk.push(msg);
         if chunk.len() == CHUNK {

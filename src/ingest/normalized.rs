@@ -142,6 +142,57 @@ pub struct NormalizedMessage {
     pub addressed_to_brand: bool,
 }
 
+impl NormalizedMessage {
+    /// Limits on the fields, checked at every entrance (API, webhooks, import) so nothing the
+    /// stores cannot hold reaches a batch.
+    pub fn validate(&self) -> Result<(), String> {
+        let ids = [
+            ("brand_account.id", self.brand_account.id.as_str()),
+            ("customer.id", self.customer.id.as_str()),
+            ("platform_message_id", self.platform_message_id.as_str()),
+        ];
+        for (name, v) in ids {
+            if v.is_empty() || v.len() > 256 {
+                return Err(format!("{name} must be 1 to 256 characters"));
+            }
+        }
+        if self.in_reply_to.as_ref().is_some_and(|r| r.is_empty() || r.len() > 256) {
+            return Err("in_reply_to must be 1 to 256 characters".into());
+        }
+        if self.text.chars().count() > 20_000 {
+            return Err("text must be at most 20000 characters".into());
+        }
+        // Both stores hold these years; anything else is a broken clock or a unit mix-up.
+        if !(2000..=2999).contains(&chrono::Datelike::year(&self.sent_at)) {
+            return Err(format!("sent_at {} is not a plausible time", self.sent_at));
+        }
+        Ok(())
+    }
+
+    /// Removes NUL characters from every string: JSON allows them (`\u0000`), PostgreSQL text
+    /// does not, and one such message must not fail the batch it shares with others.
+    pub fn sanitize(&mut self) {
+        fn clean(s: &mut String) {
+            if s.contains('\0') {
+                s.retain(|c| c != '\0');
+            }
+        }
+        fn clean_opt(s: &mut Option<String>) {
+            if let Some(v) = s {
+                clean(v);
+            }
+        }
+        clean(&mut self.text);
+        clean(&mut self.platform_message_id);
+        clean(&mut self.brand_account.id);
+        clean_opt(&mut self.brand_account.name);
+        clean(&mut self.customer.id);
+        clean_opt(&mut self.customer.handle);
+        clean_opt(&mut self.customer.name);
+        clean_opt(&mut self.in_reply_to);
+    }
+}
+
 fn default_true() -> bool {
     true
 }

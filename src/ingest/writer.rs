@@ -107,10 +107,15 @@ impl IngestWriter {
     }
 
     /// Submits messages and waits until they are committed (or refused).
-    pub async fn submit(&self, source: Source, messages: Vec<NormalizedMessage>) -> Result<Vec<Outcome>, IngestError> {
+    pub async fn submit(
+        &self,
+        source: Source,
+        mut messages: Vec<NormalizedMessage>,
+    ) -> Result<Vec<Outcome>, IngestError> {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
+        messages.iter_mut().for_each(NormalizedMessage::sanitize);
         let (reply, rx) = oneshot::channel();
         let job = Job { source, messages, arrived: Instant::now(), reply };
         self.tx.try_send(job).map_err(|e| match e {
@@ -124,8 +129,9 @@ impl IngestWriter {
     pub async fn submit_waiting(
         &self,
         source: Source,
-        messages: Vec<NormalizedMessage>,
+        mut messages: Vec<NormalizedMessage>,
     ) -> Result<Vec<Outcome>, IngestError> {
+        messages.iter_mut().for_each(NormalizedMessage::sanitize);
         let (reply, rx) = oneshot::channel();
         let job = Job { source, messages, arrived: Instant::now(), reply };
         self.tx.send(job).await.map_err(|_| IngestError::Closed)?;

@@ -107,6 +107,8 @@ async fn bad_input_is_refused_and_changes_nothing() -> TestResult {
             "invalid_payload",
         ),
         (serde_json::to_vec(&msg("", "c", "empty id", "2026-11-20T10:00:00Z"))?, 400, "invalid_payload"),
+        (serde_json::to_vec(&msg("old", "c", "year one", "0001-01-01T00:00:00Z"))?, 400, "invalid_payload"),
+        (serde_json::to_vec(&msg("far", "c", "far future", "+200000-01-01T00:00:00Z"))?, 400, "invalid_payload"),
         (
             serde_json::to_vec(&json!([msg("ok1", "c", "fine", "2026-11-20T10:00:00Z"), {"bad": true}]))?,
             400,
@@ -128,5 +130,19 @@ async fn bad_input_is_refused_and_changes_nothing() -> TestResult {
         assert_eq!(v["error"]["code"], code, "{preview}: {v}");
     }
     assert_eq!(app.count_messages().await, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn nul_characters_are_stripped_not_fatal() -> TestResult {
+    let app = spawn_app().await;
+    let mut m = msg("nul1", "nul-cust", "@BrandOne bad\u{0}byte in my bill?", "2026-11-20T10:00:00Z");
+    m["customer"]["name"] = json!("Nu\u{0}ll");
+    let good = msg("nul2", "other", "@BrandOne fine message", "2026-11-20T10:00:00Z");
+    let out = app.ingest(&json!([m, good])).await;
+    assert_eq!(out.len(), 2);
+    let d = app.conversation(crate::helpers::conv_id(&out[0])).await;
+    assert_eq!(d["messages"][0]["text"], "@BrandOne badbyte in my bill?");
+    assert_eq!(d["customer"]["display_name"], "Null");
     Ok(())
 }

@@ -45,6 +45,9 @@ pub enum ApiError {
     /// The caller's claim is gone: its fencing token is older than the newest one seen.
     #[error("your claim on this conversation is no longer valid (a newer claim exists)")]
     StaleClaim,
+    /// The agent already holds as many conversations as their capacity allows.
+    #[error("you already hold {0} conversations, your capacity")]
+    AtCapacity(i32),
     /// Redis (cluster coordination) cannot be reached; nothing was granted.
     #[error("coordination unavailable: {0}")]
     CoordinationUnavailable(String),
@@ -71,7 +74,8 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Machine-readable: `malformed_json`, `invalid_payload`, `validation`, `payload_too_large`,
     /// `unauthorized`, `bad_signature`, `forbidden`, `not_found`, `conflict`, `already_claimed`,
-    /// `stale_claim`, `coordination_unavailable`, `not_configured`, `unavailable`, `internal`.
+    /// `stale_claim`, `at_capacity`, `coordination_unavailable`, `not_configured`, `unavailable`,
+    /// `internal`.
     pub code: &'static str,
     /// For people.
     pub message: String,
@@ -92,6 +96,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::AlreadyClaimed(_) => "already_claimed",
             ApiError::StaleClaim => "stale_claim",
+            ApiError::AtCapacity(_) => "at_capacity",
             ApiError::CoordinationUnavailable(_) => "coordination_unavailable",
             ApiError::NotConfigured(_) => "not_configured",
             ApiError::Unavailable(_) => "unavailable",
@@ -119,7 +124,9 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) | ApiError::BadSignature(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) | ApiError::AlreadyClaimed(_) | ApiError::StaleClaim => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::AlreadyClaimed(_) | ApiError::StaleClaim | ApiError::AtCapacity(_) => {
+                StatusCode::CONFLICT
+            }
             ApiError::CoordinationUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotConfigured(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -157,3 +157,56 @@ pub async fn reassign(
     txn.commit().await?;
     Ok(ClaimView { conversation_id: id, agent_id: to_agent, fence_token: grant.token, lease_secs: lease.as_secs() })
 }
+
+/// How many queue candidates `next` tries before reporting that nothing is available.
+const NEXT_CANDIDATES: u64 = 50;
+
+/// Conversations an agent holds that count against capacity.
+async fn load_of(db: &impl ConnectionTrait, agent_id: i64) -> Result<u64, ApiError> {
+    use sea_orm::PaginatorTrait;
+    Ok(conversation::Entity::find()
+        .filter(conversation::Column::AssigneeId.eq(agent_id))
+        .filter(conversation::Column::Status.ne(STATUS_RESOLVED))
+        .count(db)
+        .await?)
+}
+
+/// "Take next": the best unassigned conversation for the agent, claimed atomically — tier, then
+/// the due time that applies now, then risk, then age. Two agents asking at the same instant
+/// never get the same one: each candidate is granted by the coordinator to one caller only, and
+/// the loser moves on to the next candidate. `None` when the queue has nothing unclaimed.
+pub async fn next(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    coord: &Coordination,
+    agent_id: i64,
+    capacity: i32,
+    lease: Duration,
+) -> Result<Option<(ClaimView, Summary)>, ApiError> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    if load_of(db, agent_id).await? >= u64::try_from(capacity).unwrap_or(0) {
+        return Err(ApiError::AtCapacity(capacity));
+    }
+    let candidates = conversation::Entity::find()
+        .filter(conversation::Column::Status.is_in([STATUS_NEW, STATUS_OPEN]))
+        .filter(conversation::Column::Priority.lte(2))
+        .filter(conversation::Column::AssigneeId.is_null())
+        .order_by_asc(conversation::Column::Priority)
+        .order_by_asc(conversation::Column::DueSort)
+        .order_by_desc(conversation::Column::Risk)
+        .order_by_asc(conversation::Column::Id)
+        .limit(NEXT_CANDIDATES)
+        .all(db)
+        .await?;
+    for c in candidates {
+        match claim(db, coord, c.id, agent_id, lease).await {
+            Ok(view) => {
+                let now = load(db, c.id).await?;
+                return Ok(Some((view, Summary::from_model(&now, None))));
+            }
+            // Someone else got there first: try the next one.
+            Err(ApiError::AlreadyClaimed(_) | ApiError::StaleClaim) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(None)
+}

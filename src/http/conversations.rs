@@ -1,7 +1,7 @@
 //! `GET /api/v1/conversations`, `GET /api/v1/conversations/{id}`, `POST …/{id}/notes`.
 
 use actix_web::{HttpResponse, get, post, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::AuthedAgent;
@@ -120,4 +120,27 @@ pub async fn reassign(
     who.require_role("supervisor")?;
     let view = claims::reassign(&state.db, &state.coord, id.into_inner(), body.agent_id, lease(&state)).await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// What `next` hands out.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NextResponse {
+    /// The claim, with its fencing token.
+    pub claim: ClaimView,
+    /// The conversation.
+    pub conversation: crate::conversations::Summary,
+}
+
+/// Take the best unassigned conversation for the caller, claimed atomically. 204 when the
+/// queue has nothing unclaimed.
+#[utoipa::path(post, path = "/api/v1/conversations/next", tag = "conversations", security(("bearer" = [])),
+    responses((status = 200, body = NextResponse), (status = 204, description = "nothing to take"),
+        (status = 409, body = crate::error::ErrorBody, description = "at_capacity"),
+        (status = 503, body = crate::error::ErrorBody, description = "coordination_unavailable")))]
+#[post("/conversations/next")]
+pub async fn next(state: web::Data<AppState>, who: AuthedAgent) -> Result<HttpResponse, ApiError> {
+    match claims::next(&state.db, &state.coord, who.agent.id, who.agent.capacity, lease(&state)).await? {
+        Some((granted, conversation)) => Ok(HttpResponse::Ok().json(NextResponse { claim: granted, conversation })),
+        None => Ok(HttpResponse::NoContent().finish()),
+    }
 }

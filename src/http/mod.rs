@@ -33,6 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(conversations::list)
                 .service(conversations::get)
                 .service(conversations::add_note)
+                .service(conversations::next)
                 .service(conversations::claim)
                 .service(conversations::release)
                 .service(conversations::reassign)

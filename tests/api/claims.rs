@@ -149,3 +149,81 @@ async fn two_nodes_never_grant_one_conversation_twice() -> TestResult {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn next_hands_out_the_best_conversation_once_and_respects_capacity() -> TestResult {
+    let app = spawn_app().await;
+    let mut batch = Vec::new();
+    for i in 0..4 {
+        batch.push(msg(
+            &format!("p{i}"),
+            &format!("pc{i}"),
+            "@BrandOne love the new app",
+            &format!("2026-11-20T09:0{i}:00Z"),
+        ));
+    }
+    for i in 0..4 {
+        batch.push(msg(
+            &format!("q{i}"),
+            &format!("qc{i}"),
+            "@BrandOne why is my bill wrong?",
+            &format!("2026-11-20T10:0{i}:00Z"),
+        ));
+    }
+    app.ingest(&json!(batch)).await;
+    let (_, solo) = agent(&app, "solo@x.example", &["agent"]).await;
+
+    // The first pick is tier 1 with the earliest due time, even though praise arrived first.
+    let (s, first) = post(&app, &solo, "/api/v1/conversations/next", json!({})).await;
+    assert_eq!(s, 200, "{first}");
+    assert_eq!(first["conversation"]["priority"], "tier1");
+    assert_eq!(first["conversation"]["first_message_at"], "2026-11-20T10:00:00Z");
+    assert_eq!(first["conversation"]["assignee_id"], first["claim"]["agent_id"]);
+
+    // Eight agents (capacity 5 each) ask at once: the 7 remaining conversations go to
+    // different callers, never the same conversation twice.
+    let mut tokens = Vec::new();
+    for n in 0..8 {
+        tokens.push(agent(&app, &format!("n{n}@x.example"), &["agent"]).await.1);
+    }
+    let mut tasks = Vec::new();
+    for t in tokens {
+        let (client, url) = (app.client.clone(), app.url("/api/v1/conversations/next"));
+        tasks.push(tokio::spawn(async move {
+            let r = client.post(url).bearer_auth(t).send().await?;
+            let status = r.status().as_u16();
+            let body: Value = if status == 200 { r.json().await? } else { Value::Null };
+            Ok::<_, reqwest::Error>((status, body["conversation"]["id"].as_i64()))
+        }));
+    }
+    let mut got = Vec::new();
+    let mut empty = 0;
+    for t in tasks {
+        match t.await?? {
+            (200, Some(id)) => got.push(id),
+            (204, None) => empty += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    got.sort_unstable();
+    got.dedup();
+    assert_eq!((got.len(), empty), (7, 1), "{got:?}");
+    assert!(!got.contains(&first["conversation"]["id"].as_i64().unwrap_or_default()));
+
+    // Capacity: an agent with capacity 1 gets one, then at_capacity.
+    let r = app
+        .post_json(
+            "/api/v1/agents",
+            &json!({"email": "one@x.example", "name": "One", "password": "a-long-password", "capacity": 1}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let one = app.login("one@x.example", "a-long-password").await;
+    let more = app.ingest(&json!([msg("late", "late-c", "@BrandOne is anyone there?", "2026-11-20T11:00:00Z")])).await;
+    assert_eq!(more.len(), 1);
+    let (s, _) = post(&app, &one, "/api/v1/conversations/next", json!({})).await;
+    assert_eq!(s, 200);
+    let (s, e) = post(&app, &one, "/api/v1/conversations/next", json!({})).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("at_capacity")), "{e}");
+    Ok(())
+}

@@ -55,6 +55,7 @@ async fn openapi_covers_every_route() -> TestResult {
         ("/api/v1/conversations", "get"),
         ("/api/v1/conversations/{id}", "get"),
         ("/api/v1/conversations/{id}/notes", "post"),
+        ("/api/v1/conversations/next", "post"),
         ("/api/v1/conversations/{id}/claim", "post"),
         ("/api/v1/conversations/{id}/release", "post"),
         ("/api/v1/conversations/{id}/reassign", "post"),

@@ -94,6 +94,22 @@ async fn announce(
     Ok(())
 }
 
+/// Records the holder behind the fence and announces the change, in one transaction.
+async fn record_and_announce(
+    db: &impl TransactionTrait,
+    id: i64,
+    holder: Option<i64>,
+    token: i64,
+    kind: &'static str,
+    extra: serde_json::Value,
+) -> Result<(), ApiError> {
+    let txn = db.begin().await?;
+    let c = record_holder(&txn, id, holder, token).await?;
+    announce(&txn, kind, &c, extra).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
 /// Claims a conversation for `agent_id` (or renews the caller's own claim).
 pub async fn claim(
     db: &(impl ConnectionTrait + TransactionTrait),
@@ -105,10 +121,8 @@ pub async fn claim(
     let current = load_unresolved(db, id).await?;
     let grant = coord.claim(id, agent_id, lease, current.fence_token).await?;
     if current.assignee_id != Some(agent_id) || current.fence_token != grant.token {
-        let txn = db.begin().await?;
-        let c = record_holder(&txn, id, Some(agent_id), grant.token).await?;
-        announce(&txn, kind::CONVERSATION_CLAIMED, &c, serde_json::json!({})).await?;
-        txn.commit().await?;
+        record_and_announce(db, id, Some(agent_id), grant.token, kind::CONVERSATION_CLAIMED, serde_json::json!({}))
+            .await?;
     }
     Ok(ClaimView { conversation_id: id, agent_id, fence_token: grant.token, lease_secs: lease.as_secs() })
 }
@@ -123,11 +137,8 @@ pub async fn release(
 ) -> Result<(), ApiError> {
     load(db, id).await?;
     coord.release(id, agent_id, token).await?;
-    let txn = db.begin().await?;
-    let c = record_holder(&txn, id, None, token).await?;
-    announce(&txn, kind::CONVERSATION_RELEASED, &c, serde_json::json!({"released_by": agent_id})).await?;
-    txn.commit().await?;
-    Ok(())
+    let extra = serde_json::json!({"released_by": agent_id});
+    record_and_announce(db, id, None, token, kind::CONVERSATION_RELEASED, extra).await
 }
 
 /// A supervisor moves a conversation to another agent: a forced transfer with a new token,
@@ -145,16 +156,8 @@ pub async fn reassign(
         return Err(ApiError::Validation(format!("agent {to_agent} does not exist or is disabled")));
     }
     let grant = coord.transfer(id, to_agent, lease, current.fence_token).await?;
-    let txn = db.begin().await?;
-    let c = record_holder(&txn, id, Some(to_agent), grant.token).await?;
-    announce(
-        &txn,
-        kind::CONVERSATION_REASSIGNED,
-        &c,
-        serde_json::json!({"from_agent_id": grant.previous.or(current.assignee_id)}),
-    )
-    .await?;
-    txn.commit().await?;
+    let extra = serde_json::json!({"from_agent_id": grant.previous.or(current.assignee_id)});
+    record_and_announce(db, id, Some(to_agent), grant.token, kind::CONVERSATION_REASSIGNED, extra).await?;
     Ok(ClaimView { conversation_id: id, agent_id: to_agent, fence_token: grant.token, lease_secs: lease.as_secs() })
 }
 

@@ -114,14 +114,19 @@ impl RedisCoordinator {
     fn keys(&self, conversation_id: i64) -> (String, String) {
         (format!("{}claim:{conversation_id}", self.prefix), format!("{}fence:{conversation_id}", self.prefix))
     }
-}
 
-impl Coordinator for RedisCoordinator {
-    async fn claim(&self, conversation_id: i64, agent_id: i64, ttl: Duration, floor: i64) -> Result<Grant, CoordError> {
+    /// Runs a granting script (claim or transfer): keys lease and fence; args agent, ttl, floor.
+    async fn grant(
+        &self,
+        script: &Script,
+        conversation_id: i64,
+        agent_id: i64,
+        ttl: Duration,
+        floor: i64,
+    ) -> Result<(i64, i64), CoordError> {
         let (lease, fence) = self.keys(conversation_id);
         let mut conn = self.conn.clone();
-        let (ok, value): (i64, i64) = self
-            .claim
+        script
             .key(lease)
             .key(fence)
             .arg(agent_id)
@@ -129,35 +134,42 @@ impl Coordinator for RedisCoordinator {
             .arg(floor)
             .invoke_async(&mut conn)
             .await
-            .map_err(unavailable)?;
+            .map_err(unavailable)
+    }
+
+    /// Runs a holder-only script (renew or release) with `agent:token` and optional extra args.
+    async fn holder_only(
+        &self,
+        script: &Script,
+        conversation_id: i64,
+        agent_id: i64,
+        token: i64,
+        ttl: Option<Duration>,
+    ) -> Result<(), CoordError> {
+        let (lease, _) = self.keys(conversation_id);
+        let mut conn = self.conn.clone();
+        let mut call = script.key(lease);
+        call.arg(format!("{agent_id}:{token}"));
+        if let Some(ttl) = ttl {
+            call.arg(millis(ttl));
+        }
+        let ok: i64 = call.invoke_async(&mut conn).await.map_err(unavailable)?;
+        if ok == 1 { Ok(()) } else { Err(CoordError::StaleClaim) }
+    }
+}
+
+impl Coordinator for RedisCoordinator {
+    async fn claim(&self, conversation_id: i64, agent_id: i64, ttl: Duration, floor: i64) -> Result<Grant, CoordError> {
+        let (ok, value) = self.grant(&self.claim, conversation_id, agent_id, ttl, floor).await?;
         if ok == 1 { Ok(Grant { token: value, previous: None }) } else { Err(CoordError::Held(value)) }
     }
 
     async fn renew(&self, conversation_id: i64, agent_id: i64, token: i64, ttl: Duration) -> Result<(), CoordError> {
-        let (lease, _) = self.keys(conversation_id);
-        let mut conn = self.conn.clone();
-        let ok: i64 = self
-            .renew
-            .key(lease)
-            .arg(format!("{agent_id}:{token}"))
-            .arg(millis(ttl))
-            .invoke_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
-        if ok == 1 { Ok(()) } else { Err(CoordError::StaleClaim) }
+        self.holder_only(&self.renew, conversation_id, agent_id, token, Some(ttl)).await
     }
 
     async fn release(&self, conversation_id: i64, agent_id: i64, token: i64) -> Result<(), CoordError> {
-        let (lease, _) = self.keys(conversation_id);
-        let mut conn = self.conn.clone();
-        let ok: i64 = self
-            .release
-            .key(lease)
-            .arg(format!("{agent_id}:{token}"))
-            .invoke_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
-        if ok == 1 { Ok(()) } else { Err(CoordError::StaleClaim) }
+        self.holder_only(&self.release, conversation_id, agent_id, token, None).await
     }
 
     async fn transfer(
@@ -167,18 +179,7 @@ impl Coordinator for RedisCoordinator {
         ttl: Duration,
         floor: i64,
     ) -> Result<Grant, CoordError> {
-        let (lease, fence) = self.keys(conversation_id);
-        let mut conn = self.conn.clone();
-        let (token, prev): (i64, i64) = self
-            .transfer
-            .key(lease)
-            .key(fence)
-            .arg(to_agent)
-            .arg(millis(ttl))
-            .arg(floor)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
+        let (token, prev) = self.grant(&self.transfer, conversation_id, to_agent, ttl, floor).await?;
         Ok(Grant { token, previous: (prev >= 0).then_some(prev) })
     }
 

@@ -1,10 +1,21 @@
-//! Meta's webhooks: Facebook Page feed comments and Messenger, Instagram comments and direct
-//! messages, and the WhatsApp Cloud API, turned into normalized messages.
+//! Meta's webhooks (Facebook Page feed comments and Messenger, Instagram comments and direct
+//! messages, the WhatsApp Cloud API) turned into normalized messages.
 //!
-//! Choices: the brand's own feed or Instagram comments carry no customer in the payload (only
-//! the parent comment's id), so they are skipped here; the brand's Messenger/Instagram messages
-//! arrive as echoes naming the recipient and are stored as outbound. Events Chorus does not use
-//! (deliveries, reads, reactions, likes, edits, statuses) are ignored, not errors.
+//! Choices, so one odd event never costs a whole delivery (Meta retries a failed delivery and
+//! eventually disables the subscription):
+//! - Events Chorus does not use (deliveries, reads, reactions, postbacks, edits, deletions,
+//!   likes, post adds, WhatsApp statuses and reactions) are skipped, not errors.
+//! - The brand's own feed or Instagram comment names no customer, only the comment it answers.
+//!   It is stored as outbound when that parent comment is in the same delivery entry (its author
+//!   is the customer), and skipped otherwise: guessing a customer would open a wrong conversation.
+//! - A feed comment without any author (Meta withholds `from` for some users) is skipped: it
+//!   cannot be attributed to anyone.
+//! - The brand's Messenger and Instagram messages arrive as echoes naming the recipient and are
+//!   stored as outbound.
+//! - Only the envelope and the fields a handled event cannot do without are required; their
+//!   absence is a [`PayloadError::Shape`].
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -14,19 +25,26 @@ use subtle::ConstantTimeEq;
 use super::normalized::{AccountRef, CustomerRef, Direction, Network, NormalizedMessage, Visibility};
 use super::webhook::{PayloadError, SignatureError, parse_json, verify_hmac_sha256};
 
-/// Meta's subscription handshake: echo `hub.challenge` when the mode is `subscribe` and the
-/// verify token matches (compared in constant time).
+/// Meta's subscription handshake (`GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…`):
+/// the challenge is echoed only to whoever knows the verify token, so nobody else can point
+/// Meta's subscription at this server. The token is compared in constant time; an empty
+/// expected token never matches, so an unset setting cannot be satisfied by an empty parameter.
 pub fn verify_challenge(
     mode: Option<&str>,
     token: Option<&str>,
     challenge: Option<&str>,
-    expected: &str,
+    expected_token: &str,
 ) -> Option<String> {
-    let token_ok: bool = token.is_some_and(|t| t.as_bytes().ct_eq(expected.as_bytes()).into());
-    (mode == Some("subscribe") && token_ok && !expected.is_empty()).then(|| challenge.unwrap_or_default().to_owned())
+    let token_ok: bool = token.is_some_and(|t| t.as_bytes().ct_eq(expected_token.as_bytes()).into());
+    if mode == Some("subscribe") && token_ok && !expected_token.is_empty() {
+        challenge.map(str::to_owned)
+    } else {
+        None
+    }
 }
 
-/// Checks `X-Hub-Signature-256: sha256=<hex>` over the raw body.
+/// Checks `X-Hub-Signature-256: sha256=<hex>`, Meta's HMAC-SHA256 of the exact body bytes with
+/// the app secret: it must run before parsing, on the bytes as received.
 pub fn verify_signature(app_secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), SignatureError> {
     let header = header.ok_or(SignatureError::Missing)?;
     let hex_mac = header.trim().strip_prefix("sha256=").ok_or(SignatureError::Invalid)?;
@@ -34,7 +52,8 @@ pub fn verify_signature(app_secret: &[u8], body: &[u8], header: Option<&str>) ->
     if verify_hmac_sha256(app_secret, body, &mac) { Ok(()) } else { Err(SignatureError::Invalid) }
 }
 
-/// Ids arrive as strings, but a few fields have been seen as numbers: accept both.
+/// Ids are documented as strings, but some fields (`app_id`, old `sender_id`) have arrived as
+/// numbers: accept both rather than reject a delivery over it.
 fn id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     match Value::deserialize(d)? {
         Value::String(s) => Ok(s),
@@ -52,6 +71,17 @@ fn opt_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::E
     }
 }
 
+/// Unix times are numbers in Messenger and the feed but strings in WhatsApp: accept both.
+fn opt_int<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    let bad = |v: &Value| serde::de::Error::custom(format!("expected a unix time, found {v}"));
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(v @ Value::Number(_)) => v.as_i64().map(Some).ok_or_else(|| bad(&v)),
+        Some(Value::String(s)) => s.trim().parse().map(Some).map_err(|_| bad(&Value::String(s))),
+        Some(other) => Err(bad(&other)),
+    }
+}
+
 #[derive(Deserialize)]
 struct Envelope {
     object: String,
@@ -60,9 +90,10 @@ struct Envelope {
 
 #[derive(Deserialize)]
 struct Entry {
+    /// The Page id, Instagram account id or WhatsApp Business Account id.
     #[serde(deserialize_with = "id")]
     id: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_int")]
     time: Option<i64>,
     #[serde(default)]
     messaging: Vec<Messaging>,
@@ -70,19 +101,24 @@ struct Entry {
     changes: Vec<Change>,
 }
 
+/// One `messaging[]` event. Everything is optional because opt-ins, referrals and the like
+/// carry other shapes (e.g. `sender.user_ref`); only a `message` needs the ids.
 #[derive(Deserialize)]
-struct Party {
-    #[serde(deserialize_with = "id")]
-    id: String,
+struct Messaging {
+    #[serde(default)]
+    sender: Option<Party>,
+    #[serde(default)]
+    recipient: Option<Party>,
+    #[serde(default, deserialize_with = "opt_int")]
+    timestamp: Option<i64>,
+    #[serde(default)]
+    message: Option<DirectMessage>,
 }
 
 #[derive(Deserialize)]
-struct Messaging {
-    sender: Party,
-    recipient: Party,
-    timestamp: i64,
-    #[serde(default)]
-    message: Option<DirectMessage>,
+struct Party {
+    #[serde(default, deserialize_with = "opt_id")]
+    id: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -93,6 +129,10 @@ struct DirectMessage {
     #[serde(default)]
     is_echo: bool,
     #[serde(default)]
+    is_deleted: bool,
+    #[serde(default)]
+    is_unsupported: bool,
+    #[serde(default)]
     reply_to: Option<ReplyTo>,
     #[serde(default)]
     attachments: Vec<Attachment>,
@@ -100,6 +140,7 @@ struct DirectMessage {
 
 #[derive(Deserialize)]
 struct ReplyTo {
+    /// Absent when an Instagram DM answers a story (`reply_to.story`), which is no message.
     #[serde(default)]
     mid: Option<String>,
 }
@@ -113,6 +154,8 @@ struct Attachment {
 #[derive(Deserialize)]
 struct Change {
     field: String,
+    /// Kept raw: each field has its own shape, and items Chorus skips must not fail typing.
+    #[serde(default)]
     value: Value,
 }
 
@@ -126,26 +169,29 @@ struct Author {
     username: Option<String>,
 }
 
+/// A feed change with `item: comment, verb: add`. Before Graph API 2.11 the author came as
+/// `sender_id`/`sender_name`; both forms are read.
 #[derive(Deserialize)]
-struct FeedValue {
-    #[serde(default)]
-    item: Option<String>,
-    #[serde(default)]
-    verb: Option<String>,
+struct FeedComment {
     #[serde(default)]
     from: Option<Author>,
     #[serde(default, deserialize_with = "opt_id")]
-    comment_id: Option<String>,
+    sender_id: Option<String>,
+    #[serde(default)]
+    sender_name: Option<String>,
+    #[serde(deserialize_with = "id")]
+    comment_id: String,
     #[serde(default, deserialize_with = "opt_id")]
     post_id: Option<String>,
     #[serde(default, deserialize_with = "opt_id")]
     parent_id: Option<String>,
     #[serde(default)]
     message: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "opt_int")]
     created_time: Option<i64>,
 }
 
+/// An Instagram `comments` (or `live_comments`) change.
 #[derive(Deserialize)]
 struct InstagramComment {
     from: Author,
@@ -178,6 +224,7 @@ struct WhatsAppMetadata {
 struct WhatsAppContact {
     #[serde(default)]
     profile: Option<WhatsAppProfile>,
+    #[serde(deserialize_with = "id")]
     wa_id: String,
 }
 
@@ -189,23 +236,18 @@ struct WhatsAppProfile {
 
 #[derive(Deserialize)]
 struct WhatsAppMessage {
+    #[serde(deserialize_with = "id")]
     from: String,
     id: String,
-    #[serde(deserialize_with = "id")]
-    timestamp: String,
+    #[serde(default, deserialize_with = "opt_int")]
+    timestamp: Option<i64>,
     #[serde(default, rename = "type")]
     kind: Option<String>,
     #[serde(default)]
-    text: Option<WhatsAppText>,
-    #[serde(default)]
     context: Option<WhatsAppContext>,
+    /// The type-specific object (`text`, `image`, `button`, …), read by [`whatsapp_text`].
     #[serde(flatten)]
     rest: serde_json::Map<String, Value>,
-}
-
-#[derive(Deserialize)]
-struct WhatsAppText {
-    body: String,
 }
 
 #[derive(Deserialize)]
@@ -214,17 +256,25 @@ struct WhatsAppContext {
     id: Option<String>,
 }
 
-/// Meta timestamps are seconds in some events and milliseconds in others.
+/// Messenger timestamps are milliseconds, feed and WhatsApp times are seconds, and `entry.time`
+/// is either depending on the product; a value past 10^11 cannot be seconds (that is the year
+/// 5138), so the magnitude decides.
 fn time(t: i64) -> Result<DateTime<Utc>, PayloadError> {
-    let parsed = if t > 100_000_000_000 { DateTime::from_timestamp_millis(t) } else { DateTime::from_timestamp(t, 0) };
+    let parsed =
+        if t.abs() >= 100_000_000_000 { DateTime::from_timestamp_millis(t) } else { DateTime::from_timestamp(t, 0) };
     parsed.ok_or_else(|| PayloadError::Shape(format!("timestamp {t} is out of range")))
 }
 
-fn shape<T>(r: Result<T, serde_json::Error>, what: &str) -> Result<T, PayloadError> {
-    r.map_err(|e| PayloadError::Shape(format!("{what}: {e}")))
+fn typed<T: serde::de::DeserializeOwned>(value: &Value, what: &str) -> Result<T, PayloadError> {
+    T::deserialize(value).map_err(|e| PayloadError::Shape(format!("{what}: {e}")))
 }
 
-/// Parses one delivery into messages, in payload order.
+fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// Parses one delivery into messages, in payload order (per entry: `messaging[]`, then
+/// `changes[]`).
 pub fn parse(body: &[u8]) -> Result<Vec<NormalizedMessage>, PayloadError> {
     let env: Envelope = parse_json(body)?;
     let network = match env.object.as_str() {
@@ -240,53 +290,40 @@ pub fn parse(body: &[u8]) -> Result<Vec<NormalizedMessage>, PayloadError> {
                 out.push(msg);
             }
         }
-        for change in &entry.changes {
-            match (network, change.field.as_str()) {
-                (Network::Facebook, "feed") => {
-                    let v: FeedValue = shape(serde_json::from_value(change.value.clone()), "feed change")?;
-                    if let Some(msg) = feed_comment(entry, v)? {
-                        out.push(msg);
-                    }
+        match network {
+            Network::Facebook => out.extend(feed_comments(entry)?),
+            Network::Instagram => out.extend(instagram_comments(entry)?),
+            Network::Whatsapp => {
+                for change in entry.changes.iter().filter(|c| c.field == "messages") {
+                    out.extend(whatsapp(typed(&change.value, "messages change")?)?);
                 }
-                (Network::Instagram, "comments") => {
-                    let v: InstagramComment = shape(serde_json::from_value(change.value.clone()), "comments change")?;
-                    if v.from.id != entry.id {
-                        out.push(NormalizedMessage {
-                            network,
-                            brand_account: AccountRef { id: entry.id.clone(), name: None },
-                            customer: CustomerRef {
-                                id: v.from.id,
-                                handle: v.from.username.map(|u| format!("@{u}")),
-                                name: v.from.name,
-                                followers: None,
-                            },
-                            direction: Direction::Inbound,
-                            visibility: Visibility::Public,
-                            platform_message_id: v.id,
-                            in_reply_to: v.parent_id,
-                            text: v.text.unwrap_or_default(),
-                            sent_at: time(entry.time.unwrap_or_default())?,
-                            addressed_to_brand: true,
-                        });
-                    }
-                }
-                (Network::Whatsapp, "messages") => {
-                    let v: WhatsAppValue = shape(serde_json::from_value(change.value.clone()), "messages change")?;
-                    out.extend(whatsapp(v)?);
-                }
-                _ => {}
             }
+            Network::X => {}
         }
     }
     Ok(out)
 }
 
+/// A Messenger or Instagram direct message (or its echo).
 fn direct(network: Network, entry: &Entry, m: &Messaging) -> Result<Option<NormalizedMessage>, PayloadError> {
-    let Some(msg) = &m.message else { return Ok(None) };
-    let (direction, customer) =
-        if msg.is_echo { (Direction::Outbound, &m.recipient.id) } else { (Direction::Inbound, &m.sender.id) };
+    let Some(msg) = &m.message else {
+        return Ok(None);
+    };
+    if msg.is_deleted {
+        return Ok(None);
+    }
+    let sender = m.sender.as_ref().and_then(|p| p.id.as_deref());
+    let recipient = m.recipient.as_ref().and_then(|p| p.id.as_deref());
+    let (Some(sender), Some(recipient), Some(ts)) = (sender, recipient, m.timestamp) else {
+        return Err(PayloadError::Shape(format!("message {} without sender, recipient or timestamp", msg.mid)));
+    };
+    // The Page never writes to itself, so a message from it is an echo even if a product
+    // forgets the flag.
+    let outbound = msg.is_echo || sender == entry.id;
+    let (direction, customer) = if outbound { (Direction::Outbound, recipient) } else { (Direction::Inbound, sender) };
     let text = match &msg.text {
         Some(t) => t.clone(),
+        None if msg.is_unsupported => "[unsupported]".to_owned(),
         None => msg
             .attachments
             .iter()
@@ -297,60 +334,188 @@ fn direct(network: Network, entry: &Entry, m: &Messaging) -> Result<Option<Norma
     Ok(Some(NormalizedMessage {
         network,
         brand_account: AccountRef { id: entry.id.clone(), name: None },
-        customer: CustomerRef { id: customer.clone(), handle: None, name: None, followers: None },
+        customer: CustomerRef { id: customer.to_owned(), handle: None, name: None, followers: None },
         direction,
         visibility: Visibility::Private,
         platform_message_id: msg.mid.clone(),
         in_reply_to: msg.reply_to.as_ref().and_then(|r| r.mid.clone()),
         text,
-        sent_at: time(m.timestamp)?,
+        sent_at: time(ts)?,
         addressed_to_brand: true,
     }))
 }
 
-fn feed_comment(entry: &Entry, v: FeedValue) -> Result<Option<NormalizedMessage>, PayloadError> {
-    if v.item.as_deref() != Some("comment") || v.verb.as_deref() != Some("add") {
-        return Ok(None);
+/// A comment's author as a customer: id, handle (Instagram) and display name (Facebook).
+#[derive(Clone)]
+struct Person {
+    id: String,
+    handle: Option<String>,
+    name: Option<String>,
+}
+
+impl Person {
+    fn customer(&self) -> CustomerRef {
+        CustomerRef { id: self.id.clone(), handle: self.handle.clone(), name: self.name.clone(), followers: None }
     }
-    let (Some(from), Some(comment_id)) = (v.from, v.comment_id) else {
-        return Err(PayloadError::Shape("comment without from or comment_id".into()));
+}
+
+/// The customer a brand comment answers: the author of its parent comment, when that comment
+/// is in the same entry and was not the brand's own.
+fn parent_author<'a>(authors: &'a HashMap<String, Person>, parent: Option<&str>, brand: &str) -> Option<&'a Person> {
+    parent.and_then(|p| authors.get(p)).filter(|a| a.id != brand)
+}
+
+/// Page feed comments (`item: comment, verb: add`). Everything else in the feed is skipped.
+fn feed_comments(entry: &Entry) -> Result<Vec<NormalizedMessage>, PayloadError> {
+    let mut comments = Vec::new();
+    for change in entry.changes.iter().filter(|c| c.field == "feed") {
+        let v = &change.value;
+        if str_at(v, "item") != Some("comment") || str_at(v, "verb") != Some("add") {
+            continue;
+        }
+        let c: FeedComment = typed(v, "feed comment")?;
+        // Photo- or video-only comments have no `message`; say what was posted instead.
+        let text = c.message.clone().unwrap_or_else(|| {
+            ["photo", "video"].iter().find(|k| v.get(**k).is_some()).map(|k| format!("[{k}]")).unwrap_or_default()
+        });
+        let author = match (&c.from, &c.sender_id) {
+            (Some(a), _) => Some(Person { id: a.id.clone(), handle: None, name: a.name.clone() }),
+            (None, Some(id)) => Some(Person { id: id.clone(), handle: None, name: c.sender_name.clone() }),
+            (None, None) => None,
+        };
+        comments.push((c, author, text));
+    }
+    let authors: HashMap<String, Person> =
+        comments.iter().filter_map(|(c, a, _)| a.as_ref().map(|a| (c.comment_id.clone(), a.clone()))).collect();
+    let mut out = Vec::with_capacity(comments.len());
+    for (c, author, text) in comments {
+        let Some(author) = author else { continue };
+        // A top-level comment's parent is the post itself; only a reply to a comment threads.
+        let in_reply_to = c.parent_id.clone().filter(|p| Some(p) != c.post_id.as_ref());
+        let (direction, customer) = if author.id == entry.id {
+            match parent_author(&authors, in_reply_to.as_deref(), &entry.id) {
+                Some(p) => (Direction::Outbound, p.customer()),
+                None => continue,
+            }
+        } else {
+            (Direction::Inbound, author.customer())
+        };
+        let ts = c.created_time.or(entry.time).ok_or_else(|| {
+            PayloadError::Shape(format!("feed comment {} without created_time or entry time", c.comment_id))
+        })?;
+        out.push(NormalizedMessage {
+            network: Network::Facebook,
+            brand_account: AccountRef { id: entry.id.clone(), name: None },
+            customer,
+            direction,
+            visibility: Visibility::Public,
+            platform_message_id: c.comment_id,
+            in_reply_to,
+            text,
+            sent_at: time(ts)?,
+            addressed_to_brand: true,
+        });
+    }
+    Ok(out)
+}
+
+/// Instagram `comments` and `live_comments` changes. The payload carries no comment time, so
+/// the entry's time (when Meta sent it, seconds after the comment) stands in.
+fn instagram_comments(entry: &Entry) -> Result<Vec<NormalizedMessage>, PayloadError> {
+    let comments: Vec<InstagramComment> = entry
+        .changes
+        .iter()
+        .filter(|c| c.field == "comments" || c.field == "live_comments")
+        .map(|c| typed(&c.value, "comments change"))
+        .collect::<Result<_, _>>()?;
+    let person = |a: &Author| Person {
+        id: a.id.clone(),
+        handle: a.username.as_ref().map(|u| format!("@{u}")),
+        name: a.name.clone(),
     };
-    if from.id == entry.id {
-        return Ok(None);
+    let authors: HashMap<String, Person> = comments.iter().map(|c| (c.id.clone(), person(&c.from))).collect();
+    let mut out = Vec::with_capacity(comments.len());
+    for c in comments {
+        let (direction, customer) = if c.from.id == entry.id {
+            match parent_author(&authors, c.parent_id.as_deref(), &entry.id) {
+                Some(p) => (Direction::Outbound, p.customer()),
+                None => continue,
+            }
+        } else {
+            (Direction::Inbound, person(&c.from).customer())
+        };
+        let ts =
+            entry.time.ok_or_else(|| PayloadError::Shape(format!("instagram comment {} without entry time", c.id)))?;
+        out.push(NormalizedMessage {
+            network: Network::Instagram,
+            brand_account: AccountRef { id: entry.id.clone(), name: None },
+            customer,
+            direction,
+            visibility: Visibility::Public,
+            platform_message_id: c.id,
+            in_reply_to: c.parent_id,
+            text: c.text.unwrap_or_default(),
+            sent_at: time(ts)?,
+            addressed_to_brand: true,
+        });
     }
-    // A top-level comment's parent is the post itself; only a reply to a comment threads.
-    let in_reply_to = v.parent_id.filter(|p| Some(p) != v.post_id.as_ref());
-    Ok(Some(NormalizedMessage {
-        network: Network::Facebook,
-        brand_account: AccountRef { id: entry.id.clone(), name: None },
-        customer: CustomerRef { id: from.id, handle: None, name: from.name, followers: None },
-        direction: Direction::Inbound,
-        visibility: Visibility::Public,
-        platform_message_id: comment_id,
-        in_reply_to,
-        text: v.message.unwrap_or_default(),
-        sent_at: time(v.created_time.or(entry.time).unwrap_or_default())?,
-        addressed_to_brand: true,
-    }))
+    Ok(out)
+}
+
+/// What a WhatsApp message says, by type; `None` for types that are not messages to answer
+/// (reactions, and `system` notices such as a customer changing number).
+fn whatsapp_text(kind: &str, rest: &serde_json::Map<String, Value>) -> Option<String> {
+    let obj = rest.get(kind).unwrap_or(&Value::Null);
+    let tagged = |detail: Option<String>| match detail.filter(|d| !d.is_empty()) {
+        Some(d) => format!("[{kind}] {d}"),
+        None => format!("[{kind}]"),
+    };
+    Some(match kind {
+        "reaction" | "system" => return None,
+        "text" => str_at(obj, "body").unwrap_or_default().to_owned(),
+        // A quick-reply button tapped on a template: its label is what the customer "said".
+        "button" => str_at(obj, "text").map(str::to_owned).unwrap_or_else(|| tagged(None)),
+        "interactive" => {
+            let reply = obj.get("button_reply").or_else(|| obj.get("list_reply"));
+            reply.and_then(|r| str_at(r, "title")).map(str::to_owned).unwrap_or_else(|| tagged(None))
+        }
+        "location" => {
+            let named: Vec<&str> = ["name", "address"].iter().filter_map(|k| str_at(obj, k)).collect();
+            let detail = if named.is_empty() {
+                match (obj.get("latitude"), obj.get("longitude")) {
+                    (Some(lat), Some(lon)) => Some(format!("{lat},{lon}")),
+                    _ => None,
+                }
+            } else {
+                Some(named.join(", "))
+            };
+            tagged(detail)
+        }
+        "contacts" => {
+            let names: Vec<&str> = rest
+                .get("contacts")
+                .and_then(Value::as_array)
+                .map(|cs| cs.iter().filter_map(|c| c.get("name").and_then(|n| str_at(n, "formatted_name"))).collect())
+                .unwrap_or_default();
+            tagged(Some(names.join(", ")))
+        }
+        "unknown" | "unsupported" => "[unsupported]".to_owned(),
+        // image, video, audio, document, sticker, and types added later: the caption (or a
+        // document's file name) is all the text there is.
+        _ => tagged(str_at(obj, "caption").or_else(|| str_at(obj, "filename")).map(str::to_owned)),
+    })
 }
 
 fn whatsapp(v: WhatsAppValue) -> Result<Vec<NormalizedMessage>, PayloadError> {
     let mut out = Vec::with_capacity(v.messages.len());
     for m in v.messages {
-        let secs: i64 =
-            m.timestamp.parse().map_err(|_| PayloadError::Shape(format!("bad timestamp {:?}", m.timestamp)))?;
-        let name = v.contacts.iter().find(|c| c.wa_id == m.from).and_then(|c| c.profile.as_ref()?.name.clone());
-        let text = match (&m.text, m.kind.as_deref()) {
-            (Some(t), _) => t.body.clone(),
-            (None, kind) => {
-                let kind = kind.unwrap_or("message");
-                let caption = m.rest.get(kind).and_then(|media| media.get("caption")).and_then(Value::as_str);
-                match caption {
-                    Some(c) => format!("[{kind}] {c}"),
-                    None => format!("[{kind}]"),
-                }
-            }
+        let kind = m.kind.as_deref().unwrap_or(if m.rest.contains_key("text") { "text" } else { "unknown" });
+        let Some(text) = whatsapp_text(kind, &m.rest) else {
+            continue;
         };
+        let ts =
+            m.timestamp.ok_or_else(|| PayloadError::Shape(format!("whatsapp message {} without timestamp", m.id)))?;
+        let name = v.contacts.iter().find(|c| c.wa_id == m.from).and_then(|c| c.profile.as_ref()?.name.clone());
         out.push(NormalizedMessage {
             network: Network::Whatsapp,
             brand_account: AccountRef {
@@ -363,7 +528,7 @@ fn whatsapp(v: WhatsAppValue) -> Result<Vec<NormalizedMessage>, PayloadError> {
             platform_message_id: m.id,
             in_reply_to: m.context.and_then(|c| c.id),
             text,
-            sent_at: time(secs)?,
+            sent_at: time(ts)?,
             addressed_to_brand: true,
         });
     }
@@ -377,126 +542,415 @@ mod tests {
 
     type R = Result<(), Box<dyn std::error::Error>>;
 
-    #[test]
-    fn challenge() {
-        assert_eq!(verify_challenge(Some("subscribe"), Some("tok"), Some("42"), "tok"), Some("42".into()));
-        assert_eq!(verify_challenge(Some("subscribe"), Some("nope"), Some("42"), "tok"), None);
-        assert_eq!(verify_challenge(Some("unsubscribe"), Some("tok"), Some("42"), "tok"), None);
-        assert_eq!(verify_challenge(Some("subscribe"), None, Some("42"), "tok"), None);
+    fn run(body: &Value) -> Result<Vec<NormalizedMessage>, PayloadError> {
+        parse(body.to_string().as_bytes())
+    }
+
+    fn ids(out: &[NormalizedMessage]) -> Vec<&str> {
+        out.iter().map(|m| m.platform_message_id.as_str()).collect()
     }
 
     #[test]
-    fn signature() {
+    fn challenge_echoed_only_for_subscribe_with_the_right_token() {
+        let ok = verify_challenge(Some("subscribe"), Some("tok-123"), Some("1158201444"), "tok-123");
+        assert_eq!(ok.as_deref(), Some("1158201444"));
+        assert_eq!(verify_challenge(Some("subscribe"), Some("tok-124"), Some("1"), "tok-123"), None);
+        assert_eq!(verify_challenge(Some("subscribe"), Some("tok-12"), Some("1"), "tok-123"), None);
+        assert_eq!(verify_challenge(Some("unsubscribe"), Some("tok-123"), Some("1"), "tok-123"), None);
+        assert_eq!(verify_challenge(None, Some("tok-123"), Some("1"), "tok-123"), None);
+        assert_eq!(verify_challenge(Some("subscribe"), None, Some("1"), "tok-123"), None);
+        assert_eq!(verify_challenge(Some("subscribe"), Some("tok-123"), None, "tok-123"), None);
+        // An unset (empty) expected token must not be satisfied by an empty parameter.
+        assert_eq!(verify_challenge(Some("subscribe"), Some(""), Some("1"), ""), None);
+    }
+
+    #[test]
+    fn signature_known_answer() {
         let body = br#"{"object":"page","entry":[]}"#;
-        let good = format!("sha256={}", hex::encode(super::super::webhook::hmac_sha256(b"s3cret", body)));
-        assert_eq!(verify_signature(b"s3cret", body, Some(&good)), Ok(()));
-        assert_eq!(verify_signature(b"s3cret", body, None), Err(SignatureError::Missing));
-        assert_eq!(verify_signature(b"other", body, Some(&good)), Err(SignatureError::Invalid));
-        assert_eq!(verify_signature(b"s3cret", body, Some("sha256=zz")), Err(SignatureError::Invalid));
+        // python3 -c 'import hmac,hashlib;print(hmac.new(b"app-secret-123",
+        //   b"{\"object\":\"page\",\"entry\":[]}",hashlib.sha256).hexdigest())'
+        let good = "sha256=045d425314376ceef02357beda9d40971b523021cc4baad4e55bde33d2691f03";
+        assert_eq!(verify_signature(b"app-secret-123", body, Some(good)), Ok(()));
         assert_eq!(
-            verify_signature(b"s3cret", body, Some(&good.replace("sha256=", "sha1="))),
+            verify_signature(b"app-secret-123", body, Some(&good.to_uppercase().replace("SHA256=", "sha256="))),
+            Ok(())
+        );
+        assert_eq!(verify_signature(b"app-secret-124", body, Some(good)), Err(SignatureError::Invalid));
+        assert_eq!(
+            verify_signature(b"app-secret-123", br#"{"object":"page","entry":[ ]}"#, Some(good)),
             Err(SignatureError::Invalid)
         );
     }
 
     #[test]
-    fn messenger_inbound_echo_and_ignored() -> R {
-        let body = json!({"object": "page", "entry": [{"id": "PAGE", "time": 1458692752478i64, "messaging": [
-            {"sender": {"id": "USER"}, "recipient": {"id": "PAGE"}, "timestamp": 1458692752478i64,
-             "message": {"mid": "mid.1", "text": "hello, world!", "reply_to": {"mid": "mid.0"}}},
-            {"sender": {"id": "PAGE"}, "recipient": {"id": "USER"}, "timestamp": 1458692752999i64,
-             "message": {"mid": "mid.2", "is_echo": true, "app_id": 1517776481860111i64, "text": "hi back"}},
-            {"sender": {"id": "USER"}, "recipient": {"id": "PAGE"}, "timestamp": 1458692753000i64,
-             "delivery": {"mids": ["mid.2"], "watermark": 1458668856253i64}},
-            {"sender": {"id": "USER"}, "recipient": {"id": "PAGE"}, "timestamp": 1458692753001i64,
-             "message": {"mid": "mid.3", "attachments": [{"type": "image", "payload": {"url": "https://x/y.png"}}]}}
-        ]}]});
-        let out = parse(body.to_string().as_bytes())?;
-        assert_eq!(out.len(), 3);
-        assert_eq!(out[0].customer.id, "USER");
-        assert_eq!(out[0].direction, Direction::Inbound);
-        assert_eq!(out[0].visibility, Visibility::Private);
-        assert_eq!(out[0].in_reply_to.as_deref(), Some("mid.0"));
-        assert_eq!(out[0].sent_at.timestamp_millis(), 1458692752478);
-        assert_eq!(out[1].direction, Direction::Outbound);
-        assert_eq!(out[1].customer.id, "USER");
-        assert_eq!(out[2].text, "[image]");
+    fn signature_missing_or_malformed() {
+        let body = br#"{"object":"page","entry":[]}"#;
+        let hex_mac = hex::encode(super::super::webhook::hmac_sha256(b"s3cret", body));
+        assert_eq!(verify_signature(b"s3cret", body, Some(&format!("sha256={hex_mac}"))), Ok(()));
+        assert_eq!(verify_signature(b"s3cret", body, None), Err(SignatureError::Missing));
+        assert_eq!(verify_signature(b"s3cret", body, Some("")), Err(SignatureError::Invalid));
+        assert_eq!(verify_signature(b"s3cret", body, Some(&hex_mac)), Err(SignatureError::Invalid));
+        assert_eq!(verify_signature(b"s3cret", body, Some(&format!("sha1={hex_mac}"))), Err(SignatureError::Invalid));
+        assert_eq!(verify_signature(b"s3cret", body, Some("sha256=zz")), Err(SignatureError::Invalid));
+        assert_eq!(
+            verify_signature(b"s3cret", body, Some(&format!("sha256={}", &hex_mac[..62]))),
+            Err(SignatureError::Invalid)
+        );
+    }
+
+    #[test]
+    fn messenger_text_reply_and_attachment() -> R {
+        // Shapes from Meta's "messages Webhook Event Reference" (text, reply, attachment).
+        let out = run(&json!({"object": "page", "entry": [{"id": "PAGE_ID", "time": 1458692752478i64, "messaging": [
+            {"sender": {"id": "PSID_1"}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1458692752478i64,
+             "message": {"mid": "mid.1457764197618:41d102a3e1ae206a38", "text": "hello, world!",
+                         "quick_reply": {"payload": "DEVELOPER_DEFINED_PAYLOAD"}}},
+            {"sender": {"id": "PSID_1"}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1458692752500i64,
+             "message": {"mid": "m_1457764197618:41d102a3e1ae206a39", "text": "still waiting",
+                         "reply_to": {"mid": "m_1fTq8oLumEyIp3Q2MR-aY7IfLZDamVrALniheU", "is_self_reply": false}}},
+            {"sender": {"id": "PSID_1"}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1458692752600i64,
+             "message": {"mid": "m_att", "attachments": [{"type": "image", "payload": {"url": "https://example.com/a.png"}},
+                                                         {"type": "file", "payload": {"url": "https://example.com/b.pdf"}}]}}
+        ]}]}))?;
+        assert_eq!(ids(&out), ["mid.1457764197618:41d102a3e1ae206a38", "m_1457764197618:41d102a3e1ae206a39", "m_att"]);
+        let first = &out[0];
+        assert_eq!(first.network, Network::Facebook);
+        assert_eq!(first.brand_account, AccountRef { id: "PAGE_ID".into(), name: None });
+        assert_eq!(first.customer.id, "PSID_1");
+        assert_eq!(first.direction, Direction::Inbound);
+        assert_eq!(first.visibility, Visibility::Private);
+        assert_eq!(first.text, "hello, world!");
+        assert_eq!(first.in_reply_to, None);
+        assert!(first.addressed_to_brand);
+        assert_eq!(first.sent_at.timestamp_millis(), 1458692752478);
+        assert_eq!(out[1].in_reply_to.as_deref(), Some("m_1fTq8oLumEyIp3Q2MR-aY7IfLZDamVrALniheU"));
+        assert_eq!(out[2].text, "[image] [file]");
+        assert!(out.iter().all(|m| m.validate().is_ok()));
         Ok(())
     }
 
     #[test]
-    fn feed_comments() -> R {
-        let body = json!({"object": "page", "entry": [{"id": "PAGE", "time": 1520383571, "changes": [
-            {"field": "feed", "value": {"from": {"id": "USER", "name": "Cinderella Hoover"}, "item": "comment", "verb": "add",
-             "post_id": "PAGE_1", "comment_id": "PAGE_1_10", "parent_id": "PAGE_1", "message": "Where is my order?", "created_time": 1520383571}},
-            {"field": "feed", "value": {"from": {"id": "USER2", "name": "B"}, "item": "comment", "verb": "add",
-             "post_id": "PAGE_1", "comment_id": "PAGE_1_11", "parent_id": "PAGE_1_10", "message": "same here", "created_time": 1520383600}},
+    fn messenger_echo_is_outbound_to_the_recipient() -> R {
+        // "message_echoes Webhook Event Reference", example 1.
+        let out = run(&json!({"object": "page", "entry": [{"id": "PAGE_ID", "time": 1457764198000i64, "messaging": [
+            {"sender": {"id": "PAGE_ID"}, "recipient": {"id": "PSID_1"}, "timestamp": 1457764197627i64,
+             "message": {"is_echo": true, "app_id": 1517776481860111i64, "metadata": "DEVELOPER_DEFINED_METADATA_STRING",
+                         "mid": "mid.1457764197618:41d102a3e1ae206a38", "text": "Sorry about that! Which order?"}}
+        ]}]}))?;
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].direction, Direction::Outbound);
+        assert_eq!(out[0].customer.id, "PSID_1");
+        assert_eq!(out[0].brand_account.id, "PAGE_ID");
+        assert_eq!(out[0].text, "Sorry about that! Which order?");
+        Ok(())
+    }
+
+    #[test]
+    fn messenger_events_without_a_message_are_skipped() -> R {
+        let out = run(&json!({"object": "page", "entry": [{"id": "PAGE_ID", "time": 1458668856463i64, "messaging": [
+            {"sender": {"id": "PSID_1"}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1458668856463i64,
+             "delivery": {"mids": ["mid.1458668856218:ed81099e15d3f4f233"], "watermark": 1458668856253i64}},
+            {"sender": {"id": "PSID_1"}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1458668856463i64,
+             "read": {"watermark": 1458668856253i64}},
+            {"sender": {"id": "PSID_1"}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1527459824,
+             "postback": {"mid": "m_postback", "title": "Get Started", "payload": "GET_STARTED"}},
+            {"sender": {"id": "PSID_1"}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1458668856463i64,
+             "reaction": {"reaction": "love", "emoji": "\u{2764}", "action": "react", "mid": "m_x"}},
+            {"recipient": {"id": "PAGE_ID"}, "timestamp": 1458692752478i64,
+             "optin": {"ref": "PASS_THROUGH_PARAM", "user_ref": "UNIQUE_REF_PARAM"}, "sender": {"user_ref": "UNIQUE_REF_PARAM"}},
+            {"sender": {"id": "PSID_1"}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1458668856463i64,
+             "message": {"mid": "m_deleted", "is_deleted": true}},
+            {"sender": {"id": "PSID_1"}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1458668856463i64,
+             "message_edit": {"mid": "m_x", "text": "edited", "num_edit": 1}}
+        ], "standby": [
+            {"sender": {"id": "PSID_2"}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1458668856463i64,
+             "message": {"mid": "m_standby", "text": "another app owns this thread"}}
+        ]}]}))?;
+        assert_eq!(out, vec![]);
+        Ok(())
+    }
+
+    #[test]
+    fn feed_comments_and_replies() -> R {
+        // Shape from Meta's Page feed webhook reference (Graph API 2.11+ `from`).
+        let out = run(&json!({"object": "page", "entry": [{"id": "123456789", "time": 1510092433, "changes": [
+            {"field": "feed", "value": {"from": {"id": "111", "name": "Cinderella Hoover"},
+             "post": {"status_type": "added_photos", "is_published": true, "id": "123456789_987654321"},
+             "message": "Where is my order?", "post_id": "123456789_987654321", "comment_id": "987654321_1001",
+             "created_time": 1510092431, "item": "comment", "parent_id": "123456789_987654321", "verb": "add"}},
+            {"field": "feed", "value": {"from": {"id": "222", "name": "Prince Charming"}, "item": "comment", "verb": "add",
+             "post_id": "123456789_987654321", "comment_id": "987654321_1002", "parent_id": "987654321_1001",
+             "message": "same here", "created_time": "1510092500"}}
+        ]}]}))?;
+        assert_eq!(ids(&out), ["987654321_1001", "987654321_1002"]);
+        let top = &out[0];
+        assert_eq!(top.network, Network::Facebook);
+        assert_eq!(top.visibility, Visibility::Public);
+        assert_eq!(top.direction, Direction::Inbound);
+        assert_eq!(
+            top.customer,
+            CustomerRef { id: "111".into(), handle: None, name: Some("Cinderella Hoover".into()), followers: None }
+        );
+        assert_eq!(top.brand_account.id, "123456789");
+        assert_eq!(top.in_reply_to, None, "a top-level comment's parent is the post, which is no message");
+        assert_eq!(top.sent_at.timestamp(), 1510092431);
+        assert_eq!(top.text, "Where is my order?");
+        assert_eq!(out[1].in_reply_to.as_deref(), Some("987654321_1001"));
+        assert_eq!(out[1].sent_at.timestamp(), 1510092500);
+        Ok(())
+    }
+
+    #[test]
+    fn brand_feed_reply_is_outbound_only_when_the_parent_author_is_known() -> R {
+        let out = run(&json!({"object": "page", "entry": [{"id": "PAGE", "time": 1520383571, "changes": [
+            {"field": "feed", "value": {"from": {"id": "USER", "name": "Dana"}, "item": "comment", "verb": "add",
+             "post_id": "PAGE_1", "comment_id": "PAGE_1_10", "parent_id": "PAGE_1", "message": "Broken on arrival", "created_time": 1520383571}},
             {"field": "feed", "value": {"from": {"id": "PAGE", "name": "Brand"}, "item": "comment", "verb": "add",
-             "post_id": "PAGE_1", "comment_id": "PAGE_1_12", "parent_id": "PAGE_1_10", "message": "DM us", "created_time": 1520383700}},
-            {"field": "feed", "value": {"from": {"id": "USER"}, "item": "reaction", "verb": "add", "post_id": "PAGE_1", "reaction_type": "like"}},
-            {"field": "feed", "value": {"from": {"id": "USER"}, "item": "comment", "verb": "edited", "post_id": "PAGE_1", "comment_id": "PAGE_1_10"}}
-        ]}]});
-        let out = parse(body.to_string().as_bytes())?;
-        assert_eq!(out.len(), 2);
-        assert_eq!(out[0].visibility, Visibility::Public);
-        assert_eq!(out[0].customer.name.as_deref(), Some("Cinderella Hoover"));
-        assert_eq!(out[0].in_reply_to, None);
-        assert_eq!(out[1].in_reply_to.as_deref(), Some("PAGE_1_10"));
-        assert_eq!(out[0].sent_at.timestamp(), 1520383571);
+             "post_id": "PAGE_1", "comment_id": "PAGE_1_11", "parent_id": "PAGE_1_10", "message": "Sorry! DM us", "created_time": 1520383600}},
+            {"field": "feed", "value": {"from": {"id": "PAGE", "name": "Brand"}, "item": "comment", "verb": "add",
+             "post_id": "PAGE_1", "comment_id": "PAGE_1_12", "parent_id": "PAGE_1_9", "message": "Glad it worked", "created_time": 1520383700}},
+            {"field": "feed", "value": {"from": {"id": "PAGE", "name": "Brand"}, "item": "comment", "verb": "add",
+             "post_id": "PAGE_1", "comment_id": "PAGE_1_13", "parent_id": "PAGE_1", "message": "Sale ends today", "created_time": 1520383800}},
+            {"field": "feed", "value": {"from": {"id": "PAGE", "name": "Brand"}, "item": "comment", "verb": "add",
+             "post_id": "PAGE_1", "comment_id": "PAGE_1_14", "parent_id": "PAGE_1_11", "message": "(self-thread)", "created_time": 1520383900}}
+        ]}]}))?;
+        assert_eq!(ids(&out), ["PAGE_1_10", "PAGE_1_11"]);
+        let reply = &out[1];
+        assert_eq!(reply.direction, Direction::Outbound);
+        assert_eq!(reply.customer.id, "USER");
+        assert_eq!(reply.customer.name.as_deref(), Some("Dana"));
+        assert_eq!(reply.in_reply_to.as_deref(), Some("PAGE_1_10"));
         Ok(())
     }
 
     #[test]
-    fn instagram() -> R {
-        let body = json!({"object": "instagram", "entry": [{"id": "IGBRAND", "time": 1569262486, "changes": [
-            {"field": "comments", "value": {"from": {"id": "IGUSER", "username": "kim"}, "media": {"id": "M1", "media_product_type": "FEED"},
-             "id": "C1", "text": "Is this in stock?"}}
-        ], "messaging": [
-            {"sender": {"id": "IGSID"}, "recipient": {"id": "IGBRAND"}, "timestamp": 1569262486000i64, "message": {"mid": "ig.1", "text": "hi"}}
-        ]}]});
-        let out = parse(body.to_string().as_bytes())?;
-        assert_eq!(out.len(), 2);
-        assert!(out.iter().all(|m| m.network == Network::Instagram));
-        let comment = out.iter().find(|m| m.platform_message_id == "C1").ok_or("no comment")?;
-        assert_eq!(comment.customer.handle.as_deref(), Some("@kim"));
-        assert_eq!(comment.visibility, Visibility::Public);
+    fn other_feed_items_are_skipped() -> R {
+        let out = run(&json!({"object": "page", "entry": [{"id": "PAGE", "time": 1520383571, "changes": [
+            {"field": "feed", "value": {"from": {"id": "USER"}, "item": "reaction", "verb": "add", "post_id": "PAGE_1",
+             "reaction_type": "like", "created_time": 1520383571}},
+            {"field": "feed", "value": {"from": {"id": "USER"}, "item": "like", "verb": "add", "post_id": "PAGE_1", "created_time": 1520383571}},
+            {"field": "feed", "value": {"from": {"id": "USER", "name": "Dana"}, "item": "comment", "verb": "edited", "post_id": "PAGE_1",
+             "comment_id": "PAGE_1_10", "message": "edited text", "created_time": 1520383571}},
+            {"field": "feed", "value": {"from": {"id": "USER"}, "item": "comment", "verb": "remove", "post_id": "PAGE_1",
+             "comment_id": "PAGE_1_10", "created_time": 1520383571}},
+            {"field": "feed", "value": {"from": {"id": "PAGE", "name": "Brand"}, "item": "status", "verb": "add", "post_id": "PAGE_2",
+             "message": "New arrivals!", "published": 1, "created_time": 1520383571}},
+            {"field": "feed", "value": {"item": "comment", "verb": "add", "post_id": "PAGE_1", "comment_id": "PAGE_1_15",
+             "parent_id": "PAGE_1", "message": "no author shared", "created_time": 1520383571}},
+            {"field": "ratings", "value": {"item": "rating", "verb": "add", "rating": 5}}
+        ]}]}))?;
+        assert_eq!(out, vec![]);
         Ok(())
     }
 
     #[test]
-    fn whatsapp_messages_and_statuses() -> R {
-        let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": {
-            "messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "16505551111", "phone_number_id": "123456123"},
-            "contacts": [{"profile": {"name": "Kerry Fisher"}, "wa_id": "16315551181"}],
-            "messages": [
-                {"from": "16315551181", "id": "wamid.ABGG", "timestamp": "1669233778", "text": {"body": "this is a text message"}, "type": "text"},
-                {"from": "16315551181", "id": "wamid.ABGH", "timestamp": "1669233779", "type": "image",
-                 "image": {"caption": "broken screen", "mime_type": "image/jpeg", "id": "IMG"}, "context": {"from": "16505551111", "id": "wamid.PREV"}}
-            ]}}, {"field": "messages", "value": {"messaging_product": "whatsapp",
-            "metadata": {"display_phone_number": "16505551111", "phone_number_id": "123456123"},
-            "statuses": [{"id": "wamid.X", "status": "delivered", "timestamp": "1669233780", "recipient_id": "16315551181"}]}}]}]});
-        let out = parse(body.to_string().as_bytes())?;
-        assert_eq!(out.len(), 2);
-        assert_eq!(out[0].brand_account.id, "123456123");
-        assert_eq!(out[0].brand_account.name.as_deref(), Some("16505551111"));
-        assert_eq!(out[0].customer.name.as_deref(), Some("Kerry Fisher"));
-        assert_eq!(out[0].sent_at.timestamp(), 1669233778);
-        assert_eq!(out[1].text, "[image] broken screen");
-        assert_eq!(out[1].in_reply_to.as_deref(), Some("wamid.PREV"));
+    fn legacy_sender_fields_and_media_only_comments() -> R {
+        // Pre-2.11 payloads named the author with sender_id (a number) and sender_name.
+        let out = run(&json!({"object": "page", "entry": [{"id": "466148717107957", "time": 1487332214, "changes": [
+            {"field": "feed", "value": {"item": "comment", "sender_name": "SC",
+             "photo": "https://scontent.example/16715996.jpg", "comment_id": "472823263107169_472849343104561",
+             "sender_id": 1234567, "post_id": "466148717107957_472823263107169", "verb": "add",
+             "parent_id": "466148717107957_472823263107169", "created_time": 1487332213}}
+        ]}]}))?;
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].customer.id, "1234567");
+        assert_eq!(out[0].customer.name.as_deref(), Some("SC"));
+        assert_eq!(out[0].text, "[photo]");
         Ok(())
     }
 
     #[test]
-    fn bad_bodies() {
-        assert!(matches!(parse(b"{\"object\":"), Err(PayloadError::Malformed(_))));
-        assert!(matches!(parse(b"[]"), Err(PayloadError::Shape(_))));
-        assert!(matches!(parse(br#"{"object":"page"}"#), Err(PayloadError::Shape(_))));
-        assert!(matches!(parse(br#"{"object":"myspace","entry":[]}"#), Err(PayloadError::Shape(_))));
-        assert!(matches!(
-            parse(br#"{"object":"page","entry":[{"id":"P","messaging":[{"sender":{}}]}]}"#),
-            Err(PayloadError::Shape(_))
-        ));
-        assert_eq!(parse(br#"{"object":"page","entry":[]}"#), Ok(vec![]));
+    fn instagram_direct_messages_and_echoes() -> R {
+        let out = run(
+            &json!({"object": "instagram", "entry": [{"id": "17841400000000001", "time": 1569262486134i64, "messaging": [
+                {"sender": {"id": "IGSID_9"}, "recipient": {"id": "17841400000000001"}, "timestamp": 1569262485349i64,
+                 "message": {"mid": "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQx", "text": "Do you ship to Canada?"}},
+                {"sender": {"id": "17841400000000001"}, "recipient": {"id": "IGSID_9"}, "timestamp": 1569262486000i64,
+                 "message": {"mid": "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQy", "text": "We do!", "is_echo": true}},
+                {"sender": {"id": "IGSID_9"}, "recipient": {"id": "17841400000000001"}, "timestamp": 1569262487000i64,
+                 "message": {"mid": "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQz", "is_unsupported": true}},
+                {"sender": {"id": "IGSID_9"}, "recipient": {"id": "17841400000000001"}, "timestamp": 1569262488000i64,
+                 "read": {"mid": "aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQy"}}
+            ]}]}),
+        )?;
+        assert_eq!(out.len(), 3);
+        assert!(out.iter().all(|m| m.network == Network::Instagram && m.visibility == Visibility::Private));
+        assert!(out.iter().all(|m| m.customer.id == "IGSID_9" && m.brand_account.id == "17841400000000001"));
+        assert_eq!(out[0].direction, Direction::Inbound);
+        assert_eq!(out[1].direction, Direction::Outbound);
+        assert_eq!(out[2].text, "[unsupported]");
+        Ok(())
+    }
+
+    #[test]
+    fn instagram_comments() -> R {
+        // Shape from Meta's Instagram webhook notification examples (comments field).
+        let out = run(
+            &json!({"object": "instagram", "entry": [{"id": "17841405309211844", "time": 1755779280, "changes": [
+                {"field": "comments", "value": {"from": {"id": "232323232", "username": "kim.l", "self_ig_scoped_id": "2105722729836161"},
+                 "media": {"id": "18172143295349192", "media_product_type": "FEED"}, "id": "17865799348089039", "text": "Is this in stock?"}},
+                {"field": "comments", "value": {"from": {"id": "17841405309211844", "username": "brand"},
+                 "media": {"id": "18172143295349192", "media_product_type": "FEED"}, "id": "17865799348089040",
+                 "parent_id": "17865799348089039", "text": "@kim.l yes, in all sizes"}},
+                {"field": "comments", "value": {"from": {"id": "17841405309211844", "username": "brand"},
+                 "media": {"id": "18172143295349192", "media_product_type": "FEED"}, "id": "17865799348089041",
+                 "parent_id": "17865799348089000", "text": "@someone thanks!"}},
+                {"field": "live_comments", "value": {"from": {"id": "454545", "username": "lee"},
+                 "media": {"id": "18000000000000001", "media_product_type": "LIVE"}, "id": "17865799348089042", "text": "sound is off"}},
+                {"field": "mentions", "value": {"media_id": "17918195224117851", "comment_id": "17894227972186120"}}
+            ]}]}),
+        )?;
+        assert_eq!(ids(&out), ["17865799348089039", "17865799348089040", "17865799348089042"]);
+        let c = &out[0];
+        assert_eq!(c.network, Network::Instagram);
+        assert_eq!(c.visibility, Visibility::Public);
+        assert_eq!(c.direction, Direction::Inbound);
+        assert_eq!(c.customer.id, "232323232");
+        assert_eq!(c.customer.handle.as_deref(), Some("@kim.l"));
+        assert_eq!(c.sent_at.timestamp(), 1755779280);
+        assert_eq!(c.in_reply_to, None);
+        let reply = &out[1];
+        assert_eq!(reply.direction, Direction::Outbound);
+        assert_eq!(reply.customer.id, "232323232");
+        assert_eq!(reply.in_reply_to.as_deref(), Some("17865799348089039"));
+        Ok(())
+    }
+
+    #[test]
+    fn whatsapp_text_message_from_the_reference() -> R {
+        // Meta's "messages webhook reference", incoming text message example.
+        let out = run(
+            &json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{
+            "value": {"messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+                "contacts": [{"profile": {"name": "Sheena Nelson"}, "wa_id": "16505551234"}],
+                "messages": [{"from": "16505551234", "id": "wamid.HBgLMTY1MDM4Nzk0MzkVAgASGBQzQTRBNjU5OUFFRTAzODEwMTQ0RgA=",
+                              "timestamp": "1749416383", "type": "text", "text": {"body": "Does it come in another color?"}}]},
+            "field": "messages"}]}]}),
+        )?;
+        assert_eq!(out.len(), 1);
+        let m = &out[0];
+        assert_eq!(m.network, Network::Whatsapp);
+        assert_eq!(m.brand_account, AccountRef { id: "106540352242922".into(), name: Some("15550783881".into()) });
+        assert_eq!(
+            m.customer,
+            CustomerRef {
+                id: "16505551234".into(),
+                handle: Some("+16505551234".into()),
+                name: Some("Sheena Nelson".into()),
+                followers: None
+            }
+        );
+        assert_eq!(m.direction, Direction::Inbound);
+        assert_eq!(m.visibility, Visibility::Private);
+        assert_eq!(m.text, "Does it come in another color?");
+        assert_eq!(m.sent_at.timestamp(), 1749416383);
+        assert_eq!(m.in_reply_to, None);
+        assert!(m.validate().is_ok());
+        Ok(())
+    }
+
+    #[test]
+    fn whatsapp_media_interactive_and_skipped_types() -> R {
+        let msg = |id: &str, kind: &str, extra: Value| {
+            let mut m = json!({"from": "16315551181", "id": id, "timestamp": "1669233778", "type": kind});
+            if let (Some(o), Some(e)) = (m.as_object_mut(), extra.as_object()) {
+                o.extend(e.clone());
+            }
+            m
+        };
+        let out = run(&json!({"object": "whatsapp_business_account", "entry": [{"id": "WABA", "changes": [
+            {"field": "messages", "value": {"messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "16505551111", "phone_number_id": "123456123"},
+                "contacts": [{"profile": {"name": "Kerry Fisher"}, "wa_id": "16315551181"}],
+                "messages": [
+                    msg("wamid.IMG", "image", json!({"image": {"caption": "broken screen", "mime_type": "image/jpeg", "sha256": "abc", "id": "IMG1"},
+                                                     "context": {"from": "16505551111", "id": "wamid.PREV"}})),
+                    msg("wamid.REACT", "reaction", json!({"reaction": {"message_id": "wamid.PREV", "emoji": "\u{1F600}"}})),
+                    msg("wamid.BTN", "button", json!({"button": {"text": "Track my order", "payload": "TRACK"}})),
+                    msg("wamid.LIST", "interactive", json!({"interactive": {"type": "list_reply", "list_reply": {"id": "r1", "title": "Refund", "description": "Money back"}}})),
+                    msg("wamid.LOC", "location", json!({"location": {"latitude": 37.48, "longitude": -122.14, "name": "Store 12", "address": "1 Main St"}})),
+                    msg("wamid.DOC", "document", json!({"document": {"filename": "invoice.pdf", "mime_type": "application/pdf", "id": "D1"}})),
+                    msg("wamid.AUD", "audio", json!({"audio": {"mime_type": "audio/ogg; codecs=opus", "id": "A1", "voice": true}})),
+                    msg("wamid.SYS", "system", json!({"system": {"body": "Kerry changed their number", "type": "user_changed_number"}})),
+                    msg("wamid.UNS", "unsupported", json!({"errors": [{"code": 131051, "title": "Message type unknown"}]}))
+                ]}},
+            {"field": "messages", "value": {"messaging_product": "whatsapp",
+                "metadata": {"display_phone_number": "16505551111", "phone_number_id": "123456123"},
+                "statuses": [{"id": "wamid.OUT", "status": "delivered", "timestamp": "1669233780", "recipient_id": "16315551181"}]}},
+            {"field": "message_template_status_update", "value": {"event": "APPROVED", "message_template_id": 1}}
+        ]}]}))?;
+        let texts: Vec<(&str, &str)> = out.iter().map(|m| (m.platform_message_id.as_str(), m.text.as_str())).collect();
+        assert_eq!(
+            texts,
+            [
+                ("wamid.IMG", "[image] broken screen"),
+                ("wamid.BTN", "Track my order"),
+                ("wamid.LIST", "Refund"),
+                ("wamid.LOC", "[location] Store 12, 1 Main St"),
+                ("wamid.DOC", "[document] invoice.pdf"),
+                ("wamid.AUD", "[audio]"),
+                ("wamid.UNS", "[unsupported]"),
+            ]
+        );
+        assert_eq!(out[0].in_reply_to.as_deref(), Some("wamid.PREV"));
+        assert!(out.iter().all(|m| m.customer.name.as_deref() == Some("Kerry Fisher")));
+        Ok(())
+    }
+
+    #[test]
+    fn messages_keep_payload_order_across_entries() -> R {
+        let dm = |page: &str, mid: &str, ts: i64| {
+            json!({"id": page, "time": ts, "messaging": [{"sender": {"id": "U"}, "recipient": {"id": page}, "timestamp": ts,
+                   "message": {"mid": mid, "text": "hi"}}]})
+        };
+        // Later entries carry earlier times: order must follow the payload, not the clock.
+        let out = run(
+            &json!({"object": "page", "entry": [dm("P1", "m3", 1700000003000i64), dm("P2", "m1", 1700000001000i64), dm("P1", "m2", 1700000002000i64)]}),
+        )?;
+        assert_eq!(ids(&out), ["m3", "m1", "m2"]);
+        assert_eq!(out[1].brand_account.id, "P2");
+        Ok(())
+    }
+
+    #[test]
+    fn malformed_json() {
+        for body in [&b""[..], b"{\"object\":", b"not json", b"{\"object\":\"page\",}"] {
+            assert!(matches!(parse(body), Err(PayloadError::Malformed(_))), "{:?}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn wrong_shapes() {
+        let bodies = [
+            json!([]),
+            json!({"object": "page"}),
+            json!({"object": 7, "entry": []}),
+            json!({"object": "myspace", "entry": []}),
+            json!({"object": "page", "entry": [{"time": 1}]}),
+            json!({"object": "page", "entry": [{"id": "P", "messaging": [{"sender": {"id": "U"}, "recipient": {"id": "P"},
+                   "timestamp": 1700000000000i64, "message": {"text": "no mid"}}]}]}),
+            json!({"object": "page", "entry": [{"id": "P", "messaging": [{"sender": {"id": "U"}, "recipient": {"id": "P"},
+                   "message": {"mid": "m", "text": "no timestamp"}}]}]}),
+            json!({"object": "page", "entry": [{"id": "P", "changes": [{"field": "feed", "value": {"item": "comment", "verb": "add",
+                   "from": {"id": "U"}, "message": "no comment id", "created_time": 1}}]}]}),
+            json!({"object": "instagram", "entry": [{"id": "IG", "changes": [{"field": "comments", "value": {"id": "C", "text": "no from"}}]}]}),
+            json!({"object": "instagram", "entry": [{"id": "IG", "changes": [{"field": "comments",
+                   "value": {"id": "C", "from": {"id": "U"}, "text": "no entry time"}}]}]}),
+            json!({"object": "whatsapp_business_account", "entry": [{"id": "W", "changes": [{"field": "messages",
+                   "value": {"messages": [{"from": "1", "id": "w", "timestamp": "1", "type": "text", "text": {"body": "no metadata"}}]}}]}]}),
+            json!({"object": "whatsapp_business_account", "entry": [{"id": "W", "changes": [{"field": "messages",
+                   "value": {"metadata": {"phone_number_id": "1"}, "messages": [{"from": "1", "id": "w", "timestamp": "yesterday", "type": "text"}]}}]}]}),
+        ];
+        for body in bodies {
+            assert!(matches!(run(&body), Err(PayloadError::Shape(_))), "{body}");
+        }
+    }
+
+    #[test]
+    fn empty_deliveries_are_fine() -> R {
+        assert_eq!(run(&json!({"object": "page", "entry": []}))?, vec![]);
+        assert_eq!(run(&json!({"object": "instagram", "entry": [{"id": "IG", "time": 1}]}))?, vec![]);
+        Ok(())
     }
 }

@@ -70,7 +70,7 @@ fn delivery(i: usize, customers: usize, sent_ms: i64) -> String {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+pub(crate) fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }

@@ -96,6 +96,8 @@ pub enum BenchWhich {
     Ingest(bench::IngestArgs),
     /// The cost of ranking one message.
     Triage(bench::TriageArgs),
+    /// Live sessions: idle memory, fan-out delay, claim round trips (starts its own nodes).
+    Live(crate::bench_live::LiveArgs),
 }
 
 /// Runs the parsed command line.
@@ -131,6 +133,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo { interval } => demo_run::run(settings, interval).await,
         Command::Bench { which: BenchWhich::Ingest(args) } => bench::ingest(settings, args).await,
         Command::Bench { which: BenchWhich::Triage(args) } => bench::triage(&settings, &args),
+        Command::Bench { which: BenchWhich::Live(args) } => crate::bench_live::live(args).await,
     }
 }
 

@@ -70,6 +70,41 @@ impl Default for IngestSettings {
     }
 }
 
+/// Live sessions: heartbeats, buffers and the resume window.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LiveSettings {
+    /// How often the server pings each WebSocket client, in milliseconds.
+    pub ping_interval_ms: u64,
+    /// A client silent this long (no frame, not even a pong) is dropped, in milliseconds.
+    pub client_timeout_ms: u64,
+    /// Events that may wait for one slow session before it is cut over to `resync`.
+    pub session_buffer: usize,
+    /// Events each node keeps for clients that reconnect with `resume_from`.
+    pub resume_window: usize,
+    /// Largest frame a client may send, in bytes; larger ones are refused.
+    pub max_frame_bytes: usize,
+    /// Events for one session that arrive within this many milliseconds of its previous frame
+    /// are sent together in one `batch` frame (0 sends each at once).
+    pub coalesce_ms: u64,
+    /// How often each node looks for lapsed leases to hand back to the queue, in milliseconds.
+    pub reaper_interval_ms: u64,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        Self {
+            ping_interval_ms: 10_000,
+            client_timeout_ms: 30_000,
+            session_buffer: 1024,
+            resume_window: 20_000,
+            max_frame_bytes: 64 * 1024,
+            reaper_interval_ms: 2_000,
+            coalesce_ms: 10,
+        }
+    }
+}
+
 /// The whole typed configuration of a Chorus node.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -107,6 +142,8 @@ pub struct Settings {
     pub sla: SlaSettings,
     /// Ingest pipeline limits.
     pub ingest: IngestSettings,
+    /// Live session limits.
+    pub live: LiveSettings,
     /// Triage lexicons, thresholds and category rules.
     pub triage: TriageConfig,
 }
@@ -130,6 +167,7 @@ impl Default for Settings {
             claim_lease_secs: 120,
             sla: SlaSettings::default(),
             ingest: IngestSettings::default(),
+            live: LiveSettings::default(),
             triage: TriageConfig::default(),
         }
     }
@@ -190,6 +228,12 @@ impl Settings {
             ("CHORUS_INGEST__MAX_BATCH_MESSAGES", self.ingest.max_batch_messages as u64),
             ("CHORUS_INGEST__QUEUE_CAPACITY", self.ingest.queue_capacity as u64),
             ("CHORUS_INGEST__MAX_MESSAGES_PER_REQUEST", self.ingest.max_messages_per_request as u64),
+            ("CHORUS_LIVE__PING_INTERVAL_MS", self.live.ping_interval_ms),
+            ("CHORUS_LIVE__CLIENT_TIMEOUT_MS", self.live.client_timeout_ms),
+            ("CHORUS_LIVE__SESSION_BUFFER", self.live.session_buffer as u64),
+            ("CHORUS_LIVE__RESUME_WINDOW", self.live.resume_window as u64),
+            ("CHORUS_LIVE__MAX_FRAME_BYTES", self.live.max_frame_bytes as u64),
+            ("CHORUS_LIVE__REAPER_INTERVAL_MS", self.live.reaper_interval_ms),
             ("CHORUS_SLA__TIER1_FIRST_RESPONSE_SECS", self.sla.tier1_first_response_secs),
             ("CHORUS_SLA__TIER2_FIRST_RESPONSE_SECS", self.sla.tier2_first_response_secs),
             ("CHORUS_SLA__TIER1_NEXT_RESPONSE_SECS", self.sla.tier1_next_response_secs),

@@ -70,7 +70,7 @@ pub struct ErrorBody {
 }
 
 /// A stable code and a human message.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Machine-readable: `malformed_json`, `invalid_payload`, `validation`, `payload_too_large`,
     /// `unauthorized`, `bad_signature`, `forbidden`, `not_found`, `conflict`, `already_claimed`,
@@ -104,6 +104,18 @@ impl ApiError {
         }
     }
 
+    /// The code and message as clients see them (internal causes are logged, not shown).
+    pub fn detail(&self) -> ErrorDetail {
+        let message = match self {
+            ApiError::Unexpected(e) => {
+                tracing::error!(error.cause_chain = ?e, error.message = %e, "request failed");
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        ErrorDetail { code: self.code(), message }
+    }
+
     /// Classifies a serde_json failure: syntax/EOF is malformed, data errors are shape errors.
     pub fn from_json(e: &serde_json::Error) -> Self {
         use serde_json::error::Category;
@@ -134,14 +146,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let message = match self {
-            ApiError::Unexpected(e) => {
-                tracing::error!(error.cause_chain = ?e, error.message = %e, "request failed");
-                "internal error".to_owned()
-            }
-            other => other.to_string(),
-        };
-        HttpResponse::build(self.status_code()).json(ErrorBody { error: ErrorDetail { code: self.code(), message } })
+        HttpResponse::build(self.status_code()).json(ErrorBody { error: self.detail() })
     }
 }
 
@@ -151,6 +156,7 @@ impl From<crate::coord::CoordError> for ApiError {
         match e {
             CoordError::Held(agent) => ApiError::AlreadyClaimed(agent),
             CoordError::StaleClaim => ApiError::StaleClaim,
+            CoordError::AtCapacity(n) => ApiError::AtCapacity(i32::try_from(n).unwrap_or(i32::MAX)),
             CoordError::Unavailable(m) => ApiError::CoordinationUnavailable(m),
         }
     }

@@ -1,6 +1,7 @@
 //! The append-only domain event log. Every state change writes its events in the same
-//! transaction as the change, so the log and the state can never disagree; the live layer
-//! (WebSocket fan-out) reads from here.
+//! transaction as the change, so the log and the state can never disagree. After the commit the
+//! same events are handed to the live layer (`crate::live`), which gives them their global
+//! `seq` and fans them out.
 
 use chrono::Utc;
 use entity::event;
@@ -21,6 +22,16 @@ pub mod kind {
     pub const CONVERSATION_RELEASED: &str = "conversation.released";
     /// A supervisor moved a conversation to another agent.
     pub const CONVERSATION_REASSIGNED: &str = "conversation.reassigned";
+    /// A conversation was resolved by its holder.
+    pub const CONVERSATION_RESOLVED: &str = "conversation.resolved";
+    /// A conversation's tags changed.
+    pub const CONVERSATION_TAGS: &str = "conversation.tags";
+    /// Who has a conversation open (wire only, not stored).
+    pub const CONVERSATION_VIEWERS: &str = "conversation.viewers";
+    /// Who is typing in a conversation (wire only, not stored).
+    pub const CONVERSATION_TYPING: &str = "conversation.typing";
+    /// An agent came online, went away or offline (wire only, not stored).
+    pub const PRESENCE_CHANGED: &str = "presence.changed";
     /// A note was added.
     pub const CONVERSATION_NOTE: &str = "conversation.note";
     /// A brand account was registered by its first verified delivery.
@@ -46,16 +57,16 @@ pub struct NewEvent {
 
 /// Appends one event that concerns no conversation.
 pub async fn append_one(db: &impl ConnectionTrait, kind: &'static str, payload: Value) -> Result<(), DbErr> {
-    append(db, vec![NewEvent { kind, conversation_id: None, payload }]).await
+    append(db, &[NewEvent { kind, conversation_id: None, payload }]).await
 }
 
 /// Appends events in one statement; their `seq` follows insertion order.
-pub async fn append(db: &impl ConnectionTrait, events: Vec<NewEvent>) -> Result<(), DbErr> {
+pub async fn append(db: &impl ConnectionTrait, events: &[NewEvent]) -> Result<(), DbErr> {
     if events.is_empty() {
         return Ok(());
     }
     let now = Utc::now();
-    for chunk in crate::db::fixed_chunks(&events) {
+    for chunk in crate::db::fixed_chunks(events) {
         let models = chunk.iter().map(|e| event::ActiveModel {
             kind: Set(e.kind.to_owned()),
             conversation_id: Set(e.conversation_id),

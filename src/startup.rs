@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::error::{self, ApiError};
 use crate::ingest::IngestWriter;
 use crate::listening::Listening;
+use crate::live::Live;
 use crate::prom::Metrics;
 use crate::state::AppState;
 use crate::triage::Triager;
@@ -38,12 +39,19 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let listening = Listening::default();
     listening.reload(&db).await.map_err(|e| anyhow::anyhow!("loading listening rules: {e}"))?;
     let metrics = Metrics::new()?;
-    let ingest = IngestWriter::spawn(db.clone(), triager, listening.clone(), settings.clone(), metrics.clone());
-    spawn_listening_refresh(db.clone(), listening.clone());
     let coord = crate::coord::Coordination::connect(settings.redis_url.as_deref(), &settings.redis_prefix)
         .await
         .context("connecting to Redis (REDIS_URL)")?;
-    Ok(AppState { db, settings, ingest, listening, metrics, coord })
+    let live = Live::start(coord.clone(), &settings.live).await?;
+    let ingest =
+        IngestWriter::spawn(db.clone(), triager, listening.clone(), settings.clone(), metrics.clone(), live.clone());
+    spawn_listening_refresh(db.clone(), listening.clone());
+    crate::conversations::reaper::spawn(
+        db.clone(),
+        live.clone(),
+        Duration::from_millis(settings.live.reaper_interval_ms),
+    );
+    Ok(AppState { db, settings, ingest, listening, metrics, coord, live })
 }
 
 /// Picks up listening rules changed on other nodes.
@@ -84,9 +92,52 @@ impl Application {
         &self.state
     }
 
-    /// Serves until the server is stopped (SIGINT/SIGTERM drain the connections).
+    /// Serves until SIGINT/SIGTERM, then shuts down gracefully: live sessions are told and
+    /// closed (their agents' claims released), pending events reach the shared log, and open
+    /// HTTP requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let live = self.state.live.clone();
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!(sessions = live.hub.session_count(), "shutting down: closing live sessions");
+            live.shut_down();
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+            while live.hub.session_count() > 0 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if !live.flush(Duration::from_secs(3)).await {
+                tracing::warn!("shutting down with events not yet in the shared log");
+            }
+            handle.stop(true).await;
+        });
         self.server.await
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(e) => {
+                    tracing::warn!(error.message = %e, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            () = term => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
     }
 }
 
@@ -109,6 +160,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .default_service(web::to(not_found))
     })
     .shutdown_timeout(10)
+    .disable_signals()
     .listen(listener)?
     .run();
     Ok(server)

@@ -9,6 +9,7 @@ use crate::config::Settings;
 use crate::coord::Coordination;
 use crate::ingest::IngestWriter;
 use crate::listening::Listening;
+use crate::live::Live;
 use crate::prom::Metrics;
 
 /// Application state.
@@ -26,4 +27,6 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Claims and leases: in process, or Redis when `REDIS_URL` is set.
     pub coord: Coordination,
+    /// The live layer: the shared event log and this node's WebSocket sessions.
+    pub live: Live,
 }

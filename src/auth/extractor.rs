@@ -32,7 +32,8 @@ impl AuthedAgent {
     }
 }
 
-fn bearer(req: &HttpRequest) -> Option<String> {
+/// The login token of a request: `Authorization: Bearer …`, else the `chorus_token` cookie.
+pub fn token_of(req: &HttpRequest) -> Option<String> {
     if let Some(h) = req.headers().get(actix_web::http::header::AUTHORIZATION)
         && let Ok(v) = h.to_str()
         && let Some(t) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))
@@ -53,7 +54,7 @@ impl FromRequest for AuthedAgent {
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer(req);
+        let token = token_of(req);
         let state = state(req);
         Box::pin(async move {
             let state = state?;
@@ -86,7 +87,7 @@ impl FromRequest for IngestKey {
                 .get("x-api-key")
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
-                .or_else(|| bearer(req))
+                .or_else(|| token_of(req))
                 .ok_or(ApiError::Unauthorized("missing API key"))?;
             if crate::auth::token::secrets_equal(&given, expected.expose_secret()) {
                 Ok(IngestKey)

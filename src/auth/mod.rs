@@ -7,7 +7,7 @@ mod extractor;
 pub mod password;
 pub mod token;
 
-pub use extractor::{AuthedAgent, IngestKey};
+pub use extractor::{AuthedAgent, IngestKey, token_of};
 
 use chrono::{Duration, Utc};
 use entity::{agent, session};

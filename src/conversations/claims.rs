@@ -13,9 +13,10 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{STATUS_NEW, STATUS_OPEN, STATUS_RESOLVED, Summary};
-use crate::coord::{Coordination, Coordinator};
+use crate::coord::Coordinator;
 use crate::error::ApiError;
 use crate::events::{self, NewEvent, kind};
+use crate::live::Live;
 
 /// A claim held by the caller.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -30,7 +31,8 @@ pub struct ClaimView {
     pub lease_secs: u64,
 }
 
-async fn load(db: &impl ConnectionTrait, id: i64) -> Result<conversation::Model, ApiError> {
+/// A conversation, or `not_found`.
+pub(super) async fn load(db: &impl ConnectionTrait, id: i64) -> Result<conversation::Model, ApiError> {
     conversation::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("conversation"))
 }
 
@@ -71,32 +73,34 @@ async fn record_holder(
     load(db, id).await
 }
 
-async fn announce(
+/// Writes the claim event and the queue change for `c`; returns them for publishing after the
+/// commit.
+pub(super) async fn announce(
     db: &impl ConnectionTrait,
     kind: &'static str,
     c: &conversation::Model,
     extra: serde_json::Value,
-) -> Result<(), ApiError> {
+) -> Result<Vec<NewEvent>, ApiError> {
     let mut payload =
         serde_json::json!({"conversation_id": c.id, "agent_id": c.assignee_id, "fence_token": c.fence_token});
     if let (Some(p), Some(e)) = (payload.as_object_mut(), extra.as_object()) {
         p.extend(e.clone());
     }
     let summary = serde_json::json!(Summary::from_model(c, None));
-    events::append(
-        db,
-        vec![
-            NewEvent { kind, conversation_id: Some(c.id), payload },
-            NewEvent { kind: kind::QUEUE_UPSERT, conversation_id: Some(c.id), payload: summary },
-        ],
-    )
-    .await?;
-    Ok(())
+    let queue_kind = if super::is_queued(c) { kind::QUEUE_UPSERT } else { kind::QUEUE_REMOVE };
+    let evs = vec![
+        NewEvent { kind, conversation_id: Some(c.id), payload },
+        NewEvent { kind: queue_kind, conversation_id: Some(c.id), payload: summary },
+    ];
+    events::append(db, &evs).await?;
+    Ok(evs)
 }
 
-/// Records the holder behind the fence and announces the change, in one transaction.
+/// Records the holder behind the fence and announces the change, in one transaction, then
+/// publishes the events live.
 async fn record_and_announce(
     db: &impl TransactionTrait,
+    live: &Live,
     id: i64,
     holder: Option<i64>,
     token: i64,
@@ -105,24 +109,41 @@ async fn record_and_announce(
 ) -> Result<(), ApiError> {
     let txn = db.begin().await?;
     let c = record_holder(&txn, id, holder, token).await?;
-    announce(&txn, kind, &c, extra).await?;
+    let evs = announce(&txn, kind, &c, extra).await?;
     txn.commit().await?;
+    live.publish(&evs);
     Ok(())
 }
 
-/// Claims a conversation for `agent_id` (or renews the caller's own claim).
+/// Who claims, and how much they may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Claimant {
+    /// The agent.
+    pub agent_id: i64,
+    /// Most conversations they may hold at once.
+    pub capacity: i32,
+    /// Lease length.
+    pub lease: Duration,
+}
+
+fn capacity_of(c: &Claimant) -> u32 {
+    u32::try_from(c.capacity).unwrap_or(0)
+}
+
+/// Claims a conversation for the claimant (or renews their own claim). Capacity is checked by
+/// the coordinator in the same atomic step as the grant.
 pub async fn claim(
     db: &(impl ConnectionTrait + TransactionTrait),
-    coord: &Coordination,
+    live: &Live,
     id: i64,
-    agent_id: i64,
-    lease: Duration,
+    who: Claimant,
 ) -> Result<ClaimView, ApiError> {
+    let Claimant { agent_id, lease, .. } = who;
     let current = load_unresolved(db, id).await?;
-    let grant = coord.claim(id, agent_id, lease, current.fence_token).await?;
+    let grant = live.coord.claim(id, agent_id, lease, current.fence_token, capacity_of(&who)).await?;
     if current.assignee_id != Some(agent_id) || current.fence_token != grant.token {
-        record_and_announce(db, id, Some(agent_id), grant.token, kind::CONVERSATION_CLAIMED, serde_json::json!({}))
-            .await?;
+        let extra = serde_json::json!({});
+        record_and_announce(db, live, id, Some(agent_id), grant.token, kind::CONVERSATION_CLAIMED, extra).await?;
     }
     Ok(ClaimView { conversation_id: id, agent_id, fence_token: grant.token, lease_secs: lease.as_secs() })
 }
@@ -130,22 +151,25 @@ pub async fn claim(
 /// Gives a conversation back to the queue; only the holder of exactly `token` may.
 pub async fn release(
     db: &(impl ConnectionTrait + TransactionTrait),
-    coord: &Coordination,
+    live: &Live,
     id: i64,
     agent_id: i64,
     token: i64,
 ) -> Result<(), ApiError> {
     load(db, id).await?;
-    coord.release(id, agent_id, token).await?;
-    let extra = serde_json::json!({"released_by": agent_id});
-    record_and_announce(db, id, None, token, kind::CONVERSATION_RELEASED, extra).await
+    live.coord.release(id, agent_id, token).await?;
+    let extra = serde_json::json!({"released_by": agent_id, "reason": "released"});
+    record_and_announce(db, live, id, None, token, kind::CONVERSATION_RELEASED, extra).await
 }
 
 /// A supervisor moves a conversation to another agent: a forced transfer with a new token,
 /// which fences out the previous holder at once.
+///
+/// A supervisor may move work to an agent who is already at capacity (that is their call to
+/// make during a spike); `next` and claims never exceed it.
 pub async fn reassign(
     db: &(impl ConnectionTrait + TransactionTrait),
-    coord: &Coordination,
+    live: &Live,
     id: i64,
     to_agent: i64,
     lease: Duration,
@@ -155,61 +179,126 @@ pub async fn reassign(
     if !target.is_some_and(|a| a.active) {
         return Err(ApiError::Validation(format!("agent {to_agent} does not exist or is disabled")));
     }
-    let grant = coord.transfer(id, to_agent, lease, current.fence_token).await?;
+    let grant = live.coord.transfer(id, to_agent, lease, current.fence_token).await?;
     let extra = serde_json::json!({"from_agent_id": grant.previous.or(current.assignee_id)});
-    record_and_announce(db, id, Some(to_agent), grant.token, kind::CONVERSATION_REASSIGNED, extra).await?;
+    record_and_announce(db, live, id, Some(to_agent), grant.token, kind::CONVERSATION_REASSIGNED, extra).await?;
     Ok(ClaimView { conversation_id: id, agent_id: to_agent, fence_token: grant.token, lease_secs: lease.as_secs() })
+}
+
+/// Most conversations one bulk reassignment moves.
+pub const MAX_BULK: usize = 500;
+
+/// One conversation of a bulk reassignment: moved (with its new token), or why not.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Moved {
+    /// The conversation.
+    pub conversation_id: i64,
+    /// The new holder's token, when it moved.
+    pub fence_token: Option<i64>,
+    /// Why it did not move (`not_found`, `conflict`, `coordination_unavailable`, ...).
+    pub error: Option<crate::error::ErrorDetail>,
+}
+
+/// Moves many conversations to one agent, each a forced transfer of its own.
+pub async fn reassign_many(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    live: &Live,
+    ids: &[i64],
+    to_agent: i64,
+    lease: Duration,
+) -> Result<Vec<Moved>, ApiError> {
+    if ids.is_empty() || ids.len() > MAX_BULK {
+        return Err(ApiError::Validation(format!("conversation_ids must hold 1 to {MAX_BULK} ids")));
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for &id in ids {
+        out.push(match reassign(db, live, id, to_agent, lease).await {
+            Ok(v) => Moved { conversation_id: id, fence_token: Some(v.fence_token), error: None },
+            // An unknown target agent fails the whole request: nothing would move anyway.
+            Err(e @ ApiError::Validation(_)) => return Err(e),
+            Err(e) => Moved { conversation_id: id, fence_token: None, error: Some(e.detail()) },
+        });
+    }
+    Ok(out)
 }
 
 /// How many queue candidates `next` tries before reporting that nothing is available.
 const NEXT_CANDIDATES: u64 = 50;
-
-/// Conversations an agent holds that count against capacity.
-async fn load_of(db: &impl ConnectionTrait, agent_id: i64) -> Result<u64, ApiError> {
-    use sea_orm::PaginatorTrait;
-    Ok(conversation::Entity::find()
-        .filter(conversation::Column::AssigneeId.eq(agent_id))
-        .filter(conversation::Column::Status.ne(STATUS_RESOLVED))
-        .count(db)
-        .await?)
-}
+/// How many times `next` looks again when every candidate was taken under its feet.
+const NEXT_ROUNDS: usize = 20;
 
 /// "Take next": the best unassigned conversation for the agent, claimed atomically — tier, then
 /// the due time that applies now, then risk, then age. Two agents asking at the same instant
 /// never get the same one: each candidate is granted by the coordinator to one caller only, and
-/// the loser moves on to the next candidate. `None` when the queue has nothing unclaimed.
+/// the loser moves on to the next candidate. Capacity is part of each grant, so two `next`
+/// calls by one agent cannot both slip under it. `None` when the queue has nothing unclaimed.
 pub async fn next(
     db: &(impl ConnectionTrait + TransactionTrait),
-    coord: &Coordination,
-    agent_id: i64,
-    capacity: i32,
-    lease: Duration,
+    live: &Live,
+    who: Claimant,
 ) -> Result<Option<(ClaimView, Summary)>, ApiError> {
     use sea_orm::{QueryOrder, QuerySelect};
-    if load_of(db, agent_id).await? >= u64::try_from(capacity).unwrap_or(0) {
-        return Err(ApiError::AtCapacity(capacity));
+    let cap = capacity_of(&who);
+    if live.coord.held(who.agent_id).await?.len() >= cap as usize {
+        return Err(ApiError::AtCapacity(who.capacity));
     }
-    let candidates = conversation::Entity::find()
-        .filter(conversation::Column::Status.is_in([STATUS_NEW, STATUS_OPEN]))
-        .filter(conversation::Column::Priority.lte(2))
-        .filter(conversation::Column::AssigneeId.is_null())
-        .order_by_asc(conversation::Column::Priority)
-        .order_by_asc(conversation::Column::DueSort)
-        .order_by_desc(conversation::Column::Risk)
-        .order_by_asc(conversation::Column::Id)
-        .limit(NEXT_CANDIDATES)
-        .all(db)
-        .await?;
-    for c in candidates {
-        match claim(db, coord, c.id, agent_id, lease).await {
-            Ok(view) => {
-                let now = load(db, c.id).await?;
-                return Ok(Some((view, Summary::from_model(&now, None))));
+    // Each round looks at the best unassigned candidates; if others took them all in the
+    // meantime (a rush), look again, until one is won or the queue has nothing unassigned.
+    let mut tried: std::collections::HashSet<i64> = std::collections::HashSet::new();
+    for _ in 0..NEXT_ROUNDS {
+        let candidates = conversation::Entity::find()
+            .filter(conversation::Column::Status.is_in([STATUS_NEW, STATUS_OPEN]))
+            .filter(conversation::Column::Priority.lte(2))
+            .filter(conversation::Column::AssigneeId.is_null())
+            .filter(conversation::Column::Id.is_not_in(tried.iter().copied()))
+            .order_by_asc(conversation::Column::Priority)
+            .order_by_asc(conversation::Column::DueSort)
+            .order_by_desc(conversation::Column::Risk)
+            .order_by_asc(conversation::Column::Id)
+            .limit(NEXT_CANDIDATES)
+            .all(db)
+            .await?;
+        if candidates.is_empty() {
+            return Ok(None);
+        }
+        for c in candidates {
+            tried.insert(c.id);
+            match claim(db, live, c.id, who).await {
+                Ok(view) => {
+                    let now = load(db, c.id).await?;
+                    return Ok(Some((view, Summary::from_model(&now, None))));
+                }
+                // Someone else got there first (or it was resolved meanwhile): try the next one.
+                Err(ApiError::AlreadyClaimed(_) | ApiError::StaleClaim | ApiError::Conflict(_)) => continue,
+                Err(e) => return Err(e),
             }
-            // Someone else got there first: try the next one.
-            Err(ApiError::AlreadyClaimed(_) | ApiError::StaleClaim) => continue,
-            Err(e) => return Err(e),
         }
     }
     Ok(None)
+}
+
+/// Hands a conversation whose lease lapsed back to the queue, if the store still shows
+/// `agent_id` holding exactly `token`; `false` when someone else already changed it.
+pub async fn lapse(
+    db: &impl TransactionTrait,
+    live: &Live,
+    id: i64,
+    agent_id: i64,
+    token: i64,
+) -> Result<bool, ApiError> {
+    let txn = db.begin().await?;
+    let updated = super::actions::fenced(id, agent_id, token)
+        .col_expr(conversation::Column::AssigneeId, Expr::value(Option::<i64>::None))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        txn.rollback().await?;
+        return Ok(false);
+    }
+    let c = load(&txn, id).await?;
+    let extra = serde_json::json!({"released_by": agent_id, "reason": "lease_expired"});
+    let evs = announce(&txn, kind::CONVERSATION_RELEASED, &c, extra).await?;
+    txn.commit().await?;
+    live.publish(&evs);
+    Ok(true)
 }

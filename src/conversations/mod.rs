@@ -1,8 +1,10 @@
 //! Conversations: the queue's order, the views agents list, the detail of one conversation
 //! with the customer's whole history, and notes.
 
+pub mod actions;
 pub mod claims;
 mod list;
+pub mod reaper;
 mod view;
 
 pub use list::{ListQuery, Page, View, list};
@@ -45,13 +47,15 @@ pub const MAX_NOTE_CHARS: usize = 10_000;
 /// Adds an internal note (never sent to the customer), with its event, in one transaction.
 pub async fn add_note(
     db: &impl TransactionTrait,
+    live: &crate::live::Live,
     conversation_id: i64,
     agent_id: i64,
     text: &str,
 ) -> Result<NoteView, ApiError> {
     let txn = db.begin().await?;
-    let view = insert_note(&txn, conversation_id, agent_id, text).await?;
+    let (view, evs) = insert_note(&txn, conversation_id, agent_id, text).await?;
     txn.commit().await?;
+    live.publish(&evs);
     Ok(view)
 }
 
@@ -60,7 +64,7 @@ async fn insert_note(
     conversation_id: i64,
     agent_id: i64,
     text: &str,
-) -> Result<NoteView, ApiError> {
+) -> Result<(NoteView, Vec<NewEvent>), ApiError> {
     let text = text.trim();
     if text.is_empty() || text.chars().count() > MAX_NOTE_CHARS {
         return Err(ApiError::Validation(format!("note text must be 1 to {MAX_NOTE_CHARS} characters")));
@@ -76,14 +80,11 @@ async fn insert_note(
     .insert(db)
     .await?;
     let view = NoteView::from(n);
-    events::append(
-        db,
-        vec![NewEvent {
-            kind: kind::CONVERSATION_NOTE,
-            conversation_id: Some(conversation_id),
-            payload: serde_json::json!({"conversation_id": conversation_id, "note": view}),
-        }],
-    )
-    .await?;
-    Ok(view)
+    let evs = vec![NewEvent {
+        kind: kind::CONVERSATION_NOTE,
+        conversation_id: Some(conversation_id),
+        payload: serde_json::json!({"conversation_id": conversation_id, "note": view}),
+    }];
+    events::append(db, &evs).await?;
+    Ok((view, evs))
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::AuthedAgent;
+use crate::conversations::actions;
 use crate::conversations::claims::{self, ClaimView};
 use crate::conversations::{self, Detail, ListQuery, NoteView, Page};
 use crate::error::ApiError;
@@ -51,12 +52,17 @@ pub async fn add_note(
     id: web::Path<i64>,
     body: web::Json<NoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let note = conversations::add_note(&state.db, id.into_inner(), who.agent.id, &body.text).await?;
+    let note = conversations::add_note(&state.db, &state.live, id.into_inner(), who.agent.id, &body.text).await?;
     Ok(HttpResponse::Created().json(note))
 }
 
 fn lease(state: &AppState) -> std::time::Duration {
     std::time::Duration::from_secs(state.settings.claim_lease_secs)
+}
+
+/// The caller as a claimant: their capacity and the configured lease.
+pub fn claimant(state: &AppState, who: &crate::agents::AgentView) -> claims::Claimant {
+    claims::Claimant { agent_id: who.id, capacity: who.capacity, lease: lease(state) }
 }
 
 /// Claim a conversation (or renew your own claim). The answer's `fence_token` must accompany
@@ -68,7 +74,7 @@ fn lease(state: &AppState) -> std::time::Duration {
         (status = 503, body = crate::error::ErrorBody, description = "coordination_unavailable")))]
 #[post("/conversations/{id}/claim")]
 pub async fn claim(state: web::Data<AppState>, who: AuthedAgent, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    let view = claims::claim(&state.db, &state.coord, id.into_inner(), who.agent.id, lease(&state)).await?;
+    let view = claims::claim(&state.db, &state.live, id.into_inner(), claimant(&state, &who.agent)).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -92,7 +98,7 @@ pub async fn release(
     id: web::Path<i64>,
     body: web::Json<FenceRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    claims::release(&state.db, &state.coord, id.into_inner(), who.agent.id, body.fence_token).await?;
+    claims::release(&state.db, &state.live, id.into_inner(), who.agent.id, body.fence_token).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -118,8 +124,91 @@ pub async fn reassign(
     body: web::Json<ReassignRequest>,
 ) -> Result<HttpResponse, ApiError> {
     who.require_role("supervisor")?;
-    let view = claims::reassign(&state.db, &state.coord, id.into_inner(), body.agent_id, lease(&state)).await?;
+    let view = claims::reassign(&state.db, &state.live, id.into_inner(), body.agent_id, lease(&state)).await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// Many conversations to move to one agent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkReassignRequest {
+    /// The conversations (1 to 500).
+    pub conversation_ids: Vec<i64>,
+    /// The agent who takes them over.
+    pub agent_id: i64,
+}
+
+/// Move many conversations to one agent (supervisor, during a spike): each is its own forced
+/// transfer, and the answer says per conversation whether it moved.
+#[utoipa::path(post, path = "/api/v1/conversations/reassign", tag = "conversations", security(("bearer" = [])),
+    request_body = BulkReassignRequest,
+    responses((status = 200, body = [claims::Moved]), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody)))]
+#[post("/conversations/reassign")]
+pub async fn reassign_many(
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    body: web::Json<BulkReassignRequest>,
+) -> Result<HttpResponse, ApiError> {
+    who.require_role("supervisor")?;
+    let moved =
+        claims::reassign_many(&state.db, &state.live, &body.conversation_ids, body.agent_id, lease(&state)).await?;
+    Ok(HttpResponse::Ok().json(moved))
+}
+
+/// Resolve a conversation you hold.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/resolve", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "conversation id")), request_body = FenceRequest,
+    responses((status = 200, body = crate::conversations::Summary), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody, description = "stale_claim, or already resolved")))]
+#[post("/conversations/{id}/resolve")]
+pub async fn resolve(
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    id: web::Path<i64>,
+    body: web::Json<FenceRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let summary = actions::resolve(&state.db, &state.live, id.into_inner(), who.agent.id, body.fence_token).await?;
+    Ok(HttpResponse::Ok().json(summary))
+}
+
+/// Tags to add and remove.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagsRequest {
+    /// The token the claim returned.
+    pub fence_token: i64,
+    /// Tags to add (lower-cased, 1 to 64 characters).
+    #[serde(default)]
+    pub add: Vec<String>,
+    /// Tags to remove.
+    #[serde(default)]
+    pub remove: Vec<String>,
+}
+
+/// The tags a conversation carries now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagsResponse {
+    /// The tags.
+    pub tags: Vec<String>,
+}
+
+/// Change the tags of a conversation you hold.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/tags", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "conversation id")), request_body = TagsRequest,
+    responses((status = 200, body = TagsResponse), (status = 400, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody, description = "stale_claim")))]
+#[post("/conversations/{id}/tags")]
+pub async fn tags(
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    id: web::Path<i64>,
+    body: web::Json<TagsRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let tags =
+        actions::tag(&state.db, &state.live, id.into_inner(), who.agent.id, body.fence_token, &body.add, &body.remove)
+            .await?;
+    Ok(HttpResponse::Ok().json(TagsResponse { tags }))
 }
 
 /// What `next` hands out.
@@ -139,7 +228,7 @@ pub struct NextResponse {
         (status = 503, body = crate::error::ErrorBody, description = "coordination_unavailable")))]
 #[post("/conversations/next")]
 pub async fn next(state: web::Data<AppState>, who: AuthedAgent) -> Result<HttpResponse, ApiError> {
-    match claims::next(&state.db, &state.coord, who.agent.id, who.agent.capacity, lease(&state)).await? {
+    match claims::next(&state.db, &state.live, claimant(&state, &who.agent)).await? {
         Some((granted, conversation)) => Ok(HttpResponse::Ok().json(NextResponse { claim: granted, conversation })),
         None => Ok(HttpResponse::NoContent().finish()),
     }

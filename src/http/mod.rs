@@ -15,6 +15,7 @@ use actix_web::web;
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(ops::healthz)
+        .service(crate::ws::connect)
         .service(ops::readyz)
         .service(ops::metrics)
         .service(openapi::openapi_json)
@@ -34,9 +35,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(conversations::get)
                 .service(conversations::add_note)
                 .service(conversations::next)
+                .service(conversations::reassign_many)
                 .service(conversations::claim)
                 .service(conversations::release)
                 .service(conversations::reassign)
+                .service(conversations::resolve)
+                .service(conversations::tags)
                 .service(listening::list)
                 .service(listening::create)
                 .service(listening::delete),

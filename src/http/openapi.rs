@@ -32,6 +32,8 @@ impl Modify for Security {
         super::webhooks::meta_verify, super::webhooks::meta_receive, super::webhooks::x_crc, super::webhooks::x_receive,
         super::conversations::list, super::conversations::get, super::conversations::add_note,
         super::conversations::next, super::conversations::claim, super::conversations::release, super::conversations::reassign,
+        super::conversations::reassign_many, super::conversations::resolve, super::conversations::tags,
+        crate::ws::connect,
         super::listening::list, super::listening::create, super::listening::delete,
     ),
     components(schemas(crate::error::ErrorBody, crate::triage::Reason, crate::triage::Tier))

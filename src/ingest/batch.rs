@@ -103,12 +103,13 @@ impl Loaded {
 }
 
 /// Stores a batch. Duplicates (already stored, or repeated within the batch) change nothing.
+/// Returns the outcome per message and the events written, for publishing after the commit.
 #[tracing::instrument(skip_all, fields(messages = msgs.len()))]
 pub async fn ingest(
     db: &impl ConnectionTrait,
     ctx: &BatchContext<'_>,
     msgs: &[NormalizedMessage],
-) -> Result<Vec<Outcome>, DbErr> {
+) -> Result<(Vec<Outcome>, Vec<NewEvent>), DbErr> {
     let now = Utc::now();
     let accounts = resolve_accounts(db, ctx, msgs, now).await?;
     let account_of = |m: &NormalizedMessage| accounts.get(&(m.network, m.brand_account.id.clone())).copied();
@@ -326,7 +327,7 @@ pub async fn ingest(
         let kind = if conversations::is_queued(&w.model) { kind::QUEUE_UPSERT } else { kind::QUEUE_REMOVE };
         evs.push(NewEvent { kind, conversation_id: Some(w.model.id), payload: json!(summary) });
     }
-    events::append(db, evs).await?;
+    events::append(db, &evs).await?;
 
     // Answer in submission order: the first occurrence of a new message is `Stored`, any
     // repeat (earlier batch, or earlier in this one) is a `Duplicate` of it.
@@ -351,7 +352,7 @@ pub async fn ingest(
             Outcome::Duplicate { message_id, conversation_id }
         });
     }
-    Ok(out)
+    Ok((out, evs))
 }
 
 /// The columns ingest changes on an existing conversation, with their PostgreSQL types.
@@ -514,7 +515,7 @@ async fn resolve_accounts(
                 .await?;
                 events::append(
                     db,
-                    vec![NewEvent { kind: kind::BRAND_ACCOUNT_REGISTERED, conversation_id: None, payload: after }],
+                    &[NewEvent { kind: kind::BRAND_ACCOUNT_REGISTERED, conversation_id: None, payload: after }],
                 )
                 .await?;
                 a.id

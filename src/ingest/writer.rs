@@ -14,6 +14,7 @@ use super::batch::{self, BatchContext, Outcome};
 use super::normalized::NormalizedMessage;
 use crate::config::Settings;
 use crate::listening::Listening;
+use crate::live::Live;
 use crate::prom::Metrics;
 use crate::triage::Triager;
 
@@ -89,6 +90,7 @@ struct Writer {
     listening: Listening,
     settings: Arc<Settings>,
     metrics: Metrics,
+    live: Live,
 }
 
 impl IngestWriter {
@@ -99,9 +101,10 @@ impl IngestWriter {
         listening: Listening,
         settings: Arc<Settings>,
         metrics: Metrics,
+        live: Live,
     ) -> Self {
         let (tx, rx) = mpsc::channel(settings.ingest.queue_capacity);
-        let writer = Writer { db, triager, listening, settings, metrics };
+        let writer = Writer { db, triager, listening, settings, metrics, live };
         tokio::spawn(writer.run(rx));
         Self { tx }
     }
@@ -219,7 +222,10 @@ impl Writer {
             let txn = self.db.begin().await?;
             let result = batch::ingest(&txn, &ctx, msgs).await;
             let result = match result {
-                Ok(out) => txn.commit().await.map(|()| out),
+                Ok((out, evs)) => txn.commit().await.map(|()| {
+                    self.live.publish(&evs);
+                    out
+                }),
                 Err(e) => {
                     let _ = txn.rollback().await;
                     Err(e)

@@ -100,7 +100,9 @@ async fn start(database_url: String, scratch: Option<ScratchDb>, tweak: impl FnO
     let addr = format!("http://127.0.0.1:{}", app.port());
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
-    let client = Client::new();
+    // A bounded wait, so a server that never answers fails the test instead of hanging it.
+    let client =
+        Client::builder().timeout(std::time::Duration::from_secs(60)).build().unwrap_or_else(|e| panic!("{e}"));
     let mut t = TestApp { addr, client, state, admin_token: String::new(), database_url, scratch, redis };
     t.admin_token = t.login("admin@localhost", ADMIN_PASSWORD).await;
     t

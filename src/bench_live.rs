@@ -1,0 +1,583 @@
+//! `chorus bench live`: a load tool for live sessions, in the spirit of redis-benchmark. It
+//! starts `chorus serve` node processes of its own (or drives `--url` nodes) and, with real
+//! WebSocket clients in this process, measures:
+//!
+//! 1. idle sessions: the server's resident memory per connected, subscribed, idle session;
+//! 2. fan-out: agents subscribed to the queue while messages arrive at a set rate — the delay
+//!    from ingest to the last subscribed agent, and events delivered per second;
+//! 3. claims: claim round trips at a set rate, every conversation raced by two agents (on
+//!    different nodes when there are several), counting duplicate grants (must be zero).
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::bench::percentile;
+
+/// Options of `chorus bench live`.
+#[derive(Debug, Clone, Args)]
+pub struct LiveArgs {
+    /// Nodes to start (`chorus serve` processes). More than one needs `--redis`.
+    #[arg(long, default_value_t = 1)]
+    pub nodes: usize,
+    /// Store for the started nodes; default: a fresh SQLite file in a temporary directory.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Redis for the started nodes (cluster coordination); default: embedded coordination.
+    #[arg(long)]
+    pub redis: Option<String>,
+    /// Idle sessions to open for the memory figure (0 skips the phase). Needs a file-descriptor
+    /// limit above this number (`ulimit -n`).
+    #[arg(long, default_value_t = 10_000)]
+    pub idle: usize,
+    /// Agents subscribed to the queue during the fan-out phase (0 skips it).
+    #[arg(long, default_value_t = 1_000)]
+    pub agents: usize,
+    /// Messages per second ingested during the fan-out phase.
+    #[arg(long, default_value_t = 500)]
+    pub rate: u32,
+    /// Claim attempts per second in the claim phase (0 skips it).
+    #[arg(long, default_value_t = 1_000)]
+    pub claim_rate: u32,
+    /// Agents making claims.
+    #[arg(long, default_value_t = 50)]
+    pub claimers: usize,
+    /// Seconds each timed phase runs.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+}
+
+const ADMIN_PASSWORD: &str = "bench-admin-password";
+const INGEST_KEY: &str = "bench-ingest-key";
+
+/// A `chorus serve` child process.
+struct Node {
+    child: tokio::process::Child,
+    http: String,
+    ws: String,
+}
+
+impl Node {
+    async fn start(database_url: &str, redis: Option<&str>, prefix: &str) -> anyhow::Result<Node> {
+        let exe = std::env::current_exe().context("locating the chorus binary")?;
+        let mut cmd = tokio::process::Command::new(exe);
+        cmd.arg("serve")
+            .env("DATABASE_URL", database_url)
+            .env("CHORUS_BIND", "127.0.0.1:0")
+            .env("CHORUS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("CHORUS_INGEST_API_KEY", INGEST_KEY)
+            .env("CHORUS_REDIS_PREFIX", prefix)
+            .env("CHORUS_LOG", "warn,chorus::cli=info")
+            .env_remove("REDIS_URL")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(r) = redis {
+            cmd.env("REDIS_URL", r);
+        }
+        let mut child = cmd.spawn().context("starting chorus serve")?;
+        let stderr = child.stderr.take().context("no stderr")?;
+        let mut lines = BufReader::new(stderr).lines();
+        let port = loop {
+            let line = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
+                .await
+                .context("chorus serve did not start in time")??
+                .context("chorus serve exited")?;
+            if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                break digits.parse::<u16>().context("port")?;
+            }
+        };
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Ok(Node { child, http: format!("http://127.0.0.1:{port}"), ws: format!("ws://127.0.0.1:{port}/ws") })
+    }
+
+    /// Resident memory of the process, from /proc (Linux).
+    fn rss_kib(&self) -> Option<u64> {
+        let pid = self.child.id()?;
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    }
+}
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn open(url: &str, token: &str) -> anyhow::Result<Socket> {
+    // Small buffers: the figures are about the server, and 10,000 clients with the default
+    // 128 KiB read buffer would need over a gigabyte here.
+    let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
+    let (mut s, _) = tokio_tungstenite::connect_async_with_config(format!("{url}?token={token}"), Some(config), false)
+        .await
+        .with_context(|| format!("connecting to {url}"))?;
+    // The hello frame.
+    s.next().await.context("closed before hello")??;
+    Ok(s)
+}
+
+/// Sends one command and waits for its answer, skipping events.
+async fn command(s: &mut Socket, id: u64, mut cmd: Value) -> anyhow::Result<Value> {
+    cmd["id"] = json!(id);
+    s.send(Message::text(cmd.to_string())).await?;
+    loop {
+        let msg = s.next().await.context("closed")??;
+        if let Message::Text(t) = msg {
+            // Event and batch frames are built with `type` first; anything else is an answer.
+            let t = t.as_str();
+            if !t.starts_with(r#"{"type":"event""#) && !t.starts_with(r#"{"type":"batch""#) {
+                let v: Value = serde_json::from_str(t)?;
+                if v["id"] == json!(id) {
+                    return Ok(v);
+                }
+            }
+        }
+    }
+}
+
+struct Api {
+    client: reqwest::Client,
+    base: String,
+    admin: String,
+}
+
+impl Api {
+    async fn login(&self, email: &str, password: &str) -> anyhow::Result<String> {
+        let r = self
+            .client
+            .post(format!("{}/api/v1/auth/login", self.base))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await?;
+        let v: Value = r.json().await?;
+        v["token"].as_str().map(str::to_owned).with_context(|| format!("login failed: {v}"))
+    }
+
+    async fn agent(&self, email: &str, capacity: i32) -> anyhow::Result<String> {
+        let password = "bench-agent-password";
+        let r = self
+            .client
+            .post(format!("{}/api/v1/agents", self.base))
+            .bearer_auth(&self.admin)
+            .json(&json!({"email": email, "name": email, "password": password, "capacity": capacity}))
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            bail!("creating {email}: {}", r.text().await.unwrap_or_default());
+        }
+        self.login(email, password).await
+    }
+
+    async fn ingest(&self, messages: Vec<Value>) -> anyhow::Result<()> {
+        let r = self
+            .client
+            .post(format!("{}/api/v1/ingest/messages", self.base))
+            .header("x-api-key", INGEST_KEY)
+            .json(&messages)
+            .send()
+            .await?;
+        if !r.status().is_success() {
+            bail!("ingest: {}", r.text().await.unwrap_or_default());
+        }
+        Ok(())
+    }
+}
+
+fn message(tag: &str, i: usize) -> Value {
+    json!({
+        "network": "x",
+        "brand_account": {"id": "bench-brand", "name": "Bench"},
+        "customer": {"id": format!("{tag}{i}"), "handle": format!("@{tag}{i}")},
+        "direction": "inbound",
+        "visibility": "public",
+        "platform_message_id": format!("{tag}-{i}"),
+        "text": "Hi, where is my refund? It has been two weeks.",
+        "sent_at": chrono::Utc::now(),
+    })
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Runs the benchmark and prints its figures.
+pub async fn live(args: LiveArgs) -> anyhow::Result<()> {
+    if args.nodes > 1 && args.redis.is_none() {
+        bail!("more than one node needs --redis (cluster coordination)");
+    }
+    let dir = tempfile::tempdir()?;
+    let database_url = match &args.database_url {
+        Some(u) => u.clone(),
+        None => format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display()),
+    };
+    let prefix = format!("chorus-bench:{}:", uuid::Uuid::new_v4().simple());
+    let mut nodes = Vec::new();
+    for _ in 0..args.nodes.max(1) {
+        nodes.push(Node::start(&database_url, args.redis.as_deref(), &prefix).await?);
+    }
+    let client = reqwest::Client::new();
+    let base = nodes[0].http.clone();
+    let mut api = Api { client, base, admin: String::new() };
+    api.admin = api.login("admin@localhost", ADMIN_PASSWORD).await?;
+    println!(
+        "chorus bench live: {} node(s), store {}, coordination {}",
+        nodes.len(),
+        if database_url.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" },
+        if args.redis.is_some() { "Redis" } else { "embedded" }
+    );
+    if args.idle > 0 {
+        idle_phase(&args, &nodes, &api).await?;
+    }
+    if args.agents > 0 {
+        fanout_phase(&args, &nodes, &api).await?;
+    }
+    if args.claim_rate > 0 {
+        claim_phase(&args, &nodes, &api).await?;
+        if let Some(r) = &args.redis {
+            coordinator_phase(&args, r, &prefix).await?;
+        }
+    }
+    if let Some(r) = &args.redis
+        && let Ok(client) = redis::Client::open(r.as_str())
+        && let Ok(mut conn) = client.get_multiplexed_async_connection().await
+    {
+        let keys: Vec<String> =
+            redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap_or_default();
+        if !keys.is_empty() {
+            let _: Result<i64, _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
+        }
+    }
+    Ok(())
+}
+
+async fn idle_phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow::Result<()> {
+    let token = api.agent("idle@bench.local", 5).await?;
+    let before: u64 = nodes.iter().filter_map(Node::rss_kib).sum();
+    let started = Instant::now();
+    let sem = Arc::new(tokio::sync::Semaphore::new(200));
+    let mut tasks = Vec::with_capacity(args.idle);
+    for i in 0..args.idle {
+        let url = nodes[i % nodes.len()].ws.clone();
+        let (token, sem) = (token.clone(), sem.clone());
+        tasks.push(tokio::spawn(async move {
+            let permit = sem.acquire_owned().await;
+            let mut s = open(&url, &token).await?;
+            command(&mut s, 1, json!({"type": "subscribe", "topics": ["crisis"]})).await?;
+            drop(permit);
+            anyhow::Ok(s)
+        }));
+    }
+    let mut sockets = Vec::with_capacity(args.idle);
+    for t in tasks {
+        sockets.push(t.await??);
+    }
+    let opened = started.elapsed();
+    // Let allocations settle, keep answering pings, then read the server's memory.
+    let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
+    let mut readers = Vec::with_capacity(sockets.len());
+    for mut s in sockets {
+        let mut stop = stop.subscribe();
+        readers.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.recv() => break,
+                    m = s.next() => if m.is_none() { break },
+                }
+            }
+            let _ = s.close(None).await;
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after: u64 = nodes.iter().filter_map(Node::rss_kib).sum();
+    let per = after.saturating_sub(before) as f64 / args.idle as f64;
+    println!(
+        "idle sessions: {} open in {:.1} s; server RSS {:.1} MiB -> {:.1} MiB: {:.1} KiB per idle session",
+        args.idle,
+        opened.as_secs_f64(),
+        before as f64 / 1024.0,
+        after as f64 / 1024.0,
+        per
+    );
+    let _ = stop.send(());
+    for r in readers {
+        let _ = r.await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    Ok(())
+}
+
+/// Finds `"customer_name":"@f<n>"` occurrences in a frame (one per queue.upsert), cheaply: the
+/// client must not be the bottleneck of what it measures.
+fn fanout_ids(text: &str, out: &mut Vec<usize>) {
+    const NEEDLE: &str = r#""customer_name":"@f"#;
+    let mut rest = text;
+    while let Some(pos) = rest.find(NEEDLE) {
+        rest = &rest[pos + NEEDLE.len()..];
+        let digits: &str = &rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len())];
+        if let Ok(n) = digits.parse() {
+            out.push(n);
+        }
+    }
+}
+
+async fn fanout_phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow::Result<()> {
+    let token = api.agent("watcher@bench.local", 5).await?;
+    let mut sockets = Vec::with_capacity(args.agents);
+    for i in 0..args.agents {
+        let mut s = open(&nodes[i % nodes.len()].ws, &token).await?;
+        command(&mut s, 1, json!({"type": "subscribe", "topics": ["queue"]})).await?;
+        sockets.push(s);
+    }
+    let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
+    let mut readers = Vec::with_capacity(sockets.len());
+    for mut s in sockets {
+        let mut stop = stop.subscribe();
+        readers.push(tokio::spawn(async move {
+            let mut seen: Vec<(usize, Instant)> = Vec::new();
+            let mut ids = Vec::new();
+            let mut events = 0_u64;
+            loop {
+                tokio::select! {
+                    _ = stop.recv() => break,
+                    m = s.next() => match m {
+                        Some(Ok(Message::Text(t))) => {
+                            let now = Instant::now();
+                            ids.clear();
+                            fanout_ids(t.as_str(), &mut ids);
+                            events += ids.len() as u64;
+                            seen.extend(ids.iter().map(|&i| (i, now)));
+                        }
+                        Some(Ok(_)) => {}
+                        _ => break,
+                    }
+                }
+            }
+            let _ = s.close(None).await;
+            (seen, events)
+        }));
+    }
+    // Ingest at the rate, in batches every 20 ms, each stamped with its send time.
+    let per_tick = (args.rate as usize / 50).max(1);
+    let total = per_tick * 50 * args.seconds as usize;
+    let mut sent: Vec<Instant> = Vec::with_capacity(total);
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    let started = Instant::now();
+    let mut posts = Vec::new();
+    let mut i = 0;
+    while i < total {
+        tick.tick().await;
+        let batch: Vec<Value> = (i..i + per_tick).map(|n| message("f", n)).collect();
+        let now = Instant::now();
+        sent.extend(std::iter::repeat_n(now, per_tick));
+        i += per_tick;
+        let (client, base) = (api.client.clone(), nodes[(i / per_tick) % nodes.len()].http.clone());
+        posts.push(tokio::spawn(async move { Api { client, base, admin: String::new() }.ingest(batch).await }));
+    }
+    for p in posts {
+        p.await??;
+    }
+    let sending = started.elapsed();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let _ = stop.send(());
+    let mut last: Vec<Option<Instant>> = vec![None; total];
+    let mut reached: Vec<u32> = vec![0; total];
+    let mut events = 0;
+    for r in readers {
+        let (seen, n) = r.await?;
+        events += n;
+        for (i, at) in seen {
+            if i < total {
+                reached[i] += 1;
+                last[i] = Some(last[i].map_or(at, |l| l.max(at)));
+            }
+        }
+    }
+    let complete = reached.iter().filter(|n| **n as usize >= args.agents).count();
+    let mut delays: Vec<Duration> =
+        last.iter().zip(&sent).filter_map(|(l, s)| l.map(|l| l.saturating_duration_since(*s))).collect();
+    delays.sort_unstable();
+    println!(
+        "fan-out: {} agents subscribed to the queue, {} messages at {}/s over {:.1} s",
+        args.agents,
+        total,
+        args.rate,
+        sending.as_secs_f64()
+    );
+    println!(
+        "  delivered to every agent: {complete} of {total} queue changes; events delivered: {events} ({:.0}/s)",
+        events as f64 / sending.as_secs_f64()
+    );
+    if !delays.is_empty() {
+        println!(
+            "  ingest -> last agent: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            ms(percentile(&delays, 0.50)),
+            ms(percentile(&delays, 0.99)),
+            ms(percentile(&delays, 1.0))
+        );
+    }
+    Ok(())
+}
+
+async fn claim_phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow::Result<()> {
+    let total = args.claim_rate as usize * args.seconds as usize / 2;
+    for start in (0..total).step_by(1000) {
+        api.ingest((start..(start + 1000).min(total)).map(|n| message("k", n)).collect()).await?;
+    }
+    // The conversations in queue order are not needed: claims name them by id, which the
+    // store assigned in ingest order after the earlier phases' conversations.
+    let page: Value = api
+        .client
+        .get(format!("{}/api/v1/conversations?view=all&limit=1", api.base))
+        .bearer_auth(&api.admin)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let newest = page["items"][0]["id"].as_i64().context("no conversations")?;
+    let first = newest - total as i64 + 1;
+    let claimers = args.claimers.max(2);
+    let mut tokens = Vec::with_capacity(claimers);
+    for i in 0..claimers {
+        tokens.push(api.agent(&format!("claimer{i}@bench.local"), 1000).await?);
+    }
+    // Every conversation is tried by two claimers: claimer c takes ids where id % half == c %
+    // half, the two halves on different nodes when there are several.
+    let per_claimer_rate = f64::from(args.claim_rate) / claimers as f64;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (c, token) in tokens.into_iter().enumerate() {
+        let url = nodes[c % nodes.len()].ws.clone();
+        let half = claimers / 2;
+        let ids: Vec<i64> = (first..=newest).filter(|id| (id.rem_euclid(half as i64)) as usize == c % half).collect();
+        tasks.push(tokio::spawn(async move {
+            let mut s = open(&url, &token).await?;
+            let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / per_claimer_rate));
+            let mut rtts = Vec::with_capacity(ids.len());
+            let mut won = Vec::new();
+            let mut errors: HashMap<String, u32> = HashMap::new();
+            for (n, id) in ids.into_iter().enumerate() {
+                tick.tick().await;
+                let t = Instant::now();
+                let a = command(&mut s, n as u64 + 1, json!({"type": "claim", "conversation_id": id})).await?;
+                rtts.push(t.elapsed());
+                if a["type"] == "ack" {
+                    won.push(id);
+                } else {
+                    *errors.entry(a["code"].as_str().unwrap_or("?").to_owned()).or_default() += 1;
+                }
+            }
+            let _ = s.close(None).await;
+            anyhow::Ok((rtts, won, errors))
+        }));
+    }
+    let mut rtts = Vec::new();
+    let mut grants: HashMap<i64, u32> = HashMap::new();
+    let mut errors: HashMap<String, u32> = HashMap::new();
+    for t in tasks {
+        let (r, won, e) = t.await??;
+        rtts.extend(r);
+        for id in won {
+            *grants.entry(id).or_default() += 1;
+        }
+        for (k, v) in e {
+            *errors.entry(k).or_default() += v;
+        }
+    }
+    let elapsed = started.elapsed();
+    rtts.sort_unstable();
+    let duplicates = grants.values().filter(|n| **n > 1).count();
+    println!(
+        "claims: {} attempts on {} conversations by {} agents in {:.1} s ({:.0}/s); granted {}, duplicate grants {}; refusals {:?}",
+        rtts.len(),
+        total,
+        claimers,
+        elapsed.as_secs_f64(),
+        rtts.len() as f64 / elapsed.as_secs_f64(),
+        grants.len(),
+        duplicates,
+        errors
+    );
+    if !rtts.is_empty() {
+        println!(
+            "  claim round trip: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            ms(percentile(&rtts, 0.50)),
+            ms(percentile(&rtts, 0.99)),
+            ms(percentile(&rtts, 1.0))
+        );
+    }
+    if duplicates > 0 {
+        bail!("{duplicates} conversations were granted twice");
+    }
+    Ok(())
+}
+
+/// The coordination step alone: the claim script through one `ConnectionManager`, at the same
+/// rate, every conversation raced by two claimants. Separates Redis's share of a claim's round
+/// trip from the store's.
+async fn coordinator_phase(args: &LiveArgs, redis: &str, prefix: &str) -> anyhow::Result<()> {
+    use crate::coord::{CoordError, Coordinator, RedisCoordinator};
+    let coord = RedisCoordinator::connect(redis, &format!("{prefix}direct:")).await?;
+    let total = args.claim_rate as usize * args.seconds as usize;
+    let workers = args.claimers.max(2);
+    let per_worker = Duration::from_secs_f64(workers as f64 / f64::from(args.claim_rate));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for w in 0..workers {
+        let coord = coord.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(per_worker);
+            let mut rtts = Vec::new();
+            let mut won = Vec::new();
+            // Workers 2p and 2p+1 race for the same conversations: p, p + pairs, p + 2·pairs, …
+            let (pair, pairs) = (w / 2, workers / 2);
+            for conversation in (pair..total / 2).step_by(pairs.max(1)) {
+                let conversation = conversation as i64;
+                tick.tick().await;
+                let t = Instant::now();
+                match coord.claim(conversation, w as i64 + 1, Duration::from_secs(60), 0, u32::MAX).await {
+                    Ok(_) => won.push(conversation),
+                    Err(CoordError::Held(_)) => {}
+                    Err(e) => return Err(anyhow::anyhow!("{e}")),
+                }
+                rtts.push(t.elapsed());
+            }
+            Ok((rtts, won))
+        }));
+    }
+    let mut rtts = Vec::new();
+    let mut grants: HashMap<i64, u32> = HashMap::new();
+    for t in tasks {
+        let (r, won) = t.await??;
+        rtts.extend(r);
+        for c in won {
+            *grants.entry(c).or_default() += 1;
+        }
+    }
+    let elapsed = started.elapsed();
+    rtts.sort_unstable();
+    let duplicates = grants.values().filter(|n| **n > 1).count();
+    println!(
+        "coordinator only (Redis claim script): {} claims in {:.1} s ({:.0}/s), duplicate grants {}; p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        rtts.len(),
+        elapsed.as_secs_f64(),
+        rtts.len() as f64 / elapsed.as_secs_f64(),
+        duplicates,
+        ms(percentile(&rtts, 0.50)),
+        ms(percentile(&rtts, 0.99)),
+        ms(percentile(&rtts, 1.0))
+    );
+    if duplicates > 0 {
+        bail!("{duplicates} conversations were granted twice by the coordinator");
+    }
+    Ok(())
+}

@@ -1,0 +1,341 @@
+//! The node's fan-out hub: which local session listens to which topic, the recent events kept
+//! for `resume_from`, and delivery into each session's bounded buffer.
+//!
+//! Delivery never waits: an event is offered to each interested session with `try_send`, and a
+//! session whose buffer is full is cut off (taken out of the topic index) and woken to resync,
+//! so one slow browser costs a bounded amount of memory and never slows anyone else down.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::{Notify, mpsc};
+
+use super::LiveEvent;
+
+/// A session's id within its node.
+pub type SessionId = u64;
+
+struct Entry {
+    agent_id: i64,
+    tx: mpsc::Sender<Arc<LiveEvent>>,
+    topics: HashSet<Box<str>>,
+    /// Events at or below this seq are not delivered (the client said it has them).
+    min_seq: i64,
+    lagged: bool,
+    lag: Arc<Notify>,
+}
+
+#[derive(Default)]
+struct Inner {
+    last_seq: i64,
+    ring: VecDeque<Arc<LiveEvent>>,
+    sessions: HashMap<SessionId, Entry>,
+    index: HashMap<Box<str>, HashSet<SessionId>>,
+    next_id: SessionId,
+}
+
+impl Inner {
+    /// Takes a session out of the index and wakes it to resync.
+    fn cut_off(&mut self, id: SessionId) {
+        let Some(entry) = self.sessions.get_mut(&id) else { return };
+        if entry.lagged {
+            return;
+        }
+        entry.lagged = true;
+        entry.lag.notify_one();
+        for t in &entry.topics {
+            if let Some(set) = self.index.get_mut(t) {
+                set.remove(&id);
+            }
+        }
+    }
+
+    fn index_topics(&mut self, id: SessionId, topics: impl IntoIterator<Item = Box<str>>) {
+        for t in topics {
+            self.index.entry(t).or_default().insert(id);
+        }
+    }
+}
+
+/// What a new session gets from the hub.
+pub struct Registration {
+    /// Its id.
+    pub id: SessionId,
+    /// Its buffer of events to send.
+    pub rx: mpsc::Receiver<Arc<LiveEvent>>,
+    /// Woken when the session fell behind and must resync.
+    pub lag: Arc<Notify>,
+}
+
+/// How a subscription went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Subscribed {
+    /// The newest seq the node has delivered; later events follow in the session's buffer.
+    pub seq: i64,
+    /// Missed events put in the buffer (for `resume_from`).
+    pub replayed: usize,
+    /// The gap is older than the node keeps: the client needs `resync` and a snapshot.
+    pub resync: bool,
+}
+
+/// The node's sessions and recent events.
+pub struct Hub {
+    inner: Mutex<Inner>,
+    window: usize,
+}
+
+impl Hub {
+    /// A hub whose log continues after `last_seq`, keeping `window` events for resumption.
+    pub fn new(last_seq: i64, window: usize) -> Self {
+        Self { inner: Mutex::new(Inner { last_seq, ..Inner::default() }), window: window.max(1) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // Every update leaves the maps consistent, so a poisoned lock is safe to keep using.
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The newest seq this node has seen.
+    pub fn last_seq(&self) -> i64 {
+        self.lock().last_seq
+    }
+
+    /// Sessions connected to this node.
+    pub fn session_count(&self) -> usize {
+        self.lock().sessions.len()
+    }
+
+    /// Sessions of one agent on this node.
+    pub fn sessions_of(&self, agent_id: i64) -> usize {
+        self.lock().sessions.values().filter(|e| e.agent_id == agent_id).count()
+    }
+
+    /// Agents with at least one session on this node.
+    pub fn agents(&self) -> Vec<i64> {
+        let mut agents: Vec<i64> = self.lock().sessions.values().map(|e| e.agent_id).collect();
+        agents.sort_unstable();
+        agents.dedup();
+        agents
+    }
+
+    /// Adds a session with a buffer of `buffer` events, listening to its own `agent:<id>` topic.
+    pub fn register(&self, agent_id: i64, buffer: usize) -> Registration {
+        let (tx, rx) = mpsc::channel(buffer.max(1));
+        let lag = Arc::new(Notify::new());
+        let mut inner = self.lock();
+        inner.next_id += 1;
+        let id = inner.next_id;
+        let own: Box<str> = super::topics::agent(agent_id).into();
+        let entry =
+            Entry { agent_id, tx, topics: HashSet::from([own.clone()]), min_seq: 0, lagged: false, lag: lag.clone() };
+        inner.sessions.insert(id, entry);
+        inner.index_topics(id, [own]);
+        Registration { id, rx, lag }
+    }
+
+    /// Removes a session.
+    pub fn unregister(&self, id: SessionId) {
+        let mut inner = self.lock();
+        if let Some(entry) = inner.sessions.remove(&id) {
+            for t in &entry.topics {
+                if let Some(set) = inner.index.get_mut(t) {
+                    set.remove(&id);
+                    if set.is_empty() {
+                        inner.index.remove(t);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds topics to a session. With `resume_from`, every kept event after it on the
+    /// session's topics is put in its buffer first, in order, under the same lock that
+    /// delivers new events, so nothing is missed or repeated between the replay and the live
+    /// stream.
+    pub fn subscribe(&self, id: SessionId, topics: &[String], resume_from: Option<i64>) -> Subscribed {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let last_seq = inner.last_seq;
+        let Some(entry) = inner.sessions.get_mut(&id) else {
+            return Subscribed { seq: last_seq, replayed: 0, resync: false };
+        };
+        let added: Vec<Box<str>> = topics.iter().map(|t| Box::<str>::from(t.as_str())).collect();
+        entry.topics.extend(added.iter().cloned());
+        let lagged = entry.lagged;
+        if !lagged {
+            inner.index_topics(id, added);
+        }
+        let Some(from) = resume_from else {
+            return Subscribed { seq: last_seq, replayed: 0, resync: false };
+        };
+        if let Some(entry) = inner.sessions.get_mut(&id) {
+            entry.min_seq = entry.min_seq.max(from);
+        }
+        if from >= last_seq {
+            return Subscribed { seq: last_seq, replayed: 0, resync: false };
+        }
+        let oldest = inner.ring.front().map_or(last_seq + 1, |e| e.seq);
+        if from + 1 < oldest {
+            return Subscribed { seq: last_seq, replayed: 0, resync: true };
+        }
+        let Some(entry) = inner.sessions.get(&id) else {
+            return Subscribed { seq: last_seq, replayed: 0, resync: false };
+        };
+        let mut replayed = 0;
+        let mut full = false;
+        for ev in inner.ring.iter().filter(|e| e.seq > from && e.topics.iter().any(|t| entry.topics.contains(t))) {
+            if entry.tx.try_send(ev.clone()).is_err() {
+                full = true;
+                break;
+            }
+            replayed += 1;
+        }
+        if full {
+            inner.cut_off(id);
+        }
+        Subscribed { seq: last_seq, replayed, resync: false }
+    }
+
+    /// Removes topics from a session (never its own `agent:<id>`).
+    pub fn unsubscribe(&self, id: SessionId, topics: &[String]) {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let Some(entry) = inner.sessions.get_mut(&id) else { return };
+        let own = super::topics::agent(entry.agent_id);
+        let mut removed = Vec::new();
+        for t in topics.iter().filter(|t| **t != own) {
+            if entry.topics.remove(t.as_str()) {
+                removed.push(t.clone());
+            }
+        }
+        for t in removed {
+            if let Some(set) = inner.index.get_mut(t.as_str()) {
+                set.remove(&id);
+            }
+        }
+    }
+
+    /// The session's topics, sorted.
+    pub fn topics_of(&self, id: SessionId) -> Vec<String> {
+        let inner = self.lock();
+        let mut topics: Vec<String> =
+            inner.sessions.get(&id).map(|e| e.topics.iter().map(|t| t.to_string()).collect()).unwrap_or_default();
+        topics.sort();
+        topics
+    }
+
+    /// Puts a cut-off session back into the index after it emptied its buffer; returns the seq
+    /// its snapshot must be taken after.
+    pub fn recover(&self, id: SessionId) -> i64 {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let last_seq = inner.last_seq;
+        let Some(entry) = inner.sessions.get_mut(&id) else { return last_seq };
+        entry.lagged = false;
+        entry.min_seq = last_seq;
+        let topics: Vec<Box<str>> = entry.topics.iter().cloned().collect();
+        inner.index_topics(id, topics);
+        last_seq
+    }
+
+    /// Delivers events (in seq order) to every session listening on one of their topics, and
+    /// keeps them for resumption.
+    pub fn dispatch(&self, events: &[Arc<LiveEvent>]) {
+        let mut guard = self.lock();
+        let inner = &mut *guard;
+        let mut overflowed = Vec::new();
+        let mut targets: HashSet<SessionId> = HashSet::new();
+        for ev in events {
+            if ev.seq <= inner.last_seq {
+                continue;
+            }
+            inner.last_seq = ev.seq;
+            inner.ring.push_back(ev.clone());
+            while inner.ring.len() > self.window {
+                inner.ring.pop_front();
+            }
+            targets.clear();
+            for t in ev.topics.iter() {
+                if let Some(set) = inner.index.get(t) {
+                    targets.extend(set.iter().copied());
+                }
+            }
+            for id in &targets {
+                let Some(entry) = inner.sessions.get(id) else { continue };
+                if ev.seq <= entry.min_seq {
+                    continue;
+                }
+                if entry.tx.try_send(ev.clone()).is_err() {
+                    overflowed.push(*id);
+                }
+            }
+            for id in overflowed.drain(..) {
+                inner.cut_off(id);
+            }
+        }
+    }
+
+    /// Every session must resync (the node missed events it cannot recover).
+    pub fn resync_all(&self) {
+        let mut inner = self.lock();
+        let ids: Vec<SessionId> = inner.sessions.keys().copied().collect();
+        for id in ids {
+            inner.cut_off(id);
+        }
+        inner.ring.clear();
+    }
+
+    /// Moves the log position forward without events (after a gap).
+    pub fn skip_to(&self, seq: i64) {
+        let mut inner = self.lock();
+        inner.last_seq = inner.last_seq.max(seq);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(seq: i64, topic: &str) -> Arc<LiveEvent> {
+        Arc::new(LiveEvent::new(seq, "queue.upsert", vec![topic.to_owned()], "{}"))
+    }
+
+    #[tokio::test]
+    async fn delivers_only_subscribed_topics_and_replays_on_resume() {
+        let hub = Hub::new(0, 100);
+        let mut a = hub.register(1, 16);
+        hub.subscribe(a.id, &["queue".to_owned()], None);
+        hub.dispatch(&[ev(1, "queue"), ev(2, "conversation:9"), ev(3, "queue")]);
+        assert_eq!(a.rx.recv().await.map(|e| e.seq), Some(1));
+        assert_eq!(a.rx.recv().await.map(|e| e.seq), Some(3));
+        assert!(a.rx.try_recv().is_err());
+
+        let mut b = hub.register(2, 16);
+        let s = hub.subscribe(b.id, &["queue".to_owned(), "conversation:9".to_owned()], Some(1));
+        assert_eq!(s, Subscribed { seq: 3, replayed: 2, resync: false });
+        assert_eq!(b.rx.recv().await.map(|e| e.seq), Some(2));
+        assert_eq!(b.rx.recv().await.map(|e| e.seq), Some(3));
+    }
+
+    #[tokio::test]
+    async fn a_gap_older_than_the_window_asks_for_resync() {
+        let hub = Hub::new(0, 2);
+        hub.dispatch(&[ev(1, "queue"), ev(2, "queue"), ev(3, "queue")]);
+        let r = hub.register(1, 16);
+        assert!(hub.subscribe(r.id, &["queue".to_owned()], Some(0)).resync);
+        assert!(!hub.subscribe(r.id, &["queue".to_owned()], Some(1)).resync);
+    }
+
+    #[tokio::test]
+    async fn a_full_buffer_cuts_the_session_off_until_it_recovers() {
+        let hub = Hub::new(0, 100);
+        let mut r = hub.register(1, 2);
+        hub.subscribe(r.id, &["queue".to_owned()], None);
+        hub.dispatch(&[ev(1, "queue"), ev(2, "queue"), ev(3, "queue"), ev(4, "queue")]);
+        r.lag.notified().await;
+        while r.rx.try_recv().is_ok() {}
+        assert_eq!(hub.recover(r.id), 4);
+        hub.dispatch(&[ev(5, "queue")]);
+        assert_eq!(r.rx.recv().await.map(|e| e.seq), Some(5));
+    }
+}

@@ -1,0 +1,209 @@
+//! The live layer of one node: events committed to the store are appended to the deployment's
+//! shared, ordered log (the coordinator's), every node tails that log, and each node's hub fans
+//! the events out to its own WebSocket sessions.
+//!
+//! Going through the shared log even on one node means one code path for the embedded and the
+//! cluster mode, and one global `seq`: an event raised on node A reaches node B's sessions with
+//! the same seq, in the same order.
+
+pub mod hub;
+pub mod topics;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytestring::ByteString;
+use tokio::sync::{mpsc, watch};
+
+pub use self::hub::{Hub, Registration, SessionId, Subscribed};
+use crate::config::LiveSettings;
+use crate::coord::{Coordination, Coordinator, LogEntry};
+use crate::events::NewEvent;
+
+/// One event as this node delivers it: serialized once, the same bytes for every session.
+#[derive(Debug)]
+pub struct LiveEvent {
+    /// Its place in the deployment's order.
+    pub seq: i64,
+    /// The topics it is delivered on.
+    pub topics: Box<[Box<str>]>,
+    /// The whole frame: `{"type":"event","seq":…,"event":…,"data":…}`.
+    pub frame: ByteString,
+}
+
+impl LiveEvent {
+    /// Builds the frame around already-serialized `data`.
+    pub fn new(seq: i64, kind: &str, topics: Vec<String>, data: &str) -> Self {
+        let kind = serde_json::to_string(kind).unwrap_or_else(|_| "\"unknown\"".to_owned());
+        let frame = format!(r#"{{"type":"event","seq":{seq},"event":{kind},"data":{data}}}"#);
+        Self { seq, topics: topics.into_iter().map(String::into_boxed_str).collect(), frame: ByteString::from(frame) }
+    }
+}
+
+/// A handle on the node's live layer (cheap to clone).
+#[derive(Clone)]
+pub struct Live {
+    /// Claims, presence, markers and the shared log.
+    pub coord: Coordination,
+    /// This node's sessions.
+    pub hub: Arc<Hub>,
+    outbox: mpsc::UnboundedSender<Vec<LogEntry>>,
+    /// Entries handed to the publisher and not yet in the shared log.
+    unpublished: Arc<AtomicUsize>,
+    shutdown: watch::Sender<bool>,
+}
+
+/// Most entries appended to the shared log in one call.
+const PUBLISH_BATCH: usize = 512;
+
+impl Live {
+    /// Starts the node's publisher and tail tasks, continuing the log where it stands.
+    pub async fn start(coord: Coordination, settings: &LiveSettings) -> anyhow::Result<Self> {
+        let last = coord.last_seq().await.map_err(|e| anyhow::anyhow!("reading the event log: {e}"))?;
+        let hub = Arc::new(Hub::new(last, settings.resume_window));
+        let (outbox, rx) = mpsc::unbounded_channel();
+        let (shutdown, _) = watch::channel(false);
+        let unpublished = Arc::new(AtomicUsize::new(0));
+        tokio::spawn(publish_loop(coord.clone(), hub.clone(), rx, unpublished.clone()));
+        tokio::spawn(tail_loop(coord.clone(), hub.clone(), shutdown.subscribe()));
+        Ok(Self { coord, hub, outbox, unpublished, shutdown })
+    }
+
+    /// Publishes events the store has committed. Never waits: a node-local task appends them
+    /// to the shared log in order, retrying while the backend is unreachable.
+    pub fn publish(&self, events: &[NewEvent]) {
+        let entries: Vec<LogEntry> = events.iter().map(entry_of).collect();
+        self.publish_entries(entries);
+    }
+
+    /// Publishes events that live only on the wire (presence, viewers, typing).
+    pub fn publish_entries(&self, entries: Vec<LogEntry>) {
+        if entries.is_empty() {
+            return;
+        }
+        let n = entries.len();
+        self.unpublished.fetch_add(n, Ordering::SeqCst);
+        if self.outbox.send(entries).is_err() {
+            self.unpublished.fetch_sub(n, Ordering::SeqCst);
+            tracing::error!("live publisher stopped; events not published");
+        }
+    }
+
+    /// Waits (up to `limit`) until everything handed to [`publish`](Self::publish) is in the
+    /// shared log; true when it is.
+    pub async fn flush(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.unpublished.load(Ordering::SeqCst) > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
+    /// A receiver that turns true when the node shuts down.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Tells every session the node is going away.
+    pub fn shut_down(&self) {
+        self.shutdown.send_replace(true);
+    }
+}
+
+/// A log entry for a store event.
+pub fn entry_of(e: &NewEvent) -> LogEntry {
+    LogEntry {
+        kind: e.kind.to_owned(),
+        topics: topics::for_event(e.kind, e.conversation_id, &e.payload),
+        data: e.payload.to_string(),
+    }
+}
+
+/// A log entry for a wire-only event.
+pub fn wire_entry(kind: &'static str, conversation_id: Option<i64>, data: serde_json::Value) -> LogEntry {
+    entry_of(&NewEvent { kind, conversation_id, payload: data })
+}
+
+async fn publish_loop(
+    coord: Coordination,
+    hub: Arc<Hub>,
+    mut rx: mpsc::UnboundedReceiver<Vec<LogEntry>>,
+    unpublished: Arc<AtomicUsize>,
+) {
+    let mut pending: Vec<LogEntry> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        pending.extend(first);
+        while pending.len() < PUBLISH_BATCH {
+            match rx.try_recv() {
+                Ok(more) => pending.extend(more),
+                Err(_) => break,
+            }
+        }
+        let mut backoff = Duration::from_millis(50);
+        while !pending.is_empty() {
+            let n = pending.len().min(PUBLISH_BATCH);
+            match coord.publish(&pending[..n], hub.last_seq()).await {
+                Ok(_) => {
+                    pending.drain(..n);
+                    unpublished.fetch_sub(n, Ordering::SeqCst);
+                }
+                Err(e) => {
+                    tracing::warn!(error.message = %e, waiting = pending.len(), "publishing events failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+    }
+}
+
+async fn tail_loop(coord: Coordination, hub: Arc<Hub>, mut shutdown: watch::Receiver<bool>) {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let after = hub.last_seq();
+        let read = tokio::select! {
+            r = coord.tail(after, Duration::from_secs(1)) => r,
+            _ = shutdown.changed() => return,
+        };
+        match read {
+            Ok(tail) => {
+                backoff = Duration::from_millis(50);
+                if tail.gap {
+                    tracing::warn!(after, "events missing from the shared log; every session resyncs");
+                    hub.resync_all();
+                }
+                let events: Vec<Arc<LiveEvent>> = tail
+                    .entries
+                    .into_iter()
+                    .map(|(seq, e)| Arc::new(LiveEvent::new(seq, &e.kind, e.topics, &e.data)))
+                    .collect();
+                hub.dispatch(&events);
+            }
+            Err(e) => {
+                tracing::warn!(error.message = %e, "reading the shared event log failed; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+/// Builds a `{"type":"batch","events":[…]}` frame from already-serialized event frames: the
+/// bytes of each event are copied, not serialized again.
+pub fn batch_frame(events: &[Arc<LiveEvent>]) -> ByteString {
+    let len: usize = events.iter().map(|e| e.frame.len() + 1).sum::<usize>() + 32;
+    let mut out = String::with_capacity(len);
+    out.push_str(r#"{"type":"batch","events":["#);
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&e.frame);
+    }
+    out.push_str("]}");
+    ByteString::from(out)
+}

@@ -1,0 +1,84 @@
+//! Topics: which events a subscription receives, and who may subscribe to what.
+
+use serde_json::Value;
+
+use crate::agents::AgentView;
+use crate::error::ApiError;
+use crate::events::kind;
+
+/// The live queue (every change to what is waiting).
+pub const QUEUE: &str = "queue";
+/// Agents' presence.
+pub const PRESENCE: &str = "presence";
+/// Approval requests and decisions (approvers).
+pub const APPROVALS: &str = "approvals";
+/// Crisis declarations and updates (everyone).
+pub const CRISIS: &str = "crisis";
+/// Wallboard figures (supervisors, wallboards).
+pub const WALLBOARD: &str = "wallboard";
+
+/// One conversation's messages, notes, claims, viewers and typing.
+pub fn conversation(id: i64) -> String {
+    format!("conversation:{id}")
+}
+
+/// Events addressed to one agent (their claims taken away, reassigned to them).
+pub fn agent(id: i64) -> String {
+    format!("agent:{id}")
+}
+
+fn id_after<'a>(topic: &'a str, prefix: &str) -> Option<Result<i64, ApiError>> {
+    let rest: &'a str = topic.strip_prefix(prefix)?;
+    Some(rest.parse::<i64>().map_err(|_| ApiError::Validation(format!("topic {topic:?} needs a numeric id"))))
+}
+
+/// Checks that `who` may subscribe to `topic`; unknown topics are refused.
+pub fn authorize(who: &AgentView, topic: &str) -> Result<(), ApiError> {
+    let has = |role: &str| who.roles.iter().any(|r| r == role || r == "admin");
+    match topic {
+        QUEUE | PRESENCE | CRISIS => return Ok(()),
+        APPROVALS if has("approver") || has("supervisor") => return Ok(()),
+        WALLBOARD if has("supervisor") || has("wallboard") => return Ok(()),
+        APPROVALS | WALLBOARD => return Err(ApiError::Forbidden("your role may not subscribe to this topic")),
+        _ => {}
+    }
+    if let Some(id) = id_after(topic, "conversation:") {
+        return id.map(|_| ());
+    }
+    if let Some(id) = id_after(topic, "agent:") {
+        let id = id?;
+        return if id == who.id || has("supervisor") {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("only supervisors may follow another agent"))
+        };
+    }
+    Err(ApiError::Validation(format!(
+        "unknown topic {topic:?}; known: queue, conversation:<id>, agent:<id>, presence, approvals, crisis, wallboard"
+    )))
+}
+
+fn agent_field(data: &Value, field: &str) -> Option<String> {
+    data.get(field).and_then(Value::as_i64).map(agent)
+}
+
+/// The topics an event is delivered on.
+pub fn for_event(kind_name: &str, conversation_id: Option<i64>, data: &Value) -> Vec<String> {
+    let conv = conversation_id.map(conversation);
+    let mut topics: Vec<String> = match kind_name {
+        kind::QUEUE_UPSERT | kind::QUEUE_REMOVE => vec![QUEUE.to_owned()],
+        kind::CONVERSATION_CLAIMED | kind::CONVERSATION_RELEASED | kind::CONVERSATION_REASSIGNED => {
+            let mut t = vec![QUEUE.to_owned()];
+            t.extend(conv);
+            t.extend(agent_field(data, "agent_id"));
+            t.extend(agent_field(data, "from_agent_id"));
+            t.extend(agent_field(data, "released_by"));
+            t
+        }
+        kind::PRESENCE_CHANGED => vec![PRESENCE.to_owned()],
+        _ => conv.into_iter().collect(),
+    };
+    topics.sort();
+    topics.dedup();
+    topics
+}

@@ -1,0 +1,190 @@
+//! The WebSocket protocol's wire format: commands the client sends, frames the server answers
+//! with. Events themselves are built once per node in `crate::live`.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::error::ApiError;
+
+/// Presence an agent can set for themselves (`offline` is what closing the session means).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Taking work.
+    Online,
+    /// Connected but not taking work (break, meeting).
+    Away,
+}
+
+impl Status {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Online => "online",
+            Status::Away => "away",
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A command, after its `id` was taken off.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Command {
+    /// Listen to topics; with `resume_from`, first get every event after that seq.
+    Subscribe {
+        /// Topics to add.
+        topics: Vec<String>,
+        /// The last seq the client saw.
+        #[serde(default)]
+        resume_from: Option<i64>,
+    },
+    /// Stop listening to topics.
+    Unsubscribe {
+        /// Topics to drop.
+        topics: Vec<String>,
+    },
+    /// Claim a conversation (or renew one's own claim).
+    Claim {
+        /// The conversation.
+        conversation_id: i64,
+    },
+    /// Give a conversation back to the queue.
+    Release {
+        /// The conversation.
+        conversation_id: i64,
+        /// The claim's token.
+        fence_token: i64,
+    },
+    /// Take the best unassigned conversation for me.
+    Next {},
+    /// Supervisor: move one or many conversations to an agent.
+    Reassign {
+        /// One conversation…
+        #[serde(default)]
+        conversation_id: Option<i64>,
+        /// …or many.
+        #[serde(default)]
+        conversation_ids: Vec<i64>,
+        /// The agent who takes them over.
+        agent_id: i64,
+    },
+    /// Resolve a conversation one holds.
+    Resolve {
+        /// The conversation.
+        conversation_id: i64,
+        /// The claim's token.
+        fence_token: i64,
+    },
+    /// Change tags of a conversation one holds.
+    Tags {
+        /// The conversation.
+        conversation_id: i64,
+        /// The claim's token.
+        fence_token: i64,
+        /// Tags to add.
+        #[serde(default)]
+        add: Vec<String>,
+        /// Tags to remove.
+        #[serde(default)]
+        remove: Vec<String>,
+    },
+    /// Add an internal note.
+    Note {
+        /// The conversation.
+        conversation_id: i64,
+        /// The note.
+        text: String,
+    },
+    /// I have this conversation open (or closed it, with `on: false`).
+    Viewing {
+        /// The conversation.
+        conversation_id: i64,
+        /// Open (default) or closed.
+        #[serde(default = "yes")]
+        on: bool,
+    },
+    /// I am typing in this conversation (or stopped).
+    Typing {
+        /// The conversation.
+        conversation_id: i64,
+        /// Typing (default) or stopped.
+        #[serde(default = "yes")]
+        on: bool,
+    },
+    /// Set my presence.
+    Presence {
+        /// `online` or `away`.
+        status: Status,
+    },
+    /// Round trip check; the ack carries the newest seq.
+    Ping {},
+}
+
+/// Splits a text frame into its `id` and command. The id is returned even when the command is
+/// bad, so the error can name it.
+pub fn parse(text: &str) -> (Value, Result<Command, ApiError>) {
+    let mut value: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => return (Value::Null, Err(ApiError::MalformedJson(e.to_string()))),
+    };
+    let Some(obj) = value.as_object_mut() else {
+        return (Value::Null, Err(ApiError::InvalidPayload("a command is a JSON object".into())));
+    };
+    let id = obj.remove("id").unwrap_or(Value::Null);
+    if !(id.is_string() || id.is_number()) {
+        return (id, Err(ApiError::InvalidPayload("every command needs an \"id\" (a string or a number)".into())));
+    }
+    let cmd = serde_json::from_value(value).map_err(|e| ApiError::InvalidPayload(e.to_string()));
+    (id, cmd)
+}
+
+/// `{"type":"ack","id":…, …fields}`.
+pub fn ack(id: &Value, fields: Value) -> String {
+    let mut out = Map::new();
+    out.insert("type".into(), json!("ack"));
+    out.insert("id".into(), id.clone());
+    if let Value::Object(f) = fields {
+        out.extend(f);
+    }
+    Value::Object(out).to_string()
+}
+
+/// `{"type":"error","id":…,"code":…,"message":…}`.
+pub fn error(id: &Value, e: &ApiError) -> String {
+    let d = e.detail();
+    json!({"type": "error", "id": id, "code": d.code, "message": d.message}).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_commands_and_keeps_the_id_of_bad_ones() {
+        let (id, cmd) = parse(r#"{"id":"c1","type":"claim","conversation_id":7}"#);
+        assert_eq!(id, json!("c1"));
+        assert!(matches!(cmd, Ok(Command::Claim { conversation_id: 7 })));
+        let (id, cmd) = parse(r#"{"id":3,"type":"next"}"#);
+        assert_eq!(id, json!(3));
+        assert!(matches!(cmd, Ok(Command::Next {})));
+        let (id, cmd) = parse(r#"{"id":4,"type":"claim","conversation_id":7,"extra":1}"#);
+        assert_eq!(id, json!(4));
+        assert_eq!(cmd.map(|_| ()).map_err(|e| e.code()), Err("invalid_payload"));
+        let (_, cmd) = parse(r#"{"id":5,"type":"launch"}"#);
+        assert_eq!(cmd.map(|_| ()).map_err(|e| e.code()), Err("invalid_payload"));
+        let (_, cmd) = parse("{nope");
+        assert_eq!(cmd.map(|_| ()).map_err(|e| e.code()), Err("malformed_json"));
+        let (_, cmd) = parse(r#"{"type":"ping"}"#);
+        assert_eq!(cmd.map(|_| ()).map_err(|e| e.code()), Err("invalid_payload"));
+    }
+
+    #[test]
+    fn ack_merges_fields() {
+        let a: Value = serde_json::from_str(&ack(&json!(1), json!({"seq": 9}))).unwrap_or_default();
+        assert_eq!(a, json!({"type": "ack", "id": 1, "seq": 9}));
+    }
+}

@@ -1,0 +1,449 @@
+//! One agent's live session: reads commands and answers each with `ack` or `error`, writes the
+//! events of its topics (coalesced into one `batch` frame when several are waiting), pings the
+//! client and drops it when silent, renews the agent's leases while it lives, and keeps the
+//! agent's presence and the conversations they view.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason};
+use serde_json::{Value, json};
+use tracing::Instrument;
+
+use super::protocol::{self, Command, Status};
+use crate::agents::AgentView;
+use crate::conversations::{self, ListQuery, actions, claims};
+use crate::coord::{Coordinator, Marker};
+use crate::error::ApiError;
+use crate::events::kind;
+use crate::live::{LiveEvent, SessionId, batch_frame, topics, wire_entry};
+use crate::state::AppState;
+
+/// Most events written in one `batch` frame. The socket layer queues up to 32 frames, so this
+/// also bounds what a stalled client can hold in memory beyond its own buffer.
+const MAX_BATCH: usize = 32;
+/// How long a typing indicator lasts without a refresh.
+const TYPING_TTL: Duration = Duration::from_secs(8);
+/// Conversations whose detail a snapshot carries at most.
+const SNAPSHOT_CONVERSATIONS: usize = 20;
+/// Queue entries a snapshot carries.
+const SNAPSHOT_QUEUE: u64 = 200;
+
+/// Why the loop ended.
+enum End {
+    /// The client closed, or the connection dropped.
+    Gone,
+    /// Silent past the timeout.
+    Timeout,
+    /// The client broke the protocol (an oversized frame).
+    Protocol(CloseCode, &'static str),
+    /// The node is shutting down.
+    Shutdown,
+}
+
+struct Session {
+    state: AppState,
+    agent: AgentView,
+    id: SessionId,
+    ws: actix_ws::Session,
+    viewing: BTreeSet<i64>,
+    status: Status,
+}
+
+/// Runs a session until it ends, then cleans up after it.
+pub async fn run(
+    state: AppState,
+    agent: AgentView,
+    ws: actix_ws::Session,
+    stream: AggregatedMessageStream,
+    span: tracing::Span,
+) {
+    let reg = state.live.hub.register(agent.id, state.settings.live.session_buffer);
+    span.record("session_id", reg.id);
+    let session = Session { state, agent, id: reg.id, ws, viewing: BTreeSet::new(), status: Status::Online };
+    let drive = session.drive(reg.rx, reg.lag, stream);
+    tracing::trace!(bytes = std::mem::size_of_val(&drive), "session future");
+    drive.instrument(span).await;
+}
+
+impl Session {
+    async fn drive(
+        mut self,
+        mut rx: tokio::sync::mpsc::Receiver<Arc<LiveEvent>>,
+        lag: Arc<tokio::sync::Notify>,
+        mut stream: AggregatedMessageStream,
+    ) {
+        let live = self.state.settings.live.clone();
+        let timeout = Duration::from_millis(live.client_timeout_ms);
+        let mut ping = tokio::time::interval(Duration::from_millis(live.ping_interval_ms));
+        ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut shutdown = self.state.live.shutdown_signal();
+        let mut last_heard = Instant::now();
+        let coalesce = Duration::from_millis(live.coalesce_ms);
+        let mut last_flush = Instant::now().checked_sub(coalesce).unwrap_or_else(Instant::now);
+        let mut pending: Vec<Arc<LiveEvent>> = Vec::with_capacity(MAX_BATCH);
+        tracing::info!("live session opened");
+        let hello = json!({
+            "type": "hello",
+            "session_id": self.id,
+            "agent": self.agent,
+            "seq": self.state.live.hub.last_seq(),
+            "heartbeat_ms": live.ping_interval_ms,
+            "timeout_ms": live.client_timeout_ms,
+        });
+        let mut alive = self.send(hello.to_string()).await;
+        Box::pin(self.announce_presence()).await;
+        let end = loop {
+            if !alive {
+                break End::Gone;
+            }
+            tokio::select! {
+                _ = shutdown.changed() => break End::Shutdown,
+                msg = stream.recv() => {
+                    last_heard = Instant::now();
+                    match msg {
+                        None | Some(Ok(AggregatedMessage::Close(_))) => break End::Gone,
+                        // Boxed: the command's future is large (store queries), and keeping it
+                        // inline would make every idle session's resting state that large too.
+                        Some(Ok(AggregatedMessage::Text(text))) => alive = Box::pin(self.command(&text)).await,
+                        Some(Ok(AggregatedMessage::Binary(_))) => {
+                            let e = ApiError::InvalidPayload("binary frames are not supported; send JSON text".into());
+                            alive = self.send(protocol::error(&Value::Null, &e)).await;
+                        }
+                        Some(Ok(AggregatedMessage::Ping(bytes))) => alive = self.ws.pong(&bytes).await.is_ok(),
+                        Some(Ok(AggregatedMessage::Pong(_))) => {}
+                        Some(Err(e)) => {
+                            let (code, what) = match e {
+                                actix_ws::ProtocolError::Overflow => (CloseCode::Size, "frame too large"),
+                                _ => (CloseCode::Protocol, "protocol error"),
+                            };
+                            let err = if code == CloseCode::Size {
+                                ApiError::PayloadTooLarge { limit: live.max_frame_bytes }
+                            } else {
+                                ApiError::MalformedJson(e.to_string())
+                            };
+                            let _ = self.send(protocol::error(&Value::Null, &err)).await;
+                            break End::Protocol(code, what);
+                        }
+                    }
+                }
+                n = rx.recv_many(&mut pending, MAX_BATCH) => {
+                    if n == 0 {
+                        break End::Gone;
+                    }
+                    // Under load, gather what arrives within one tick of the previous frame
+                    // into the next one: far fewer frames and syscalls, at most a tick later.
+                    let due = last_flush + coalesce;
+                    while pending.len() < MAX_BATCH && Instant::now() < due {
+                        let room = MAX_BATCH - pending.len();
+                        match tokio::time::timeout_at(due.into(), rx.recv_many(&mut pending, room)).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(_) => {}
+                        }
+                    }
+                    alive = self.write_events(&pending).await;
+                    last_flush = Instant::now();
+                    pending.clear();
+                }
+                () = lag.notified() => alive = Box::pin(self.resync(&mut rx, "slow_consumer")).await,
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > timeout {
+                        break End::Timeout;
+                    }
+                    alive = self.ws.ping(b"").await.is_ok();
+                    Box::pin(self.heartbeat()).await;
+                }
+            }
+        };
+        Box::pin(self.finish(end)).await;
+    }
+
+    async fn send(&mut self, frame: impl Into<bytestring::ByteString>) -> bool {
+        self.ws.text(frame).await.is_ok()
+    }
+
+    async fn write_events(&mut self, events: &[Arc<LiveEvent>]) -> bool {
+        match events {
+            [] => true,
+            [one] => self.send(one.frame.clone()).await,
+            many => self.send(batch_frame(many)).await,
+        }
+    }
+
+    /// The session fell behind (or the node lost events): drop what is waiting, say `resync`,
+    /// and send a snapshot taken after the hub put the session back.
+    async fn resync(&mut self, rx: &mut tokio::sync::mpsc::Receiver<Arc<LiveEvent>>, reason: &str) -> bool {
+        while rx.try_recv().is_ok() {}
+        tracing::info!(reason, "session resyncs");
+        let seq = self.state.live.hub.recover(self.id);
+        if !self.send(json!({"type": "resync", "reason": reason, "seq": seq}).to_string()).await {
+            return false;
+        }
+        let snapshot = self.snapshot(seq).await;
+        self.send(snapshot.to_string()).await
+    }
+
+    /// The state of the session's topics, as of `seq`.
+    async fn snapshot(&self, seq: i64) -> Value {
+        let topics = self.state.live.hub.topics_of(self.id);
+        let mut snap = json!({"type": "snapshot", "seq": seq, "topics": topics});
+        let db = &self.state.db;
+        if topics.iter().any(|t| t == topics::QUEUE) {
+            let q = ListQuery { limit: Some(SNAPSHOT_QUEUE), ..ListQuery::default() };
+            match conversations::list(db, &q, self.agent.id).await {
+                Ok(page) => snap["queue"] = json!(page),
+                Err(e) => snap["queue_error"] = json!(e.detail()),
+            }
+        }
+        let mut details = Vec::new();
+        for id in topics.iter().filter_map(|t| t.strip_prefix("conversation:")?.parse::<i64>().ok()) {
+            if details.len() >= SNAPSHOT_CONVERSATIONS {
+                break;
+            }
+            if let Ok(d) = conversations::detail(db, id).await {
+                details.push(json!(d));
+            }
+        }
+        if !details.is_empty() {
+            snap["conversations"] = json!(details);
+        }
+        if topics.iter().any(|t| t == topics::PRESENCE) {
+            snap["presence"] = json!(self.presence_list().await);
+        }
+        snap
+    }
+
+    async fn presence_list(&self) -> Vec<Value> {
+        match self.state.coord.presences().await {
+            Ok(all) => all.into_iter().filter_map(|(_, doc)| serde_json::from_str(&doc).ok()).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// Handles one text frame; false when the socket is gone.
+    async fn command(&mut self, text: &str) -> bool {
+        let (id, cmd) = protocol::parse(text);
+        let result = match cmd {
+            Ok(cmd) => self.execute(cmd).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(Answer::Ack(fields)) => self.send(protocol::ack(&id, fields)).await,
+            Ok(Answer::AckThenResync(fields, seq)) => {
+                if !self.send(protocol::ack(&id, fields)).await {
+                    return false;
+                }
+                if !self.send(json!({"type": "resync", "reason": "gap", "seq": seq}).to_string()).await {
+                    return false;
+                }
+                let snapshot = self.snapshot(seq).await;
+                self.send(snapshot.to_string()).await
+            }
+            Err(e) => {
+                tracing::debug!(code = e.code(), "command refused");
+                self.send(protocol::error(&id, &e)).await
+            }
+        }
+    }
+
+    fn claimant(&self) -> claims::Claimant {
+        crate::http::conversations::claimant(&self.state, &self.agent)
+    }
+
+    async fn execute(&mut self, cmd: Command) -> Result<Answer, ApiError> {
+        let st = self.state.clone();
+        let (db, live, me) = (&st.db, &st.live, self.agent.id);
+        let lease = Duration::from_secs(st.settings.claim_lease_secs);
+        Ok(Answer::Ack(match cmd {
+            Command::Subscribe { topics: wanted, resume_from } => {
+                if wanted.is_empty() || wanted.len() > 64 {
+                    return Err(ApiError::Validation("subscribe to 1 to 64 topics at a time".into()));
+                }
+                for t in &wanted {
+                    topics::authorize(&self.agent, t)?;
+                }
+                let s = live.hub.subscribe(self.id, &wanted, resume_from);
+                let fields = json!({"seq": s.seq, "replayed": s.replayed, "topics": live.hub.topics_of(self.id)});
+                if s.resync {
+                    return Ok(Answer::AckThenResync(fields, s.seq));
+                }
+                fields
+            }
+            Command::Unsubscribe { topics: gone } => {
+                live.hub.unsubscribe(self.id, &gone);
+                json!({"topics": live.hub.topics_of(self.id)})
+            }
+            Command::Claim { conversation_id } => {
+                json!({"claim": claims::claim(db, live, conversation_id, self.claimant()).await?})
+            }
+            Command::Release { conversation_id, fence_token } => {
+                claims::release(db, live, conversation_id, me, fence_token).await?;
+                json!({"conversation_id": conversation_id})
+            }
+            Command::Next {} => match claims::next(db, live, self.claimant()).await? {
+                Some((claim, conversation)) => json!({"claim": claim, "conversation": conversation}),
+                None => json!({"claim": null, "conversation": null}),
+            },
+            Command::Reassign { conversation_id, mut conversation_ids, agent_id } => {
+                if !self.agent.roles.iter().any(|r| r == "supervisor" || r == "admin") {
+                    return Err(ApiError::Forbidden("your role does not allow this action"));
+                }
+                conversation_ids.extend(conversation_id);
+                json!({"results": claims::reassign_many(db, live, &conversation_ids, agent_id, lease).await?})
+            }
+            Command::Resolve { conversation_id, fence_token } => {
+                json!({"conversation": actions::resolve(db, live, conversation_id, me, fence_token).await?})
+            }
+            Command::Tags { conversation_id, fence_token, add, remove } => {
+                json!({"tags": actions::tag(db, live, conversation_id, me, fence_token, &add, &remove).await?})
+            }
+            Command::Note { conversation_id, text } => {
+                json!({"note": conversations::add_note(db, live, conversation_id, me, &text).await?})
+            }
+            Command::Viewing { conversation_id, on } => {
+                exists(db, conversation_id).await?;
+                if on {
+                    self.viewing.insert(conversation_id);
+                } else {
+                    self.viewing.remove(&conversation_id);
+                }
+                let viewers = self.mark(Marker::Viewers, conversation_id, on).await?;
+                json!({"conversation_id": conversation_id, "viewers": viewers})
+            }
+            Command::Typing { conversation_id, on } => {
+                exists(db, conversation_id).await?;
+                let typing = self.mark(Marker::Typing, conversation_id, on).await?;
+                json!({"conversation_id": conversation_id, "typing": typing})
+            }
+            Command::Presence { status } => {
+                self.status = status;
+                self.announce_presence().await;
+                json!({"status": status.as_str()})
+            }
+            Command::Ping {} => json!({"seq": live.hub.last_seq(), "time": chrono::Utc::now()}),
+        }))
+    }
+
+    fn marker_ttl(&self, marker: Marker) -> Duration {
+        match marker {
+            Marker::Viewers => self.presence_ttl(),
+            Marker::Typing => TYPING_TTL,
+        }
+    }
+
+    /// Updates a viewers/typing set and tells the conversation's subscribers.
+    async fn mark(&self, marker: Marker, conversation_id: i64, on: bool) -> Result<Vec<i64>, ApiError> {
+        let members =
+            self.state.coord.mark(marker, conversation_id, self.agent.id, on, self.marker_ttl(marker)).await?;
+        let (kind_name, data) = match marker {
+            Marker::Viewers => {
+                (kind::CONVERSATION_VIEWERS, json!({"conversation_id": conversation_id, "viewers": members}))
+            }
+            Marker::Typing => (
+                kind::CONVERSATION_TYPING,
+                json!({"conversation_id": conversation_id, "agent_id": self.agent.id, "typing": on, "typists": members}),
+            ),
+        };
+        self.state.live.publish_entries(vec![wire_entry(kind_name, Some(conversation_id), data)]);
+        Ok(members)
+    }
+
+    fn presence_ttl(&self) -> Duration {
+        Duration::from_millis(self.state.settings.live.client_timeout_ms.saturating_mul(2))
+    }
+
+    async fn presence_doc(&self, status: &str) -> Value {
+        let load = self.state.coord.held(self.agent.id).await.map(|h| h.len()).ok();
+        json!({
+            "agent_id": self.agent.id,
+            "name": self.agent.name,
+            "status": status,
+            "capacity": self.agent.capacity,
+            "load": load,
+            "at": chrono::Utc::now(),
+        })
+    }
+
+    /// Records presence and tells the `presence` topic.
+    async fn announce_presence(&self) {
+        let doc = self.presence_doc(self.status.as_str()).await;
+        if let Err(e) = self.state.coord.set_presence(self.agent.id, doc.to_string(), self.presence_ttl()).await {
+            tracing::warn!(error.message = %e, "recording presence failed");
+        }
+        self.state.live.publish_entries(vec![wire_entry(kind::PRESENCE_CHANGED, None, doc)]);
+    }
+
+    /// Each ping: keep leases, presence and viewing alive while the session is.
+    async fn heartbeat(&self) {
+        let coord = &self.state.coord;
+        let lease = Duration::from_secs(self.state.settings.claim_lease_secs);
+        if let Err(e) = coord.renew_all(self.agent.id, lease).await {
+            tracing::warn!(error.message = %e, "renewing leases failed");
+        }
+        let doc = self.presence_doc(self.status.as_str()).await;
+        if let Err(e) = coord.set_presence(self.agent.id, doc.to_string(), self.presence_ttl()).await {
+            tracing::warn!(error.message = %e, "refreshing presence failed");
+        }
+        for &c in &self.viewing {
+            let _ = coord.mark(Marker::Viewers, c, self.agent.id, true, self.presence_ttl()).await;
+        }
+    }
+
+    async fn finish(mut self, end: End) {
+        let hub = self.state.live.hub.clone();
+        hub.unregister(self.id);
+        let viewing = std::mem::take(&mut self.viewing);
+        for c in viewing {
+            let _ = self.mark(Marker::Viewers, c, false).await;
+        }
+        if hub.sessions_of(self.agent.id) == 0 {
+            let _ = self.state.coord.clear_presence(self.agent.id).await;
+            let doc = self.presence_doc("offline").await;
+            self.state.live.publish_entries(vec![wire_entry(kind::PRESENCE_CHANGED, None, doc)]);
+        }
+        let reason = match end {
+            End::Gone => None,
+            End::Timeout => Some(CloseReason { code: CloseCode::Away, description: Some("heartbeat timeout".into()) }),
+            End::Protocol(code, what) => Some(CloseReason { code, description: Some(what.into()) }),
+            End::Shutdown => {
+                self.release_all().await;
+                let _ = self.send(json!({"type": "shutdown", "reason": "server shutting down"}).to_string()).await;
+                Some(CloseReason { code: CloseCode::Restart, description: Some("server shutting down".into()) })
+            }
+        };
+        tracing::info!(reason = ?reason.as_ref().and_then(|r| r.description.clone()), "live session closed");
+        let _ = self.ws.close(reason).await;
+    }
+
+    /// On shutdown: gives back the agent's claims (once per agent on this node), so their
+    /// conversations return to the queue now instead of after the lease.
+    async fn release_all(&self) {
+        if self.state.live.hub.sessions_of(self.agent.id) > 0 {
+            return;
+        }
+        let Ok(held) = self.state.coord.held(self.agent.id).await else { return };
+        for c in held {
+            if let Ok(Some(h)) = self.state.coord.holder(c).await
+                && h.agent_id == self.agent.id
+                && let Err(e) = claims::release(&self.state.db, &self.state.live, c, h.agent_id, h.token).await
+            {
+                tracing::warn!(conversation_id = c, error.message = %e, "releasing a claim at shutdown failed");
+            }
+        }
+    }
+}
+
+/// What a command answers.
+enum Answer {
+    /// `ack` with these fields.
+    Ack(Value),
+    /// `ack`, then `resync` and a snapshot as of the seq.
+    AckThenResync(Value, i64),
+}
+
+async fn exists(db: &sea_orm::DatabaseConnection, id: i64) -> Result<(), ApiError> {
+    use sea_orm::EntityTrait;
+    entity::conversation::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("conversation"))?;
+    Ok(())
+}

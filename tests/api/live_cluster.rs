@@ -1,0 +1,345 @@
+//! Cluster behaviour of live sessions: several nodes (in-process servers, and real `chorus serve`
+//! processes) sharing one store and one Redis. These tests always use Redis (a missing Redis
+//! fails under CI and skips elsewhere) and the run's store (SQLite file or PostgreSQL).
+
+use std::collections::{HashMap, HashSet};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::helpers::{
+    ADMIN_PASSWORD, INGEST_KEY, TestApp, TestResult, msg, spawn_app_with, spawn_node_beside_with, test_redis,
+};
+use crate::ws_client::Ws;
+
+fn unique_prefix() -> String {
+    format!("chorus-test:{}:", uuid::Uuid::new_v4().simple())
+}
+
+#[tokio::test]
+async fn an_event_raised_on_one_node_reaches_subscribers_on_the_other() -> TestResult {
+    let Some(redis) = test_redis().await else { return Ok(()) };
+    let prefix = unique_prefix();
+    let (r1, p1) = (redis.clone(), prefix.clone());
+    let a = spawn_app_with(|s| {
+        s.redis_url = Some(r1);
+        s.redis_prefix = p1;
+    })
+    .await;
+    let b = spawn_node_beside_with(&a, |s| {
+        s.redis_url = Some(redis.clone());
+        s.redis_prefix = prefix.clone();
+    })
+    .await;
+    let (_, token) = a.agent("a@example.com", &["agent"], 5).await;
+    let (_, other) = a.agent("b@example.com", &["agent"], 5).await;
+    let mut on_a = a.ws(&token).await;
+    let mut on_b = b.ws(&other).await;
+    on_a.ok(json!({"type": "subscribe", "topics": ["queue"]})).await;
+    on_b.ok(json!({"type": "subscribe", "topics": ["queue"]})).await;
+    // Ingested through node B, claimed through node B: node A's subscriber sees both, with
+    // the same seqs as node B's.
+    let r = b.ingest(&json!([msg("x1", "cust-1", "Is my order lost?", "2026-11-20T10:00:00Z")])).await;
+    let c = crate::helpers::conv_id(&r[0]);
+    let ea = on_a.event("queue.upsert").await;
+    let eb = on_b.event("queue.upsert").await;
+    assert_eq!((ea["seq"].clone(), ea["data"]["id"].clone()), (eb["seq"].clone(), json!(c)));
+    on_b.ok(json!({"type": "claim", "conversation_id": c})).await;
+    let ca = on_a.event("conversation.claimed").await;
+    assert_eq!(ca["data"]["conversation_id"], c);
+    assert!(ca["seq"].as_i64() > ea["seq"].as_i64());
+    // And node A refuses a claim node B granted.
+    assert_eq!(on_a.command(json!({"type": "claim", "conversation_id": c})).await["code"], "already_claimed");
+    drop(b);
+    crate::helpers::delete_redis_keys(&redis, &prefix).await;
+    Ok(())
+}
+
+/// A `chorus serve` process, killed when dropped.
+struct ChildNode {
+    child: tokio::process::Child,
+    addr: String,
+}
+
+impl ChildNode {
+    async fn start(database_url: &str, redis: &str, prefix: &str) -> ChildNode {
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chorus"))
+            .arg("serve")
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", database_url)
+            .env("REDIS_URL", redis)
+            .env("CHORUS_REDIS_PREFIX", prefix)
+            .env("CHORUS_BIND", "127.0.0.1:0")
+            .env("CHORUS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("CHORUS_INGEST_API_KEY", INGEST_KEY)
+            .env("CHORUS_LOG", "info,sqlx=warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting chorus serve: {e}"));
+        let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+        let mut lines = BufReader::new(stderr).lines();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let port = loop {
+            assert!(Instant::now() < deadline, "chorus serve did not start");
+            let line = tokio::time::timeout(Duration::from_secs(60), lines.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("chorus serve said nothing"))
+                .unwrap_or_else(|e| panic!("reading chorus serve: {e}"))
+                .unwrap_or_else(|| panic!("chorus serve exited"));
+            if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
+                let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                break digits.parse::<u16>().unwrap_or_else(|e| panic!("port in {line:?}: {e}"));
+            }
+        };
+        // Keep draining its log so the pipe never fills and blocks the server.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        ChildNode { child, addr: format!("ws://127.0.0.1:{port}") }
+    }
+}
+
+impl Drop for ChildNode {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+/// 50 agents spread over two `chorus serve` processes race for 500 conversations, half through
+/// `claim` of conversations picked at random, half through `next`, each with capacity 8. Every
+/// conversation goes to at most one agent, nobody exceeds their capacity, the 400 places are
+/// all filled, and the store's record agrees with the grants.
+#[tokio::test]
+async fn fifty_agents_on_two_processes_never_share_a_conversation() -> TestResult {
+    let Some(redis) = test_redis().await else { return Ok(()) };
+    let prefix = unique_prefix();
+    let (r1, p1) = (redis.clone(), prefix.clone());
+    // The in-process app owns the scratch store and creates the agents and conversations.
+    let app: TestApp = spawn_app_with(|s| {
+        s.redis_url = Some(r1);
+        s.redis_prefix = p1;
+    })
+    .await;
+    let nodes = [
+        ChildNode::start(&app.database_url, &redis, &prefix).await,
+        ChildNode::start(&app.database_url, &redis, &prefix).await,
+    ];
+    let batch: Vec<Value> = (0..500)
+        .map(|i| msg(&format!("race-{i}"), &format!("cust-{i}"), "Where is my refund?", "2026-11-20T10:00:00Z"))
+        .collect();
+    let results = app.ingest(&json!(batch)).await;
+    let mut conversations: Vec<i64> = results.iter().map(crate::helpers::conv_id).collect();
+    conversations.sort_unstable();
+    conversations.dedup();
+    assert_eq!(conversations.len(), 500);
+
+    let mut agents = Vec::new();
+    for i in 0..50 {
+        agents.push(app.agent(&format!("racer{i}@example.com"), &["agent"], 8).await);
+    }
+    let mut sessions = Vec::new();
+    for (i, (id, token)) in agents.iter().enumerate() {
+        let ws = Ws::open(&format!("{}/ws?token={token}", nodes[i % 2].addr)).await;
+        sessions.push((i, *id, ws));
+    }
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (i, agent_id, mut ws) in sessions {
+        let mut order = conversations.clone();
+        // A different order per agent, so claimers collide often.
+        let shift = (i * 37) % order.len();
+        order.rotate_left(shift);
+        tasks.push(tokio::spawn(async move {
+            let mut grants: Vec<(i64, i64, i64, Duration)> = Vec::new();
+            let mut refused = HashMap::<String, u32>::new();
+            if i % 2 == 0 {
+                loop {
+                    let a = ws.command(json!({"type": "next"})).await;
+                    if a["type"] == "error" {
+                        *refused.entry(a["code"].as_str().unwrap_or("?").to_owned()).or_default() += 1;
+                        break;
+                    }
+                    let Some(c) = a["claim"]["conversation_id"].as_i64() else { break };
+                    grants.push((c, agent_id, a["claim"]["fence_token"].as_i64().unwrap_or(0), started.elapsed()));
+                }
+            } else {
+                for c in order {
+                    let a = ws.command(json!({"type": "claim", "conversation_id": c})).await;
+                    if a["type"] == "ack" {
+                        grants.push((c, agent_id, a["claim"]["fence_token"].as_i64().unwrap_or(0), started.elapsed()));
+                    } else {
+                        let code = a["code"].as_str().unwrap_or("?").to_owned();
+                        *refused.entry(code.clone()).or_default() += 1;
+                        if code == "at_capacity" {
+                            break;
+                        }
+                    }
+                }
+            }
+            (agent_id, grants, refused)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut per_agent = HashMap::new();
+    for t in tasks {
+        let (agent, grants, refused) = t.await?;
+        for code in refused.keys() {
+            assert!(
+                ["already_claimed", "at_capacity"].contains(&code.as_str()),
+                "unexpected refusal {code}: {refused:?}"
+            );
+        }
+        per_agent.insert(agent, grants.len());
+        all.extend(grants);
+    }
+    let elapsed = started.elapsed();
+    assert!(per_agent.values().all(|n| *n <= 8), "over capacity: {per_agent:?}");
+    let granted: HashSet<i64> = all.iter().map(|g| g.0).collect();
+    assert_eq!(granted.len(), all.len(), "a conversation was granted twice");
+    assert_eq!(all.len(), 400, "every place filled: {per_agent:?}");
+    // The store agrees: each granted conversation is assigned to its grantee, with its token,
+    // and its log holds exactly one claim.
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let rows = entity::conversation::Entity::find().all(&app.state.db).await?;
+    let by_id: HashMap<i64, &entity::conversation::Model> = rows.iter().map(|c| (c.id, c)).collect();
+    for (c, agent, token, _) in &all {
+        let row = by_id.get(c).unwrap_or_else(|| panic!("conversation {c}"));
+        assert_eq!((row.assignee_id, row.fence_token), (Some(*agent), *token), "store disagrees on {c}");
+    }
+    assert_eq!(rows.iter().filter(|c| c.assignee_id.is_some()).count(), 400);
+    let claims = entity::event::Entity::find()
+        .filter(entity::event::Column::Kind.eq("conversation.claimed"))
+        .all(&app.state.db)
+        .await?;
+    let mut per_conv: HashMap<Option<i64>, u32> = HashMap::new();
+    for e in &claims {
+        *per_conv.entry(e.conversation_id).or_default() += 1;
+    }
+    assert!(per_conv.values().all(|n| *n == 1), "a conversation was claimed twice in the log");
+    assert_eq!(claims.len(), 400);
+    eprintln!("400 grants to 50 agents on 2 processes in {elapsed:?}");
+    crate::helpers::delete_redis_keys(&redis, &prefix).await;
+    Ok(())
+}
+
+/// A private Redis on a free port that the test can kill and restart.
+struct PrivateRedis {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl PrivateRedis {
+    fn start(port: u16) -> PrivateRedis {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("redis-server must be installed for this test: {e}"));
+        PrivateRedis { port, child: Some(child) }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while chorus::coord::RedisCoordinator::connect(&self.url(), "probe:").await.is_err() {
+            assert!(Instant::now() < deadline, "private redis did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(0)
+}
+
+/// Redis dies mid-test and comes back empty (it keeps nothing on disk): while it is down claims
+/// fail with `coordination_unavailable`; afterwards the node reconnects by itself, sessions get
+/// events again with seqs still growing, and the lost lease cannot lead to double work: the new
+/// holder's token is above the old one, whose late write is refused.
+#[tokio::test]
+async fn a_redis_restart_grants_nothing_twice_and_sessions_recover() -> TestResult {
+    if test_redis().await.is_none() {
+        return Ok(());
+    }
+    let mut redis = PrivateRedis::start(free_port());
+    redis.wait_ready().await;
+    let url = redis.url();
+    let app = spawn_app_with(|s| {
+        s.redis_url = Some(url.clone());
+        s.redis_prefix = "restart:".into();
+    })
+    .await;
+    let (_, a) = app.agent("a@example.com", &["agent"], 5).await;
+    let (_, b) = app.agent("b@example.com", &["agent"], 5).await;
+    let first =
+        crate::helpers::conv_id(&app.ingest(&json!([msg("r1", "c1", "Refund?", "2026-11-20T10:00:00Z")])).await[0]);
+    let mut wa = app.ws(&a).await;
+    let mut wb = app.ws(&b).await;
+    wb.ok(json!({"type": "subscribe", "topics": ["queue"]})).await;
+    let old = wa.ok(json!({"type": "claim", "conversation_id": first})).await["claim"]["fence_token"].as_i64();
+    let before = wb.event("conversation.claimed").await["seq"].as_i64().unwrap_or_default();
+
+    redis.kill();
+    let second =
+        crate::helpers::conv_id(&app.ingest(&json!([msg("r2", "c2", "Refund?", "2026-11-20T10:00:00Z")])).await[0]);
+    let e = wb.command(json!({"type": "claim", "conversation_id": second})).await;
+    assert_eq!(e["code"], "coordination_unavailable", "{e}");
+
+    let port = redis.port;
+    let mut redis = PrivateRedis::start(port);
+    redis.wait_ready().await;
+    // The node reconnects on its own; the first claim after the restart may still see the old
+    // connection fail.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let granted = loop {
+        let r = wb.command(json!({"type": "claim", "conversation_id": first})).await;
+        if r["type"] == "ack" {
+            break r;
+        }
+        assert_eq!(r["code"], "coordination_unavailable", "{r}");
+        assert!(Instant::now() < deadline, "never reconnected");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(granted["claim"]["fence_token"].as_i64() > old, "the new token fences out the old holder");
+    let late = wa.command(json!({"type": "tags", "conversation_id": first, "fence_token": old, "add": ["x"]})).await;
+    assert_eq!(late["code"], "stale_claim");
+    // Events flow again, above every seq seen before the restart (the message ingested while
+    // Redis was down is among them: it was queued, not lost).
+    let mut seen_second = false;
+    loop {
+        let e = wb.next().await;
+        if e["type"] != "event" {
+            continue;
+        }
+        assert!(e["seq"].as_i64() > Some(before), "seq went backwards: {e}");
+        if e["event"] == "queue.upsert" && e["data"]["id"] == second {
+            seen_second = true;
+        }
+        if e["event"] == "conversation.claimed" && e["data"]["conversation_id"] == first {
+            break;
+        }
+    }
+    assert!(seen_second, "the event raised during the outage was delivered");
+    redis.kill();
+    Ok(())
+}

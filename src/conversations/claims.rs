@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Transactio
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{STATUS_NEW, STATUS_OPEN, STATUS_RESOLVED, Summary};
+use super::{STATUS_NEW, STATUS_OPEN, STATUS_RESOLVED, Summary, routing};
 use crate::coord::Coordinator;
 use crate::error::ApiError;
 use crate::events::{self, NewEvent, kind};
@@ -115,8 +115,8 @@ async fn record_and_announce(
     Ok(())
 }
 
-/// Who claims, and how much they may hold.
-#[derive(Debug, Clone, Copy)]
+/// Who claims, how much they may hold, and what they handle.
+#[derive(Debug, Clone)]
 pub struct Claimant {
     /// The agent.
     pub agent_id: i64,
@@ -124,6 +124,8 @@ pub struct Claimant {
     pub capacity: i32,
     /// Lease length.
     pub lease: Duration,
+    /// Their skills (see `routing`).
+    pub skills: Vec<String>,
 }
 
 fn capacity_of(c: &Claimant) -> u32 {
@@ -136,11 +138,11 @@ pub async fn claim(
     db: &(impl ConnectionTrait + TransactionTrait),
     live: &Live,
     id: i64,
-    who: Claimant,
+    who: &Claimant,
 ) -> Result<ClaimView, ApiError> {
-    let Claimant { agent_id, lease, .. } = who;
+    let (agent_id, lease) = (who.agent_id, who.lease);
     let current = load_unresolved(db, id).await?;
-    let grant = live.coord.claim(id, agent_id, lease, current.fence_token, capacity_of(&who)).await?;
+    let grant = live.coord.claim(id, agent_id, lease, current.fence_token, capacity_of(who)).await?;
     if current.assignee_id != Some(agent_id) || current.fence_token != grant.token {
         let extra = serde_json::json!({});
         record_and_announce(db, live, id, Some(agent_id), grant.token, kind::CONVERSATION_CLAIMED, extra).await?;
@@ -227,42 +229,59 @@ const NEXT_CANDIDATES: u64 = 50;
 /// How many times `next` looks again when every candidate was taken under its feet.
 const NEXT_ROUNDS: usize = 20;
 
-/// "Take next": the best unassigned conversation for the agent, claimed atomically — tier, then
-/// the due time that applies now, then risk, then age. Two agents asking at the same instant
-/// never get the same one: each candidate is granted by the coordinator to one caller only, and
-/// the loser moves on to the next candidate. Capacity is part of each grant, so two `next`
-/// calls by one agent cannot both slip under it. `None` when the queue has nothing unclaimed.
+/// "Take next": the best conversation for the agent, claimed atomically. Within what their
+/// skills cover, a returning customer whose previous conversation they handled comes first;
+/// then the queue order — tier, the due time that applies now, risk, age — skipping returning
+/// customers held for their own previous agent (online, with room, for a short while). Two
+/// agents asking at the same instant never get the same one: each candidate is granted by the
+/// coordinator to one caller only, and the loser moves on (looking again, without the ones it
+/// tried, when a rush took the whole page). Capacity is part of each grant, so two `next` calls
+/// by one agent cannot both slip under it. `None` when nothing is available to them.
 pub async fn next(
     db: &(impl ConnectionTrait + TransactionTrait),
     live: &Live,
-    who: Claimant,
+    who: &Claimant,
 ) -> Result<Option<(ClaimView, Summary)>, ApiError> {
-    use sea_orm::{QueryOrder, QuerySelect};
-    let cap = capacity_of(&who);
+    use sea_orm::{QueryOrder, QuerySelect, Select};
+    let cap = capacity_of(who);
     if live.coord.held(who.agent_id).await?.len() >= cap as usize {
         return Err(ApiError::AtCapacity(who.capacity));
     }
-    // Each round looks at the best unassigned candidates; if others took them all in the
-    // meantime (a rush), look again, until one is won or the queue has nothing unassigned.
+    let skills = routing::Skills::parse(&who.skills);
     let mut tried: std::collections::HashSet<i64> = std::collections::HashSet::new();
-    for _ in 0..NEXT_ROUNDS {
-        let candidates = conversation::Entity::find()
+    let page = |tried: &std::collections::HashSet<i64>| -> Select<conversation::Entity> {
+        let q = conversation::Entity::find()
             .filter(conversation::Column::Status.is_in([STATUS_NEW, STATUS_OPEN]))
             .filter(conversation::Column::Priority.lte(2))
             .filter(conversation::Column::AssigneeId.is_null())
-            .filter(conversation::Column::Id.is_not_in(tried.iter().copied()))
+            .filter(conversation::Column::Id.is_not_in(tried.iter().copied()));
+        skills
+            .filter(q)
             .order_by_asc(conversation::Column::Priority)
             .order_by_asc(conversation::Column::DueSort)
             .order_by_desc(conversation::Column::Risk)
             .order_by_asc(conversation::Column::Id)
             .limit(NEXT_CANDIDATES)
-            .all(db)
-            .await?;
+    };
+    let returning = routing::returning_to(page(&tried), who.agent_id).all(db).await?;
+    for round in 0..=NEXT_ROUNDS {
+        let candidates = if round == 0 { returning.clone() } else { page(&tried).all(db).await? };
         if candidates.is_empty() {
+            if round == 0 {
+                continue;
+            }
             return Ok(None);
         }
+        let held = if round == 0 {
+            std::collections::HashSet::new()
+        } else {
+            routing::held_for_others(db, &live.coord, &candidates, who.agent_id).await?
+        };
         for c in candidates {
-            tried.insert(c.id);
+            // Held ones count as tried too, so the next page looks past them.
+            if !tried.insert(c.id) || held.contains(&c.id) {
+                continue;
+            }
             match claim(db, live, c.id, who).await {
                 Ok(view) => {
                     let now = load(db, c.id).await?;

@@ -5,6 +5,7 @@ pub mod actions;
 pub mod claims;
 mod list;
 pub mod reaper;
+pub mod routing;
 mod view;
 
 pub use list::{ListQuery, Page, View, list};

@@ -62,7 +62,7 @@ fn lease(state: &AppState) -> std::time::Duration {
 
 /// The caller as a claimant: their capacity and the configured lease.
 pub fn claimant(state: &AppState, who: &crate::agents::AgentView) -> claims::Claimant {
-    claims::Claimant { agent_id: who.id, capacity: who.capacity, lease: lease(state) }
+    claims::Claimant { agent_id: who.id, capacity: who.capacity, lease: lease(state), skills: who.skills.clone() }
 }
 
 /// Claim a conversation (or renew your own claim). The answer's `fence_token` must accompany
@@ -74,7 +74,7 @@ pub fn claimant(state: &AppState, who: &crate::agents::AgentView) -> claims::Cla
         (status = 503, body = crate::error::ErrorBody, description = "coordination_unavailable")))]
 #[post("/conversations/{id}/claim")]
 pub async fn claim(state: web::Data<AppState>, who: AuthedAgent, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
-    let view = claims::claim(&state.db, &state.live, id.into_inner(), claimant(&state, &who.agent)).await?;
+    let view = claims::claim(&state.db, &state.live, id.into_inner(), &claimant(&state, &who.agent)).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -228,7 +228,7 @@ pub struct NextResponse {
         (status = 503, body = crate::error::ErrorBody, description = "coordination_unavailable")))]
 #[post("/conversations/next")]
 pub async fn next(state: web::Data<AppState>, who: AuthedAgent) -> Result<HttpResponse, ApiError> {
-    match claims::next(&state.db, &state.live, claimant(&state, &who.agent)).await? {
+    match claims::next(&state.db, &state.live, &claimant(&state, &who.agent)).await? {
         Some((granted, conversation)) => Ok(HttpResponse::Ok().json(NextResponse { claim: granted, conversation })),
         None => Ok(HttpResponse::NoContent().finish()),
     }

@@ -275,13 +275,13 @@ impl Session {
                 json!({"topics": live.hub.topics_of(self.id)})
             }
             Command::Claim { conversation_id } => {
-                json!({"claim": claims::claim(db, live, conversation_id, self.claimant()).await?})
+                json!({"claim": claims::claim(db, live, conversation_id, &self.claimant()).await?})
             }
             Command::Release { conversation_id, fence_token } => {
                 claims::release(db, live, conversation_id, me, fence_token).await?;
                 json!({"conversation_id": conversation_id})
             }
-            Command::Next {} => match claims::next(db, live, self.claimant()).await? {
+            Command::Next {} => match claims::next(db, live, &self.claimant()).await? {
                 Some((claim, conversation)) => json!({"claim": claim, "conversation": conversation}),
                 None => json!({"claim": null, "conversation": null}),
             },

@@ -341,3 +341,76 @@ async fn silent_clients_are_dropped_and_presence_and_viewers_follow_sessions() -
     assert!(wb.closed().await, "the silent client was closed");
     Ok(())
 }
+
+#[tokio::test]
+async fn next_follows_skills_and_gives_returning_customers_to_their_previous_agent() -> TestResult {
+    let app = spawn_app_with(|s| {
+        s.reopen_window_secs = 1;
+        s.live.ping_interval_ms = 200;
+    })
+    .await;
+    let (a_id, a) = app.agent("a@example.com", &["agent"], 5).await;
+    let (_, b) = app.agent("b@example.com", &["agent"], 5).await;
+    let r = app
+        .post_json(
+            "/api/v1/agents",
+            &json!({"email": "fb@example.com", "name": "FB", "password": "correct horse battery", "skills": ["network:facebook"]}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let fb = app.login("fb@example.com", "correct horse battery").await;
+    // A handles Maria's first conversation and resolves it.
+    let first = new_conversation(&app, "maria").await;
+    let mut wa = app.ws(&a).await;
+    let t = wa.ok(json!({"type": "claim", "conversation_id": first})).await["claim"]["fence_token"].clone();
+    wa.ok(json!({"type": "resolve", "conversation_id": first, "fence_token": t})).await;
+    // Someone else writes first; then Maria comes back (after the reopen window: a new, linked
+    // conversation).
+    let other = new_conversation(&app, "other").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let now = chrono::Utc::now().to_rfc3339();
+    let back = conv_id(&app.ingest(&json!(msg("m-maria-2", "cust-maria", "Still no refund?", &now))).await[0]);
+    assert_ne!(back, first);
+    assert_eq!(app.conversation(back).await["conversation"]["previous_conversation_id"], first);
+    // B asks first: Maria's conversation waits for A (online, with room), so B gets the other.
+    let mut wb = app.ws(&b).await;
+    let got = wb.ok(json!({"type": "next"})).await;
+    assert_eq!(got["claim"]["conversation_id"], other, "{got}");
+    let none = wb.ok(json!({"type": "next"})).await;
+    assert_eq!(none["claim"], Value::Null, "Maria's conversation is held for her previous agent");
+    // A's next gives A Maria's conversation.
+    let mine = wa.ok(json!({"type": "next"})).await;
+    assert_eq!(
+        (mine["claim"]["conversation_id"].as_i64(), mine["claim"]["agent_id"].as_i64()),
+        (Some(back), Some(a_id))
+    );
+    // Skills: an agent who only handles Facebook is offered nothing from X.
+    let x_only = new_conversation(&app, "x-only").await;
+    let mut wf = app.ws(&fb).await;
+    assert_eq!(wf.ok(json!({"type": "next"})).await["claim"], Value::Null);
+    let fb_msg = crate::helpers::patch(
+        msg("fb-1", "psid-1", "Where is my order?", &now),
+        json!({"network": "facebook", "brand_account": {"id": "page-1", "name": "Page"}}),
+    );
+    let fb_conv = conv_id(&app.ingest(&json!(fb_msg)).await[0]);
+    assert_eq!(wf.ok(json!({"type": "next"})).await["claim"]["conversation_id"], fb_conv);
+    assert_eq!(wb.ok(json!({"type": "next"})).await["claim"]["conversation_id"], x_only);
+    // When the previous agent goes offline, their returning customers are free for anyone.
+    let t = mine["claim"]["fence_token"].clone();
+    wa.ok(json!({"type": "resolve", "conversation_id": back, "fence_token": t})).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let now = chrono::Utc::now().to_rfc3339();
+    let third = conv_id(&app.ingest(&json!(msg("m-maria-3", "cust-maria", "Hello??", &now))).await[0]);
+    assert_eq!(wb.ok(json!({"type": "next"})).await["claim"], Value::Null, "held while A is online");
+    wa.close().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = wb.ok(json!({"type": "next"})).await;
+        if got["claim"]["conversation_id"] == third {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never released to others: {got}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! Who should get which conversation: skills narrow what an agent is offered, and a returning
+//! customer's previous agent comes first while they are online and have room.
+//!
+//! Skills are strings with a dimension prefix: `network:x`, `network:facebook`,
+//! `category:billing`. An agent with no skill in a dimension takes anything in it; with some,
+//! only those. Other skills (free-form, such as `vip` or `language:es`) are kept on the agent
+//! but do not route yet: conversations carry no language today.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{Duration, Utc};
+use entity::conversation;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select};
+use serde_json::Value;
+
+use crate::coord::{Coordination, Coordinator};
+use crate::error::ApiError;
+
+/// How long a returning customer's conversation waits for their previous agent before anyone
+/// may take it (when that agent is online with room; otherwise it is free at once).
+pub const PREVIOUS_AGENT_HOLD: Duration = Duration::minutes(2);
+
+/// The routing dimensions of an agent's skills.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Skills {
+    /// Networks they handle (empty: all).
+    pub networks: Vec<String>,
+    /// Categories they handle (empty: all).
+    pub categories: Vec<String>,
+}
+
+impl Skills {
+    /// Reads the `network:` and `category:` skills.
+    pub fn parse(skills: &[String]) -> Self {
+        let mut out = Skills::default();
+        for s in skills {
+            if let Some(n) = s.strip_prefix("network:") {
+                out.networks.push(n.to_lowercase());
+            } else if let Some(c) = s.strip_prefix("category:") {
+                out.categories.push(c.to_lowercase());
+            }
+        }
+        out
+    }
+
+    /// Narrows a conversation query to what these skills cover.
+    pub fn filter(&self, q: Select<conversation::Entity>) -> Select<conversation::Entity> {
+        let q = if self.networks.is_empty() {
+            q
+        } else {
+            q.filter(conversation::Column::Network.is_in(self.networks.clone()))
+        };
+        if self.categories.is_empty() {
+            q
+        } else {
+            q.filter(conversation::Column::Category.is_in(self.categories.clone()))
+        }
+    }
+}
+
+/// Agents online now with room for one more conversation, from their presence.
+async fn available_agents(coord: &Coordination) -> Result<HashSet<i64>, ApiError> {
+    let mut out = HashSet::new();
+    for (agent, doc) in coord.presences().await? {
+        let Ok(v) = serde_json::from_str::<Value>(&doc) else { continue };
+        let online = v["status"] == "online";
+        let room = match (v["load"].as_i64(), v["capacity"].as_i64()) {
+            (Some(load), Some(cap)) => load < cap,
+            _ => false,
+        };
+        if online && room {
+            out.insert(agent);
+        }
+    }
+    Ok(out)
+}
+
+/// The candidates (by id) that wait for another agent: their customer's previous conversation
+/// was handled by someone else who is online with room, and the hold has not run out.
+pub async fn held_for_others(
+    db: &impl ConnectionTrait,
+    coord: &Coordination,
+    candidates: &[conversation::Model],
+    me: i64,
+) -> Result<HashSet<i64>, ApiError> {
+    let cutoff = Utc::now() - PREVIOUS_AGENT_HOLD;
+    let recent: Vec<(i64, i64)> = candidates
+        .iter()
+        .filter(|c| c.last_inbound_at.is_some_and(|t| t > cutoff) || c.created_at > cutoff)
+        .filter_map(|c| c.previous_conversation_id.map(|p| (c.id, p)))
+        .collect();
+    if recent.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let previous: HashMap<i64, Option<i64>> = conversation::Entity::find()
+        .select_only()
+        .columns([conversation::Column::Id, conversation::Column::AssigneeId])
+        .filter(conversation::Column::Id.is_in(recent.iter().map(|(_, p)| *p)))
+        .into_tuple::<(i64, Option<i64>)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let others: Vec<(i64, i64)> = recent
+        .into_iter()
+        .filter_map(|(c, p)| previous.get(&p).copied().flatten().map(|agent| (c, agent)))
+        .filter(|(_, agent)| *agent != me)
+        .collect();
+    if others.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let available = available_agents(coord).await?;
+    Ok(others.into_iter().filter(|(_, agent)| available.contains(agent)).map(|(c, _)| c).collect())
+}
+
+/// Restricts a query to conversations whose customer's previous conversation `me` handled.
+pub fn returning_to(q: Select<conversation::Entity>, me: i64) -> Select<conversation::Entity> {
+    use sea_orm::sea_query::Query;
+    let mine = Query::select()
+        .column(conversation::Column::Id)
+        .from(conversation::Entity)
+        .and_where(conversation::Column::AssigneeId.eq(me))
+        .to_owned();
+    q.filter(conversation::Column::PreviousConversationId.in_subquery(mine))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skills_read_their_dimensions_and_ignore_the_rest() {
+        let s = Skills::parse(&["network:X".into(), "category:billing".into(), "vip".into(), "language:es".into()]);
+        assert_eq!(s, Skills { networks: vec!["x".into()], categories: vec!["billing".into()] });
+        assert_eq!(Skills::parse(&[]), Skills::default());
+    }
+}

@@ -87,6 +87,11 @@ pub struct LiveSettings {
     /// Events for one session that arrive within this many milliseconds of its previous frame
     /// are sent together in one `batch` frame (0 sends each at once).
     pub coalesce_ms: u64,
+    /// Push assignment: hand waiting conversations to online agents with room (off: agents
+    /// take work with `next` or `claim`).
+    pub auto_assign: bool,
+    /// How often each node runs an auto-assignment round, in milliseconds.
+    pub auto_assign_interval_ms: u64,
     /// How often each node looks for lapsed leases to hand back to the queue, in milliseconds.
     pub reaper_interval_ms: u64,
 }
@@ -101,6 +106,8 @@ impl Default for LiveSettings {
             max_frame_bytes: 64 * 1024,
             reaper_interval_ms: 2_000,
             coalesce_ms: 10,
+            auto_assign: false,
+            auto_assign_interval_ms: 1_000,
         }
     }
 }
@@ -234,6 +241,7 @@ impl Settings {
             ("CHORUS_LIVE__RESUME_WINDOW", self.live.resume_window as u64),
             ("CHORUS_LIVE__MAX_FRAME_BYTES", self.live.max_frame_bytes as u64),
             ("CHORUS_LIVE__REAPER_INTERVAL_MS", self.live.reaper_interval_ms),
+            ("CHORUS_LIVE__AUTO_ASSIGN_INTERVAL_MS", self.live.auto_assign_interval_ms),
             ("CHORUS_SLA__TIER1_FIRST_RESPONSE_SECS", self.sla.tier1_first_response_secs),
             ("CHORUS_SLA__TIER2_FIRST_RESPONSE_SECS", self.sla.tier2_first_response_secs),
             ("CHORUS_SLA__TIER1_NEXT_RESPONSE_SECS", self.sla.tier1_next_response_secs),

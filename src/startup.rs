@@ -51,6 +51,14 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         live.clone(),
         Duration::from_millis(settings.live.reaper_interval_ms),
     );
+    if settings.live.auto_assign {
+        crate::conversations::autoassign::spawn(
+            db.clone(),
+            live.clone(),
+            Duration::from_millis(settings.live.auto_assign_interval_ms),
+            Duration::from_secs(settings.claim_lease_secs),
+        );
+    }
     Ok(AppState { db, settings, ingest, listening, metrics, coord, live })
 }
 

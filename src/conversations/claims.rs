@@ -140,11 +140,21 @@ pub async fn claim(
     id: i64,
     who: &Claimant,
 ) -> Result<ClaimView, ApiError> {
+    claim_as(db, live, id, who, serde_json::json!({})).await
+}
+
+/// [`claim`], with extra fields for the `conversation.claimed` event (auto-assignment says so).
+pub async fn claim_as(
+    db: &(impl ConnectionTrait + TransactionTrait),
+    live: &Live,
+    id: i64,
+    who: &Claimant,
+    extra: serde_json::Value,
+) -> Result<ClaimView, ApiError> {
     let (agent_id, lease) = (who.agent_id, who.lease);
     let current = load_unresolved(db, id).await?;
     let grant = live.coord.claim(id, agent_id, lease, current.fence_token, capacity_of(who)).await?;
     if current.assignee_id != Some(agent_id) || current.fence_token != grant.token {
-        let extra = serde_json::json!({});
         record_and_announce(db, live, id, Some(agent_id), grant.token, kind::CONVERSATION_CLAIMED, extra).await?;
     }
     Ok(ClaimView { conversation_id: id, agent_id, fence_token: grant.token, lease_secs: lease.as_secs() })

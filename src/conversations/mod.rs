@@ -2,6 +2,7 @@
 //! with the customer's whole history, and notes.
 
 pub mod actions;
+pub mod autoassign;
 pub mod claims;
 mod list;
 pub mod reaper;

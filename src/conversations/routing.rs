@@ -58,21 +58,47 @@ impl Skills {
     }
 }
 
-/// Agents online now with room for one more conversation, from their presence.
-async fn available_agents(coord: &Coordination) -> Result<HashSet<i64>, ApiError> {
-    let mut out = HashSet::new();
-    for (agent, doc) in coord.presences().await? {
+/// An agent online now with room, as their presence last said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Available {
+    /// The agent.
+    pub agent_id: i64,
+    /// Conversations they hold.
+    pub load: i64,
+    /// Most they may hold.
+    pub capacity: i64,
+}
+
+/// Agents online now (not away) with room for one more conversation, from their presence.
+pub async fn available(coord: &Coordination) -> Result<Vec<Available>, ApiError> {
+    let mut out = Vec::new();
+    for (agent_id, doc) in coord.presences().await? {
         let Ok(v) = serde_json::from_str::<Value>(&doc) else { continue };
-        let online = v["status"] == "online";
-        let room = match (v["load"].as_i64(), v["capacity"].as_i64()) {
-            (Some(load), Some(cap)) => load < cap,
-            _ => false,
-        };
-        if online && room {
-            out.insert(agent);
+        if v["status"] != "online" {
+            continue;
+        }
+        if let (Some(load), Some(capacity)) = (v["load"].as_i64(), v["capacity"].as_i64())
+            && load < capacity
+        {
+            out.push(Available { agent_id, load, capacity });
         }
     }
     Ok(out)
+}
+
+async fn available_agents(coord: &Coordination) -> Result<HashSet<i64>, ApiError> {
+    Ok(available(coord).await?.into_iter().map(|a| a.agent_id).collect())
+}
+
+/// Whether skills cover a conversation.
+impl Skills {
+    /// True when the conversation's network and category are within these skills.
+    pub fn covers(&self, c: &conversation::Model) -> bool {
+        let network_ok = self.networks.is_empty() || self.networks.contains(&c.network);
+        let category_ok = self.categories.is_empty()
+            || c.category.as_ref().is_some_and(|cat| self.categories.iter().any(|k| k == cat));
+        network_ok && category_ok
+    }
 }
 
 /// The candidates (by id) that wait for another agent: their customer's previous conversation

@@ -414,3 +414,51 @@ async fn next_follows_skills_and_gives_returning_customers_to_their_previous_age
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn auto_assignment_pushes_work_to_online_agents_with_room_only() -> TestResult {
+    let app = spawn_app_with(|s| {
+        s.live.auto_assign = true;
+        s.live.auto_assign_interval_ms = 100;
+        s.live.ping_interval_ms = 100;
+    })
+    .await;
+    let (a_id, a) = app.agent("a@example.com", &["agent"], 2).await;
+    let (b_id, b) = app.agent("b@example.com", &["agent"], 1).await;
+    // An agent without a session (offline) and one who is away never get pushed work.
+    let (away_id, away) = app.agent("away@example.com", &["agent"], 5).await;
+    let mut wz = app.ws(&away).await;
+    wz.ok(json!({"type": "presence", "status": "away"})).await;
+    app.agent("offline@example.com", &["agent"], 5).await;
+    let mut wa = app.ws(&a).await;
+    let c1 = new_conversation(&app, "1").await;
+    let c2 = new_conversation(&app, "2").await;
+    let c3 = new_conversation(&app, "3").await;
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let e = wa.event("conversation.claimed").await;
+        assert_eq!((e["data"]["agent_id"].as_i64(), e["data"]["assigned_by"].as_str()), (Some(a_id), Some("auto")));
+        got.push(e["data"]["conversation_id"].as_i64().unwrap_or_default());
+    }
+    assert_eq!(got, vec![c1, c2], "oldest first, up to capacity");
+    // Everyone with a session is full or away: the third waits…
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.conversation(c3).await["conversation"]["assignee_id"], Value::Null);
+    // …until someone with room comes online.
+    let mut wb = app.ws(&b).await;
+    let e = wb.event("conversation.claimed").await;
+    assert_eq!((e["data"]["conversation_id"].as_i64(), e["data"]["agent_id"].as_i64()), (Some(c3), Some(b_id)));
+    // Capacity frees when A resolves one; the next waiting conversation goes to A.
+    let c4 = new_conversation(&app, "4").await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.conversation(c4).await["conversation"]["assignee_id"], Value::Null, "nobody has room");
+    let token = app.conversation(c1).await["conversation"]["fence_token"].clone();
+    wa.ok(json!({"type": "resolve", "conversation_id": c1, "fence_token": token})).await;
+    let e = wa.event("conversation.claimed").await;
+    assert_eq!(e["data"]["conversation_id"], c4);
+    for c in [c1, c2, c3, c4] {
+        let holder = app.conversation(c).await["conversation"]["assignee_id"].as_i64();
+        assert_ne!(holder, Some(away_id));
+    }
+    Ok(())
+}

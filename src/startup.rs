@@ -159,7 +159,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let server = HttpServer::new(move || {
         App::new()
             .wrap(middleware::Compress::default())
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<crate::telemetry::RedactedRootSpan>::new())
             .app_data(data.clone())
             .app_data(error::json_config(limit))
             .app_data(error::query_config())

@@ -148,8 +148,8 @@ impl Hub {
         }
     }
 
-    /// Adds topics to a session. With `resume_from`, every kept event after it on the
-    /// session's topics is put in its buffer first, in order, under the same lock that
+    /// Adds topics to a session. With `resume_from`, every kept event after it on these
+    /// topics is put in its buffer first, in order, under the same lock that
     /// delivers new events, so nothing is missed or repeated between the replay and the live
     /// stream.
     pub fn subscribe(&self, id: SessionId, topics: &[String], resume_from: Option<i64>) -> Subscribed {
@@ -181,9 +181,12 @@ impl Hub {
         let Some(entry) = inner.sessions.get(&id) else {
             return Subscribed { seq: last_seq, replayed: 0, resync: false };
         };
+        // Only the topics of this call: events of topics the session already had were
+        // delivered live.
+        let wanted: HashSet<&str> = topics.iter().map(String::as_str).collect();
         let mut replayed = 0;
         let mut full = false;
-        for ev in inner.ring.iter().filter(|e| e.seq > from && e.topics.iter().any(|t| entry.topics.contains(t))) {
+        for ev in inner.ring.iter().filter(|e| e.seq > from && e.topics.iter().any(|t| wanted.contains(&**t))) {
             if entry.tx.try_send(ev.clone()).is_err() {
                 full = true;
                 break;

@@ -26,7 +26,8 @@ pub struct AgentView {
     pub name: String,
     /// Roles, e.g. `["agent"]`, `["admin"]`.
     pub roles: Vec<String>,
-    /// Skills used for routing, e.g. `["billing", "spanish"]`.
+    /// Skills; `network:<name>` and `category:<name>` route `next` and auto-assignment, e.g.
+    /// `["network:x", "category:billing", "spanish"]`.
     pub skills: Vec<String>,
     /// Most conversations held at once.
     pub capacity: i32,
@@ -68,7 +69,7 @@ pub struct NewAgent {
     /// Roles; defaults to `["agent"]`.
     #[serde(default)]
     pub roles: Vec<String>,
-    /// Skills.
+    /// Skills (`network:<name>` and `category:<name>` route work; others are for people).
     #[serde(default)]
     pub skills: Vec<String>,
     /// Capacity; defaults to 5.

@@ -20,9 +20,13 @@ use crate::triage::Tier;
 #[serde(rename_all = "snake_case")]
 pub enum View {
     /// Waiting for the brand (new or open, tier 1 or 2), in queue order: tier, then due time,
-    /// then arrival.
+    /// then risk (higher first), then arrival.
     #[default]
     Queue,
+    /// The queue without the conversations someone holds, in queue order.
+    Unassigned,
+    /// The queue as held by the caller's team (agents with the caller's team), in queue order.
+    Team,
     /// Everything, newest first.
     All,
     /// Held by the caller.
@@ -92,14 +96,28 @@ fn encode_cursor(parts: &[i64]) -> String {
 pub async fn list(db: &impl ConnectionTrait, q: &ListQuery, me: i64) -> Result<Page, ApiError> {
     use conversation::Column as C;
     let view = q.view.unwrap_or_default();
+    let waiting = |sel: sea_orm::Select<conversation::Entity>| {
+        sel.filter(C::Status.is_in([STATUS_NEW, STATUS_OPEN])).filter(C::Priority.lte(Tier::Tier2.as_i16()))
+    };
     let limit = q.limit.unwrap_or(50);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::Validation(format!("limit must be between 1 and {MAX_LIMIT}")));
     }
     let mut sel = conversation::Entity::find();
     sel = match view {
-        View::Queue => {
-            sel.filter(C::Status.is_in([STATUS_NEW, STATUS_OPEN])).filter(C::Priority.lte(Tier::Tier2.as_i16()))
+        View::Queue => waiting(sel),
+        View::Unassigned => waiting(sel).filter(C::AssigneeId.is_null()),
+        View::Team => {
+            let team = entity::agent::Entity::find_by_id(me).one(db).await?.and_then(|a| a.team_id);
+            let Some(team) = team else {
+                return Err(ApiError::Validation("the team view needs you to be on a team".into()));
+            };
+            let members = sea_orm::sea_query::Query::select()
+                .column(entity::agent::Column::Id)
+                .from(entity::agent::Entity)
+                .and_where(entity::agent::Column::TeamId.eq(team))
+                .to_owned();
+            waiting(sel).filter(C::AssigneeId.in_subquery(members))
         }
         View::All => sel,
         View::Mine => sel.filter(C::AssigneeId.eq(me)).filter(C::Status.ne(STATUS_RESOLVED)),
@@ -131,11 +149,11 @@ pub async fn list(db: &impl ConnectionTrait, q: &ListQuery, me: i64) -> Result<P
     if let Some(v) = q.assignee_id {
         sel = sel.filter(C::AssigneeId.eq(v));
     }
-    let queue = view == View::Queue;
+    let queue = matches!(view, View::Queue | View::Unassigned | View::Team);
     if let Some(cur) = &q.cursor {
         let parts = decode_cursor(cur)?;
         sel = match (queue, parts.as_slice()) {
-            (true, [p, d, id]) => sel.filter(
+            (true, [p, d, r, id]) => sel.filter(
                 Condition::any()
                     .add(Expr::col(C::Priority).gt(*p))
                     .add(Condition::all().add(Expr::col(C::Priority).eq(*p)).add(Expr::col(C::DueSort).gt(*d)))
@@ -143,6 +161,13 @@ pub async fn list(db: &impl ConnectionTrait, q: &ListQuery, me: i64) -> Result<P
                         Condition::all()
                             .add(Expr::col(C::Priority).eq(*p))
                             .add(Expr::col(C::DueSort).eq(*d))
+                            .add(Expr::col(C::Risk).lt(*r)),
+                    )
+                    .add(
+                        Condition::all()
+                            .add(Expr::col(C::Priority).eq(*p))
+                            .add(Expr::col(C::DueSort).eq(*d))
+                            .add(Expr::col(C::Risk).eq(*r))
                             .add(Expr::col(C::Id).gt(*id)),
                     ),
             ),
@@ -151,7 +176,7 @@ pub async fn list(db: &impl ConnectionTrait, q: &ListQuery, me: i64) -> Result<P
         };
     }
     sel = if queue {
-        sel.order_by_asc(C::Priority).order_by_asc(C::DueSort).order_by_asc(C::Id)
+        sel.order_by_asc(C::Priority).order_by_asc(C::DueSort).order_by_desc(C::Risk).order_by_asc(C::Id)
     } else {
         sel.order_by_desc(C::Id)
     };
@@ -159,7 +184,9 @@ pub async fn list(db: &impl ConnectionTrait, q: &ListQuery, me: i64) -> Result<P
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     let next_cursor = match (more, rows.last()) {
-        (true, Some(last)) if queue => Some(encode_cursor(&[i64::from(last.priority), last.due_sort, last.id])),
+        (true, Some(last)) if queue => {
+            Some(encode_cursor(&[i64::from(last.priority), last.due_sort, i64::from(last.risk), last.id]))
+        }
         (true, Some(last)) => Some(encode_cursor(&[last.id])),
         _ => None,
     };

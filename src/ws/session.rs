@@ -98,6 +98,7 @@ impl Session {
             if !alive {
                 break End::Gone;
             }
+            let flush_due = last_flush + coalesce;
             tokio::select! {
                 _ = shutdown.changed() => break End::Shutdown,
                 msg = stream.recv() => {
@@ -128,24 +129,21 @@ impl Session {
                         }
                     }
                 }
-                n = rx.recv_many(&mut pending, MAX_BATCH) => {
+                // Under load a session reads its buffer at most once per coalescing tick, and
+                // does not listen to it in between: events arriving meanwhile neither wake the
+                // task nor cost a frame each; they go out together in the next one. An idle
+                // session's first event goes out at once.
+                n = rx.recv_many(&mut pending, MAX_BATCH), if Instant::now() >= flush_due => {
                     if n == 0 {
                         break End::Gone;
                     }
-                    // Under load, gather what arrives within one tick of the previous frame
-                    // into the next one: far fewer frames and syscalls, at most a tick later.
-                    let due = last_flush + coalesce;
-                    while pending.len() < MAX_BATCH && Instant::now() < due {
-                        let room = MAX_BATCH - pending.len();
-                        match tokio::time::timeout_at(due.into(), rx.recv_many(&mut pending, room)).await {
-                            Ok(0) | Err(_) => break,
-                            Ok(_) => {}
-                        }
-                    }
                     alive = self.write_events(&pending).await;
-                    last_flush = Instant::now();
+                    // A full batch means more is waiting: read again without waiting a tick.
+                    let now = Instant::now();
+                    last_flush = if n == MAX_BATCH { now.checked_sub(coalesce).unwrap_or(now) } else { now };
                     pending.clear();
                 }
+                () = tokio::time::sleep_until(flush_due.into()), if Instant::now() < flush_due => {}
                 () = lag.notified() => alive = Box::pin(self.resync(&mut rx, "slow_consumer")).await,
                 _ = ping.tick() => {
                     if last_heard.elapsed() > timeout {

@@ -343,3 +343,41 @@ async fn a_redis_restart_grants_nothing_twice_and_sessions_recover() -> TestResu
     redis.kill();
     Ok(())
 }
+
+/// SIGTERM: the node tells its sessions, gives their agents' claims back to the queue (seen from
+/// another node), and exits cleanly.
+#[tokio::test]
+async fn sigterm_tells_sessions_and_releases_their_claims() -> TestResult {
+    let Some(redis) = test_redis().await else { return Ok(()) };
+    let prefix = unique_prefix();
+    let (r1, p1) = (redis.clone(), prefix.clone());
+    let app = spawn_app_with(|s| {
+        s.redis_url = Some(r1);
+        s.redis_prefix = p1;
+    })
+    .await;
+    let mut node = ChildNode::start(&app.database_url, &redis, &prefix).await;
+    let (_, token) = app.agent("a@example.com", &["agent"], 5).await;
+    let (_, watcher) = app.agent("w@example.com", &["agent"], 5).await;
+    let r = app.ingest(&json!([msg("t1", "cust-t", "Where is my refund?", "2026-11-20T10:00:00Z")])).await;
+    let c = crate::helpers::conv_id(&r[0]);
+    let mut observer = app.ws(&watcher).await;
+    observer.ok(json!({"type": "subscribe", "topics": ["queue"]})).await;
+    let mut on_child = Ws::open(&format!("{}/ws?token={token}", node.addr)).await;
+    on_child.ok(json!({"type": "claim", "conversation_id": c})).await;
+    observer.event("conversation.claimed").await;
+
+    let pid = node.child.id().unwrap_or_else(|| panic!("child has no pid"));
+    let status = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status()?;
+    assert!(status.success());
+    let bye = on_child.frame_of("shutdown").await;
+    assert_eq!(bye["reason"], "server shutting down");
+    assert!(on_child.closed().await);
+    let released = observer.event("conversation.released").await;
+    assert_eq!(released["data"]["conversation_id"], c);
+    assert_eq!(app.conversation(c).await["conversation"]["assignee_id"], Value::Null);
+    let exit = tokio::time::timeout(Duration::from_secs(20), node.child.wait()).await??;
+    assert!(exit.success(), "clean exit: {exit:?}");
+    crate::helpers::delete_redis_keys(&redis, &prefix).await;
+    Ok(())
+}

@@ -179,13 +179,19 @@ impl Api {
     }
 
     async fn ingest(&self, messages: Vec<Value>) -> anyhow::Result<()> {
-        let r = self
-            .client
-            .post(format!("{}/api/v1/ingest/messages", self.base))
-            .header("x-api-key", INGEST_KEY)
-            .json(&messages)
-            .send()
-            .await?;
+        let send = || {
+            self.client
+                .post(format!("{}/api/v1/ingest/messages", self.base))
+                .header("x-api-key", INGEST_KEY)
+                .json(&messages)
+                .send()
+        };
+        // A pooled keep-alive connection the server closed at the same moment fails before the
+        // request was read; ingest is idempotent, so one retry on a fresh connection is safe.
+        let r = match send().await {
+            Err(e) if e.is_request() || e.is_connect() => send().await?,
+            other => other?,
+        };
         if !r.status().is_success() {
             bail!("ingest: {}", r.text().await.unwrap_or_default());
         }

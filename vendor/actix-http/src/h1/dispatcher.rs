@@ -36,11 +36,11 @@ use crate::{
     ConnectionType, Error, Extensions, HttpMessage, OnConnectData, Request, Response, StatusCode,
 };
 
-// Chorus: 2 KiB instead of 8 KiB. Both buffers stay allocated for the life of a connection, and
+// Chorus: 1 KiB instead of 8 KiB. Both buffers stay allocated for the life of a connection, and
 // an upgraded WebSocket connection lives for hours: at 8 KiB each they were 16 KiB of every idle
 // session's ~28 KiB. Larger reads and writes still grow the buffers on demand.
-const LW_BUFFER_SIZE: usize = 512;
-const HW_BUFFER_SIZE: usize = 1024 * 2;
+const LW_BUFFER_SIZE: usize = 256;
+const HW_BUFFER_SIZE: usize = 1024;
 const MAX_PIPELINED_MESSAGES: usize = 16;
 
 /// Write buffer capacity at which we reallocate it after flushing.

@@ -111,20 +111,9 @@ pub async fn round(db: &DatabaseConnection, live: &Live, lease: Duration) -> Res
 
 /// Runs [`round`] every `every` until the node shuts down.
 pub fn spawn(db: DatabaseConnection, live: Live, every: Duration, lease: Duration) {
-    let mut stop = live.shutdown_signal();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = stop.changed() => return,
-            }
-            match round(&db, &live, lease).await {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(assigned = n, "auto-assigned conversations"),
-                Err(e) => tracing::warn!(error.message = %e, "auto-assignment round failed"),
-            }
-        }
+    let handle = live.clone();
+    handle.every(every, "conversations auto-assigned", move || {
+        let (db, live) = (db.clone(), live.clone());
+        async move { round(&db, &live, lease).await }
     });
 }

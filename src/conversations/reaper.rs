@@ -49,20 +49,9 @@ pub async fn sweep(db: &DatabaseConnection, live: &Live) -> Result<usize, ApiErr
 
 /// Runs [`sweep`] every `every` until the node shuts down.
 pub fn spawn(db: DatabaseConnection, live: Live, every: Duration) {
-    let mut stop = live.shutdown_signal();
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => {}
-                _ = stop.changed() => return,
-            }
-            match sweep(&db, &live).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(lapsed = n, "leases lapsed; conversations back on the queue"),
-                Err(e) => tracing::warn!(error.message = %e, "lease sweep failed"),
-            }
-        }
+    let handle = live.clone();
+    handle.every(every, "leases lapsed; conversations back on the queue", move || {
+        let (db, live) = (db.clone(), live.clone());
+        async move { sweep(&db, &live).await }
     });
 }

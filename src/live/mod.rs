@@ -103,6 +103,32 @@ impl Live {
         true
     }
 
+    /// Runs `job` every `every` until the node shuts down, logging what it did (`what`: how many
+    /// things one run handled) and its failures. The node's housekeeping (the lease reaper,
+    /// auto-assignment) runs this way.
+    pub fn every<F, Fut>(&self, every: Duration, what: &'static str, mut job: F)
+    where
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<usize, crate::error::ApiError>> + Send,
+    {
+        let mut stop = self.shutdown_signal();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => return,
+                }
+                match job().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(count = n, "{what}"),
+                    Err(e) => tracing::warn!(error.message = %e, "{what}: failed"),
+                }
+            }
+        });
+    }
+
     /// A receiver that turns true when the node shuts down.
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()

@@ -18,16 +18,21 @@ fn unique_prefix() -> String {
     format!("chorus-test:{}:", uuid::Uuid::new_v4().simple())
 }
 
+/// A node with a fresh store that coordinates through `redis` under `prefix`.
+async fn app_on(redis: &str, prefix: &str) -> TestApp {
+    let (redis, prefix) = (redis.to_owned(), prefix.to_owned());
+    spawn_app_with(|s| {
+        s.redis_url = Some(redis);
+        s.redis_prefix = prefix;
+    })
+    .await
+}
+
 #[tokio::test]
 async fn an_event_raised_on_one_node_reaches_subscribers_on_the_other() -> TestResult {
     let Some(redis) = test_redis().await else { return Ok(()) };
     let prefix = unique_prefix();
-    let (r1, p1) = (redis.clone(), prefix.clone());
-    let a = spawn_app_with(|s| {
-        s.redis_url = Some(r1);
-        s.redis_prefix = p1;
-    })
-    .await;
+    let a = app_on(&redis, &prefix).await;
     let b = spawn_node_beside_with(&a, |s| {
         s.redis_url = Some(redis.clone());
         s.redis_prefix = prefix.clone();
@@ -116,13 +121,8 @@ impl Drop for ChildNode {
 async fn fifty_agents_on_two_processes_never_share_a_conversation() -> TestResult {
     let Some(redis) = test_redis().await else { return Ok(()) };
     let prefix = unique_prefix();
-    let (r1, p1) = (redis.clone(), prefix.clone());
     // The in-process app owns the scratch store and creates the agents and conversations.
-    let app: TestApp = spawn_app_with(|s| {
-        s.redis_url = Some(r1);
-        s.redis_prefix = p1;
-    })
-    .await;
+    let app = app_on(&redis, &prefix).await;
     let nodes = [
         ChildNode::start(&app.database_url, &redis, &prefix).await,
         ChildNode::start(&app.database_url, &redis, &prefix).await,
@@ -283,12 +283,7 @@ async fn a_redis_restart_grants_nothing_twice_and_sessions_recover() -> TestResu
     }
     let mut redis = PrivateRedis::start(free_port());
     redis.wait_ready().await;
-    let url = redis.url();
-    let app = spawn_app_with(|s| {
-        s.redis_url = Some(url.clone());
-        s.redis_prefix = "restart:".into();
-    })
-    .await;
+    let app = app_on(&redis.url(), "restart:").await;
     let (_, a) = app.agent("a@example.com", &["agent"], 5).await;
     let (_, b) = app.agent("b@example.com", &["agent"], 5).await;
     let first =
@@ -350,12 +345,7 @@ async fn a_redis_restart_grants_nothing_twice_and_sessions_recover() -> TestResu
 async fn sigterm_tells_sessions_and_releases_their_claims() -> TestResult {
     let Some(redis) = test_redis().await else { return Ok(()) };
     let prefix = unique_prefix();
-    let (r1, p1) = (redis.clone(), prefix.clone());
-    let app = spawn_app_with(|s| {
-        s.redis_url = Some(r1);
-        s.redis_prefix = p1;
-    })
-    .await;
+    let app = app_on(&redis, &prefix).await;
     let mut node = ChildNode::start(&app.database_url, &redis, &prefix).await;
     let (_, token) = app.agent("a@example.com", &["agent"], 5).await;
     let (_, watcher) = app.agent("w@example.com", &["agent"], 5).await;

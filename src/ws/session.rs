@@ -351,8 +351,13 @@ impl Session {
         Duration::from_millis(self.state.settings.live.client_timeout_ms.saturating_mul(2))
     }
 
-    async fn presence_doc(&self, status: &str) -> Value {
-        let load = self.state.coord.held(self.agent.id).await.map(|h| h.len()).ok();
+    /// The presence document; `load` is the agent's held conversations when the caller already
+    /// knows it (the heartbeat's renewal counts them), else it is read from the coordinator.
+    async fn presence_doc(&self, status: &str, load: Option<usize>) -> Value {
+        let load = match load {
+            Some(n) => Some(n),
+            None => self.state.coord.held(self.agent.id).await.map(|h| h.len()).ok(),
+        };
         json!({
             "agent_id": self.agent.id,
             "name": self.agent.name,
@@ -365,7 +370,7 @@ impl Session {
 
     /// Records presence and tells the `presence` topic.
     async fn announce_presence(&self) {
-        let doc = self.presence_doc(self.status.as_str()).await;
+        let doc = self.presence_doc(self.status.as_str(), None).await;
         if let Err(e) = self.state.coord.set_presence(self.agent.id, doc.to_string(), self.presence_ttl()).await {
             tracing::warn!(error.message = %e, "recording presence failed");
         }
@@ -376,10 +381,14 @@ impl Session {
     async fn heartbeat(&self) {
         let coord = &self.state.coord;
         let lease = Duration::from_secs(self.state.settings.claim_lease_secs);
-        if let Err(e) = coord.renew_all(self.agent.id, lease).await {
-            tracing::warn!(error.message = %e, "renewing leases failed");
-        }
-        let doc = self.presence_doc(self.status.as_str()).await;
+        let load = match coord.renew_all(self.agent.id, lease).await {
+            Ok(n) => Some(n as usize),
+            Err(e) => {
+                tracing::warn!(error.message = %e, "renewing leases failed");
+                None
+            }
+        };
+        let doc = self.presence_doc(self.status.as_str(), load).await;
         if let Err(e) = coord.set_presence(self.agent.id, doc.to_string(), self.presence_ttl()).await {
             tracing::warn!(error.message = %e, "refreshing presence failed");
         }
@@ -397,7 +406,7 @@ impl Session {
         }
         if hub.sessions_of(self.agent.id) == 0 {
             let _ = self.state.coord.clear_presence(self.agent.id).await;
-            let doc = self.presence_doc("offline").await;
+            let doc = self.presence_doc("offline", None).await;
             self.state.live.publish_entries(vec![wire_entry(kind::PRESENCE_CHANGED, None, doc)]);
         }
         let reason = match end {

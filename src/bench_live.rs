@@ -59,6 +59,8 @@ pub struct LiveArgs {
 }
 
 const ADMIN_PASSWORD: &str = "bench-admin-password";
+/// Ingest ticks (20 ms each) before the fan-out measurement starts.
+const WARMUP_TICKS: usize = 50;
 const INGEST_KEY: &str = "bench-ingest-key";
 
 /// A `chorus serve` child process.
@@ -118,7 +120,7 @@ async fn open(url: &str, token: &str) -> anyhow::Result<Socket> {
     // Small buffers: the figures are about the server, and 10,000 clients with the default
     // 128 KiB read buffer would need over a gigabyte here.
     let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
-    let (mut s, _) = tokio_tungstenite::connect_async_with_config(format!("{url}?token={token}"), Some(config), false)
+    let (mut s, _) = tokio_tungstenite::connect_async_with_config(format!("{url}?token={token}"), Some(config), true)
         .await
         .with_context(|| format!("connecting to {url}"))?;
     // The hello frame.
@@ -323,14 +325,13 @@ async fn idle_phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow::Resul
 }
 
 /// Finds `"customer_name":"@f<n>"` occurrences in a frame (one per queue.upsert), cheaply: the
-/// client must not be the bottleneck of what it measures.
-fn fanout_ids(text: &str, out: &mut Vec<usize>) {
-    const NEEDLE: &str = r#""customer_name":"@f"#;
-    let mut rest = text;
-    while let Some(pos) = rest.find(NEEDLE) {
-        rest = &rest[pos + NEEDLE.len()..];
-        let digits: &str = &rest[..rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len())];
-        if let Ok(n) = digits.parse() {
+/// client must not be the bottleneck of what it measures (a SIMD substring search, built once).
+fn fanout_ids(finder: &memchr::memmem::Finder<'_>, text: &str, out: &mut Vec<usize>) {
+    let bytes = text.as_bytes();
+    for pos in finder.find_iter(bytes) {
+        let digits = &bytes[pos + finder.needle().len()..];
+        let end = digits.iter().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
+        if let Some(n) = std::str::from_utf8(&digits[..end]).ok().and_then(|d| d.parse().ok()) {
             out.push(n);
         }
     }
@@ -344,12 +345,19 @@ async fn fanout_phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow::Res
         command(&mut s, 1, json!({"type": "subscribe", "topics": ["queue"]})).await?;
         sockets.push(s);
     }
+    let per_tick = (args.rate as usize / 50).max(1);
+    let total = per_tick * 50 * args.seconds as usize;
+    // Each reader notes when each message's change reached it, in a table sized up front: a
+    // growing list would be reallocated by all readers at the same message, and that stall
+    // (hundreds of MB copied at once) would show up in the figures as the server's.
+    let epoch = Instant::now();
     let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
     let mut readers = Vec::with_capacity(sockets.len());
     for mut s in sockets {
         let mut stop = stop.subscribe();
         readers.push(tokio::spawn(async move {
-            let mut seen: Vec<(usize, Instant)> = Vec::new();
+            let mut arrived: Vec<u32> = vec![u32::MAX; total];
+            let finder = memchr::memmem::Finder::new(br#""customer_name":"@f"#);
             let mut ids = Vec::new();
             let mut events = 0_u64;
             loop {
@@ -357,11 +365,15 @@ async fn fanout_phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow::Res
                     _ = stop.recv() => break,
                     m = s.next() => match m {
                         Some(Ok(Message::Text(t))) => {
-                            let now = Instant::now();
+                            let micros = u32::try_from(epoch.elapsed().as_micros()).unwrap_or(u32::MAX - 1);
                             ids.clear();
-                            fanout_ids(t.as_str(), &mut ids);
+                            fanout_ids(&finder, t.as_str(), &mut ids);
                             events += ids.len() as u64;
-                            seen.extend(ids.iter().map(|&i| (i, now)));
+                            for &i in &ids {
+                                if let Some(slot) = arrived.get_mut(i) {
+                                    *slot = (*slot).min(micros);
+                                }
+                            }
                         }
                         Some(Ok(_)) => {}
                         _ => break,
@@ -369,49 +381,73 @@ async fn fanout_phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow::Res
                 }
             }
             let _ = s.close(None).await;
-            (seen, events)
+            (arrived, events)
         }));
     }
-    // Ingest at the rate, in batches every 20 ms, each stamped with its send time.
-    let per_tick = (args.rate as usize / 50).max(1);
-    let total = per_tick * 50 * args.seconds as usize;
+    // Ingest at the rate, in batches every 20 ms, each stamped with its send time. The first
+    // second is a warm-up at the same rate, not measured: it opens the client's HTTP
+    // connections and the store's first pages, a one-off that is not the steady state.
+    let warmup = per_tick * WARMUP_TICKS;
     let mut sent: Vec<Instant> = Vec::with_capacity(total);
     let mut tick = tokio::time::interval(Duration::from_millis(20));
-    let started = Instant::now();
+    let mut started = Instant::now();
     let mut posts = Vec::new();
+    let mut warmup_posts = Vec::new();
     let mut i = 0;
-    while i < total {
+    while i < warmup + total {
         tick.tick().await;
-        let batch: Vec<Value> = (i..i + per_tick).map(|n| message("f", n)).collect();
         let now = Instant::now();
-        sent.extend(std::iter::repeat_n(now, per_tick));
+        let measured = i >= warmup;
+        let batch: Vec<Value> = if measured {
+            if i == warmup {
+                started = now;
+            }
+            sent.extend(std::iter::repeat_n(now, per_tick));
+            (i - warmup..i - warmup + per_tick).map(|n| message("f", n)).collect()
+        } else {
+            (i..i + per_tick).map(|n| message("w", n)).collect()
+        };
         i += per_tick;
         let (client, base) = (api.client.clone(), nodes[(i / per_tick) % nodes.len()].http.clone());
-        posts.push(tokio::spawn(async move { Api { client, base, admin: String::new() }.ingest(batch).await }));
+        let post = tokio::spawn(async move {
+            Api { client, base, admin: String::new() }.ingest(batch).await.map(|()| now.elapsed())
+        });
+        if measured { posts.push(post) } else { warmup_posts.push(post) }
     }
-    for p in posts {
+    for p in warmup_posts {
         p.await??;
     }
+    let mut round_trips = Vec::with_capacity(posts.len());
+    for p in posts {
+        round_trips.push(p.await??);
+    }
+    round_trips.sort_unstable();
     let sending = started.elapsed();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let _ = stop.send(());
     let mut last: Vec<Option<Instant>> = vec![None; total];
+    let mut first: Vec<Option<Instant>> = vec![None; total];
     let mut reached: Vec<u32> = vec![0; total];
     let mut events = 0;
     for r in readers {
-        let (seen, n) = r.await?;
+        let (arrived, n) = r.await?;
         events += n;
-        for (i, at) in seen {
-            if i < total {
-                reached[i] += 1;
-                last[i] = Some(last[i].map_or(at, |l| l.max(at)));
-            }
+        for (i, &micros) in arrived.iter().enumerate().filter(|(_, m)| **m != u32::MAX) {
+            let at = epoch + Duration::from_micros(micros.into());
+            reached[i] += 1;
+            last[i] = Some(last[i].map_or(at, |l| l.max(at)));
+            first[i] = Some(first[i].map_or(at, |f| f.min(at)));
         }
     }
     let complete = reached.iter().filter(|n| **n as usize >= args.agents).count();
-    let mut delays: Vec<Duration> =
-        last.iter().zip(&sent).filter_map(|(l, s)| l.map(|l| l.saturating_duration_since(*s))).collect();
-    delays.sort_unstable();
+    let delays_to = |reached: &[Option<Instant>]| {
+        let mut d: Vec<Duration> =
+            reached.iter().zip(&sent).filter_map(|(r, s)| r.map(|r| r.saturating_duration_since(*s))).collect();
+        d.sort_unstable();
+        d
+    };
+    let delays = delays_to(&last);
+    let firsts = delays_to(&first);
     println!(
         "fan-out: {} agents subscribed to the queue, {} messages at {}/s over {:.1} s",
         args.agents,
@@ -423,13 +459,19 @@ async fn fanout_phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow::Res
         "  delivered to every agent: {complete} of {total} queue changes; events delivered: {events} ({:.0}/s)",
         events as f64 / sending.as_secs_f64()
     );
-    if !delays.is_empty() {
-        println!(
-            "  ingest -> last agent: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-            ms(percentile(&delays, 0.50)),
-            ms(percentile(&delays, 0.99)),
-            ms(percentile(&delays, 1.0))
-        );
+    for (what, d) in [
+        ("ingest request round trip", &round_trips),
+        ("ingest -> first agent", &firsts),
+        ("ingest -> last agent", &delays),
+    ] {
+        if !d.is_empty() {
+            println!(
+                "  {what}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+                ms(percentile(d, 0.50)),
+                ms(percentile(d, 0.99)),
+                ms(percentile(d, 1.0))
+            );
+        }
     }
     Ok(())
 }
@@ -476,6 +518,9 @@ async fn claim_phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow::Resu
                 let t = Instant::now();
                 let a = command(&mut s, n as u64 + 1, json!({"type": "claim", "conversation_id": id})).await?;
                 rtts.push(t.elapsed());
+                if std::env::var("DEBUG_BENCH").is_ok() && t.elapsed() > Duration::from_millis(30) {
+                    eprintln!("slow claim at {:.0} ms: {:.0} ms", ms(t - started), ms(t.elapsed()));
+                }
                 if a["type"] == "ack" {
                     won.push(id);
                 } else {

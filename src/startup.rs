@@ -42,7 +42,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let coord = crate::coord::Coordination::connect(settings.redis_url.as_deref(), &settings.redis_prefix)
         .await
         .context("connecting to Redis (REDIS_URL)")?;
-    let live = Live::start(coord.clone(), &settings.live).await?;
+    let live = Live::start(coord.clone(), &settings.live, db.get_database_backend()).await?;
     let ingest =
         IngestWriter::spawn(db.clone(), triager, listening.clone(), settings.clone(), metrics.clone(), live.clone());
     spawn_listening_refresh(db.clone(), listening.clone());
@@ -168,6 +168,9 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             .default_service(web::to(not_found))
     })
     .shutdown_timeout(10)
+    // Live sessions stream many small frames: with Nagle's algorithm on, a frame written while
+    // the previous one is unacknowledged waits for the client's delayed ACK (up to 40 ms).
+    .tcp_nodelay(true)
     .disable_signals()
     .listen(listener)?
     .run();

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use entity::conversation;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionSession, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -65,12 +65,9 @@ async fn record_holder(
         .col_expr(conversation::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(conversation::Column::Id.eq(id))
         .filter(conversation::Column::FenceToken.lte(token))
-        .exec(db)
+        .exec_with_returning(db)
         .await?;
-    if updated.rows_affected == 0 {
-        return Err(ApiError::StaleClaim);
-    }
-    load(db, id).await
+    updated.into_iter().next().ok_or(ApiError::StaleClaim)
 }
 
 /// Writes the claim event and the queue change for `c`; returns them for publishing after the
@@ -96,10 +93,10 @@ pub(super) async fn announce(
     Ok(evs)
 }
 
-/// Records the holder behind the fence and announces the change, in one transaction, then
-/// publishes the events live.
+/// Records the holder behind the fence and announces the change (in the node's next group
+/// commit), then publishes the events live.
 async fn record_and_announce(
-    db: &impl TransactionTrait,
+    db: &DatabaseConnection,
     live: &Live,
     id: i64,
     holder: Option<i64>,
@@ -107,12 +104,13 @@ async fn record_and_announce(
     kind: &'static str,
     extra: serde_json::Value,
 ) -> Result<(), ApiError> {
-    let txn = db.begin().await?;
-    let c = record_holder(&txn, id, holder, token).await?;
-    let evs = announce(&txn, kind, &c, extra).await?;
-    txn.commit().await?;
-    live.publish(&evs);
-    Ok(())
+    live.commit(db, move |txn| {
+        Box::pin(async move {
+            let c = record_holder(txn, id, holder, token).await?;
+            Ok(((), announce(txn, kind, &c, extra).await?))
+        })
+    })
+    .await
 }
 
 /// Who claims, how much they may hold, and what they handle.
@@ -134,18 +132,13 @@ fn capacity_of(c: &Claimant) -> u32 {
 
 /// Claims a conversation for the claimant (or renews their own claim). Capacity is checked by
 /// the coordinator in the same atomic step as the grant.
-pub async fn claim(
-    db: &(impl ConnectionTrait + TransactionTrait),
-    live: &Live,
-    id: i64,
-    who: &Claimant,
-) -> Result<ClaimView, ApiError> {
+pub async fn claim(db: &DatabaseConnection, live: &Live, id: i64, who: &Claimant) -> Result<ClaimView, ApiError> {
     claim_as(db, live, id, who, serde_json::json!({})).await
 }
 
 /// [`claim`], with extra fields for the `conversation.claimed` event (auto-assignment says so).
 pub async fn claim_as(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &DatabaseConnection,
     live: &Live,
     id: i64,
     who: &Claimant,
@@ -161,13 +154,7 @@ pub async fn claim_as(
 }
 
 /// Gives a conversation back to the queue; only the holder of exactly `token` may.
-pub async fn release(
-    db: &(impl ConnectionTrait + TransactionTrait),
-    live: &Live,
-    id: i64,
-    agent_id: i64,
-    token: i64,
-) -> Result<(), ApiError> {
+pub async fn release(db: &DatabaseConnection, live: &Live, id: i64, agent_id: i64, token: i64) -> Result<(), ApiError> {
     load(db, id).await?;
     live.coord.release(id, agent_id, token).await?;
     let extra = serde_json::json!({"released_by": agent_id, "reason": "released"});
@@ -180,7 +167,7 @@ pub async fn release(
 /// A supervisor may move work to an agent who is already at capacity (that is their call to
 /// make during a spike); `next` and claims never exceed it.
 pub async fn reassign(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &DatabaseConnection,
     live: &Live,
     id: i64,
     to_agent: i64,
@@ -213,7 +200,7 @@ pub struct Moved {
 
 /// Moves many conversations to one agent, each a forced transfer of its own.
 pub async fn reassign_many(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &DatabaseConnection,
     live: &Live,
     ids: &[i64],
     to_agent: i64,
@@ -248,7 +235,7 @@ const NEXT_ROUNDS: usize = 20;
 /// tried, when a rush took the whole page). Capacity is part of each grant, so two `next` calls
 /// by one agent cannot both slip under it. `None` when nothing is available to them.
 pub async fn next(
-    db: &(impl ConnectionTrait + TransactionTrait),
+    db: &DatabaseConnection,
     live: &Live,
     who: &Claimant,
 ) -> Result<Option<(ClaimView, Summary)>, ApiError> {
@@ -308,26 +295,19 @@ pub async fn next(
 
 /// Hands a conversation whose lease lapsed back to the queue, if the store still shows
 /// `agent_id` holding exactly `token`; `false` when someone else already changed it.
-pub async fn lapse(
-    db: &impl TransactionTrait,
-    live: &Live,
-    id: i64,
-    agent_id: i64,
-    token: i64,
-) -> Result<bool, ApiError> {
-    let txn = db.begin().await?;
-    let updated = super::actions::fenced(id, agent_id, token)
-        .col_expr(conversation::Column::AssigneeId, Expr::value(Option::<i64>::None))
-        .exec(&txn)
-        .await?;
-    if updated.rows_affected == 0 {
-        txn.rollback().await?;
-        return Ok(false);
-    }
-    let c = load(&txn, id).await?;
-    let extra = serde_json::json!({"released_by": agent_id, "reason": "lease_expired"});
-    let evs = announce(&txn, kind::CONVERSATION_RELEASED, &c, extra).await?;
-    txn.commit().await?;
-    live.publish(&evs);
-    Ok(true)
+pub async fn lapse(db: &DatabaseConnection, live: &Live, id: i64, agent_id: i64, token: i64) -> Result<bool, ApiError> {
+    live.commit(db, move |txn| {
+        Box::pin(async move {
+            let updated = super::actions::fenced(id, agent_id, token)
+                .col_expr(conversation::Column::AssigneeId, Expr::value(Option::<i64>::None))
+                .exec_with_returning(txn)
+                .await?;
+            let Some(c) = updated.into_iter().next() else {
+                return Ok((false, Vec::new()));
+            };
+            let extra = serde_json::json!({"released_by": agent_id, "reason": "lease_expired"});
+            Ok((true, announce(txn, kind::CONVERSATION_RELEASED, &c, extra).await?))
+        })
+    })
+    .await
 }

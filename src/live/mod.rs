@@ -6,6 +6,7 @@
 //! cluster mode, and one global `seq`: an event raised on node A reaches node B's sessions with
 //! the same seq, in the same order.
 
+pub mod commit;
 pub mod hub;
 pub mod topics;
 
@@ -52,6 +53,7 @@ pub struct Live {
     /// Entries handed to the publisher and not yet in the shared log.
     unpublished: Arc<AtomicUsize>,
     shutdown: watch::Sender<bool>,
+    group: Arc<commit::GroupCommit>,
 }
 
 /// Most entries appended to the shared log in one call.
@@ -59,7 +61,11 @@ const PUBLISH_BATCH: usize = 512;
 
 impl Live {
     /// Starts the node's publisher and tail tasks, continuing the log where it stands.
-    pub async fn start(coord: Coordination, settings: &LiveSettings) -> anyhow::Result<Self> {
+    pub async fn start(
+        coord: Coordination,
+        settings: &LiveSettings,
+        backend: sea_orm::DatabaseBackend,
+    ) -> anyhow::Result<Self> {
         let last = coord.last_seq().await.map_err(|e| anyhow::anyhow!("reading the event log: {e}"))?;
         let hub = Arc::new(Hub::new(last, settings.resume_window));
         let (outbox, rx) = mpsc::unbounded_channel();
@@ -67,7 +73,14 @@ impl Live {
         let unpublished = Arc::new(AtomicUsize::new(0));
         tokio::spawn(publish_loop(coord.clone(), hub.clone(), rx, unpublished.clone()));
         tokio::spawn(tail_loop(coord.clone(), hub.clone(), shutdown.subscribe()));
-        Ok(Self { coord, hub, outbox, unpublished, shutdown })
+        Ok(Self {
+            coord,
+            hub,
+            outbox,
+            unpublished,
+            shutdown,
+            group: Arc::new(commit::GroupCommit::for_backend(backend)),
+        })
     }
 
     /// Publishes events the store has committed. Never waits: a node-local task appends them
@@ -75,6 +88,22 @@ impl Live {
     pub fn publish(&self, events: &[NewEvent]) {
         let entries: Vec<LogEntry> = events.iter().map(entry_of).collect();
         self.publish_entries(entries);
+    }
+
+    /// Runs a small store write in this node's next group commit (see [`commit`]) and publishes
+    /// its events once committed. `work` runs in a savepoint: when it fails, nothing of it is
+    /// stored and the other writes of the batch are unaffected.
+    pub async fn commit<T, F>(&self, db: &sea_orm::DatabaseConnection, work: F) -> Result<T, crate::error::ApiError>
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(
+                &'a sea_orm::DatabaseTransaction,
+            )
+                -> futures_util::future::BoxFuture<'a, Result<(T, Vec<NewEvent>), crate::error::ApiError>>
+            + Send
+            + 'static,
+    {
+        self.group.run(db, self, work).await
     }
 
     /// Publishes events that live only on the wire (presence, viewers, typing).

@@ -6,6 +6,7 @@ mod claims;
 mod cluster;
 mod conversations;
 mod coord;
+mod group_commit;
 mod helpers;
 mod import;
 mod ingest_api;

@@ -30,6 +30,14 @@ const SNAPSHOT_CONVERSATIONS: usize = 20;
 /// Queue entries a snapshot carries.
 const SNAPSHOT_QUEUE: u64 = 200;
 
+/// When in the heartbeat period this session's first heartbeat falls. Sessions that opened
+/// together (a node restart, a network blip: everyone reconnects within seconds) would otherwise
+/// renew leases and presence in one burst every period, stalling event delivery for everyone;
+/// spread by the session id (Fibonacci hashing), they come evenly through the period.
+fn heartbeat_phase(id: SessionId, period_ms: u64) -> Duration {
+    Duration::from_millis(id.wrapping_mul(0x9E37_79B9_7F4A_7C15) % period_ms.max(1))
+}
+
 /// Why the loop ended.
 enum End {
     /// The client closed, or the connection dropped.
@@ -76,7 +84,10 @@ impl Session {
     ) {
         let live = self.state.settings.live.clone();
         let timeout = Duration::from_millis(live.client_timeout_ms);
-        let mut ping = tokio::time::interval(Duration::from_millis(live.ping_interval_ms));
+        let mut ping = tokio::time::interval_at(
+            tokio::time::Instant::now() + heartbeat_phase(self.id, live.ping_interval_ms),
+            Duration::from_millis(live.ping_interval_ms),
+        );
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut shutdown = self.state.live.shutdown_signal();
         let mut last_heard = Instant::now();
@@ -453,4 +464,22 @@ async fn exists(db: &sea_orm::DatabaseConnection, id: i64) -> Result<(), ApiErro
     use sea_orm::EntityTrait;
     entity::conversation::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("conversation"))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::heartbeat_phase;
+
+    #[test]
+    fn heartbeats_of_sessions_opened_together_spread_over_the_period() {
+        let mut per_second = [0_u32; 10];
+        for id in 1..=1000 {
+            let phase = heartbeat_phase(id, 10_000);
+            assert!(phase.as_millis() < 10_000);
+            per_second[(phase.as_millis() / 1000) as usize] += 1;
+        }
+        // 100 a second if perfectly even; a burst would put most of them in one second.
+        assert!(per_second.iter().all(|n| (70..=130).contains(n)), "{per_second:?}");
+        assert_eq!(heartbeat_phase(7, 0).as_millis(), 0);
+    }
 }

@@ -26,6 +26,8 @@ pub mod kind {
     pub const CONVERSATION_RESOLVED: &str = "conversation.resolved";
     /// A conversation's tags changed.
     pub const CONVERSATION_TAGS: &str = "conversation.tags";
+    /// Its holder set a conversation's status by hand (`open` or `pending`).
+    pub const CONVERSATION_STATUS: &str = "conversation.status";
     /// Who has a conversation open (wire only, not stored).
     pub const CONVERSATION_VIEWERS: &str = "conversation.viewers";
     /// Who is typing in a conversation (wire only, not stored).

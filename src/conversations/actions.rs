@@ -1,13 +1,15 @@
-//! Writes on a claimed conversation (resolve, tags): each carries the holder's fencing token and
+//! Writes on a claimed conversation (resolve, status, tags): each carries the holder's fencing token and
 //! is guarded in the same UPDATE by "still assigned to you, with exactly this token", so a
 //! holder whose lease lapsed and was taken over gets `stale_claim` and changes nothing.
 
 use chrono::Utc;
 use entity::conversation;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionSession, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
+};
 
-use super::{STATUS_RESOLVED, Summary};
+use super::{STATUS_OPEN, STATUS_PENDING, STATUS_RESOLVED, Summary};
 use crate::coord::Coordinator;
 use crate::error::ApiError;
 use crate::events::{self, NewEvent, kind};
@@ -43,7 +45,7 @@ pub(super) fn fenced(id: i64, agent_id: i64, token: i64) -> sea_orm::UpdateMany<
 /// Resolves a conversation the caller holds with `token`, then gives the lease back so the
 /// agent's capacity frees at once.
 pub async fn resolve(
-    db: &impl TransactionTrait,
+    db: &DatabaseConnection,
     live: &Live,
     id: i64,
     agent_id: i64,
@@ -55,31 +57,84 @@ pub async fn resolve(
         .col_expr(conversation::Column::Status, Expr::value(STATUS_RESOLVED))
         .col_expr(conversation::Column::ResolvedAt, Expr::value(Some(now)))
         .filter(conversation::Column::Status.ne(STATUS_RESOLVED))
-        .exec(&txn)
+        .exec_with_returning(&txn)
         .await?;
-    if updated.rows_affected == 0 {
-        let err = refusal(&txn, id).await;
-        txn.rollback().await?;
-        return Err(err);
-    }
-    let c = load(&txn, id).await?;
-    let summary = Summary::from_model(&c, None);
-    let evs = vec![
-        NewEvent {
-            kind: kind::CONVERSATION_RESOLVED,
-            conversation_id: Some(id),
-            payload: serde_json::json!({"conversation_id": id, "agent_id": agent_id, "resolved_at": now}),
-        },
-        NewEvent { kind: kind::QUEUE_REMOVE, conversation_id: Some(id), payload: serde_json::json!(summary) },
-    ];
-    events::append(&txn, &evs).await?;
-    txn.commit().await?;
-    live.publish(&evs);
+    let (txn, c) = updated_row(txn, updated, id).await?;
+    let payload = serde_json::json!({"conversation_id": id, "agent_id": agent_id, "resolved_at": now});
+    let summary = commit_change(txn, live, kind::CONVERSATION_RESOLVED, &c, payload).await?;
     if let Err(e) = live.coord.release(id, agent_id, token).await {
         // The resolution stands; the lease lapses on its own and the reaper skips resolved
         // conversations.
         tracing::warn!(conversation_id = id, error.message = %e, "releasing the lease after resolving failed");
     }
+    Ok(summary)
+}
+
+/// The statuses a holder may set by hand: `pending` (answered outside Chorus, or waiting on the
+/// customer for something) takes the conversation off the queue while it waits, and `open` puts
+/// it back to work. The customer's next message reopens a pending conversation by itself;
+/// `resolved` has its own write, which also gives the lease back.
+pub const SETTABLE_STATUSES: [&str; 2] = [STATUS_OPEN, STATUS_PENDING];
+
+/// Sets the status of a conversation the caller holds with `token`.
+pub async fn set_status(
+    db: &DatabaseConnection,
+    live: &Live,
+    id: i64,
+    agent_id: i64,
+    token: i64,
+    status: &str,
+) -> Result<Summary, ApiError> {
+    let Some(status) = SETTABLE_STATUSES.into_iter().find(|s| *s == status) else {
+        return Err(ApiError::Validation(format!(
+            "status must be one of {SETTABLE_STATUSES:?} (resolve a conversation with `resolve`)"
+        )));
+    };
+    let txn = db.begin().await?;
+    let updated = fenced(id, agent_id, token)
+        .col_expr(conversation::Column::Status, Expr::value(status))
+        .filter(conversation::Column::Status.ne(STATUS_RESOLVED))
+        .exec_with_returning(&txn)
+        .await?;
+    let (txn, c) = updated_row(txn, updated, id).await?;
+    let payload = serde_json::json!({"conversation_id": id, "status": status, "agent_id": agent_id});
+    commit_change(txn, live, kind::CONVERSATION_STATUS, &c, payload).await
+}
+
+/// The row a fenced update returned, or (rolling the transaction back) why there was none.
+async fn updated_row(
+    txn: DatabaseTransaction,
+    updated: Vec<conversation::Model>,
+    id: i64,
+) -> Result<(DatabaseTransaction, conversation::Model), ApiError> {
+    match updated.into_iter().next() {
+        Some(c) => Ok((txn, c)),
+        None => {
+            let err = refusal(&txn, id).await;
+            txn.rollback().await?;
+            Err(err)
+        }
+    }
+}
+
+/// Records the change (`kind`, `payload`) and the conversation's queue entry as it now stands
+/// (upsert or remove), commits, and publishes both; returns that entry.
+async fn commit_change(
+    txn: DatabaseTransaction,
+    live: &Live,
+    kind: &'static str,
+    c: &conversation::Model,
+    payload: serde_json::Value,
+) -> Result<Summary, ApiError> {
+    let summary = Summary::from_model(c, None);
+    let queue_kind = if super::is_queued(c) { kind::QUEUE_UPSERT } else { kind::QUEUE_REMOVE };
+    let evs = vec![
+        NewEvent { kind, conversation_id: Some(c.id), payload },
+        NewEvent { kind: queue_kind, conversation_id: Some(c.id), payload: serde_json::json!(summary) },
+    ];
+    events::append(&txn, &evs).await?;
+    txn.commit().await?;
+    live.publish(&evs);
     Ok(summary)
 }
 
@@ -98,7 +153,7 @@ fn clean_tags(tags: &[String]) -> Result<Vec<String>, ApiError> {
 
 /// Adds and removes tags on a conversation the caller holds with `token`; returns the tags now.
 pub async fn tag(
-    db: &impl TransactionTrait,
+    db: &DatabaseConnection,
     live: &Live,
     id: i64,
     agent_id: i64,
@@ -126,28 +181,10 @@ pub async fn tag(
     }
     let updated = fenced(id, agent_id, token)
         .col_expr(conversation::Column::Tags, Expr::value(serde_json::json!(tags)))
-        .exec(&txn)
+        .exec_with_returning(&txn)
         .await?;
-    if updated.rows_affected == 0 {
-        txn.rollback().await?;
-        return Err(ApiError::StaleClaim);
-    }
-    let c = load(&txn, id).await?;
-    let queue_kind = if super::is_queued(&c) { kind::QUEUE_UPSERT } else { kind::QUEUE_REMOVE };
-    let evs = vec![
-        NewEvent {
-            kind: kind::CONVERSATION_TAGS,
-            conversation_id: Some(id),
-            payload: serde_json::json!({"conversation_id": id, "tags": tags, "agent_id": agent_id}),
-        },
-        NewEvent {
-            kind: queue_kind,
-            conversation_id: Some(id),
-            payload: serde_json::json!(Summary::from_model(&c, None)),
-        },
-    ];
-    events::append(&txn, &evs).await?;
-    txn.commit().await?;
-    live.publish(&evs);
+    let (txn, c) = updated_row(txn, updated, id).await?;
+    let payload = serde_json::json!({"conversation_id": id, "tags": tags, "agent_id": agent_id});
+    commit_change(txn, live, kind::CONVERSATION_TAGS, &c, payload).await?;
     Ok(tags)
 }

@@ -172,6 +172,36 @@ pub async fn resolve(
     Ok(HttpResponse::Ok().json(summary))
 }
 
+/// A status to set by hand.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusRequest {
+    /// The token the claim returned.
+    pub fence_token: i64,
+    /// `open` or `pending` (resolve with the resolve endpoint).
+    pub status: String,
+}
+
+/// Set the status of a conversation you hold: `pending` takes it off the queue while it waits on
+/// the customer (their next message reopens it), `open` puts it back.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/status", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "conversation id")), request_body = StatusRequest,
+    responses((status = 200, body = crate::conversations::Summary), (status = 400, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody, description = "stale_claim, or already resolved")))]
+#[post("/conversations/{id}/status")]
+pub async fn status(
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    id: web::Path<i64>,
+    body: web::Json<StatusRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let summary =
+        actions::set_status(&state.db, &state.live, id.into_inner(), who.agent.id, body.fence_token, &body.status)
+            .await?;
+    Ok(HttpResponse::Ok().json(summary))
+}
+
 /// Tags to add and remove.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -40,6 +40,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(conversations::release)
                 .service(conversations::reassign)
                 .service(conversations::resolve)
+                .service(conversations::status)
                 .service(conversations::tags)
                 .service(listening::list)
                 .service(listening::create)

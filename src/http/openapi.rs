@@ -32,7 +32,7 @@ impl Modify for Security {
         super::webhooks::meta_verify, super::webhooks::meta_receive, super::webhooks::x_crc, super::webhooks::x_receive,
         super::conversations::list, super::conversations::get, super::conversations::add_note,
         super::conversations::next, super::conversations::claim, super::conversations::release, super::conversations::reassign,
-        super::conversations::reassign_many, super::conversations::resolve, super::conversations::tags,
+        super::conversations::reassign_many, super::conversations::resolve, super::conversations::status, super::conversations::tags,
         crate::ws::connect,
         super::listening::list, super::listening::create, super::listening::delete,
     ),

@@ -79,6 +79,15 @@ pub enum Command {
         /// The claim's token.
         fence_token: i64,
     },
+    /// Set the status (`open` or `pending`) of a conversation one holds.
+    Status {
+        /// The conversation.
+        conversation_id: i64,
+        /// The claim's token.
+        fence_token: i64,
+        /// `open` or `pending`.
+        status: String,
+    },
     /// Change tags of a conversation one holds.
     Tags {
         /// The conversation.

@@ -304,6 +304,9 @@ impl Session {
             Command::Resolve { conversation_id, fence_token } => {
                 json!({"conversation": actions::resolve(db, live, conversation_id, me, fence_token).await?})
             }
+            Command::Status { conversation_id, fence_token, status } => {
+                json!({"conversation": actions::set_status(db, live, conversation_id, me, fence_token, &status).await?})
+            }
             Command::Tags { conversation_id, fence_token, add, remove } => {
                 json!({"tags": actions::tag(db, live, conversation_id, me, fence_token, &add, &remove).await?})
             }

@@ -227,3 +227,56 @@ async fn next_hands_out_the_best_conversation_once_and_respects_capacity() -> Te
     assert_eq!((s, e["error"]["code"].as_str()), (409, Some("at_capacity")), "{e}");
     Ok(())
 }
+
+async fn on_queue(app: &TestApp, id: i64) -> bool {
+    let page = app.get_json("/api/v1/conversations?view=queue").await;
+    page["items"].as_array().is_some_and(|items| items.iter().any(|c| c["id"] == id))
+}
+
+#[tokio::test]
+async fn status_writes_are_fenced_and_move_the_conversation_off_and_onto_the_queue() -> TestResult {
+    let app = spawn_app().await;
+    let out = app.ingest(&json!([msg("s1", "sc1", "@BrandOne is my order shipped?", "2026-11-20T10:00:00Z")])).await;
+    let id = conv_id(&out[0]);
+    let (_, ana_t) = agent(&app, "ana@s.example", &["agent"]).await;
+    let (ben, ben_t) = agent(&app, "ben@s.example", &["agent"]).await;
+    let (_, sup_t) = agent(&app, "sue@s.example", &["supervisor"]).await;
+    let status = format!("/api/v1/conversations/{id}/status");
+
+    let (_, claim) = post(&app, &ana_t, &format!("/api/v1/conversations/{id}/claim"), json!({})).await;
+    let t1 = claim["fence_token"].as_i64().unwrap_or_default();
+    assert!(on_queue(&app, id).await);
+    // Only `open` and `pending` can be set this way; a bad status changes nothing.
+    for bad in ["resolved", "closed", ""] {
+        let (s, e) = post(&app, &ana_t, &status, json!({"fence_token": t1, "status": bad})).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (400, Some("validation")), "{bad}: {e}");
+    }
+    let (s, e) = post(&app, &ana_t, &status, json!({"fence_token": t1, "status": "pending", "extra": 1})).await;
+    assert_eq!(s, 400, "{e}");
+    // Someone without the claim is refused.
+    let (s, e) = post(&app, &ben_t, &status, json!({"fence_token": t1, "status": "pending"})).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("stale_claim")), "{e}");
+    assert_eq!(app.conversation(id).await["conversation"]["status"], "open");
+
+    let (s, c) = post(&app, &ana_t, &status, json!({"fence_token": t1, "status": "pending"})).await;
+    assert_eq!((s, c["status"].as_str()), (200, Some("pending")), "{c}");
+    assert!(!on_queue(&app, id).await, "a pending conversation waits off the queue");
+
+    // A supervisor moves it: Ana's token is fenced out, Ben's works.
+    let (s, moved) =
+        post(&app, &sup_t, &format!("/api/v1/conversations/{id}/reassign"), json!({"agent_id": ben})).await;
+    assert_eq!(s, 200, "{moved}");
+    let t2 = moved["fence_token"].as_i64().unwrap_or_default();
+    let (s, e) = post(&app, &ana_t, &status, json!({"fence_token": t1, "status": "open"})).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("stale_claim")), "{e}");
+    assert_eq!(app.conversation(id).await["conversation"]["status"], "pending");
+    let (s, c) = post(&app, &ben_t, &status, json!({"fence_token": t2, "status": "open"})).await;
+    assert_eq!((s, c["status"].as_str()), (200, Some("open")), "{c}");
+    assert!(on_queue(&app, id).await);
+
+    // Unknown conversation.
+    let (s, e) =
+        post(&app, &ben_t, "/api/v1/conversations/999999/status", json!({"fence_token": t2, "status": "open"})).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (404, Some("not_found")), "{e}");
+    Ok(())
+}

@@ -237,6 +237,9 @@ async fn a_reassignment_tells_the_old_holder_at_once_and_fences_it_out() -> Test
     assert_eq!(late["code"], "stale_claim");
     let late = wa.command(json!({"type": "resolve", "conversation_id": c1, "fence_token": t1})).await;
     assert_eq!(late["code"], "stale_claim");
+    let late =
+        wa.command(json!({"type": "status", "conversation_id": c1, "fence_token": t1, "status": "pending"})).await;
+    assert_eq!(late["code"], "stale_claim");
     let detail = app.conversation(c1).await;
     assert_eq!(detail["conversation"]["status"], "open", "nothing changed: {detail}");
     assert_eq!(app.conversation(c2).await["conversation"]["tags"], json!([]));

@@ -61,6 +61,7 @@ async fn openapi_covers_every_route() -> TestResult {
         ("/api/v1/conversations/{id}/reassign", "post"),
         ("/api/v1/conversations/reassign", "post"),
         ("/api/v1/conversations/{id}/resolve", "post"),
+        ("/api/v1/conversations/{id}/status", "post"),
         ("/api/v1/conversations/{id}/tags", "post"),
         ("/ws", "get"),
         ("/api/v1/listening-rules", "get"),

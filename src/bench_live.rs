@@ -581,7 +581,8 @@ async fn claim_phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow::Resu
     // Every conversation is tried by two claimers: claimer c takes ids where id % half == c %
     // half, the two halves on different nodes when there are several.
     let per_claimer_rate = f64::from(args.claim_rate) / claimers as f64;
-    let started = Instant::now();
+    // The claimers connect first; claiming starts for all of them together, half a second on.
+    let started = Instant::now() + Duration::from_millis(500);
     let mut tasks = Vec::new();
     for (c, token) in tokens.into_iter().enumerate() {
         let url = nodes[c % nodes.len()].ws.clone();
@@ -589,7 +590,11 @@ async fn claim_phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow::Resu
         let ids: Vec<i64> = (first..=newest).filter(|id| (id.rem_euclid(half as i64)) as usize == c % half).collect();
         tasks.push(tokio::spawn(async move {
             let mut s = open(&url, &token).await?;
-            let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / per_claimer_rate));
+            // The two claimers of a conversation tick together (they race), and the pairs are
+            // spread over the period: a steady rate, not every claimer at once per period.
+            let period = Duration::from_secs_f64(1.0 / per_claimer_rate);
+            let phase = period.mul_f64((c % half) as f64 / half as f64);
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::from_std(started) + phase, period);
             let mut rtts = Vec::with_capacity(ids.len());
             let mut won = Vec::new();
             let mut errors: HashMap<String, u32> = HashMap::new();
@@ -669,11 +674,13 @@ async fn coordinator_phase(args: &LiveArgs, redis: &str, prefix: &str) -> anyhow
     for w in 0..workers {
         let coord = coord.clone();
         tasks.push(tokio::spawn(async move {
-            let mut tick = tokio::time::interval(per_worker);
+            // Workers 2p and 2p+1 race for the same conversations: p, p + pairs, p + 2·pairs, …
+            // Each pair ticks together; the pairs are spread over the period (a steady rate).
+            let (pair, pairs) = (w / 2, workers / 2);
+            let phase = per_worker.mul_f64(pair as f64 / pairs.max(1) as f64);
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::from_std(started) + phase, per_worker);
             let mut rtts = Vec::new();
             let mut won = Vec::new();
-            // Workers 2p and 2p+1 race for the same conversations: p, p + pairs, p + 2·pairs, …
-            let (pair, pairs) = (w / 2, workers / 2);
             for conversation in (pair..total / 2).step_by(pairs.max(1)) {
                 let conversation = conversation as i64;
                 tick.tick().await;

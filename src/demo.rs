@@ -176,6 +176,7 @@ impl DemoTraffic {
             text,
             sent_at: at,
             addressed_to_brand: addressed,
+            language: None,
         }
     }
 

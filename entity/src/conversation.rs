@@ -23,6 +23,9 @@ pub struct Model {
     pub sentiment_start: Option<f64>,
     pub sentiment_now: Option<f64>,
     pub category: Option<String>,
+    /// ISO 639-1 code of the customer's language, when the network said so or it was detected
+    /// with confidence; `None` when unknown (then every agent may take it).
+    pub language: Option<String>,
     pub tags: Json,
     pub assignee_id: Option<i64>,
     /// Highest fencing token the store has accepted for this conversation.

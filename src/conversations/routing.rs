@@ -2,15 +2,16 @@
 //! customer's previous agent comes first while they are online and have room.
 //!
 //! Skills are strings with a dimension prefix: `network:x`, `network:facebook`,
-//! `category:billing`. An agent with no skill in a dimension takes anything in it; with some,
-//! only those. Other skills (free-form, such as `vip` or `language:es`) are kept on the agent
-//! but do not route yet: conversations carry no language today.
+//! `category:billing`, `language:es`. An agent with no skill in a dimension takes anything in
+//! it; with some, only those — except that a conversation whose language is unknown (too short
+//! to tell, and the network did not say) goes to anyone, rather than to no one. Other skills
+//! (free-form, such as `vip`) are kept on the agent but do not route.
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{Duration, Utc};
 use entity::conversation;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, Select};
 use serde_json::Value;
 
 use crate::coord::{Coordination, Coordinator};
@@ -27,6 +28,8 @@ pub struct Skills {
     pub networks: Vec<String>,
     /// Categories they handle (empty: all).
     pub categories: Vec<String>,
+    /// Languages they handle, ISO 639-1 (empty: all).
+    pub languages: Vec<String>,
 }
 
 impl Skills {
@@ -38,6 +41,8 @@ impl Skills {
                 out.networks.push(n.to_lowercase());
             } else if let Some(c) = s.strip_prefix("category:") {
                 out.categories.push(c.to_lowercase());
+            } else if let Some(l) = s.strip_prefix("language:").and_then(crate::triage::language::normalize) {
+                out.languages.push(l);
             }
         }
         out
@@ -50,10 +55,19 @@ impl Skills {
         } else {
             q.filter(conversation::Column::Network.is_in(self.networks.clone()))
         };
-        if self.categories.is_empty() {
+        let q = if self.categories.is_empty() {
             q
         } else {
             q.filter(conversation::Column::Category.is_in(self.categories.clone()))
+        };
+        if self.languages.is_empty() {
+            q
+        } else {
+            q.filter(
+                Condition::any()
+                    .add(conversation::Column::Language.is_in(self.languages.clone()))
+                    .add(conversation::Column::Language.is_null()),
+            )
         }
     }
 }
@@ -97,7 +111,13 @@ impl Skills {
         let network_ok = self.networks.is_empty() || self.networks.contains(&c.network);
         let category_ok = self.categories.is_empty()
             || c.category.as_ref().is_some_and(|cat| self.categories.iter().any(|k| k == cat));
-        network_ok && category_ok
+        network_ok && category_ok && self.speaks(c.language.as_deref())
+    }
+
+    /// Whether a conversation in `language` is for them: any when they list no language, and
+    /// any of unknown language (offered to everyone rather than to no one).
+    pub fn speaks(&self, language: Option<&str>) -> bool {
+        self.languages.is_empty() || language.is_none_or(|l| self.languages.iter().any(|k| k == l))
     }
 }
 
@@ -156,8 +176,26 @@ mod tests {
 
     #[test]
     fn skills_read_their_dimensions_and_ignore_the_rest() {
-        let s = Skills::parse(&["network:X".into(), "category:billing".into(), "vip".into(), "language:es".into()]);
-        assert_eq!(s, Skills { networks: vec!["x".into()], categories: vec!["billing".into()] });
+        let s = Skills::parse(&[
+            "network:X".into(),
+            "category:billing".into(),
+            "vip".into(),
+            "language:es-MX".into(),
+            "language:klingon".into(),
+        ]);
+        assert_eq!(
+            s,
+            Skills { networks: vec!["x".into()], categories: vec!["billing".into()], languages: vec!["es".into()] }
+        );
         assert_eq!(Skills::parse(&[]), Skills::default());
+    }
+
+    #[test]
+    fn a_known_language_needs_the_skill_and_an_unknown_one_goes_to_anyone() {
+        let spanish = Skills::parse(&["language:es".into()]);
+        assert!(spanish.speaks(Some("es")));
+        assert!(!spanish.speaks(Some("en")));
+        assert!(spanish.speaks(None));
+        assert!(Skills::default().speaks(Some("en")));
     }
 }

@@ -38,6 +38,8 @@ pub struct Summary {
     pub sentiment_now: Option<f64>,
     /// Category from the keyword rules.
     pub category: Option<String>,
+    /// The customer's language (ISO 639-1), when the network said or it was detected.
+    pub language: Option<String>,
     /// Tags.
     pub tags: Vec<String>,
     /// The agent holding it, if any.
@@ -87,6 +89,7 @@ impl Summary {
             sentiment_start: c.sentiment_start,
             sentiment_now: c.sentiment_now,
             category: c.category.clone(),
+            language: c.language.clone(),
             tags: strings(&c.tags),
             assignee_id: c.assignee_id,
             fence_token: c.fence_token,

@@ -20,7 +20,7 @@ use crate::config::SlaSettings;
 use crate::conversations::{self, STATUS_NEW, STATUS_OPEN, STATUS_PENDING, STATUS_RESOLVED};
 use crate::events::{self, NewEvent, kind};
 use crate::listening::ListeningMatcher;
-use crate::triage::{Reason, Tier, TriageInput, Triager};
+use crate::triage::{Reason, Tier, TriageInput, Triager, language};
 
 /// What happened to one submitted message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -647,6 +647,7 @@ fn new_conversation(
         sentiment_start: None,
         sentiment_now: None,
         category: None,
+        language: None,
         tags: json!([]),
         assignee_id: None,
         fence_token: 0,
@@ -730,6 +731,11 @@ fn apply_inbound(c: &mut conversation::Model, m: &NormalizedMessage, t: &crate::
     c.sentiment_now = Some(t.sentiment);
     if c.category.is_none() {
         c.category = t.category.clone();
+    }
+    // The first customer message whose language is known sets it; detecting costs a few
+    // microseconds, so it stops once known.
+    if c.language.is_none() {
+        c.language = m.language.as_deref().and_then(language::normalize).or_else(|| language::detect(&m.text));
     }
     if c.status == STATUS_PENDING {
         c.status = STATUS_OPEN.to_owned();

@@ -342,6 +342,7 @@ fn direct(network: Network, entry: &Entry, m: &Messaging) -> Result<Option<Norma
         text,
         sent_at: time(ts)?,
         addressed_to_brand: true,
+        language: None,
     }))
 }
 
@@ -414,6 +415,7 @@ fn feed_comments(entry: &Entry) -> Result<Vec<NormalizedMessage>, PayloadError> 
             text,
             sent_at: time(ts)?,
             addressed_to_brand: true,
+            language: None,
         });
     }
     Ok(out)
@@ -457,6 +459,7 @@ fn instagram_comments(entry: &Entry) -> Result<Vec<NormalizedMessage>, PayloadEr
             text: c.text.unwrap_or_default(),
             sent_at: time(ts)?,
             addressed_to_brand: true,
+            language: None,
         });
     }
     Ok(out)
@@ -530,6 +533,7 @@ fn whatsapp(v: WhatsAppValue) -> Result<Vec<NormalizedMessage>, PayloadError> {
             text,
             sent_at: time(ts)?,
             addressed_to_brand: true,
+            language: None,
         });
     }
     Ok(out)

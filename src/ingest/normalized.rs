@@ -140,6 +140,10 @@ pub struct NormalizedMessage {
     /// message only becomes work if a saved listening search matches it.
     #[serde(default = "default_true")]
     pub addressed_to_brand: bool,
+    /// The language the network says the message is in (BCP 47, e.g. `en` or `pt-BR`; `und`
+    /// for undetermined). Without it, Chorus detects the language from the text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 impl NormalizedMessage {
@@ -158,6 +162,11 @@ impl NormalizedMessage {
         }
         if self.in_reply_to.as_ref().is_some_and(|r| r.is_empty() || r.len() > 256) {
             return Err("in_reply_to must be 1 to 256 characters".into());
+        }
+        if self.language.as_ref().is_some_and(|l| {
+            l.is_empty() || l.len() > 35 || !l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        }) {
+            return Err("language must be a language tag such as `en` or `pt-BR`".into());
         }
         if self.text.chars().count() > 20_000 {
             return Err("text must be at most 20000 characters".into());

@@ -114,6 +114,7 @@ pub fn convert(csv_text: &str) -> Result<(Vec<NormalizedMessage>, TwcsReport), T
             text: r.text.clone(),
             sent_at: *at,
             addressed_to_brand: true,
+            language: None,
         });
     }
     out.sort_by_key(|m| m.sent_at);

@@ -119,6 +119,9 @@ struct Tweet {
     timestamp_ms: Option<String>,
     #[serde(default)]
     entities: Option<Entities>,
+    /// The language X detected (BCP 47, `und` when it could not tell).
+    #[serde(default)]
+    lang: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -251,6 +254,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<NormalizedMessage>, PayloadError> {
             text: t.text(),
             sent_at,
             addressed_to_brand: addressed,
+            language: t.lang.clone(),
         });
     }
     for e in env.direct_message_events.iter().filter(|e| e.kind == "message_create") {
@@ -284,6 +288,7 @@ pub fn parse(body: &[u8]) -> Result<Vec<NormalizedMessage>, PayloadError> {
             text: mc.message_data.text.clone(),
             sent_at: millis(created)?,
             addressed_to_brand: true,
+            language: None,
         });
     }
     Ok(out)

@@ -13,6 +13,7 @@
 //! 20 (≥ 100k); an earlier negative experience 15; public and unhappy 5; listening hit 5.
 
 mod config;
+pub mod language;
 mod sentiment;
 mod text;
 

@@ -280,3 +280,51 @@ async fn status_writes_are_fenced_and_move_the_conversation_off_and_onto_the_que
     assert_eq!((s, e["error"]["code"].as_str()), (404, Some("not_found")), "{e}");
     Ok(())
 }
+
+async fn agent_with_skills(app: &TestApp, email: &str, skills: &[&str]) -> String {
+    let body =
+        json!({"email": email, "name": email, "password": "a-long-password", "roles": ["agent"], "skills": skills});
+    let r = app.post_json("/api/v1/agents", &body).await;
+    assert_eq!(r.status(), 201);
+    app.login(email, "a-long-password").await
+}
+
+/// Ingests one customer message (customer `c<id>`) and returns its conversation.
+async fn ingest_one(app: &TestApp, id: &str, text: &str) -> i64 {
+    conv_id(&app.ingest(&json!([msg(id, &format!("c{id}"), text, "2026-11-20T10:00:00Z")])).await[0])
+}
+
+#[tokio::test]
+async fn next_routes_by_language_detected_or_given_by_the_network() -> TestResult {
+    let app = spawn_app().await;
+    let spanish = ingest_one(&app, "l1", "Hola, ¿dónde está mi reembolso? Ya pasaron dos semanas.").await;
+    let english = ingest_one(&app, "l2", "Hi, where is my refund? It has been two weeks.").await;
+    // The network says Portuguese (X's `lang`): that wins over what the text looks like.
+    let mut tagged = msg("l3", "lc3", "Where is my parcel? It should have arrived by now.", "2026-11-20T10:02:00Z");
+    tagged["language"] = json!("pt-BR");
+    let portuguese = conv_id(&app.ingest(&json!([tagged])).await[0]);
+    let mut bad = msg("l4", "lc4", "hello?", "2026-11-20T10:03:00Z");
+    bad["language"] = json!("pt BR; drop table");
+    let r = app
+        .client
+        .post(app.url("/api/v1/ingest/messages"))
+        .header("x-api-key", crate::helpers::INGEST_KEY)
+        .json(&json!([bad]))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 400, "a malformed language tag is refused");
+
+    for (id, lang) in [(spanish, "es"), (english, "en"), (portuguese, "pt")] {
+        assert_eq!(app.conversation(id).await["conversation"]["language"], lang, "conversation {id}");
+    }
+    let es = agent_with_skills(&app, "es@l.example", &["language:es"]).await;
+    let pt = agent_with_skills(&app, "pt@l.example", &["language:pt-BR"]).await;
+    let (s, got) = post(&app, &es, "/api/v1/conversations/next", json!({})).await;
+    assert_eq!((s, got["conversation"]["id"].as_i64()), (200, Some(spanish)), "{got}");
+    // Nothing else in Spanish (or of unknown language) is waiting.
+    let (s, _) = post(&app, &es, "/api/v1/conversations/next", json!({})).await;
+    assert_eq!(s, 204);
+    let (s, got) = post(&app, &pt, "/api/v1/conversations/next", json!({})).await;
+    assert_eq!((s, got["conversation"]["id"].as_i64()), (200, Some(portuguese)), "{got}");
+    Ok(())
+}

@@ -299,10 +299,13 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<()> {
         if p99s.len() > 1 {
             let each: Vec<String> = p99s.iter().map(|d| format!("{:.1}", ms(*d))).collect();
             p99s.sort_unstable();
+            let mid = p99s.len() / 2;
+            // An even number of rounds has two middle values: their mean.
+            let median = if p99s.len() % 2 == 0 { (p99s[mid - 1] + p99s[mid]) / 2 } else { p99s[mid] };
             println!(
                 "fan-out, median of {} rounds: ingest -> last agent p99 {:.1} ms (rounds: {} ms)",
                 p99s.len(),
-                ms(p99s[p99s.len() / 2]),
+                ms(median),
                 each.join(", ")
             );
         }

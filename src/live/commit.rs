@@ -7,8 +7,8 @@
 //! and maxima of ~450 ms. Here writers queue in order instead, and one commit covers them all.
 //!
 //! Each write runs inside its own savepoint, so one that fails (a stale fencing token, a missing
-//! row) is rolled back alone and the others still commit. The batch runs in a task of its own:
-//! a caller that goes away (a dropped request) cannot abandon the others' transaction halfway.
+//! row) is rolled back alone and the others still commit. Batches run in tasks of their own: a
+//! caller that goes away (a dropped request) cannot abandon the others' transaction halfway.
 //! The events of the batch are published in order once it has committed.
 
 use std::sync::{Arc, Mutex};
@@ -49,7 +49,10 @@ impl GroupCommit {
 
     /// Runs `work` in the next batch and waits until that batch has committed (`Ok(value)`) or
     /// the write was refused or rolled back (`Err`, nothing of it stored).
-    pub async fn run<T, F>(&self, db: &DatabaseConnection, live: &Live, work: F) -> Result<T, ApiError>
+    ///
+    /// Taking part in a batch happens in a task of its own: a caller that goes away (a dropped
+    /// request) neither leaves its write waiting in the queue nor abandons a batch halfway.
+    pub async fn run<T, F>(self: &Arc<Self>, db: &DatabaseConnection, live: &Live, work: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: for<'a> FnOnce(&'a DatabaseTransaction) -> BoxFuture<'a, Result<(T, Vec<NewEvent>), ApiError>>
@@ -64,29 +67,23 @@ impl GroupCommit {
                 Ok(events)
             })
         });
-        let (done, mut finished) = oneshot::channel();
+        let (done, finished) = oneshot::channel();
         self.lock_waiting().push(Job { work, done });
-        // Whoever holds the gate next takes every waiting write, ours included unless an
-        // earlier batch already took it (then it is finished by the time the gate is ours).
-        let gate = match self.gate.clone().acquire_owned().await {
-            Ok(permit) => permit,
-            Err(_) => return Err(failed("the group commit is closed")),
-        };
-        let jobs: Vec<Job> = {
-            let mut waiting = self.lock_waiting();
-            let n = waiting.len().min(MAX_BATCH);
-            waiting.drain(..n).collect()
-        };
-        if jobs.is_empty() {
-            drop(gate);
-        } else {
-            let (db, live) = (db.clone(), live.clone());
-            tokio::spawn(async move {
+        let (this, db, live) = (self.clone(), db.clone(), live.clone());
+        tokio::spawn(async move {
+            // Whoever holds a gate permit next takes every waiting write, ours included unless
+            // an earlier batch already took it (then that batch finishes it).
+            let Ok(_permit) = this.gate.clone().acquire_owned().await else { return };
+            let jobs: Vec<Job> = {
+                let mut waiting = this.lock_waiting();
+                let n = waiting.len().min(MAX_BATCH);
+                waiting.drain(..n).collect()
+            };
+            if !jobs.is_empty() {
                 commit(&db, &live, jobs).await;
-                drop(gate);
-            });
-        }
-        match (&mut finished).await {
+            }
+        });
+        match finished.await {
             Ok(Ok(())) => value_rx.await.map_err(|_| failed("the write's result was lost")),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(failed("the batch stopped before it committed")),

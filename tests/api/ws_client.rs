@@ -70,9 +70,13 @@ impl Ws {
         if let Some(v) = self.inbox.pop_front() {
             return Some(v);
         }
+        // One deadline for the whole wait: the server's pings (skipped below) must not keep a
+        // test waiting for a frame that never comes.
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let msg =
-                tokio::time::timeout(WAIT, self.stream.next()).await.unwrap_or_else(|_| panic!("no frame in {WAIT:?}"));
+            let msg = tokio::time::timeout_at(deadline, self.stream.next())
+                .await
+                .unwrap_or_else(|_| panic!("no frame in {WAIT:?}"));
             match msg {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return None,
                 Some(Ok(Message::Text(t))) => {

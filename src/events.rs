@@ -40,6 +40,12 @@ pub mod kind {
     pub const BRAND_ACCOUNT_REGISTERED: &str = "brand_account.registered";
     /// An agent was created.
     pub const AGENT_CREATED: &str = "agent.created";
+    /// An agent changed (their team).
+    pub const AGENT_UPDATED: &str = "agent.updated";
+    /// A team was created or changed (name, routes, auto-assignment).
+    pub const TEAM_CHANGED: &str = "team.changed";
+    /// A conversation was moved to another team (or to the general queue).
+    pub const CONVERSATION_TEAM: &str = "conversation.team";
     /// A saved listening search was created.
     pub const LISTENING_RULE_CREATED: &str = "listening_rule.created";
     /// A saved listening search was deleted.

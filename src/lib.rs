@@ -22,6 +22,7 @@ pub mod prom;
 pub mod scratch_db;
 pub mod startup;
 pub mod state;
+pub mod teams;
 pub mod telemetry;
 pub mod triage;
 pub mod ws;

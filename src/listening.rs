@@ -1,7 +1,9 @@
 //! Proactive listening: saved keyword searches over the incoming stream. A message that does
 //! not address the brand becomes work only when one of these matches it.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
 
 use chrono::Utc;
 use entity::listening_rule;
@@ -73,26 +75,19 @@ impl ListeningMatcher {
 /// The current compiled rules, swapped whole when they change.
 #[derive(Clone, Default)]
 pub struct Listening {
-    current: Arc<RwLock<Arc<ListeningMatcher>>>,
+    current: Arc<ArcSwap<ListeningMatcher>>,
 }
 
 impl Listening {
     /// The matcher to use for one batch.
     pub fn current(&self) -> Arc<ListeningMatcher> {
-        match self.current.read() {
-            Ok(g) => g.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
+        self.current.load_full()
     }
 
     /// Reloads from the store (after a change, and periodically so other nodes' changes arrive).
     pub async fn reload(&self, db: &impl ConnectionTrait) -> Result<(), ApiError> {
         let rules = list(db).await?;
-        let compiled = Arc::new(ListeningMatcher::compile(&rules));
-        match self.current.write() {
-            Ok(mut g) => *g = compiled,
-            Err(poisoned) => *poisoned.into_inner() = compiled,
-        }
+        self.current.store(Arc::new(ListeningMatcher::compile(&rules)));
         Ok(())
     }
 }

@@ -17,6 +17,7 @@ use crate::listening::Listening;
 use crate::live::Live;
 use crate::prom::Metrics;
 use crate::state::AppState;
+use crate::teams::Teams;
 use crate::triage::Triager;
 use crate::{agents, db, http};
 
@@ -38,41 +39,49 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let triager = Arc::new(Triager::new(&settings.triage));
     let listening = Listening::default();
     listening.reload(&db).await.map_err(|e| anyhow::anyhow!("loading listening rules: {e}"))?;
+    let teams = Teams::default();
+    teams.reload(&db).await.map_err(|e| anyhow::anyhow!("loading team routes: {e}"))?;
     let metrics = Metrics::new()?;
     let coord = crate::coord::Coordination::connect(settings.redis_url.as_deref(), &settings.redis_prefix)
         .await
         .context("connecting to Redis (REDIS_URL)")?;
     let live = Live::start(coord.clone(), &settings.live, db.get_database_backend()).await?;
-    let ingest =
-        IngestWriter::spawn(db.clone(), triager, listening.clone(), settings.clone(), metrics.clone(), live.clone());
-    spawn_listening_refresh(db.clone(), listening.clone());
+    let ingest = IngestWriter::spawn(
+        db.clone(),
+        triager,
+        listening.clone(),
+        teams.clone(),
+        settings.clone(),
+        metrics.clone(),
+        live.clone(),
+    );
+    spawn_refresh(&db, &live, &listening, &teams);
     crate::conversations::reaper::spawn(
         db.clone(),
         live.clone(),
         Duration::from_millis(settings.live.reaper_interval_ms),
     );
-    if settings.live.auto_assign {
-        crate::conversations::autoassign::spawn(
-            db.clone(),
-            live.clone(),
-            Duration::from_millis(settings.live.auto_assign_interval_ms),
-            Duration::from_secs(settings.claim_lease_secs),
-        );
-    }
-    Ok(AppState { db, settings, ingest, listening, metrics, coord, live })
+    crate::conversations::autoassign::spawn(
+        db.clone(),
+        live.clone(),
+        settings.live.auto_assign,
+        Duration::from_millis(settings.live.auto_assign_interval_ms),
+        Duration::from_secs(settings.claim_lease_secs),
+    );
+    Ok(AppState { db, settings, ingest, listening, teams, metrics, coord, live })
 }
 
-/// Picks up listening rules changed on other nodes.
-fn spawn_listening_refresh(db: sea_orm::DatabaseConnection, listening: Listening) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_secs(30));
-        tick.tick().await;
-        loop {
-            tick.tick().await;
-            if let Err(e) = listening.reload(&db).await {
-                tracing::warn!(error.message = %e, "refreshing listening rules failed");
-            }
-        }
+/// Picks up listening rules and team routes changed on other nodes.
+fn spawn_refresh(db: &sea_orm::DatabaseConnection, live: &Live, listening: &Listening, teams: &Teams) {
+    let (d, l) = (db.clone(), listening.clone());
+    live.every(Duration::from_secs(30), "listening rules reloaded", move || {
+        let (db, listening) = (d.clone(), l.clone());
+        async move { listening.reload(&db).await.map(|()| 0) }
+    });
+    let (d, t) = (db.clone(), teams.clone());
+    live.every(crate::teams::REFRESH, "team routes reloaded", move || {
+        let (db, teams) = (d.clone(), t.clone());
+        async move { teams.reload(&db).await.map(|()| 0) }
     });
 }
 

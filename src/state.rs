@@ -11,6 +11,7 @@ use crate::ingest::IngestWriter;
 use crate::listening::Listening;
 use crate::live::Live;
 use crate::prom::Metrics;
+use crate::teams::Teams;
 
 /// Application state.
 #[derive(Clone)]
@@ -23,6 +24,8 @@ pub struct AppState {
     pub ingest: IngestWriter,
     /// Compiled listening searches (shared with the writer).
     pub listening: Listening,
+    /// Teams' routes as this node holds them (shared with the writer).
+    pub teams: Teams,
     /// Prometheus instruments.
     pub metrics: Metrics,
     /// Claims and leases: in process, or Redis when `REDIS_URL` is set.

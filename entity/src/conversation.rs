@@ -27,6 +27,9 @@ pub struct Model {
     /// with confidence; `None` when unknown (then every agent may take it).
     pub language: Option<String>,
     pub tags: Json,
+    /// The team it was routed to (by the teams' routes when it opened, or moved by a
+    /// supervisor); `None` for the general queue.
+    pub team_id: Option<i64>,
     pub assignee_id: Option<i64>,
     /// Highest fencing token the store has accepted for this conversation.
     pub fence_token: i64,

@@ -1,4 +1,4 @@
-//! A team of agents (queues can be routed per team).
+//! A team of agents: its own queue, filled by its routes, optionally pushed to its members.
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -11,6 +11,11 @@ pub struct Model {
     pub id: i64,
     #[sea_orm(unique)]
     pub name: String,
+    /// Members get this team's waiting conversations pushed to them (never over capacity).
+    pub auto_assign: bool,
+    /// Which new conversations flow to the team, in the skills format (`network:x`,
+    /// `language:es`, `category:billing`); `[]` routes nothing (work is moved to it by hand).
+    pub routes: Json,
     pub created_at: DateTimeUtc,
 }
 

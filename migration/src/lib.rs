@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_init;
 mod m20261126_000002_conversation_language;
+mod m20261126_000003_team_routing;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -12,6 +13,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261124_000001_init::Migration), Box::new(m20261126_000002_conversation_language::Migration)]
+        vec![
+            Box::new(m20261124_000001_init::Migration),
+            Box::new(m20261126_000002_conversation_language::Migration),
+            Box::new(m20261126_000003_team_routing::Migration),
+        ]
     }
 }

@@ -101,6 +101,40 @@ pub async fn set_status(
     commit_change(txn, live, kind::CONVERSATION_STATUS, &c, payload).await
 }
 
+/// Moves a conversation to a team's queue, or to the general queue with `None` (supervisor).
+/// Not a write on the claim: the holder, if any, keeps it and their token stays good; moving
+/// the queue it belongs to changes who is offered it next, not who has it now.
+pub async fn move_to_team(
+    db: &DatabaseConnection,
+    live: &Live,
+    id: i64,
+    team_id: Option<i64>,
+    audit: crate::audit::Entry,
+) -> Result<Summary, ApiError> {
+    let txn = db.begin().await?;
+    if let Some(t) = team_id
+        && entity::team::Entity::find_by_id(t).one(&txn).await?.is_none()
+    {
+        return Err(ApiError::NotFound("team"));
+    }
+    let before = load(&txn, id).await?;
+    let updated = conversation::Entity::update_many()
+        .col_expr(conversation::Column::TeamId, Expr::value(team_id))
+        .col_expr(conversation::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(conversation::Column::Id.eq(id))
+        .exec_with_returning(&txn)
+        .await?;
+    let c = updated.into_iter().next().ok_or(ApiError::NotFound("conversation"))?;
+    let payload = serde_json::json!({"conversation_id": id, "team_id": team_id, "from_team_id": before.team_id});
+    let entry = crate::audit::Entry {
+        before: Some(serde_json::json!({"team_id": before.team_id})),
+        after: Some(payload.clone()),
+        ..audit
+    };
+    crate::audit::record(&txn, entry).await?;
+    commit_change(txn, live, kind::CONVERSATION_TEAM, &c, payload).await
+}
+
 /// The row a fenced update returned, or (rolling the transaction back) why there was none.
 async fn updated_row(
     txn: DatabaseTransaction,

@@ -8,7 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use entity::conversation;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -52,9 +52,17 @@ async fn record_holder(
     id: i64,
     holder: Option<i64>,
     token: i64,
-) -> Result<conversation::Model, ApiError> {
+) -> Result<Option<conversation::Model>, ApiError> {
     let status = Expr::case(conversation::Column::Status.eq(STATUS_NEW), STATUS_OPEN)
         .finally(Expr::col(conversation::Column::Status));
+    // Already recorded exactly so (two claims of one agent raced, e.g. push rounds on two
+    // nodes): nothing changes and nothing is announced a second time.
+    let other_holder = match holder {
+        Some(h) => {
+            Condition::any().add(conversation::Column::AssigneeId.ne(h)).add(conversation::Column::AssigneeId.is_null())
+        }
+        None => Condition::all().add(conversation::Column::AssigneeId.is_not_null()),
+    };
     let updated = conversation::Entity::update_many()
         .col_expr(conversation::Column::AssigneeId, Expr::value(holder))
         .col_expr(conversation::Column::FenceToken, Expr::value(token))
@@ -65,9 +73,16 @@ async fn record_holder(
         .col_expr(conversation::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(conversation::Column::Id.eq(id))
         .filter(conversation::Column::FenceToken.lte(token))
+        .filter(Condition::any().add(conversation::Column::FenceToken.lt(token)).add(other_holder))
         .exec_with_returning(db)
         .await?;
-    updated.into_iter().next().ok_or(ApiError::StaleClaim)
+    if let Some(c) = updated.into_iter().next() {
+        return Ok(Some(c));
+    }
+    match conversation::Entity::find_by_id(id).one(db).await? {
+        Some(c) if c.fence_token == token && c.assignee_id == holder => Ok(None),
+        _ => Err(ApiError::StaleClaim),
+    }
 }
 
 /// Writes the claim event and the queue change for `c`; returns them for publishing after the
@@ -106,8 +121,10 @@ async fn record_and_announce(
 ) -> Result<(), ApiError> {
     live.commit(db, move |txn| {
         Box::pin(async move {
-            let c = record_holder(txn, id, holder, token).await?;
-            Ok(((), announce(txn, kind, &c, extra).await?))
+            match record_holder(txn, id, holder, token).await? {
+                Some(c) => Ok(((), announce(txn, kind, &c, extra).await?)),
+                None => Ok(((), Vec::new())),
+            }
         })
     })
     .await
@@ -122,8 +139,6 @@ pub struct Claimant {
     pub capacity: i32,
     /// Lease length.
     pub lease: Duration,
-    /// Their skills (see `routing`).
-    pub skills: Vec<String>,
 }
 
 fn capacity_of(c: &Claimant) -> u32 {
@@ -226,9 +241,9 @@ const NEXT_CANDIDATES: u64 = 50;
 /// How many times `next` looks again when every candidate was taken under its feet.
 const NEXT_ROUNDS: usize = 20;
 
-/// "Take next": the best conversation for the agent, claimed atomically. Within what their
-/// skills cover, a returning customer whose previous conversation they handled comes first;
-/// then the queue order — tier, the due time that applies now, risk, age — skipping returning
+/// "Take next": the best conversation for the agent, claimed atomically. Within their team's
+/// queue and the general one, and what their skills cover, a returning customer whose previous
+/// conversation they handled comes first; then the queue order — tier, the due time that applies now, risk, age — skipping returning
 /// customers held for their own previous agent (online, with room, for a short while). Two
 /// agents asking at the same instant never get the same one: each candidate is granted by the
 /// coordinator to one caller only, and the loser moves on (looking again, without the ones it
@@ -244,14 +259,19 @@ pub async fn next(
     if live.coord.held(who.agent_id).await?.len() >= cap as usize {
         return Err(ApiError::AtCapacity(who.capacity));
     }
-    let skills = routing::Skills::parse(&who.skills);
+    // Skills and team as they are now, not as they were when the session opened: a supervisor
+    // who moves people between teams during a spike does not make them reconnect.
+    let me = entity::agent::Entity::find_by_id(who.agent_id).one(db).await?.ok_or(ApiError::NotFound("agent"))?;
+    let skills = routing::Skills::parse(&serde_json::from_value::<Vec<String>>(me.skills).unwrap_or_default());
+    let team = me.team_id;
     let mut tried: std::collections::HashSet<i64> = std::collections::HashSet::new();
     let page = |tried: &std::collections::HashSet<i64>| -> Select<conversation::Entity> {
         let q = conversation::Entity::find()
             .filter(conversation::Column::Status.is_in([STATUS_NEW, STATUS_OPEN]))
             .filter(conversation::Column::Priority.lte(2))
             .filter(conversation::Column::AssigneeId.is_null())
-            .filter(conversation::Column::Id.is_not_in(tried.iter().copied()));
+            .filter(conversation::Column::Id.is_not_in(tried.iter().copied()))
+            .filter(routing::team_queues(team));
         skills
             .filter(q)
             .order_by_asc(conversation::Column::Priority)

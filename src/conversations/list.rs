@@ -25,7 +25,8 @@ pub enum View {
     Queue,
     /// The queue without the conversations someone holds, in queue order.
     Unassigned,
-    /// The queue as held by the caller's team (agents with the caller's team), in queue order.
+    /// The caller's team's queue: what is routed to the team or held by its members, in queue
+    /// order.
     Team,
     /// Everything, newest first.
     All,
@@ -117,7 +118,7 @@ pub async fn list(db: &impl ConnectionTrait, q: &ListQuery, me: i64) -> Result<P
                 .from(entity::agent::Entity)
                 .and_where(entity::agent::Column::TeamId.eq(team))
                 .to_owned();
-            waiting(sel).filter(C::AssigneeId.in_subquery(members))
+            waiting(sel).filter(Condition::any().add(C::TeamId.eq(team)).add(C::AssigneeId.in_subquery(members)))
         }
         View::All => sel,
         View::Mine => sel.filter(C::AssigneeId.eq(me)).filter(C::Status.ne(STATUS_RESOLVED)),

@@ -159,6 +159,15 @@ pub async fn held_for_others(
     Ok(others.into_iter().filter(|(_, agent)| available.contains(agent)).map(|(c, _)| c).collect())
 }
 
+/// The queues an agent on `team` works: the general queue (no team) and their team's own.
+pub fn team_queues(team: Option<i64>) -> Condition {
+    let general = Condition::any().add(conversation::Column::TeamId.is_null());
+    match team {
+        Some(t) => general.add(conversation::Column::TeamId.eq(t)),
+        None => general,
+    }
+}
+
 /// Restricts a query to conversations whose customer's previous conversation `me` handled.
 pub fn returning_to(q: Select<conversation::Entity>, me: i64) -> Select<conversation::Entity> {
     use sea_orm::sea_query::Query;

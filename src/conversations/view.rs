@@ -42,6 +42,8 @@ pub struct Summary {
     pub language: Option<String>,
     /// Tags.
     pub tags: Vec<String>,
+    /// The team whose queue it is in; absent for the general queue.
+    pub team_id: Option<i64>,
     /// The agent holding it, if any.
     pub assignee_id: Option<i64>,
     /// The newest fencing token the store has accepted.
@@ -91,6 +93,7 @@ impl Summary {
             category: c.category.clone(),
             language: c.language.clone(),
             tags: strings(&c.tags),
+            team_id: c.team_id,
             assignee_id: c.assignee_id,
             fence_token: c.fence_token,
             previous_conversation_id: c.previous_conversation_id,

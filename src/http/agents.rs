@@ -34,13 +34,8 @@ pub async fn create(
     audit::record(
         &txn,
         audit::Entry {
-            actor: format!("agent:{}", who.agent.id),
-            action: "agent.create".into(),
-            target_type: "agent".into(),
-            target_id: Some(created.id.to_string()),
             after: serde_json::to_value(&created).ok(),
-            ip: req.peer_addr().map(|a| a.ip().to_string()),
-            ..Default::default()
+            ..super::audit_entry(&req, &who, "agent.create", "agent", created.id)
         },
     )
     .await?;

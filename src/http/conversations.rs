@@ -1,6 +1,6 @@
 //! `GET /api/v1/conversations`, `GET /api/v1/conversations/{id}`, `POST …/{id}/notes`.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -62,7 +62,7 @@ fn lease(state: &AppState) -> std::time::Duration {
 
 /// The caller as a claimant: their capacity and the configured lease.
 pub fn claimant(state: &AppState, who: &crate::agents::AgentView) -> claims::Claimant {
-    claims::Claimant { agent_id: who.id, capacity: who.capacity, lease: lease(state), skills: who.skills.clone() }
+    claims::Claimant { agent_id: who.id, capacity: who.capacity, lease: lease(state) }
 }
 
 /// Claim a conversation (or renew your own claim). The answer's `fence_token` must accompany
@@ -126,6 +126,35 @@ pub async fn reassign(
     who.require_role("supervisor")?;
     let view = claims::reassign(&state.db, &state.live, id.into_inner(), body.agent_id, lease(&state)).await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// The team whose queue a conversation moves to.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoveToTeamRequest {
+    /// The team, or `null` for the general queue.
+    pub team_id: Option<i64>,
+}
+
+/// Move a conversation to another team's queue, or to the general one (supervisor). Whoever
+/// holds it keeps it; it changes who is offered it next.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/team", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "conversation id")), request_body = MoveToTeamRequest,
+    responses((status = 200, body = crate::conversations::Summary), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[post("/conversations/{id}/team")]
+pub async fn move_to_team(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    id: web::Path<i64>,
+    body: web::Json<MoveToTeamRequest>,
+) -> Result<HttpResponse, ApiError> {
+    who.require_role("supervisor")?;
+    let id = id.into_inner();
+    let audit = super::audit_entry(&req, &who, "conversation.team", "conversation", id);
+    let summary = actions::move_to_team(&state.db, &state.live, id, body.team_id, audit).await?;
+    Ok(HttpResponse::Ok().json(summary))
 }
 
 /// Many conversations to move to one agent.

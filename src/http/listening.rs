@@ -34,13 +34,8 @@ pub async fn create(
     audit::record(
         &txn,
         audit::Entry {
-            actor: format!("agent:{}", who.agent.id),
-            action: "listening_rule.create".into(),
-            target_type: "listening_rule".into(),
-            target_id: Some(rule.id.to_string()),
             after: serde_json::to_value(&rule).ok(),
-            ip: req.peer_addr().map(|a| a.ip().to_string()),
-            ..Default::default()
+            ..super::audit_entry(&req, &who, "listening_rule.create", "listening_rule", rule.id)
         },
     )
     .await?;
@@ -66,13 +61,8 @@ pub async fn delete(
     audit::record(
         &txn,
         audit::Entry {
-            actor: format!("agent:{}", who.agent.id),
-            action: "listening_rule.delete".into(),
-            target_type: "listening_rule".into(),
-            target_id: Some(rule.id.to_string()),
             before: serde_json::to_value(&rule).ok(),
-            ip: req.peer_addr().map(|a| a.ip().to_string()),
-            ..Default::default()
+            ..super::audit_entry(&req, &who, "listening_rule.delete", "listening_rule", rule.id)
         },
     )
     .await?;

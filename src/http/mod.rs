@@ -8,9 +8,31 @@ pub mod ingest;
 pub mod listening;
 pub mod openapi;
 pub mod ops;
+pub mod teams;
 pub mod webhooks;
 
-use actix_web::web;
+use actix_web::{HttpRequest, web};
+
+use crate::auth::AuthedAgent;
+
+/// The audit entry of an action an agent took through the API: actor and client address filled
+/// in, before/after left to the caller.
+pub fn audit_entry(
+    req: &HttpRequest,
+    who: &AuthedAgent,
+    action: &str,
+    target_type: &str,
+    target_id: impl ToString,
+) -> crate::audit::Entry {
+    crate::audit::Entry {
+        actor: format!("agent:{}", who.agent.id),
+        action: action.into(),
+        target_type: target_type.into(),
+        target_id: Some(target_id.to_string()),
+        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ..Default::default()
+    }
+}
 
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -30,6 +52,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(auth::me)
                 .service(agents::list)
                 .service(agents::create)
+                .service(teams::list)
+                .service(teams::create)
+                .service(teams::update)
+                .service(teams::set_agent_team)
                 .service(ingest::ingest_messages)
                 .service(conversations::list)
                 .service(conversations::get)
@@ -42,6 +68,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(conversations::resolve)
                 .service(conversations::status)
                 .service(conversations::tags)
+                .service(conversations::move_to_team)
                 .service(listening::list)
                 .service(listening::create)
                 .service(listening::delete),

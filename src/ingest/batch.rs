@@ -20,6 +20,7 @@ use crate::config::SlaSettings;
 use crate::conversations::{self, STATUS_NEW, STATUS_OPEN, STATUS_PENDING, STATUS_RESOLVED};
 use crate::events::{self, NewEvent, kind};
 use crate::listening::ListeningMatcher;
+use crate::teams::TeamRoutes;
 use crate::triage::{Reason, Tier, TriageInput, Triager, language};
 
 /// What happened to one submitted message.
@@ -48,6 +49,8 @@ pub struct BatchContext<'a> {
     pub triager: &'a Triager,
     /// Compiled listening searches.
     pub listening: &'a ListeningMatcher,
+    /// Teams' routes, for conversations that open in this batch.
+    pub teams: &'a TeamRoutes,
     /// Customer messages within this long after resolution reopen the conversation.
     pub reopen_window: Duration,
     /// Response-time targets.
@@ -255,6 +258,11 @@ pub async fn ingest(
     let changed: Vec<&conversation::Model> = works.iter().filter(|w| w.dirty && !w.is_new).map(|w| &w.model).collect();
     update_conversations(db, &changed).await?;
     let new_ix: Vec<WorkIx> = (0..works.len()).filter(|&w| works[w].is_new).collect();
+    // Routed once, with what the batch learned (category, language): a team's queue does not
+    // reshuffle under its members as later messages refine the triage.
+    for &w in &new_ix {
+        works[w].model.team_id = ctx.teams.route(&works[w].model);
+    }
     for chunk in crate::db::fixed_chunks(&new_ix) {
         let models = chunk.iter().map(|&w| {
             let mut am = works[w].model.clone().into_active_model().reset_all();
@@ -649,6 +657,7 @@ fn new_conversation(
         category: None,
         language: None,
         tags: json!([]),
+        team_id: None,
         assignee_id: None,
         fence_token: 0,
         previous_conversation_id: previous,

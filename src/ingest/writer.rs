@@ -16,6 +16,7 @@ use crate::config::Settings;
 use crate::listening::Listening;
 use crate::live::Live;
 use crate::prom::Metrics;
+use crate::teams::Teams;
 use crate::triage::Triager;
 
 /// Where a delivery came from (metrics label and audit actor).
@@ -88,6 +89,7 @@ struct Writer {
     db: DatabaseConnection,
     triager: Arc<Triager>,
     listening: Listening,
+    teams: Teams,
     settings: Arc<Settings>,
     metrics: Metrics,
     live: Live,
@@ -99,12 +101,13 @@ impl IngestWriter {
         db: DatabaseConnection,
         triager: Arc<Triager>,
         listening: Listening,
+        teams: Teams,
         settings: Arc<Settings>,
         metrics: Metrics,
         live: Live,
     ) -> Self {
         let (tx, rx) = mpsc::channel(settings.ingest.queue_capacity);
-        let writer = Writer { db, triager, listening, settings, metrics, live };
+        let writer = Writer { db, triager, listening, teams, settings, metrics, live };
         tokio::spawn(writer.run(rx));
         Self { tx }
     }
@@ -209,10 +212,11 @@ impl Writer {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let listening = self.listening.current();
+            let (listening, teams) = (self.listening.current(), self.teams.current());
             let ctx = BatchContext {
                 triager: &self.triager,
                 listening: &listening,
+                teams: &teams,
                 reopen_window: Duration::seconds(
                     i64::try_from(self.settings.reopen_window_secs).unwrap_or(i64::MAX / 1000),
                 ),

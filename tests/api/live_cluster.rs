@@ -371,3 +371,84 @@ async fn sigterm_tells_sessions_and_releases_their_claims() -> TestResult {
     crate::helpers::delete_redis_keys(&redis, &prefix).await;
     Ok(())
 }
+
+#[tokio::test]
+async fn team_routes_reach_every_node_and_team_push_hands_each_conversation_out_once() -> TestResult {
+    let Some(redis) = test_redis().await else { return Ok(()) };
+    let prefix = unique_prefix();
+    let push_fast = |s: &mut chorus::config::Settings| s.live.auto_assign_interval_ms = 50;
+    let a = spawn_app_with(|s| {
+        s.redis_url = Some(redis.clone());
+        s.redis_prefix = prefix.clone();
+        push_fast(s);
+    })
+    .await;
+    let b = spawn_node_beside_with(&a, |s| {
+        s.redis_url = Some(redis.clone());
+        s.redis_prefix = prefix.clone();
+        push_fast(s);
+    })
+    .await;
+    // The team is created through node A; node B routes by it within its refresh period.
+    let r =
+        a.post_json("/api/v1/teams", &json!({"name": "X desk", "routes": ["network:x"], "auto_assign": true})).await;
+    assert_eq!(r.status(), 201);
+    let team: Value = r.json().await?;
+    let team_id = team["id"].as_i64().unwrap_or_default();
+    let mut members = Vec::new();
+    let mut sessions = Vec::new();
+    for i in 0..4 {
+        let (id, token) = a.agent(&format!("m{i}@cluster.example"), &["agent"], 3).await;
+        let r = a
+            .client
+            .put(a.url(&format!("/api/v1/agents/{id}/team")))
+            .bearer_auth(&a.admin_token)
+            .json(&json!({"team_id": team_id}))
+            .send()
+            .await?;
+        assert_eq!(r.status(), 200);
+        members.push(id);
+        sessions.push(if i % 2 == 0 { a.ws(&token).await } else { b.ws(&token).await });
+    }
+    let (outsider, token) = a.agent("outsider@cluster.example", &["agent"], 50).await;
+    let _outsider_session = b.ws(&token).await;
+    tokio::time::sleep(chorus::teams::REFRESH + Duration::from_millis(1500)).await;
+    // Twelve conversations through node B: exactly the members' capacity (4 × 3).
+    let batch: Vec<Value> = (0..12)
+        .map(|i| msg(&format!("tp{i}"), &format!("team-cust-{i}"), "Where is my parcel?", "2026-11-20T10:00:00Z"))
+        .collect();
+    let ids: Vec<i64> = b.ingest(&json!(batch)).await.iter().map(crate::helpers::conv_id).collect();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut holders: HashMap<i64, usize> = HashMap::new();
+        let mut all_held = true;
+        for &c in &ids {
+            let conv = b.conversation(c).await["conversation"].clone();
+            assert_eq!(conv["team_id"].as_i64(), Some(team_id), "routed on node B: {conv}");
+            match conv["assignee_id"].as_i64() {
+                Some(h) => *holders.entry(h).or_default() += 1,
+                None => all_held = false,
+            }
+        }
+        assert!(!holders.contains_key(&outsider), "the team's work went to someone off the team");
+        assert!(holders.values().all(|&n| n <= 3), "over capacity: {holders:?}");
+        if all_held {
+            assert_eq!(holders.keys().copied().collect::<HashSet<_>>(), members.iter().copied().collect());
+            break;
+        }
+        assert!(Instant::now() < deadline, "not all handed out: {holders:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Each conversation was handed out once, by one node's round: one claim event apiece.
+    let mut claimed: HashMap<i64, usize> = HashMap::new();
+    for ws in &mut sessions {
+        for e in ws.drain(Duration::from_millis(300)).await {
+            if e["event"] == "conversation.claimed" {
+                *claimed.entry(e["data"]["conversation_id"].as_i64().unwrap_or_default()).or_default() += 1;
+            }
+        }
+    }
+    assert_eq!(claimed.len(), ids.len(), "{claimed:?}");
+    assert!(claimed.values().all(|&n| n == 1), "a conversation was handed out twice: {claimed:?}");
+    Ok(())
+}

@@ -423,14 +423,25 @@ async fn fanout_phase(args: &LiveArgs, nodes: &[Node], api: &Api, round: usize) 
         readers.push(tokio::spawn(async move {
             let mut arrived: Vec<u32> = vec![u32::MAX; total];
             let finder = memchr::memmem::Finder::new(br#""customer_name":"@f"#);
+            let resync = memchr::memmem::Finder::new(br#""type":"resync""#);
+            let snapshot = memchr::memmem::Finder::new(br#""type":"snapshot""#);
             let mut ids = Vec::new();
-            let mut events = 0_u64;
+            let (mut events, mut resyncs) = (0_u64, 0_u64);
             loop {
                 tokio::select! {
                     _ = stop.recv() => break,
                     m = s.next() => match m {
                         Some(Ok(Message::Text(t))) => {
                             let micros = u32::try_from(epoch.elapsed().as_micros()).unwrap_or(u32::MAX - 1);
+                            // A session that fell behind is told to resync and sent a snapshot:
+                            // counted, and the snapshot's conversations are not deliveries.
+                            if resync.find(t.as_bytes()).is_some() {
+                                resyncs += 1;
+                                continue;
+                            }
+                            if snapshot.find(t.as_bytes()).is_some() {
+                                continue;
+                            }
                             ids.clear();
                             fanout_ids(&finder, t.as_str(), &mut ids);
                             events += ids.len() as u64;
@@ -446,7 +457,7 @@ async fn fanout_phase(args: &LiveArgs, nodes: &[Node], api: &Api, round: usize) 
                 }
             }
             let _ = s.close(None).await;
-            (arrived, events)
+            (arrived, events, resyncs)
         }));
     }
     // Ingest at the rate, in batches every 20 ms, each stamped with its send time. The first
@@ -495,10 +506,11 @@ async fn fanout_phase(args: &LiveArgs, nodes: &[Node], api: &Api, round: usize) 
     let mut reached: Vec<u32> = vec![0; total];
     // Agent k is on node k % nodes: with several nodes, each one's last agent too.
     let mut last_on: Vec<Vec<Option<Instant>>> = vec![vec![None; total]; nodes.len()];
-    let mut events = 0;
+    let (mut events, mut resyncs) = (0, 0);
     for (k, r) in readers.into_iter().enumerate() {
-        let (arrived, n) = r.await?;
+        let (arrived, n, told) = r.await?;
         events += n;
+        resyncs += told;
         let node_last = &mut last_on[k % nodes.len()];
         for (i, &micros) in arrived.iter().enumerate().filter(|(_, m)| **m != u32::MAX) {
             let at = epoch + Duration::from_micros(micros.into());
@@ -528,7 +540,8 @@ async fn fanout_phase(args: &LiveArgs, nodes: &[Node], api: &Api, round: usize) 
         sending.as_secs_f64()
     );
     println!(
-        "  delivered to every agent: {complete} of {total} queue changes; events delivered: {events} ({:.0}/s)",
+        "  delivered to every agent: {complete} of {total} queue changes; events delivered: {events} ({:.0}/s); \
+         sessions told to resync: {resyncs}",
         events as f64 / sending.as_secs_f64()
     );
     for (what, d) in [

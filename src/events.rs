@@ -46,6 +46,12 @@ pub mod kind {
     pub const TEAM_CHANGED: &str = "team.changed";
     /// A conversation was moved to another team (or to the general queue).
     pub const CONVERSATION_TEAM: &str = "conversation.team";
+    /// A reply was stored and waits to be sent.
+    pub const REPLY_QUEUED: &str = "reply.queued";
+    /// The network took a reply (the outbound message follows as `conversation.message`).
+    pub const REPLY_SENT: &str = "reply.sent";
+    /// A reply could not be sent (refused, or out of attempts); its text is kept.
+    pub const REPLY_FAILED: &str = "reply.failed";
     /// A saved listening search was created.
     pub const LISTENING_RULE_CREATED: &str = "listening_rule.created";
     /// A saved listening search was deleted.

@@ -19,6 +19,7 @@ pub mod ingest;
 pub mod listening;
 pub mod live;
 pub mod prom;
+pub mod replies;
 pub mod scratch_db;
 pub mod startup;
 pub mod state;

@@ -68,7 +68,14 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         Duration::from_millis(settings.live.auto_assign_interval_ms),
         Duration::from_secs(settings.claim_lease_secs),
     );
-    Ok(AppState { db, settings, ingest, listening, teams, metrics, coord, live })
+    let reply_wake = Arc::new(tokio::sync::Notify::new());
+    crate::replies::sender::spawn(
+        db.clone(),
+        live.clone(),
+        Arc::new(crate::replies::channel::Sandbox),
+        reply_wake.clone(),
+    );
+    Ok(AppState { db, settings, ingest, listening, teams, reply_wake, metrics, coord, live })
 }
 
 /// Picks up listening rules and team routes changed on other nodes.

@@ -26,6 +26,8 @@ pub struct AppState {
     pub listening: Listening,
     /// Teams' routes as this node holds them (shared with the writer).
     pub teams: Teams,
+    /// Wakes this node's reply sender when a reply is queued here.
+    pub reply_wake: Arc<tokio::sync::Notify>,
     /// Prometheus instruments.
     pub metrics: Metrics,
     /// Claims and leases: in process, or Redis when `REDIS_URL` is set.

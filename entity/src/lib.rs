@@ -10,5 +10,6 @@ pub mod event;
 pub mod listening_rule;
 pub mod message;
 pub mod note;
+pub mod reply;
 pub mod session;
 pub mod team;

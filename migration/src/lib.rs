@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_init;
 mod m20261126_000002_conversation_language;
 mod m20261126_000003_team_routing;
+mod m20261126_000004_replies;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_init::Migration),
             Box::new(m20261126_000002_conversation_language::Migration),
             Box::new(m20261126_000003_team_routing::Migration),
+            Box::new(m20261126_000004_replies::Migration),
         ]
     }
 }

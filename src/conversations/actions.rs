@@ -34,7 +34,7 @@ use super::claims::load;
 
 /// An update of conversation `id` that applies only while `agent_id` holds it with exactly
 /// `token`: the store side of fencing, shared by every write on a claimed conversation.
-pub(super) fn fenced(id: i64, agent_id: i64, token: i64) -> sea_orm::UpdateMany<conversation::Entity> {
+pub(crate) fn fenced(id: i64, agent_id: i64, token: i64) -> sea_orm::UpdateMany<conversation::Entity> {
     conversation::Entity::update_many()
         .col_expr(conversation::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(conversation::Column::Id.eq(id))
@@ -136,7 +136,7 @@ pub async fn move_to_team(
 }
 
 /// The row a fenced update returned, or (rolling the transaction back) why there was none.
-async fn updated_row(
+pub(crate) async fn updated_row(
     txn: DatabaseTransaction,
     updated: Vec<conversation::Model>,
     id: i64,

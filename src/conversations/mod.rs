@@ -90,3 +90,24 @@ async fn insert_note(
     events::append(db, &evs).await?;
     Ok((view, evs))
 }
+
+/// What a message from the brand does to its conversation, whether it came back from the
+/// network (ingest) or went out through Chorus (a reply): the first one answers the customer
+/// (`first_response_at`), any one at or after the oldest unanswered customer message stops the
+/// wait, and a conversation being worked moves to `pending` (waiting on the customer).
+pub fn apply_outbound(c: &mut conversation::Model, sent_at: chrono::DateTime<chrono::Utc>) {
+    if c.first_response_at.is_none() && c.last_inbound_at.is_some() {
+        c.first_response_at = Some(sent_at);
+    }
+    if c.awaiting_since.is_some_and(|a| sent_at >= a) {
+        c.awaiting_since = None;
+        c.next_response_due_at = None;
+    }
+    if c.status == STATUS_NEW || c.status == STATUS_OPEN {
+        c.status = STATUS_PENDING.to_owned();
+    }
+    c.message_count += 1;
+    c.last_message_at = c.last_message_at.max(sent_at);
+    refresh_due(c);
+    c.updated_at = chrono::Utc::now();
+}

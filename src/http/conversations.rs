@@ -128,6 +128,39 @@ pub async fn reassign(
     Ok(HttpResponse::Ok().json(view))
 }
 
+/// Reply on a conversation you hold, in public or in private. The reply is stored before it is
+/// sent (202: it is queued; `reply.sent` or `reply.failed` follow on the conversation's and your
+/// own topic); the same `idempotency_key` again returns the first reply instead of posting twice.
+#[utoipa::path(post, path = "/api/v1/conversations/{id}/replies", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "conversation id")), request_body = crate::replies::NewReply,
+    responses((status = 202, body = crate::replies::ReplyView), (status = 400, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody, description = "stale_claim, resolved, or a key reused elsewhere")))]
+#[post("/conversations/{id}/replies")]
+pub async fn reply(
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    id: web::Path<i64>,
+    body: web::Json<crate::replies::NewReply>,
+) -> Result<HttpResponse, ApiError> {
+    let (db, live, wake) = (&state.db, &state.live, &state.reply_wake);
+    let view = crate::replies::submit(db, live, wake, id.into_inner(), who.agent.id, body.into_inner()).await?;
+    Ok(HttpResponse::Accepted().json(view))
+}
+
+/// The replies sent on a conversation, with their delivery status.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/replies", tag = "conversations", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "conversation id")),
+    responses((status = 200, body = Vec<crate::replies::ReplyView>), (status = 401, body = crate::error::ErrorBody)))]
+#[get("/conversations/{id}/replies")]
+pub async fn replies(
+    state: web::Data<AppState>,
+    _who: AuthedAgent,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(crate::replies::list(&state.db, id.into_inner()).await?))
+}
+
 /// The team whose queue a conversation moves to.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -69,6 +69,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(conversations::status)
                 .service(conversations::tags)
                 .service(conversations::move_to_team)
+                .service(conversations::reply)
+                .service(conversations::replies)
                 .service(listening::list)
                 .service(listening::create)
                 .service(listening::delete),

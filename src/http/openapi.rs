@@ -34,7 +34,7 @@ impl Modify for Security {
         super::conversations::list, super::conversations::get, super::conversations::add_note,
         super::conversations::next, super::conversations::claim, super::conversations::release, super::conversations::reassign,
         super::conversations::reassign_many, super::conversations::resolve, super::conversations::status, super::conversations::tags,
-        super::conversations::move_to_team,
+        super::conversations::move_to_team, super::conversations::reply, super::conversations::replies,
         crate::ws::connect,
         super::listening::list, super::listening::create, super::listening::delete,
     ),

@@ -245,7 +245,7 @@ pub async fn ingest(
                 Some(t.sentiment)
             }
             Direction::Outbound => {
-                apply_outbound(&mut works[ix].model, m);
+                conversations::apply_outbound(&mut works[ix].model, m.sent_at);
                 None
             }
         };
@@ -758,23 +758,6 @@ fn apply_inbound(c: &mut conversation::Model, m: &NormalizedMessage, t: &crate::
     } else {
         c.next_response_due_at = next_target(sla, c.priority).map(|d| waiting_from + d);
     }
-    conversations::refresh_due(c);
-    c.updated_at = Utc::now();
-}
-
-fn apply_outbound(c: &mut conversation::Model, m: &NormalizedMessage) {
-    if c.first_response_at.is_none() && c.last_inbound_at.is_some() {
-        c.first_response_at = Some(m.sent_at);
-    }
-    if c.awaiting_since.is_some_and(|a| m.sent_at >= a) {
-        c.awaiting_since = None;
-        c.next_response_due_at = None;
-    }
-    if c.status == STATUS_NEW || c.status == STATUS_OPEN {
-        c.status = STATUS_PENDING.to_owned();
-    }
-    c.message_count += 1;
-    c.last_message_at = c.last_message_at.max(m.sent_at);
     conversations::refresh_due(c);
     c.updated_at = Utc::now();
 }

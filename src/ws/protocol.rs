@@ -101,6 +101,19 @@ pub enum Command {
         #[serde(default)]
         remove: Vec<String>,
     },
+    /// Reply (public or private) on a conversation one holds; see `POST …/replies`.
+    Reply {
+        /// The conversation.
+        conversation_id: i64,
+        /// The claim's token.
+        fence_token: i64,
+        /// What to say.
+        text: String,
+        /// `public` or `private`.
+        visibility: String,
+        /// The client's key: the same key again returns the first reply.
+        idempotency_key: String,
+    },
     /// Add an internal note.
     Note {
         /// The conversation.

@@ -310,6 +310,10 @@ impl Session {
             Command::Tags { conversation_id, fence_token, add, remove } => {
                 json!({"tags": actions::tag(db, live, conversation_id, me, fence_token, &add, &remove).await?})
             }
+            Command::Reply { conversation_id, fence_token, text, visibility, idempotency_key } => {
+                let new = crate::replies::NewReply { fence_token, text, visibility, idempotency_key };
+                json!({"reply": crate::replies::submit(db, live, &st.reply_wake, conversation_id, me, new).await?})
+            }
             Command::Note { conversation_id, text } => {
                 json!({"note": conversations::add_note(db, live, conversation_id, me, &text).await?})
             }

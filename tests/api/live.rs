@@ -245,6 +245,11 @@ async fn a_reassignment_tells_the_old_holder_at_once_and_fences_it_out() -> Test
     assert_eq!(late["code"], "stale_claim");
     let late = wa.command(json!({"type": "resolve", "conversation_id": c1, "fence_token": t1})).await;
     assert_eq!(late["code"], "stale_claim");
+    let late = wa
+        .command(json!({"type": "reply", "conversation_id": c1, "fence_token": t1, "text": "On it!",
+            "visibility": "public", "idempotency_key": "r-1"}))
+        .await;
+    assert_eq!(late["code"], "stale_claim");
     let late =
         wa.command(json!({"type": "status", "conversation_id": c1, "fence_token": t1, "status": "pending"})).await;
     assert_eq!(late["code"], "stale_claim");
@@ -301,6 +306,21 @@ async fn live_sessions_keep_their_leases_and_lapsed_ones_return_to_the_queue() -
     assert_eq!(r.status(), 409);
     assert_eq!(r.json::<Value>().await?["error"]["code"], "stale_claim");
     assert_eq!(app.conversation(lost).await["conversation"]["tags"], json!([]));
+    // A's late reply is refused too, and nothing is stored or sent.
+    let late = json!({"fence_token": stale_token, "text": "Sorry for the wait!", "visibility": "public", "idempotency_key": "late-1"});
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/conversations/{lost}/replies")))
+        .bearer_auth(&a)
+        .json(&late)
+        .send()
+        .await?;
+    assert_eq!(r.status(), 409);
+    assert_eq!(r.json::<Value>().await?["error"]["code"], "stale_claim");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(app.get_json(&format!("/api/v1/conversations/{lost}/replies")).await, json!([]));
+    let messages = app.conversation(lost).await["messages"].clone();
+    assert!(messages.as_array().is_some_and(|m| m.iter().all(|m| m["direction"] == "inbound")), "{messages}");
     // Three lease lengths later B still holds `kept`: its session renewed the lease.
     tokio::time::sleep(Duration::from_millis(3000)).await;
     let detail = app.conversation(kept).await;

@@ -28,16 +28,23 @@ async fn app_on(redis: &str, prefix: &str) -> TestApp {
     .await
 }
 
+/// Two in-process nodes sharing one fresh store and `redis` under `prefix`.
+async fn two_nodes(redis: &str, prefix: &str) -> (TestApp, TestApp) {
+    let a = app_on(redis, prefix).await;
+    let (redis, prefix) = (redis.to_owned(), prefix.to_owned());
+    let b = spawn_node_beside_with(&a, |s| {
+        s.redis_url = Some(redis);
+        s.redis_prefix = prefix;
+    })
+    .await;
+    (a, b)
+}
+
 #[tokio::test]
 async fn an_event_raised_on_one_node_reaches_subscribers_on_the_other() -> TestResult {
     let Some(redis) = test_redis().await else { return Ok(()) };
     let prefix = unique_prefix();
-    let a = app_on(&redis, &prefix).await;
-    let b = spawn_node_beside_with(&a, |s| {
-        s.redis_url = Some(redis.clone());
-        s.redis_prefix = prefix.clone();
-    })
-    .await;
+    let (a, b) = two_nodes(&redis, &prefix).await;
     let (_, token) = a.agent("a@example.com", &["agent"], 5).await;
     let (_, other) = a.agent("b@example.com", &["agent"], 5).await;
     let mut on_a = a.ws(&token).await;
@@ -450,5 +457,74 @@ async fn team_routes_reach_every_node_and_team_push_hands_each_conversation_out_
     }
     assert_eq!(claimed.len(), ids.len(), "{claimed:?}");
     assert!(claimed.values().all(|&n| n == 1), "a conversation was handed out twice: {claimed:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn replies_queued_on_two_nodes_are_each_sent_once() -> TestResult {
+    let Some(redis) = test_redis().await else { return Ok(()) };
+    let prefix = unique_prefix();
+    let (a, b) = two_nodes(&redis, &prefix).await;
+    let (_, token) = a.agent("replier@cluster.example", &["agent"], 50).await;
+    let batch: Vec<Value> = (0..20)
+        .map(|i| msg(&format!("rq{i}"), &format!("reply-cust-{i}"), "Where is my parcel?", "2026-11-20T10:00:00Z"))
+        .collect();
+    let ids: Vec<i64> = a.ingest(&json!(batch)).await.iter().map(crate::helpers::conv_id).collect();
+    // Both nodes' senders look at the same outbox: every reply must go out exactly once.
+    for (n, &c) in ids.iter().enumerate() {
+        let node = if n % 2 == 0 { &a } else { &b };
+        let claim: Value = node
+            .client
+            .post(node.url(&format!("/api/v1/conversations/{c}/claim")))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let body = json!({"fence_token": claim["fence_token"], "text": "Sorry! Checking now.", "visibility": "public",
+            "idempotency_key": format!("k{n}")});
+        let r = node
+            .client
+            .post(node.url(&format!("/api/v1/conversations/{c}/replies")))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await?;
+        assert_eq!(r.status(), 202);
+    }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    for &c in &ids {
+        loop {
+            let detail = b.conversation(c).await;
+            let outbound =
+                detail["messages"].as_array().into_iter().flatten().filter(|m| m["direction"] == "outbound").count();
+            assert!(outbound <= 1, "a reply went out twice: {detail}");
+            if outbound == 1 {
+                break;
+            }
+            if Instant::now() >= deadline {
+                let replies = a.get_json(&format!("/api/v1/conversations/{c}/replies")).await;
+                panic!("reply in {c} never sent: {replies}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // Nothing left to send, and no late second send.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    for &c in &ids {
+        let replies = a.get_json(&format!("/api/v1/conversations/{c}/replies")).await;
+        assert_eq!(
+            (replies[0]["status"].as_str(), replies[0]["attempts"].as_i64()),
+            (Some("sent"), Some(1)),
+            "{replies}"
+        );
+        let outbound = a.conversation(c).await["messages"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|m| m["direction"] == "outbound")
+            .count();
+        assert_eq!(outbound, 1);
+    }
     Ok(())
 }

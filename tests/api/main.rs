@@ -13,6 +13,7 @@ mod ingest_api;
 mod live;
 mod live_cluster;
 mod ops;
+mod replies;
 mod teams;
 mod threading;
 mod triage_table;

@@ -68,6 +68,8 @@ async fn openapi_covers_every_route() -> TestResult {
         ("/api/v1/conversations/{id}/status", "post"),
         ("/api/v1/conversations/{id}/tags", "post"),
         ("/api/v1/conversations/{id}/team", "post"),
+        ("/api/v1/conversations/{id}/replies", "post"),
+        ("/api/v1/conversations/{id}/replies", "get"),
         ("/ws", "get"),
         ("/api/v1/listening-rules", "get"),
         ("/api/v1/listening-rules", "post"),

@@ -1,0 +1,36 @@
+//! A reply an agent sent through Chorus: stored first (the outbox), delivered after.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A row of `replies`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "replies")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub conversation_id: i64,
+    pub agent_id: i64,
+    /// The client's key: the same agent sending the same key again gets this reply back.
+    pub idempotency_key: String,
+    /// public | private
+    pub visibility: String,
+    pub text: String,
+    /// queued | sent | failed
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: DateTimeUtc,
+    /// A sender on some node is delivering it until then (so two nodes never send it twice).
+    pub locked_until: Option<DateTimeUtc>,
+    pub last_error: Option<String>,
+    /// The outbound message it became, once sent.
+    pub message_id: Option<i64>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+/// No declared relations: queries join explicitly where they need to.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,279 @@
+//! Delivers queued replies. Every node runs a sender; a reply is taken by one of them at a time
+//! (a short lease on the row, `locked_until`), sent through the channel, and recorded — the
+//! outbound message, the conversation answered, `reply.sent` — in one transaction. A transient
+//! failure is tried again with backoff; a permanent one, or the last attempt, marks the reply
+//! `failed` and tells the agent live (`reply.failed`); the text stays stored either way.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use entity::{brand_account, conversation, customer_identity, message, reply};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+
+use super::channel::{Channel, Outgoing, SendError};
+use super::{ReplyView, STATUS_FAILED, STATUS_QUEUED, STATUS_SENT};
+use crate::error::ApiError;
+use crate::events::{self, NewEvent, kind};
+use crate::live::Live;
+
+/// Tries before a reply is marked failed.
+pub const MAX_ATTEMPTS: i32 = 5;
+/// How long one node owns a reply it is sending before another may take it over.
+const LOCK: chrono::Duration = chrono::Duration::seconds(30);
+/// Replies taken per pass.
+const PASS: u64 = 32;
+
+/// Wait before attempt `n + 1` after `n` failed ones: 1 s, 2 s, 4 s, 8 s (capped at 60 s).
+pub fn backoff(attempts: i32) -> Duration {
+    let exp = u32::try_from(attempts.clamp(1, 7) - 1).unwrap_or(0);
+    Duration::from_secs(Ord::min(1_u64 << exp, 60))
+}
+
+/// Runs passes when woken (a reply was queued here) and every second (retries, other nodes'
+/// replies, replies left by a node that stopped mid-send).
+pub fn spawn(db: DatabaseConnection, live: Live, channel: Arc<dyn Channel>, wake: Arc<tokio::sync::Notify>) {
+    let mut stop = live.shutdown_signal();
+    tokio::spawn(async move {
+        loop {
+            match pass(&db, &live, channel.as_ref()).await {
+                Ok(n) if n > 0 => tracing::debug!(count = n, "replies delivered or retried"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error.message = %e, "reply sender pass failed"),
+            }
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    });
+}
+
+/// One pass: every due reply this node manages to take; returns how many it handled.
+pub async fn pass(db: &DatabaseConnection, live: &Live, channel: &dyn Channel) -> Result<usize, ApiError> {
+    let now = Utc::now();
+    let free = Condition::any().add(reply::Column::LockedUntil.is_null()).add(reply::Column::LockedUntil.lt(now));
+    let due: Vec<i64> = reply::Entity::find()
+        .select_only()
+        .column(reply::Column::Id)
+        .filter(reply::Column::Status.eq(STATUS_QUEUED))
+        .filter(reply::Column::NextAttemptAt.lte(now))
+        .filter(free.clone())
+        .order_by_asc(reply::Column::Id)
+        .limit(PASS)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut handled = 0;
+    for id in due {
+        // Take it: of several nodes, exactly one sees its update touch the row.
+        let taken = reply::Entity::update_many()
+            .col_expr(reply::Column::LockedUntil, Expr::value(Some(now + LOCK)))
+            .filter(reply::Column::Id.eq(id))
+            .filter(reply::Column::Status.eq(STATUS_QUEUED))
+            .filter(free.clone())
+            .exec(db)
+            .await?;
+        if taken.rows_affected == 1 {
+            // One reply's trouble (the store busy, say) does not hold up the others; it is
+            // taken again once its lock runs out.
+            if let Err(e) = deliver(db, live, channel, id).await {
+                tracing::warn!(reply_id = id, error.message = %e, "delivering a reply failed");
+            }
+            handled += 1;
+        }
+    }
+    Ok(handled)
+}
+
+/// Addresses a reply: the brand's account, the customer's id on the network, and (for a public
+/// reply) the customer's latest message to thread under.
+async fn address(db: &DatabaseConnection, r: &reply::Model, c: &conversation::Model) -> Result<Outgoing, ApiError> {
+    let account = brand_account::Entity::find_by_id(c.brand_account_id).one(db).await?;
+    let customer = customer_identity::Entity::find()
+        .filter(customer_identity::Column::CustomerId.eq(c.customer_id))
+        .filter(customer_identity::Column::Network.eq(&c.network))
+        .one(db)
+        .await?;
+    let in_reply_to: Option<String> = message::Entity::find()
+        .select_only()
+        .column(message::Column::PlatformMessageId)
+        .filter(message::Column::ConversationId.eq(c.id))
+        .filter(message::Column::Direction.eq("inbound"))
+        .filter(message::Column::Visibility.eq(&r.visibility))
+        .order_by_desc(message::Column::SentAt)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(Outgoing {
+        reply_id: r.id,
+        network: c.network.clone(),
+        visibility: r.visibility.clone(),
+        brand_account: account.map(|a| a.platform_account_id).unwrap_or_default(),
+        customer: customer.map(|i| i.platform_user_id).unwrap_or_default(),
+        in_reply_to,
+        text: r.text.clone(),
+    })
+}
+
+async fn deliver(db: &DatabaseConnection, live: &Live, channel: &dyn Channel, id: i64) -> Result<(), ApiError> {
+    let Some(r) = reply::Entity::find_by_id(id).one(db).await? else { return Ok(()) };
+    let Some(c) = conversation::Entity::find_by_id(r.conversation_id).one(db).await? else {
+        return finish_failed(db, live, r, "the conversation no longer exists".into()).await;
+    };
+    let out = address(db, &r, &c).await?;
+    match channel.send(&out).await {
+        Ok(platform_id) => {
+            // The network has it now: recording must not give up easily, or the reply would be
+            // sent again once the lock runs out.
+            let mut tries = 0;
+            loop {
+                tries += 1;
+                match record_sent(db, live, &r, &out, &platform_id).await {
+                    Ok(()) => return Ok(()),
+                    Err(e) if tries < 5 => {
+                        tracing::warn!(reply_id = r.id, error.message = %e, "recording a sent reply failed; retrying");
+                        tokio::time::sleep(Duration::from_millis(100 * tries)).await;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Err(SendError::Transient(e)) if r.attempts + 1 < MAX_ATTEMPTS => {
+            let wait = chrono::Duration::from_std(backoff(r.attempts + 1)).unwrap_or(LOCK);
+            tracing::warn!(reply_id = r.id, attempt = r.attempts + 1, error.message = %e, "reply send failed; will retry");
+            reply::Entity::update_many()
+                .col_expr(reply::Column::Attempts, Expr::col(reply::Column::Attempts).add(1))
+                .col_expr(reply::Column::NextAttemptAt, Expr::value(Utc::now() + wait))
+                .col_expr(reply::Column::LockedUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+                .col_expr(reply::Column::LastError, Expr::value(Some(e)))
+                .col_expr(reply::Column::UpdatedAt, Expr::value(Utc::now()))
+                .filter(reply::Column::Id.eq(r.id))
+                .exec(db)
+                .await?;
+            Ok(())
+        }
+        Err(SendError::Transient(e) | SendError::Permanent(e)) => finish_failed(db, live, r, e).await,
+    }
+}
+
+/// Records a sent reply: the outbound message, the conversation answered, the reply done.
+async fn record_sent(
+    db: &DatabaseConnection,
+    live: &Live,
+    r: &reply::Model,
+    out: &Outgoing,
+    platform_id: &str,
+) -> Result<(), ApiError> {
+    use sea_orm::ActiveModelTrait;
+    let now = Utc::now();
+    // Who and where are fixed for a conversation's life, so they are read before the
+    // transaction, which then writes first: on SQLite a transaction that reads and only then
+    // writes can lose its snapshot to another writer and fail at once instead of waiting.
+    let c =
+        conversation::Entity::find_by_id(r.conversation_id).one(db).await?.ok_or(ApiError::NotFound("conversation"))?;
+    let txn = db.begin().await?;
+    let m = message::ActiveModel {
+        conversation_id: sea_orm::Set(c.id),
+        brand_account_id: sea_orm::Set(c.brand_account_id),
+        customer_id: sea_orm::Set(c.customer_id),
+        network: sea_orm::Set(c.network.clone()),
+        direction: sea_orm::Set("outbound".into()),
+        visibility: sea_orm::Set(r.visibility.clone()),
+        platform_message_id: sea_orm::Set(platform_id.to_owned()),
+        in_reply_to: sea_orm::Set(out.in_reply_to.clone()),
+        agent_id: sea_orm::Set(Some(r.agent_id)),
+        author_name: sea_orm::Set(None),
+        text: sea_orm::Set(r.text.clone()),
+        sentiment: sea_orm::Set(None),
+        sent_at: sea_orm::Set(now),
+        received_at: sea_orm::Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let mut c = conversation::Entity::find_by_id(r.conversation_id)
+        .one(&txn)
+        .await?
+        .ok_or(ApiError::NotFound("conversation"))?;
+    crate::conversations::apply_outbound(&mut c, now);
+    let updated = conversation::Entity::update_many()
+        .col_expr(conversation::Column::Status, Expr::value(c.status.clone()))
+        .col_expr(conversation::Column::FirstResponseAt, Expr::value(c.first_response_at))
+        .col_expr(conversation::Column::AwaitingSince, Expr::value(c.awaiting_since))
+        .col_expr(conversation::Column::NextResponseDueAt, Expr::value(c.next_response_due_at))
+        .col_expr(conversation::Column::DueSort, Expr::value(c.due_sort))
+        .col_expr(conversation::Column::MessageCount, Expr::col(conversation::Column::MessageCount).add(1))
+        .col_expr(conversation::Column::LastMessageAt, Expr::value(c.last_message_at))
+        .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
+        .filter(conversation::Column::Id.eq(c.id))
+        .exec_with_returning(&txn)
+        .await?;
+    let c = updated.into_iter().next().ok_or(ApiError::NotFound("conversation"))?;
+    let sent = reply::Entity::update_many()
+        .col_expr(reply::Column::Status, Expr::value(STATUS_SENT))
+        .col_expr(reply::Column::Attempts, Expr::col(reply::Column::Attempts).add(1))
+        .col_expr(reply::Column::MessageId, Expr::value(Some(m.id)))
+        .col_expr(reply::Column::LockedUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+        .col_expr(reply::Column::UpdatedAt, Expr::value(now))
+        .filter(reply::Column::Id.eq(r.id))
+        .exec_with_returning(&txn)
+        .await?;
+    let view = sent.into_iter().next().map(ReplyView::from).ok_or(ApiError::NotFound("reply"))?;
+    let summary = crate::conversations::Summary::from_model(&c, None);
+    let queue_kind = if crate::conversations::is_queued(&c) { kind::QUEUE_UPSERT } else { kind::QUEUE_REMOVE };
+    let message_view = crate::conversations::MessageView::from(m);
+    let evs = vec![
+        NewEvent {
+            kind: kind::CONVERSATION_MESSAGE,
+            conversation_id: Some(c.id),
+            payload: serde_json::json!({"conversation_id": c.id, "message": message_view}),
+        },
+        NewEvent { kind: kind::REPLY_SENT, conversation_id: Some(c.id), payload: serde_json::json!(view) },
+        NewEvent { kind: queue_kind, conversation_id: Some(c.id), payload: serde_json::json!(summary) },
+    ];
+    events::append(&txn, &evs).await?;
+    txn.commit().await?;
+    live.publish(&evs);
+    Ok(())
+}
+
+async fn finish_failed(db: &DatabaseConnection, live: &Live, r: reply::Model, error: String) -> Result<(), ApiError> {
+    tracing::warn!(reply_id = r.id, error.message = %error, "reply failed; the agent is told");
+    let txn = db.begin().await?;
+    let failed = reply::Entity::update_many()
+        .col_expr(reply::Column::Status, Expr::value(STATUS_FAILED))
+        .col_expr(reply::Column::Attempts, Expr::col(reply::Column::Attempts).add(1))
+        .col_expr(reply::Column::LockedUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+        .col_expr(reply::Column::LastError, Expr::value(Some(error)))
+        .col_expr(reply::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(reply::Column::Id.eq(r.id))
+        .exec_with_returning(&txn)
+        .await?;
+    let view = failed.into_iter().next().map(ReplyView::from).ok_or(ApiError::NotFound("reply"))?;
+    let evs = [NewEvent {
+        kind: kind::REPLY_FAILED,
+        conversation_id: Some(r.conversation_id),
+        payload: serde_json::json!(view),
+    }];
+    events::append(&txn, &evs).await?;
+    txn.commit().await?;
+    live.publish(&evs);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_one_second_and_is_capped() {
+        let waits: Vec<u64> = (1..=8).map(|n| backoff(n).as_secs()).collect();
+        assert_eq!(waits, vec![1, 2, 4, 8, 16, 32, 60, 60]);
+    }
+}

@@ -104,6 +104,8 @@ pub enum BenchWhich {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load(cli.config.as_deref())?;
     telemetry::init(settings.log_format);
+    // Before any HTTP client is built (the bench tools' too).
+    crate::tls::install_crypto_provider();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate => {

@@ -112,6 +112,54 @@ impl Default for LiveSettings {
     }
 }
 
+/// Which way replies leave Chorus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelMode {
+    /// Nothing is sent to any network; replies are logged and recorded (the embedded default).
+    #[default]
+    Sandbox,
+    /// The networks' APIs: Meta's Graph API and the X API v2.
+    Networks,
+}
+
+/// Sending replies: the channel, its endpoints and credentials, and retries.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplySettings {
+    /// `sandbox` (default) or `networks`.
+    pub channel: ChannelMode,
+    /// Base URL of Meta's Graph API, with its version.
+    pub meta_graph_url: String,
+    /// Access token for the Graph API (a system-user or page token with messaging rights).
+    pub meta_access_token: Option<SecretString>,
+    /// Base URL of the X API.
+    pub x_api_url: String,
+    /// OAuth 2.0 user-context access token of the brand's X account (`tweet.write`, `dm.write`).
+    pub x_access_token: Option<SecretString>,
+    /// How long one send may take before it counts as a (transient) failure, in milliseconds.
+    pub send_timeout_ms: u64,
+    /// Wait before the first retry, in milliseconds; it doubles per attempt (capped at 60 s).
+    pub retry_base_ms: u64,
+    /// Sends tried before a reply is marked failed.
+    pub max_attempts: u32,
+}
+
+impl Default for ReplySettings {
+    fn default() -> Self {
+        Self {
+            channel: ChannelMode::Sandbox,
+            meta_graph_url: "https://graph.facebook.com/v21.0".to_owned(),
+            meta_access_token: None,
+            x_api_url: "https://api.x.com".to_owned(),
+            x_access_token: None,
+            send_timeout_ms: 10_000,
+            retry_base_ms: 1_000,
+            max_attempts: 5,
+        }
+    }
+}
+
 /// The whole typed configuration of a Chorus node.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -151,6 +199,8 @@ pub struct Settings {
     pub ingest: IngestSettings,
     /// Live session limits.
     pub live: LiveSettings,
+    /// Sending replies.
+    pub replies: ReplySettings,
     /// Triage lexicons, thresholds and category rules.
     pub triage: TriageConfig,
 }
@@ -175,6 +225,7 @@ impl Default for Settings {
             sla: SlaSettings::default(),
             ingest: IngestSettings::default(),
             live: LiveSettings::default(),
+            replies: ReplySettings::default(),
             triage: TriageConfig::default(),
         }
     }
@@ -242,6 +293,9 @@ impl Settings {
             ("CHORUS_LIVE__MAX_FRAME_BYTES", self.live.max_frame_bytes as u64),
             ("CHORUS_LIVE__REAPER_INTERVAL_MS", self.live.reaper_interval_ms),
             ("CHORUS_LIVE__AUTO_ASSIGN_INTERVAL_MS", self.live.auto_assign_interval_ms),
+            ("CHORUS_REPLIES__SEND_TIMEOUT_MS", self.replies.send_timeout_ms),
+            ("CHORUS_REPLIES__RETRY_BASE_MS", self.replies.retry_base_ms),
+            ("CHORUS_REPLIES__MAX_ATTEMPTS", u64::from(self.replies.max_attempts)),
             ("CHORUS_SLA__TIER1_FIRST_RESPONSE_SECS", self.sla.tier1_first_response_secs),
             ("CHORUS_SLA__TIER2_FIRST_RESPONSE_SECS", self.sla.tier2_first_response_secs),
             ("CHORUS_SLA__TIER1_NEXT_RESPONSE_SECS", self.sla.tier1_next_response_secs),
@@ -249,6 +303,14 @@ impl Settings {
         ];
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError(format!("{key} must be greater than 0")));
+        }
+        for (key, url) in [
+            ("CHORUS_REPLIES__META_GRAPH_URL", &self.replies.meta_graph_url),
+            ("CHORUS_REPLIES__X_API_URL", &self.replies.x_api_url),
+        ] {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(ConfigError(format!("{key} must be an http(s) URL (got {url:?})")));
+            }
         }
         Ok(())
     }
@@ -284,6 +346,21 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         assert!(Settings::default().validate().is_ok());
+    }
+
+    #[test]
+    #[expect(clippy::result_large_err, reason = "figment's Jail API returns figment::Error")]
+    fn the_networks_channel_is_chosen_and_its_urls_checked() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CHORUS_REPLIES__CHANNEL", "networks");
+            jail.set_env("CHORUS_REPLIES__X_ACCESS_TOKEN", "t");
+            let s = Settings::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.replies.channel, ChannelMode::Networks);
+            jail.set_env("CHORUS_REPLIES__META_GRAPH_URL", "graph.facebook.com");
+            let err = Settings::load(None).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("CHORUS_REPLIES__META_GRAPH_URL"), "{err}");
+            Ok(())
+        });
     }
 
     #[test]

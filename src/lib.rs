@@ -25,5 +25,6 @@ pub mod startup;
 pub mod state;
 pub mod teams;
 pub mod telemetry;
+pub mod tls;
 pub mod triage;
 pub mod ws;

@@ -33,6 +33,7 @@ pub struct Application {
 /// Opens the store, migrates it, and builds the shared state (also used by `import` and
 /// `demo`, which need the ingest path without serving HTTP).
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    crate::tls::install_crypto_provider();
     let settings = Arc::new(settings);
     let db = db::connect(&settings.database_url).await?;
     db::migrate(&db).await?;
@@ -69,12 +70,12 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         Duration::from_secs(settings.claim_lease_secs),
     );
     let reply_wake = Arc::new(tokio::sync::Notify::new());
-    crate::replies::sender::spawn(
-        db.clone(),
-        live.clone(),
-        Arc::new(crate::replies::channel::Sandbox),
-        reply_wake.clone(),
-    );
+    let channel: Arc<dyn crate::replies::channel::Channel> = match settings.replies.channel {
+        crate::config::ChannelMode::Sandbox => Arc::new(crate::replies::channel::Sandbox),
+        crate::config::ChannelMode::Networks => Arc::new(crate::replies::networks::Networks::new(&settings.replies)?),
+    };
+    let retry = crate::replies::sender::Retry::from_settings(&settings.replies);
+    crate::replies::sender::spawn(db.clone(), live.clone(), channel, retry, reply_wake.clone());
     Ok(AppState { db, settings, ingest, listening, teams, reply_wake, metrics, coord, live })
 }
 

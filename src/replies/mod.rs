@@ -5,6 +5,7 @@
 //! lapsed is refused with nothing sent, and nothing acknowledged is lost if the network is down.
 
 pub mod channel;
+pub mod networks;
 pub mod sender;
 
 use chrono::{DateTime, Utc};

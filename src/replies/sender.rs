@@ -21,26 +21,49 @@ use crate::error::ApiError;
 use crate::events::{self, NewEvent, kind};
 use crate::live::Live;
 
-/// Tries before a reply is marked failed.
-pub const MAX_ATTEMPTS: i32 = 5;
 /// How long one node owns a reply it is sending before another may take it over.
 const LOCK: chrono::Duration = chrono::Duration::seconds(30);
 /// Replies taken per pass.
 const PASS: u64 = 32;
 
-/// Wait before attempt `n + 1` after `n` failed ones: 1 s, 2 s, 4 s, 8 s (capped at 60 s).
-pub fn backoff(attempts: i32) -> Duration {
-    let exp = u32::try_from(attempts.clamp(1, 7) - 1).unwrap_or(0);
-    Duration::from_secs(Ord::min(1_u64 << exp, 60))
+/// Retries: how many tries, and the first wait (doubling per attempt, capped at 60 s).
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    /// Tries before a reply is marked failed.
+    pub max_attempts: i32,
+    /// Wait before the first retry.
+    pub base: Duration,
+}
+
+impl Retry {
+    /// From the settings.
+    pub fn from_settings(s: &crate::config::ReplySettings) -> Self {
+        Self {
+            max_attempts: i32::try_from(s.max_attempts).unwrap_or(i32::MAX),
+            base: Duration::from_millis(s.retry_base_ms),
+        }
+    }
+
+    /// Wait before attempt `n + 1` after `n` failed ones: base, 2 × base, 4 × base, … ≤ 60 s.
+    pub fn backoff(&self, attempts: i32) -> Duration {
+        let exp = u32::try_from(attempts.clamp(1, 17) - 1).unwrap_or(0);
+        Ord::min(self.base.saturating_mul(1 << exp), Duration::from_secs(60))
+    }
 }
 
 /// Runs passes when woken (a reply was queued here) and every second (retries, other nodes'
 /// replies, replies left by a node that stopped mid-send).
-pub fn spawn(db: DatabaseConnection, live: Live, channel: Arc<dyn Channel>, wake: Arc<tokio::sync::Notify>) {
+pub fn spawn(
+    db: DatabaseConnection,
+    live: Live,
+    channel: Arc<dyn Channel>,
+    retry: Retry,
+    wake: Arc<tokio::sync::Notify>,
+) {
     let mut stop = live.shutdown_signal();
     tokio::spawn(async move {
         loop {
-            match pass(&db, &live, channel.as_ref()).await {
+            match pass(&db, &live, channel.as_ref(), retry).await {
                 Ok(n) if n > 0 => tracing::debug!(count = n, "replies delivered or retried"),
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error.message = %e, "reply sender pass failed"),
@@ -55,7 +78,12 @@ pub fn spawn(db: DatabaseConnection, live: Live, channel: Arc<dyn Channel>, wake
 }
 
 /// One pass: every due reply this node manages to take; returns how many it handled.
-pub async fn pass(db: &DatabaseConnection, live: &Live, channel: &dyn Channel) -> Result<usize, ApiError> {
+pub async fn pass(
+    db: &DatabaseConnection,
+    live: &Live,
+    channel: &dyn Channel,
+    retry: Retry,
+) -> Result<usize, ApiError> {
     let now = Utc::now();
     let free = Condition::any().add(reply::Column::LockedUntil.is_null()).add(reply::Column::LockedUntil.lt(now));
     let due: Vec<i64> = reply::Entity::find()
@@ -82,7 +110,7 @@ pub async fn pass(db: &DatabaseConnection, live: &Live, channel: &dyn Channel) -
         if taken.rows_affected == 1 {
             // One reply's trouble (the store busy, say) does not hold up the others; it is
             // taken again once its lock runs out.
-            if let Err(e) = deliver(db, live, channel, id).await {
+            if let Err(e) = deliver(db, live, channel, retry, id).await {
                 tracing::warn!(reply_id = id, error.message = %e, "delivering a reply failed");
             }
             handled += 1;
@@ -121,7 +149,13 @@ async fn address(db: &DatabaseConnection, r: &reply::Model, c: &conversation::Mo
     })
 }
 
-async fn deliver(db: &DatabaseConnection, live: &Live, channel: &dyn Channel, id: i64) -> Result<(), ApiError> {
+async fn deliver(
+    db: &DatabaseConnection,
+    live: &Live,
+    channel: &dyn Channel,
+    retry: Retry,
+    id: i64,
+) -> Result<(), ApiError> {
     let Some(r) = reply::Entity::find_by_id(id).one(db).await? else { return Ok(()) };
     let Some(c) = conversation::Entity::find_by_id(r.conversation_id).one(db).await? else {
         return finish_failed(db, live, r, "the conversation no longer exists".into()).await;
@@ -144,8 +178,8 @@ async fn deliver(db: &DatabaseConnection, live: &Live, channel: &dyn Channel, id
                 }
             }
         }
-        Err(SendError::Transient(e)) if r.attempts + 1 < MAX_ATTEMPTS => {
-            let wait = chrono::Duration::from_std(backoff(r.attempts + 1)).unwrap_or(LOCK);
+        Err(SendError::Transient(e)) if r.attempts + 1 < retry.max_attempts => {
+            let wait = chrono::Duration::from_std(retry.backoff(r.attempts + 1)).unwrap_or(LOCK);
             tracing::warn!(reply_id = r.id, attempt = r.attempts + 1, error.message = %e, "reply send failed; will retry");
             reply::Entity::update_many()
                 .col_expr(reply::Column::Attempts, Expr::col(reply::Column::Attempts).add(1))
@@ -272,8 +306,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_from_one_second_and_is_capped() {
-        let waits: Vec<u64> = (1..=8).map(|n| backoff(n).as_secs()).collect();
+    fn backoff_doubles_from_its_base_and_is_capped() {
+        let retry = Retry { max_attempts: 5, base: Duration::from_secs(1) };
+        let waits: Vec<u64> = (1..=8).map(|n| retry.backoff(n).as_secs()).collect();
         assert_eq!(waits, vec![1, 2, 4, 8, 16, 32, 60, 60]);
+        let fast = Retry { max_attempts: 5, base: Duration::from_millis(20) };
+        assert_eq!(fast.backoff(3), Duration::from_millis(80));
+        assert_eq!(fast.backoff(1000), Duration::from_secs(60));
     }
 }

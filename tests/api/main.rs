@@ -2,6 +2,7 @@
 //! `CHORUS_TEST_DATABASE_URL`).
 
 mod auth;
+mod channels;
 mod claims;
 mod cluster;
 mod conversations;

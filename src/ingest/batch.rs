@@ -364,7 +364,7 @@ pub async fn ingest(
 }
 
 /// The columns ingest changes on an existing conversation, with their PostgreSQL types.
-const UPDATED: [(&str, &str); 17] = [
+const UPDATED: [(&str, &str); 18] = [
     ("status", "varchar"),
     ("priority", "smallint"),
     ("risk", "integer"),
@@ -372,6 +372,7 @@ const UPDATED: [(&str, &str); 17] = [
     ("sentiment_start", "double precision"),
     ("sentiment_now", "double precision"),
     ("category", "varchar"),
+    ("language", "varchar"),
     ("assignee_id", "bigint"),
     ("message_count", "integer"),
     ("last_message_at", "timestamptz"),
@@ -384,7 +385,8 @@ const UPDATED: [(&str, &str); 17] = [
     ("resolved_at", "timestamptz"),
 ];
 
-fn updated_values(c: &conversation::Model) -> [sea_orm::Value; 18] {
+/// The id, then the values of [`UPDATED`] in order.
+fn updated_values(c: &conversation::Model) -> [sea_orm::Value; UPDATED.len() + 1] {
     [
         c.id.into(),
         c.status.clone().into(),
@@ -394,6 +396,7 @@ fn updated_values(c: &conversation::Model) -> [sea_orm::Value; 18] {
         c.sentiment_start.into(),
         c.sentiment_now.into(),
         c.category.clone().into(),
+        c.language.clone().into(),
         c.assignee_id.into(),
         c.message_count.into(),
         c.last_message_at.into(),
@@ -416,13 +419,13 @@ async fn update_conversations(db: &impl ConnectionTrait, changed: &[&conversatio
     let pg = backend == DatabaseBackend::Postgres;
     let now = Utc::now();
     for chunk in crate::db::fixed_chunks(changed) {
-        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 18 + 1);
+        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * (UPDATED.len() + 1) + 1);
         values.push(now.into());
         let mut rows = Vec::with_capacity(chunk.len());
         for c in chunk {
             let base = values.len();
             values.extend(updated_values(c));
-            let cells: Vec<String> = (0..18)
+            let cells: Vec<String> = (0..=UPDATED.len())
                 .map(|i| {
                     let ty = if i == 0 { "bigint" } else { UPDATED[i - 1].1 };
                     if pg { format!("CAST(${} AS {ty})", base + i + 1) } else { "?".to_owned() }

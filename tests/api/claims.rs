@@ -328,3 +328,17 @@ async fn next_routes_by_language_detected_or_given_by_the_network() -> TestResul
     assert_eq!((s, got["conversation"]["id"].as_i64()), (200, Some(portuguese)), "{got}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_later_message_gives_a_conversation_its_language_when_the_first_could_not() -> TestResult {
+    let app = spawn_app().await;
+    // Too short to tell: the conversation's language stays unknown…
+    let c = conv_id(&app.ingest(&json!([msg("lt1", "lang-later", "help!!", "2026-11-20T10:00:00Z")])).await[0]);
+    assert_eq!(app.conversation(c).await["conversation"]["language"], Value::Null);
+    // …until the customer writes more, in a later batch.
+    let later =
+        msg("lt2", "lang-later", "Hola, ¿dónde está mi reembolso? Ya pasaron dos semanas.", "2026-11-20T10:01:00Z");
+    assert_eq!(conv_id(&app.ingest(&json!([later])).await[0]), c);
+    assert_eq!(app.conversation(c).await["conversation"]["language"], "es");
+    Ok(())
+}

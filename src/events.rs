@@ -46,6 +46,8 @@ pub mod kind {
     pub const TEAM_CHANGED: &str = "team.changed";
     /// A conversation was moved to another team (or to the general queue).
     pub const CONVERSATION_TEAM: &str = "conversation.team";
+    /// A conversation that started in public was resolved in private: a public follow-up is due.
+    pub const CONVERSATION_FOLLOWUP_DUE: &str = "conversation.followup_due";
     /// A reply was stored and waits to be sent.
     pub const REPLY_QUEUED: &str = "reply.queued";
     /// The network took a reply (the outbound message follows as `conversation.message`).

@@ -330,6 +330,7 @@ mod tests {
             next_response_due_at: None,
             due_sort: 0,
             resolved_at: None,
+            public_followup_due_at: None,
             created_at: now,
             updated_at: now,
         }

@@ -47,6 +47,9 @@ pub struct Model {
     /// integer sort key that orders and pages the queue the same way on SQLite and PostgreSQL.
     pub due_sort: i64,
     pub resolved_at: Option<DateTimeUtc>,
+    /// Started in public, resolved in private: a public follow-up is due since then (cleared by
+    /// the brand's next public message).
+    pub public_followup_due_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -7,6 +7,7 @@ mod m20261124_000001_init;
 mod m20261126_000002_conversation_language;
 mod m20261126_000003_team_routing;
 mod m20261126_000004_replies;
+mod m20261126_000005_public_followup;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_conversation_language::Migration),
             Box::new(m20261126_000003_team_routing::Migration),
             Box::new(m20261126_000004_replies::Migration),
+            Box::new(m20261126_000005_public_followup::Migration),
         ]
     }
 }

@@ -6,7 +6,8 @@ use chrono::Utc;
 use entity::conversation;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
 };
 
 use super::{STATUS_OPEN, STATUS_PENDING, STATUS_RESOLVED, Summary};
@@ -59,9 +60,35 @@ pub async fn resolve(
         .filter(conversation::Column::Status.ne(STATUS_RESOLVED))
         .exec_with_returning(&txn)
         .await?;
-    let (txn, c) = updated_row(txn, updated, id).await?;
-    let payload = serde_json::json!({"conversation_id": id, "agent_id": agent_id, "resolved_at": now});
-    let summary = commit_change(txn, live, kind::CONVERSATION_RESOLVED, &c, payload).await?;
+    let (txn, mut c) = updated_row(txn, updated, id).await?;
+    let last_outbound: Option<String> = entity::message::Entity::find()
+        .select_only()
+        .column(entity::message::Column::Visibility)
+        .filter(entity::message::Column::ConversationId.eq(id))
+        .filter(entity::message::Column::Direction.eq("outbound"))
+        .order_by_desc(entity::message::Column::SentAt)
+        .order_by_desc(entity::message::Column::Id)
+        .into_tuple()
+        .one(&txn)
+        .await?;
+    let due = super::followup_due_on_resolve(&c, last_outbound.as_deref());
+    let mut more = Vec::new();
+    if due {
+        let marked = conversation::Entity::update_many()
+            .col_expr(conversation::Column::PublicFollowupDueAt, Expr::value(Some(now)))
+            .filter(conversation::Column::Id.eq(id))
+            .exec_with_returning(&txn)
+            .await?;
+        c = marked.into_iter().next().ok_or(ApiError::NotFound("conversation"))?;
+        more.push(NewEvent {
+            kind: kind::CONVERSATION_FOLLOWUP_DUE,
+            conversation_id: Some(id),
+            payload: serde_json::json!({"conversation_id": id, "agent_id": agent_id, "due_at": now}),
+        });
+    }
+    let payload = serde_json::json!({"conversation_id": id, "agent_id": agent_id, "resolved_at": now,
+        "public_followup_due": due});
+    let summary = commit_change(txn, live, kind::CONVERSATION_RESOLVED, &c, payload, more).await?;
     if let Err(e) = live.coord.release(id, agent_id, token).await {
         // The resolution stands; the lease lapses on its own and the reaper skips resolved
         // conversations.
@@ -98,7 +125,7 @@ pub async fn set_status(
         .await?;
     let (txn, c) = updated_row(txn, updated, id).await?;
     let payload = serde_json::json!({"conversation_id": id, "status": status, "agent_id": agent_id});
-    commit_change(txn, live, kind::CONVERSATION_STATUS, &c, payload).await
+    commit_change(txn, live, kind::CONVERSATION_STATUS, &c, payload, Vec::new()).await
 }
 
 /// Moves a conversation to a team's queue, or to the general queue with `None` (supervisor).
@@ -132,7 +159,7 @@ pub async fn move_to_team(
         ..audit
     };
     crate::audit::record(&txn, entry).await?;
-    commit_change(txn, live, kind::CONVERSATION_TEAM, &c, payload).await
+    commit_change(txn, live, kind::CONVERSATION_TEAM, &c, payload, Vec::new()).await
 }
 
 /// The row a fenced update returned, or (rolling the transaction back) why there was none.
@@ -151,21 +178,23 @@ pub(crate) async fn updated_row(
     }
 }
 
-/// Records the change (`kind`, `payload`) and the conversation's queue entry as it now stands
-/// (upsert or remove), commits, and publishes both; returns that entry.
+/// Records the change (`kind`, `payload`), the conversation's queue entry as it now stands
+/// (upsert or remove) and any `more` events, commits, and publishes them; returns that entry.
 async fn commit_change(
     txn: DatabaseTransaction,
     live: &Live,
     kind: &'static str,
     c: &conversation::Model,
     payload: serde_json::Value,
+    more: Vec<NewEvent>,
 ) -> Result<Summary, ApiError> {
     let summary = Summary::from_model(c, None);
     let queue_kind = if super::is_queued(c) { kind::QUEUE_UPSERT } else { kind::QUEUE_REMOVE };
-    let evs = vec![
+    let mut evs = vec![
         NewEvent { kind, conversation_id: Some(c.id), payload },
         NewEvent { kind: queue_kind, conversation_id: Some(c.id), payload: serde_json::json!(summary) },
     ];
+    evs.extend(more);
     events::append(&txn, &evs).await?;
     txn.commit().await?;
     live.publish(&evs);
@@ -219,6 +248,6 @@ pub async fn tag(
         .await?;
     let (txn, c) = updated_row(txn, updated, id).await?;
     let payload = serde_json::json!({"conversation_id": id, "tags": tags, "agent_id": agent_id});
-    commit_change(txn, live, kind::CONVERSATION_TAGS, &c, payload).await?;
+    commit_change(txn, live, kind::CONVERSATION_TAGS, &c, payload, Vec::new()).await?;
     Ok(tags)
 }

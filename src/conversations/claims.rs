@@ -37,9 +37,11 @@ pub(super) async fn load(db: &impl ConnectionTrait, id: i64) -> Result<conversat
 }
 
 /// A conversation that can still be worked on (resolved ones cannot be claimed).
+/// A conversation that can be held: unresolved, or resolved with a public follow-up due (the
+/// agent takes it back to post that follow-up; it stays resolved).
 async fn load_unresolved(db: &impl ConnectionTrait, id: i64) -> Result<conversation::Model, ApiError> {
     let c = load(db, id).await?;
-    if c.status == STATUS_RESOLVED {
+    if c.status == STATUS_RESOLVED && c.public_followup_due_at.is_none() {
         return Err(ApiError::Conflict("conversation is resolved".into()));
     }
     Ok(c)

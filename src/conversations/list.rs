@@ -36,6 +36,8 @@ pub enum View {
     Pending,
     /// Done.
     Resolved,
+    /// Started in public, resolved in private, and still owed a short public follow-up.
+    Followup,
     /// Kept and counted but not queued.
     Noise,
 }
@@ -124,6 +126,7 @@ pub async fn list(db: &impl ConnectionTrait, q: &ListQuery, me: i64) -> Result<P
         View::Mine => sel.filter(C::AssigneeId.eq(me)).filter(C::Status.ne(STATUS_RESOLVED)),
         View::Pending => sel.filter(C::Status.eq(STATUS_PENDING)),
         View::Resolved => sel.filter(C::Status.eq(STATUS_RESOLVED)),
+        View::Followup => sel.filter(C::PublicFollowupDueAt.is_not_null()),
         View::Noise => sel.filter(C::Priority.eq(Tier::Noise.as_i16())),
     };
     if let Some(s) = &q.status {

@@ -28,6 +28,13 @@ pub const STATUS_PENDING: &str = "pending";
 /// Done.
 pub const STATUS_RESOLVED: &str = "resolved";
 
+/// Whether resolving `c` now leaves a public follow-up due: it started in public and the brand's
+/// latest message in it (`last_outbound_visibility`) was private — the guide's "back to
+/// public": onlookers saw the complaint, so they should see that it was dealt with.
+pub fn followup_due_on_resolve(c: &conversation::Model, last_outbound_visibility: Option<&str>) -> bool {
+    c.origin_visibility == "public" && last_outbound_visibility == Some("private")
+}
+
 /// Whether a conversation belongs on the live queue: waiting for the brand and not noise.
 pub fn is_queued(c: &conversation::Model) -> bool {
     (c.status == STATUS_NEW || c.status == STATUS_OPEN) && c.priority <= 2
@@ -94,8 +101,12 @@ async fn insert_note(
 /// What a message from the brand does to its conversation, whether it came back from the
 /// network (ingest) or went out through Chorus (a reply): the first one answers the customer
 /// (`first_response_at`), any one at or after the oldest unanswered customer message stops the
-/// wait, and a conversation being worked moves to `pending` (waiting on the customer).
-pub fn apply_outbound(c: &mut conversation::Model, sent_at: chrono::DateTime<chrono::Utc>) {
+/// wait, a conversation being worked moves to `pending` (waiting on the customer), and a public
+/// one is the public follow-up a conversation resolved in private was owed.
+pub fn apply_outbound(c: &mut conversation::Model, sent_at: chrono::DateTime<chrono::Utc>, public: bool) {
+    if public {
+        c.public_followup_due_at = None;
+    }
     if c.first_response_at.is_none() && c.last_inbound_at.is_some() {
         c.first_response_at = Some(sent_at);
     }

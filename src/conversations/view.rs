@@ -68,6 +68,9 @@ pub struct Summary {
     pub due_at: Option<DateTime<Utc>>,
     /// When it was resolved.
     pub resolved_at: Option<DateTime<Utc>>,
+    /// Started in public and resolved in private: since when a short public follow-up is due
+    /// (the `followup` view lists these; the brand's next public message clears it).
+    pub public_followup_due_at: Option<DateTime<Utc>>,
 }
 
 fn strings(v: &serde_json::Value) -> Vec<String> {
@@ -106,6 +109,7 @@ impl Summary {
             next_response_due_at: c.next_response_due_at,
             due_at: super::due_at(c),
             resolved_at: c.resolved_at,
+            public_followup_due_at: c.public_followup_due_at,
         }
     }
 }

@@ -15,7 +15,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::normalized::{Direction, Network, NormalizedMessage};
+use super::normalized::{Direction, Network, NormalizedMessage, Visibility};
 use crate::config::SlaSettings;
 use crate::conversations::{self, STATUS_NEW, STATUS_OPEN, STATUS_PENDING, STATUS_RESOLVED};
 use crate::events::{self, NewEvent, kind};
@@ -245,7 +245,7 @@ pub async fn ingest(
                 Some(t.sentiment)
             }
             Direction::Outbound => {
-                conversations::apply_outbound(&mut works[ix].model, m.sent_at);
+                conversations::apply_outbound(&mut works[ix].model, m.sent_at, m.visibility == Visibility::Public);
                 None
             }
         };
@@ -364,7 +364,7 @@ pub async fn ingest(
 }
 
 /// The columns ingest changes on an existing conversation, with their PostgreSQL types.
-const UPDATED: [(&str, &str); 18] = [
+const UPDATED: [(&str, &str); 19] = [
     ("status", "varchar"),
     ("priority", "smallint"),
     ("risk", "integer"),
@@ -383,6 +383,7 @@ const UPDATED: [(&str, &str); 18] = [
     ("next_response_due_at", "timestamptz"),
     ("due_sort", "bigint"),
     ("resolved_at", "timestamptz"),
+    ("public_followup_due_at", "timestamptz"),
 ];
 
 /// The id, then the values of [`UPDATED`] in order.
@@ -407,6 +408,7 @@ fn updated_values(c: &conversation::Model) -> [sea_orm::Value; UPDATED.len() + 1
         c.next_response_due_at.into(),
         c.due_sort.into(),
         c.resolved_at.into(),
+        c.public_followup_due_at.into(),
     ]
 }
 
@@ -674,6 +676,7 @@ fn new_conversation(
         next_response_due_at: None,
         due_sort: i64::MAX,
         resolved_at: None,
+        public_followup_due_at: None,
         created_at: now,
         updated_at: now,
     }

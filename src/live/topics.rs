@@ -77,7 +77,7 @@ pub fn for_event(kind_name: &str, conversation_id: Option<i64>, data: &Value) ->
         }
         kind::PRESENCE_CHANGED => vec![PRESENCE.to_owned()],
         // The author hears the outcome of their reply wherever they are in the console.
-        kind::REPLY_QUEUED | kind::REPLY_SENT | kind::REPLY_FAILED => {
+        kind::REPLY_QUEUED | kind::REPLY_SENT | kind::REPLY_FAILED | kind::CONVERSATION_FOLLOWUP_DUE => {
             conv.into_iter().chain(agent_field(data, "agent_id")).collect()
         }
         _ => conv.into_iter().collect(),

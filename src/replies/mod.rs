@@ -122,6 +122,11 @@ fn validate(c: &conversation::Model, new: &NewReply) -> Result<(), ApiError> {
     if new.visibility != "public" && new.visibility != "private" {
         return Err(ApiError::Validation("visibility must be public or private".into()));
     }
+    if c.status == crate::conversations::STATUS_RESOLVED && new.visibility != "public" {
+        return Err(ApiError::Validation(
+            "this conversation is resolved: only its public follow-up can be sent".into(),
+        ));
+    }
     let Some(max) = channel::max_chars(&c.network, &new.visibility) else {
         return Err(ApiError::Validation(format!("{} has no {} replies", c.network, new.visibility)));
     };
@@ -151,10 +156,12 @@ pub async fn submit(
         return repeat(earlier, conversation_id);
     }
     let txn = db.begin().await?;
-    let updated = actions::fenced(conversation_id, agent_id, new.fence_token)
-        .filter(conversation::Column::Status.ne(crate::conversations::STATUS_RESOLVED))
-        .exec_with_returning(&txn)
-        .await?;
+    // Resolved conversations take one thing: the public follow-up they are owed.
+    let open = sea_orm::Condition::any()
+        .add(conversation::Column::Status.ne(crate::conversations::STATUS_RESOLVED))
+        .add(conversation::Column::PublicFollowupDueAt.is_not_null());
+    let updated =
+        actions::fenced(conversation_id, agent_id, new.fence_token).filter(open).exec_with_returning(&txn).await?;
     let (txn, c) = actions::updated_row(txn, updated, conversation_id).await?;
     validate(&c, &new)?;
     let now = Utc::now();

@@ -235,7 +235,7 @@ async fn record_sent(
         .one(&txn)
         .await?
         .ok_or(ApiError::NotFound("conversation"))?;
-    crate::conversations::apply_outbound(&mut c, now);
+    crate::conversations::apply_outbound(&mut c, now, r.visibility == "public");
     let updated = conversation::Entity::update_many()
         .col_expr(conversation::Column::Status, Expr::value(c.status.clone()))
         .col_expr(conversation::Column::FirstResponseAt, Expr::value(c.first_response_at))
@@ -244,6 +244,7 @@ async fn record_sent(
         .col_expr(conversation::Column::DueSort, Expr::value(c.due_sort))
         .col_expr(conversation::Column::MessageCount, Expr::col(conversation::Column::MessageCount).add(1))
         .col_expr(conversation::Column::LastMessageAt, Expr::value(c.last_message_at))
+        .col_expr(conversation::Column::PublicFollowupDueAt, Expr::value(c.public_followup_due_at))
         .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
         .filter(conversation::Column::Id.eq(c.id))
         .exec_with_returning(&txn)
@@ -274,6 +275,14 @@ async fn record_sent(
     events::append(&txn, &evs).await?;
     txn.commit().await?;
     live.publish(&evs);
+    // A resolved conversation was held only for its public follow-up: done, so the agent's
+    // capacity frees now rather than when the lease runs out.
+    if c.status == crate::conversations::STATUS_RESOLVED
+        && c.assignee_id == Some(r.agent_id)
+        && let Err(e) = crate::coord::Coordinator::release(&live.coord, c.id, r.agent_id, c.fence_token).await
+    {
+        tracing::warn!(conversation_id = c.id, error.message = %e, "releasing after the public follow-up failed");
+    }
     Ok(())
 }
 

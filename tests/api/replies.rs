@@ -94,3 +94,86 @@ async fn a_reply_goes_out_once_per_key_and_answers_the_customer() -> TestResult 
     assert_eq!(keys, vec!["k-1", "k-2"], "refused replies left nothing behind: {replies}");
     Ok(())
 }
+
+/// Claims `c` over `ws`, sends a reply and waits until it is sent; returns the claim's token.
+async fn send(ws: &mut crate::ws_client::Ws, c: i64, visibility: &str, key: &str) -> Value {
+    let token = ws.ok(json!({"type": "claim", "conversation_id": c})).await["claim"]["fence_token"].clone();
+    ws.ok(
+        json!({"type": "reply", "conversation_id": c, "fence_token": token, "text": "Sent you a DM with the details.",
+        "visibility": visibility, "idempotency_key": key}),
+    )
+    .await;
+    ws.event("reply.sent").await;
+    token
+}
+
+fn followup_ids(page: &Value) -> Vec<i64> {
+    page["items"].as_array().into_iter().flatten().filter_map(|c| c["id"].as_i64()).collect()
+}
+
+#[tokio::test]
+async fn resolved_in_private_after_a_public_start_owes_a_public_follow_up() -> TestResult {
+    let app = spawn_app().await;
+    let (me, token) = app.agent("followup@r.example", &["agent"], 5).await;
+    let mut ws = app.ws(&token).await;
+    let public = |id: &str, cust: &str| msg(id, cust, "@Brand my card was charged twice!", "2026-11-20T10:00:00Z");
+    let owed = conv_id(&app.ingest(&json!([public("f1", "fc1")])).await[0]);
+    let answered_publicly = conv_id(&app.ingest(&json!([public("f2", "fc2")])).await[0]);
+    let never_answered = conv_id(&app.ingest(&json!([public("f3", "fc3")])).await[0]);
+
+    // Taken to DM and resolved there: the follow-up is due, the agent hears so, the view lists it.
+    let t = send(&mut ws, owed, "private", "dm-1").await;
+    let r = ws.ok(json!({"type": "resolve", "conversation_id": owed, "fence_token": t})).await;
+    assert!(r["conversation"]["public_followup_due_at"].is_string(), "{r}");
+    let due = ws.event("conversation.followup_due").await;
+    assert_eq!((due["data"]["conversation_id"].as_i64(), due["data"]["agent_id"].as_i64()), (Some(owed), Some(me)));
+    // Answered in public, or never answered: nothing is owed.
+    let t = send(&mut ws, answered_publicly, "public", "pub-1").await;
+    ws.ok(json!({"type": "resolve", "conversation_id": answered_publicly, "fence_token": t})).await;
+    let t = ws.ok(json!({"type": "claim", "conversation_id": never_answered})).await["claim"]["fence_token"].clone();
+    ws.ok(json!({"type": "resolve", "conversation_id": never_answered, "fence_token": t})).await;
+    assert_eq!(followup_ids(&app.get_json("/api/v1/conversations?view=followup").await), vec![owed]);
+    let r = app
+        .client
+        .post(app.url(&format!("/api/v1/conversations/{never_answered}/claim")))
+        .bearer_auth(&token)
+        .send()
+        .await?;
+    assert_eq!(r.status(), 409, "a resolved conversation with nothing owed stays closed");
+
+    // The agent takes it back for the follow-up: only a public reply is accepted; once it is
+    // sent the conversation is still resolved, nothing is owed, and the lease is given back.
+    let t = ws.ok(json!({"type": "claim", "conversation_id": owed})).await["claim"]["fence_token"].clone();
+    let private = ws
+        .command(json!({"type": "reply", "conversation_id": owed, "fence_token": t, "text": "Hi again",
+            "visibility": "private", "idempotency_key": "dm-2"}))
+        .await;
+    assert_eq!(private["code"], "validation", "{private}");
+    ws.ok(json!({"type": "reply", "conversation_id": owed, "fence_token": t, "text": "All sorted in DM — thanks for your patience!",
+        "visibility": "public", "idempotency_key": "pub-2"}))
+        .await;
+    ws.event("reply.sent").await;
+    let detail = app.conversation(owed).await;
+    assert_eq!(
+        (detail["conversation"]["status"].as_str(), &detail["conversation"]["public_followup_due_at"]),
+        (Some("resolved"), &Value::Null),
+        "{detail}"
+    );
+    assert!(followup_ids(&app.get_json("/api/v1/conversations?view=followup").await).is_empty());
+    let holder = chorus::coord::Coordinator::holder(&app.state.coord, owed).await?;
+    assert_eq!(holder, None, "the follow-up's lease was given back");
+
+    // A public follow-up posted from the network's own app (it comes back through ingest)
+    // settles it too.
+    let elsewhere = conv_id(&app.ingest(&json!([public("f4", "fc4")])).await[0]);
+    let t = send(&mut ws, elsewhere, "private", "dm-4").await;
+    ws.ok(json!({"type": "resolve", "conversation_id": elsewhere, "fence_token": t})).await;
+    assert_eq!(followup_ids(&app.get_json("/api/v1/conversations?view=followup").await), vec![elsewhere]);
+    let from_app = crate::helpers::patch(
+        msg("f4-brand", "fc4", "Glad we could sort it out!", "2026-11-20T11:00:00Z"),
+        json!({"direction": "outbound", "in_reply_to": "f4"}),
+    );
+    assert_eq!(conv_id(&app.ingest(&json!([from_app])).await[0]), elsewhere);
+    assert!(followup_ids(&app.get_json("/api/v1/conversations?view=followup").await).is_empty());
+    Ok(())
+}

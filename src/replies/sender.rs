@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use entity::{brand_account, conversation, customer_identity, message, reply};
+use futures_util::StreamExt;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
@@ -25,6 +26,8 @@ use crate::live::Live;
 const LOCK: chrono::Duration = chrono::Duration::seconds(30);
 /// Replies taken per pass.
 const PASS: u64 = 32;
+/// Replies of one pass in flight at once.
+const CONCURRENT: usize = 8;
 
 /// Retries: how many tries, and the first wait (doubling per attempt, capped at 60 s).
 #[derive(Debug, Clone, Copy)]
@@ -63,11 +66,16 @@ pub fn spawn(
     let mut stop = live.shutdown_signal();
     tokio::spawn(async move {
         loop {
-            match pass(&db, &live, channel.as_ref(), retry).await {
-                Ok(n) if n > 0 => tracing::debug!(count = n, "replies delivered or retried"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error.message = %e, "reply sender pass failed"),
-            }
+            // Each pass runs on its own, so a reply queued while an earlier pass waits on a slow
+            // network goes out at once; passes never share a reply (each takes its own lock).
+            let (db, live, channel) = (db.clone(), live.clone(), channel.clone());
+            tokio::spawn(async move {
+                match pass(&db, &live, channel.as_ref(), retry).await {
+                    Ok(n) if n > 0 => tracing::debug!(count = n, "replies delivered or retried"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error.message = %e, "reply sender pass failed"),
+                }
+            });
             tokio::select! {
                 () = wake.notified() => {}
                 () = tokio::time::sleep(Duration::from_secs(1)) => {}
@@ -97,25 +105,36 @@ pub async fn pass(
         .into_tuple()
         .all(db)
         .await?;
-    let mut handled = 0;
-    for id in due {
-        // Take it: of several nodes, exactly one sees its update touch the row.
-        let taken = reply::Entity::update_many()
-            .col_expr(reply::Column::LockedUntil, Expr::value(Some(now + LOCK)))
-            .filter(reply::Column::Id.eq(id))
-            .filter(reply::Column::Status.eq(STATUS_QUEUED))
-            .filter(free.clone())
-            .exec(db)
-            .await?;
-        if taken.rows_affected == 1 {
-            // One reply's trouble (the store busy, say) does not hold up the others; it is
-            // taken again once its lock runs out.
-            if let Err(e) = deliver(db, live, channel, retry, id).await {
-                tracing::warn!(reply_id = id, error.message = %e, "delivering a reply failed");
+    // Several at once, so one slow network call (up to its timeout) does not hold up the rest.
+    let handled = std::sync::atomic::AtomicUsize::new(0);
+    futures_util::stream::iter(due)
+        .for_each_concurrent(CONCURRENT, |id| {
+            let (free, handled) = (free.clone(), &handled);
+            async move {
+                // Take it: of several nodes, exactly one sees its update touch the row.
+                let taken = reply::Entity::update_many()
+                    .col_expr(reply::Column::LockedUntil, Expr::value(Some(now + LOCK)))
+                    .filter(reply::Column::Id.eq(id))
+                    .filter(reply::Column::Status.eq(STATUS_QUEUED))
+                    .filter(free)
+                    .exec(db)
+                    .await;
+                match taken {
+                    Ok(t) if t.rows_affected == 1 => {
+                        // One reply's trouble (the store busy, say) does not hold up the
+                        // others; it is taken again once its lock runs out.
+                        if let Err(e) = deliver(db, live, channel, retry, id).await {
+                            tracing::warn!(reply_id = id, error.message = %e, "delivering a reply failed");
+                        }
+                        handled.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(reply_id = id, error.message = %e, "taking a reply failed"),
+                }
             }
-            handled += 1;
-        }
-    }
+        })
+        .await;
+    let handled = handled.into_inner();
     Ok(handled)
 }
 

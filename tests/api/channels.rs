@@ -42,6 +42,12 @@ async fn answer(req: HttpRequest, body: web::Bytes, net: web::Data<Network>) -> 
         calls.push((path.clone(), auth, body.clone()));
         calls.len()
     };
+    // A network that takes its time over one request (the others are answered meanwhile).
+    if body["text"].as_str().is_some_and(|t| t.starts_with("slow"))
+        || body["message"].as_str().is_some_and(|t| t.starts_with("slow"))
+    {
+        tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    }
     let refused = net.refuse.lock().ok().and_then(|mut r| r.pop_front());
     if let Some(status) = refused {
         let status = actix_web::http::StatusCode::from_u16(status).unwrap_or_default();
@@ -172,5 +178,29 @@ async fn transient_refusals_are_retried_and_permanent_ones_fail_at_once() -> Tes
     assert_eq!((done["event"].as_str(), done["data"]["attempts"].as_i64()), (Some("reply.failed"), Some(3)), "{done}");
     assert_eq!(net.calls().len(), 3 + 1 + 3);
     assert!(outbound(&app.conversation(c).await).is_empty());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_slow_network_call_does_not_hold_up_the_replies_behind_it() -> TestResult {
+    let (app, _net) = with_network().await;
+    let (_, token) = app.agent("sender@n.example", &["agent"], 10).await;
+    let mut ws = app.ws(&token).await;
+    let slow = conv_id(&app.ingest(&json!([msg("tw-s", "xs", "@Brand one", "2026-11-20T10:00:00Z")])).await[0]);
+    let quick = conv_id(&app.ingest(&json!([msg("tw-q", "xq", "@Brand two", "2026-11-20T10:00:00Z")])).await[0]);
+    let reply = |c: i64, text: &str, key: &str| json!({"type": "reply", "conversation_id": c, "text": text, "visibility": "public", "idempotency_key": key});
+    let ts = ws.ok(json!({"type": "claim", "conversation_id": slow})).await["claim"]["fence_token"].clone();
+    let tq = ws.ok(json!({"type": "claim", "conversation_id": quick})).await["claim"]["fence_token"].clone();
+    let mut first = reply(slow, "slow answer", "k-slow");
+    first["fence_token"] = ts;
+    ws.ok(first).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut second = reply(quick, "quick answer", "k-quick");
+    second["fence_token"] = tq;
+    ws.ok(second).await;
+    let sent = ws.event("reply.sent").await;
+    assert_eq!(sent["data"]["conversation_id"].as_i64(), Some(quick), "the quick reply went first: {sent}");
+    let sent = ws.event("reply.sent").await;
+    assert_eq!(sent["data"]["conversation_id"].as_i64(), Some(slow), "{sent}");
     Ok(())
 }

@@ -13,7 +13,7 @@ use crate::error::ApiError;
 
 /// The roles Chorus knows. Finer permissions per role come with the security work; for now
 /// `admin` may manage agents and every authenticated agent may read the queue.
-pub const ROLES: &[&str] = &["agent", "supervisor", "approver", "admin", "wallboard"];
+pub const ROLES: &[&str] = &["agent", "supervisor", "approver", "legal", "admin", "wallboard"];
 
 /// The public view of an agent (never the password hash).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]

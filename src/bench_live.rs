@@ -6,7 +6,10 @@
 //! 2. fan-out: agents subscribed to the queue while messages arrive at a set rate — the delay
 //!    from ingest to the last subscribed agent, and events delivered per second;
 //! 3. claims: claim round trips at a set rate, every conversation raced by two agents (on
-//!    different nodes when there are several), counting duplicate grants (must be zero).
+//!    different nodes when there are several), counting duplicate grants (must be zero);
+//! 4. approvals: a held reply's approval request reaching every online approver (`approvals`).
+
+mod approvals;
 
 use std::collections::HashMap;
 use std::process::Stdio;
@@ -53,6 +56,12 @@ pub struct LiveArgs {
     /// Agents making claims.
     #[arg(long, default_value_t = 50)]
     pub claimers: usize,
+    /// Approvers online in the approvals phase (0 skips it).
+    #[arg(long, default_value_t = 50)]
+    pub approvers: usize,
+    /// Held replies in the approvals phase.
+    #[arg(long, default_value_t = 200)]
+    pub approvals: usize,
     /// Seconds each timed phase runs.
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
@@ -189,12 +198,16 @@ impl Api {
     }
 
     async fn agent(&self, email: &str, capacity: i32) -> anyhow::Result<String> {
+        self.agent_with_roles(email, capacity, &["agent"]).await
+    }
+
+    async fn agent_with_roles(&self, email: &str, capacity: i32, roles: &[&str]) -> anyhow::Result<String> {
         let password = "bench-agent-password";
         let r = self
             .client
             .post(format!("{}/api/v1/agents", self.base))
             .bearer_auth(&self.admin)
-            .json(&json!({"email": email, "name": email, "password": password, "capacity": capacity}))
+            .json(&json!({"email": email, "name": email, "password": password, "capacity": capacity, "roles": roles}))
             .send()
             .await?;
         if !r.status().is_success() {
@@ -316,6 +329,10 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<()> {
         if let Some(r) = &args.redis {
             coordinator_phase(&args, r, &prefix).await?;
         }
+    }
+    if args.approvers > 0 && args.approvals > 0 {
+        settle(&nodes).await;
+        approvals::phase(&args, &nodes, &api).await?;
     }
     if let Some(r) = &args.redis
         && let Ok(client) = redis::Client::open(r.as_str())

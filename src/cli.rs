@@ -69,7 +69,7 @@ pub enum AgentAction {
         /// Display name.
         #[arg(long)]
         name: String,
-        /// Roles (repeatable): agent, supervisor, approver, admin, wallboard.
+        /// Roles (repeatable): agent, supervisor, approver (PR), legal, admin, wallboard.
         #[arg(long = "role")]
         roles: Vec<String>,
         /// Password (else read from CHORUS_AGENT_PASSWORD, else generated and printed).

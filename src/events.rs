@@ -54,6 +54,10 @@ pub mod kind {
     pub const REPLY_SENT: &str = "reply.sent";
     /// A reply could not be sent (refused, or out of attempts); its text is kept.
     pub const REPLY_FAILED: &str = "reply.failed";
+    /// A rule held a reply: an approval request for the right group, with context.
+    pub const APPROVAL_REQUESTED: &str = "approval.requested";
+    /// An approver approved, edited and approved, or rejected a held reply.
+    pub const APPROVAL_DECIDED: &str = "approval.decided";
     /// A saved listening search was created.
     pub const LISTENING_RULE_CREATED: &str = "listening_rule.created";
     /// A saved listening search was deleted.

@@ -1,6 +1,7 @@
 //! Chorus: a real-time collaborative inbox server for social customer care.
 
 pub mod agents;
+pub mod approvals;
 pub mod audit;
 pub mod auth;
 pub mod bench;

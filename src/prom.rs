@@ -16,6 +16,8 @@ pub struct Metrics {
     pub ingest_batch_size: HistogramVec,
     /// Conversations waiting in the queue, by tier; refreshed at scrape time.
     pub queue_depth: IntGaugeVec,
+    /// How long held replies waited for their decision, by group and decision.
+    pub approval_wait: HistogramVec,
 }
 
 impl Metrics {
@@ -37,11 +39,17 @@ impl Metrics {
             &[],
         )?;
         let queue_depth = IntGaugeVec::new(Opts::new("queue_depth", "Conversations waiting, by tier"), &["tier"])?;
+        let approval_wait = HistogramVec::new(
+            HistogramOpts::new("approval_wait_seconds", "Held reply to approver's decision")
+                .buckets(vec![5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 14400.0]),
+            &["group", "decision"],
+        )?;
+        registry.register(Box::new(approval_wait.clone()))?;
         registry.register(Box::new(ingest_messages.clone()))?;
         registry.register(Box::new(ingest_latency.clone()))?;
         registry.register(Box::new(ingest_batch_size.clone()))?;
         registry.register(Box::new(queue_depth.clone()))?;
-        Ok(Self { registry, ingest_messages, ingest_latency, ingest_batch_size, queue_depth })
+        Ok(Self { registry, ingest_messages, ingest_latency, ingest_batch_size, queue_depth, approval_wait })
     }
 
     /// The text exposition format.

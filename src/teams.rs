@@ -331,6 +331,7 @@ mod tests {
             due_sort: 0,
             resolved_at: None,
             public_followup_due_at: None,
+            crisis_id: None,
             created_at: now,
             updated_at: now,
         }

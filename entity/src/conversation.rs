@@ -50,6 +50,8 @@ pub struct Model {
     /// Started in public, resolved in private: a public follow-up is due since then (cleared by
     /// the brand's next public message).
     pub public_followup_due_at: Option<DateTimeUtc>,
+    /// The crisis it is linked to, while that crisis is active.
+    pub crisis_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -1,6 +1,8 @@
 //! sea-orm models of the Chorus store. Models only: the rules live in the `chorus` crate.
 
 pub mod agent;
+pub mod approval;
+pub mod approval_rule;
 pub mod audit;
 pub mod brand_account;
 pub mod conversation;

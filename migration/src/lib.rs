@@ -8,6 +8,7 @@ mod m20261126_000002_conversation_language;
 mod m20261126_000003_team_routing;
 mod m20261126_000004_replies;
 mod m20261126_000005_public_followup;
+mod m20261126_000006_approvals;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_team_routing::Migration),
             Box::new(m20261126_000004_replies::Migration),
             Box::new(m20261126_000005_public_followup::Migration),
+            Box::new(m20261126_000006_approvals::Migration),
         ]
     }
 }

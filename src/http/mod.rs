@@ -1,6 +1,7 @@
 //! The HTTP surface: one file per resource, translating wire formats to domain calls.
 
 pub mod agents;
+pub mod approvals;
 pub mod auth;
 pub mod body;
 pub mod conversations;
@@ -71,6 +72,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(conversations::move_to_team)
                 .service(conversations::reply)
                 .service(conversations::replies)
+                .service(approvals::list)
+                .service(approvals::decide)
+                .service(approvals::list_rules)
+                .service(approvals::create_rule)
+                .service(approvals::replace_rule)
+                .service(approvals::delete_rule)
                 .service(listening::list)
                 .service(listening::create)
                 .service(listening::delete),

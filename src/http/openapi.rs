@@ -37,6 +37,8 @@ impl Modify for Security {
         super::conversations::move_to_team, super::conversations::reply, super::conversations::replies,
         crate::ws::connect,
         super::listening::list, super::listening::create, super::listening::delete,
+        super::approvals::list, super::approvals::decide, super::approvals::list_rules, super::approvals::create_rule,
+        super::approvals::replace_rule, super::approvals::delete_rule,
     ),
     components(schemas(crate::error::ErrorBody, crate::triage::Reason, crate::triage::Tier))
 )]

@@ -677,6 +677,7 @@ fn new_conversation(
         due_sort: i64::MAX,
         resolved_at: None,
         public_followup_due_at: None,
+        crisis_id: None,
         created_at: now,
         updated_at: now,
     }

@@ -10,8 +10,24 @@ use crate::events::kind;
 pub const QUEUE: &str = "queue";
 /// Agents' presence.
 pub const PRESENCE: &str = "presence";
-/// Approval requests and decisions (approvers).
+/// Approval requests and decisions: subscribing to `approvals` means every group the caller
+/// decides for (`approvals:team_lead`, `approvals:pr`, `approvals:legal`).
 pub const APPROVALS: &str = "approvals";
+
+/// One approver group's requests and decisions.
+pub fn approvals(group: &str) -> String {
+    format!("approvals:{group}")
+}
+
+/// The topics a requested topic stands for: `approvals` becomes the caller's groups; every other
+/// topic stands for itself.
+pub fn expand(who: &AgentView, topic: &str) -> Vec<String> {
+    if topic == APPROVALS {
+        crate::approvals::rules::groups_of(&who.roles).into_iter().map(approvals).collect()
+    } else {
+        vec![topic.to_owned()]
+    }
+}
 /// Crisis declarations and updates (everyone).
 pub const CRISIS: &str = "crisis";
 /// Wallboard figures (supervisors, wallboards).
@@ -37,10 +53,17 @@ pub fn authorize(who: &AgentView, topic: &str) -> Result<(), ApiError> {
     let has = |role: &str| who.roles.iter().any(|r| r == role || r == "admin");
     match topic {
         QUEUE | PRESENCE | CRISIS => return Ok(()),
-        APPROVALS if has("approver") || has("supervisor") => return Ok(()),
+        APPROVALS if !crate::approvals::rules::groups_of(&who.roles).is_empty() => return Ok(()),
         WALLBOARD if has("supervisor") || has("wallboard") => return Ok(()),
         APPROVALS | WALLBOARD => return Err(ApiError::Forbidden("your role may not subscribe to this topic")),
         _ => {}
+    }
+    if let Some(group) = topic.strip_prefix("approvals:") {
+        return if crate::approvals::rules::groups_of(&who.roles).contains(&group) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("you do not decide this group's approvals"))
+        };
     }
     if let Some(id) = id_after(topic, "conversation:") {
         return id.map(|_| ());
@@ -54,7 +77,7 @@ pub fn authorize(who: &AgentView, topic: &str) -> Result<(), ApiError> {
         };
     }
     Err(ApiError::Validation(format!(
-        "unknown topic {topic:?}; known: queue, conversation:<id>, agent:<id>, presence, approvals, crisis, wallboard"
+        "unknown topic {topic:?}; known: queue, conversation:<id>, agent:<id>, presence, approvals, approvals:<group>, crisis, wallboard"
     )))
 }
 
@@ -76,6 +99,11 @@ pub fn for_event(kind_name: &str, conversation_id: Option<i64>, data: &Value) ->
             t
         }
         kind::PRESENCE_CHANGED => vec![PRESENCE.to_owned()],
+        // The group decides, the author hears the outcome, the conversation shows the wait.
+        kind::APPROVAL_REQUESTED | kind::APPROVAL_DECIDED => {
+            let group = data.get("group").and_then(Value::as_str).map(approvals);
+            group.into_iter().chain(conv).chain(agent_field(data, "author_id")).collect()
+        }
         // The author hears the outcome of their reply wherever they are in the console.
         kind::REPLY_QUEUED | kind::REPLY_SENT | kind::REPLY_FAILED | kind::CONVERSATION_FOLLOWUP_DUE => {
             conv.into_iter().chain(agent_field(data, "agent_id")).collect()

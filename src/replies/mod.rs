@@ -25,6 +25,10 @@ pub const STATUS_QUEUED: &str = "queued";
 pub const STATUS_SENT: &str = "sent";
 /// Given up on: refused by the network, or out of attempts.
 pub const STATUS_FAILED: &str = "failed";
+/// Held by an approval rule until an approver decides (`crate::approvals`).
+pub const STATUS_HELD: &str = "held";
+/// An approver rejected it: it is never sent.
+pub const STATUS_REJECTED: &str = "rejected";
 
 /// Longest idempotency key.
 pub const MAX_KEY_CHARS: usize = 128;
@@ -59,7 +63,7 @@ pub struct ReplyView {
     pub visibility: String,
     /// The text.
     pub text: String,
-    /// `queued`, `sent` or `failed`.
+    /// `held` (waiting for approval), `queued`, `sent`, `failed` or `rejected`.
     pub status: String,
     /// Sends tried so far.
     pub attempts: i32,
@@ -69,6 +73,8 @@ pub struct ReplyView {
     pub message_id: Option<i64>,
     /// When the agent sent it.
     pub created_at: DateTime<Utc>,
+    /// The approval request, when a rule held it.
+    pub approval_id: Option<i64>,
 }
 
 impl From<reply::Model> for ReplyView {
@@ -85,6 +91,7 @@ impl From<reply::Model> for ReplyView {
             last_error: r.last_error,
             message_id: r.message_id,
             created_at: r.created_at,
+            approval_id: None,
         }
     }
 }
@@ -103,9 +110,13 @@ async fn by_key(
 }
 
 /// The earlier reply under the same key, which must be for the same conversation.
-fn repeat(r: reply::Model, conversation_id: i64) -> Result<ReplyView, ApiError> {
+async fn repeat(
+    db: &impl sea_orm::ConnectionTrait,
+    r: reply::Model,
+    conversation_id: i64,
+) -> Result<ReplyView, ApiError> {
     if r.conversation_id == conversation_id {
-        Ok(ReplyView::from(r))
+        crate::approvals::with_approval(db, ReplyView::from(r)).await
     } else {
         Err(ApiError::Conflict(format!(
             "idempotency key already used for a reply in conversation {}",
@@ -127,14 +138,20 @@ fn validate(c: &conversation::Model, new: &NewReply) -> Result<(), ApiError> {
             "this conversation is resolved: only its public follow-up can be sent".into(),
         ));
     }
-    let Some(max) = channel::max_chars(&c.network, &new.visibility) else {
-        return Err(ApiError::Validation(format!("{} has no {} replies", c.network, new.visibility)));
+    check_text(c, &new.visibility, &new.text)
+}
+
+/// Checks a reply's text against what the conversation's network takes for that visibility
+/// (also used when an approver edits a held reply).
+pub fn check_text(c: &conversation::Model, visibility: &str, text: &str) -> Result<(), ApiError> {
+    let Some(max) = channel::max_chars(&c.network, visibility) else {
+        return Err(ApiError::Validation(format!("{} has no {visibility} replies", c.network)));
     };
-    let chars = new.text.trim().chars().count();
+    let chars = text.trim().chars().count();
     if chars == 0 || chars > max {
         return Err(ApiError::Validation(format!(
-            "a {} reply on {} is 1 to {max} characters (this one is {chars})",
-            new.visibility, c.network
+            "a {visibility} reply on {} is 1 to {max} characters (this one is {chars})",
+            c.network
         )));
     }
     Ok(())
@@ -153,7 +170,7 @@ pub async fn submit(
 ) -> Result<ReplyView, ApiError> {
     let key = new.idempotency_key.trim().to_owned();
     if let Some(earlier) = by_key(db, agent_id, &key).await? {
-        return repeat(earlier, conversation_id);
+        return repeat(db, earlier, conversation_id).await;
     }
     let txn = db.begin().await?;
     // Resolved conversations take one thing: the public follow-up they are owed.
@@ -164,14 +181,16 @@ pub async fn submit(
         actions::fenced(conversation_id, agent_id, new.fence_token).filter(open).exec_with_returning(&txn).await?;
     let (txn, c) = actions::updated_row(txn, updated, conversation_id).await?;
     validate(&c, &new)?;
+    let text = new.text.trim().to_owned();
+    let held = crate::approvals::check(&txn, &c, agent_id, &text, &new.visibility).await?;
     let now = Utc::now();
     let inserted = reply::ActiveModel {
         conversation_id: Set(conversation_id),
         agent_id: Set(agent_id),
         idempotency_key: Set(key.clone()),
         visibility: Set(new.visibility.clone()),
-        text: Set(new.text.trim().to_owned()),
-        status: Set(STATUS_QUEUED.into()),
+        text: Set(text),
+        status: Set(if held.is_empty() { STATUS_QUEUED } else { STATUS_HELD }.into()),
         attempts: Set(0),
         next_attempt_at: Set(now),
         locked_until: Set(None),
@@ -189,33 +208,43 @@ pub async fn submit(
             // The same key raced in from a second request: the first one's reply stands.
             txn.rollback().await?;
             return match by_key(db, agent_id, &key).await? {
-                Some(earlier) => repeat(earlier, conversation_id),
+                Some(earlier) => repeat(db, earlier, conversation_id).await,
                 None => Err(e.into()),
             };
         }
     };
-    let view = ReplyView::from(r);
-    let evs = [NewEvent {
-        kind: kind::REPLY_QUEUED,
-        conversation_id: Some(conversation_id),
-        payload: serde_json::json!(view),
-    }];
+    let mut view = ReplyView::from(r.clone());
+    let ev = if held.is_empty() {
+        NewEvent { kind: kind::REPLY_QUEUED, conversation_id: Some(conversation_id), payload: serde_json::json!(view) }
+    } else {
+        let (approval, ev) = crate::approvals::raise(&txn, &c, &r, held).await?;
+        view.approval_id = Some(approval.id);
+        ev
+    };
+    let evs = [ev];
     events::append(&txn, &evs).await?;
     txn.commit().await?;
     live.publish(&evs);
-    wake.notify_one();
+    if view.status == STATUS_QUEUED {
+        wake.notify_one();
+    }
     Ok(view)
 }
 
 /// The replies of a conversation, oldest first.
 pub async fn list(db: &DatabaseConnection, conversation_id: i64) -> Result<Vec<ReplyView>, ApiError> {
     use sea_orm::QueryOrder;
-    Ok(reply::Entity::find()
+    let rows = reply::Entity::find()
         .filter(reply::Column::ConversationId.eq(conversation_id))
         .order_by_asc(reply::Column::Id)
         .all(db)
-        .await?
+        .await?;
+    let approvals = crate::approvals::of_replies(db, rows.iter().map(|r| r.id).collect()).await?;
+    Ok(rows
         .into_iter()
-        .map(ReplyView::from)
+        .map(|r| {
+            let id = r.id;
+            ReplyView { approval_id: approvals.get(&id).copied(), ..ReplyView::from(r) }
+        })
         .collect())
 }

@@ -15,7 +15,7 @@
 mod config;
 pub mod language;
 mod sentiment;
-mod text;
+pub(crate) mod text;
 
 #[cfg(test)]
 mod tests;

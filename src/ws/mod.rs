@@ -38,6 +38,7 @@ pub async fn connect(
     let max = state.settings.live.max_frame_bytes;
     let stream = stream.max_frame_size(max).aggregate_continuations().max_continuation_size(max);
     let span = tracing::info_span!("ws", agent_id = agent.id, login_id = login.id, session_id = tracing::field::Empty);
-    actix_web::rt::spawn(session::run(state.get_ref().clone(), AgentView::from(agent), ws, stream, span));
+    let ip = req.peer_addr().map(|a| a.ip());
+    actix_web::rt::spawn(session::run(state.get_ref().clone(), AgentView::from(agent), ws, stream, span, ip));
     Ok(response)
 }

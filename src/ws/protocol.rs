@@ -114,6 +114,20 @@ pub enum Command {
         /// The client's key: the same key again returns the first reply.
         idempotency_key: String,
     },
+    /// Approver: decide a held reply; see `POST /api/v1/approvals/{id}/decision`.
+    #[serde(rename = "approval.decide")]
+    ApprovalDecide {
+        /// The request.
+        approval_id: i64,
+        /// `approve`, `edit` or `reject`.
+        decision: String,
+        /// `edit`: the text to send.
+        #[serde(default)]
+        text: Option<String>,
+        /// Why (required to reject).
+        #[serde(default)]
+        comment: Option<String>,
+    },
     /// Add an internal note.
     Note {
         /// The conversation.

@@ -57,6 +57,8 @@ struct Session {
     ws: actix_ws::Session,
     viewing: BTreeSet<i64>,
     status: Status,
+    /// The client's address, for the audit trail of what it does.
+    ip: Option<std::net::IpAddr>,
 }
 
 /// Runs a session until it ends, then cleans up after it.
@@ -66,10 +68,11 @@ pub async fn run(
     ws: actix_ws::Session,
     stream: AggregatedMessageStream,
     span: tracing::Span,
+    ip: Option<std::net::IpAddr>,
 ) {
     let reg = state.live.hub.register(agent.id, state.settings.live.session_buffer);
     span.record("session_id", reg.id);
-    let session = Session { state, agent, id: reg.id, ws, viewing: BTreeSet::new(), status: Status::Online };
+    let session = Session { state, agent, id: reg.id, ws, viewing: BTreeSet::new(), status: Status::Online, ip };
     let drive = session.drive(reg.rx, reg.lag, stream);
     tracing::trace!(bytes = std::mem::size_of_val(&drive), "session future");
     drive.instrument(span).await;
@@ -272,6 +275,7 @@ impl Session {
                 for t in &wanted {
                     topics::authorize(&self.agent, t)?;
                 }
+                let wanted: Vec<String> = wanted.iter().flat_map(|t| topics::expand(&self.agent, t)).collect();
                 let s = live.hub.subscribe(self.id, &wanted, resume_from);
                 let fields = json!({"seq": s.seq, "replayed": s.replayed, "topics": live.hub.topics_of(self.id)});
                 if s.resync {
@@ -313,6 +317,11 @@ impl Session {
             Command::Reply { conversation_id, fence_token, text, visibility, idempotency_key } => {
                 let new = crate::replies::NewReply { fence_token, text, visibility, idempotency_key };
                 json!({"reply": crate::replies::submit(db, live, &st.reply_wake, conversation_id, me, new).await?})
+            }
+            Command::ApprovalDecide { approval_id, decision, text, comment } => {
+                let d = crate::approvals::Decision { decision, text, comment };
+                let ip = self.ip.map(|a| a.to_string());
+                json!({"approval": crate::approvals::decide(&st, approval_id, &self.agent, d, ip).await?})
             }
             Command::Note { conversation_id, text } => {
                 json!({"note": conversations::add_note(db, live, conversation_id, me, &text).await?})

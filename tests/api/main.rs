@@ -1,6 +1,7 @@
 //! API tests against a real server on 127.0.0.1:0 (SQLite, or PostgreSQL with
 //! `CHORUS_TEST_DATABASE_URL`).
 
+mod approvals;
 mod auth;
 mod channels;
 mod claims;

@@ -74,6 +74,12 @@ async fn openapi_covers_every_route() -> TestResult {
         ("/api/v1/listening-rules", "get"),
         ("/api/v1/listening-rules", "post"),
         ("/api/v1/listening-rules/{id}", "delete"),
+        ("/api/v1/approvals", "get"),
+        ("/api/v1/approvals/{id}/decision", "post"),
+        ("/api/v1/approval-rules", "get"),
+        ("/api/v1/approval-rules", "post"),
+        ("/api/v1/approval-rules/{id}", "put"),
+        ("/api/v1/approval-rules/{id}", "delete"),
     ];
     for (path, method) in expected {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from OpenAPI");

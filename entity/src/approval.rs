@@ -1,0 +1,37 @@
+//! An approval request: one held reply waiting for (or past) its one decision.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A row of `approvals`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "approvals")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub reply_id: i64,
+    pub conversation_id: i64,
+    /// The agent who wrote the reply.
+    pub author_id: i64,
+    /// team_lead | pr | legal
+    pub group_name: String,
+    /// Why it was held: the rules that matched.
+    pub reasons: Json,
+    /// pending | approved | rejected
+    pub status: String,
+    /// The text as the agent wrote it (an edit-and-approve changes the reply's text).
+    pub original_text: String,
+    pub decided_by: Option<i64>,
+    /// approve | edit | reject
+    pub decision: Option<String>,
+    pub comment: Option<String>,
+    pub requested_at: DateTimeUtc,
+    pub decided_at: Option<DateTimeUtc>,
+}
+
+/// No declared relations: queries join explicitly where they need to.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,32 @@
+//! A rule that holds replies for approval. Which fields apply depends on `kind`.
+
+use sea_orm::entity::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A row of `approval_rules`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
+#[sea_orm(table_name = "approval_rules")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// topic | agent | crisis | risk | spot_check
+    pub kind: String,
+    /// The approver group it sends requests to: team_lead | pr | legal.
+    pub group_name: String,
+    pub keywords: Json,
+    pub categories: Json,
+    pub agent_ids: Json,
+    pub risk_at_least: Option<i32>,
+    pub percent: Option<i32>,
+    pub enabled: bool,
+    pub note: Option<String>,
+    pub created_by: i64,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+/// No declared relations: queries join explicitly where they need to.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,133 @@
+//! `/api/v1/approvals` and `/api/v1/approval-rules`: held replies and the rules that hold them.
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use sea_orm::TransactionTrait;
+
+use super::audit_entry as entry;
+use crate::approvals::rules::{self, RuleSpec, RuleView};
+use crate::approvals::{self, ApprovalView, Decision, ListQuery};
+use crate::audit;
+use crate::auth::AuthedAgent;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Rules are PR's and legal's to keep (admins too): "a continually updated list of topics".
+fn may_edit_rules(who: &AuthedAgent) -> Result<(), ApiError> {
+    if who.agent.roles.iter().any(|r| r == "approver" || r == "legal" || r == "admin") {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("only PR, legal or an admin may change approval rules"))
+    }
+}
+
+/// Approval requests: by default the pending ones of the groups you decide for, oldest first,
+/// each with its conversation and latest messages; agents see the requests on their own
+/// replies.
+#[utoipa::path(get, path = "/api/v1/approvals", tag = "approvals", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, body = Vec<ApprovalView>), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody)))]
+#[get("/approvals")]
+pub async fn list(
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(approvals::list(&state.db, &who.agent, &q).await?))
+}
+
+/// Decide a held reply: `approve`, `edit` (send `text` instead) or `reject` (with a comment).
+/// The first decision wins; a second one gets 409 `conflict` and changes nothing.
+#[utoipa::path(post, path = "/api/v1/approvals/{id}/decision", tag = "approvals", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "approval id")), request_body = Decision,
+    responses((status = 200, body = ApprovalView), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody, description = "already decided")))]
+#[post("/approvals/{id}/decision")]
+pub async fn decide(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    id: web::Path<i64>,
+    body: web::Json<Decision>,
+) -> Result<HttpResponse, ApiError> {
+    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    Ok(HttpResponse::Ok().json(approvals::decide(&state, id.into_inner(), &who.agent, body.into_inner(), ip).await?))
+}
+
+/// The approval rules (anyone signed in may read what needs approval).
+#[utoipa::path(get, path = "/api/v1/approval-rules", tag = "approvals", security(("bearer" = [])),
+    responses((status = 200, body = Vec<RuleView>), (status = 401, body = crate::error::ErrorBody)))]
+#[get("/approval-rules")]
+pub async fn list_rules(state: web::Data<AppState>, _who: AuthedAgent) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(rules::list(&state.db).await?))
+}
+
+/// Add a rule (PR, legal, admin); it applies to the next reply on every node.
+#[utoipa::path(post, path = "/api/v1/approval-rules", tag = "approvals", security(("bearer" = [])),
+    request_body = RuleSpec,
+    responses((status = 201, body = RuleView), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody)))]
+#[post("/approval-rules")]
+pub async fn create_rule(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    body: web::Json<RuleSpec>,
+) -> Result<HttpResponse, ApiError> {
+    may_edit_rules(&who)?;
+    let txn = state.db.begin().await?;
+    let created = rules::create(&txn, body.into_inner(), who.agent.id).await?;
+    let after = serde_json::to_value(&created).ok();
+    let e = entry(&req, &who, "approval_rule.create", "approval_rule", created.id);
+    audit::record(&txn, audit::Entry { after, ..e }).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Replace a rule (PR, legal, admin).
+#[utoipa::path(put, path = "/api/v1/approval-rules/{id}", tag = "approvals", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "rule id")), request_body = RuleSpec,
+    responses((status = 200, body = RuleView), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[put("/approval-rules/{id}")]
+pub async fn replace_rule(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    id: web::Path<i64>,
+    body: web::Json<RuleSpec>,
+) -> Result<HttpResponse, ApiError> {
+    may_edit_rules(&who)?;
+    let id = id.into_inner();
+    let before = rules::get(&state.db, id).await?;
+    let txn = state.db.begin().await?;
+    let after = rules::replace(&txn, &before, body.into_inner()).await?;
+    let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
+    let e = entry(&req, &who, "approval_rule.update", "approval_rule", id);
+    audit::record(&txn, audit::Entry { before: b, after: a, ..e }).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(after))
+}
+
+/// Delete a rule (PR, legal, admin). Replies it already held stay held until decided.
+#[utoipa::path(delete, path = "/api/v1/approval-rules/{id}", tag = "approvals", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "rule id")),
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+#[delete("/approval-rules/{id}")]
+pub async fn delete_rule(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    may_edit_rules(&who)?;
+    let id = id.into_inner();
+    let before = rules::get(&state.db, id).await?;
+    let txn = state.db.begin().await?;
+    rules::delete(&txn, id).await?;
+    let e = entry(&req, &who, "approval_rule.delete", "approval_rule", id);
+    audit::record(&txn, audit::Entry { before: serde_json::to_value(&before).ok(), ..e }).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}

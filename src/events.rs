@@ -58,6 +58,12 @@ pub mod kind {
     pub const APPROVAL_REQUESTED: &str = "approval.requested";
     /// An approver approved, edited and approved, or rejected a held reply.
     pub const APPROVAL_DECIDED: &str = "approval.decided";
+    /// A conversation was escalated to a group or another team, with a reason.
+    pub const CONVERSATION_ESCALATED: &str = "conversation.escalated";
+    /// An escalation was returned to the agent who raised it, with a note.
+    pub const CONVERSATION_ESCALATION_RETURNED: &str = "conversation.escalation_returned";
+    /// A note mentioned an agent (`@name`): told on their own topic.
+    pub const AGENT_MENTIONED: &str = "agent.mentioned";
     /// A saved listening search was created.
     pub const LISTENING_RULE_CREATED: &str = "listening_rule.created";
     /// A saved listening search was deleted.

@@ -332,6 +332,7 @@ mod tests {
             resolved_at: None,
             public_followup_due_at: None,
             crisis_id: None,
+            escalated_to: None,
             created_at: now,
             updated_at: now,
         }

@@ -52,6 +52,8 @@ pub struct Model {
     pub public_followup_due_at: Option<DateTimeUtc>,
     /// The crisis it is linked to, while that crisis is active.
     pub crisis_id: Option<i64>,
+    /// The group it is escalated to while an escalation is open (team_lead | pr | legal).
+    pub escalated_to: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -12,6 +12,8 @@ pub struct Model {
     pub conversation_id: i64,
     pub agent_id: i64,
     pub text: String,
+    /// The agents the note mentions (`@name`), told live.
+    pub mentions: Json,
     pub created_at: DateTimeUtc,
 }
 

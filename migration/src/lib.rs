@@ -9,6 +9,8 @@ mod m20261126_000003_team_routing;
 mod m20261126_000004_replies;
 mod m20261126_000005_public_followup;
 mod m20261126_000006_approvals;
+mod m20261126_000007_escalations;
+mod m20261126_000008_writing_helpers;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -23,6 +25,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_replies::Migration),
             Box::new(m20261126_000005_public_followup::Migration),
             Box::new(m20261126_000006_approvals::Migration),
+            Box::new(m20261126_000007_escalations::Migration),
+            Box::new(m20261126_000008_writing_helpers::Migration),
         ]
     }
 }

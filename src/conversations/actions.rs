@@ -57,10 +57,12 @@ pub async fn resolve(
     let updated = fenced(id, agent_id, token)
         .col_expr(conversation::Column::Status, Expr::value(STATUS_RESOLVED))
         .col_expr(conversation::Column::ResolvedAt, Expr::value(Some(now)))
+        .col_expr(conversation::Column::EscalatedTo, Expr::value(Option::<String>::None))
         .filter(conversation::Column::Status.ne(STATUS_RESOLVED))
         .exec_with_returning(&txn)
         .await?;
     let (txn, mut c) = updated_row(txn, updated, id).await?;
+    crate::escalations::close_open(&txn, id, crate::escalations::STATUS_RESOLVED, agent_id).await?;
     let last_outbound: Option<String> = entity::message::Entity::find()
         .select_only()
         .column(entity::message::Column::Visibility)

@@ -118,7 +118,8 @@ async fn hand_out(
     let q = conversation::Entity::find()
         .filter(conversation::Column::Status.is_in([STATUS_NEW, STATUS_OPEN]))
         .filter(conversation::Column::Priority.lte(2))
-        .filter(conversation::Column::AssigneeId.is_null());
+        .filter(conversation::Column::AssigneeId.is_null())
+        .filter(conversation::Column::EscalatedTo.is_null());
     let q = match group {
         Group::Team(t) => q.filter(conversation::Column::TeamId.eq(t)),
         Group::General => q.filter(conversation::Column::TeamId.is_null()),

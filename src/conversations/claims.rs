@@ -32,7 +32,7 @@ pub struct ClaimView {
 }
 
 /// A conversation, or `not_found`.
-pub(super) async fn load(db: &impl ConnectionTrait, id: i64) -> Result<conversation::Model, ApiError> {
+pub(crate) async fn load(db: &impl ConnectionTrait, id: i64) -> Result<conversation::Model, ApiError> {
     conversation::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("conversation"))
 }
 
@@ -163,6 +163,9 @@ pub async fn claim_as(
 ) -> Result<ClaimView, ApiError> {
     let (agent_id, lease) = (who.agent_id, who.lease);
     let current = load_unresolved(db, id).await?;
+    if let Some(group) = current.escalated_to.as_deref() {
+        crate::escalations::may_take(db, group, agent_id).await?;
+    }
     let grant = live.coord.claim(id, agent_id, lease, current.fence_token, capacity_of(who)).await?;
     if current.assignee_id != Some(agent_id) || current.fence_token != grant.token {
         record_and_announce(db, live, id, Some(agent_id), grant.token, kind::CONVERSATION_CLAIMED, extra).await?;
@@ -272,6 +275,7 @@ pub async fn next(
             .filter(conversation::Column::Status.is_in([STATUS_NEW, STATUS_OPEN]))
             .filter(conversation::Column::Priority.lte(2))
             .filter(conversation::Column::AssigneeId.is_null())
+            .filter(conversation::Column::EscalatedTo.is_null())
             .filter(conversation::Column::Id.is_not_in(tried.iter().copied()))
             .filter(routing::team_queues(team));
         skills

@@ -5,6 +5,7 @@ pub mod actions;
 pub mod autoassign;
 pub mod claims;
 mod list;
+pub mod mentions;
 pub mod reaper;
 pub mod routing;
 mod view;
@@ -53,49 +54,48 @@ pub fn refresh_due(c: &mut conversation::Model) {
 /// Maximum note length in characters.
 pub const MAX_NOTE_CHARS: usize = 10_000;
 
-/// Adds an internal note (never sent to the customer), with its event, in one transaction.
+/// Adds an internal note (never sent to the customer), with its event, in one transaction; the
+/// agents it `@mentions` get `agent.mentioned` on their own topic.
 pub async fn add_note(
-    db: &impl TransactionTrait,
+    db: &(impl TransactionTrait + ConnectionTrait),
     live: &crate::live::Live,
     conversation_id: i64,
     agent_id: i64,
     text: &str,
 ) -> Result<NoteView, ApiError> {
-    let txn = db.begin().await?;
-    let (view, evs) = insert_note(&txn, conversation_id, agent_id, text).await?;
-    txn.commit().await?;
-    live.publish(&evs);
-    Ok(view)
-}
-
-async fn insert_note(
-    db: &impl ConnectionTrait,
-    conversation_id: i64,
-    agent_id: i64,
-    text: &str,
-) -> Result<(NoteView, Vec<NewEvent>), ApiError> {
     let text = text.trim();
     if text.is_empty() || text.chars().count() > MAX_NOTE_CHARS {
         return Err(ApiError::Validation(format!("note text must be 1 to {MAX_NOTE_CHARS} characters")));
     }
     conversation::Entity::find_by_id(conversation_id).one(db).await?.ok_or(ApiError::NotFound("conversation"))?;
+    // Read before the transaction, which then only writes (SQLite: see `approvals::rules`).
+    let mentions = mentions::resolve(db, text).await?;
+    let txn = db.begin().await?;
     let n = note::ActiveModel {
         conversation_id: Set(conversation_id),
         agent_id: Set(agent_id),
         text: Set(text.to_owned()),
+        mentions: Set(serde_json::json!(mentions)),
         created_at: Set(Utc::now()),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await?;
     let view = NoteView::from(n);
-    let evs = vec![NewEvent {
+    let mut evs = vec![NewEvent {
         kind: kind::CONVERSATION_NOTE,
         conversation_id: Some(conversation_id),
         payload: serde_json::json!({"conversation_id": conversation_id, "note": view}),
     }];
-    events::append(db, &evs).await?;
-    Ok((view, evs))
+    evs.extend(view.mentions.iter().map(|m| NewEvent {
+        kind: kind::AGENT_MENTIONED,
+        conversation_id: Some(conversation_id),
+        payload: serde_json::json!({"agent_id": m, "conversation_id": conversation_id, "by": agent_id, "note": view}),
+    }));
+    events::append(&txn, &evs).await?;
+    txn.commit().await?;
+    live.publish(&evs);
+    Ok(view)
 }
 
 /// What a message from the brand does to its conversation, whether it came back from the

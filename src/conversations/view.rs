@@ -71,6 +71,9 @@ pub struct Summary {
     /// Started in public and resolved in private: since when a short public follow-up is due
     /// (the `followup` view lists these; the brand's next public message clears it).
     pub public_followup_due_at: Option<DateTime<Utc>>,
+    /// The group it is escalated to (`team_lead`, `pr`, `legal`) while the escalation is open;
+    /// it is then off the agents' queue and only that group may take it.
+    pub escalated_to: Option<String>,
 }
 
 fn strings(v: &serde_json::Value) -> Vec<String> {
@@ -110,6 +113,7 @@ impl Summary {
             due_at: super::due_at(c),
             resolved_at: c.resolved_at,
             public_followup_due_at: c.public_followup_due_at,
+            escalated_to: c.escalated_to.clone(),
         }
     }
 }
@@ -171,13 +175,16 @@ pub struct NoteView {
     pub agent_id: i64,
     /// Text.
     pub text: String,
+    /// The agents it mentions (`@name`).
+    pub mentions: Vec<i64>,
     /// When.
     pub created_at: DateTime<Utc>,
 }
 
 impl From<note::Model> for NoteView {
     fn from(n: note::Model) -> Self {
-        Self { id: n.id, agent_id: n.agent_id, text: n.text, created_at: n.created_at }
+        let mentions = serde_json::from_value(n.mentions).unwrap_or_default();
+        Self { id: n.id, agent_id: n.agent_id, text: n.text, mentions, created_at: n.created_at }
     }
 }
 
@@ -224,6 +231,10 @@ pub struct Detail {
     pub notes: Vec<NoteView>,
     /// The customer's other conversations (any brand account), newest first.
     pub earlier_conversations: Vec<Summary>,
+    /// Its escalations, oldest first: to whom, why, and how each came back.
+    pub escalations: Vec<crate::escalations::EscalationView>,
+    /// Escalation guidance that applies to what the customer wrote.
+    pub escalation_hints: Vec<crate::escalations::guides::Hint>,
 }
 
 /// Loads a conversation's detail; unknown ids are `not_found`.
@@ -252,6 +263,10 @@ pub async fn detail(db: &impl ConnectionTrait, id: i64) -> Result<Detail, ApiErr
         .all(db)
         .await?;
     let name = cust.as_ref().map(|c| c.display_name.clone());
+    let guides = crate::escalations::guides::list(db).await?;
+    let inbound: Vec<&str> = messages.iter().filter(|m| m.direction == "inbound").map(|m| m.text.as_str()).collect();
+    let escalation_hints = crate::escalations::guides::hints(&guides, &c, &inbound);
+    let escalations = crate::escalations::of_conversation(db, id).await?;
     Ok(Detail {
         conversation: Summary::from_model(&c, name.clone()),
         brand_account_name: brand.map(|b| b.name),
@@ -273,5 +288,7 @@ pub async fn detail(db: &impl ConnectionTrait, id: i64) -> Result<Detail, ApiErr
         messages: messages.into_iter().map(MessageView::from).collect(),
         notes: notes.into_iter().map(NoteView::from).collect(),
         earlier_conversations: earlier.iter().map(|e| Summary::from_model(e, name.clone())).collect(),
+        escalations,
+        escalation_hints,
     })
 }

@@ -5,6 +5,8 @@ pub mod approvals;
 pub mod auth;
 pub mod body;
 pub mod conversations;
+pub mod escalations;
+pub mod example_responses;
 pub mod ingest;
 pub mod listening;
 pub mod openapi;
@@ -78,6 +80,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(approvals::create_rule)
                 .service(approvals::replace_rule)
                 .service(approvals::delete_rule)
+                .service(escalations::escalate)
+                .service(escalations::give_back)
+                .service(escalations::list)
+                .service(escalations::list_guides)
+                .service(escalations::create_guide)
+                .service(escalations::replace_guide)
+                .service(escalations::delete_guide)
+                .service(example_responses::list)
+                .service(example_responses::create)
+                .service(example_responses::replace)
+                .service(example_responses::remove)
                 .service(listening::list)
                 .service(listening::create)
                 .service(listening::delete),

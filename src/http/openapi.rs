@@ -39,6 +39,11 @@ impl Modify for Security {
         super::listening::list, super::listening::create, super::listening::delete,
         super::approvals::list, super::approvals::decide, super::approvals::list_rules, super::approvals::create_rule,
         super::approvals::replace_rule, super::approvals::delete_rule,
+        super::escalations::escalate, super::escalations::give_back, super::escalations::list,
+        super::escalations::list_guides, super::escalations::create_guide, super::escalations::replace_guide,
+        super::escalations::delete_guide,
+        super::example_responses::list, super::example_responses::create, super::example_responses::replace,
+        super::example_responses::remove,
     ),
     components(schemas(crate::error::ErrorBody, crate::triage::Reason, crate::triage::Tier))
 )]

@@ -678,6 +678,7 @@ fn new_conversation(
         resolved_at: None,
         public_followup_due_at: None,
         crisis_id: None,
+        escalated_to: None,
         created_at: now,
         updated_at: now,
     }

@@ -19,13 +19,23 @@ pub fn approvals(group: &str) -> String {
     format!("approvals:{group}")
 }
 
-/// The topics a requested topic stands for: `approvals` becomes the caller's groups; every other
-/// topic stands for itself.
+/// Escalations to the caller's groups: like `approvals`, it stands for `escalations:<group>` of
+/// each group the caller is in.
+pub const ESCALATIONS: &str = "escalations";
+
+/// One group's escalation queue.
+pub fn escalations(group: &str) -> String {
+    format!("escalations:{group}")
+}
+
+/// The topics a requested topic stands for: `approvals` and `escalations` become the caller's
+/// groups; every other topic stands for itself.
 pub fn expand(who: &AgentView, topic: &str) -> Vec<String> {
-    if topic == APPROVALS {
-        crate::approvals::rules::groups_of(&who.roles).into_iter().map(approvals).collect()
-    } else {
-        vec![topic.to_owned()]
+    let groups = || crate::approvals::rules::groups_of(&who.roles).into_iter();
+    match topic {
+        APPROVALS => groups().map(approvals).collect(),
+        ESCALATIONS => groups().map(escalations).collect(),
+        _ => vec![topic.to_owned()],
     }
 }
 /// Crisis declarations and updates (everyone).
@@ -53,12 +63,14 @@ pub fn authorize(who: &AgentView, topic: &str) -> Result<(), ApiError> {
     let has = |role: &str| who.roles.iter().any(|r| r == role || r == "admin");
     match topic {
         QUEUE | PRESENCE | CRISIS => return Ok(()),
-        APPROVALS if !crate::approvals::rules::groups_of(&who.roles).is_empty() => return Ok(()),
+        APPROVALS | ESCALATIONS if !crate::approvals::rules::groups_of(&who.roles).is_empty() => return Ok(()),
         WALLBOARD if has("supervisor") || has("wallboard") => return Ok(()),
-        APPROVALS | WALLBOARD => return Err(ApiError::Forbidden("your role may not subscribe to this topic")),
+        APPROVALS | ESCALATIONS | WALLBOARD => {
+            return Err(ApiError::Forbidden("your role may not subscribe to this topic"));
+        }
         _ => {}
     }
-    if let Some(group) = topic.strip_prefix("approvals:") {
+    if let Some(group) = topic.strip_prefix("approvals:").or_else(|| topic.strip_prefix("escalations:")) {
         return if crate::approvals::rules::groups_of(&who.roles).contains(&group) {
             Ok(())
         } else {
@@ -77,7 +89,7 @@ pub fn authorize(who: &AgentView, topic: &str) -> Result<(), ApiError> {
         };
     }
     Err(ApiError::Validation(format!(
-        "unknown topic {topic:?}; known: queue, conversation:<id>, agent:<id>, presence, approvals, approvals:<group>, crisis, wallboard"
+        "unknown topic {topic:?}; known: queue, conversation:<id>, agent:<id>, presence, approvals, approvals:<group>, escalations, escalations:<group>, crisis, wallboard"
     )))
 }
 
@@ -99,10 +111,18 @@ pub fn for_event(kind_name: &str, conversation_id: Option<i64>, data: &Value) ->
             t
         }
         kind::PRESENCE_CHANGED => vec![PRESENCE.to_owned()],
+        kind::AGENT_MENTIONED => agent_field(data, "agent_id").into_iter().collect(),
         // The group decides, the author hears the outcome, the conversation shows the wait.
         kind::APPROVAL_REQUESTED | kind::APPROVAL_DECIDED => {
             let group = data.get("group").and_then(Value::as_str).map(approvals);
             group.into_iter().chain(conv).chain(agent_field(data, "author_id")).collect()
+        }
+        // The group's queue gains or loses it; the agent who raised it follows it.
+        kind::CONVERSATION_ESCALATED | kind::CONVERSATION_ESCALATION_RETURNED => {
+            let e = &data["escalation"];
+            let group = e.get("group").and_then(Value::as_str).filter(|g| *g != "team").map(escalations);
+            let queue = (e.get("group").and_then(Value::as_str) == Some("team")).then(|| QUEUE.to_owned());
+            group.into_iter().chain(queue).chain(conv).chain(agent_field(e, "from_agent_id")).collect()
         }
         // The author hears the outcome of their reply wherever they are in the console.
         kind::REPLY_QUEUED | kind::REPLY_SENT | kind::REPLY_FAILED | kind::CONVERSATION_FOLLOWUP_DUE => {

@@ -128,6 +128,28 @@ pub enum Command {
         #[serde(default)]
         comment: Option<String>,
     },
+    /// Escalate a conversation one holds; see `POST …/escalate`.
+    Escalate {
+        /// The conversation.
+        conversation_id: i64,
+        /// The claim's token.
+        fence_token: i64,
+        /// `team_lead`, `pr`, `legal` or `team`.
+        group: String,
+        /// For `team`: the team.
+        #[serde(default)]
+        team_id: Option<i64>,
+        /// Why.
+        reason: String,
+    },
+    /// Return a conversation's open escalation to the agent who raised it.
+    #[serde(rename = "escalation.return")]
+    EscalationReturn {
+        /// The conversation.
+        conversation_id: i64,
+        /// What the agent should know or do.
+        note: String,
+    },
     /// Add an internal note.
     Note {
         /// The conversation.

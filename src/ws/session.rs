@@ -323,6 +323,15 @@ impl Session {
                 let ip = self.ip.map(|a| a.to_string());
                 json!({"approval": crate::approvals::decide(&st, approval_id, &self.agent, d, ip).await?})
             }
+            Command::Escalate { conversation_id, fence_token, group, team_id, reason } => {
+                let new = crate::escalations::NewEscalation { fence_token, group, team_id, reason };
+                let ip = self.ip.map(|a| a.to_string());
+                json!(crate::escalations::escalate(db, live, conversation_id, &self.agent, new, ip).await?)
+            }
+            Command::EscalationReturn { conversation_id, note } => {
+                let ip = self.ip.map(|a| a.to_string());
+                json!(crate::escalations::give_back(db, live, conversation_id, &self.agent, &note, lease, ip).await?)
+            }
             Command::Note { conversation_id, text } => {
                 json!({"note": conversations::add_note(db, live, conversation_id, me, &text).await?})
             }

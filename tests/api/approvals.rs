@@ -8,18 +8,8 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, TestResult, conv_id, msg};
 use crate::ws_client::Ws;
 
-async fn call(app: &TestApp, method: reqwest::Method, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
-    let status = r.status().as_u16();
-    (status, r.json().await.unwrap_or(Value::Null))
-}
-
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
-    call(app, reqwest::Method::POST, token, path, Some(body)).await
+    app.call(reqwest::Method::POST, token, path, Some(body)).await
 }
 
 /// Adds a rule as `token`; returns its id.
@@ -31,7 +21,7 @@ async fn rule(app: &TestApp, token: &str, spec: Value) -> i64 {
 
 async fn drop_rule(app: &TestApp, id: i64) {
     let (s, _) =
-        call(app, reqwest::Method::DELETE, &app.admin_token, &format!("/api/v1/approval-rules/{id}"), None).await;
+        app.call(reqwest::Method::DELETE, &app.admin_token, &format!("/api/v1/approval-rules/{id}"), None).await;
     assert_eq!(s, 204);
 }
 
@@ -103,14 +93,14 @@ async fn every_rule_type_holds_a_reply_and_only_those() -> TestResult {
     let r = reply(&mut ws, calm, "public", "k2", "It is on its way").await;
     assert_eq!(r["status"], "queued", "a reply the rule does not name goes out: {r}");
     // Edited live: disabled, the same conversation's next reply is not held.
-    let (s, _) = call(
-        &app,
-        reqwest::Method::PUT,
-        &pr_token,
-        &format!("/api/v1/approval-rules/{topic}"),
-        Some(json!({"kind": "topic", "group": "legal", "keywords": ["lawsuit"], "enabled": false})),
-    )
-    .await;
+    let (s, _) = app
+        .call(
+            reqwest::Method::PUT,
+            &pr_token,
+            &format!("/api/v1/approval-rules/{topic}"),
+            Some(json!({"kind": "topic", "group": "legal", "keywords": ["lawsuit"], "enabled": false})),
+        )
+        .await;
     assert_eq!(s, 200);
     assert_eq!(reply(&mut ws, lawsuit, "public", "k3", "We are on it").await["status"], "queued");
     drop_rule(&app, topic).await;
@@ -153,11 +143,11 @@ async fn every_rule_type_holds_a_reply_and_only_those() -> TestResult {
     assert_eq!(reply(&mut ws, calm, "public", "k11", "Bye!").await["status"], "queued");
 
     // Nothing held went out; each held reply has exactly one pending request.
-    let (_, pending) = call(&app, reqwest::Method::GET, &app.admin_token, "/api/v1/approvals", None).await;
+    let (_, pending) = app.call(reqwest::Method::GET, &app.admin_token, "/api/v1/approvals", None).await;
     let held: Vec<i64> =
         pending.as_array().into_iter().flatten().filter_map(|a| a["conversation_id"].as_i64()).collect();
     assert_eq!(held, vec![lawsuit, mine, risky, linked, calm], "{pending}");
-    let (_, for_pr) = call(&app, reqwest::Method::GET, &pr_token, "/api/v1/approvals", None).await;
+    let (_, for_pr) = app.call(reqwest::Method::GET, &pr_token, "/api/v1/approvals", None).await;
     let groups: Vec<&str> = for_pr.as_array().into_iter().flatten().filter_map(|a| a["group"].as_str()).collect();
     assert_eq!(groups, vec!["pr", "pr"], "each approver lists their own group's: {for_pr}");
     Ok(())
@@ -233,7 +223,7 @@ async fn two_approvers_racing_one_wins_and_the_outcome_reaches_the_author() -> T
     }
     let (s, _) = post(&app, &pr1, "/api/v1/approvals/999999/decision", json!({"decision": "approve"})).await;
     assert_eq!(s, 404);
-    let (_, still) = call(&app, reqwest::Method::GET, &pr1, "/api/v1/approvals?status=pending", None).await;
+    let (_, still) = app.call(reqwest::Method::GET, &pr1, "/api/v1/approvals?status=pending", None).await;
     assert!(still.as_array().into_iter().flatten().any(|a| a["id"] == r["approval_id"]), "still pending: {still}");
 
     // Edit and approve over the WebSocket: the edited text is what goes out.

@@ -204,3 +204,29 @@ async fn a_slow_network_call_does_not_hold_up_the_replies_behind_it() -> TestRes
     assert_eq!(sent["data"]["conversation_id"].as_i64(), Some(slow), "{sent}");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_same_key_five_times_at_once_is_one_post_at_the_network() -> TestResult {
+    let (app, net) = with_network().await;
+    let (_, token) = app.agent("clicker@n.example", &["agent"], 10).await;
+    let mut ws = app.ws(&token).await;
+    let c = conv_id(&app.ingest(&json!([msg("tw-5", "xc5", "@Brand refund?", "2026-11-20T10:00:00Z")])).await[0]);
+    let fence = ws.ok(json!({"type": "claim", "conversation_id": c})).await["claim"]["fence_token"].clone();
+    ws.ok(json!({"type": "subscribe", "topics": [format!("conversation:{c}")]})).await;
+    let body =
+        json!({"fence_token": fence, "text": "On it!", "visibility": "public", "idempotency_key": "five-clicks"});
+    let path = format!("/api/v1/conversations/{c}/replies");
+    // Someone who does not hold the claim cannot reply, even with the holder's token.
+    let (_, intruder) = app.agent("intruder@n.example", &["agent"], 10).await;
+    let (s, e) = app.call(reqwest::Method::POST, &intruder, &path, Some(body.clone())).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("stale_claim")), "{e}");
+    let clicks = (0..5).map(|_| app.call(reqwest::Method::POST, &token, &path, Some(body.clone())));
+    let answers = futures_util::future::join_all(clicks).await;
+    let ids: Vec<Option<i64>> = answers.iter().map(|(s, r)| if *s == 202 { r["id"].as_i64() } else { None }).collect();
+    assert!(ids.iter().all(|id| id.is_some() && *id == ids[0]), "five answers, one reply: {answers:?}");
+    ws.event("reply.sent").await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(net.calls().len(), 1, "one post reached the network");
+    assert_eq!(outbound(&app.conversation(c).await).len(), 1);
+    Ok(())
+}

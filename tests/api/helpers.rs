@@ -227,6 +227,18 @@ impl TestApp {
         v["results"].as_array().cloned().unwrap_or_default()
     }
 
+    /// Sends a request as the holder of `token`; returns the status and the JSON body (null
+    /// when there is none).
+    pub async fn call(&self, method: reqwest::Method, token: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.client.request(method, self.url(path)).bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap_or_else(|e| panic!("{path}: {e}"));
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn count_messages(&self) -> u64 {
         use sea_orm::{EntityTrait, PaginatorTrait};
         entity::message::Entity::find().count(&self.state.db).await.unwrap_or_else(|e| panic!("count: {e}"))

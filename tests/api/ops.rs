@@ -80,6 +80,17 @@ async fn openapi_covers_every_route() -> TestResult {
         ("/api/v1/approval-rules", "post"),
         ("/api/v1/approval-rules/{id}", "put"),
         ("/api/v1/approval-rules/{id}", "delete"),
+        ("/api/v1/conversations/{id}/escalate", "post"),
+        ("/api/v1/conversations/{id}/escalation/return", "post"),
+        ("/api/v1/escalations", "get"),
+        ("/api/v1/escalation-guides", "get"),
+        ("/api/v1/escalation-guides", "post"),
+        ("/api/v1/escalation-guides/{id}", "put"),
+        ("/api/v1/escalation-guides/{id}", "delete"),
+        ("/api/v1/example-responses", "get"),
+        ("/api/v1/example-responses", "post"),
+        ("/api/v1/example-responses/{id}", "put"),
+        ("/api/v1/example-responses/{id}", "delete"),
     ];
     for (path, method) in expected {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from OpenAPI");

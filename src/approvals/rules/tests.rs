@@ -35,6 +35,7 @@ fn conversation(risk: i32, category: Option<&str>, crisis: Option<i64>) -> conve
         resolved_at: None,
         public_followup_due_at: None,
         crisis_id: crisis,
+        escalated_to: None,
         created_at: now,
         updated_at: now,
     }

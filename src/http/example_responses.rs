@@ -1,0 +1,101 @@
+//! `/api/v1/example-responses`: the library of example responses agents adapt in the composer.
+
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use sea_orm::TransactionTrait;
+
+use super::audit_entry as entry;
+use crate::audit;
+use crate::auth::AuthedAgent;
+use crate::error::ApiError;
+use crate::example_responses::{self, ExampleSpec, ExampleView, ListQuery};
+use crate::state::AppState;
+
+/// The library is kept by team leads, PR, legal and admins.
+fn may_edit(who: &AuthedAgent) -> Result<(), ApiError> {
+    if who.agent.roles.iter().any(|r| matches!(r.as_str(), "supervisor" | "approver" | "legal" | "admin")) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("only team leads, PR, legal or an admin may change example responses"))
+    }
+}
+
+/// Example responses, by topic, optionally filtered by topic and words.
+#[utoipa::path(get, path = "/api/v1/example-responses", tag = "writing", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, body = Vec<ExampleView>), (status = 401, body = crate::error::ErrorBody)))]
+#[get("/example-responses")]
+pub async fn list(
+    state: web::Data<AppState>,
+    _who: AuthedAgent,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(example_responses::list(&state.db, &q).await?))
+}
+
+/// Add an example response.
+#[utoipa::path(post, path = "/api/v1/example-responses", tag = "writing", security(("bearer" = [])),
+    request_body = ExampleSpec,
+    responses((status = 201, body = ExampleView), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody)))]
+#[post("/example-responses")]
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    body: web::Json<ExampleSpec>,
+) -> Result<HttpResponse, ApiError> {
+    may_edit(&who)?;
+    let txn = state.db.begin().await?;
+    let created = example_responses::create(&txn, body.into_inner(), who.agent.id).await?;
+    let e = entry(&req, &who, "example_response.create", "example_response", created.id);
+    audit::record(&txn, audit::Entry { after: serde_json::to_value(&created).ok(), ..e }).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Replace an example response.
+#[utoipa::path(put, path = "/api/v1/example-responses/{id}", tag = "writing", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "example id")), request_body = ExampleSpec,
+    responses((status = 200, body = ExampleView), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[put("/example-responses/{id}")]
+pub async fn replace(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    id: web::Path<i64>,
+    body: web::Json<ExampleSpec>,
+) -> Result<HttpResponse, ApiError> {
+    may_edit(&who)?;
+    let id = id.into_inner();
+    let before = example_responses::get(&state.db, id).await?;
+    let txn = state.db.begin().await?;
+    let after = example_responses::replace(&txn, id, body.into_inner()).await?;
+    let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
+    let e = entry(&req, &who, "example_response.update", "example_response", id);
+    audit::record(&txn, audit::Entry { before: b, after: a, ..e }).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::Ok().json(after))
+}
+
+/// Delete an example response.
+#[utoipa::path(delete, path = "/api/v1/example-responses/{id}", tag = "writing", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "example id")),
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+#[delete("/example-responses/{id}")]
+pub async fn remove(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    may_edit(&who)?;
+    let id = id.into_inner();
+    let before = example_responses::get(&state.db, id).await?;
+    let txn = state.db.begin().await?;
+    example_responses::delete(&txn, id).await?;
+    let e = entry(&req, &who, "example_response.delete", "example_response", id);
+    audit::record(&txn, audit::Entry { before: serde_json::to_value(&before).ok(), ..e }).await?;
+    txn.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}

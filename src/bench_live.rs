@@ -7,9 +7,11 @@
 //!    from ingest to the last subscribed agent, and events delivered per second;
 //! 3. claims: claim round trips at a set rate, every conversation raced by two agents (on
 //!    different nodes when there are several), counting duplicate grants (must be zero);
-//! 4. approvals: a held reply's approval request reaching every online approver (`approvals`).
+//! 4. approvals: a held reply's approval request reaching every online approver (`approvals`);
+//! 5. crisis: a crisis declaration reaching every connected agent (`crisis`).
 
 mod approvals;
+mod crisis;
 
 use std::collections::HashMap;
 use std::process::Stdio;
@@ -62,6 +64,12 @@ pub struct LiveArgs {
     /// Held replies in the approvals phase.
     #[arg(long, default_value_t = 200)]
     pub approvals: usize,
+    /// Agents connected in the crisis phase (0 skips it).
+    #[arg(long, default_value_t = 1_000)]
+    pub crisis_agents: usize,
+    /// Crises declared (and stood down) in the crisis phase.
+    #[arg(long, default_value_t = 10)]
+    pub crises: usize,
     /// Seconds each timed phase runs.
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
@@ -333,6 +341,10 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<()> {
     if args.approvers > 0 && args.approvals > 0 {
         settle(&nodes).await;
         approvals::phase(&args, &nodes, &api).await?;
+    }
+    if args.crisis_agents > 0 {
+        settle(&nodes).await;
+        crisis::phase(&args, &nodes, &api).await?;
     }
     if let Some(r) = &args.redis
         && let Ok(client) = redis::Client::open(r.as_str())

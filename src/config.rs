@@ -160,6 +160,45 @@ impl Default for ReplySettings {
     }
 }
 
+/// Crisis mode: early warning and automatic acknowledgements.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CrisisSettings {
+    /// How often each node looks at the inbound volume, in milliseconds.
+    pub scan_interval_ms: u64,
+    /// The window whose volume is compared, in seconds.
+    pub window_secs: u64,
+    /// How many windows before it make the baseline.
+    pub baseline_windows: u32,
+    /// How many times its baseline a topic must reach to alert.
+    pub spike_ratio: f64,
+    /// Fewest messages in the window that can alert.
+    pub min_count: u32,
+    /// After an alert, the same topic stays quiet this long, in seconds.
+    pub cooldown_secs: u64,
+    /// Terms watched besides all messages and each triage category.
+    pub watch_terms: Vec<String>,
+    /// How often automatic acknowledgements are looked for, in milliseconds.
+    pub ack_interval_ms: u64,
+}
+
+impl Default for CrisisSettings {
+    fn default() -> Self {
+        Self {
+            scan_interval_ms: 30_000,
+            window_secs: 300,
+            baseline_windows: 12,
+            spike_ratio: 10.0,
+            min_count: 20,
+            cooldown_secs: 1800,
+            watch_terms: ["outage", "down", "broken", "refund", "recall", "hacked", "breach", "boycott", "scam"]
+                .map(str::to_owned)
+                .to_vec(),
+            ack_interval_ms: 1_000,
+        }
+    }
+}
+
 /// The whole typed configuration of a Chorus node.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -201,6 +240,8 @@ pub struct Settings {
     pub live: LiveSettings,
     /// Sending replies.
     pub replies: ReplySettings,
+    /// Crisis mode.
+    pub crisis: CrisisSettings,
     /// Triage lexicons, thresholds and category rules.
     pub triage: TriageConfig,
 }
@@ -226,6 +267,7 @@ impl Default for Settings {
             ingest: IngestSettings::default(),
             live: LiveSettings::default(),
             replies: ReplySettings::default(),
+            crisis: CrisisSettings::default(),
             triage: TriageConfig::default(),
         }
     }
@@ -296,6 +338,11 @@ impl Settings {
             ("CHORUS_REPLIES__SEND_TIMEOUT_MS", self.replies.send_timeout_ms),
             ("CHORUS_REPLIES__RETRY_BASE_MS", self.replies.retry_base_ms),
             ("CHORUS_REPLIES__MAX_ATTEMPTS", u64::from(self.replies.max_attempts)),
+            ("CHORUS_CRISIS__SCAN_INTERVAL_MS", self.crisis.scan_interval_ms),
+            ("CHORUS_CRISIS__WINDOW_SECS", self.crisis.window_secs),
+            ("CHORUS_CRISIS__BASELINE_WINDOWS", u64::from(self.crisis.baseline_windows)),
+            ("CHORUS_CRISIS__MIN_COUNT", u64::from(self.crisis.min_count)),
+            ("CHORUS_CRISIS__ACK_INTERVAL_MS", self.crisis.ack_interval_ms),
             ("CHORUS_SLA__TIER1_FIRST_RESPONSE_SECS", self.sla.tier1_first_response_secs),
             ("CHORUS_SLA__TIER2_FIRST_RESPONSE_SECS", self.sla.tier2_first_response_secs),
             ("CHORUS_SLA__TIER1_NEXT_RESPONSE_SECS", self.sla.tier1_next_response_secs),
@@ -303,6 +350,9 @@ impl Settings {
         ];
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError(format!("{key} must be greater than 0")));
+        }
+        if self.crisis.spike_ratio.is_nan() || self.crisis.spike_ratio < 1.0 {
+            return Err(ConfigError("CHORUS_CRISIS__SPIKE_RATIO must be at least 1".to_owned()));
         }
         for (key, url) in [
             ("CHORUS_REPLIES__META_GRAPH_URL", &self.replies.meta_graph_url),

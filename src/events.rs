@@ -64,6 +64,16 @@ pub mod kind {
     pub const CONVERSATION_ESCALATION_RETURNED: &str = "conversation.escalation_returned";
     /// A note mentioned an agent (`@name`): told on their own topic.
     pub const AGENT_MENTIONED: &str = "agent.mentioned";
+    /// A crisis was declared (everyone: the banner and the holding message).
+    pub const CRISIS_DECLARED: &str = "crisis.declared";
+    /// An active crisis changed (holding message, severity, rota, holds).
+    pub const CRISIS_UPDATED: &str = "crisis.updated";
+    /// A crisis's approved response was published (a new version of one message type).
+    pub const CRISIS_RESPONSE: &str = "crisis.response";
+    /// A crisis was stood down.
+    pub const CRISIS_RESOLVED: &str = "crisis.resolved";
+    /// Early warning: a topic's inbound volume spiked against its baseline.
+    pub const CRISIS_ALERT: &str = "crisis.alert";
     /// A saved listening search was created.
     pub const LISTENING_RULE_CREATED: &str = "listening_rule.created";
     /// A saved listening search was deleted.

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod conversations;
 pub mod coord;
+pub mod crisis;
 pub mod db;
 pub mod demo;
 pub mod demo_run;

@@ -42,6 +42,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     listening.reload(&db).await.map_err(|e| anyhow::anyhow!("loading listening rules: {e}"))?;
     let teams = Teams::default();
     teams.reload(&db).await.map_err(|e| anyhow::anyhow!("loading team routes: {e}"))?;
+    let crises = crate::crisis::Crises::default();
+    crises.reload(&db).await.map_err(|e| anyhow::anyhow!("loading active crises: {e}"))?;
     let metrics = Metrics::new()?;
     let coord = crate::coord::Coordination::connect(settings.redis_url.as_deref(), &settings.redis_prefix)
         .await
@@ -50,13 +52,12 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let ingest = IngestWriter::spawn(
         db.clone(),
         triager,
-        listening.clone(),
-        teams.clone(),
+        crate::ingest::writer::Matchers { listening: listening.clone(), teams: teams.clone(), crises: crises.clone() },
         settings.clone(),
         metrics.clone(),
         live.clone(),
     );
-    spawn_refresh(&db, &live, &listening, &teams);
+    spawn_refresh(&db, &live, &listening, &teams, &crises);
     crate::conversations::reaper::spawn(
         db.clone(),
         live.clone(),
@@ -76,11 +77,43 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     };
     let retry = crate::replies::sender::Retry::from_settings(&settings.replies);
     crate::replies::sender::spawn(db.clone(), live.clone(), channel, retry, reply_wake.clone());
-    Ok(AppState { db, settings, ingest, listening, teams, reply_wake, metrics, coord, live })
+    spawn_crisis_watch(&db, &live, &settings, &reply_wake);
+    Ok(AppState { db, settings, ingest, listening, teams, crises, reply_wake, metrics, coord, live })
 }
 
-/// Picks up listening rules and team routes changed on other nodes.
-fn spawn_refresh(db: &sea_orm::DatabaseConnection, live: &Live, listening: &Listening, teams: &Teams) {
+/// Early warning and automatic crisis acknowledgements, on every node (the store makes each
+/// alert and each acknowledgement happen once).
+fn spawn_crisis_watch(
+    db: &sea_orm::DatabaseConnection,
+    live: &Live,
+    settings: &Arc<Settings>,
+    wake: &Arc<tokio::sync::Notify>,
+) {
+    let (d, l, s) = (db.clone(), live.clone(), settings.clone());
+    live.every(Duration::from_millis(settings.crisis.scan_interval_ms), "crisis alerts raised", move || {
+        let (db, live, settings) = (d.clone(), l.clone(), s.clone());
+        async move { crate::crisis::warning::scan(&db, &live, &settings.crisis).await }
+    });
+    let (d, l, w) = (db.clone(), live.clone(), wake.clone());
+    live.every(Duration::from_millis(settings.crisis.ack_interval_ms), "crisis acknowledgements queued", move || {
+        let (db, live, wake) = (d.clone(), l.clone(), w.clone());
+        async move { crate::crisis::autoack::pass(&db, &live, &wake).await }
+    });
+}
+
+/// Picks up listening rules, team routes and crises changed on other nodes.
+fn spawn_refresh(
+    db: &sea_orm::DatabaseConnection,
+    live: &Live,
+    listening: &Listening,
+    teams: &Teams,
+    crises: &crate::crisis::Crises,
+) {
+    let (d, c) = (db.clone(), crises.clone());
+    live.every(crate::crisis::matcher::REFRESH, "active crises reloaded", move || {
+        let (db, crises) = (d.clone(), c.clone());
+        async move { crises.reload(&db).await.map(|()| 0) }
+    });
     let (d, l) = (db.clone(), listening.clone());
     live.every(Duration::from_secs(30), "listening rules reloaded", move || {
         let (db, listening) = (d.clone(), l.clone());

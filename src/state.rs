@@ -26,6 +26,8 @@ pub struct AppState {
     pub listening: Listening,
     /// Teams' routes as this node holds them (shared with the writer).
     pub teams: Teams,
+    /// The active crises as this node holds them (shared with the writer).
+    pub crises: crate::crisis::Crises,
     /// Wakes this node's reply sender when a reply is queued here.
     pub reply_wake: Arc<tokio::sync::Notify>,
     /// Prometheus instruments.

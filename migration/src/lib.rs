@@ -11,6 +11,7 @@ mod m20261126_000005_public_followup;
 mod m20261126_000006_approvals;
 mod m20261126_000007_escalations;
 mod m20261126_000008_writing_helpers;
+mod m20261126_000009_crises;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_approvals::Migration),
             Box::new(m20261126_000007_escalations::Migration),
             Box::new(m20261126_000008_writing_helpers::Migration),
+            Box::new(m20261126_000009_crises::Migration),
         ]
     }
 }

@@ -138,9 +138,21 @@ pub async fn check(
     text: &str,
     visibility: &str,
 ) -> Result<Vec<Reason>, ApiError> {
+    let mut held = Vec::new();
+    // A crisis that holds replies holds every reply in the conversations it took over.
+    if let Some(id) = c.crisis_id
+        && let Some(name) = crate::crisis::holds_replies(db, id).await?
+    {
+        held.push(Reason {
+            rule_id: 0,
+            kind: "crisis".into(),
+            group: rules::GROUP_PR.into(),
+            why: format!("crisis \"{name}\" holds every reply"),
+        });
+    }
     let active = rules::enabled(db).await?;
     if active.is_empty() {
-        return Ok(Vec::new());
+        return Ok(held);
     }
     let inbound: Vec<String> = if rules::needs_inbound(&active) {
         message::Entity::find()
@@ -158,7 +170,8 @@ pub async fn check(
     };
     let roll = rand::random_range(0..100);
     let subject = rules::Subject { conversation: c, author_id, text, visibility, inbound: &inbound, roll };
-    Ok(rules::evaluate(&active, &subject))
+    held.extend(rules::evaluate(&active, &subject));
+    Ok(held)
 }
 
 /// Raises the request for a reply just stored as held, in the caller's transaction: the

@@ -121,7 +121,8 @@ impl From<approval_rule::Model> for RuleView {
     }
 }
 
-fn clean_terms(field: &str, terms: &[String]) -> Result<Vec<String>, ApiError> {
+/// Trims, lowercases and deduplicates a list of words or phrases, refusing empty or overlong ones.
+pub fn clean_terms(field: &str, terms: &[String]) -> Result<Vec<String>, ApiError> {
     let mut out: Vec<String> = terms.iter().map(|t| t.trim().to_lowercase()).collect();
     if out.len() > MAX_TERMS || out.iter().any(|t| t.is_empty() || t.chars().count() > MAX_TERM_CHARS) {
         return Err(ApiError::Validation(format!(

@@ -74,6 +74,8 @@ pub struct Summary {
     /// The group it is escalated to (`team_lead`, `pr`, `legal`) while the escalation is open;
     /// it is then off the agents' queue and only that group may take it.
     pub escalated_to: Option<String>,
+    /// The active crisis it belongs to (the crisis tag): tier 1, on the crisis team's queue.
+    pub crisis_id: Option<i64>,
 }
 
 fn strings(v: &serde_json::Value) -> Vec<String> {
@@ -114,6 +116,7 @@ impl Summary {
             resolved_at: c.resolved_at,
             public_followup_due_at: c.public_followup_due_at,
             escalated_to: c.escalated_to.clone(),
+            crisis_id: c.crisis_id,
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod approvals;
 pub mod auth;
 pub mod body;
 pub mod conversations;
+pub mod crises;
 pub mod escalations;
 pub mod example_responses;
 pub mod ingest;
@@ -91,6 +92,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(example_responses::create)
                 .service(example_responses::replace)
                 .service(example_responses::remove)
+                .service(crises::list)
+                .service(crises::declare)
+                .service(crises::alerts)
+                .service(crises::get)
+                .service(crises::update)
+                .service(crises::respond)
+                .service(crises::resolve)
+                .service(crises::export)
                 .service(listening::list)
                 .service(listening::create)
                 .service(listening::delete),

@@ -44,6 +44,8 @@ impl Modify for Security {
         super::escalations::delete_guide,
         super::example_responses::list, super::example_responses::create, super::example_responses::replace,
         super::example_responses::remove,
+        super::crises::list, super::crises::declare, super::crises::get, super::crises::update, super::crises::respond,
+        super::crises::resolve, super::crises::export, super::crises::alerts,
     ),
     components(schemas(crate::error::ErrorBody, crate::triage::Reason, crate::triage::Tier))
 )]

@@ -51,6 +51,8 @@ pub struct BatchContext<'a> {
     pub listening: &'a ListeningMatcher,
     /// Teams' routes, for conversations that open in this batch.
     pub teams: &'a TeamRoutes,
+    /// The active crises, which take over matching conversations.
+    pub crises: &'a crate::crisis::matcher::ActiveCrises,
     /// Customer messages within this long after resolution reopen the conversation.
     pub reopen_window: Duration,
     /// Response-time targets.
@@ -186,6 +188,8 @@ pub async fn ingest(
     let hits_buf: Vec<Vec<String>> = fresh.iter().map(|&i| ctx.listening.matches(&msgs[i].text)).collect();
     let mut placed: Vec<(usize, WorkIx, Option<f64>)> = Vec::with_capacity(fresh.len());
     let mut batch_msgs: HashMap<(i64, &str), WorkIx> = HashMap::new();
+    // Conversations an active crisis takes over in this batch: (work, crisis, its team, tier before).
+    let mut crisis_links: Vec<(WorkIx, i64, Option<i64>, i16)> = Vec::new();
     for (n, &i) in fresh.iter().enumerate() {
         let m = &msgs[i];
         let (Some(acct), Some((cust, _, followers))) = (account_of(m), customer_of(m).map(|c| (c.0, c.1.clone(), c.2)))
@@ -242,6 +246,13 @@ pub async fn ingest(
                     listening_hits: &hits_buf[n],
                 });
                 apply_inbound(&mut works[ix].model, m, &t, ctx.sla);
+                if works[ix].model.crisis_id.is_none()
+                    && let Some(a) = ctx.crises.matching(m.network.as_str(), &m.text)
+                {
+                    crisis_links.push((ix, a.id, a.team_id, works[ix].model.priority));
+                    works[ix].model.crisis_id = Some(a.id);
+                    works[ix].model.priority = 1;
+                }
                 Some(t.sentiment)
             }
             Direction::Outbound => {
@@ -263,6 +274,13 @@ pub async fn ingest(
     for &w in &new_ix {
         works[w].model.team_id = ctx.teams.route(&works[w].model);
     }
+    let prev_teams: HashMap<WorkIx, Option<i64>> =
+        crisis_links.iter().map(|&(w, ..)| (w, works[w].model.team_id)).collect();
+    for &(w, _, team, _) in &crisis_links {
+        if works[w].is_new {
+            works[w].model.team_id = team.or(works[w].model.team_id);
+        }
+    }
     for chunk in crate::db::fixed_chunks(&new_ix) {
         let models = chunk.iter().map(|&w| {
             let mut am = works[w].model.clone().into_active_model().reset_all();
@@ -278,6 +296,7 @@ pub async fn ingest(
                 ids.get(&key).copied().ok_or_else(|| DbErr::Custom("new conversation id not returned".into()))?;
         }
     }
+    link_to_crises(db, &mut works, &crisis_links, &prev_teams, now).await?;
     let mut message_ids: HashMap<(i64, String), i64> = HashMap::new();
     for chunk in crate::db::fixed_chunks(&placed) {
         let models = chunk.iter().filter_map(|&(i, w, sentiment)| {
@@ -410,6 +429,49 @@ fn updated_values(c: &conversation::Model) -> [sea_orm::Value; UPDATED.len() + 1
         c.resolved_at.into(),
         c.public_followup_due_at.into(),
     ]
+}
+
+/// Records the crisis links made in this batch (with the tier and team to give back at
+/// stand-down). Conversations that existed before the batch get the crisis and its team by a
+/// targeted update — neither is among the columns ingest rewrites, so a crisis stood down
+/// meanwhile is not written back.
+async fn link_to_crises(
+    db: &impl ConnectionTrait,
+    works: &mut [Work],
+    links: &[(WorkIx, i64, Option<i64>, i16)],
+    prev_teams: &HashMap<WorkIx, Option<i64>>,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), DbErr> {
+    use sea_orm::sea_query::{Expr, OnConflict};
+    for &(w, crisis_id, team, prev_priority) in links {
+        let prev_team = prev_teams.get(&w).copied().flatten();
+        if !works[w].is_new {
+            let c = &mut works[w].model;
+            c.team_id = team.or(c.team_id);
+            conversation::Entity::update_many()
+                .col_expr(conversation::Column::CrisisId, Expr::value(Some(crisis_id)))
+                .col_expr(conversation::Column::TeamId, Expr::value(c.team_id))
+                .filter(conversation::Column::Id.eq(c.id))
+                .filter(conversation::Column::CrisisId.is_null())
+                .exec(db)
+                .await?;
+        }
+        entity::crisis_link::Entity::insert(entity::crisis_link::ActiveModel {
+            crisis_id: Set(crisis_id),
+            conversation_id: Set(works[w].model.id),
+            prev_priority: Set(prev_priority),
+            prev_team_id: Set(prev_team),
+            linked_at: Set(now),
+        })
+        .on_conflict(
+            OnConflict::columns([entity::crisis_link::Column::CrisisId, entity::crisis_link::Column::ConversationId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    }
+    Ok(())
 }
 
 /// Writes the changed conversations with one `UPDATE … FROM (VALUES …)` per chunk instead of one

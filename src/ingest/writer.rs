@@ -84,12 +84,23 @@ pub struct IngestWriter {
     tx: mpsc::Sender<Job>,
 }
 
+/// What ingest matches messages against, each swapped in whole when it changes: listening
+/// searches, team routes and active crises.
+#[derive(Clone, Default)]
+pub struct Matchers {
+    /// Saved listening searches.
+    pub listening: Listening,
+    /// Teams' routes.
+    pub teams: Teams,
+    /// Active crises.
+    pub crises: crate::crisis::Crises,
+}
+
 /// Everything the writer task owns.
 struct Writer {
     db: DatabaseConnection,
     triager: Arc<Triager>,
-    listening: Listening,
-    teams: Teams,
+    matchers: Matchers,
     settings: Arc<Settings>,
     metrics: Metrics,
     live: Live,
@@ -100,14 +111,13 @@ impl IngestWriter {
     pub fn spawn(
         db: DatabaseConnection,
         triager: Arc<Triager>,
-        listening: Listening,
-        teams: Teams,
+        matchers: Matchers,
         settings: Arc<Settings>,
         metrics: Metrics,
         live: Live,
     ) -> Self {
         let (tx, rx) = mpsc::channel(settings.ingest.queue_capacity);
-        let writer = Writer { db, triager, listening, teams, settings, metrics, live };
+        let writer = Writer { db, triager, matchers, settings, metrics, live };
         tokio::spawn(writer.run(rx));
         Self { tx }
     }
@@ -212,11 +222,13 @@ impl Writer {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let (listening, teams) = (self.listening.current(), self.teams.current());
+            let m = &self.matchers;
+            let (listening, teams, crises) = (m.listening.current(), m.teams.current(), m.crises.current());
             let ctx = BatchContext {
                 triager: &self.triager,
                 listening: &listening,
                 teams: &teams,
+                crises: &crises,
                 reopen_window: Duration::seconds(
                     i64::try_from(self.settings.reopen_window_secs).unwrap_or(i64::MAX / 1000),
                 ),

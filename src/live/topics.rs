@@ -40,6 +40,8 @@ pub fn expand(who: &AgentView, topic: &str) -> Vec<String> {
 }
 /// Crisis declarations and updates (everyone).
 pub const CRISIS: &str = "crisis";
+/// Early-warning alerts (PR, legal, supervisors).
+pub const ALERTS: &str = "alerts";
 /// Wallboard figures (supervisors, wallboards).
 pub const WALLBOARD: &str = "wallboard";
 
@@ -65,7 +67,8 @@ pub fn authorize(who: &AgentView, topic: &str) -> Result<(), ApiError> {
         QUEUE | PRESENCE | CRISIS => return Ok(()),
         APPROVALS | ESCALATIONS if !crate::approvals::rules::groups_of(&who.roles).is_empty() => return Ok(()),
         WALLBOARD if has("supervisor") || has("wallboard") => return Ok(()),
-        APPROVALS | ESCALATIONS | WALLBOARD => {
+        ALERTS if has("supervisor") || has("approver") || has("legal") => return Ok(()),
+        APPROVALS | ESCALATIONS | WALLBOARD | ALERTS => {
             return Err(ApiError::Forbidden("your role may not subscribe to this topic"));
         }
         _ => {}
@@ -89,7 +92,7 @@ pub fn authorize(who: &AgentView, topic: &str) -> Result<(), ApiError> {
         };
     }
     Err(ApiError::Validation(format!(
-        "unknown topic {topic:?}; known: queue, conversation:<id>, agent:<id>, presence, approvals, approvals:<group>, escalations, escalations:<group>, crisis, wallboard"
+        "unknown topic {topic:?}; known: queue, conversation:<id>, agent:<id>, presence, approvals, approvals:<group>, escalations, escalations:<group>, crisis, alerts, wallboard"
     )))
 }
 
@@ -111,6 +114,11 @@ pub fn for_event(kind_name: &str, conversation_id: Option<i64>, data: &Value) ->
             t
         }
         kind::PRESENCE_CHANGED => vec![PRESENCE.to_owned()],
+        // Everyone (agents, supervisors, wallboards) sees the crisis banner and its responses.
+        kind::CRISIS_DECLARED | kind::CRISIS_UPDATED | kind::CRISIS_RESPONSE | kind::CRISIS_RESOLVED => {
+            vec![CRISIS.to_owned()]
+        }
+        kind::CRISIS_ALERT => vec![ALERTS.to_owned()],
         kind::AGENT_MENTIONED => agent_field(data, "agent_id").into_iter().collect(),
         // The group decides, the author hears the outcome, the conversation shows the wait.
         kind::APPROVAL_REQUESTED | kind::APPROVAL_DECIDED => {

@@ -528,3 +528,99 @@ async fn replies_queued_on_two_nodes_are_each_sent_once() -> TestResult {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn a_crisis_declared_on_one_node_reaches_sessions_on_both_and_takes_over_work_on_both() -> TestResult {
+    let Some(redis) = test_redis().await else { return Ok(()) };
+    let prefix = unique_prefix();
+    let (a, b) = two_nodes(&redis, &prefix).await;
+    let (_, pr) = a.agent("pr@cluster.example", &["approver"], 5).await;
+    let mut sessions = Vec::new();
+    for (i, node) in [&a, &b, &a, &b].into_iter().enumerate() {
+        let (_, token) = a.agent(&format!("agent{i}@cluster.example"), &["agent"], 5).await;
+        let mut ws = node.ws(&token).await;
+        ws.ok(json!({"type": "subscribe", "topics": ["crisis"]})).await;
+        sessions.push(ws);
+    }
+    let at = chrono::Utc::now().to_rfc3339();
+    let before = crate::helpers::conv_id(&b.ingest(&json!([msg("k1", "kc1", "@Brand payments down?", &at)])).await[0]);
+    let r = a
+        .client
+        .post(a.url("/api/v1/crises"))
+        .bearer_auth(&pr)
+        .json(&json!({"name": "Payments", "severity": "critical", "keywords": ["payments"],
+            "holding_message": "Payments are failing; we are on it.", "hold_replies": true}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 201);
+    let declared: serde_json::Value = r.json().await?;
+    let started = std::time::Instant::now();
+    for ws in &mut sessions {
+        let e = ws.event("crisis.declared").await;
+        assert_eq!(e["data"]["id"], declared["id"], "{e}");
+    }
+    eprintln!("crisis.declared reached 4 sessions on 2 nodes within {:?} of the answer", started.elapsed());
+    assert_eq!(b.conversation(before).await["conversation"]["crisis_id"], declared["id"]);
+    // Node B's ingest links new matching conversations within its refresh period.
+    tokio::time::sleep(chorus::crisis::matcher::REFRESH + std::time::Duration::from_millis(500)).await;
+    let after =
+        crate::helpers::conv_id(&b.ingest(&json!([msg("k2", "kc2", "payments failing for me too", &at)])).await[0]);
+    assert_eq!(a.conversation(after).await["conversation"]["crisis_id"], declared["id"]);
+    // Stood down on node B: sessions on both nodes hear it, conversations are given back.
+    let id = declared["id"].as_i64().unwrap_or_default();
+    let r = b.client.post(b.url(&format!("/api/v1/crises/{id}/resolve"))).bearer_auth(&pr).send().await?;
+    assert_eq!(r.status(), 200);
+    for ws in &mut sessions {
+        ws.event("crisis.resolved").await;
+    }
+    assert_eq!(a.conversation(after).await["conversation"]["crisis_id"], serde_json::Value::Null);
+    crate::helpers::delete_redis_keys(&redis, &prefix).await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn two_nodes_acknowledging_one_crisis_keep_to_its_rate_and_to_once_per_customer() -> TestResult {
+    let Some(redis) = test_redis().await else { return Ok(()) };
+    let prefix = unique_prefix();
+    let a = app_on(&redis, &prefix).await;
+    let (r, p) = (redis.clone(), prefix.clone());
+    let b = spawn_node_beside_with(&a, |s| {
+        s.redis_url = Some(r);
+        s.redis_prefix = p;
+        s.crisis.ack_interval_ms = 50;
+    })
+    .await;
+    let (_, pr) = a.agent("pr@acks.example", &["approver"], 5).await;
+    let r = a
+        .client
+        .post(a.url("/api/v1/crises"))
+        .bearer_auth(&pr)
+        .json(&json!({"name": "Recall", "severity": "high", "keywords": ["recall"], "auto_ack": true,
+            "auto_ack_per_minute": 3, "holding_message": "We are looking into the recall and will update you."}))
+        .send()
+        .await?;
+    let id = r.json::<serde_json::Value>().await?["id"].as_i64().unwrap_or_default();
+    let at = chrono::Utc::now().to_rfc3339();
+    for k in 0..8 {
+        let node = if k % 2 == 0 { &a } else { &b };
+        node.ingest(&json!([msg(&format!("rc{k}"), &format!("rcc{k}"), "@Brand recall?", &at)])).await;
+        // One customer writes twice: still one acknowledgement.
+        node.ingest(&json!([msg(&format!("rc{k}-again"), &format!("rcc{k}"), "@Brand recall??", &at)])).await;
+    }
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let acks = entity::reply::Entity::find()
+        .filter(entity::reply::Column::IdempotencyKey.starts_with(format!("crisis-{id}-ack-")))
+        .all(&a.state.db)
+        .await?;
+    let mut per_minute: HashMap<i64, usize> = HashMap::new();
+    for r in &acks {
+        *per_minute.entry(r.created_at.timestamp() / 60).or_default() += 1;
+    }
+    assert!(acks.len() >= 3, "the allowance is used: {acks:?}");
+    assert!(per_minute.values().all(|n| *n <= 3), "never more than three a minute over both nodes: {per_minute:?}");
+    let customers: HashSet<i64> = acks.iter().map(|r| r.conversation_id).collect();
+    assert_eq!(customers.len(), acks.len(), "one per customer");
+    crate::helpers::delete_redis_keys(&redis, &prefix).await;
+    Ok(())
+}

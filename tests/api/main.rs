@@ -8,6 +8,7 @@ mod claims;
 mod cluster;
 mod conversations;
 mod coord;
+mod crisis;
 mod escalations;
 mod group_commit;
 mod helpers;

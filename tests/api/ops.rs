@@ -91,6 +91,14 @@ async fn openapi_covers_every_route() -> TestResult {
         ("/api/v1/example-responses", "post"),
         ("/api/v1/example-responses/{id}", "put"),
         ("/api/v1/example-responses/{id}", "delete"),
+        ("/api/v1/crises", "get"),
+        ("/api/v1/crises", "post"),
+        ("/api/v1/crises/{id}", "get"),
+        ("/api/v1/crises/{id}", "patch"),
+        ("/api/v1/crises/{id}/responses", "post"),
+        ("/api/v1/crises/{id}/resolve", "post"),
+        ("/api/v1/crises/{id}/timeline", "get"),
+        ("/api/v1/crisis-alerts", "get"),
     ];
     for (path, method) in expected {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from OpenAPI");

@@ -1,0 +1,78 @@
+//! The active crises as ingest sees them: compiled keyword lexicons per crisis, swapped in
+//! whole when a crisis is declared, changed or stood down here, and every [`REFRESH`] for the
+//! other nodes' changes — the same pattern as team routes.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use entity::crisis;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use crate::error::ApiError;
+use crate::triage::text::Lexicon;
+
+/// How often a node reloads the active crises.
+pub const REFRESH: Duration = Duration::from_secs(2);
+
+/// One active crisis, compiled.
+pub struct Active {
+    /// The crisis.
+    pub id: i64,
+    /// Its keywords.
+    pub words: Lexicon,
+    /// Its networks (empty: all).
+    pub networks: Vec<String>,
+    /// Its team.
+    pub team_id: Option<i64>,
+}
+
+/// The active crises, oldest first.
+#[derive(Default)]
+pub struct ActiveCrises(pub Vec<Active>);
+
+impl ActiveCrises {
+    /// The first active crisis a message on `network` with this text belongs to.
+    pub fn matching(&self, network: &str, text: &str) -> Option<&Active> {
+        self.0.iter().find(|a| {
+            (a.networks.is_empty() || a.networks.iter().any(|n| n == network)) && a.words.first(text).is_some()
+        })
+    }
+}
+
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    serde_json::from_value(v.clone()).unwrap_or_default()
+}
+
+/// This node's view of the active crises.
+#[derive(Clone, Default)]
+pub struct Crises {
+    current: Arc<ArcSwap<ActiveCrises>>,
+}
+
+impl Crises {
+    /// The crises to use for one batch.
+    pub fn current(&self) -> Arc<ActiveCrises> {
+        self.current.load_full()
+    }
+
+    /// Reloads from the store.
+    pub async fn reload(&self, db: &impl ConnectionTrait) -> Result<(), ApiError> {
+        let rows = crisis::Entity::find()
+            .filter(crisis::Column::Status.eq(super::STATUS_ACTIVE))
+            .order_by_asc(crisis::Column::Id)
+            .all(db)
+            .await?;
+        let active = rows
+            .into_iter()
+            .map(|c| Active {
+                id: c.id,
+                words: Lexicon::new(&strings(&c.keywords)),
+                networks: strings(&c.networks),
+                team_id: c.team_id,
+            })
+            .collect();
+        self.current.store(Arc::new(ActiveCrises(active)));
+        Ok(())
+    }
+}

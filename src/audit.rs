@@ -25,6 +25,27 @@ pub struct Entry {
     pub ip: Option<String>,
 }
 
+impl Entry {
+    /// What an agent did to `target_type` `target_id`, leaving it as `after`, from `ip`.
+    pub fn by_agent(
+        agent_id: i64,
+        action: &str,
+        (target_type, target_id): (&str, i64),
+        after: Value,
+        ip: Option<String>,
+    ) -> Self {
+        Self {
+            actor: format!("agent:{agent_id}"),
+            action: action.into(),
+            target_type: target_type.into(),
+            target_id: Some(target_id.to_string()),
+            after: Some(after),
+            ip,
+            ..Default::default()
+        }
+    }
+}
+
 /// Writes one entry (in the caller's transaction, if it has one).
 pub async fn record(db: &impl ConnectionTrait, e: Entry) -> Result<(), DbErr> {
     audit::ActiveModel {

@@ -187,6 +187,68 @@ async fn command(s: &mut Socket, id: u64, mut cmd: Value) -> anyhow::Result<Valu
     }
 }
 
+/// The ids (`data.<field>`) of the `kind` events in a text frame, single or batched.
+fn ids_in(text: &str, kind: &str, field: &str) -> Vec<i64> {
+    if !text.contains(kind) {
+        return Vec::new();
+    }
+    let Ok(v) = serde_json::from_str::<Value>(text) else { return Vec::new() };
+    let events = match v["type"].as_str() {
+        Some("batch") => v["events"].as_array().cloned().unwrap_or_default(),
+        _ => vec![v],
+    };
+    events.iter().filter(|e| e["event"] == kind).filter_map(|e| e["data"][field].as_i64()).collect()
+}
+
+/// Reads a socket until `stop` changes, noting when each `kind` event (by `data.<field>`) first
+/// arrived.
+fn spawn_reader(
+    mut s: Socket,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    kind: &'static str,
+    field: &'static str,
+) -> tokio::task::JoinHandle<HashMap<i64, Instant>> {
+    tokio::spawn(async move {
+        let mut seen: HashMap<i64, Instant> = HashMap::new();
+        loop {
+            tokio::select! {
+                _ = stop.changed() => break,
+                frame = s.next() => match frame {
+                    Some(Ok(Message::Text(t))) => {
+                        let now = Instant::now();
+                        for id in ids_in(t.as_str(), kind, field) {
+                            seen.entry(id).or_insert(now);
+                        }
+                    }
+                    Some(Ok(_)) => {}
+                    _ => break,
+                },
+            }
+        }
+        seen
+    })
+}
+
+/// Delays from each start time to each reader's arrival, and how many never arrived.
+async fn arrivals(
+    readers: Vec<tokio::task::JoinHandle<HashMap<i64, Instant>>>,
+    started: &HashMap<i64, Instant>,
+) -> anyhow::Result<(Vec<Duration>, usize)> {
+    let mut delays = Vec::with_capacity(readers.len() * started.len());
+    let mut missing = 0usize;
+    for r in readers {
+        let seen = r.await?;
+        for (id, t) in started {
+            match seen.get(id) {
+                Some(at) => delays.push(at.saturating_duration_since(*t)),
+                None => missing += 1,
+            }
+        }
+    }
+    delays.sort_unstable();
+    Ok((delays, missing))
+}
+
 struct Api {
     client: reqwest::Client,
     base: String,
@@ -766,4 +828,18 @@ async fn coordinator_phase(args: &LiveArgs, redis: &str, prefix: &str) -> anyhow
         bail!("{duplicates} conversations were granted twice by the coordinator");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod frame_tests {
+    #[test]
+    fn ids_are_found_in_single_and_batched_frames() {
+        let one = r#"{"type":"event","seq":3,"event":"crisis.declared","data":{"id":7}}"#;
+        let batch = r#"{"type":"batch","events":[{"type":"event","event":"queue.upsert","data":{"id":1}},
+            {"type":"event","event":"approval.requested","data":{"conversation_id":9}}]}"#;
+        assert_eq!(super::ids_in(one, "crisis.declared", "id"), vec![7]);
+        assert_eq!(super::ids_in(batch, "approval.requested", "conversation_id"), vec![9]);
+        assert!(super::ids_in(batch, "crisis.declared", "id").is_empty());
+        assert!(super::ids_in(r#"{"type":"ack","id":1}"#, "crisis.declared", "id").is_empty());
+    }
 }

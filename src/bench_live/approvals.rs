@@ -9,32 +9,13 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use futures_util::StreamExt;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
 use super::{Api, LiveArgs, Node, command, message, ms, open};
 use crate::bench::percentile;
 
 /// Time between two replies.
 const PACE: Duration = Duration::from_millis(50);
-
-/// Conversation ids of the `approval.requested` events in a text frame (single or batched).
-fn requested_in(text: &str) -> Vec<i64> {
-    if !text.contains("approval.requested") {
-        return Vec::new();
-    }
-    let Ok(v) = serde_json::from_str::<Value>(text) else { return Vec::new() };
-    let events = match v["type"].as_str() {
-        Some("batch") => v["events"].as_array().cloned().unwrap_or_default(),
-        _ => vec![v],
-    };
-    events
-        .iter()
-        .filter(|e| e["event"] == "approval.requested")
-        .filter_map(|e| e["data"]["conversation_id"].as_i64())
-        .collect()
-}
 
 /// Runs the phase and prints its figures.
 pub(super) async fn phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow::Result<()> {
@@ -75,26 +56,7 @@ pub(super) async fn phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow:
         if ack["type"] != "ack" {
             bail!("approver {i} could not subscribe: {ack}");
         }
-        let mut stop = stop_rx.clone();
-        readers.push(tokio::spawn(async move {
-            let mut seen: HashMap<i64, Instant> = HashMap::new();
-            loop {
-                tokio::select! {
-                    _ = stop.changed() => break,
-                    frame = s.next() => match frame {
-                        Some(Ok(Message::Text(t))) => {
-                            let now = Instant::now();
-                            for c in requested_in(t.as_str()) {
-                                seen.entry(c).or_insert(now);
-                            }
-                        }
-                        Some(Ok(_)) => {}
-                        _ => break,
-                    },
-                }
-            }
-            seen
-        }));
+        readers.push(super::spawn_reader(s, stop_rx.clone(), "approval.requested", "conversation_id"));
     }
 
     // The replies, at a steady pace.
@@ -115,18 +77,7 @@ pub(super) async fn phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow:
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let _ = stop_tx.send(true);
-    let mut delays = Vec::with_capacity(approvers * requests);
-    let mut missing = 0usize;
-    for r in readers {
-        let seen = r.await?;
-        for (c, t) in &sent_at {
-            match seen.get(c) {
-                Some(at) => delays.push(at.saturating_duration_since(*t)),
-                None => missing += 1,
-            }
-        }
-    }
-    delays.sort_unstable();
+    let (delays, missing) = super::arrivals(readers, &sent_at).await?;
     println!(
         "approvals: {requests} held replies, {approvers} approvers on {} node(s): {} deliveries, {missing} missing",
         nodes.len(),
@@ -146,17 +97,4 @@ pub(super) async fn phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow:
         bail!("{missing} approval requests never reached their approver");
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn requests_are_found_in_single_and_batched_frames() {
-        let one = r#"{"type":"event","seq":3,"event":"approval.requested","data":{"conversation_id":7}}"#;
-        let batch = r#"{"type":"batch","events":[{"type":"event","event":"queue.upsert","data":{"id":1}},
-            {"type":"event","event":"approval.requested","data":{"conversation_id":9}}]}"#;
-        assert_eq!(super::requested_in(one), vec![7]);
-        assert_eq!(super::requested_in(batch), vec![9]);
-        assert!(super::requested_in(r#"{"type":"ack","id":1}"#).is_empty());
-    }
 }

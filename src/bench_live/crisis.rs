@@ -7,25 +7,10 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use futures_util::StreamExt;
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
 
 use super::{Api, LiveArgs, Node, command, ms, open};
 use crate::bench::percentile;
-
-/// Crisis ids of the `crisis.declared` events in a text frame (single or batched).
-fn declared_in(text: &str) -> Vec<i64> {
-    if !text.contains("crisis.declared") {
-        return Vec::new();
-    }
-    let Ok(v) = serde_json::from_str::<Value>(text) else { return Vec::new() };
-    let events = match v["type"].as_str() {
-        Some("batch") => v["events"].as_array().cloned().unwrap_or_default(),
-        _ => vec![v],
-    };
-    events.iter().filter(|e| e["event"] == "crisis.declared").filter_map(|e| e["data"]["id"].as_i64()).collect()
-}
 
 /// Runs the phase and prints its figures.
 pub(super) async fn phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow::Result<()> {
@@ -40,26 +25,7 @@ pub(super) async fn phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow:
         if ack["type"] != "ack" {
             bail!("agent {i} could not subscribe: {ack}");
         }
-        let mut stop = stop_rx.clone();
-        readers.push(tokio::spawn(async move {
-            let mut seen: HashMap<i64, Instant> = HashMap::new();
-            loop {
-                tokio::select! {
-                    _ = stop.changed() => break,
-                    frame = s.next() => match frame {
-                        Some(Ok(Message::Text(t))) => {
-                            let now = Instant::now();
-                            for id in declared_in(t.as_str()) {
-                                seen.entry(id).or_insert(now);
-                            }
-                        }
-                        Some(Ok(_)) => {}
-                        _ => break,
-                    },
-                }
-            }
-            seen
-        }));
+        readers.push(super::spawn_reader(s, stop_rx.clone(), "crisis.declared", "id"));
     }
     let mut declared_at: HashMap<i64, Instant> = HashMap::with_capacity(rounds);
     for round in 0..rounds {
@@ -81,18 +47,7 @@ pub(super) async fn phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow:
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let _ = stop_tx.send(true);
-    let mut delays = Vec::with_capacity(agents * rounds);
-    let mut missing = 0usize;
-    for r in readers {
-        let seen = r.await?;
-        for (id, t) in &declared_at {
-            match seen.get(id) {
-                Some(at) => delays.push(at.saturating_duration_since(*t)),
-                None => missing += 1,
-            }
-        }
-    }
-    delays.sort_unstable();
+    let (delays, missing) = super::arrivals(readers, &declared_at).await?;
     println!(
         "crisis: {rounds} declarations to {agents} agents on {} node(s): {} deliveries, {missing} missing",
         nodes.len(),
@@ -110,16 +65,4 @@ pub(super) async fn phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow:
         bail!("{missing} declarations never reached their agent");
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn declarations_are_found_in_single_and_batched_frames() {
-        let one = r#"{"type":"event","seq":3,"event":"crisis.declared","data":{"id":7}}"#;
-        let batch = r#"{"type":"batch","events":[{"type":"event","event":"crisis.updated","data":{"id":1}},
-            {"type":"event","event":"crisis.declared","data":{"id":9}}]}"#;
-        assert_eq!(super::declared_in(one), vec![7]);
-        assert_eq!(super::declared_in(batch), vec![9]);
-    }
 }

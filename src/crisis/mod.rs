@@ -376,15 +376,7 @@ fn audit_entry(
     after: serde_json::Value,
     ip: Option<String>,
 ) -> crate::audit::Entry {
-    crate::audit::Entry {
-        actor: format!("agent:{}", who.id),
-        action: action.into(),
-        target_type: "crisis".into(),
-        target_id: Some(id.to_string()),
-        after: Some(after),
-        ip,
-        ..Default::default()
-    }
+    crate::audit::Entry::by_agent(who.id, action, ("crisis", id), after, ip)
 }
 
 /// Declares a crisis: stored, matching open conversations taken over, everyone told.

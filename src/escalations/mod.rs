@@ -174,15 +174,7 @@ fn audit_entry(
     after: serde_json::Value,
     ip: Option<String>,
 ) -> crate::audit::Entry {
-    crate::audit::Entry {
-        actor: format!("agent:{}", who.id),
-        action: action.into(),
-        target_type: "conversation".into(),
-        target_id: Some(id.to_string()),
-        after: Some(after),
-        ip,
-        ..Default::default()
-    }
+    crate::audit::Entry::by_agent(who.id, action, ("conversation", id), after, ip)
 }
 
 /// Escalates a conversation the caller holds with `new.fence_token`, then gives their claim

@@ -22,6 +22,7 @@ pub mod http;
 pub mod ingest;
 pub mod listening;
 pub mod live;
+pub mod metrics;
 pub mod prom;
 pub mod replies;
 pub mod scratch_db;

@@ -12,6 +12,7 @@ mod m20261126_000006_approvals;
 mod m20261126_000007_escalations;
 mod m20261126_000008_writing_helpers;
 mod m20261126_000009_crises;
+mod m20261126_000010_metrics_indexes;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000007_escalations::Migration),
             Box::new(m20261126_000008_writing_helpers::Migration),
             Box::new(m20261126_000009_crises::Migration),
+            Box::new(m20261126_000010_metrics_indexes::Migration),
         ]
     }
 }

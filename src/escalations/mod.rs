@@ -247,8 +247,11 @@ pub async fn escalate(
     events::append(&txn, &evs).await?;
     txn.commit().await?;
     live.publish(&evs);
-    // The group takes it from here: the escalating agent's claim goes back.
-    claims::release(db, live, conversation_id, who.id, new.fence_token).await?;
+    // The group takes it from here: the escalating agent's claim goes back. The escalation
+    // stands if that fails (the lease then lapses on its own).
+    if let Err(e) = claims::release(db, live, conversation_id, who.id, new.fence_token).await {
+        tracing::warn!(conversation_id, error.message = %e, "releasing an escalated conversation failed");
+    }
     let now = crate::conversations::claims::load(db, conversation_id).await?;
     Ok(Escalated { conversation: Summary::from_model(&now, None), ..out })
 }

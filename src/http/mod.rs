@@ -10,6 +10,7 @@ pub mod escalations;
 pub mod example_responses;
 pub mod ingest;
 pub mod listening;
+pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod teams;
@@ -100,6 +101,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(crises::respond)
                 .service(crises::resolve)
                 .service(crises::export)
+                .service(metrics::current)
                 .service(listening::list)
                 .service(listening::create)
                 .service(listening::delete),

@@ -46,6 +46,7 @@ impl Modify for Security {
         super::example_responses::remove,
         super::crises::list, super::crises::declare, super::crises::get, super::crises::update, super::crises::respond,
         super::crises::resolve, super::crises::export, super::crises::alerts,
+        super::metrics::current,
     ),
     components(schemas(crate::error::ErrorBody, crate::triage::Reason, crate::triage::Tier))
 )]

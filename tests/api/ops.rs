@@ -99,6 +99,7 @@ async fn openapi_covers_every_route() -> TestResult {
         ("/api/v1/crises/{id}/resolve", "post"),
         ("/api/v1/crises/{id}/timeline", "get"),
         ("/api/v1/crisis-alerts", "get"),
+        ("/api/v1/metrics/live", "get"),
     ];
     for (path, method) in expected {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from OpenAPI");

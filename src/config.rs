@@ -37,6 +37,10 @@ pub struct SlaSettings {
     pub tier1_next_response_secs: u64,
     /// Next response target, tier 2.
     pub tier2_next_response_secs: u64,
+    /// `sla.warning` goes out this long before a response is due.
+    pub warning_secs: u64,
+    /// How often each node looks for warnings and breaches, in milliseconds.
+    pub sweep_interval_ms: u64,
 }
 
 impl Default for SlaSettings {
@@ -48,6 +52,8 @@ impl Default for SlaSettings {
             tier2_first_response_secs: 4 * 3600,
             tier1_next_response_secs: 60 * 60,
             tier2_next_response_secs: 4 * 3600,
+            warning_secs: 5 * 60,
+            sweep_interval_ms: 1_000,
         }
     }
 }
@@ -347,6 +353,7 @@ impl Settings {
             ("CHORUS_SLA__TIER2_FIRST_RESPONSE_SECS", self.sla.tier2_first_response_secs),
             ("CHORUS_SLA__TIER1_NEXT_RESPONSE_SECS", self.sla.tier1_next_response_secs),
             ("CHORUS_SLA__TIER2_NEXT_RESPONSE_SECS", self.sla.tier2_next_response_secs),
+            ("CHORUS_SLA__SWEEP_INTERVAL_MS", self.sla.sweep_interval_ms),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError(format!("{key} must be greater than 0")));

@@ -74,6 +74,10 @@ pub mod kind {
     pub const CRISIS_RESOLVED: &str = "crisis.resolved";
     /// Early warning: a topic's inbound volume spiked against its baseline.
     pub const CRISIS_ALERT: &str = "crisis.alert";
+    /// A response falls due soon (`CHORUS_SLA__WARNING_SECS` ahead), once per due time.
+    pub const SLA_WARNING: &str = "sla.warning";
+    /// A response is overdue, once per due time.
+    pub const SLA_BREACH: &str = "sla.breach";
     /// A saved listening search was created.
     pub const LISTENING_RULE_CREATED: &str = "listening_rule.created";
     /// A saved listening search was deleted.

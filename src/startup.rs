@@ -63,6 +63,12 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         live.clone(),
         Duration::from_millis(settings.live.reaper_interval_ms),
     );
+    crate::conversations::sla::spawn(
+        db.clone(),
+        live.clone(),
+        Duration::from_millis(settings.sla.sweep_interval_ms),
+        settings.sla.warning_secs,
+    );
     crate::conversations::autoassign::spawn(
         db.clone(),
         live.clone(),

@@ -333,6 +333,8 @@ mod tests {
             public_followup_due_at: None,
             crisis_id: None,
             escalated_to: None,
+            sla_warned_due: None,
+            sla_breached_due: None,
             created_at: now,
             updated_at: now,
         }

@@ -54,6 +54,10 @@ pub struct Model {
     pub crisis_id: Option<i64>,
     /// The group it is escalated to while an escalation is open (team_lead | pr | legal).
     pub escalated_to: Option<String>,
+    /// The due time (as `due_sort`) an SLA warning was last announced for.
+    pub sla_warned_due: Option<i64>,
+    /// The due time (as `due_sort`) an SLA breach was last announced for.
+    pub sla_breached_due: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -13,6 +13,7 @@ mod m20261126_000007_escalations;
 mod m20261126_000008_writing_helpers;
 mod m20261126_000009_crises;
 mod m20261126_000010_metrics_indexes;
+mod m20261126_000011_sla_marks;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_writing_helpers::Migration),
             Box::new(m20261126_000009_crises::Migration),
             Box::new(m20261126_000010_metrics_indexes::Migration),
+            Box::new(m20261126_000011_sla_marks::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@ mod list;
 pub mod mentions;
 pub mod reaper;
 pub mod routing;
+pub mod sla;
 mod view;
 
 pub use list::{ListQuery, Page, View, list};

@@ -741,6 +741,8 @@ fn new_conversation(
         public_followup_due_at: None,
         crisis_id: None,
         escalated_to: None,
+        sla_warned_due: None,
+        sla_breached_due: None,
         created_at: now,
         updated_at: now,
     }

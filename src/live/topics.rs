@@ -119,6 +119,13 @@ pub fn for_event(kind_name: &str, conversation_id: Option<i64>, data: &Value) ->
             vec![CRISIS.to_owned()]
         }
         kind::CRISIS_ALERT => vec![ALERTS.to_owned()],
+        // The floor (queue, wallboards) and whoever holds it.
+        kind::SLA_WARNING | kind::SLA_BREACH => {
+            let mut t = vec![QUEUE.to_owned(), WALLBOARD.to_owned()];
+            t.extend(conv);
+            t.extend(agent_field(data, "assignee_id"));
+            t
+        }
         kind::AGENT_MENTIONED => agent_field(data, "agent_id").into_iter().collect(),
         // The group decides, the author hears the outcome, the conversation shows the wait.
         kind::APPROVAL_REQUESTED | kind::APPROVAL_DECIDED => {

@@ -20,9 +20,9 @@ fn declaration(keywords: &[&str]) -> Value {
         "holding_message": "We know the app is down and are working on it. Updates soon."})
 }
 
-/// Ingests one public message from `customer`; returns its conversation.
+/// Ingests one public message from `customer`, sent now; returns its conversation.
 async fn say(app: &TestApp, id: &str, customer: &str, text: &str) -> i64 {
-    let at = (Utc::now() - chrono::Duration::seconds(5)).to_rfc3339();
+    let at = Utc::now().to_rfc3339();
     conv_id(&app.ingest(&json!([msg(id, customer, text, &at)])).await[0])
 }
 

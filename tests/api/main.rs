@@ -19,6 +19,7 @@ mod live_cluster;
 mod metrics_live;
 mod ops;
 mod replies;
+mod sla;
 mod teams;
 mod threading;
 mod triage_table;

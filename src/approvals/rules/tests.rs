@@ -36,6 +36,8 @@ fn conversation(risk: i32, category: Option<&str>, crisis: Option<i64>) -> conve
         public_followup_due_at: None,
         crisis_id: crisis,
         escalated_to: None,
+        sla_warned_due: None,
+        sla_breached_due: None,
         created_at: now,
         updated_at: now,
     }

@@ -70,24 +70,17 @@ pub struct Hint {
 }
 
 fn clean(mut s: GuideSpec) -> Result<GuideSpec, ApiError> {
-    let topic = rules::clean(rules::RuleSpec {
-        kind: "topic".into(),
-        group: s.group.clone(),
-        keywords: s.keywords,
-        categories: s.categories,
-        agent_ids: vec![],
-        risk_at_least: None,
-        percent: None,
-        enabled: true,
-        note: None,
-    })?;
-    (s.keywords, s.categories) = (topic.keywords, topic.categories);
+    if !GROUPS.contains(&s.group.as_str()) {
+        return Err(ApiError::Validation(format!("group must be one of {}", GROUPS.join(", "))));
+    }
+    s.keywords = rules::clean_terms("keywords", &s.keywords)?;
+    s.categories = rules::clean_terms("categories", &s.categories)?;
+    if s.keywords.is_empty() && s.categories.is_empty() {
+        return Err(ApiError::Validation("guidance needs keywords or categories".into()));
+    }
     s.guidance = s.guidance.trim().to_owned();
     if s.guidance.is_empty() || s.guidance.chars().count() > MAX_GUIDANCE_CHARS {
         return Err(ApiError::Validation(format!("guidance must be 1 to {MAX_GUIDANCE_CHARS} characters")));
-    }
-    if !GROUPS.contains(&s.group.as_str()) {
-        return Err(ApiError::Validation(format!("group must be one of {}", GROUPS.join(", "))));
     }
     Ok(s)
 }

@@ -55,6 +55,15 @@ async fn an_escalation_climbs_the_ladder_and_comes_back_with_its_history() -> Te
     )
     .await;
     assert_eq!(s, 403);
+    for bad in [
+        json!({"group": "legal", "guidance": "a topic is needed"}),
+        json!({"keywords": ["x"], "group": "ceo", "guidance": "unknown group"}),
+        json!({"keywords": ["x"], "group": "pr", "guidance": "  "}),
+        json!({"keywords": [""], "group": "pr", "guidance": "empty keyword"}),
+    ] {
+        let (s, e) = post(&app, &lead_token, "/api/v1/escalation-guides", bad.clone()).await;
+        assert_eq!((s, e["error"]["code"].as_str()), (400, Some("validation")), "{bad} → {e}");
+    }
     let c = conv_id(
         &app.ingest(&json!([msg(
             "e1",

@@ -98,6 +98,8 @@ pub enum BenchWhich {
     Triage(bench::TriageArgs),
     /// Live sessions: idle memory, fan-out delay, claim round trips (starts its own nodes).
     Live(crate::bench_live::LiveArgs),
+    /// Metrics reads over a month of history (live figures, hourly history).
+    Metrics(crate::bench_metrics::MetricsArgs),
 }
 
 /// Runs the parsed command line.
@@ -136,6 +138,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench { which: BenchWhich::Ingest(args) } => bench::ingest(settings, args).await,
         Command::Bench { which: BenchWhich::Triage(args) } => bench::triage(&settings, &args),
         Command::Bench { which: BenchWhich::Live(args) } => crate::bench_live::live(args).await,
+        Command::Bench { which: BenchWhich::Metrics(args) } => crate::bench_metrics::metrics(settings, args).await,
     }
 }
 

@@ -58,6 +58,23 @@ impl Default for SlaSettings {
     }
 }
 
+/// Metrics: handling time and the pushed wallboard.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Handling time stops this long after an agent's last activity on a conversation.
+    pub handling_idle_secs: u64,
+    /// How often each node looks whether the wallboard figures changed (at most one push per
+    /// interval, none when nothing changed).
+    pub wallboard_interval_ms: u64,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self { handling_idle_secs: 60, wallboard_interval_ms: 500 }
+    }
+}
+
 /// The group-commit ingest pipeline's limits.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -248,6 +265,8 @@ pub struct Settings {
     pub replies: ReplySettings,
     /// Crisis mode.
     pub crisis: CrisisSettings,
+    /// Metrics.
+    pub metrics: MetricsSettings,
     /// Triage lexicons, thresholds and category rules.
     pub triage: TriageConfig,
 }
@@ -274,6 +293,7 @@ impl Default for Settings {
             live: LiveSettings::default(),
             replies: ReplySettings::default(),
             crisis: CrisisSettings::default(),
+            metrics: MetricsSettings::default(),
             triage: TriageConfig::default(),
         }
     }
@@ -354,6 +374,8 @@ impl Settings {
             ("CHORUS_SLA__TIER1_NEXT_RESPONSE_SECS", self.sla.tier1_next_response_secs),
             ("CHORUS_SLA__TIER2_NEXT_RESPONSE_SECS", self.sla.tier2_next_response_secs),
             ("CHORUS_SLA__SWEEP_INTERVAL_MS", self.sla.sweep_interval_ms),
+            ("CHORUS_METRICS__HANDLING_IDLE_SECS", self.metrics.handling_idle_secs),
+            ("CHORUS_METRICS__WALLBOARD_INTERVAL_MS", self.metrics.wallboard_interval_ms),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError(format!("{key} must be greater than 0")));

@@ -44,6 +44,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     teams.reload(&db).await.map_err(|e| anyhow::anyhow!("loading team routes: {e}"))?;
     let crises = crate::crisis::Crises::default();
     crises.reload(&db).await.map_err(|e| anyhow::anyhow!("loading active crises: {e}"))?;
+    let sla = crate::sla::Policies::new(&settings.sla);
+    sla.reload(&db).await.map_err(|e| anyhow::anyhow!("loading SLA policies: {e}"))?;
     let metrics = Metrics::new()?;
     let coord = crate::coord::Coordination::connect(settings.redis_url.as_deref(), &settings.redis_prefix)
         .await
@@ -52,12 +54,22 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let ingest = IngestWriter::spawn(
         db.clone(),
         triager,
-        crate::ingest::writer::Matchers { listening: listening.clone(), teams: teams.clone(), crises: crises.clone() },
+        crate::ingest::writer::Matchers {
+            listening: listening.clone(),
+            teams: teams.clone(),
+            crises: crises.clone(),
+            sla: sla.clone(),
+        },
         settings.clone(),
         metrics.clone(),
         live.clone(),
     );
     spawn_refresh(&db, &live, &listening, &teams, &crises);
+    let (d, p) = (db.clone(), sla.clone());
+    live.every(crate::sla::REFRESH, "SLA policies reloaded", move || {
+        let (db, policies) = (d.clone(), p.clone());
+        async move { policies.reload(&db).await.map(|()| 0) }
+    });
     crate::conversations::reaper::spawn(
         db.clone(),
         live.clone(),
@@ -68,6 +80,11 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         live.clone(),
         Duration::from_millis(settings.sla.sweep_interval_ms),
         settings.sla.warning_secs,
+    );
+    crate::metrics::wallboard::spawn(
+        db.clone(),
+        live.clone(),
+        Duration::from_millis(settings.metrics.wallboard_interval_ms),
     );
     crate::conversations::autoassign::spawn(
         db.clone(),
@@ -84,7 +101,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let retry = crate::replies::sender::Retry::from_settings(&settings.replies);
     crate::replies::sender::spawn(db.clone(), live.clone(), channel, retry, reply_wake.clone());
     spawn_crisis_watch(&db, &live, &settings, &reply_wake);
-    Ok(AppState { db, settings, ingest, listening, teams, crises, reply_wake, metrics, coord, live })
+    Ok(AppState { db, settings, ingest, listening, teams, crises, sla, reply_wake, metrics, coord, live })
 }
 
 /// Early warning and automatic crisis acknowledgements, on every node (the store makes each

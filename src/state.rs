@@ -28,6 +28,8 @@ pub struct AppState {
     pub teams: Teams,
     /// The active crises as this node holds them (shared with the writer).
     pub crises: crate::crisis::Crises,
+    /// SLA policies as this node holds them (shared with the writer).
+    pub sla: crate::sla::Policies,
     /// Wakes this node's reply sender when a reply is queued here.
     pub reply_wake: Arc<tokio::sync::Notify>,
     /// Prometheus instruments.

@@ -335,6 +335,9 @@ mod tests {
             escalated_to: None,
             sla_warned_due: None,
             sla_breached_due: None,
+            unanswered: None,
+            handling_ms: 0,
+            in_hours: 1,
             created_at: now,
             updated_at: now,
         }

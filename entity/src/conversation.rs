@@ -58,6 +58,12 @@ pub struct Model {
     pub sla_warned_due: Option<i64>,
     /// The due time (as `due_sort`) an SLA breach was last announced for.
     pub sla_breached_due: Option<i64>,
+    /// Customer messages not yet answered, as Unix milliseconds (for the average response time).
+    pub unanswered: Option<Json>,
+    /// Agents' handling time on it so far, in milliseconds.
+    pub handling_ms: i64,
+    /// 1 when its first customer message arrived inside its SLA policy's business hours.
+    pub in_hours: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

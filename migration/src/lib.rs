@@ -14,6 +14,7 @@ mod m20261126_000008_writing_helpers;
 mod m20261126_000009_crises;
 mod m20261126_000010_metrics_indexes;
 mod m20261126_000011_sla_marks;
+mod m20261126_000012_metrics;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000009_crises::Migration),
             Box::new(m20261126_000010_metrics_indexes::Migration),
             Box::new(m20261126_000011_sla_marks::Migration),
+            Box::new(m20261126_000012_metrics::Migration),
         ]
     }
 }

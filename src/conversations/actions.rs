@@ -62,6 +62,7 @@ pub async fn resolve(
         .exec_with_returning(&txn)
         .await?;
     let (txn, mut c) = updated_row(txn, updated, id).await?;
+    crate::metrics::tally::record(&txn, &c, &[crate::metrics::facts::resolved(&c, now, agent_id)]).await?;
     crate::escalations::close_open(&txn, id, crate::escalations::STATUS_RESOLVED, agent_id).await?;
     let last_outbound: Option<String> = entity::message::Entity::find()
         .select_only()

@@ -104,11 +104,19 @@ pub async fn add_note(
 /// (`first_response_at`), any one at or after the oldest unanswered customer message stops the
 /// wait, a conversation being worked moves to `pending` (waiting on the customer), and a public
 /// one is the public follow-up a conversation resolved in private was owed.
-pub fn apply_outbound(c: &mut conversation::Model, sent_at: chrono::DateTime<chrono::Utc>, public: bool) {
+/// Returns what it does to the figures (`agent`: who sent it through Chorus, if anyone).
+pub fn apply_outbound(
+    c: &mut conversation::Model,
+    sent_at: chrono::DateTime<chrono::Utc>,
+    public: bool,
+    agent: Option<i64>,
+) -> Vec<crate::metrics::facts::Fact> {
     if public {
         c.public_followup_due_at = None;
     }
-    if c.first_response_at.is_none() && c.last_inbound_at.is_some() {
+    let first = c.first_response_at.is_none() && c.last_inbound_at.is_some();
+    let facts = crate::metrics::facts::outbound(c, sent_at, agent, first);
+    if first {
         c.first_response_at = Some(sent_at);
     }
     if c.awaiting_since.is_some_and(|a| sent_at >= a) {
@@ -122,4 +130,5 @@ pub fn apply_outbound(c: &mut conversation::Model, sent_at: chrono::DateTime<chr
     c.last_message_at = c.last_message_at.max(sent_at);
     refresh_due(c);
     c.updated_at = chrono::Utc::now();
+    facts
 }

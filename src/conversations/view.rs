@@ -66,6 +66,9 @@ pub struct Summary {
     pub next_response_due_at: Option<DateTime<Utc>>,
     /// The due time that applies now (first until answered, then next).
     pub due_at: Option<DateTime<Utc>>,
+    /// Seconds from when this view was made until `due_at` (negative: breached), for a
+    /// conversation waiting on the queue; clients count down from `due_at` after that.
+    pub time_to_breach_secs: Option<i64>,
     /// When it was resolved.
     pub resolved_at: Option<DateTime<Utc>>,
     /// Started in public and resolved in private: since when a short public follow-up is due
@@ -112,6 +115,9 @@ impl Summary {
             first_response_at: c.first_response_at,
             first_response_due_at: c.first_response_due_at,
             next_response_due_at: c.next_response_due_at,
+            time_to_breach_secs: super::due_at(c)
+                .filter(|_| super::is_queued(c))
+                .map(|d| (d - Utc::now()).num_seconds()),
             due_at: super::due_at(c),
             resolved_at: c.resolved_at,
             public_followup_due_at: c.public_followup_due_at,

@@ -1,26 +1,150 @@
-//! `/api/v1/metrics/live`: the floor right now, for supervisors and wallboards.
+//! `/api/v1/metrics/live`, `/api/v1/metrics/history` and `/api/v1/sla-policies`: the floor right
+//! now, the figures over time, and the targets they are measured against.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use sea_orm::TransactionTrait;
 
+use super::audit_entry as entry;
+use crate::audit;
 use crate::auth::AuthedAgent;
 use crate::error::ApiError;
+use crate::metrics::history::{self as hist, History, HistoryQuery};
 use crate::metrics::live::{self, LiveFigures};
+use crate::sla::{self, PolicySpec, PolicyView};
 use crate::state::AppState;
 
+/// Figures are for supervisors, wallboards, PR, legal and admins.
+fn may_read(who: &AuthedAgent) -> Result<(), ApiError> {
+    if who.agent.roles.iter().any(|r| matches!(r.as_str(), "supervisor" | "wallboard" | "approver" | "legal" | "admin"))
+    {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("the figures are for supervisors, wallboards, PR, legal and admins"))
+    }
+}
+
+/// SLA policies are set by team leads and admins.
+fn may_edit(who: &AuthedAgent) -> Result<(), ApiError> {
+    if who.agent.roles.iter().any(|r| matches!(r.as_str(), "supervisor" | "admin")) {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden("only team leads or an admin may change SLA policies"))
+    }
+}
+
 /// The queue (by tier and team, oldest wait, overdue, escalated), the agents (online, away,
-/// with room, at capacity) and today's first responses against target (supervisors,
-/// wallboards, PR, legal).
+/// with room, at capacity), today's first responses, and today's FRT, ART, attainment, breaches
+/// and handling in and out of business hours, overall and per team.
 #[utoipa::path(get, path = "/api/v1/metrics/live", tag = "metrics", security(("bearer" = [])),
     responses((status = 200, body = LiveFigures), (status = 403, body = crate::error::ErrorBody)))]
 #[get("/metrics/live")]
 pub async fn current(state: web::Data<AppState>, who: AuthedAgent) -> Result<HttpResponse, ApiError> {
-    if !who
-        .agent
-        .roles
-        .iter()
-        .any(|r| matches!(r.as_str(), "supervisor" | "wallboard" | "approver" | "legal" | "admin"))
-    {
-        return Err(ApiError::Forbidden("the live figures are for supervisors and wallboards"));
-    }
+    may_read(&who)?;
     Ok(HttpResponse::Ok().json(live::figures(&state.db, &state.coord).await?))
+}
+
+/// Figures by hour or day, optionally split by agent, team, network or category, as JSON or
+/// CSV (`format=csv`).
+#[utoipa::path(get, path = "/api/v1/metrics/history", tag = "metrics", security(("bearer" = [])),
+    params(HistoryQuery),
+    responses((status = 200, body = History, description = "JSON, or text/csv with format=csv"),
+        (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+#[get("/metrics/history")]
+pub async fn over_time(
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    q: web::Query<HistoryQuery>,
+) -> Result<HttpResponse, ApiError> {
+    may_read(&who)?;
+    let h = hist::read(&state.db, &q).await?;
+    match q.format.as_deref().unwrap_or("json") {
+        "json" => Ok(HttpResponse::Ok().json(h)),
+        "csv" => Ok(HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header(("Content-Disposition", "attachment; filename=\"chorus-metrics.csv\""))
+            .body(hist::csv(&h)?)),
+        other => Err(ApiError::Validation(format!("format is json or csv (got {other:?})"))),
+    }
+}
+
+/// The SLA policies (anyone signed in: agents see what they are measured against).
+#[utoipa::path(get, path = "/api/v1/sla-policies", tag = "metrics", security(("bearer" = [])),
+    responses((status = 200, body = Vec<PolicyView>), (status = 401, body = crate::error::ErrorBody)))]
+#[get("/sla-policies")]
+pub async fn list_policies(state: web::Data<AppState>, _who: AuthedAgent) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(sla::list(&state.db).await?))
+}
+
+/// Add a policy for a tier and/or network (409 if that scope has one). Applies to customer
+/// messages arriving from now on, on every node within two seconds.
+#[utoipa::path(post, path = "/api/v1/sla-policies", tag = "metrics", security(("bearer" = [])),
+    request_body = PolicySpec,
+    responses((status = 201, body = PolicyView), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+#[post("/sla-policies")]
+pub async fn create_policy(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    body: web::Json<PolicySpec>,
+) -> Result<HttpResponse, ApiError> {
+    may_edit(&who)?;
+    let txn = state.db.begin().await?;
+    let created = sla::create(&txn, body.into_inner()).await?;
+    let e = entry(&req, &who, "sla_policy.create", "sla_policy", created.id);
+    audit::record(&txn, audit::Entry { after: serde_json::to_value(&created).ok(), ..e }).await?;
+    txn.commit().await?;
+    state.sla.reload(&state.db).await?;
+    Ok(HttpResponse::Created().json(created))
+}
+
+/// Replace a policy.
+#[utoipa::path(put, path = "/api/v1/sla-policies/{id}", tag = "metrics", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "policy id")), request_body = PolicySpec,
+    responses((status = 200, body = PolicyView), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody)))]
+#[put("/sla-policies/{id}")]
+pub async fn replace_policy(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    id: web::Path<i64>,
+    body: web::Json<PolicySpec>,
+) -> Result<HttpResponse, ApiError> {
+    may_edit(&who)?;
+    let id = id.into_inner();
+    let before = sla::get(&state.db, id).await?;
+    let txn = state.db.begin().await?;
+    let after = sla::replace(&txn, id, body.into_inner()).await?;
+    let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
+    let e = entry(&req, &who, "sla_policy.update", "sla_policy", id);
+    audit::record(&txn, audit::Entry { before: b, after: a, ..e }).await?;
+    txn.commit().await?;
+    state.sla.reload(&state.db).await?;
+    Ok(HttpResponse::Ok().json(after))
+}
+
+/// Delete a policy.
+#[utoipa::path(delete, path = "/api/v1/sla-policies/{id}", tag = "metrics", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "policy id")),
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody),
+        (status = 404, body = crate::error::ErrorBody)))]
+#[delete("/sla-policies/{id}")]
+pub async fn delete_policy(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: AuthedAgent,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    may_edit(&who)?;
+    let id = id.into_inner();
+    let before = sla::get(&state.db, id).await?;
+    let txn = state.db.begin().await?;
+    sla::delete(&txn, id).await?;
+    let e = entry(&req, &who, "sla_policy.delete", "sla_policy", id);
+    audit::record(&txn, audit::Entry { before: serde_json::to_value(&before).ok(), ..e }).await?;
+    txn.commit().await?;
+    state.sla.reload(&state.db).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -102,6 +102,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(crises::resolve)
                 .service(crises::export)
                 .service(metrics::current)
+                .service(metrics::over_time)
+                .service(metrics::list_policies)
+                .service(metrics::create_policy)
+                .service(metrics::replace_policy)
+                .service(metrics::delete_policy)
                 .service(listening::list)
                 .service(listening::create)
                 .service(listening::delete),

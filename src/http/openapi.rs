@@ -46,7 +46,8 @@ impl Modify for Security {
         super::example_responses::remove,
         super::crises::list, super::crises::declare, super::crises::get, super::crises::update, super::crises::respond,
         super::crises::resolve, super::crises::export, super::crises::alerts,
-        super::metrics::current,
+        super::metrics::current, super::metrics::over_time, super::metrics::list_policies, super::metrics::create_policy,
+        super::metrics::replace_policy, super::metrics::delete_policy,
     ),
     components(schemas(crate::error::ErrorBody, crate::triage::Reason, crate::triage::Tier))
 )]

@@ -16,7 +16,6 @@ use sea_orm::{
 use serde_json::json;
 
 use super::normalized::{Direction, Network, NormalizedMessage, Visibility};
-use crate::config::SlaSettings;
 use crate::conversations::{self, STATUS_NEW, STATUS_OPEN, STATUS_PENDING, STATUS_RESOLVED};
 use crate::events::{self, NewEvent, kind};
 use crate::listening::ListeningMatcher;
@@ -55,8 +54,8 @@ pub struct BatchContext<'a> {
     pub crises: &'a crate::crisis::matcher::ActiveCrises,
     /// Customer messages within this long after resolution reopen the conversation.
     pub reopen_window: Duration,
-    /// Response-time targets.
-    pub sla: &'a SlaSettings,
+    /// SLA policies: response targets and business hours.
+    pub policies: &'a crate::sla::PolicySet,
     /// Who delivered the batch, for the audit of registered accounts (`webhook:meta`, …).
     pub actor: &'a str,
 }
@@ -190,6 +189,8 @@ pub async fn ingest(
     let mut batch_msgs: HashMap<(i64, &str), WorkIx> = HashMap::new();
     // Conversations an active crisis takes over in this batch: (work, crisis, its team, tier before).
     let mut crisis_links: Vec<(WorkIx, i64, Option<i64>, i16)> = Vec::new();
+    // What each message does to the hourly figures, tallied once teams are known.
+    let mut facts: Vec<(WorkIx, crate::metrics::facts::Fact)> = Vec::new();
     for (n, &i) in fresh.iter().enumerate() {
         let m = &msgs[i];
         let (Some(acct), Some((cust, _, followers))) = (account_of(m), customer_of(m).map(|c| (c.0, c.1.clone(), c.2)))
@@ -245,7 +246,7 @@ pub async fn ingest(
                     earlier_negative: customer_negative.get(&cust).copied().unwrap_or(false),
                     listening_hits: &hits_buf[n],
                 });
-                apply_inbound(&mut works[ix].model, m, &t, ctx.sla);
+                facts.push((ix, apply_inbound(&mut works[ix].model, m, &t, ctx.policies)));
                 if works[ix].model.crisis_id.is_none()
                     && let Some(a) = ctx.crises.matching(m.network.as_str(), &m.text)
                 {
@@ -256,7 +257,13 @@ pub async fn ingest(
                 Some(t.sentiment)
             }
             Direction::Outbound => {
-                conversations::apply_outbound(&mut works[ix].model, m.sent_at, m.visibility == Visibility::Public);
+                let f = conversations::apply_outbound(
+                    &mut works[ix].model,
+                    m.sent_at,
+                    m.visibility == Visibility::Public,
+                    None,
+                );
+                facts.extend(f.into_iter().map(|f| (ix, f)));
                 None
             }
         };
@@ -297,6 +304,11 @@ pub async fn ingest(
         }
     }
     link_to_crises(db, &mut works, &crisis_links, &prev_teams, now).await?;
+    let mut tally = crate::metrics::tally::Tally::default();
+    for (w, f) in &facts {
+        tally.add(&works[*w].model, f);
+    }
+    tally.flush(db).await?;
     let mut message_ids: HashMap<(i64, String), i64> = HashMap::new();
     for chunk in crate::db::fixed_chunks(&placed) {
         let models = chunk.iter().filter_map(|&(i, w, sentiment)| {
@@ -383,7 +395,7 @@ pub async fn ingest(
 }
 
 /// The columns ingest changes on an existing conversation, with their PostgreSQL types.
-const UPDATED: [(&str, &str); 19] = [
+const UPDATED: [(&str, &str); 21] = [
     ("status", "varchar"),
     ("priority", "smallint"),
     ("risk", "integer"),
@@ -403,6 +415,8 @@ const UPDATED: [(&str, &str); 19] = [
     ("due_sort", "bigint"),
     ("resolved_at", "timestamptz"),
     ("public_followup_due_at", "timestamptz"),
+    ("unanswered", "json"),
+    ("in_hours", "bigint"),
 ];
 
 /// The id, then the values of [`UPDATED`] in order.
@@ -428,6 +442,8 @@ fn updated_values(c: &conversation::Model) -> [sea_orm::Value; UPDATED.len() + 1
         c.due_sort.into(),
         c.resolved_at.into(),
         c.public_followup_due_at.into(),
+        c.unanswered.clone().into(),
+        c.in_hours.into(),
     ]
 }
 
@@ -743,6 +759,9 @@ fn new_conversation(
         escalated_to: None,
         sla_warned_due: None,
         sla_breached_due: None,
+        unanswered: None,
+        handling_ms: 0,
+        in_hours: 1,
         created_at: now,
         updated_at: now,
     }
@@ -772,27 +791,15 @@ fn merge_reasons(existing: &serde_json::Value, new: &[Reason]) -> serde_json::Va
     json!(all)
 }
 
-fn secs(s: u64) -> Duration {
-    Duration::seconds(i64::try_from(s).unwrap_or(i64::MAX / 1_000_000))
-}
-
-fn first_target(sla: &SlaSettings, tier: i16) -> Option<Duration> {
-    match tier {
-        1 => Some(secs(sla.tier1_first_response_secs)),
-        2 => Some(secs(sla.tier2_first_response_secs)),
-        _ => None,
-    }
-}
-
-fn next_target(sla: &SlaSettings, tier: i16) -> Option<Duration> {
-    match tier {
-        1 => Some(secs(sla.tier1_next_response_secs)),
-        2 => Some(secs(sla.tier2_next_response_secs)),
-        _ => None,
-    }
-}
-
-fn apply_inbound(c: &mut conversation::Model, m: &NormalizedMessage, t: &crate::triage::Triage, sla: &SlaSettings) {
+/// Takes a customer message into its conversation; returns what it does to the figures.
+fn apply_inbound(
+    c: &mut conversation::Model,
+    m: &NormalizedMessage,
+    t: &crate::triage::Triage,
+    policies: &crate::sla::PolicySet,
+) -> crate::metrics::facts::Fact {
+    let opened = c.last_inbound_at.is_none();
+    let was_converted = crate::metrics::facts::converted(c);
     let tier = t.tier.as_i16();
     let fresh = c.message_count == 0 || c.last_inbound_at.is_none();
     if fresh || tier < c.priority {
@@ -824,14 +831,20 @@ fn apply_inbound(c: &mut conversation::Model, m: &NormalizedMessage, t: &crate::
     c.message_count += 1;
     c.last_message_at = c.last_message_at.max(m.sent_at);
     c.last_inbound_at = Some(c.last_inbound_at.map_or(m.sent_at, |l| l.max(m.sent_at)));
+    let policy = policies.for_conversation(c.priority, &c.network);
     let waiting_from = *c.awaiting_since.get_or_insert(m.sent_at);
-    if c.first_response_at.is_none() {
-        c.first_response_due_at = first_target(sla, c.priority).map(|d| waiting_from + d);
+    let answered_before = c.first_response_at.is_some();
+    if answered_before {
+        c.next_response_due_at = policy.map(|p| p.next_due(waiting_from));
     } else {
-        c.next_response_due_at = next_target(sla, c.priority).map(|d| waiting_from + d);
+        c.first_response_due_at = policy.map(|p| p.first_due(waiting_from));
     }
+    // This message's own answer is due by its own clock (for the average response time).
+    let own_due = policy.map(|p| if answered_before { p.next_due(m.sent_at) } else { p.first_due(m.sent_at) });
+    let in_hours = policy.is_none_or(|p| p.calendar.is_open(m.sent_at));
     conversations::refresh_due(c);
     c.updated_at = Utc::now();
+    crate::metrics::facts::inbound(c, m.sent_at, own_due, in_hours, opened, was_converted)
 }
 
 #[cfg(test)]

@@ -94,6 +94,8 @@ pub struct Matchers {
     pub teams: Teams,
     /// Active crises.
     pub crises: crate::crisis::Crises,
+    /// SLA policies.
+    pub sla: crate::sla::Policies,
 }
 
 /// Everything the writer task owns.
@@ -224,6 +226,7 @@ impl Writer {
             attempt += 1;
             let m = &self.matchers;
             let (listening, teams, crises) = (m.listening.current(), m.teams.current(), m.crises.current());
+            let policies = m.sla.current();
             let ctx = BatchContext {
                 triager: &self.triager,
                 listening: &listening,
@@ -232,7 +235,7 @@ impl Writer {
                 reopen_window: Duration::seconds(
                     i64::try_from(self.settings.reopen_window_secs).unwrap_or(i64::MAX / 1000),
                 ),
-                sla: &self.settings.sla,
+                policies: &policies,
                 actor,
             };
             let txn = self.db.begin().await?;

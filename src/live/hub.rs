@@ -278,6 +278,19 @@ impl Hub {
         }
     }
 
+    /// This node's sessions listening on `topic`.
+    pub fn listeners(&self, topic: &str) -> usize {
+        self.lock().index.get(topic).map_or(0, HashSet::len)
+    }
+
+    /// Delivers a frame that is not part of the log (no seq, not kept for resumption) to this
+    /// node's sessions on `topic`. A session with no room skips it: the next one replaces it.
+    pub fn deliver_local(&self, topic: &str, ev: &Arc<LiveEvent>) -> usize {
+        let inner = self.lock();
+        let Some(set) = inner.index.get(topic) else { return 0 };
+        set.iter().filter_map(|id| inner.sessions.get(id)).filter(|e| e.tx.try_send(ev.clone()).is_ok()).count()
+    }
+
     /// Every session must resync (the node missed events it cannot recover).
     pub fn resync_all(&self) {
         let mut inner = self.lock();

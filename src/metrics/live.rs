@@ -86,8 +86,22 @@ pub struct LiveFigures {
     pub queue: QueueFigures,
     /// The agents.
     pub agents: AgentFigures,
-    /// Today.
+    /// Today: first responses from the conversations.
     pub today: TodayFigures,
+    /// Today (since midnight UTC) from the hourly aggregates: FRT, ART, attainment, breaches,
+    /// handling, in and out of business hours.
+    pub sla_today: super::history::Split,
+    /// The same per team (`team_id` null: no team).
+    pub teams_today: Vec<TeamToday>,
+}
+
+/// One team's figures today.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct TeamToday {
+    /// The team.
+    pub team_id: Option<i64>,
+    /// Its figures.
+    pub figures: super::history::Figures,
 }
 
 fn queued() -> Condition {
@@ -221,11 +235,26 @@ async fn today(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<TodayFig
 /// The figures now.
 pub async fn figures(db: &impl ConnectionTrait, coord: &Coordination) -> Result<LiveFigures, ApiError> {
     let now = Utc::now();
+    let midnight = now.date_naive().and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
+    let q = super::history::HistoryQuery {
+        from: Some(midnight),
+        to: Some(midnight + chrono::Duration::days(1)),
+        bucket: Some("day".into()),
+        by: Some("team".into()),
+        ..Default::default()
+    };
+    let h = super::history::read(db, &q).await?;
     Ok(LiveFigures {
         at: now,
         queue: queue(db, now).await?,
         agents: agents(coord).await?,
         today: today(db, now).await?,
+        sla_today: h.total,
+        teams_today: h
+            .rows
+            .into_iter()
+            .map(|r| TeamToday { team_id: r.key.and_then(|k| k.parse().ok()), figures: r.figures.all })
+            .collect(),
     })
 }
 

@@ -254,12 +254,13 @@ async fn record_sent(
         .one(&txn)
         .await?
         .ok_or(ApiError::NotFound("conversation"))?;
-    crate::conversations::apply_outbound(&mut c, now, r.visibility == "public");
+    let facts = crate::conversations::apply_outbound(&mut c, now, r.visibility == "public", Some(r.agent_id));
     let updated = conversation::Entity::update_many()
         .col_expr(conversation::Column::Status, Expr::value(c.status.clone()))
         .col_expr(conversation::Column::FirstResponseAt, Expr::value(c.first_response_at))
         .col_expr(conversation::Column::AwaitingSince, Expr::value(c.awaiting_since))
         .col_expr(conversation::Column::NextResponseDueAt, Expr::value(c.next_response_due_at))
+        .col_expr(conversation::Column::Unanswered, Expr::value(c.unanswered.clone()))
         .col_expr(conversation::Column::DueSort, Expr::value(c.due_sort))
         .col_expr(conversation::Column::MessageCount, Expr::col(conversation::Column::MessageCount).add(1))
         .col_expr(conversation::Column::LastMessageAt, Expr::value(c.last_message_at))
@@ -269,6 +270,7 @@ async fn record_sent(
         .exec_with_returning(&txn)
         .await?;
     let c = updated.into_iter().next().ok_or(ApiError::NotFound("conversation"))?;
+    crate::metrics::tally::record(&txn, &c, &facts).await?;
     let sent = reply::Entity::update_many()
         .col_expr(reply::Column::Status, Expr::value(STATUS_SENT))
         .col_expr(reply::Column::Attempts, Expr::col(reply::Column::Attempts).add(1))

@@ -18,6 +18,7 @@ use crate::coord::{Coordinator, Marker};
 use crate::error::ApiError;
 use crate::events::kind;
 use crate::live::{LiveEvent, SessionId, batch_frame, topics, wire_entry};
+use crate::metrics::handling::{self, HandlingClock};
 use crate::state::AppState;
 
 /// Most events written in one `batch` frame. The socket layer queues up to 32 frames, so this
@@ -59,6 +60,8 @@ struct Session {
     status: Status,
     /// The client's address, for the audit trail of what it does.
     ip: Option<std::net::IpAddr>,
+    /// Handling time of the conversations the agent works on here.
+    handling: HandlingClock,
 }
 
 /// Runs a session until it ends, then cleans up after it.
@@ -72,7 +75,10 @@ pub async fn run(
 ) {
     let reg = state.live.hub.register(agent.id, state.settings.live.session_buffer);
     span.record("session_id", reg.id);
-    let session = Session { state, agent, id: reg.id, ws, viewing: BTreeSet::new(), status: Status::Online, ip };
+    let idle = chrono::Duration::seconds(i64::try_from(state.settings.metrics.handling_idle_secs).unwrap_or(60));
+    let handling = HandlingClock::new(idle);
+    let session =
+        Session { state, agent, id: reg.id, ws, viewing: BTreeSet::new(), status: Status::Online, ip, handling };
     let drive = session.drive(reg.rx, reg.lag, stream);
     tracing::trace!(bytes = std::mem::size_of_val(&drive), "session future");
     drive.instrument(span).await;
@@ -165,6 +171,8 @@ impl Session {
                     }
                     alive = self.ws.ping(b"").await.is_ok();
                     Box::pin(self.heartbeat()).await;
+                    self.handling.expire(chrono::Utc::now());
+                    Box::pin(self.settle_handling()).await;
                 }
             }
         };
@@ -237,7 +245,20 @@ impl Session {
     async fn command(&mut self, text: &str) -> bool {
         let (id, cmd) = protocol::parse(text);
         let result = match cmd {
-            Ok(cmd) => self.execute(cmd).await,
+            Ok(cmd) => {
+                let activity = Activity::of(&cmd);
+                if let Activity::Ends(c) = activity {
+                    // Settled first, so the resolution carries the conversation's whole
+                    // handling time.
+                    self.handling.stop(c, chrono::Utc::now());
+                    self.settle_handling().await;
+                }
+                let r = self.execute(cmd).await;
+                if let Ok(Answer::Ack(fields)) = &r {
+                    self.note_activity(activity, fields);
+                }
+                r
+            }
             Err(e) => Err(e),
         };
         match result {
@@ -256,6 +277,29 @@ impl Session {
                 tracing::debug!(code = e.code(), "command refused");
                 self.send(protocol::error(&id, &e)).await
             }
+        }
+    }
+
+    /// Runs the handling clock after a command that succeeded.
+    fn note_activity(&mut self, activity: Activity, fields: &Value) {
+        let now = chrono::Utc::now();
+        match activity {
+            Activity::On(c) => self.handling.touch(c, now),
+            Activity::Off(c) => self.handling.stop(c, now),
+            Activity::Claimed => {
+                if let Some(c) = fields["conversation"]["id"].as_i64() {
+                    self.handling.touch(c, now);
+                }
+            }
+            Activity::Ends(_) | Activity::None => {}
+        }
+    }
+
+    /// Writes the handling time settled so far.
+    async fn settle_handling(&mut self) {
+        let settled = self.handling.take();
+        if let Err(e) = handling::settle(&self.state.db, self.agent.id, &settled).await {
+            tracing::warn!(error.message = %e, "recording handling time failed");
         }
     }
 
@@ -434,6 +478,8 @@ impl Session {
     }
 
     async fn finish(mut self, end: End) {
+        self.handling.stop_all(chrono::Utc::now());
+        self.settle_handling().await;
         let hub = self.state.live.hub.clone();
         hub.unregister(self.id);
         let viewing = std::mem::take(&mut self.viewing);
@@ -473,6 +519,45 @@ impl Session {
             {
                 tracing::warn!(conversation_id = c, error.message = %e, "releasing a claim at shutdown failed");
             }
+        }
+    }
+}
+
+/// What a command means for the agent's handling clock.
+#[derive(Clone, Copy)]
+enum Activity {
+    /// Working on this conversation.
+    On(i64),
+    /// Stopped working on it.
+    Off(i64),
+    /// Resolving it: stop and settle before the resolution is written.
+    Ends(i64),
+    /// Took the conversation named in the ack (`next`).
+    Claimed,
+    /// Nothing to do with a conversation.
+    None,
+}
+
+impl Activity {
+    fn of(cmd: &Command) -> Self {
+        match *cmd {
+            Command::Viewing { conversation_id: c, on } => {
+                if on {
+                    Self::On(c)
+                } else {
+                    Self::Off(c)
+                }
+            }
+            Command::Typing { conversation_id: c, .. }
+            | Command::Claim { conversation_id: c }
+            | Command::Reply { conversation_id: c, .. }
+            | Command::Note { conversation_id: c, .. }
+            | Command::Tags { conversation_id: c, .. }
+            | Command::Status { conversation_id: c, .. } => Self::On(c),
+            Command::Release { conversation_id: c, .. } | Command::Escalate { conversation_id: c, .. } => Self::Off(c),
+            Command::Resolve { conversation_id: c, .. } => Self::Ends(c),
+            Command::Next {} => Self::Claimed,
+            _ => Self::None,
         }
     }
 }

@@ -624,3 +624,23 @@ async fn two_nodes_acknowledging_one_crisis_keep_to_its_rate_and_to_once_per_cus
     crate::helpers::delete_redis_keys(&redis, &prefix).await;
     Ok(())
 }
+
+#[tokio::test]
+async fn the_wallboard_on_one_node_shows_a_message_ingested_on_the_other_within_a_second() -> TestResult {
+    let Some(redis) = test_redis().await else { return Ok(()) };
+    let prefix = unique_prefix();
+    let (a, b) = two_nodes(&redis, &prefix).await;
+    let (_, board_token) = a.agent("board@example.com", &["wallboard"], 0).await;
+    let mut board = b.ws(&board_token).await;
+    board.ok(json!({"type": "subscribe", "topics": ["wallboard"]})).await;
+    let first = board.frame_of("tick").await;
+    assert_eq!(first["data"]["queue"]["depth"], 0, "{first}");
+    let sent = Instant::now();
+    let now = chrono::Utc::now().to_rfc3339();
+    a.ingest(&json!([msg("wb1", "wbc1", "@Brand my order never came", &now)])).await;
+    let tick = board.frame_of("tick").await;
+    let took = sent.elapsed();
+    assert_eq!(tick["data"]["queue"]["depth"], 1, "{tick}");
+    assert!(took < Duration::from_secs(1), "node B's wallboard showed node A's message after {took:?}");
+    Ok(())
+}

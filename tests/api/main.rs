@@ -16,6 +16,7 @@ mod import;
 mod ingest_api;
 mod live;
 mod live_cluster;
+mod metrics_fixture;
 mod metrics_live;
 mod ops;
 mod replies;

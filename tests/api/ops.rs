@@ -100,6 +100,11 @@ async fn openapi_covers_every_route() -> TestResult {
         ("/api/v1/crises/{id}/timeline", "get"),
         ("/api/v1/crisis-alerts", "get"),
         ("/api/v1/metrics/live", "get"),
+        ("/api/v1/metrics/history", "get"),
+        ("/api/v1/sla-policies", "get"),
+        ("/api/v1/sla-policies", "post"),
+        ("/api/v1/sla-policies/{id}", "put"),
+        ("/api/v1/sla-policies/{id}", "delete"),
     ];
     for (path, method) in expected {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from OpenAPI");

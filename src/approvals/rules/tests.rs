@@ -38,6 +38,9 @@ fn conversation(risk: i32, category: Option<&str>, crisis: Option<i64>) -> conve
         escalated_to: None,
         sla_warned_due: None,
         sla_breached_due: None,
+        unanswered: None,
+        handling_ms: 0,
+        in_hours: 1,
         created_at: now,
         updated_at: now,
     }

@@ -15,6 +15,7 @@ mod m20261126_000009_crises;
 mod m20261126_000010_metrics_indexes;
 mod m20261126_000011_sla_marks;
 mod m20261126_000012_metrics;
+mod m20261126_000013_escalated_index;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000010_metrics_indexes::Migration),
             Box::new(m20261126_000011_sla_marks::Migration),
             Box::new(m20261126_000012_metrics::Migration),
+            Box::new(m20261126_000013_escalated_index::Migration),
         ]
     }
 }

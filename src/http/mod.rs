@@ -4,6 +4,7 @@ pub mod agents;
 pub mod approvals;
 pub mod auth;
 pub mod body;
+pub mod console;
 pub mod conversations;
 pub mod crises;
 pub mod escalations;
@@ -42,6 +43,9 @@ pub fn audit_entry(
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(ops::healthz)
+        .service(console::index)
+        .service(console::wallboard)
+        .service(console::static_file)
         .service(crate::ws::connect)
         .service(ops::readyz)
         .service(ops::metrics)

@@ -168,6 +168,11 @@ impl Hub {
         let Some(from) = resume_from else {
             return Subscribed { seq: last_seq, replayed: 0, resync: false };
         };
+        if from > last_seq {
+            // The client saw seqs this log never issued: the log started again (a whole
+            // deployment restarted with an empty Redis). Only a snapshot is safe.
+            return Subscribed { seq: last_seq, replayed: 0, resync: true };
+        }
         if let Some(entry) = inner.sessions.get_mut(&id) {
             entry.min_seq = entry.min_seq.max(from);
         }

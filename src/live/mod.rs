@@ -66,7 +66,14 @@ impl Live {
         settings: &LiveSettings,
         backend: sea_orm::DatabaseBackend,
     ) -> anyhow::Result<Self> {
-        let last = coord.last_seq().await.map_err(|e| anyhow::anyhow!("reading the event log: {e}"))?;
+        let mut last = coord.last_seq().await.map_err(|e| anyhow::anyhow!("reading the event log: {e}"))?;
+        if matches!(coord, Coordination::Memory(_)) {
+            // The in-process log starts empty at every start. Starting its order at the clock
+            // (microseconds) keeps every seq above those of any earlier run (catching up would
+            // take a million events a second), so a client resuming from before a restart is
+            // told to resync rather than left waiting for seqs it has already seen.
+            last = last.max(chrono::Utc::now().timestamp_micros());
+        }
         let hub = Arc::new(Hub::new(last, settings.resume_window));
         let (outbox, rx) = mpsc::unbounded_channel();
         let (shutdown, _) = watch::channel(false);

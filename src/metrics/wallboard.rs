@@ -3,8 +3,8 @@
 //! those sessions as a `tick` frame only when they changed (or someone new started listening).
 //! The figures come from the shared store and presence, so every node shows the same floor, and
 //! a message ingested on one node shows on another's wallboards within one interval. Ticks are
-//! state, not history: they are not in the event log, and a reconnecting wallboard simply gets
-//! the next one.
+//! state, not history: they are not in the event log and carry no `seq` (a client's resume
+//! position is untouched by them), and a reconnecting wallboard simply gets the next one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,9 +25,10 @@ fn fingerprint(f: &LiveFigures) -> String {
     serde_json::to_string(&f).unwrap_or_default()
 }
 
-/// The frame sessions get: `{"type":"tick","topic":"wallboard","data":LiveFigures}`.
+/// The frame sessions get: `{"type":"tick","event":"wallboard.tick","topic":"wallboard","data":LiveFigures}`
+/// — the contract's `wallboard.tick`, as its own frame type because it has no `seq`.
 pub fn frame(f: &LiveFigures) -> Arc<LiveEvent> {
-    let data = json!({"type": "tick", "topic": WALLBOARD, "data": f}).to_string();
+    let data = json!({"type": "tick", "event": "wallboard.tick", "topic": WALLBOARD, "data": f}).to_string();
     Arc::new(LiveEvent { seq: 0, topics: Box::new([]), frame: data.into() })
 }
 

@@ -321,7 +321,11 @@ impl Session {
                 }
                 let wanted: Vec<String> = wanted.iter().flat_map(|t| topics::expand(&self.agent, t)).collect();
                 let s = live.hub.subscribe(self.id, &wanted, resume_from);
-                let fields = json!({"seq": s.seq, "replayed": s.replayed, "topics": live.hub.topics_of(self.id)});
+                let mut fields = json!({"seq": s.seq, "replayed": s.replayed, "topics": live.hub.topics_of(self.id)});
+                if wanted.iter().any(|t| t == topics::PRESENCE) {
+                    // Who is on now; `presence.changed` events keep it current from here.
+                    fields["presence"] = json!(self.presence_list().await);
+                }
                 if s.resync {
                     return Ok(Answer::AckThenResync(fields, s.seq));
                 }
@@ -448,8 +452,17 @@ impl Session {
         })
     }
 
+    /// Whether this session is someone who takes work: a wallboard screen is not an agent on
+    /// the floor, so it has no presence (and does not count as online or available).
+    fn on_the_floor(&self) -> bool {
+        self.agent.roles.iter().any(|r| r != "wallboard")
+    }
+
     /// Records presence and tells the `presence` topic.
     async fn announce_presence(&self) {
+        if !self.on_the_floor() {
+            return;
+        }
         let doc = self.presence_doc(self.status.as_str(), None).await;
         if let Err(e) = self.state.coord.set_presence(self.agent.id, doc.to_string(), self.presence_ttl()).await {
             tracing::warn!(error.message = %e, "recording presence failed");
@@ -468,9 +481,11 @@ impl Session {
                 None
             }
         };
-        let doc = self.presence_doc(self.status.as_str(), load).await;
-        if let Err(e) = coord.set_presence(self.agent.id, doc.to_string(), self.presence_ttl()).await {
-            tracing::warn!(error.message = %e, "refreshing presence failed");
+        if self.on_the_floor() {
+            let doc = self.presence_doc(self.status.as_str(), load).await;
+            if let Err(e) = coord.set_presence(self.agent.id, doc.to_string(), self.presence_ttl()).await {
+                tracing::warn!(error.message = %e, "refreshing presence failed");
+            }
         }
         for &c in &self.viewing {
             let _ = coord.mark(Marker::Viewers, c, self.agent.id, true, self.presence_ttl()).await;
@@ -486,7 +501,7 @@ impl Session {
         for c in viewing {
             let _ = self.mark(Marker::Viewers, c, false).await;
         }
-        if hub.sessions_of(self.agent.id) == 0 {
+        if hub.sessions_of(self.agent.id) == 0 && self.on_the_floor() {
             let _ = self.state.coord.clear_presence(self.agent.id).await;
             let doc = self.presence_doc("offline", None).await;
             self.state.live.publish_entries(vec![wire_entry(kind::PRESENCE_CHANGED, None, doc)]);

@@ -235,3 +235,59 @@ async fn history_splits_by_network_and_refuses_bad_queries() -> TestResult {
     assert_eq!(s, 403, "agents do not read the figures");
     Ok(())
 }
+
+/// Handling time only exists live (an import has no agents at work), so its hand-computed
+/// fixture drives a session's handling clock with activity at known times, settles it through
+/// the same function a session uses, and resolves the conversations through the API.
+#[tokio::test]
+async fn average_handling_time_from_activity_worked_out_by_hand() -> TestResult {
+    use chorus::metrics::handling::{HandlingClock, settle};
+    use chrono::Duration;
+    let app = spawn_app().await;
+    let (agent_id, token) = app.agent("handler@m.example", &["agent"], 5).await;
+    let now = chrono::Utc::now();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let m = msg(&format!("ht{i}"), &format!("htc{i}"), NEUTRAL, &now.to_rfc3339());
+        ids.push(crate::helpers::conv_id(&app.ingest(&json!([m])).await[0]));
+    }
+    let t0 = now - Duration::minutes(30);
+    let t = |s: i64| t0 + Duration::seconds(s);
+    let mut clock = HandlingClock::new(Duration::seconds(60));
+    // 1: opened at 0, typing at 30 and at 100 (70 s idle counts 60), stopped at 110:
+    //    30 + 60 + 10 = 100 s.
+    clock.touch(ids[0], t(0));
+    clock.touch(ids[0], t(30));
+    clock.touch(ids[0], t(100));
+    clock.stop(ids[0], t(110));
+    // 2: opened at 0, closed at 45; opened again at 200, stopped at 260: 45 + 60 = 105 s.
+    clock.touch(ids[1], t(0));
+    clock.stop(ids[1], t(45));
+    clock.touch(ids[1], t(200));
+    clock.stop(ids[1], t(260));
+    // 3: opened at 0 and left; the heartbeat at 300 finds it idle: 60 s.
+    clock.touch(ids[2], t(0));
+    clock.expire(t(300));
+    settle(&app.state.db, agent_id, &clock.take()).await?;
+    for &c in &ids {
+        let (s, claim) =
+            app.call(reqwest::Method::POST, &token, &format!("/api/v1/conversations/{c}/claim"), None).await;
+        assert_eq!(s, 200, "{claim}");
+        let fence = claim["fence_token"].clone();
+        let (s, r) = app
+            .call(
+                reqwest::Method::POST,
+                &token,
+                &format!("/api/v1/conversations/{c}/resolve"),
+                Some(json!({"fence_token": fence})),
+            )
+            .await;
+        assert_eq!(s, 200, "{r}");
+    }
+    let h = app.get_json(&format!("/api/v1/metrics/history?agent_id={agent_id}")).await;
+    let all = &h["total"]["all"];
+    assert_close(&all["tht_secs"], 265.0, "THT");
+    assert_eq!(all["resolved"], 3, "{all}");
+    assert_close(&all["aht_secs"], 265.0 / 3.0, "AHT");
+    Ok(())
+}

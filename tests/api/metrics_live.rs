@@ -149,7 +149,8 @@ async fn the_wallboard_is_pushed_when_the_floor_changes_and_only_then() -> TestR
     let mut board = app.ws(&board_token).await;
     board.ok(json!({"type": "subscribe", "topics": ["wallboard"]})).await;
     let first = board.frame_of("tick").await;
-    assert_eq!(first["topic"], "wallboard");
+    assert_eq!((first["topic"].as_str(), first["event"].as_str()), (Some("wallboard"), Some("wallboard.tick")));
+    assert!(first.get("seq").is_none(), "ticks are not in the event log: {first}");
     let depth = first["data"]["queue"]["depth"].as_i64().unwrap_or(-1);
     assert_eq!(depth, 0, "{first}");
     let quiet = board.drain(std::time::Duration::from_millis(700)).await;

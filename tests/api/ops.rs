@@ -113,3 +113,21 @@ async fn openapi_covers_every_route() -> TestResult {
     assert_eq!(documented, expected.len(), "the OpenAPI document lists a route this test does not know");
     Ok(())
 }
+
+#[tokio::test]
+async fn the_console_and_the_wallboard_are_served_with_a_strict_policy() -> TestResult {
+    let app = crate::helpers::spawn_app().await;
+    for (path, marker) in [("/", "<html"), ("/wallboard", "<html")] {
+        let r = app.client.get(app.url(path)).send().await?;
+        assert_eq!(r.status(), 200, "{path}");
+        assert!(r.headers().get("content-type").is_some_and(|v| v.as_bytes().starts_with(b"text/html")), "{path}");
+        let csp = r.headers().get("content-security-policy").map(|v| v.to_str().unwrap_or_default().to_owned());
+        assert!(csp.is_some_and(|c| c.contains("default-src 'self'") && c.contains("script-src 'self'")), "{path}");
+        assert!(r.text().await?.contains(marker), "{path}");
+    }
+    for bad in ["/static/../Cargo.toml", "/static/%2e%2e/Cargo.toml", "/static/nope.js", "/static//etc/passwd"] {
+        let r = app.client.get(app.url(bad)).send().await?;
+        assert_eq!(r.status(), 404, "{bad}");
+    }
+    Ok(())
+}

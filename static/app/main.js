@@ -1,0 +1,315 @@
+// The console: sign-in, the views a role may use, the live connection and what the views share
+// (agents, teams, active crises, notifications).
+
+import { ApiError, createApi, login } from './api.js';
+import { LiveClient } from './live.js';
+import { QueueStore } from './queue.js';
+import { $, h, replaceChildren, setText } from './util.js';
+import * as agentView from './agent.js';
+import * as supervisorView from './supervisor.js';
+import * as approverView from './approver.js';
+import * as crisisView from './crisis.js';
+
+// sessionStorage: each tab signs in on its own (two agents may share a browser), and a reload
+// keeps the session.
+const TOKEN_KEY = 'chorus_token';
+let token = sessionStorage.getItem(TOKEN_KEY);
+const api = createApi(() => token);
+
+const VIEWS = [
+  { id: 'agent', label: 'Queue', module: agentView, may: (r) => !(r.length === 1 && r[0] === 'wallboard') },
+  { id: 'supervisor', label: 'Supervisor', module: supervisorView, may: (r) => has(r, 'supervisor') },
+  { id: 'approvals', label: 'Approvals', module: approverView, may: (r) => has(r, 'approver', 'legal', 'supervisor') },
+  { id: 'crisis', label: 'Crisis', module: crisisView, may: (r) => has(r, 'approver', 'legal', 'supervisor') },
+];
+
+/** True when the roles include one of `wanted` (admins may do everything). */
+function has(roles, ...wanted) {
+  return roles.includes('admin') || wanted.some((w) => roles.includes(w));
+}
+
+async function boot() {
+  $('#login-form').addEventListener('submit', onLogin);
+  if (!token) return showLogin();
+  try {
+    const me = await api.get('/api/v1/me');
+    start(me);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      token = null;
+      return showLogin('Your session has ended; please sign in again.');
+    }
+    showLogin(`Cannot reach Chorus: ${e.message}`);
+  }
+}
+
+function showLogin(message = '') {
+  $('#login-view').hidden = false;
+  setText($('#login-error'), message);
+  $('#login-email').focus();
+}
+
+async function onLogin(e) {
+  e.preventDefault();
+  const button = e.submitter || $('#login-form button');
+  button.disabled = true;
+  setText($('#login-error'), '');
+  try {
+    const res = await login($('#login-email').value.trim(), $('#login-password').value);
+    token = res.token;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    $('#login-password').value = '';
+    start(res.agent);
+  } catch (err) {
+    setText($('#login-error'), err.code === 'unauthorized' ? 'Wrong email or password.' : err.message);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function topicsFor(roles) {
+  const topics = ['queue', 'presence', 'crisis'];
+  if (has(roles, 'supervisor', 'approver', 'legal')) topics.push('approvals', 'alerts');
+  // Supervisors also get the wallboard's figures (agents online, available, at capacity).
+  if (has(roles, 'supervisor')) topics.push('wallboard');
+  return topics;
+}
+
+function start(me) {
+  $('#login-view').hidden = true;
+  $('#session').hidden = false;
+  setText($('#whoami'), `${me.name} (${me.roles.join(', ')})`);
+
+  const live = new LiveClient({
+    token: () => token,
+    topics: topicsFor(me.roles),
+    checkAuth: async () => {
+      try {
+        await api.get('/api/v1/me');
+        return true;
+      } catch (e) {
+        return !(e instanceof ApiError && e.status === 401);
+      }
+    },
+  });
+
+  const ctx = makeContext(me, live);
+  const views = VIEWS.filter((v) => v.may(me.roles));
+  if (!views.length) {
+    replaceChildren($('#main'), h('p', { class: 'card' }, 'This account is for the wallboard: ', h('a', { href: '/wallboard' }, 'open the wallboard'), '.'));
+  }
+  for (const v of views) v.module.init(ctx);
+  setupNav(views);
+
+  // One loader for the whole page: everything a view shows comes from it or from events after.
+  live.setLoader(async (snapshot, reason) => {
+    // Agents, teams and crises first: every view names people and teams.
+    await loadShared(ctx);
+    await Promise.all(ctx.loaders.map((fn) => fn(snapshot, reason)));
+  });
+  live.on('status', (state, detail) => showConnection(state, detail));
+  live.on('unauthorized', () => {
+    sessionStorage.removeItem(TOKEN_KEY);
+    location.reload();
+  });
+  live.on('subscribe_error', (e) => toast(`Live updates refused: ${e.message}`));
+
+  $('#presence-select').addEventListener('change', async (e) => {
+    try {
+      await live.send({ type: 'presence', status: e.target.value });
+      toast(`You are ${e.target.value}.`);
+    } catch (err) {
+      toast(`Could not change your status: ${err.message}`);
+    }
+  });
+  $('#logout').addEventListener('click', async () => {
+    live.stop();
+    try {
+      await api.post('/api/v1/auth/logout');
+    } catch {
+      // signing out locally is what matters
+    }
+    sessionStorage.removeItem(TOKEN_KEY);
+    location.reload();
+  });
+
+  live.start();
+}
+
+/** What every view may use. */
+function makeContext(me, live) {
+  const ctx = {
+    api,
+    live,
+    me,
+    roles: me.roles,
+    has: (...wanted) => has(me.roles, ...wanted),
+    agents: new Map(),
+    teams: new Map(),
+    crises: new Map(), // active crises by id
+    loaders: [],
+    crisisListeners: new Set(),
+    agentName: (id) => agentName(ctx, id),
+    teamName: (id) => (id == null ? 'General queue' : ctx.teams.get(id)?.name ?? `team #${id}`),
+    announce,
+    toast,
+    onCrisisChange: (fn) => ctx.crisisListeners.add(fn),
+    crisisChanged: () => {
+      renderCrisisBanner(ctx);
+      for (const fn of ctx.crisisListeners) fn();
+    },
+  };
+  ctx.queue = new QueueStore(api, live);
+
+  live.on('crisis.declared', (c) => {
+    ctx.crises.set(c.id, c);
+    announce(`Crisis declared: ${c.name}`);
+    ctx.crisisChanged();
+  });
+  live.on('crisis.updated', (c) => {
+    if (c.status === 'active') ctx.crises.set(c.id, c);
+    ctx.crisisChanged();
+  });
+  live.on('crisis.response', (r) => {
+    const c = ctx.crises.get(r.crisis_id);
+    if (!c) return;
+    // The crisis shows the newest version of each message type.
+    c.responses = [...(c.responses || []).filter((x) => x.message_type !== r.message_type), r];
+    ctx.crisisChanged();
+  });
+  live.on('crisis.resolved', (c) => {
+    ctx.crises.delete(c.id);
+    announce(`Crisis stood down: ${c.name}`);
+    ctx.crisisChanged();
+  });
+  live.on('agent.mentioned', (d) => {
+    toast(`${ctx.agentName(d.by)} mentioned you on conversation ${d.conversation_id}: “${d.note?.text ?? ''}”`, {
+      label: 'Open',
+      run: () => agentView.openConversation(d.conversation_id),
+    });
+  });
+  return ctx;
+}
+
+let agentsRefresh = null;
+function agentName(ctx, id) {
+  if (id == null) return 'nobody';
+  if (id === ctx.me.id) return 'you';
+  const a = ctx.agents.get(id);
+  if (a) return a.name;
+  // Someone created since we loaded the list: fetch it again (once) and show the id meanwhile.
+  if (!agentsRefresh) {
+    agentsRefresh = ctx.api
+      .get('/api/v1/agents')
+      .then((list) => {
+        for (const x of list) ctx.agents.set(x.id, x);
+        ctx.queue.changed();
+      })
+      .catch(() => {})
+      .finally(() => setTimeout(() => (agentsRefresh = null), 5000));
+  }
+  return `agent #${id}`;
+}
+
+async function loadShared(ctx) {
+  const [agents, teams, crises] = await Promise.all([
+    api.get('/api/v1/agents'),
+    api.get('/api/v1/teams'),
+    api.get('/api/v1/crises?status=active'),
+  ]);
+  ctx.agents = new Map(agents.map((a) => [a.id, a]));
+  ctx.teams = new Map(teams.map((t) => [t.id, t]));
+  ctx.crises = new Map(crises.map((c) => [c.id, c]));
+  ctx.crisisChanged();
+}
+
+function setupNav(views) {
+  const nav = $('#views-nav');
+  nav.hidden = views.length < 2;
+  replaceChildren(
+    nav,
+    views.map((v) => h('a', { href: `#${v.id}`, id: `nav-${v.id}`, class: 'nav-link' }, v.label)),
+  );
+  const show = () => {
+    const wanted = location.hash.slice(1);
+    const current = views.find((v) => v.id === wanted) || views[0];
+    for (const v of VIEWS) {
+      const section = $(`#view-${v.id}`);
+      if (section) section.hidden = v !== current;
+      const link = $(`#nav-${v.id}`);
+      if (link) link.toggleAttribute('aria-current', v === current);
+      if (link && v === current) link.setAttribute('aria-current', 'page');
+    }
+    if (current) document.title = `${current.label} · Chorus`;
+  };
+  window.addEventListener('hashchange', show);
+  show();
+}
+
+const CONN_TEXT = {
+  idle: 'Not connected',
+  connecting: 'Connecting…',
+  live: 'Live',
+  reconnecting: 'Reconnecting…',
+  resyncing: 'Catching up…',
+  stopped: 'Signed out',
+  unauthorized: 'Session ended',
+};
+
+function showConnection(state, detail) {
+  const el = $('#conn');
+  el.dataset.state = state;
+  setText(el, detail && state !== 'live' ? `${CONN_TEXT[state] ?? state} (${detail})` : CONN_TEXT[state] ?? state);
+}
+
+function renderCrisisBanner(ctx) {
+  const banner = $('#crisis-banner');
+  const active = [...ctx.crises.values()];
+  banner.hidden = active.length === 0;
+  replaceChildren(
+    banner,
+    active.map((c) =>
+      h(
+        'div',
+        { class: `crisis-item sev-${c.severity}`, dataset: { crisisId: c.id } },
+        h('strong', {}, `Crisis: ${c.name}`),
+        ` · severity ${c.severity}`,
+        c.hold_replies ? ' · replies in its conversations wait for PR approval' : '',
+        h('div', { class: 'holding' }, 'Holding message: ', h('q', {}, c.holding_message)),
+        (c.responses || []).length
+          ? h(
+              'details',
+              {},
+              h('summary', {}, `Approved responses (${c.responses.length})`),
+              h('ul', {}, c.responses.map((r) => h('li', {}, h('b', {}, `${r.message_type} (v${r.version}): `), r.text))),
+            )
+          : '',
+      ),
+    ),
+  );
+}
+
+/** Says something important to screen readers at once (and nothing visually). */
+function announce(text) {
+  const el = $('#announcer');
+  el.textContent = '';
+  // A fresh text node in a live region is what screen readers notice.
+  setTimeout(() => (el.textContent = text), 30);
+}
+
+/** A short visible notification, optionally with one action. */
+function toast(text, action = null) {
+  const box = $('#toasts');
+  const item = h(
+    'div',
+    { class: 'toast' },
+    h('span', {}, text),
+    action ? h('button', { type: 'button', onclick: () => { action.run(); item.remove(); } }, action.label) : '',
+    h('button', { type: 'button', class: 'ghost', 'aria-label': 'Dismiss', onclick: () => item.remove() }, '×'),
+  );
+  box.append(item);
+  setTimeout(() => item.remove(), action ? 15000 : 6000);
+}
+
+boot();

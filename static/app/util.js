@@ -1,0 +1,146 @@
+// Small DOM and formatting helpers shared by the console and the wallboard.
+// No framework: elements are built with h() and updated in place, so keyboard focus survives
+// live updates (re-creating a focused button would throw the user's focus away).
+
+/**
+ * Builds an element. `attrs` keys: `class`, `text`, `on<Event>` (listeners), `dataset`,
+ * boolean attributes (true sets, false/null/undefined leaves out), anything else as an attribute.
+ */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') el.className = value;
+    else if (key === 'text') el.textContent = value;
+    else if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2).toLowerCase(), value);
+    else if (value === true) el.setAttribute(key, '');
+    else el.setAttribute(key, String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** Replaces an element's children. */
+export function replaceChildren(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+}
+
+export const $ = (selector, root = document) => root.querySelector(selector);
+
+/** Sets text only when it changed (avoids needless layout and screen-reader chatter). */
+export function setText(el, text) {
+  const s = String(text ?? '');
+  if (el.textContent !== s) el.textContent = s;
+}
+
+/** "12:04" / "1:02:03" from seconds (absolute value). */
+export function clock(secs) {
+  const s = Math.floor(Math.abs(secs));
+  const hh = Math.floor(s / 3600);
+  const mm = Math.floor((s % 3600) / 60);
+  const ss = s % 60;
+  const two = (n) => String(n).padStart(2, '0');
+  return hh > 0 ? `${hh}:${two(mm)}:${two(ss)}` : `${mm}:${two(ss)}`;
+}
+
+/** "3 h 5 min", "42 s" — for waits that can be long. */
+export function duration(secs) {
+  if (secs === null || secs === undefined || Number.isNaN(secs)) return '—';
+  const s = Math.max(0, Math.round(secs));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  const hours = Math.floor(s / 3600);
+  if (hours < 48) return `${hours} h ${Math.floor((s % 3600) / 60)} min`;
+  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
+}
+
+/** Seconds from now until an RFC 3339 time (negative once past), or null. */
+export function secondsUntil(iso, now = Date.now()) {
+  if (!iso) return null;
+  return Math.round((Date.parse(iso) - now) / 1000);
+}
+
+/** Time to breach as text: "breach in 12:04" or "breached 3:10 ago". */
+export function breachText(dueAt, now = Date.now()) {
+  const left = secondsUntil(dueAt, now);
+  if (left === null) return 'no due time';
+  return left >= 0 ? `breach in ${clock(left)}` : `breached ${clock(left)} ago`;
+}
+
+/** Local time of day for a timestamp, with the date when it is not today. */
+export function when(iso) {
+  if (!iso) return '';
+  const d = new Date(iso);
+  const today = new Date();
+  const time = d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  return d.toDateString() === today.toDateString() ? time : `${d.toLocaleDateString()} ${time}`;
+}
+
+export function percent(x) {
+  return x === null || x === undefined ? '—' : `${Math.round(x * 1000) / 10}%`;
+}
+
+/** A sentiment score (−1…1) in words, for people rather than machines. */
+export function sentimentLabel(x) {
+  if (x === null || x === undefined) return 'unknown';
+  const v = Math.round(x * 100) / 100;
+  if (x <= -0.3) return `negative (${v})`;
+  if (x >= 0.3) return `positive (${v})`;
+  return `neutral (${v})`;
+}
+
+/** A random id for reply idempotency keys (made once per press of "send"). */
+export function randomKey() {
+  return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`;
+}
+
+/** Runs `fn` at most once per animation frame, however often it is asked for. */
+export function batched(fn) {
+  let pending = false;
+  return () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      fn();
+    });
+  };
+}
+
+/**
+ * Keeps a list element's children in the order of `items`, creating a row with `make(item)` for
+ * new keys, updating existing ones with `update(row, item)`, and removing the rest. Rows are
+ * moved, not rebuilt, so focus inside a row survives.
+ */
+export function reconcile(list, items, key, make, update) {
+  const existing = new Map();
+  for (const child of [...list.children]) {
+    if (child.dataset.key !== undefined) existing.set(child.dataset.key, child);
+  }
+  let cursor = list.firstElementChild;
+  const keep = new Set();
+  for (const item of items) {
+    const k = String(key(item));
+    keep.add(k);
+    let row = existing.get(k);
+    if (!row) {
+      row = make(item);
+      row.dataset.key = k;
+    }
+    update(row, item);
+    if (row !== cursor) list.insertBefore(row, cursor);
+    else cursor = cursor.nextElementSibling;
+  }
+  for (const [k, row] of existing) {
+    if (!keep.has(k)) row.remove();
+  }
+}

@@ -348,6 +348,22 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn resuming_from_beyond_the_log_asks_for_resync_and_still_gets_new_events() {
+        // A log that started again (a restarted embedded server) is at seq 3; the client had
+        // applied up to 11 before the restart.
+        let hub = Hub::new(0, 100);
+        hub.dispatch(&[ev(1, "queue"), ev(2, "queue"), ev(3, "queue")]);
+        let mut r = hub.register(1, 16);
+        let s = hub.subscribe(r.id, &["queue".to_owned()], Some(11));
+        assert_eq!(s, Subscribed { seq: 3, replayed: 0, resync: true });
+        hub.dispatch(&[ev(4, "queue")]);
+        assert_eq!(r.rx.recv().await.map(|e| e.seq), Some(4), "new events are not held back");
+        // Resuming exactly at the newest seq is not a gap.
+        let other = hub.register(2, 16);
+        assert!(!hub.subscribe(other.id, &["queue".to_owned()], Some(4)).resync);
+    }
+
+    #[tokio::test]
     async fn a_full_buffer_cuts_the_session_off_until_it_recovers() {
         let hub = Hub::new(0, 100);
         let mut r = hub.register(1, 2);

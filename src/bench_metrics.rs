@@ -33,6 +33,9 @@ pub struct MetricsArgs {
     /// postgres://postgres@127.0.0.1:5432/test); default: a fresh SQLite file.
     #[arg(long)]
     pub postgres: Option<String>,
+    /// Keep the seeded database afterwards (its URL is printed) to look into it.
+    #[arg(long)]
+    pub keep_database: bool,
 }
 
 const TEXTS: [&str; 4] = [
@@ -149,6 +152,20 @@ pub async fn metrics(mut settings: Settings, args: MetricsArgs) -> anyhow::Resul
         crate::metrics::live::figures(&state.db, &state.coord).await?;
         live.push(t.elapsed());
     }
+    // The parts of the live figures, to see where the time goes.
+    let (mut q, mut t, mut s) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..args.reads {
+        let now = Utc::now();
+        let at = Instant::now();
+        crate::metrics::live::queue(&state.db, now).await?;
+        q.push(at.elapsed());
+        let at = Instant::now();
+        crate::metrics::live::today(&state.db, now).await?;
+        t.push(at.elapsed());
+        let at = Instant::now();
+        crate::metrics::live::sla_today(&state.db, now).await?;
+        s.push(at.elapsed());
+    }
     let month = |by: Option<&str>, bucket: &str| HistoryQuery {
         from: Some(Utc::now() - chrono::Duration::days(args.days)),
         to: Some(Utc::now()),
@@ -172,6 +189,9 @@ pub async fn metrics(mut settings: Settings, args: MetricsArgs) -> anyhow::Resul
     let check = history::read(&state.db, &month(None, "hour")).await?;
     println!("  reads ({} each):", args.reads);
     report("GET /api/v1/metrics/live", live);
+    report("  of which the queue", q);
+    report("  of which today's first responses", t);
+    report("  of which today's aggregates", s);
     report(&format!("history, {} days hourly ({rows} rows)", args.days), hourly);
     report(&format!("history, {} days hourly by network", args.days), by_network);
     println!(
@@ -183,6 +203,10 @@ pub async fn metrics(mut settings: Settings, args: MetricsArgs) -> anyhow::Resul
     );
     state.live.shut_down();
     drop(state);
-    scratch.drop_db().await.ok();
+    if args.keep_database {
+        println!("  kept: {}", crate::db::redact(&scratch.url));
+    } else {
+        scratch.drop_db().await.ok();
+    }
     Ok(())
 }

@@ -191,7 +191,7 @@ async fn commit_change(
     payload: serde_json::Value,
     more: Vec<NewEvent>,
 ) -> Result<Summary, ApiError> {
-    let summary = Summary::from_model(c, None);
+    let summary = Summary::named(&txn, c).await?;
     let queue_kind = if super::is_queued(c) { kind::QUEUE_UPSERT } else { kind::QUEUE_REMOVE };
     let mut evs = vec![
         NewEvent { kind, conversation_id: Some(c.id), payload },

@@ -100,7 +100,7 @@ pub(super) async fn announce(
     if let (Some(p), Some(e)) = (payload.as_object_mut(), extra.as_object()) {
         p.extend(e.clone());
     }
-    let summary = serde_json::json!(Summary::from_model(c, None));
+    let summary = serde_json::json!(Summary::named(db, c).await?);
     let queue_kind = if super::is_queued(c) { kind::QUEUE_UPSERT } else { kind::QUEUE_REMOVE };
     let evs = vec![
         NewEvent { kind, conversation_id: Some(c.id), payload },
@@ -308,7 +308,7 @@ pub async fn next(
             match claim(db, live, c.id, who).await {
                 Ok(view) => {
                     let now = load(db, c.id).await?;
-                    return Ok(Some((view, Summary::from_model(&now, None))));
+                    return Ok(Some((view, Summary::named(db, &now).await?)));
                 }
                 // Someone else got there first (or it was resolved meanwhile): try the next one.
                 Err(ApiError::AlreadyClaimed(_) | ApiError::StaleClaim | ApiError::Conflict(_)) => continue,

@@ -86,6 +86,18 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
 }
 
 impl Summary {
+    /// The wire view of a row just written, with its customer's name read from the store, so
+    /// events and answers carry it as lists do and clients need not look it up.
+    pub async fn named(db: &impl ConnectionTrait, c: &conversation::Model) -> Result<Self, sea_orm::DbErr> {
+        let name: Option<String> = customer::Entity::find_by_id(c.customer_id)
+            .select_only()
+            .column(customer::Column::DisplayName)
+            .into_tuple()
+            .one(db)
+            .await?;
+        Ok(Self::from_model(c, name))
+    }
+
     /// Builds the wire view of a row.
     pub fn from_model(c: &conversation::Model, customer_name: Option<String>) -> Self {
         Self {

@@ -233,7 +233,7 @@ pub async fn escalate(
     }
     .insert(&txn)
     .await?;
-    let out = Escalated { escalation: EscalationView::from(e), conversation: Summary::from_model(&c, None) };
+    let out = Escalated { escalation: EscalationView::from(e), conversation: Summary::named(&txn, &c).await? };
     crate::audit::record(
         &txn,
         audit_entry(who, "conversation.escalate", conversation_id, serde_json::json!(out.escalation), ip),
@@ -253,7 +253,7 @@ pub async fn escalate(
         tracing::warn!(conversation_id, error.message = %e, "releasing an escalated conversation failed");
     }
     let now = crate::conversations::claims::load(db, conversation_id).await?;
-    Ok(Escalated { conversation: Summary::from_model(&now, None), ..out })
+    Ok(Escalated { conversation: Summary::named(db, &now).await?, ..out })
 }
 
 /// A note to return an escalation with.
@@ -303,7 +303,7 @@ pub async fn give_back(
         update = update.col_expr(conversation::Column::TeamId, Expr::value(e.from_team_id));
     }
     let c = update.exec_with_returning(&txn).await?.into_iter().next().ok_or(ApiError::NotFound("conversation"))?;
-    let out = Escalated { escalation: EscalationView::from(e), conversation: Summary::from_model(&c, None) };
+    let out = Escalated { escalation: EscalationView::from(e), conversation: Summary::named(&txn, &c).await? };
     crate::audit::record(
         &txn,
         audit_entry(who, "conversation.escalation_return", conversation_id, serde_json::json!(out.escalation), ip),
@@ -324,7 +324,7 @@ pub async fn give_back(
         tracing::warn!(conversation_id, error.message = %err, "handing a returned escalation back failed");
     }
     let now = claims::load(db, conversation_id).await?;
-    Ok(Escalated { conversation: Summary::from_model(&now, None), ..out })
+    Ok(Escalated { conversation: Summary::named(db, &now).await?, ..out })
 }
 
 /// Which escalations to list.
@@ -342,7 +342,7 @@ pub struct ListQuery {
 }
 
 /// An escalation queue: escalations with their conversations, oldest first.
-pub async fn list(db: &impl ConnectionTrait, q: &ListQuery) -> Result<Vec<Escalated>, ApiError> {
+pub async fn list(db: &impl ConnectionTrait, q: &ListQuery, who: &AgentView) -> Result<Vec<Escalated>, ApiError> {
     let mut find = escalation::Entity::find();
     match q.status.as_deref().unwrap_or(STATUS_OPEN) {
         "all" => {}
@@ -354,6 +354,18 @@ pub async fn list(db: &impl ConnectionTrait, q: &ListQuery) -> Result<Vec<Escala
     if let Some(g) = &q.group {
         find = find.filter(escalation::Column::GroupName.eq(g.as_str()));
     }
+    // Each group sees its own queue (admins every one); escalations to a team are on the
+    // shared queue, and everyone sees the ones they raised.
+    if !who.roles.iter().any(|r| r == "admin") {
+        let mut groups: Vec<String> =
+            crate::approvals::rules::groups_of(&who.roles).into_iter().map(str::to_owned).collect();
+        groups.push("team".into());
+        find = find.filter(
+            sea_orm::Condition::any()
+                .add(escalation::Column::GroupName.is_in(groups))
+                .add(escalation::Column::FromAgentId.eq(who.id)),
+        );
+    }
     if let Some(t) = q.team_id {
         find = find.filter(escalation::Column::ToTeamId.eq(t));
     }
@@ -364,11 +376,23 @@ pub async fn list(db: &impl ConnectionTrait, q: &ListQuery) -> Result<Vec<Escala
     let rows = find.order_by_asc(escalation::Column::Id).limit(limit).all(db).await?;
     let ids: Vec<i64> = rows.iter().map(|e| e.conversation_id).collect();
     let convs = conversation::Entity::find().filter(conversation::Column::Id.is_in(ids)).all(db).await?;
+    let customer_ids: Vec<i64> = convs.iter().map(|c| c.customer_id).collect();
+    let names: std::collections::HashMap<i64, String> = entity::customer::Entity::find()
+        .select_only()
+        .column(entity::customer::Column::Id)
+        .column(entity::customer::Column::DisplayName)
+        .filter(entity::customer::Column::Id.is_in(customer_ids))
+        .into_tuple()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
     Ok(rows
         .into_iter()
         .filter_map(|e| {
             let c = convs.iter().find(|c| c.id == e.conversation_id)?;
-            Some(Escalated { escalation: EscalationView::from(e), conversation: Summary::from_model(c, None) })
+            let summary = Summary::from_model(c, names.get(&c.customer_id).cloned());
+            Some(Escalated { escalation: EscalationView::from(e), conversation: summary })
         })
         .collect())
 }

@@ -58,16 +58,17 @@ pub async fn give_back(
     Ok(HttpResponse::Ok().json(out))
 }
 
-/// The escalation queues: open escalations (by default) with their conversations, oldest first.
+/// The escalation queues: open escalations (by default) with their conversations, oldest first
+/// — the caller's groups' queues (admins: all), team escalations, and the ones they raised.
 #[utoipa::path(get, path = "/api/v1/escalations", tag = "escalations", security(("bearer" = [])), params(ListQuery),
     responses((status = 200, body = Vec<Escalated>), (status = 400, body = crate::error::ErrorBody)))]
 #[get("/escalations")]
 pub async fn list(
     state: web::Data<AppState>,
-    _who: AuthedAgent,
+    who: AuthedAgent,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(escalations::list(&state.db, &q).await?))
+    Ok(HttpResponse::Ok().json(escalations::list(&state.db, &q, &who.agent).await?))
 }
 
 /// Guidance is kept by team leads, PR, legal and admins.

@@ -110,7 +110,8 @@ fn queued() -> Condition {
         .add(conversation::Column::Priority.lte(2))
 }
 
-async fn queue(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<QueueFigures, ApiError> {
+/// The queue now.
+pub async fn queue(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<QueueFigures, ApiError> {
     use sea_orm::PaginatorTrait;
     let groups: Vec<(Option<i64>, i16, i64)> = conversation::Entity::find()
         .select_only()
@@ -218,7 +219,8 @@ pub fn first_responses(rows: &[FirstResponse]) -> TodayFigures {
     }
 }
 
-async fn today(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<TodayFigures, ApiError> {
+/// Today's first responses, from the conversations.
+pub async fn today(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<TodayFigures, ApiError> {
     let midnight = now.date_naive().and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
     let rows: Vec<FirstResponse> = conversation::Entity::find()
         .select_only()
@@ -232,9 +234,11 @@ async fn today(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<TodayFig
     Ok(first_responses(&rows))
 }
 
-/// The figures now.
-pub async fn figures(db: &impl ConnectionTrait, coord: &Coordination) -> Result<LiveFigures, ApiError> {
-    let now = Utc::now();
+/// Today from the hourly aggregates: overall and per team.
+pub async fn sla_today(
+    db: &impl ConnectionTrait,
+    now: DateTime<Utc>,
+) -> Result<(super::history::Split, Vec<TeamToday>), ApiError> {
     let midnight = now.date_naive().and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
     let q = super::history::HistoryQuery {
         from: Some(midnight),
@@ -244,17 +248,25 @@ pub async fn figures(db: &impl ConnectionTrait, coord: &Coordination) -> Result<
         ..Default::default()
     };
     let h = super::history::read(db, &q).await?;
+    let teams = h
+        .rows
+        .into_iter()
+        .map(|r| TeamToday { team_id: r.key.and_then(|k| k.parse().ok()), figures: r.figures.all })
+        .collect();
+    Ok((h.total, teams))
+}
+
+/// The figures now.
+pub async fn figures(db: &impl ConnectionTrait, coord: &Coordination) -> Result<LiveFigures, ApiError> {
+    let now = Utc::now();
+    let (sla_today, teams_today) = sla_today(db, now).await?;
     Ok(LiveFigures {
         at: now,
         queue: queue(db, now).await?,
         agents: agents(coord).await?,
         today: today(db, now).await?,
-        sla_today: h.total,
-        teams_today: h
-            .rows
-            .into_iter()
-            .map(|r| TeamToday { team_id: r.key.and_then(|k| k.parse().ok()), figures: r.figures.all })
-            .collect(),
+        sla_today,
+        teams_today,
     })
 }
 

@@ -281,7 +281,7 @@ async fn record_sent(
         .exec_with_returning(&txn)
         .await?;
     let view = sent.into_iter().next().map(ReplyView::from).ok_or(ApiError::NotFound("reply"))?;
-    let summary = crate::conversations::Summary::from_model(&c, None);
+    let summary = crate::conversations::Summary::named(&txn, &c).await?;
     let queue_kind = if crate::conversations::is_queued(&c) { kind::QUEUE_UPSERT } else { kind::QUEUE_REMOVE };
     let message_view = crate::conversations::MessageView::from(m);
     let evs = vec![

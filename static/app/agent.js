@@ -164,7 +164,7 @@ function updateRow(li, s) {
   replaceChildren(
     r.tags,
     s.crisis_id != null ? h('span', { class: 'badge crisis-tag' }, 'Crisis') : '',
-    s.escalated_to ? h('span', { class: 'badge' }, `Escalated: ${s.escalated_to}`) : '',
+    s.escalated_to ? h('span', { class: 'badge escalated' }, `Escalated to ${ctx.groupName(s.escalated_to)}`) : '',
     s.status === 'new' ? h('span', { class: 'badge' }, 'New') : '',
   );
   setText(r.reasons, (s.risk_reasons || []).map((x) => x.detail || x.code).join(' · '));
@@ -178,11 +178,16 @@ function updateRow(li, s) {
       .filter(Boolean)
       .join(' · '),
   );
-  r.claim.hidden = s.assignee_id != null;
+  r.claim.hidden = s.assignee_id != null || lockedOut(s);
   r.release.hidden = !mineNow;
   r.claim.setAttribute('aria-label', `Claim conversation ${s.id}`);
   r.release.setAttribute('aria-label', `Release conversation ${s.id}`);
   updateBreach(li);
+}
+
+/** Escalated to a group one is not in: only that group may claim it (the server says 403). */
+function lockedOut(s) {
+  return s.escalated_to != null && !ctx.groups.includes(s.escalated_to);
 }
 
 function updateBreach(li) {
@@ -352,8 +357,12 @@ function wireConversationEvents() {
   const holder = (d) => {
     const was = open.summary.assignee_id;
     open.summary = { ...open.summary, assignee_id: d.agent_id ?? null, fence_token: d.fence_token ?? open.summary.fence_token };
-    if (was === ctx.me.id && d.agent_id !== ctx.me.id) {
+    // Escalating gives the claim back on purpose: the escalation form says so.
+    const escalatedAway = d.agent_id == null && open.summary.escalated_to != null;
+    if (was === ctx.me.id && d.agent_id !== ctx.me.id && !escalatedAway) {
       paneAlert(d.agent_id == null ? 'Your claim on this conversation ended.' : `This conversation was reassigned to ${ctx.agentName(d.agent_id)}.`);
+    } else if (d.agent_id === ctx.me.id) {
+      paneAlert(''); // ours (again): an earlier "claim ended" no longer holds
     }
     renderHeader();
   };
@@ -377,11 +386,19 @@ function wireConversationEvents() {
     renderHeader();
   });
   const escalation = (d) => {
-    open.summary = { ...open.summary, ...d.conversation };
+    open.summary = { ...open.summary, ...d.conversation, customer_name: d.conversation.customer_name ?? open.summary.customer_name };
+    applyEscalation(d.escalation);
     renderHeader();
   };
   onConv('conversation.escalated', escalation);
-  onConv('conversation.escalation_returned', escalation);
+  onConv('conversation.escalation_returned', (d) => {
+    escalation(d);
+    const e = d.escalation;
+    setText(open.el.escMsg, '');
+    if (e.from_agent_id === ctx.me.id) {
+      setText(open.el.escStatus, `Returned to you by ${ctx.agentName(e.closed_by)} (${ctx.groupName(e.group)}) with the note above; it is yours again.`);
+    }
+  });
   for (const kind of ['reply.queued', 'reply.sent', 'reply.failed']) {
     onConv(kind, (reply) => {
       const old = open.replies.get(reply.id);
@@ -427,8 +444,20 @@ function wireConversationEvents() {
   onConv('sla.breach', () => paneNote('This conversation is past its response due time.'));
 }
 
+const returnedToMe = new Set(); // conversations just returned to us (their reassignment says nothing new)
+
 function wireAgentEvents() {
   const live = ctx.live;
+  live.on('conversation.escalation_returned', (d) => {
+    const e = d.escalation;
+    if (e.from_agent_id !== ctx.me.id || e.closed_by === ctx.me.id) return;
+    returnedToMe.add(e.conversation_id);
+    refreshMineSoon();
+    ctx.toast(`${ctx.agentName(e.closed_by)} (${ctx.groupName(e.group)}) returned conversation ${e.conversation_id} to you: “${e.return_note}”`, {
+      label: 'Open',
+      run: () => openConversation(e.conversation_id),
+    });
+  });
   live.on('conversation.claimed', (d) => {
     if (d.agent_id === ctx.me.id) {
       refreshMineSoon();
@@ -436,7 +465,9 @@ function wireAgentEvents() {
     }
   });
   live.on('conversation.reassigned', (d) => {
-    if (d.agent_id === ctx.me.id) {
+    if (d.agent_id === ctx.me.id && returnedToMe.delete(d.conversation_id)) {
+      refreshMineSoon(); // the return said it already
+    } else if (d.agent_id === ctx.me.id) {
       refreshMineSoon();
       ctx.toast(`${ctx.agentName(d.from_agent_id) === 'you' ? 'You' : 'A supervisor'} moved conversation ${d.conversation_id} to you.`, {
         label: 'Open',
@@ -574,6 +605,7 @@ function renderConversation() {
         (el.reopen = h('button', { type: 'button', id: 'conv-reopen', onclick: () => setStatus('open') }, 'Back on the queue')),
       ),
       (el.hints = h('div', { class: 'hints' })),
+      escalationsBox(el),
     ),
     h('section', { class: 'thread-wrap', 'aria-label': 'Thread' }, (el.thread = h('ol', { id: 'thread', class: 'thread' }))),
     composer(el),
@@ -594,6 +626,7 @@ function renderConversation() {
   renderCrisisHelpers();
   renderEarlier();
   renderHints();
+  renderEscalations();
 }
 
 function renderHeader() {
@@ -621,14 +654,23 @@ function renderHeader() {
   el.holder.dataset.holder = s.assignee_id ?? '';
   setText(el.due, breachText(s.due_at));
   const resolved = s.status === 'resolved';
-  el.claim.hidden = iHold || (resolved && !s.public_followup_due_at);
+  el.claim.hidden = iHold || (resolved && !s.public_followup_due_at) || lockedOut(s);
   el.claim.textContent = s.assignee_id != null && !iHold ? 'Claim (held by someone else)' : 'Claim';
   el.release.hidden = !iHold;
   el.resolve.hidden = !iHold || resolved;
   el.pending.hidden = !iHold || s.status === 'pending' || resolved;
   el.reopen.hidden = !iHold || s.status !== 'pending';
   for (const input of el.holderOnly) input.disabled = !iHold;
-  setText(el.composerHint, iHold ? '' : resolved && !s.public_followup_due_at ? 'This conversation is resolved.' : 'Claim this conversation to reply, tag, escalate or resolve it.');
+  setText(
+    el.composerHint,
+    iHold
+      ? ''
+      : resolved && !s.public_followup_due_at
+        ? 'This conversation is resolved.'
+        : lockedOut(s)
+          ? `Escalated to ${ctx.groupName(s.escalated_to)}: only ${ctx.groupName(s.escalated_to)} may take it until they return it.`
+          : 'Claim this conversation to reply, tag, escalate or resolve it.',
+  );
   renderTags();
   updateCounter();
   renderCrisisHelpers();
@@ -1099,6 +1141,7 @@ async function changeTags(add, remove) {
 }
 
 function escalateForm(el) {
+  // Agents escalate to their team lead; team leads onward to PR or legal (docs/protocol.md).
   const groups = [['team_lead', 'Team lead']];
   if (ctx.has('supervisor')) groups.push(['pr', 'PR'], ['legal', 'Legal']);
   if (ctx.teams.size) groups.push(['team', 'Another team']);
@@ -1122,7 +1165,8 @@ function escalateForm(el) {
         const ack = await ctx.live.send(cmd);
         open.summary = { ...open.summary, ...ack.conversation };
         el.escReason.value = '';
-        setText(el.escMsg, `Escalated to ${cmd.group === 'team' ? ctx.teamName(cmd.team_id) : cmd.group}; your claim was handed back.`);
+        setText(el.escMsg, `Escalated to ${cmd.group === 'team' ? ctx.teamName(cmd.team_id) : ctx.groupName(cmd.group)}; your claim was handed back.`);
+        applyEscalation(ack.escalation);
         renderHeader();
         refreshMineSoon();
       } catch (err) {
@@ -1138,6 +1182,117 @@ function escalateForm(el) {
     button,
     el.escMsg,
   );
+}
+
+// ---------------------------------------------------------------- the case's escalations
+
+/** The case's escalations (to whom, why, how they came back) and, for the group, "return". */
+function escalationsBox(el) {
+  el.escList = h('ol', { class: 'esc-history' });
+  el.escStatus = h('p', { id: 'esc-status', class: 'small', role: 'status', 'aria-live': 'polite' });
+  el.escReturnNote = h('textarea', { id: 'esc-return-note', rows: 2, maxlength: 2000, required: true });
+  el.escReturnLabel = h('label', { for: 'esc-return-note' });
+  el.escReturnBtn = h('button', { type: 'submit', id: 'esc-return', class: 'primary' });
+  el.escReturnMsg = h('p', { class: 'error small', role: 'alert' });
+  el.escReturnNote.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      el.escReturn.requestSubmit();
+    }
+  });
+  el.escReturn = h(
+    'form',
+    { class: 'return-form', onsubmit: (e) => { e.preventDefault(); giveBack(); } },
+    el.escReturnLabel,
+    el.escReturnNote,
+    h('div', { class: 'composer-row' }, el.escReturnBtn, h('span', { class: 'small muted' }, 'Ctrl+Enter returns it')),
+    el.escReturnMsg,
+  );
+  el.escBox = h('section', { class: 'esc-box', 'aria-labelledby': 'esc-hist-h' }, h('h3', { id: 'esc-hist-h' }, 'Escalations'), el.escList, el.escStatus, el.escReturn);
+  return el.escBox;
+}
+
+/** Applies an escalation (new, returned) to the open conversation's case history. */
+function applyEscalation(e) {
+  if (!open?.detail || !e) return;
+  const list = open.detail.escalations || [];
+  // A new escalation closes the open one as forwarded (the server does the same).
+  const others = list
+    .filter((x) => x.id !== e.id)
+    .map((x) => (x.status === 'open' && e.status === 'open' ? { ...x, status: 'forwarded', closed_by: e.from_agent_id, closed_at: e.created_at } : x));
+  open.detail.escalations = [...others, e].sort((a, b) => a.id - b.id);
+  renderEscalations();
+}
+
+const ESC_STATUS = { open: 'open', returned: 'returned', forwarded: 'sent on', resolved: 'closed by resolving' };
+
+function mayReturn(e) {
+  if (e.group === 'team') return ctx.has('supervisor') || (ctx.me.team_id != null && ctx.me.team_id === e.to_team_id);
+  return ctx.groups.includes(e.group);
+}
+
+function renderEscalations() {
+  if (!open?.el) return;
+  const el = open.el;
+  const list = open.detail.escalations || [];
+  el.escBox.hidden = list.length === 0;
+  replaceChildren(
+    el.escList,
+    list.map((e) =>
+      h(
+        'li',
+        { class: `esc-item status-${e.status}`, dataset: { escalationId: e.id, status: e.status } },
+        h(
+          'div',
+          { class: 'small' },
+          h('strong', {}, `To ${e.group === 'team' ? ctx.teamName(e.to_team_id) : ctx.groupName(e.group)}`),
+          ` by ${ctx.agentName(e.from_agent_id)} · `,
+          h('time', { datetime: e.created_at }, when(e.created_at)),
+          ' · ',
+          h('span', { class: 'badge' }, ESC_STATUS[e.status] || e.status),
+        ),
+        h('p', { class: 'text' }, `Why: ${e.reason}`),
+        e.status === 'returned'
+          ? h('p', { class: 'return-note' }, h('strong', {}, `Returned by ${ctx.agentName(e.closed_by)}: `), e.return_note)
+          : e.closed_by != null
+            ? h('p', { class: 'small muted' }, `${ESC_STATUS[e.status] || e.status} by ${ctx.agentName(e.closed_by)}`)
+            : '',
+      ),
+    ),
+  );
+  const current = list.find((e) => e.status === 'open');
+  el.escReturn.hidden = !current || !mayReturn(current);
+  if (current && !el.escReturn.hidden) {
+    const who = ctx.agentName(current.from_agent_id);
+    setText(el.escReturnLabel, `Return to ${who} with a note`);
+    setText(el.escReturnBtn, `Return to ${who}`);
+  }
+}
+
+async function giveBack() {
+  const el = open.el;
+  const id = open.id;
+  const note = el.escReturnNote.value.trim();
+  setText(el.escReturnMsg, '');
+  if (!note) {
+    setText(el.escReturnMsg, 'Write a note first: it tells the agent what to do.');
+    el.escReturnNote.focus();
+    return;
+  }
+  el.escReturnBtn.disabled = true;
+  try {
+    const ack = await ctx.live.send({ type: 'escalation.return', conversation_id: id, note });
+    if (open?.id !== id) return;
+    el.escReturnNote.value = '';
+    open.summary = { ...open.summary, ...ack.conversation, customer_name: ack.conversation.customer_name ?? open.summary.customer_name };
+    applyEscalation(ack.escalation);
+    setText(el.escStatus, `Returned to ${ctx.agentName(ack.escalation.from_agent_id)}.`);
+    renderHeader();
+  } catch (e) {
+    setText(el.escReturnMsg, e.code === 'not_found' ? 'It is no longer escalated (returned, resolved or sent on meanwhile).' : conflictText(id, e));
+  } finally {
+    el.escReturnBtn.disabled = false;
+  }
 }
 
 async function resolve() {

@@ -8,6 +8,7 @@ import { $, h, replaceChildren, setText } from './util.js';
 import * as agentView from './agent.js';
 import * as supervisorView from './supervisor.js';
 import * as approverView from './approver.js';
+import * as escalationsView from './escalations.js';
 import * as crisisView from './crisis.js';
 
 // sessionStorage: each tab signs in on its own (two agents may share a browser), and a reload
@@ -20,8 +21,17 @@ const VIEWS = [
   { id: 'agent', label: 'Queue', module: agentView, may: (r) => !(r.length === 1 && r[0] === 'wallboard') },
   { id: 'supervisor', label: 'Supervisor', module: supervisorView, may: (r) => has(r, 'supervisor') },
   { id: 'approvals', label: 'Approvals', module: approverView, may: (r) => has(r, 'approver', 'legal', 'supervisor') },
+  { id: 'escalations', label: 'Escalations', module: escalationsView, may: (r) => has(r, 'approver', 'legal', 'supervisor') },
   { id: 'crisis', label: 'Crisis', module: crisisView, may: (r) => has(r, 'approver', 'legal', 'supervisor') },
 ];
+
+const GROUP_NAME = { team_lead: 'Team lead', pr: 'PR', legal: 'Legal', team: 'another team' };
+
+/** The groups one decides approvals and works escalations for (docs/protocol.md, "Approvals"). */
+function groupsOf(roles) {
+  if (roles.includes('admin')) return ['team_lead', 'pr', 'legal'];
+  return [roles.includes('supervisor') && 'team_lead', roles.includes('approver') && 'pr', roles.includes('legal') && 'legal'].filter(Boolean);
+}
 
 /** True when the roles include one of `wanted` (admins may do everything). */
 function has(roles, ...wanted) {
@@ -70,7 +80,7 @@ async function onLogin(e) {
 
 function topicsFor(roles) {
   const topics = ['queue', 'presence', 'crisis'];
-  if (has(roles, 'supervisor', 'approver', 'legal')) topics.push('approvals', 'alerts');
+  if (has(roles, 'supervisor', 'approver', 'legal')) topics.push('approvals', 'escalations', 'alerts');
   // Supervisors also get the wallboard's figures (agents online, available, at capacity).
   if (has(roles, 'supervisor')) topics.push('wallboard');
   return topics;
@@ -145,6 +155,8 @@ function makeContext(me, live) {
     me,
     roles: me.roles,
     has: (...wanted) => has(me.roles, ...wanted),
+    groups: groupsOf(me.roles), // team_lead, pr, legal: whose approvals and escalations are ours
+    groupName: (g) => GROUP_NAME[g] ?? g,
     agents: new Map(),
     teams: new Map(),
     crises: new Map(), // active crises by id

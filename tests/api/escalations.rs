@@ -110,6 +110,21 @@ async fn an_escalation_climbs_the_ladder_and_comes_back_with_its_history() -> Te
         (Some(agent), Some(c))
     );
     assert_eq!(seen["escalation"]["reason"], "Customer threatens legal action; phone caught fire");
+    assert_eq!(seen["conversation"]["customer_name"], "@ec1", "events name the customer: {seen}");
+    // Each group's queue is its own: PR and other agents do not list the team lead's escalation;
+    // the team lead and the agent who raised it do.
+    let listed = |v: &Value| v.as_array().map(|a| a.iter().filter(|e| e["conversation"]["id"] == json!(c)).count());
+    for (token, n, who) in [
+        (&lead_token, 1, "team lead"),
+        (&agent_token, 1, "raiser"),
+        (&pr_token, 0, "PR"),
+        (&other_token, 0, "other agent"),
+    ] {
+        let (s, v) = app.call(reqwest::Method::GET, token, "/api/v1/escalations", None).await;
+        assert_eq!((s, listed(&v)), (200, Some(n)), "{who}: {v}");
+    }
+    let (_, v) = app.call(reqwest::Method::GET, &lead_token, "/api/v1/escalations", None).await;
+    assert_eq!(v[0]["conversation"]["customer_name"], "@ec1", "{v}");
     let stale = ws.command(json!({"type": "tags", "conversation_id": c, "fence_token": fence, "add": ["x"]})).await;
     assert_eq!(stale["code"], "stale_claim", "{stale}");
 

@@ -110,14 +110,23 @@ fn queued() -> Condition {
         .add(conversation::Column::Priority.lte(2))
 }
 
+/// One team and tier of the queue: team, tier, waiting, unassigned, overdue, oldest wait.
+type QueueGroup = (Option<i64>, i16, i64, i64, i64, Option<DateTime<Utc>>);
+
 /// The queue now.
 pub async fn queue(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<QueueFigures, ApiError> {
     use sea_orm::PaginatorTrait;
-    let groups: Vec<(Option<i64>, i16, i64)> = conversation::Entity::find()
+    use sea_orm::sea_query::Expr;
+    // One pass over the waiting conversations (the queue index) for every per-group figure.
+    let now_ms = now.timestamp_millis();
+    let groups: Vec<QueueGroup> = conversation::Entity::find()
         .select_only()
         .column(conversation::Column::TeamId)
         .column(conversation::Column::Priority)
         .column_as(conversation::Column::Id.count(), "n")
+        .column_as(Expr::cust("SUM(CASE WHEN assignee_id IS NULL THEN 1 ELSE 0 END)"), "unassigned")
+        .column_as(Expr::cust(format!("SUM(CASE WHEN due_sort < {now_ms} THEN 1 ELSE 0 END)")), "overdue")
+        .column_as(conversation::Column::AwaitingSince.min(), "oldest")
         .filter(queued())
         .group_by(conversation::Column::TeamId)
         .group_by(conversation::Column::Priority)
@@ -125,8 +134,15 @@ pub async fn queue(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Queu
         .all(db)
         .await?;
     let mut by_team: Vec<TeamDepth> = Vec::new();
-    for (team_id, priority, n) in groups {
+    let (mut unassigned, mut overdue, mut oldest) = (0u64, 0u64, None::<DateTime<Utc>>);
+    for (team_id, priority, n, free, late, first) in groups {
         let n = u64::try_from(n).unwrap_or(0);
+        unassigned += u64::try_from(free).unwrap_or(0);
+        overdue += u64::try_from(late).unwrap_or(0);
+        oldest = match (oldest, first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let at = match by_team.iter().position(|t| t.team_id == team_id) {
             Some(i) => i,
             None => {
@@ -142,24 +158,6 @@ pub async fn queue(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Queu
     }
     by_team.sort_by_key(|t| t.team_id);
     let (tier1, tier2) = by_team.iter().fold((0, 0), |(a, b), t| (a + t.tier1, b + t.tier2));
-    let unassigned = conversation::Entity::find()
-        .filter(queued())
-        .filter(conversation::Column::AssigneeId.is_null())
-        .count(db)
-        .await?;
-    let overdue = conversation::Entity::find()
-        .filter(queued())
-        .filter(conversation::Column::DueSort.lt(now.timestamp_millis()))
-        .count(db)
-        .await?;
-    let oldest: Option<Option<DateTime<Utc>>> = conversation::Entity::find()
-        .select_only()
-        .column_as(conversation::Column::AwaitingSince.min(), "oldest")
-        .filter(queued())
-        .into_tuple()
-        .one(db)
-        .await?;
-    let oldest = oldest.flatten();
     let escalated = conversation::Entity::find()
         .filter(conversation::Column::EscalatedTo.is_not_null())
         .filter(conversation::Column::Status.ne(STATUS_RESOLVED))

@@ -253,6 +253,10 @@ pub struct Settings {
     pub reopen_window_secs: u64,
     /// Lifetime of a login token.
     pub session_ttl_secs: u64,
+    /// Wrong passwords in a row that lock an account.
+    pub max_failed_logins: u64,
+    /// How long a locked account refuses logins.
+    pub lockout_secs: u64,
     /// Length of a claim's lease; the holder renews it (re-claiming, or its live session).
     pub claim_lease_secs: u64,
     /// Response-time targets.
@@ -287,6 +291,8 @@ impl Default for Settings {
             max_body_bytes: 1024 * 1024,
             reopen_window_secs: 72 * 3600,
             session_ttl_secs: 12 * 3600,
+            max_failed_logins: 5,
+            lockout_secs: 15 * 60,
             claim_lease_secs: 120,
             sla: SlaSettings::default(),
             ingest: IngestSettings::default(),
@@ -350,6 +356,8 @@ impl Settings {
         let positive = [
             ("CHORUS_MAX_BODY_BYTES", self.max_body_bytes as u64),
             ("CHORUS_SESSION_TTL_SECS", self.session_ttl_secs),
+            ("CHORUS_MAX_FAILED_LOGINS", self.max_failed_logins),
+            ("CHORUS_LOCKOUT_SECS", self.lockout_secs),
             ("CHORUS_CLAIM_LEASE_SECS", self.claim_lease_secs),
             ("CHORUS_INGEST__MAX_BATCH_MESSAGES", self.ingest.max_batch_messages as u64),
             ("CHORUS_INGEST__QUEUE_CAPACITY", self.ingest.queue_capacity as u64),

@@ -54,6 +54,9 @@ pub enum ApiError {
     /// A feature that needs configuration the operator has not given.
     #[error("{0}")]
     NotConfigured(&'static str),
+    /// Too many failed logins: the account is locked for this many more seconds.
+    #[error("too many failed logins; try again in {0} s")]
+    Locked(i64),
     /// The server is shedding load (ingest queue full) or shutting down.
     #[error("{0}")]
     Unavailable(&'static str),
@@ -75,7 +78,7 @@ pub struct ErrorDetail {
     /// Machine-readable: `malformed_json`, `invalid_payload`, `validation`, `payload_too_large`,
     /// `unauthorized`, `bad_signature`, `forbidden`, `not_found`, `conflict`, `already_claimed`,
     /// `stale_claim`, `at_capacity`, `coordination_unavailable`, `not_configured`, `unavailable`,
-    /// `internal`.
+    /// `locked`, `internal`.
     pub code: &'static str,
     /// For people.
     pub message: String,
@@ -100,6 +103,7 @@ impl ApiError {
             ApiError::CoordinationUnavailable(_) => "coordination_unavailable",
             ApiError::NotConfigured(_) => "not_configured",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::Locked(_) => "locked",
             ApiError::Unexpected(_) => "internal",
         }
     }
@@ -141,12 +145,17 @@ impl ResponseError for ApiError {
             }
             ApiError::CoordinationUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotConfigured(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status_code()).json(ErrorBody { error: self.detail() })
+        let mut r = HttpResponse::build(self.status_code());
+        if let ApiError::Locked(secs) = self {
+            r.insert_header((actix_web::http::header::RETRY_AFTER, secs.max(&1).to_string()));
+        }
+        r.json(ErrorBody { error: self.detail() })
     }
 }
 

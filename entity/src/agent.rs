@@ -19,6 +19,10 @@ pub struct Model {
     pub capacity: i32,
     pub team_id: Option<i64>,
     pub active: bool,
+    /// Wrong passwords since the last successful login (or lock).
+    pub failed_logins: i32,
+    /// Logins are refused until then.
+    pub locked_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -16,6 +16,7 @@ mod m20261126_000010_metrics_indexes;
 mod m20261126_000011_sla_marks;
 mod m20261126_000012_metrics;
 mod m20261126_000013_escalated_index;
+mod m20261126_000014_login_lockout;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000011_sla_marks::Migration),
             Box::new(m20261126_000012_metrics::Migration),
             Box::new(m20261126_000013_escalated_index::Migration),
+            Box::new(m20261126_000014_login_lockout::Migration),
         ]
     }
 }

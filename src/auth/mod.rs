@@ -11,6 +11,7 @@ pub use extractor::{AuthedAgent, IngestKey, token_of};
 
 use chrono::{Duration, Utc};
 use entity::{agent, session};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::agents::{self, AgentView};
@@ -32,17 +33,34 @@ pub async fn login(
     email: &str,
     password: &str,
     ttl_secs: u64,
+    lockout: &Lockout,
 ) -> Result<LoginOutcome, ApiError> {
     let email = agents::normalize_email(email);
     let found = agent::Entity::find().filter(agent::Column::Email.eq(email)).one(db).await?;
+    let now = Utc::now();
+    if let Some(until) = found.as_ref().and_then(|a| a.locked_until).filter(|u| *u > now) {
+        // Not even a right password opens a locked account until the lock ends.
+        return Err(ApiError::Locked(Ord::max((until - now).num_seconds(), 1)));
+    }
     let hash = found.as_ref().map(|a| a.password_hash.clone());
     let ok = password::verify_or_burn(password.to_owned(), hash).await?;
     let agent = match found {
         Some(a) if ok && a.active => a,
+        Some(a) if !ok => {
+            failed(db, &a, lockout, now).await?;
+            return Err(ApiError::Unauthorized("invalid email or password"));
+        }
         _ => return Err(ApiError::Unauthorized("invalid email or password")),
     };
+    if agent.failed_logins != 0 || agent.locked_until.is_some() {
+        agent::Entity::update_many()
+            .col_expr(agent::Column::FailedLogins, Expr::value(0))
+            .col_expr(agent::Column::LockedUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+            .filter(agent::Column::Id.eq(agent.id))
+            .exec(db)
+            .await?;
+    }
     let token = token::generate();
-    let now = Utc::now();
     session::ActiveModel {
         agent_id: Set(agent.id),
         token_hash: Set(token::hash(&token)),
@@ -54,6 +72,58 @@ pub async fn login(
     .insert(db)
     .await?;
     Ok(LoginOutcome { token, agent: AgentView::from(agent) })
+}
+
+/// When wrong passwords lock an account, and who is asking (for the audit trail).
+#[derive(Debug, Clone)]
+pub struct Lockout {
+    /// Wrong passwords in a row that lock it.
+    pub max_failed: i32,
+    /// For how long.
+    pub lock: Duration,
+    /// The client's address.
+    pub ip: Option<String>,
+}
+
+/// Counts a wrong password (one conditional increment, so attempts racing on several nodes
+/// are all counted) and locks the account, audited, when it reaches the limit.
+async fn failed(
+    db: &impl ConnectionTrait,
+    a: &agent::Model,
+    lockout: &Lockout,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let counted = agent::Entity::update_many()
+        .col_expr(agent::Column::FailedLogins, Expr::col(agent::Column::FailedLogins).add(1))
+        .filter(agent::Column::Id.eq(a.id))
+        .exec_with_returning(db)
+        .await?;
+    let Some(row) = counted.into_iter().next() else { return Ok(()) };
+    if row.failed_logins < lockout.max_failed {
+        return Ok(());
+    }
+    let until = now + lockout.lock;
+    agent::Entity::update_many()
+        .col_expr(agent::Column::FailedLogins, Expr::value(0))
+        .col_expr(agent::Column::LockedUntil, Expr::value(Some(until)))
+        .filter(agent::Column::Id.eq(a.id))
+        .exec(db)
+        .await?;
+    crate::audit::record(
+        db,
+        crate::audit::Entry {
+            actor: format!("login:{}", a.email),
+            action: "auth.lockout".into(),
+            target_type: "agent".into(),
+            target_id: Some(a.id.to_string()),
+            ip: lockout.ip.clone(),
+            after: Some(serde_json::json!({"failed_logins": row.failed_logins, "locked_until": until})),
+            ..Default::default()
+        },
+    )
+    .await?;
+    tracing::warn!(agent_id = a.id, "account locked after failed logins");
+    Ok(())
 }
 
 /// Ends the session that carries this token.

@@ -30,13 +30,24 @@ pub struct LoginResponse {
 
 /// Log in with email and password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody), (status = 400, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody), (status = 400, body = crate::error::ErrorBody),
+        (status = 429, body = crate::error::ErrorBody, description = "locked after too many failed logins (Retry-After)")))]
 #[post("/auth/login")]
-pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn login(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
     if body.email.len() > 254 || body.password.len() > 1024 {
         return Err(ApiError::Unauthorized("invalid email or password"));
     }
-    let out = auth::login(&state.db, &body.email, &body.password, state.settings.session_ttl_secs).await?;
+    let s = &state.settings;
+    let lockout = auth::Lockout {
+        max_failed: i32::try_from(s.max_failed_logins).unwrap_or(i32::MAX),
+        lock: chrono::Duration::seconds(i64::try_from(s.lockout_secs).unwrap_or(900)),
+        ip: req.peer_addr().map(|a| a.ip().to_string()),
+    };
+    let out = auth::login(&state.db, &body.email, &body.password, s.session_ttl_secs, &lockout).await?;
     Ok(HttpResponse::Ok().json(LoginResponse { token: out.token, agent: out.agent }))
 }
 

@@ -125,3 +125,58 @@ async fn generated_first_admin_password_works() -> TestResult {
     scratch.drop_db().await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn wrong_passwords_lock_the_account_for_a_while_and_the_lock_is_audited() -> TestResult {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let app = crate::helpers::spawn_app_with(|s| {
+        s.max_failed_logins = 3;
+        s.lockout_secs = 2;
+    })
+    .await;
+    let (id, _) = app.agent("target@lock.example", &["agent"], 2).await;
+    let password = "correct horse battery";
+    let login = |pw: &'static str| {
+        let (client, url) = (app.client.clone(), app.url("/api/v1/auth/login"));
+        async move {
+            let r = client.post(url).json(&json!({"email": "target@lock.example", "password": pw})).send().await?;
+            let (status, retry) = (r.status().as_u16(), r.headers().get("retry-after").map(|v| v.as_bytes().to_vec()));
+            Ok::<_, reqwest::Error>((status, retry, r.json::<Value>().await.unwrap_or(Value::Null)))
+        }
+    };
+    // A success in between starts the count again.
+    for _ in 0..2 {
+        assert_eq!(login("wrong").await?.0, 401);
+    }
+    assert_eq!(login(password).await?.0, 200);
+    for _ in 0..2 {
+        assert_eq!(login("wrong").await?.0, 401);
+    }
+    assert_eq!(login(password).await?.0, 200, "two wrong after a success do not lock");
+    // Three in a row do: even the right password is refused, with how long to wait.
+    for _ in 0..3 {
+        assert_eq!(login("wrong").await?.0, 401);
+    }
+    let (status, retry, body) = login(password).await?;
+    assert_eq!((status, body["error"]["code"].as_str()), (429, Some("locked")), "{body}");
+    assert!(retry.is_some_and(|r| r == b"1" || r == b"2"), "Retry-After tells the wait");
+    // Unknown accounts are not locked (nor told apart): still 401.
+    let r = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .json(&json!({"email": "nobody@lock.example", "password": "x"}))
+        .send()
+        .await?;
+    assert_eq!(r.status(), 401);
+    let audit = entity::audit::Entity::find()
+        .filter(entity::audit::Column::Action.eq("auth.lockout"))
+        .all(&app.state.db)
+        .await?;
+    assert_eq!(audit.len(), 1, "{audit:?}");
+    assert_eq!(audit[0].target_id.as_deref(), Some(id.to_string().as_str()));
+    assert!(audit[0].ip.is_some(), "the address is kept");
+    // The lock ends by itself.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_eq!(login(password).await?.0, 200, "unlocked after the lockout");
+    Ok(())
+}

@@ -1,11 +1,9 @@
 //! Listing conversations by view, with filters and keyset (cursor) pagination, so a page is
 //! stable while new conversations arrive and costs the same at page 1 and page 1000.
 
-use std::collections::HashMap;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use entity::{conversation, customer};
+use entity::conversation;
 use sea_orm::sea_query::{Condition, Expr};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::{Deserialize, Serialize};
@@ -194,21 +192,7 @@ pub async fn list(db: &impl ConnectionTrait, q: &ListQuery, me: i64) -> Result<P
         (true, Some(last)) => Some(encode_cursor(&[last.id])),
         _ => None,
     };
-    let ids: Vec<i64> = rows.iter().map(|r| r.customer_id).collect();
-    let names: HashMap<i64, String> = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        customer::Entity::find()
-            .select_only()
-            .columns([customer::Column::Id, customer::Column::DisplayName])
-            .filter(customer::Column::Id.is_in(ids))
-            .into_tuple::<(i64, String)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect()
-    };
-    let items = rows.iter().map(|r| Summary::from_model(r, names.get(&r.customer_id).cloned())).collect();
+    let items = Summary::named_all(db, &rows).await?;
     Ok(Page { items, next_cursor })
 }
 

@@ -89,13 +89,30 @@ impl Summary {
     /// The wire view of a row just written, with its customer's name read from the store, so
     /// events and answers carry it as lists do and clients need not look it up.
     pub async fn named(db: &impl ConnectionTrait, c: &conversation::Model) -> Result<Self, sea_orm::DbErr> {
-        let name: Option<String> = customer::Entity::find_by_id(c.customer_id)
-            .select_only()
-            .column(customer::Column::DisplayName)
-            .into_tuple()
-            .one(db)
-            .await?;
-        Ok(Self::from_model(c, name))
+        let mut one = Self::named_all(db, std::slice::from_ref(c)).await?;
+        one.pop().ok_or_else(|| sea_orm::DbErr::Custom("summary not built".into()))
+    }
+
+    /// The wire views of rows, in order, with their customers' names read in one query.
+    pub async fn named_all(
+        db: &impl ConnectionTrait,
+        rows: &[conversation::Model],
+    ) -> Result<Vec<Self>, sea_orm::DbErr> {
+        let ids: Vec<i64> = rows.iter().map(|r| r.customer_id).collect();
+        let names: std::collections::HashMap<i64, String> = if ids.is_empty() {
+            Default::default()
+        } else {
+            customer::Entity::find()
+                .select_only()
+                .columns([customer::Column::Id, customer::Column::DisplayName])
+                .filter(customer::Column::Id.is_in(ids))
+                .into_tuple::<(i64, String)>()
+                .all(db)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        Ok(rows.iter().map(|r| Self::from_model(r, names.get(&r.customer_id).cloned())).collect())
     }
 
     /// Builds the wire view of a row.

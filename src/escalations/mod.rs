@@ -376,22 +376,12 @@ pub async fn list(db: &impl ConnectionTrait, q: &ListQuery, who: &AgentView) -> 
     let rows = find.order_by_asc(escalation::Column::Id).limit(limit).all(db).await?;
     let ids: Vec<i64> = rows.iter().map(|e| e.conversation_id).collect();
     let convs = conversation::Entity::find().filter(conversation::Column::Id.is_in(ids)).all(db).await?;
-    let customer_ids: Vec<i64> = convs.iter().map(|c| c.customer_id).collect();
-    let names: std::collections::HashMap<i64, String> = entity::customer::Entity::find()
-        .select_only()
-        .column(entity::customer::Column::Id)
-        .column(entity::customer::Column::DisplayName)
-        .filter(entity::customer::Column::Id.is_in(customer_ids))
-        .into_tuple()
-        .all(db)
-        .await?
-        .into_iter()
-        .collect();
+    let mut summaries: std::collections::HashMap<i64, Summary> =
+        Summary::named_all(db, &convs).await?.into_iter().map(|s| (s.id, s)).collect();
     Ok(rows
         .into_iter()
         .filter_map(|e| {
-            let c = convs.iter().find(|c| c.id == e.conversation_id)?;
-            let summary = Summary::from_model(c, names.get(&c.customer_id).cloned());
+            let summary = summaries.remove(&e.conversation_id)?;
             Some(Escalated { escalation: EscalationView::from(e), conversation: summary })
         })
         .collect())

@@ -19,8 +19,8 @@ pub const POSITIVE: f64 = 0.3;
 /// answer only adds the oldest-first waits up to this many).
 const MAX_WAITING: usize = 200;
 
-/// Counters of one hourly bucket (see `metric_hours`).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+/// Counters of one hourly bucket (see `metric_hours`); history reads its sums straight into it.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, sea_orm::FromQueryResult)]
 pub struct Counts {
     /// Customer messages.
     pub inbound: i64,

@@ -191,43 +191,8 @@ struct Summed {
     bucket: i64,
     key: Option<String>,
     in_hours: i16,
-    inbound: i64,
-    outbound: i64,
-    conversations: i64,
-    first_responses: i64,
-    frt_ms: i64,
-    frt_met: i64,
-    responses: i64,
-    art_ms: i64,
-    art_met: i64,
-    resolved: i64,
-    resolution_ms: i64,
-    resolved_handling_ms: i64,
-    handling_ms: i64,
-    negative_starts: i64,
-    conversions: i64,
-}
-
-impl Summed {
-    fn counts(&self) -> Counts {
-        Counts {
-            inbound: self.inbound,
-            outbound: self.outbound,
-            conversations: self.conversations,
-            first_responses: self.first_responses,
-            frt_ms: self.frt_ms,
-            frt_met: self.frt_met,
-            responses: self.responses,
-            art_ms: self.art_ms,
-            art_met: self.art_met,
-            resolved: self.resolved,
-            resolution_ms: self.resolution_ms,
-            resolved_handling_ms: self.resolved_handling_ms,
-            handling_ms: self.handling_ms,
-            negative_starts: self.negative_starts,
-            conversions: self.conversions,
-        }
-    }
+    #[sea_orm(nested)]
+    counts: Counts,
 }
 
 /// The key expression of a split, and whether 0 / "" mean "none".
@@ -306,7 +271,7 @@ pub async fn read(db: &impl ConnectionTrait, q: &HistoryQuery) -> Result<History
     let mut slices: std::collections::BTreeMap<(i64, Option<String>), SplitCounts> = Default::default();
     let mut total = SplitCounts::default();
     for r in &rows {
-        let counts = r.counts();
+        let counts = r.counts;
         slices.entry((r.bucket, none_key(by, r.key.clone()))).or_default().add(counts, r.in_hours != 0);
         total.add(counts, r.in_hours != 0);
     }

@@ -249,8 +249,7 @@ fn check(spec: &PolicySpec) -> Result<(), ApiError> {
 }
 
 fn unique_scope(e: sea_orm::DbErr, spec: &PolicySpec) -> ApiError {
-    let msg = e.to_string();
-    if msg.contains("ux_sla_policies_scope") || msg.to_ascii_lowercase().contains("unique") {
+    if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) {
         ApiError::Conflict(format!(
             "a policy for tier {} on network {} exists already",
             spec.priority.map_or("any".into(), |p| p.to_string()),

@@ -96,6 +96,7 @@ async fn sla_policies_are_checked_scoped_and_set_due_times() -> TestResult {
     assert!(matches!(due(&x_c["conversation"]), Some(1800 | 14_400)), "{x_c}");
     // Every queued conversation says how long until it breaches.
     let page = app.get_json("/api/v1/conversations?view=queue").await;
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(2), "{page}");
     for c in page["items"].as_array().into_iter().flatten() {
         let left = c["time_to_breach_secs"].as_i64().unwrap_or_else(|| panic!("no time to breach: {c}"));
         assert!(left <= due(c).unwrap_or_default() && left > due(c).unwrap_or_default() - 30, "{c}");

@@ -10,9 +10,9 @@ use utoipa::ToSchema;
 
 use crate::auth::password;
 use crate::error::ApiError;
+use crate::events::{NewEvent, kind};
 
-/// The roles Chorus knows. Finer permissions per role come with the security work; for now
-/// `admin` may manage agents and every authenticated agent may read the queue.
+/// The roles Chorus knows; what each may do is the table in [`crate::auth::permissions`].
 pub const ROLES: &[&str] = &["agent", "supervisor", "approver", "legal", "admin", "wallboard"];
 
 /// The public view of an agent (never the password hash).
@@ -133,6 +133,123 @@ pub async fn create(db: &impl ConnectionTrait, new: NewAgent) -> Result<AgentVie
 /// All agents, by id.
 pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<AgentView>, ApiError> {
     Ok(agent::Entity::find().order_by_asc(agent::Column::Id).all(db).await?.into_iter().map(AgentView::from).collect())
+}
+
+/// A change to an agent (admin): only the fields given change.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AgentPatch {
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Roles (replaces them all; at least one).
+    #[serde(default)]
+    pub roles: Option<Vec<String>>,
+    /// Skills (replaces them all).
+    #[serde(default)]
+    pub skills: Option<Vec<String>>,
+    /// Capacity (0 to 1000).
+    #[serde(default)]
+    pub capacity: Option<i32>,
+    /// `false` disables the account: it cannot log in and every session ends at once.
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+fn validate_patch(p: &AgentPatch, me: i64, id: i64) -> Result<(), ApiError> {
+    if let Some(n) = &p.name
+        && (n.trim().is_empty() || n.chars().count() > 200)
+    {
+        return Err(ApiError::Validation("name must be 1 to 200 characters".into()));
+    }
+    if let Some(roles) = &p.roles {
+        if roles.is_empty() || roles.len() > ROLES.len() {
+            return Err(ApiError::Validation("give 1 to 6 roles".into()));
+        }
+        if let Some(bad) = roles.iter().find(|r| !ROLES.contains(&r.as_str())) {
+            return Err(ApiError::Validation(format!("unknown role {bad:?}; known: {}", ROLES.join(", "))));
+        }
+    }
+    if let Some(skills) = &p.skills
+        && (skills.len() > 100 || skills.iter().any(|s| s.trim().is_empty() || s.chars().count() > 100))
+    {
+        return Err(ApiError::Validation("at most 100 skills of 1 to 100 characters".into()));
+    }
+    if matches!(p.capacity, Some(c) if !(0..=1000).contains(&c)) {
+        return Err(ApiError::Validation("capacity must be between 0 and 1000".into()));
+    }
+    // An admin locking themselves out would leave nobody to undo it.
+    if me == id && (p.active == Some(false) || p.roles.as_ref().is_some_and(|r| !r.iter().any(|r| r == "admin"))) {
+        return Err(ApiError::Validation("you cannot disable yourself or give up your own admin role".into()));
+    }
+    Ok(())
+}
+
+/// Changes an agent. Disabling revokes every session; the `agent.updated` event reaches the
+/// agent's live sessions on every node, which narrow their subscriptions to the new roles (or
+/// close, when the account is disabled). Returns the agent before and after, and the events
+/// to publish once the transaction commits.
+pub async fn update(
+    db: &impl ConnectionTrait,
+    me: i64,
+    id: i64,
+    patch: AgentPatch,
+) -> Result<(AgentView, AgentView, Vec<NewEvent>), ApiError> {
+    validate_patch(&patch, me, id)?;
+    let found = agent::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("agent"))?;
+    let before = AgentView::from(found.clone());
+    let mut am: agent::ActiveModel = found.into();
+    if let Some(n) = patch.name {
+        am.name = Set(n.trim().to_owned());
+    }
+    if let Some(mut r) = patch.roles {
+        r.sort_by_key(|r| ROLES.iter().position(|k| k == r));
+        r.dedup();
+        am.roles = Set(serde_json::json!(r));
+    }
+    if let Some(s) = patch.skills {
+        am.skills = Set(serde_json::json!(s));
+    }
+    if let Some(c) = patch.capacity {
+        am.capacity = Set(c);
+    }
+    if let Some(a) = patch.active {
+        am.active = Set(a);
+    }
+    am.updated_at = Set(Utc::now());
+    let after = AgentView::from(am.update(db).await?);
+    let mut evs = Vec::new();
+    if !after.active {
+        evs.push(revoke_sessions(db, id, None).await?.1);
+    }
+    let updated = NewEvent { kind: kind::AGENT_UPDATED, conversation_id: None, payload: serde_json::json!(after) };
+    crate::events::append(db, std::slice::from_ref(&updated)).await?;
+    evs.push(updated);
+    Ok((before, after, evs))
+}
+
+/// Ends an agent's sessions (one login, or all of them with `None`): their tokens stop working
+/// at once and the `session.revoked` event (returned, to publish once committed) closes their
+/// live sockets on every node. Returns how many were open.
+pub async fn revoke_sessions(
+    db: &impl ConnectionTrait,
+    agent_id: i64,
+    login: Option<i64>,
+) -> Result<(u64, NewEvent), ApiError> {
+    use entity::session;
+    use sea_orm::sea_query::Expr;
+    let mut q = session::Entity::update_many()
+        .col_expr(session::Column::RevokedAt, Expr::value(Utc::now()))
+        .filter(session::Column::AgentId.eq(agent_id))
+        .filter(session::Column::RevokedAt.is_null());
+    if let Some(l) = login {
+        q = q.filter(session::Column::Id.eq(l));
+    }
+    let n = q.exec(db).await?.rows_affected;
+    let payload = serde_json::json!({"agent_id": agent_id, "login_id": login});
+    let revoked = NewEvent { kind: kind::SESSION_REVOKED, conversation_id: None, payload };
+    crate::events::append(db, std::slice::from_ref(&revoked)).await?;
+    Ok((n, revoked))
 }
 
 /// Replaces an agent's password.

@@ -75,6 +75,19 @@ impl Default for MetricsSettings {
     }
 }
 
+/// Where requests may come from, and whom to believe about it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SecuritySettings {
+    /// Load balancers and proxies (CIDRs) whose `X-Forwarded-For` is believed. A request from
+    /// anywhere else is taken to come from its peer address, whatever its headers say.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Per role, the CIDRs its holders may use it from (e.g. `admin = ["10.0.0.0/8"]`); roles
+    /// not listed work from anywhere. Outside a role's list an agent works with their other
+    /// roles; with none left, the request is refused (403 `ip_not_allowed`, audited).
+    pub role_allowlists: std::collections::BTreeMap<String, Vec<ipnet::IpNet>>,
+}
+
 /// The group-commit ingest pipeline's limits.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -271,6 +284,8 @@ pub struct Settings {
     pub crisis: CrisisSettings,
     /// Metrics.
     pub metrics: MetricsSettings,
+    /// Address allowlists and trusted proxies.
+    pub security: SecuritySettings,
     /// Triage lexicons, thresholds and category rules.
     pub triage: TriageConfig,
 }
@@ -300,6 +315,7 @@ impl Default for Settings {
             replies: ReplySettings::default(),
             crisis: CrisisSettings::default(),
             metrics: MetricsSettings::default(),
+            security: SecuritySettings::default(),
             triage: TriageConfig::default(),
         }
     }
@@ -387,6 +403,12 @@ impl Settings {
         ];
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError(format!("{key} must be greater than 0")));
+        }
+        if let Some(role) = self.security.role_allowlists.keys().find(|r| !crate::agents::ROLES.contains(&r.as_str())) {
+            return Err(ConfigError(format!(
+                "security.role_allowlists names unknown role {role:?}; known: {}",
+                crate::agents::ROLES.join(", ")
+            )));
         }
         if self.crisis.spike_ratio.is_nan() || self.crisis.spike_ratio < 1.0 {
             return Err(ConfigError("CHORUS_CRISIS__SPIKE_RATIO must be at least 1".to_owned()));

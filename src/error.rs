@@ -33,6 +33,9 @@ pub enum ApiError {
     /// Authenticated but not allowed.
     #[error("{0}")]
     Forbidden(&'static str),
+    /// Valid credentials, used from an address their allowlist does not include.
+    #[error("not allowed from this address")]
+    IpNotAllowed,
     /// Unknown id or route.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -76,7 +79,7 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// Machine-readable: `malformed_json`, `invalid_payload`, `validation`, `payload_too_large`,
-    /// `unauthorized`, `bad_signature`, `forbidden`, `not_found`, `conflict`, `already_claimed`,
+    /// `unauthorized`, `bad_signature`, `forbidden`, `ip_not_allowed`, `not_found`, `conflict`, `already_claimed`,
     /// `stale_claim`, `at_capacity`, `coordination_unavailable`, `not_configured`, `unavailable`,
     /// `locked`, `internal`.
     pub code: &'static str,
@@ -95,6 +98,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::BadSignature(_) => "bad_signature",
             ApiError::Forbidden(_) => "forbidden",
+            ApiError::IpNotAllowed => "ip_not_allowed",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
             ApiError::AlreadyClaimed(_) => "already_claimed",
@@ -138,7 +142,7 @@ impl ResponseError for ApiError {
             }
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized(_) | ApiError::BadSignature(_) => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::IpNotAllowed => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) | ApiError::AlreadyClaimed(_) | ApiError::StaleClaim | ApiError::AtCapacity(_) => {
                 StatusCode::CONFLICT

@@ -42,6 +42,8 @@ pub mod kind {
     pub const AGENT_CREATED: &str = "agent.created";
     /// An agent changed (their team).
     pub const AGENT_UPDATED: &str = "agent.updated";
+    /// Sessions of an agent were revoked (logout, sign-out everywhere, disabled account).
+    pub const SESSION_REVOKED: &str = "session.revoked";
     /// A team was created or changed (name, routes, auto-assignment).
     pub const TEAM_CHANGED: &str = "team.changed";
     /// A conversation was moved to another team (or to the general queue).

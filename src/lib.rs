@@ -19,6 +19,7 @@ pub mod error;
 pub mod escalations;
 pub mod events;
 pub mod example_responses;
+pub mod export;
 pub mod http;
 pub mod ingest;
 pub mod listening;

@@ -1,6 +1,7 @@
 //! sea-orm models of the Chorus store. Models only: the rules live in the `chorus` crate.
 
 pub mod agent;
+pub mod api_key;
 pub mod approval;
 pub mod approval_rule;
 pub mod audit;

@@ -1,35 +1,33 @@
-//! Extractors: a handler that needs a caller asks for [`AuthedAgent`] (or [`IngestKey`]) and
-//! never reads headers itself.
+//! Extractors: a handler that needs a caller asks for [`Authed`] (an agent holding a
+//! permission), [`Caller`] (an agent or an API key holding it), [`AuthedAgent`] (anyone signed
+//! in) or [`IngestKey`], and never reads headers itself.
 
 use std::future::Future;
+use std::marker::PhantomData;
+use std::net::IpAddr;
 use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use secrecy::ExposeSecret;
 
+use super::api_keys::{self, KeyCaller};
+use super::permissions::{Needs, Permission};
 use crate::agents::AgentView;
 use crate::error::ApiError;
 use crate::state::AppState;
 
 /// A logged-in agent, resolved from `Authorization: Bearer <token>` (or the `chorus_token`
-/// cookie the browser console uses).
+/// cookie the browser console uses), with the roles usable from the client's address.
 #[derive(Debug, Clone)]
 pub struct AuthedAgent {
-    /// The agent.
+    /// The agent; `roles` are those usable from `ip` (see [`super::address::usable_roles`]).
     pub agent: AgentView,
     /// The session the token belongs to (for logout).
     pub session_id: i64,
-}
-
-impl AuthedAgent {
-    /// Refuses callers without the role (admins may do everything).
-    pub fn require_role(&self, role: &str) -> Result<(), ApiError> {
-        if self.agent.roles.iter().any(|r| r == role || r == "admin") {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden("your role does not allow this action"))
-        }
-    }
+    /// The client's address (through trusted proxies).
+    pub ip: Option<IpAddr>,
+    /// When the login expires.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// The login token of a request: `Authorization: Bearer …`, else the `chorus_token` cookie.
@@ -49,6 +47,25 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
         .ok_or_else(|| ApiError::Unexpected(anyhow::anyhow!("app state missing")))
 }
 
+/// The client's address of a request, by the node's trusted-proxy setting.
+pub fn client_ip(req: &HttpRequest) -> Option<IpAddr> {
+    let state = state(req).ok()?;
+    super::address::client_ip(req, &state.settings.security)
+}
+
+/// Resolves a login token to its agent, with the roles usable from `ip`. Shared by every
+/// extractor and the WebSocket upgrade, so the same rules hold everywhere.
+pub async fn agent_for(state: &AppState, token: &str, ip: Option<IpAddr>) -> Result<AuthedAgent, ApiError> {
+    if api_keys::looks_like(token) {
+        return Err(ApiError::Forbidden("API keys cannot use this route: it needs a signed-in agent"));
+    }
+    let (session, agent) = super::authenticate(&state.db, token).await?;
+    let mut view = AgentView::from(agent);
+    view.roles = super::usable_roles_or_refuse(&state.db, &state.settings.security, &view, ip).await?;
+    tracing::Span::current().record("agent_id", view.id);
+    Ok(AuthedAgent { agent: view, session_id: session.id, ip, expires_at: session.expires_at })
+}
+
 impl FromRequest for AuthedAgent {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
@@ -56,45 +73,147 @@ impl FromRequest for AuthedAgent {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = token_of(req);
         let state = state(req);
+        let ip = client_ip(req);
         Box::pin(async move {
             let state = state?;
             let token = token.ok_or(ApiError::Unauthorized("missing bearer token"))?;
-            let (session, agent) = crate::auth::authenticate(&state.db, &token).await?;
-            tracing::Span::current().record("agent_id", agent.id);
-            Ok(AuthedAgent { agent: AgentView::from(agent), session_id: session.id })
+            agent_for(&state, &token, ip).await
         })
     }
 }
 
-/// A caller holding the ingest API key (`X-Api-Key: <key>` or `Authorization: Bearer <key>`).
+/// A logged-in agent holding the permission `P` (see [`super::permissions`]); anyone else gets
+/// 403 `forbidden` before the handler runs, so the handler's signature is its access rule.
+pub struct Authed<P> {
+    who: AuthedAgent,
+    need: PhantomData<fn() -> P>,
+}
+
+impl<P> std::ops::Deref for Authed<P> {
+    type Target = AuthedAgent;
+
+    fn deref(&self) -> &AuthedAgent {
+        &self.who
+    }
+}
+
+impl<P: Needs + 'static> FromRequest for Authed<P> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let who = AuthedAgent::from_request(req, payload);
+        Box::pin(async move {
+            let who = who.await?;
+            super::permissions::require(&who.agent.roles, P::PERMISSION)?;
+            Ok(Authed { who, need: PhantomData })
+        })
+    }
+}
+
+/// Who is calling a route that integrations may use too.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// A signed-in agent.
+    Agent(AuthedAgent),
+    /// An API key.
+    Key(KeyCaller),
+}
+
+/// An agent or an API key holding the permission `P`: for the routes integrations read
+/// (conversations, figures, the audit trail). Keys are checked against their scopes and their
+/// address allowlist.
+pub struct Caller<P> {
+    /// Who.
+    pub principal: Principal,
+    /// From where.
+    pub ip: Option<IpAddr>,
+    need: PhantomData<fn() -> P>,
+}
+
+impl<P> Caller<P> {
+    /// The agent, when an agent is calling.
+    pub fn agent(&self) -> Option<&AgentView> {
+        match &self.principal {
+            Principal::Agent(a) => Some(&a.agent),
+            Principal::Key(_) => None,
+        }
+    }
+
+    /// How the audit trail names the caller: `agent:<id>` or `key:<id>`.
+    pub fn actor(&self) -> String {
+        match &self.principal {
+            Principal::Agent(a) => format!("agent:{}", a.agent.id),
+            Principal::Key(k) => format!("key:{}", k.id),
+        }
+    }
+}
+
+/// Checks an API key's address allowlist, auditing a refusal.
+async fn key_from(state: &AppState, key: &str, ip: Option<IpAddr>, need: Permission) -> Result<KeyCaller, ApiError> {
+    let k = api_keys::authenticate(&state.db, key).await?;
+    if !k.allowlist.is_empty() && !ip.is_some_and(|ip| super::address::listed(&k.allowlist, ip)) {
+        super::refuse_address(&state.db, &format!("key:{}", k.id), ip).await?;
+        return Err(ApiError::IpNotAllowed);
+    }
+    if !k.holds(need) {
+        return Err(ApiError::Forbidden(need.refusal()));
+    }
+    Ok(k)
+}
+
+impl<P: Needs + 'static> FromRequest for Caller<P> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = token_of(req);
+        let state = state(req);
+        let ip = client_ip(req);
+        Box::pin(async move {
+            let state = state?;
+            let token = token.ok_or(ApiError::Unauthorized("missing bearer token"))?;
+            let principal = if api_keys::looks_like(&token) {
+                Principal::Key(key_from(&state, &token, ip, P::PERMISSION).await?)
+            } else {
+                let who = agent_for(&state, &token, ip).await?;
+                super::permissions::require(&who.agent.roles, P::PERMISSION)?;
+                Principal::Agent(who)
+            };
+            Ok(Caller { principal, ip, need: PhantomData })
+        })
+    }
+}
+
+/// A caller allowed to ingest: the configured ingest key (`X-Api-Key: <key>` or
+/// `Authorization: Bearer <key>`), or an API key with the `ingest.write` scope.
 #[derive(Debug, Clone, Copy)]
 pub struct IngestKey;
 
 impl FromRequest for IngestKey {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, Self::Error>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let result = (|| {
-            let state = state(req)?;
-            let expected = state
-                .settings
-                .ingest_api_key
-                .as_ref()
-                .ok_or(ApiError::NotConfigured("ingest API is disabled: set CHORUS_INGEST_API_KEY"))?;
-            let given = req
-                .headers()
-                .get("x-api-key")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-                .or_else(|| token_of(req))
-                .ok_or(ApiError::Unauthorized("missing API key"))?;
+        let given =
+            req.headers().get("x-api-key").and_then(|v| v.to_str().ok()).map(str::to_owned).or_else(|| token_of(req));
+        let state = state(req);
+        let ip = client_ip(req);
+        Box::pin(async move {
+            let state = state?;
+            let given = given.ok_or(ApiError::Unauthorized("missing API key"))?;
+            if api_keys::looks_like(&given) {
+                key_from(&state, &given, ip, Permission::IngestMessages).await?;
+                return Ok(IngestKey);
+            }
+            let expected = state.settings.ingest_api_key.as_ref().ok_or(ApiError::NotConfigured(
+                "ingest API is disabled: set CHORUS_INGEST_API_KEY or make an API key with ingest.write",
+            ))?;
             if crate::auth::token::secrets_equal(&given, expected.expose_secret()) {
                 Ok(IngestKey)
             } else {
                 Err(ApiError::Unauthorized("invalid API key"))
             }
-        })();
-        std::future::ready(result)
+        })
     }
 }

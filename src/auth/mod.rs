@@ -3,11 +3,15 @@
 //! Tokens are 256 random bits shown once; only their SHA-256 is stored, so a leaked database
 //! does not leak live sessions. Passwords are argon2id.
 
+pub mod address;
+pub mod api_keys;
 mod extractor;
 pub mod password;
+pub mod permissions;
 pub mod token;
 
-pub use extractor::{AuthedAgent, IngestKey, token_of};
+pub use extractor::{Authed, AuthedAgent, Caller, IngestKey, Principal, agent_for, client_ip, token_of};
+pub use permissions::{Permission, can};
 
 use chrono::{Duration, Utc};
 use entity::{agent, session};
@@ -52,6 +56,12 @@ pub async fn login(
         }
         _ => return Err(ApiError::Unauthorized("invalid email or password")),
     };
+    let roles = AgentView::from(agent.clone()).roles;
+    if !roles.is_empty() && address::usable_roles(&roles, lockout.ip, &lockout.role_allowlists).is_empty() {
+        // The right password from the wrong place: no session, and the attempt is on record.
+        refuse_address(db, &format!("agent:{}", agent.id), lockout.ip).await?;
+        return Err(ApiError::IpNotAllowed);
+    }
     if agent.failed_logins != 0 || agent.locked_until.is_some() {
         agent::Entity::update_many()
             .col_expr(agent::Column::FailedLogins, Expr::value(0))
@@ -74,7 +84,7 @@ pub async fn login(
     Ok(LoginOutcome { token, agent: AgentView::from(agent) })
 }
 
-/// When wrong passwords lock an account, and who is asking (for the audit trail).
+/// When wrong passwords lock an account, where roles may be used from, and who is asking.
 #[derive(Debug, Clone)]
 pub struct Lockout {
     /// Wrong passwords in a row that lock it.
@@ -82,7 +92,51 @@ pub struct Lockout {
     /// For how long.
     pub lock: Duration,
     /// The client's address.
-    pub ip: Option<String>,
+    pub ip: Option<std::net::IpAddr>,
+    /// Per role, where it may be used from (`[security] role_allowlists`).
+    pub role_allowlists: std::collections::BTreeMap<String, Vec<ipnet::IpNet>>,
+}
+
+/// The roles of `agent` usable from `ip`; when the agent has roles and none is usable here,
+/// the attempt is audited (`auth.ip_refused`) and refused.
+pub async fn usable_roles_or_refuse(
+    db: &impl ConnectionTrait,
+    security: &crate::config::SecuritySettings,
+    agent: &AgentView,
+    ip: Option<std::net::IpAddr>,
+) -> Result<Vec<String>, ApiError> {
+    if security.role_allowlists.is_empty() {
+        return Ok(agent.roles.clone());
+    }
+    let usable = address::usable_roles(&agent.roles, ip, &security.role_allowlists);
+    if usable.is_empty() && !agent.roles.is_empty() {
+        refuse_address(db, &format!("agent:{}", agent.id), ip).await?;
+        return Err(ApiError::IpNotAllowed);
+    }
+    Ok(usable)
+}
+
+/// Records a request refused for its address.
+pub async fn refuse_address(
+    db: &impl ConnectionTrait,
+    actor: &str,
+    ip: Option<std::net::IpAddr>,
+) -> Result<(), ApiError> {
+    tracing::warn!(actor, ip = ?ip, "refused: address not allowed");
+    let (target_type, target_id) = actor.split_once(':').unwrap_or((actor, ""));
+    crate::audit::record(
+        db,
+        crate::audit::Entry {
+            actor: actor.to_owned(),
+            action: "auth.ip_refused".into(),
+            target_type: if target_type == "key" { "api_key".into() } else { target_type.to_owned() },
+            target_id: Some(target_id.to_owned()),
+            ip: ip.map(|i| i.to_string()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Counts a wrong password (one conditional increment, so attempts racing on several nodes
@@ -116,7 +170,7 @@ async fn failed(
             action: "auth.lockout".into(),
             target_type: "agent".into(),
             target_id: Some(a.id.to_string()),
-            ip: lockout.ip.clone(),
+            ip: lockout.ip.map(|i| i.to_string()),
             after: Some(serde_json::json!({"failed_logins": row.failed_logins, "locked_until": until})),
             ..Default::default()
         },
@@ -126,14 +180,30 @@ async fn failed(
     Ok(())
 }
 
-/// Ends the session that carries this token.
-pub async fn logout(db: &impl ConnectionTrait, session_id: i64) -> Result<(), ApiError> {
-    session::Entity::update_many()
-        .col_expr(session::Column::RevokedAt, sea_orm::sea_query::Expr::value(Utc::now()))
-        .filter(session::Column::Id.eq(session_id))
-        .exec(db)
-        .await?;
+/// Ends the session that carries this token and the live sockets opened with it.
+pub async fn logout(
+    db: &impl ConnectionTrait,
+    live: &crate::live::Live,
+    agent_id: i64,
+    session_id: i64,
+) -> Result<(), ApiError> {
+    let (_, revoked) = agents::revoke_sessions(db, agent_id, Some(session_id)).await?;
+    live.publish(&[revoked]);
     Ok(())
+}
+
+/// Whether a login is still good: not revoked, not expired, its agent active. Live sessions
+/// ask this when told their access changed.
+pub async fn still_valid(
+    db: &impl ConnectionTrait,
+    login_id: i64,
+) -> Result<Option<(session::Model, agent::Model)>, ApiError> {
+    let now = Utc::now();
+    let Some(s) = session::Entity::find_by_id(login_id).one(db).await? else { return Ok(None) };
+    if s.revoked_at.is_some() || s.expires_at <= now {
+        return Ok(None);
+    }
+    Ok(agent::Entity::find_by_id(s.agent_id).one(db).await?.filter(|a| a.active).map(|a| (s, a)))
 }
 
 /// Finds the live session and active agent behind a bearer token.

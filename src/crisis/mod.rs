@@ -241,13 +241,10 @@ pub async fn view(db: &impl ConnectionTrait, c: crisis::Model) -> Result<CrisisV
 }
 
 /// Declaring, changing and standing down a crisis, and publishing its responses, is PR's (and
-/// legal's and admins') to do.
+/// legal's and admins') to do: `crises.run`, checked here too since more than one route leads
+/// here.
 pub fn may_run(who: &AgentView) -> Result<(), ApiError> {
-    if who.roles.iter().any(|r| matches!(r.as_str(), "approver" | "legal" | "admin")) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden("only PR, legal or an admin may run a crisis"))
-    }
+    crate::auth::permissions::require(&who.roles, crate::auth::Permission::RunCrises)
 }
 
 fn bounded(field: &str, v: &str, max: usize) -> Result<String, ApiError> {

@@ -1,11 +1,11 @@
-//! `GET/POST /api/v1/agents` (admin).
+//! `GET/POST /api/v1/agents`, `PATCH /api/v1/agents/{id}`, `DELETE /api/v1/agents/{id}/sessions`.
 
-use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use sea_orm::TransactionTrait;
 
-use crate::agents::{self, AgentView, NewAgent};
+use crate::agents::{self, AgentPatch, AgentView, NewAgent};
 use crate::audit;
-use crate::auth::AuthedAgent;
+use crate::auth::{Authed, Caller, can};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -13,7 +13,7 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/api/v1/agents", tag = "agents", security(("bearer" = [])),
     responses((status = 200, body = Vec<AgentView>), (status = 401, body = crate::error::ErrorBody)))]
 #[get("/agents")]
-pub async fn list(state: web::Data<AppState>, _who: AuthedAgent) -> Result<HttpResponse, ApiError> {
+pub async fn list(state: web::Data<AppState>, _who: Caller<can::ReadDirectory>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(agents::list(&state.db).await?))
 }
 
@@ -25,10 +25,9 @@ pub async fn list(state: web::Data<AppState>, _who: AuthedAgent) -> Result<HttpR
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::ManageAgents>,
     body: web::Json<NewAgent>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_role("admin")?;
     let txn = state.db.begin().await?;
     let created = agents::create(&txn, body.into_inner()).await?;
     audit::record(
@@ -41,4 +40,56 @@ pub async fn create(
     .await?;
     txn.commit().await?;
     Ok(HttpResponse::Created().json(created))
+}
+
+/// Change an agent (admin): name, roles, skills, capacity, or disable them. Takes effect on
+/// their live sessions at once: narrowed to the new roles' topics, or closed when disabled.
+#[utoipa::path(patch, path = "/api/v1/agents/{id}", tag = "agents", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "agent id")), request_body = AgentPatch,
+    responses((status = 200, body = AgentView), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[patch("/agents/{id}")]
+pub async fn update(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Authed<can::ManageAgents>,
+    id: web::Path<i64>,
+    body: web::Json<AgentPatch>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let txn = state.db.begin().await?;
+    let (before, after, evs) = agents::update(&txn, who.agent.id, id, body.into_inner()).await?;
+    let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
+    audit::record(
+        &txn,
+        audit::Entry { before: b, after: a, ..super::audit_entry(&req, &who, "agent.update", "agent", id) },
+    )
+    .await?;
+    txn.commit().await?;
+    state.live.publish(&evs);
+    Ok(HttpResponse::Ok().json(after))
+}
+
+/// Sign an agent out everywhere (admin): every token stops working and their live sockets close.
+#[utoipa::path(delete, path = "/api/v1/agents/{id}/sessions", tag = "agents", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "agent id")),
+    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+#[delete("/agents/{id}/sessions")]
+pub async fn revoke_sessions(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Authed<can::ManageAgents>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    use sea_orm::EntityTrait;
+    let id = id.into_inner();
+    let txn = state.db.begin().await?;
+    entity::agent::Entity::find_by_id(id).one(&txn).await?.ok_or(ApiError::NotFound("agent"))?;
+    let (n, revoked) = agents::revoke_sessions(&txn, id, None).await?;
+    let after = Some(serde_json::json!({"revoked": n}));
+    audit::record(&txn, audit::Entry { after, ..super::audit_entry(&req, &who, "agent.sessions_revoke", "agent", id) })
+        .await?;
+    txn.commit().await?;
+    state.live.publish(&[revoked]);
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -7,18 +7,9 @@ use super::audit_entry as entry;
 use crate::approvals::rules::{self, RuleSpec, RuleView};
 use crate::approvals::{self, ApprovalView, Decision, ListQuery};
 use crate::audit;
-use crate::auth::AuthedAgent;
+use crate::auth::{Authed, Caller, can};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Rules are PR's and legal's to keep (admins too): "a continually updated list of topics".
-fn may_edit_rules(who: &AuthedAgent) -> Result<(), ApiError> {
-    if who.agent.roles.iter().any(|r| r == "approver" || r == "legal" || r == "admin") {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden("only PR, legal or an admin may change approval rules"))
-    }
-}
 
 /// Approval requests: by default the pending ones of the groups you decide for, oldest first,
 /// each with its conversation and latest messages; agents see the requests on their own
@@ -29,7 +20,7 @@ fn may_edit_rules(who: &AuthedAgent) -> Result<(), ApiError> {
 #[get("/approvals")]
 pub async fn list(
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::DecideApprovals>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(approvals::list(&state.db, &who.agent, &q).await?))
@@ -46,11 +37,11 @@ pub async fn list(
 pub async fn decide(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::DecideApprovals>,
     id: web::Path<i64>,
     body: web::Json<Decision>,
 ) -> Result<HttpResponse, ApiError> {
-    let ip = req.peer_addr().map(|a| a.ip().to_string());
+    let ip = crate::auth::client_ip(&req).map(|a| a.to_string());
     Ok(HttpResponse::Ok().json(approvals::decide(&state, id.into_inner(), &who.agent, body.into_inner(), ip).await?))
 }
 
@@ -58,7 +49,7 @@ pub async fn decide(
 #[utoipa::path(get, path = "/api/v1/approval-rules", tag = "approvals", security(("bearer" = [])),
     responses((status = 200, body = Vec<RuleView>), (status = 401, body = crate::error::ErrorBody)))]
 #[get("/approval-rules")]
-pub async fn list_rules(state: web::Data<AppState>, _who: AuthedAgent) -> Result<HttpResponse, ApiError> {
+pub async fn list_rules(state: web::Data<AppState>, _who: Caller<can::ReadSettings>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(rules::list(&state.db).await?))
 }
 
@@ -71,10 +62,9 @@ pub async fn list_rules(state: web::Data<AppState>, _who: AuthedAgent) -> Result
 pub async fn create_rule(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::ManageApprovalRules>,
     body: web::Json<RuleSpec>,
 ) -> Result<HttpResponse, ApiError> {
-    may_edit_rules(&who)?;
     let txn = state.db.begin().await?;
     let created = rules::create(&txn, body.into_inner(), who.agent.id).await?;
     let after = serde_json::to_value(&created).ok();
@@ -93,11 +83,10 @@ pub async fn create_rule(
 pub async fn replace_rule(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::ManageApprovalRules>,
     id: web::Path<i64>,
     body: web::Json<RuleSpec>,
 ) -> Result<HttpResponse, ApiError> {
-    may_edit_rules(&who)?;
     let id = id.into_inner();
     let before = rules::get(&state.db, id).await?;
     let txn = state.db.begin().await?;
@@ -118,10 +107,9 @@ pub async fn replace_rule(
 pub async fn delete_rule(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::ManageApprovalRules>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    may_edit_rules(&who)?;
     let id = id.into_inner();
     let before = rules::get(&state.db, id).await?;
     let txn = state.db.begin().await?;

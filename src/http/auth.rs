@@ -31,6 +31,7 @@ pub struct LoginResponse {
 /// Log in with email and password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody, description = "ip_not_allowed: none of the agent's roles may be used from this address"),
         (status = 429, body = crate::error::ErrorBody, description = "locked after too many failed logins (Retry-After)")))]
 #[post("/auth/login")]
 pub async fn login(
@@ -45,7 +46,8 @@ pub async fn login(
     let lockout = auth::Lockout {
         max_failed: i32::try_from(s.max_failed_logins).unwrap_or(i32::MAX),
         lock: chrono::Duration::seconds(i64::try_from(s.lockout_secs).unwrap_or(900)),
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: auth::client_ip(&req),
+        role_allowlists: s.security.role_allowlists.clone(),
     };
     let out = auth::login(&state.db, &body.email, &body.password, s.session_ttl_secs, &lockout).await?;
     Ok(HttpResponse::Ok().json(LoginResponse { token: out.token, agent: out.agent }))
@@ -56,14 +58,25 @@ pub async fn login(
     responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, who: AuthedAgent) -> Result<HttpResponse, ApiError> {
-    auth::logout(&state.db, who.session_id).await?;
+    auth::logout(&state.db, &state.live, who.agent.id, who.session_id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The caller.
+/// The caller and what their roles let them do.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Me {
+    /// The agent.
+    #[serde(flatten)]
+    pub agent: AgentView,
+    /// The permissions their roles hold (see docs/security.md), e.g. `conversations.work`.
+    pub permissions: Vec<String>,
+}
+
+/// The caller, with the permissions their roles hold.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = AgentView), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Me), (status = 401, body = crate::error::ErrorBody)))]
 #[get("/me")]
 pub async fn me(who: AuthedAgent) -> HttpResponse {
-    HttpResponse::Ok().json(who.agent)
+    let permissions = auth::permissions::held(&who.agent.roles).iter().map(|p| p.name().to_owned()).collect();
+    HttpResponse::Ok().json(Me { agent: who.agent, permissions })
 }

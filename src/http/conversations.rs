@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::AuthedAgent;
+use crate::auth::{Authed, Caller, can};
 use crate::conversations::actions;
 use crate::conversations::claims::{self, ClaimView};
 use crate::conversations::{self, Detail, ListQuery, NoteView, Page};
@@ -17,10 +17,10 @@ use crate::state::AppState;
 #[get("/conversations")]
 pub async fn list(
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Caller<can::ReadConversations>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(conversations::list(&state.db, &q, who.agent.id).await?))
+    Ok(HttpResponse::Ok().json(conversations::list(&state.db, &q, who.agent().map_or(0, |a| a.id)).await?))
 }
 
 /// One conversation: the public and private thread, notes, the customer and their earlier
@@ -29,7 +29,11 @@ pub async fn list(
     params(("id" = i64, Path, description = "conversation id")),
     responses((status = 200, body = Detail), (status = 404, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)))]
 #[get("/conversations/{id}")]
-pub async fn get(state: web::Data<AppState>, _who: AuthedAgent, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    _who: Caller<can::ReadConversations>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(conversations::detail(&state.db, id.into_inner()).await?))
 }
 
@@ -48,7 +52,7 @@ pub struct NoteRequest {
 #[post("/conversations/{id}/notes")]
 pub async fn add_note(
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::WorkConversations>,
     id: web::Path<i64>,
     body: web::Json<NoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -73,7 +77,11 @@ pub fn claimant(state: &AppState, who: &crate::agents::AgentView) -> claims::Cla
         (status = 409, body = crate::error::ErrorBody, description = "already_claimed, or the conversation is resolved"),
         (status = 503, body = crate::error::ErrorBody, description = "coordination_unavailable")))]
 #[post("/conversations/{id}/claim")]
-pub async fn claim(state: web::Data<AppState>, who: AuthedAgent, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn claim(
+    state: web::Data<AppState>,
+    who: Authed<can::WorkConversations>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let view = claims::claim(&state.db, &state.live, id.into_inner(), &claimant(&state, &who.agent)).await?;
     Ok(HttpResponse::Ok().json(view))
 }
@@ -94,7 +102,7 @@ pub struct FenceRequest {
 #[post("/conversations/{id}/release")]
 pub async fn release(
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::WorkConversations>,
     id: web::Path<i64>,
     body: web::Json<FenceRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -119,11 +127,10 @@ pub struct ReassignRequest {
 #[post("/conversations/{id}/reassign")]
 pub async fn reassign(
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    _who: Authed<can::AssignConversations>,
     id: web::Path<i64>,
     body: web::Json<ReassignRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_role("supervisor")?;
     let view = claims::reassign(&state.db, &state.live, id.into_inner(), body.agent_id, lease(&state)).await?;
     Ok(HttpResponse::Ok().json(view))
 }
@@ -139,7 +146,7 @@ pub async fn reassign(
 #[post("/conversations/{id}/replies")]
 pub async fn reply(
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::WorkConversations>,
     id: web::Path<i64>,
     body: web::Json<crate::replies::NewReply>,
 ) -> Result<HttpResponse, ApiError> {
@@ -155,7 +162,7 @@ pub async fn reply(
 #[get("/conversations/{id}/replies")]
 pub async fn replies(
     state: web::Data<AppState>,
-    _who: AuthedAgent,
+    _who: Caller<can::ReadConversations>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(crate::replies::list(&state.db, id.into_inner()).await?))
@@ -179,11 +186,10 @@ pub struct MoveToTeamRequest {
 pub async fn move_to_team(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::AssignConversations>,
     id: web::Path<i64>,
     body: web::Json<MoveToTeamRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_role("supervisor")?;
     let id = id.into_inner();
     let audit = super::audit_entry(&req, &who, "conversation.team", "conversation", id);
     let summary = actions::move_to_team(&state.db, &state.live, id, body.team_id, audit).await?;
@@ -209,10 +215,9 @@ pub struct BulkReassignRequest {
 #[post("/conversations/reassign")]
 pub async fn reassign_many(
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    _who: Authed<can::AssignConversations>,
     body: web::Json<BulkReassignRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_role("supervisor")?;
     let moved =
         claims::reassign_many(&state.db, &state.live, &body.conversation_ids, body.agent_id, lease(&state)).await?;
     Ok(HttpResponse::Ok().json(moved))
@@ -226,7 +231,7 @@ pub async fn reassign_many(
 #[post("/conversations/{id}/resolve")]
 pub async fn resolve(
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::WorkConversations>,
     id: web::Path<i64>,
     body: web::Json<FenceRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -254,7 +259,7 @@ pub struct StatusRequest {
 #[post("/conversations/{id}/status")]
 pub async fn status(
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::WorkConversations>,
     id: web::Path<i64>,
     body: web::Json<StatusRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -293,7 +298,7 @@ pub struct TagsResponse {
 #[post("/conversations/{id}/tags")]
 pub async fn tags(
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::WorkConversations>,
     id: web::Path<i64>,
     body: web::Json<TagsRequest>,
 ) -> Result<HttpResponse, ApiError> {
@@ -319,7 +324,7 @@ pub struct NextResponse {
         (status = 409, body = crate::error::ErrorBody, description = "at_capacity"),
         (status = 503, body = crate::error::ErrorBody, description = "coordination_unavailable")))]
 #[post("/conversations/next")]
-pub async fn next(state: web::Data<AppState>, who: AuthedAgent) -> Result<HttpResponse, ApiError> {
+pub async fn next(state: web::Data<AppState>, who: Authed<can::WorkConversations>) -> Result<HttpResponse, ApiError> {
     match claims::next(&state.db, &state.live, &claimant(&state, &who.agent)).await? {
         Some((granted, conversation)) => Ok(HttpResponse::Ok().json(NextResponse { claim: granted, conversation })),
         None => Ok(HttpResponse::NoContent().finish()),

@@ -5,13 +5,13 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
 use serde::Deserialize;
 
-use crate::auth::AuthedAgent;
+use crate::auth::{Authed, Caller, can};
 use crate::crisis::{self, CrisisPatch, CrisisView, Declare, NewResponse, ResponseView, timeline};
 use crate::error::ApiError;
 use crate::state::AppState;
 
 fn ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+    crate::auth::client_ip(req).map(|a| a.to_string())
 }
 
 /// Which crises to list.
@@ -28,7 +28,7 @@ pub struct CrisisQuery {
 #[get("/crises")]
 pub async fn list(
     state: web::Data<AppState>,
-    _who: AuthedAgent,
+    _who: Caller<can::ReadCrises>,
     q: web::Query<CrisisQuery>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(crisis::list(&state.db, q.status.as_deref()).await?))
@@ -42,7 +42,7 @@ pub async fn list(
 pub async fn declare(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::RunCrises>,
     body: web::Json<Declare>,
 ) -> Result<HttpResponse, ApiError> {
     let v = crisis::declare(&state.db, &state.live, &state.crises, &who.agent, body.into_inner(), ip(&req)).await?;
@@ -54,7 +54,11 @@ pub async fn declare(
     params(("id" = i64, Path, description = "crisis id")),
     responses((status = 200, body = CrisisView), (status = 404, body = crate::error::ErrorBody)))]
 #[get("/crises/{id}")]
-pub async fn get(state: web::Data<AppState>, _who: AuthedAgent, id: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: web::Data<AppState>,
+    _who: Caller<can::ReadCrises>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(crisis::get(&state.db, id.into_inner()).await?))
 }
 
@@ -68,7 +72,7 @@ pub async fn get(state: web::Data<AppState>, _who: AuthedAgent, id: web::Path<i6
 pub async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::RunCrises>,
     id: web::Path<i64>,
     body: web::Json<CrisisPatch>,
 ) -> Result<HttpResponse, ApiError> {
@@ -87,7 +91,7 @@ pub async fn update(
 pub async fn respond(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::RunCrises>,
     id: web::Path<i64>,
     body: web::Json<NewResponse>,
 ) -> Result<HttpResponse, ApiError> {
@@ -104,7 +108,7 @@ pub async fn respond(
 pub async fn resolve(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::RunCrises>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let v = crisis::resolve(&state.db, &state.live, &state.crises, id.into_inner(), &who.agent, ip(&req)).await?;
@@ -127,7 +131,7 @@ pub struct TimelineQuery {
 #[get("/crises/{id}/timeline")]
 pub async fn export(
     state: web::Data<AppState>,
-    _who: AuthedAgent,
+    _who: Authed<can::ExportCrises>,
     id: web::Path<i64>,
     q: web::Query<TimelineQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -143,10 +147,7 @@ pub async fn export(
 #[utoipa::path(get, path = "/api/v1/crisis-alerts", tag = "crisis", security(("bearer" = [])),
     responses((status = 200, description = "alerts as `crisis.alert` carries them"), (status = 403, body = crate::error::ErrorBody)))]
 #[get("/crisis-alerts")]
-pub async fn alerts(state: web::Data<AppState>, who: AuthedAgent) -> Result<HttpResponse, ApiError> {
-    if !who.agent.roles.iter().any(|r| matches!(r.as_str(), "approver" | "legal" | "supervisor" | "admin")) {
-        return Err(ApiError::Forbidden("alerts are for PR, legal and supervisors"));
-    }
+pub async fn alerts(state: web::Data<AppState>, _who: Caller<can::ReadAlerts>) -> Result<HttpResponse, ApiError> {
     use entity::crisis_alert;
     let rows = crisis_alert::Entity::find().order_by_desc(crisis_alert::Column::Id).limit(100).all(&state.db).await?;
     Ok(HttpResponse::Ok().json(rows))

@@ -6,14 +6,14 @@ use sea_orm::TransactionTrait;
 
 use super::audit_entry as entry;
 use crate::audit;
-use crate::auth::AuthedAgent;
+use crate::auth::{Authed, Caller, can};
 use crate::error::ApiError;
 use crate::escalations::guides::{self, GuideSpec, GuideView};
 use crate::escalations::{self, Escalated, ListQuery, NewEscalation, ReturnNote};
 use crate::state::AppState;
 
 fn ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+    crate::auth::client_ip(req).map(|a| a.to_string())
 }
 
 /// Escalate a conversation you hold, with a reason: to your team lead (`team_lead`), onward to
@@ -28,7 +28,7 @@ fn ip(req: &HttpRequest) -> Option<String> {
 pub async fn escalate(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::WorkConversations>,
     id: web::Path<i64>,
     body: web::Json<NewEscalation>,
 ) -> Result<HttpResponse, ApiError> {
@@ -48,7 +48,7 @@ pub async fn escalate(
 pub async fn give_back(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::WorkConversations>,
     id: web::Path<i64>,
     body: web::Json<ReturnNote>,
 ) -> Result<HttpResponse, ApiError> {
@@ -65,26 +65,20 @@ pub async fn give_back(
 #[get("/escalations")]
 pub async fn list(
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::ReadConversations>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(escalations::list(&state.db, &q, &who.agent).await?))
-}
-
-/// Guidance is kept by team leads, PR, legal and admins.
-fn may_edit_guides(who: &AuthedAgent) -> Result<(), ApiError> {
-    if who.agent.roles.iter().any(|r| matches!(r.as_str(), "supervisor" | "approver" | "legal" | "admin")) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden("only team leads, PR, legal or an admin may change escalation guidance"))
-    }
 }
 
 /// The guidance on what to escalate (anyone signed in).
 #[utoipa::path(get, path = "/api/v1/escalation-guides", tag = "escalations", security(("bearer" = [])),
     responses((status = 200, body = Vec<GuideView>), (status = 401, body = crate::error::ErrorBody)))]
 #[get("/escalation-guides")]
-pub async fn list_guides(state: web::Data<AppState>, _who: AuthedAgent) -> Result<HttpResponse, ApiError> {
+pub async fn list_guides(
+    state: web::Data<AppState>,
+    _who: Caller<can::ReadSettings>,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(guides::list(&state.db).await?))
 }
 
@@ -97,10 +91,9 @@ pub async fn list_guides(state: web::Data<AppState>, _who: AuthedAgent) -> Resul
 pub async fn create_guide(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::ManageGuidance>,
     body: web::Json<GuideSpec>,
 ) -> Result<HttpResponse, ApiError> {
-    may_edit_guides(&who)?;
     let txn = state.db.begin().await?;
     let created = guides::create(&txn, body.into_inner(), who.agent.id).await?;
     let e = entry(&req, &who, "escalation_guide.create", "escalation_guide", created.id);
@@ -118,11 +111,10 @@ pub async fn create_guide(
 pub async fn replace_guide(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::ManageGuidance>,
     id: web::Path<i64>,
     body: web::Json<GuideSpec>,
 ) -> Result<HttpResponse, ApiError> {
-    may_edit_guides(&who)?;
     let id = id.into_inner();
     let before = guides::get(&state.db, id).await?;
     let txn = state.db.begin().await?;
@@ -143,10 +135,9 @@ pub async fn replace_guide(
 pub async fn delete_guide(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::ManageGuidance>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    may_edit_guides(&who)?;
     let id = id.into_inner();
     let before = guides::get(&state.db, id).await?;
     let txn = state.db.begin().await?;

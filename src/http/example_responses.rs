@@ -5,19 +5,10 @@ use sea_orm::TransactionTrait;
 
 use super::audit_entry as entry;
 use crate::audit;
-use crate::auth::AuthedAgent;
+use crate::auth::{Authed, Caller, can};
 use crate::error::ApiError;
 use crate::example_responses::{self, ExampleSpec, ExampleView, ListQuery};
 use crate::state::AppState;
-
-/// The library is kept by team leads, PR, legal and admins.
-fn may_edit(who: &AuthedAgent) -> Result<(), ApiError> {
-    if who.agent.roles.iter().any(|r| matches!(r.as_str(), "supervisor" | "approver" | "legal" | "admin")) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden("only team leads, PR, legal or an admin may change example responses"))
-    }
-}
 
 /// Example responses, by topic, optionally filtered by topic and words.
 #[utoipa::path(get, path = "/api/v1/example-responses", tag = "writing", security(("bearer" = [])), params(ListQuery),
@@ -25,7 +16,7 @@ fn may_edit(who: &AuthedAgent) -> Result<(), ApiError> {
 #[get("/example-responses")]
 pub async fn list(
     state: web::Data<AppState>,
-    _who: AuthedAgent,
+    _who: Caller<can::ReadSettings>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(example_responses::list(&state.db, &q).await?))
@@ -40,10 +31,9 @@ pub async fn list(
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::ManageGuidance>,
     body: web::Json<ExampleSpec>,
 ) -> Result<HttpResponse, ApiError> {
-    may_edit(&who)?;
     let txn = state.db.begin().await?;
     let created = example_responses::create(&txn, body.into_inner(), who.agent.id).await?;
     let e = entry(&req, &who, "example_response.create", "example_response", created.id);
@@ -61,11 +51,10 @@ pub async fn create(
 pub async fn replace(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::ManageGuidance>,
     id: web::Path<i64>,
     body: web::Json<ExampleSpec>,
 ) -> Result<HttpResponse, ApiError> {
-    may_edit(&who)?;
     let id = id.into_inner();
     let before = example_responses::get(&state.db, id).await?;
     let txn = state.db.begin().await?;
@@ -86,10 +75,9 @@ pub async fn replace(
 pub async fn remove(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::ManageGuidance>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    may_edit(&who)?;
     let id = id.into_inner();
     let before = example_responses::get(&state.db, id).await?;
     let txn = state.db.begin().await?;

@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use sea_orm::TransactionTrait;
 
 use crate::audit;
-use crate::auth::AuthedAgent;
+use crate::auth::{Authed, Caller, can};
 use crate::error::ApiError;
 use crate::listening::{self, ListeningRule, NewListeningRule};
 use crate::state::AppState;
@@ -13,7 +13,7 @@ use crate::state::AppState;
 #[utoipa::path(get, path = "/api/v1/listening-rules", tag = "listening", security(("bearer" = [])),
     responses((status = 200, body = Vec<ListeningRule>), (status = 401, body = crate::error::ErrorBody)))]
 #[get("/listening-rules")]
-pub async fn list(state: web::Data<AppState>, _who: AuthedAgent) -> Result<HttpResponse, ApiError> {
+pub async fn list(state: web::Data<AppState>, _who: Caller<can::ReadSettings>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(listening::list(&state.db).await?))
 }
 
@@ -25,10 +25,9 @@ pub async fn list(state: web::Data<AppState>, _who: AuthedAgent) -> Result<HttpR
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::ManageListening>,
     body: web::Json<NewListeningRule>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_role("supervisor")?;
     let txn = state.db.begin().await?;
     let rule = listening::create(&txn, body.into_inner()).await?;
     audit::record(
@@ -52,10 +51,9 @@ pub async fn create(
 pub async fn delete(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::ManageListening>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_role("supervisor")?;
     let txn = state.db.begin().await?;
     let rule = listening::delete(&txn, id.into_inner()).await?;
     audit::record(

@@ -6,31 +6,12 @@ use sea_orm::TransactionTrait;
 
 use super::audit_entry as entry;
 use crate::audit;
-use crate::auth::AuthedAgent;
+use crate::auth::{Authed, Caller, can};
 use crate::error::ApiError;
 use crate::metrics::history::{self as hist, History, HistoryQuery};
 use crate::metrics::live::{self, LiveFigures};
 use crate::sla::{self, PolicySpec, PolicyView};
 use crate::state::AppState;
-
-/// Figures are for supervisors, wallboards, PR, legal and admins.
-fn may_read(who: &AuthedAgent) -> Result<(), ApiError> {
-    if who.agent.roles.iter().any(|r| matches!(r.as_str(), "supervisor" | "wallboard" | "approver" | "legal" | "admin"))
-    {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden("the figures are for supervisors, wallboards, PR, legal and admins"))
-    }
-}
-
-/// SLA policies are set by team leads and admins.
-fn may_edit(who: &AuthedAgent) -> Result<(), ApiError> {
-    if who.agent.roles.iter().any(|r| matches!(r.as_str(), "supervisor" | "admin")) {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden("only team leads or an admin may change SLA policies"))
-    }
-}
 
 /// The queue (by tier and team, oldest wait, overdue, escalated), the agents (online, away,
 /// with room, at capacity), today's first responses, and today's FRT, ART, attainment, breaches
@@ -38,8 +19,7 @@ fn may_edit(who: &AuthedAgent) -> Result<(), ApiError> {
 #[utoipa::path(get, path = "/api/v1/metrics/live", tag = "metrics", security(("bearer" = [])),
     responses((status = 200, body = LiveFigures), (status = 403, body = crate::error::ErrorBody)))]
 #[get("/metrics/live")]
-pub async fn current(state: web::Data<AppState>, who: AuthedAgent) -> Result<HttpResponse, ApiError> {
-    may_read(&who)?;
+pub async fn current(state: web::Data<AppState>, _who: Caller<can::ReadMetrics>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(live::figures(&state.db, &state.coord).await?))
 }
 
@@ -52,10 +32,9 @@ pub async fn current(state: web::Data<AppState>, who: AuthedAgent) -> Result<Htt
 #[get("/metrics/history")]
 pub async fn over_time(
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    _who: Caller<can::ReadMetrics>,
     q: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    may_read(&who)?;
     let h = hist::read(&state.db, &q).await?;
     match q.format.as_deref().unwrap_or("json") {
         "json" => Ok(HttpResponse::Ok().json(h)),
@@ -71,7 +50,10 @@ pub async fn over_time(
 #[utoipa::path(get, path = "/api/v1/sla-policies", tag = "metrics", security(("bearer" = [])),
     responses((status = 200, body = Vec<PolicyView>), (status = 401, body = crate::error::ErrorBody)))]
 #[get("/sla-policies")]
-pub async fn list_policies(state: web::Data<AppState>, _who: AuthedAgent) -> Result<HttpResponse, ApiError> {
+pub async fn list_policies(
+    state: web::Data<AppState>,
+    _who: Caller<can::ReadSettings>,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(sla::list(&state.db).await?))
 }
 
@@ -85,10 +67,9 @@ pub async fn list_policies(state: web::Data<AppState>, _who: AuthedAgent) -> Res
 pub async fn create_policy(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::ManageSlaPolicies>,
     body: web::Json<PolicySpec>,
 ) -> Result<HttpResponse, ApiError> {
-    may_edit(&who)?;
     let txn = state.db.begin().await?;
     let created = sla::create(&txn, body.into_inner()).await?;
     let e = entry(&req, &who, "sla_policy.create", "sla_policy", created.id);
@@ -108,11 +89,10 @@ pub async fn create_policy(
 pub async fn replace_policy(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::ManageSlaPolicies>,
     id: web::Path<i64>,
     body: web::Json<PolicySpec>,
 ) -> Result<HttpResponse, ApiError> {
-    may_edit(&who)?;
     let id = id.into_inner();
     let before = sla::get(&state.db, id).await?;
     let txn = state.db.begin().await?;
@@ -134,10 +114,9 @@ pub async fn replace_policy(
 pub async fn delete_policy(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::ManageSlaPolicies>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    may_edit(&who)?;
     let id = id.into_inner();
     let before = sla::get(&state.db, id).await?;
     let txn = state.db.begin().await?;

@@ -1,7 +1,9 @@
 //! The HTTP surface: one file per resource, translating wire formats to domain calls.
 
 pub mod agents;
+pub mod api_keys;
 pub mod approvals;
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod console;
@@ -35,9 +37,30 @@ pub fn audit_entry(
         action: action.into(),
         target_type: target_type.into(),
         target_id: Some(target_id.to_string()),
-        ip: req.peer_addr().map(|a| a.ip().to_string()),
+        ip: who.ip.or_else(|| crate::auth::client_ip(req)).map(|a| a.to_string()),
         ..Default::default()
     }
+}
+
+/// Audits an export as it starts: who asked for what (the filters), from where.
+pub async fn record_export(
+    req: &HttpRequest,
+    state: &crate::state::AppState,
+    actor: &str,
+    ip: Option<std::net::IpAddr>,
+    action: &str,
+    filters: &impl serde::Serialize,
+) -> Result<(), crate::error::ApiError> {
+    let entry = crate::audit::Entry {
+        actor: actor.to_owned(),
+        action: action.into(),
+        target_type: "export".into(),
+        after: serde_json::to_value(filters).ok(),
+        ip: ip.or_else(|| crate::auth::client_ip(req)).map(|a| a.to_string()),
+        ..Default::default()
+    };
+    crate::audit::record(&state.db, entry).await?;
+    Ok(())
 }
 
 /// Registers every route.
@@ -61,6 +84,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(auth::me)
                 .service(agents::list)
                 .service(agents::create)
+                .service(agents::update)
+                .service(agents::revoke_sessions)
+                .service(api_keys::list)
+                .service(api_keys::create)
+                .service(api_keys::revoke)
+                .service(audit::search)
+                .service(audit::export)
                 .service(teams::list)
                 .service(teams::create)
                 .service(teams::update)

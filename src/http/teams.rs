@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use super::audit_entry as entry;
 use crate::audit;
-use crate::auth::AuthedAgent;
+use crate::auth::{Authed, Caller, can};
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::teams::{self, NewTeam, TeamPatch, TeamView};
@@ -24,7 +24,7 @@ async fn reload(state: &AppState) {
 #[utoipa::path(get, path = "/api/v1/teams", tag = "teams", security(("bearer" = [])),
     responses((status = 200, body = Vec<TeamView>), (status = 401, body = crate::error::ErrorBody)))]
 #[get("/teams")]
-pub async fn list(state: web::Data<AppState>, _who: AuthedAgent) -> Result<HttpResponse, ApiError> {
+pub async fn list(state: web::Data<AppState>, _who: Caller<can::ReadDirectory>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(teams::list(&state.db).await?))
 }
 
@@ -36,10 +36,9 @@ pub async fn list(state: web::Data<AppState>, _who: AuthedAgent) -> Result<HttpR
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::ManageAgents>,
     body: web::Json<NewTeam>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_role("admin")?;
     let txn = state.db.begin().await?;
     let created = teams::create(&txn, body.into_inner()).await?;
     let after = serde_json::to_value(&created).ok();
@@ -60,11 +59,10 @@ pub async fn create(
 pub async fn update(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::ManageTeams>,
     id: web::Path<i64>,
     body: web::Json<TeamPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_role("supervisor")?;
     let id = id.into_inner();
     let txn = state.db.begin().await?;
     let (before, after) = teams::update(&txn, id, body.into_inner()).await?;
@@ -93,11 +91,10 @@ pub struct TeamMembership {
 pub async fn set_agent_team(
     req: HttpRequest,
     state: web::Data<AppState>,
-    who: AuthedAgent,
+    who: Authed<can::ManageTeams>,
     id: web::Path<i64>,
     body: web::Json<TeamMembership>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_role("supervisor")?;
     let id = id.into_inner();
     let txn = state.db.begin().await?;
     let (before, after) = teams::set_agent_team(&txn, id, body.team_id).await?;

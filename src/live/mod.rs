@@ -27,6 +27,8 @@ use crate::events::NewEvent;
 pub struct LiveEvent {
     /// Its place in the deployment's order.
     pub seq: i64,
+    /// Its kind (`conversation.message`, …).
+    pub kind: Box<str>,
     /// The topics it is delivered on.
     pub topics: Box<[Box<str>]>,
     /// The whole frame: `{"type":"event","seq":…,"event":…,"data":…}`.
@@ -36,9 +38,14 @@ pub struct LiveEvent {
 impl LiveEvent {
     /// Builds the frame around already-serialized `data`.
     pub fn new(seq: i64, kind: &str, topics: Vec<String>, data: &str) -> Self {
-        let kind = serde_json::to_string(kind).unwrap_or_else(|_| "\"unknown\"".to_owned());
-        let frame = format!(r#"{{"type":"event","seq":{seq},"event":{kind},"data":{data}}}"#);
-        Self { seq, topics: topics.into_iter().map(String::into_boxed_str).collect(), frame: ByteString::from(frame) }
+        let quoted = serde_json::to_string(kind).unwrap_or_else(|_| "\"unknown\"".to_owned());
+        let frame = format!(r#"{{"type":"event","seq":{seq},"event":{quoted},"data":{data}}}"#);
+        Self {
+            seq,
+            kind: kind.into(),
+            topics: topics.into_iter().map(String::into_boxed_str).collect(),
+            frame: ByteString::from(frame),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 use serde_json::Value;
 
 use crate::agents::AgentView;
+use crate::auth::Permission;
 use crate::error::ApiError;
 use crate::events::kind;
 
@@ -60,20 +61,20 @@ fn id_after<'a>(topic: &'a str, prefix: &str) -> Option<Result<i64, ApiError>> {
     Some(rest.parse::<i64>().map_err(|_| ApiError::Validation(format!("topic {topic:?} needs a numeric id"))))
 }
 
-/// Checks that `who` may subscribe to `topic`; unknown topics are refused.
+/// Checks that `who` may subscribe to `topic` (the permission table first, then the group or
+/// agent the topic names); unknown topics are refused.
 pub fn authorize(who: &AgentView, topic: &str) -> Result<(), ApiError> {
-    let has = |role: &str| who.roles.iter().any(|r| r == role || r == "admin");
+    let need = |p: Permission| crate::auth::permissions::require(&who.roles, p);
     match topic {
-        QUEUE | PRESENCE | CRISIS => return Ok(()),
-        APPROVALS | ESCALATIONS if !crate::approvals::rules::groups_of(&who.roles).is_empty() => return Ok(()),
-        WALLBOARD if has("supervisor") || has("wallboard") => return Ok(()),
-        ALERTS if has("supervisor") || has("approver") || has("legal") => return Ok(()),
-        APPROVALS | ESCALATIONS | WALLBOARD | ALERTS => {
-            return Err(ApiError::Forbidden("your role may not subscribe to this topic"));
-        }
+        QUEUE | PRESENCE => return need(Permission::ReadConversations),
+        CRISIS => return need(Permission::ReadCrises),
+        WALLBOARD => return need(Permission::ReadMetrics),
+        ALERTS => return need(Permission::ReadAlerts),
+        APPROVALS | ESCALATIONS => return need(Permission::DecideApprovals),
         _ => {}
     }
     if let Some(group) = topic.strip_prefix("approvals:").or_else(|| topic.strip_prefix("escalations:")) {
+        need(Permission::DecideApprovals)?;
         return if crate::approvals::rules::groups_of(&who.roles).contains(&group) {
             Ok(())
         } else {
@@ -81,15 +82,11 @@ pub fn authorize(who: &AgentView, topic: &str) -> Result<(), ApiError> {
         };
     }
     if let Some(id) = id_after(topic, "conversation:") {
-        return id.map(|_| ());
+        id?;
+        return need(Permission::ReadConversations);
     }
     if let Some(id) = id_after(topic, "agent:") {
-        let id = id?;
-        return if id == who.id || has("supervisor") {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden("only supervisors may follow another agent"))
-        };
+        return if id? == who.id { Ok(()) } else { need(Permission::AssignConversations) };
     }
     Err(ApiError::Validation(format!(
         "unknown topic {topic:?}; known: queue, conversation:<id>, agent:<id>, presence, approvals, approvals:<group>, escalations, escalations:<group>, crisis, alerts, wallboard"
@@ -126,7 +123,9 @@ pub fn for_event(kind_name: &str, conversation_id: Option<i64>, data: &Value) ->
             t.extend(agent_field(data, "assignee_id"));
             t
         }
-        kind::AGENT_MENTIONED => agent_field(data, "agent_id").into_iter().collect(),
+        kind::AGENT_MENTIONED | kind::SESSION_REVOKED => agent_field(data, "agent_id").into_iter().collect(),
+        // The agent's own sessions re-read their access (roles, team, capacity, disabled).
+        kind::AGENT_UPDATED => agent_field(data, "id").into_iter().collect(),
         // The group decides, the author hears the outcome, the conversation shows the wait.
         kind::APPROVAL_REQUESTED | kind::APPROVAL_DECIDED => {
             let group = data.get("group").and_then(Value::as_str).map(approvals);

@@ -29,7 +29,7 @@ fn fingerprint(f: &LiveFigures) -> String {
 /// — the contract's `wallboard.tick`, as its own frame type because it has no `seq`.
 pub fn frame(f: &LiveFigures) -> Arc<LiveEvent> {
     let data = json!({"type": "tick", "event": "wallboard.tick", "topic": WALLBOARD, "data": f}).to_string();
-    Arc::new(LiveEvent { seq: 0, topics: Box::new([]), frame: data.into() })
+    Arc::new(LiveEvent { seq: 0, kind: "wallboard.tick".into(), topics: Box::new([]), frame: data.into() })
 }
 
 /// Starts the node's wallboard ticker.

@@ -8,7 +8,6 @@ mod session;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;
 
-use crate::agents::AgentView;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -32,13 +31,19 @@ pub async fn connect(
     let token = crate::auth::token_of(&req)
         .or_else(|| web::Query::<TokenQuery>::from_query(req.query_string()).ok().and_then(|q| q.0.token))
         .ok_or(ApiError::Unauthorized("missing token (bearer header, chorus_token cookie, or ?token=)"))?;
-    let (login, agent) = crate::auth::authenticate(&state.db, &token).await?;
+    let ip = crate::auth::client_ip(&req);
+    let who = crate::auth::agent_for(&state, &token, ip).await?;
     let (response, ws, stream) =
         actix_ws::handle(&req, body).map_err(|e| ApiError::Validation(format!("not a WebSocket upgrade: {e}")))?;
     let max = state.settings.live.max_frame_bytes;
     let stream = stream.max_frame_size(max).aggregate_continuations().max_continuation_size(max);
-    let span = tracing::info_span!("ws", agent_id = agent.id, login_id = login.id, session_id = tracing::field::Empty);
-    let ip = req.peer_addr().map(|a| a.ip());
-    actix_web::rt::spawn(session::run(state.get_ref().clone(), AgentView::from(agent), ws, stream, span, ip));
+    let span = tracing::info_span!(
+        "ws",
+        agent_id = who.agent.id,
+        login_id = who.session_id,
+        session_id = tracing::field::Empty
+    );
+    let login = session::Login { id: who.session_id, expires_at: who.expires_at };
+    actix_web::rt::spawn(session::run(state.get_ref().clone(), who.agent, ws, stream, span, ip, login));
     Ok(response)
 }

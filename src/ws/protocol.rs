@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::auth::Permission;
 use crate::error::ApiError;
 
 /// Presence an agent can set for themselves (`offline` is what closing the session means).
@@ -180,6 +181,31 @@ pub enum Command {
     },
     /// Round trip check; the ack carries the newest seq.
     Ping {},
+}
+
+impl Command {
+    /// The permission the command needs, from the one table (`None`: anyone signed in; topics
+    /// are checked one by one when subscribing).
+    pub fn permission(&self) -> Option<Permission> {
+        match self {
+            Self::Subscribe { .. } | Self::Unsubscribe { .. } | Self::Ping {} => None,
+            Self::Reassign { .. } => Some(Permission::AssignConversations),
+            Self::ApprovalDecide { .. } => Some(Permission::DecideApprovals),
+            Self::Claim { .. }
+            | Self::Release { .. }
+            | Self::Next {}
+            | Self::Resolve { .. }
+            | Self::Status { .. }
+            | Self::Tags { .. }
+            | Self::Reply { .. }
+            | Self::Escalate { .. }
+            | Self::EscalationReturn { .. }
+            | Self::Note { .. }
+            | Self::Viewing { .. }
+            | Self::Typing { .. }
+            | Self::Presence { .. } => Some(Permission::WorkConversations),
+        }
+    }
 }
 
 /// Splits a text frame into its `id` and command. The id is returned even when the command is

@@ -49,6 +49,8 @@ enum End {
     Protocol(CloseCode, &'static str),
     /// The node is shutting down.
     Shutdown,
+    /// The login was revoked or expired, or the account disabled.
+    Revoked(&'static str),
 }
 
 struct Session {
@@ -62,6 +64,19 @@ struct Session {
     ip: Option<std::net::IpAddr>,
     /// Handling time of the conversations the agent works on here.
     handling: HandlingClock,
+    /// The login this session was opened with, and when it expires.
+    login: Login,
+    /// Set when the session must close (its login revoked, the account disabled).
+    revoked: Option<&'static str>,
+}
+
+/// The login (auth session) behind a live session.
+#[derive(Debug, Clone, Copy)]
+pub struct Login {
+    /// Its id.
+    pub id: i64,
+    /// When it expires: the live session closes then too.
+    pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Runs a session until it ends, then cleans up after it.
@@ -72,13 +87,24 @@ pub async fn run(
     stream: AggregatedMessageStream,
     span: tracing::Span,
     ip: Option<std::net::IpAddr>,
+    login: Login,
 ) {
     let reg = state.live.hub.register(agent.id, state.settings.live.session_buffer);
     span.record("session_id", reg.id);
     let idle = chrono::Duration::seconds(i64::try_from(state.settings.metrics.handling_idle_secs).unwrap_or(60));
     let handling = HandlingClock::new(idle);
-    let session =
-        Session { state, agent, id: reg.id, ws, viewing: BTreeSet::new(), status: Status::Online, ip, handling };
+    let session = Session {
+        state,
+        agent,
+        id: reg.id,
+        ws,
+        viewing: BTreeSet::new(),
+        status: Status::Online,
+        ip,
+        handling,
+        login,
+        revoked: None,
+    };
     let drive = session.drive(reg.rx, reg.lag, stream);
     tracing::trace!(bytes = std::mem::size_of_val(&drive), "session future");
     drive.instrument(span).await;
@@ -117,6 +143,9 @@ impl Session {
         let end = loop {
             if !alive {
                 break End::Gone;
+            }
+            if let Some(why) = self.revoked {
+                break End::Revoked(why);
             }
             let flush_due = last_flush + coalesce;
             tokio::select! {
@@ -169,6 +198,9 @@ impl Session {
                     if last_heard.elapsed() > timeout {
                         break End::Timeout;
                     }
+                    if chrono::Utc::now() >= self.login.expires_at {
+                        break End::Revoked("session expired");
+                    }
                     alive = self.ws.ping(b"").await.is_ok();
                     Box::pin(self.heartbeat()).await;
                     self.handling.expire(chrono::Utc::now());
@@ -184,11 +216,67 @@ impl Session {
     }
 
     async fn write_events(&mut self, events: &[Arc<LiveEvent>]) -> bool {
-        match events {
+        let sent = match events {
             [] => true,
             [one] => self.send(one.frame.clone()).await,
             many => self.send(batch_frame(many)).await,
+        };
+        let own = topics::agent(self.agent.id);
+        let access_changed = events.iter().any(|e| {
+            matches!(&*e.kind, kind::AGENT_UPDATED | kind::SESSION_REVOKED) && e.topics.iter().any(|t| **t == *own)
+        });
+        if sent && access_changed {
+            return Box::pin(self.recheck_access()).await;
         }
+        sent
+    }
+
+    /// The agent's roles changed or some of their logins were revoked: re-read the login and
+    /// the agent, close when the login is no longer good, else narrow the subscriptions to what
+    /// the roles now allow and tell the client.
+    async fn recheck_access(&mut self) -> bool {
+        let found = match crate::auth::still_valid(&self.state.db, self.login.id).await {
+            Ok(found) => found,
+            Err(e) => {
+                // Failing closed: a session we cannot vouch for is ended; the client reconnects.
+                tracing::warn!(error.message = %e, "re-reading access failed");
+                None
+            }
+        };
+        let Some((_, agent)) = found else {
+            self.revoked = Some("access revoked");
+            return true;
+        };
+        let mut agent = AgentView::from(agent);
+        let lists = &self.state.settings.security.role_allowlists;
+        let usable = crate::auth::address::usable_roles(&agent.roles, self.ip, lists);
+        if usable.is_empty() && !agent.roles.is_empty() {
+            self.revoked = Some("access revoked");
+            return true;
+        }
+        agent.roles = usable;
+        self.agent = agent;
+        let hub = &self.state.live.hub;
+        let own = topics::agent(self.agent.id);
+        let dropped: Vec<String> = hub
+            .topics_of(self.id)
+            .into_iter()
+            .filter(|t| *t != own && topics::authorize(&self.agent, t).is_err())
+            .collect();
+        hub.unsubscribe(self.id, &dropped);
+        if !dropped.is_empty() {
+            tracing::info!(?dropped, "subscriptions narrowed to new roles");
+        }
+        let permissions: Vec<&str> =
+            crate::auth::permissions::held(&self.agent.roles).iter().map(|p| p.name()).collect();
+        let frame = json!({
+            "type": "access",
+            "agent": self.agent,
+            "permissions": permissions,
+            "topics": hub.topics_of(self.id),
+            "dropped": dropped,
+        });
+        self.send(frame.to_string()).await
     }
 
     /// The session fell behind (or the node lost events): drop what is waiting, say `resync`,
@@ -311,6 +399,9 @@ impl Session {
         let st = self.state.clone();
         let (db, live, me) = (&st.db, &st.live, self.agent.id);
         let lease = Duration::from_secs(st.settings.claim_lease_secs);
+        if let Some(p) = cmd.permission() {
+            crate::auth::permissions::require(&self.agent.roles, p)?;
+        }
         Ok(Answer::Ack(match cmd {
             Command::Subscribe { topics: wanted, resume_from } => {
                 if wanted.is_empty() || wanted.len() > 64 {
@@ -347,9 +438,6 @@ impl Session {
                 None => json!({"claim": null, "conversation": null}),
             },
             Command::Reassign { conversation_id, mut conversation_ids, agent_id } => {
-                if !self.agent.roles.iter().any(|r| r == "supervisor" || r == "admin") {
-                    return Err(ApiError::Forbidden("your role does not allow this action"));
-                }
                 conversation_ids.extend(conversation_id);
                 json!({"results": claims::reassign_many(db, live, &conversation_ids, agent_id, lease).await?})
             }
@@ -510,6 +598,10 @@ impl Session {
             End::Gone => None,
             End::Timeout => Some(CloseReason { code: CloseCode::Away, description: Some("heartbeat timeout".into()) }),
             End::Protocol(code, what) => Some(CloseReason { code, description: Some(what.into()) }),
+            End::Revoked(why) => {
+                let _ = self.send(json!({"type": "revoked", "reason": why}).to_string()).await;
+                Some(CloseReason { code: CloseCode::Policy, description: Some(why.into()) })
+            }
             End::Shutdown => {
                 self.release_all().await;
                 let _ = self.send(json!({"type": "shutdown", "reason": "server shutting down"}).to_string()).await;

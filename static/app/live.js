@@ -209,6 +209,17 @@ export class LiveClient {
       case 'shutdown':
         this.setState('reconnecting', 'server restarting');
         break;
+      case 'revoked':
+        // Signed out, disabled or expired: no point reconnecting with this token.
+        this.stopped = true;
+        this.setState('unauthorized', f.reason);
+        this.emit('unauthorized', f.reason);
+        break;
+      case 'access':
+        // An admin changed this agent's roles: the server already narrowed the topics.
+        this.agent = f.agent;
+        this.emit('access', f);
+        break;
       default:
         console.warn('live: unknown frame', f);
     }

@@ -124,6 +124,11 @@ function start(me) {
     location.reload();
   });
   live.on('subscribe_error', (e) => toast(`Live updates refused: ${e.message}`));
+  // Roles changed by an admin: rebuild the console for what they now allow.
+  live.on('access', (f) => {
+    const same = JSON.stringify(f.agent.roles) === JSON.stringify(ctx.me?.roles);
+    if (!same) location.reload();
+  });
 
   $('#presence-select').addEventListener('change', async (e) => {
     try {

@@ -644,3 +644,25 @@ async fn the_wallboard_on_one_node_shows_a_message_ingested_on_the_other_within_
     assert!(took < Duration::from_secs(1), "node B's wallboard showed node A's message after {took:?}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_role_change_or_a_revocation_on_one_node_reaches_the_sockets_on_the_other() -> TestResult {
+    let Some(redis) = test_redis().await else { return Ok(()) };
+    let prefix = unique_prefix();
+    let (a, b) = two_nodes(&redis, &prefix).await;
+    let (id, token) = a.agent("lead@nodes.example", &["agent", "supervisor"], 5).await;
+    let mut on_a = a.ws(&token).await;
+    on_a.ok(json!({"type": "subscribe", "topics": ["queue", "wallboard"]})).await;
+    let path = format!("/api/v1/agents/{id}");
+    let started = std::time::Instant::now();
+    let (s, _) = b.call(reqwest::Method::PATCH, &b.admin_token, &path, Some(json!({"roles": ["agent"]}))).await;
+    assert_eq!(s, 200);
+    let access = on_a.frame_of("access").await;
+    assert_eq!(access["dropped"], json!(["wallboard"]), "{access}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(1), "narrowed in {:?}", started.elapsed());
+    let (s, _) = b.call(reqwest::Method::DELETE, &b.admin_token, &format!("{path}/sessions"), None).await;
+    assert_eq!(s, 204);
+    assert_eq!(on_a.frame_of("revoked").await["reason"], "access revoked");
+    assert!(on_a.closed().await);
+    Ok(())
+}

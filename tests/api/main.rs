@@ -1,6 +1,7 @@
 //! API tests against a real server on 127.0.0.1:0 (SQLite, or PostgreSQL with
 //! `CHORUS_TEST_DATABASE_URL`).
 
+mod access;
 mod approvals;
 mod auth;
 mod channels;
@@ -19,7 +20,9 @@ mod live_cluster;
 mod metrics_fixture;
 mod metrics_live;
 mod ops;
+mod permissions;
 mod replies;
+mod security;
 mod sla;
 mod teams;
 mod threading;

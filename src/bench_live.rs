@@ -102,6 +102,10 @@ impl Node {
             .env("CHORUS_ADMIN_PASSWORD", ADMIN_PASSWORD)
             .env("CHORUS_INGEST_API_KEY", INGEST_KEY)
             .env("CHORUS_REDIS_PREFIX", prefix)
+            // The load is the point: thousands of agents log in from one address, at bench rates.
+            .env("CHORUS_LIMITS__API_PER_SECOND", "0")
+            .env("CHORUS_LIMITS__LOGINS_PER_MINUTE", "0")
+            .env("CHORUS_LIMITS__WS_COMMANDS_PER_SECOND", "0")
             .env("CHORUS_LOG", "warn,chorus::cli=info")
             .env_remove("REDIS_URL")
             .stdout(Stdio::null())

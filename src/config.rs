@@ -75,6 +75,39 @@ impl Default for MetricsSettings {
     }
 }
 
+/// Rate limits (per node: behind a load balancer a client may get up to N times these). `0`
+/// switches a limit off.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitSettings {
+    /// API requests per second per credential (login token or API key; per address without
+    /// one), sustained. Ingest and webhooks are not counted: they shed load with 503.
+    pub api_per_second: u32,
+    /// Requests a credential may make at once above the sustained rate.
+    pub api_burst: u32,
+    /// Login attempts per minute per client address (on top of the per-account lockout).
+    pub logins_per_minute: u32,
+    /// Login attempts at once per address.
+    pub login_burst: u32,
+    /// WebSocket commands per second per session.
+    pub ws_commands_per_second: u32,
+    /// WebSocket commands at once per session.
+    pub ws_burst: u32,
+}
+
+impl Default for LimitSettings {
+    fn default() -> Self {
+        Self {
+            api_per_second: 50,
+            api_burst: 200,
+            logins_per_minute: 300,
+            login_burst: 100,
+            ws_commands_per_second: 50,
+            ws_burst: 200,
+        }
+    }
+}
+
 /// Where requests may come from, and whom to believe about it.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -286,6 +319,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// Address allowlists and trusted proxies.
     pub security: SecuritySettings,
+    /// Rate limits.
+    pub limits: LimitSettings,
     /// Triage lexicons, thresholds and category rules.
     pub triage: TriageConfig,
 }
@@ -316,6 +351,7 @@ impl Default for Settings {
             crisis: CrisisSettings::default(),
             metrics: MetricsSettings::default(),
             security: SecuritySettings::default(),
+            limits: LimitSettings::default(),
             triage: TriageConfig::default(),
         }
     }

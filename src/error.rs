@@ -60,6 +60,9 @@ pub enum ApiError {
     /// Too many failed logins: the account is locked for this many more seconds.
     #[error("too many failed logins; try again in {0} s")]
     Locked(i64),
+    /// Too many requests from this credential or address: try again in this many seconds.
+    #[error("too many requests; try again in {0} s")]
+    RateLimited(i64),
     /// The server is shedding load (ingest queue full) or shutting down.
     #[error("{0}")]
     Unavailable(&'static str),
@@ -81,7 +84,7 @@ pub struct ErrorDetail {
     /// Machine-readable: `malformed_json`, `invalid_payload`, `validation`, `payload_too_large`,
     /// `unauthorized`, `bad_signature`, `forbidden`, `ip_not_allowed`, `not_found`, `conflict`, `already_claimed`,
     /// `stale_claim`, `at_capacity`, `coordination_unavailable`, `not_configured`, `unavailable`,
-    /// `locked`, `internal`.
+    /// `locked`, `rate_limited`, `internal`.
     pub code: &'static str,
     /// For people.
     pub message: String,
@@ -108,6 +111,7 @@ impl ApiError {
             ApiError::NotConfigured(_) => "not_configured",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Locked(_) => "locked",
+            ApiError::RateLimited(_) => "rate_limited",
             ApiError::Unexpected(_) => "internal",
         }
     }
@@ -149,14 +153,14 @@ impl ResponseError for ApiError {
             }
             ApiError::CoordinationUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotConfigured(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Locked(_) | ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let mut r = HttpResponse::build(self.status_code());
-        if let ApiError::Locked(secs) = self {
+        if let ApiError::Locked(secs) | ApiError::RateLimited(secs) = self {
             r.insert_header((actix_web::http::header::RETRY_AFTER, secs.max(&1).to_string()));
         }
         r.json(ErrorBody { error: self.detail() })

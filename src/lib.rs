@@ -2,6 +2,7 @@
 
 pub mod agents;
 pub mod approvals;
+pub mod archive;
 pub mod audit;
 pub mod auth;
 pub mod bench;
@@ -15,6 +16,7 @@ pub mod crisis;
 pub mod db;
 pub mod demo;
 pub mod demo_run;
+pub mod erasure;
 pub mod error;
 pub mod escalations;
 pub mod events;
@@ -22,6 +24,7 @@ pub mod example_responses;
 pub mod export;
 pub mod http;
 pub mod ingest;
+pub mod limits;
 pub mod listening;
 pub mod live;
 pub mod metrics;

@@ -101,7 +101,16 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let retry = crate::replies::sender::Retry::from_settings(&settings.replies);
     crate::replies::sender::spawn(db.clone(), live.clone(), channel, retry, reply_wake.clone());
     spawn_crisis_watch(&db, &live, &settings, &reply_wake);
-    Ok(AppState { db, settings, ingest, listening, teams, crises, sla, reply_wake, metrics, coord, live })
+    let limits = Arc::new(crate::limits::Limits::new(&settings.limits));
+    let l = limits.clone();
+    live.every(Duration::from_secs(60), "rate limit entries forgotten", move || {
+        let l = l.clone();
+        async move {
+            l.forget_quiet();
+            Ok(0)
+        }
+    });
+    Ok(AppState { db, settings, ingest, listening, teams, crises, sla, reply_wake, metrics, coord, live, limits })
 }
 
 /// Early warning and automatic crisis acknowledgements, on every node (the store makes each

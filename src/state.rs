@@ -38,4 +38,6 @@ pub struct AppState {
     pub coord: Coordination,
     /// The live layer: the shared event log and this node's WebSocket sessions.
     pub live: Live,
+    /// Rate limits.
+    pub limits: Arc<crate::limits::Limits>,
 }

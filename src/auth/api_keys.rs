@@ -20,7 +20,7 @@ use crate::error::ApiError;
 pub const PREFIX: &str = "chk_";
 
 /// The permissions a key may hold.
-pub const KEY_SCOPES: [Permission; 8] = [
+pub const KEY_SCOPES: [Permission; 10] = [
     Permission::ReadDirectory,
     Permission::ReadConversations,
     Permission::ReadSettings,
@@ -28,6 +28,8 @@ pub const KEY_SCOPES: [Permission; 8] = [
     Permission::ReadMetrics,
     Permission::ReadAlerts,
     Permission::ReadAudit,
+    Permission::SearchArchive,
+    Permission::ExportArchive,
     Permission::IngestMessages,
 ];
 
@@ -89,7 +91,8 @@ pub struct NewApiKey {
     /// What it is for (1 to 200 characters).
     pub name: String,
     /// Permission names, from `directory.read`, `conversations.read`, `settings.read`,
-    /// `crises.read`, `metrics.read`, `alerts.read`, `audit.read`, `ingest.write`.
+    /// `crises.read`, `metrics.read`, `alerts.read`, `audit.read`, `archive.search`,
+    /// `archive.export`, `ingest.write`.
     pub scopes: Vec<String>,
     /// CIDRs it may be used from, e.g. `["203.0.113.0/24"]`; empty or absent: anywhere.
     #[serde(default)]
@@ -233,7 +236,7 @@ mod tests {
     fn keys_hold_only_permissions_that_need_no_agent() {
         for p in KEY_SCOPES {
             assert!(
-                p.name().ends_with(".read") || p == Permission::IngestMessages,
+                p.name().ends_with(".read") || p.name().starts_with("archive.") || p == Permission::IngestMessages,
                 "{} would let a key act for an agent",
                 p.name()
             );

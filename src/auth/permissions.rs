@@ -93,6 +93,12 @@ permissions! {
     ManageApiKeys = "api_keys.manage": [],
     /// Search and export the audit trail.
     ReadAudit = "audit.read": ["legal"],
+    /// Search the archive of messages and notes.
+    SearchArchive = "archive.search": ["agent", "supervisor", "approver", "legal"],
+    /// Export the archive.
+    ExportArchive = "archive.export": ["supervisor", "legal"],
+    /// Erase a customer (the right to erasure).
+    EraseCustomers = "customers.erase": ["legal"],
     /// Send messages to the ingest API (API keys only; no role needs it).
     IngestMessages = "ingest.write": [],
 }

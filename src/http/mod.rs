@@ -3,12 +3,14 @@
 pub mod agents;
 pub mod api_keys;
 pub mod approvals;
+pub mod archive;
 pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod console;
 pub mod conversations;
 pub mod crises;
+pub mod customers;
 pub mod escalations;
 pub mod example_responses;
 pub mod ingest;
@@ -79,6 +81,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(webhooks::x_receive)
         .service(
             web::scope("/api/v1")
+                .wrap(actix_web::middleware::from_fn(crate::limits::enforce))
                 .service(auth::login)
                 .service(auth::logout)
                 .service(auth::me)
@@ -91,6 +94,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(api_keys::revoke)
                 .service(audit::search)
                 .service(audit::export)
+                .service(archive::search)
+                .service(archive::export)
+                .service(customers::erase)
                 .service(teams::list)
                 .service(teams::create)
                 .service(teams::update)

@@ -29,6 +29,7 @@ impl Modify for Security {
         super::auth::login, super::auth::logout, super::auth::me,
         super::agents::list, super::agents::create, super::agents::update, super::agents::revoke_sessions,
         super::api_keys::list, super::api_keys::create, super::api_keys::revoke, super::audit::search, super::audit::export,
+        super::archive::search, super::archive::export, super::customers::erase,
         super::teams::list, super::teams::create, super::teams::update, super::teams::set_agent_team,
         super::ingest::ingest_messages,
         super::webhooks::meta_verify, super::webhooks::meta_receive, super::webhooks::x_crc, super::webhooks::x_receive,

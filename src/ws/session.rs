@@ -68,6 +68,8 @@ struct Session {
     login: Login,
     /// Set when the session must close (its login revoked, the account disabled).
     revoked: Option<&'static str>,
+    /// Its command rate limit.
+    limiter: Option<governor::DefaultDirectRateLimiter>,
 }
 
 /// The login (auth session) behind a live session.
@@ -93,6 +95,7 @@ pub async fn run(
     span.record("session_id", reg.id);
     let idle = chrono::Duration::seconds(i64::try_from(state.settings.metrics.handling_idle_secs).unwrap_or(60));
     let handling = HandlingClock::new(idle);
+    let limiter = state.limits.session();
     let session = Session {
         state,
         agent,
@@ -104,6 +107,7 @@ pub async fn run(
         handling,
         login,
         revoked: None,
+        limiter,
     };
     let drive = session.drive(reg.rx, reg.lag, stream);
     tracing::trace!(bytes = std::mem::size_of_val(&drive), "session future");
@@ -332,6 +336,7 @@ impl Session {
     /// Handles one text frame; false when the socket is gone.
     async fn command(&mut self, text: &str) -> bool {
         let (id, cmd) = protocol::parse(text);
+        let cmd = crate::limits::session_check(self.limiter.as_ref()).and(cmd);
         let result = match cmd {
             Ok(cmd) => {
                 let activity = Activity::of(&cmd);

@@ -3,6 +3,7 @@
 
 mod access;
 mod approvals;
+mod archive;
 mod auth;
 mod channels;
 mod claims;
@@ -10,11 +11,13 @@ mod cluster;
 mod conversations;
 mod coord;
 mod crisis;
+mod erasure;
 mod escalations;
 mod group_commit;
 mod helpers;
 mod import;
 mod ingest_api;
+mod limits;
 mod live;
 mod live_cluster;
 mod metrics_fixture;

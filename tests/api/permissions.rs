@@ -22,6 +22,7 @@ const FIGURES: &[&str] = &["supervisor", "approver", "legal", "wallboard", "admi
 const CRISIS_READERS: &[&str] = EVERYONE;
 const ADMIN: &[&str] = &["admin"];
 const AUDITORS: &[&str] = &["legal", "admin"];
+const EXPORTERS: &[&str] = &["supervisor", "legal", "admin"];
 
 /// What a call needs made fresh before it runs.
 #[derive(Clone, Copy, PartialEq)]
@@ -55,10 +56,18 @@ struct Row {
     allowed: &'static [&'static str],
     needs: Needs,
     body: Option<Value>,
+    query: &'static str,
+}
+
+impl Row {
+    /// A query string the call needs to work.
+    fn query(self, query: &'static str) -> Row {
+        Row { query, ..self }
+    }
 }
 
 fn row(method: Method, path: &'static str, allowed: &'static [&'static str], needs: Needs, body: Option<Value>) -> Row {
-    Row { method, path, allowed, needs, body }
+    Row { method, path, allowed, needs, body, query: "" }
 }
 
 /// The table. Bodies use `"{conv}"`-style placeholders, filled from the call's fixtures.
@@ -84,6 +93,9 @@ fn table() -> Vec<Row> {
         row(M::DELETE, "/api/v1/api-keys/{key}", ADMIN, N::ApiKey, None),
         row(M::GET, "/api/v1/audit", AUDITORS, N::Nothing, None),
         row(M::GET, "/api/v1/audit/export", AUDITORS, N::Nothing, None),
+        row(M::GET, "/api/v1/archive/search", READERS, N::Nothing, None).query("q=bill"),
+        row(M::GET, "/api/v1/archive/export", EXPORTERS, N::Nothing, None),
+        row(M::DELETE, "/api/v1/customers/{customer}", AUDITORS, N::Conversation, None),
         row(M::GET, "/api/v1/teams", EVERYONE, N::Nothing, None),
         row(M::POST, "/api/v1/teams", ADMIN, N::Nothing, Some(json!({"name": "Team {n}"}))),
         row(M::PATCH, "/api/v1/teams/{team}", LEADS, N::AgentAndTeam, Some(json!({"auto_assign": true}))),
@@ -367,7 +379,13 @@ impl World {
                 vars.push(("token", json!(token)));
             }
             Needs::Conversation => {
-                vars.push(("conv", json!(self.conversation("@BrandOne why is my bill wrong?").await)))
+                let conv = self.conversation("@BrandOne why is my bill wrong?").await;
+                let (_, detail) = self
+                    .app
+                    .call(Method::GET, &self.app.admin_token, &format!("/api/v1/conversations/{conv}"), None)
+                    .await;
+                vars.push(("customer", detail["customer"]["id"].clone()));
+                vars.push(("conv", json!(conv)));
             }
             Needs::Claimed => {
                 let conv = self.conversation("@BrandOne my order never came").await;
@@ -490,6 +508,8 @@ async fn fingerprint(app: &TestApp) -> String {
         "api_keys",
         "sessions",
         "teams",
+        "customers",
+        "customer_identities",
         "conversations",
         "messages",
         "notes",
@@ -561,7 +581,10 @@ async fn every_route_against_every_role() -> TestResult {
             if let Some((_, t)) = vars.iter().find(|(k, _)| *k == "token") {
                 token = t.as_str().unwrap_or_default().to_owned();
             }
-            let path = fill_str(r.path, &vars);
+            let mut path = fill_str(r.path, &vars);
+            if !r.query.is_empty() {
+                path = format!("{path}?{}", r.query);
+            }
             let body = r.body.as_ref().map(|b| fill(b, &vars));
             let what = format!("{} {} as {role}", r.method, r.path);
             if allowed {
@@ -570,7 +593,7 @@ async fn every_route_against_every_role() -> TestResult {
             } else {
                 let before = fingerprint(&w.app).await;
                 let (s, v) = w.app.call(r.method.clone(), &token, &path, body).await;
-                assert_eq!((s, v["error"]["code"].as_str()), (403, Some("forbidden")), "{what}: {v}");
+                assert_eq!((s, v["error"]["code"].as_str()), (403, Some("forbidden")), "{what} ({path}): {v}");
                 assert_eq!(fingerprint(&w.app).await, before, "{what}: a refused call changed the store");
             }
         }

@@ -1,0 +1,165 @@
+//! The right to erasure: a customer, their identities, every conversation with them and
+//! everything in those conversations (messages and, with them, the search index; notes,
+//! replies, approvals with their context, escalations, crisis links, the stored events, the
+//! samples of early-warning alerts) removed in one transaction. Hourly figures keep their
+//! counts (they name no one). The erasure itself is audited, by ids and counts only.
+
+use std::collections::HashSet;
+
+use entity::{
+    approval, conversation, crisis_alert, crisis_link, customer, customer_identity, escalation, event, message, note,
+    reply,
+};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
+    TransactionTrait,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::coord::Coordinator;
+use crate::error::ApiError;
+use crate::live::{Live, wire_entry};
+
+/// What an erasure removed.
+#[derive(Debug, Clone, Default, Serialize, ToSchema, PartialEq, Eq)]
+pub struct Erased {
+    /// The customer.
+    pub customer_id: i64,
+    /// Their identities on the networks.
+    pub identities: u64,
+    /// Conversations.
+    pub conversations: u64,
+    /// Messages (and their search index entries).
+    pub messages: u64,
+    /// Notes.
+    pub notes: u64,
+    /// Replies.
+    pub replies: u64,
+    /// Approval requests.
+    pub approvals: u64,
+    /// Escalations.
+    pub escalations: u64,
+    /// Stored events.
+    pub events: u64,
+    /// Early-warning alerts whose samples named them.
+    pub alerts_scrubbed: u64,
+}
+
+/// Erases a customer; `audit` is recorded in the same transaction (after: the counts). Live
+/// queues drop the conversations and their claims are released once committed.
+pub async fn erase(
+    db: &DatabaseConnection,
+    live: &Live,
+    customer_id: i64,
+    audit: crate::audit::Entry,
+) -> Result<Erased, ApiError> {
+    let txn = db.begin().await?;
+    customer::Entity::find_by_id(customer_id).one(&txn).await?.ok_or(ApiError::NotFound("customer"))?;
+    let convs: Vec<i64> = conversation::Entity::find()
+        .select_only()
+        .column(conversation::Column::Id)
+        .filter(conversation::Column::CustomerId.eq(customer_id))
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    let mut out = Erased { customer_id, ..Erased::default() };
+    for chunk in convs.chunks(500) {
+        let ids = chunk.to_vec();
+        out.notes += note::Entity::delete_many()
+            .filter(note::Column::ConversationId.is_in(ids.clone()))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        out.replies += reply::Entity::delete_many()
+            .filter(reply::Column::ConversationId.is_in(ids.clone()))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        out.approvals += approval::Entity::delete_many()
+            .filter(approval::Column::ConversationId.is_in(ids.clone()))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        out.escalations += escalation::Entity::delete_many()
+            .filter(escalation::Column::ConversationId.is_in(ids.clone()))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        crisis_link::Entity::delete_many()
+            .filter(crisis_link::Column::ConversationId.is_in(ids.clone()))
+            .exec(&txn)
+            .await?;
+        out.events += event::Entity::delete_many()
+            .filter(event::Column::ConversationId.is_in(ids.clone()))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+    }
+    // Messages by customer (the index entries go with them: triggers on SQLite, the generated
+    // column on PostgreSQL).
+    out.messages = message::Entity::delete_many()
+        .filter(message::Column::CustomerId.eq(customer_id))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    out.conversations = conversation::Entity::delete_many()
+        .filter(conversation::Column::CustomerId.eq(customer_id))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    out.alerts_scrubbed = scrub_alerts(&txn, &convs.iter().copied().collect()).await?;
+    out.identities = customer_identity::Entity::delete_many()
+        .filter(customer_identity::Column::CustomerId.eq(customer_id))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    customer::Entity::delete_by_id(customer_id).exec(&txn).await?;
+    let after = serde_json::to_value(&out).ok();
+    crate::audit::record(&txn, crate::audit::Entry { after, ..audit }).await?;
+    txn.commit().await?;
+    forget_live(live, &convs).await;
+    tracing::info!(customer_id, conversations = out.conversations, messages = out.messages, "customer erased");
+    Ok(out)
+}
+
+/// Takes the customer's messages out of early-warning alert samples.
+async fn scrub_alerts(db: &impl ConnectionTrait, convs: &HashSet<i64>) -> Result<u64, ApiError> {
+    if convs.is_empty() {
+        return Ok(0);
+    }
+    let mut scrubbed = 0;
+    for a in crisis_alert::Entity::find().all(db).await? {
+        let Some(samples) = a.samples.as_array() else { continue };
+        let kept: Vec<serde_json::Value> = samples
+            .iter()
+            .filter(|s| s["conversation_id"].as_i64().is_none_or(|c| !convs.contains(&c)))
+            .cloned()
+            .collect();
+        if kept.len() != samples.len() {
+            let mut am: crisis_alert::ActiveModel = a.into();
+            am.samples = Set(serde_json::json!(kept));
+            am.update(db).await?;
+            scrubbed += 1;
+        }
+    }
+    Ok(scrubbed)
+}
+
+/// Drops the conversations from every live queue and releases their claims.
+async fn forget_live(live: &Live, convs: &[i64]) {
+    let mut entries = Vec::with_capacity(convs.len());
+    for &c in convs {
+        if let Ok(Some(h)) = live.coord.holder(c).await
+            && let Err(e) = live.coord.release(c, h.agent_id, h.token).await
+        {
+            tracing::warn!(conversation_id = c, error.message = %e, "releasing an erased conversation's claim failed");
+        }
+        entries.push(wire_entry(
+            crate::events::kind::QUEUE_REMOVE,
+            Some(c),
+            serde_json::json!({"id": c, "conversation_id": c, "erased": true}),
+        ));
+    }
+    live.publish_entries(entries);
+}

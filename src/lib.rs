@@ -35,4 +35,5 @@ pub mod teams;
 pub mod telemetry;
 pub mod tls;
 pub mod triage;
+pub mod webhooks_out;
 pub mod ws;

@@ -100,6 +100,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     };
     let retry = crate::replies::sender::Retry::from_settings(&settings.replies);
     crate::replies::sender::spawn(db.clone(), live.clone(), channel, retry, reply_wake.clone());
+    crate::webhooks_out::sender::spawn(db.clone(), &live, &settings.webhooks)?;
     spawn_crisis_watch(&db, &live, &settings, &reply_wake);
     Ok(AppState { db, settings, ingest, listening, teams, crises, sla, reply_wake, metrics, coord, live })
 }

@@ -18,6 +18,7 @@ mod m20261126_000012_metrics;
 mod m20261126_000013_escalated_index;
 mod m20261126_000014_login_lockout;
 mod m20261130_000015_api_keys_and_audit;
+mod m20261130_000017_webhooks_out;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000013_escalated_index::Migration),
             Box::new(m20261126_000014_login_lockout::Migration),
             Box::new(m20261130_000015_api_keys_and_audit::Migration),
+            Box::new(m20261130_000017_webhooks_out::Migration),
         ]
     }
 }

@@ -49,6 +49,8 @@ impl Modify for Security {
         super::crises::resolve, super::crises::export, super::crises::alerts,
         super::metrics::current, super::metrics::over_time, super::metrics::list_policies, super::metrics::create_policy,
         super::metrics::replace_policy, super::metrics::delete_policy,
+        super::webhooks_out::list, super::webhooks_out::create, super::webhooks_out::update,
+        super::webhooks_out::remove, super::webhooks_out::deliveries, super::webhooks_out::retry,
     ),
     components(schemas(crate::error::ErrorBody, crate::triage::Reason, crate::triage::Tier))
 )]

@@ -47,6 +47,10 @@ enum Needs {
     OwnLogin,
     /// An API key (`{key}`).
     ApiKey,
+    /// A paused webhook subscription (`{subscription}`).
+    WebhookSubscription,
+    /// A failed delivery of a paused webhook subscription (`{delivery}`).
+    FailedDelivery,
 }
 
 struct Row {
@@ -258,6 +262,27 @@ fn table() -> Vec<Row> {
             ),
         ),
         row(M::DELETE, "/api/v1/sla-policies/{policy}", LEADS, N::SlaPolicy, None),
+        // Paused subscriptions, so no delivery is made or sent while a refused call is checked.
+        row(M::GET, "/api/v1/webhook-subscriptions", ADMIN, N::Nothing, None),
+        row(
+            M::POST,
+            "/api/v1/webhook-subscriptions",
+            ADMIN,
+            N::Nothing,
+            Some(
+                json!({"name": "CRM {n}", "url": "https://crm.example.com/{n}", "event_types": ["*"], "active": false}),
+            ),
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/webhook-subscriptions/{subscription}",
+            ADMIN,
+            N::WebhookSubscription,
+            Some(json!({"name": "renamed {n}"})),
+        ),
+        row(M::DELETE, "/api/v1/webhook-subscriptions/{subscription}", ADMIN, N::WebhookSubscription, None),
+        row(M::GET, "/api/v1/webhook-subscriptions/{subscription}/deliveries", ADMIN, N::WebhookSubscription, None),
+        row(M::POST, "/api/v1/webhook-deliveries/{delivery}/retry", ADMIN, N::FailedDelivery, None),
     ]
 }
 
@@ -339,6 +364,31 @@ impl World {
         v["fence_token"].as_i64().unwrap_or_else(|| panic!("fence: {v}"))
     }
 
+    /// A delivery that ran out of attempts, written straight to the store (no receiver needed).
+    async fn failed_delivery(&self, subscription: &Value) -> i64 {
+        use sea_orm::{ActiveModelTrait, Set};
+        let now = chrono::Utc::now();
+        let d = entity::webhook_delivery::ActiveModel {
+            subscription_id: Set(subscription.as_i64().unwrap_or_else(|| panic!("subscription id: {subscription}"))),
+            event_id: Set(1),
+            event_kind: Set("conversation.message".into()),
+            payload: Set(json!({})),
+            status: Set("failed".into()),
+            attempts: Set(8),
+            next_attempt_at: Set(now),
+            locked_until: Set(None),
+            last_status: Set(Some(500)),
+            last_error: Set(Some("HTTP 500".into())),
+            created_at: Set(now),
+            delivered_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&self.app.state.db)
+        .await
+        .unwrap_or_else(|e| panic!("delivery: {e}"));
+        d.id
+    }
+
     /// Makes what the call needs; `allowed` says whether the caller may do it (a refused
     /// caller's claim is made by the admin, so the refusal is about the role and nothing else).
     async fn prepare(&mut self, needs: Needs, role: &str, allowed: bool) -> Vec<(&'static str, Value)> {
@@ -386,6 +436,22 @@ impl World {
                     .admin(Method::POST, "/api/v1/api-keys", json!({"name": "k", "scopes": ["metrics.read"]}))
                     .await;
                 vars.push(("key", v["api_key"]["id"].clone()));
+            }
+            Needs::WebhookSubscription | Needs::FailedDelivery => {
+                // At most 50 subscriptions: clear the earlier calls' ones.
+                let clear = Statement::from_string(
+                    self.app.state.db.get_database_backend(),
+                    "DELETE FROM webhook_subscriptions",
+                );
+                self.app.state.db.execute_raw(clear).await.unwrap_or_else(|e| panic!("clearing subscriptions: {e}"));
+                let body = json!({"name": format!("w{n}"), "url": "https://crm.example.com/h", "event_types": ["*"],
+                    "active": false});
+                let v = self.admin(Method::POST, "/api/v1/webhook-subscriptions", body).await;
+                let subscription = v["subscription"]["id"].clone();
+                vars.push(("subscription", subscription.clone()));
+                if needs == Needs::FailedDelivery {
+                    vars.push(("delivery", json!(self.failed_delivery(&subscription).await)));
+                }
             }
             Needs::ApprovalRule => {
                 let body = json!({"kind": "topic", "group": "pr", "keywords": [format!("rule{n}")]});
@@ -505,6 +571,8 @@ async fn fingerprint(app: &TestApp) -> String {
         "sla_policies",
         "audit_log",
         "events",
+        "webhook_subscriptions",
+        "webhook_deliveries",
     ];
     for t in tables {
         let sql = format!("SELECT CAST(COUNT(*) AS TEXT) AS v FROM {t}");
@@ -521,6 +589,9 @@ async fn fingerprint(app: &TestApp) -> String {
         "SELECT CAST(id AS TEXT) || ':' || COALESCE(CAST(revoked_at AS TEXT), '-') AS v FROM api_keys ORDER BY id",
         "SELECT CAST(id AS TEXT) || ':' || status || ':' || COALESCE(holding_message, '') AS v FROM crises ORDER BY id",
         "SELECT CAST(id AS TEXT) || ':' || status AS v FROM approvals ORDER BY id",
+        "SELECT CAST(id AS TEXT) || ':' || name || ':' || url || ':' || CAST(active AS TEXT) AS v \
+         FROM webhook_subscriptions ORDER BY id",
+        "SELECT CAST(id AS TEXT) || ':' || status || ':' || CAST(attempts AS TEXT) AS v FROM webhook_deliveries ORDER BY id",
     ] {
         for r in db.query_all_raw(Statement::from_string(backend, sql)).await.unwrap_or_else(|e| panic!("{sql}: {e}")) {
             let v: String = r.try_get("", "v").unwrap_or_default();

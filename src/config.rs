@@ -229,6 +229,40 @@ impl Default for ReplySettings {
     }
 }
 
+/// Outgoing webhooks (CRM, BI): how events are relayed into deliveries and sent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// The relay leaves events younger than this alone, in milliseconds: a transaction that
+    /// appended events must commit within it, or the relay may move past them (see
+    /// docs/architecture.md, "Webhooks out").
+    pub settle_ms: u64,
+    /// How often each node relays new events and looks for due deliveries, in milliseconds.
+    pub interval_ms: u64,
+    /// How long one delivery may take before it counts as failed, in milliseconds.
+    pub timeout_ms: u64,
+    /// Wait before the first retry, in milliseconds; it doubles per attempt (capped at 1 h).
+    pub retry_base_ms: u64,
+    /// Attempts before a delivery is marked failed.
+    pub max_attempts: u32,
+    /// Allow `http://` subscription URLs (tests, a receiver on the same host); otherwise only
+    /// `https://`.
+    pub allow_http: bool,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            settle_ms: 2_000,
+            interval_ms: 500,
+            timeout_ms: 10_000,
+            retry_base_ms: 1_000,
+            max_attempts: 8,
+            allow_http: false,
+        }
+    }
+}
+
 /// Crisis mode: early warning and automatic acknowledgements.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -315,6 +349,8 @@ pub struct Settings {
     pub replies: ReplySettings,
     /// Crisis mode.
     pub crisis: CrisisSettings,
+    /// Outgoing webhooks.
+    pub webhooks: WebhookSettings,
     /// Metrics.
     pub metrics: MetricsSettings,
     /// Address allowlists and trusted proxies.
@@ -349,6 +385,7 @@ impl Default for Settings {
             live: LiveSettings::default(),
             replies: ReplySettings::default(),
             crisis: CrisisSettings::default(),
+            webhooks: WebhookSettings::default(),
             metrics: MetricsSettings::default(),
             security: SecuritySettings::default(),
             limits: LimitSettings::default(),
@@ -436,6 +473,11 @@ impl Settings {
             ("CHORUS_SLA__SWEEP_INTERVAL_MS", self.sla.sweep_interval_ms),
             ("CHORUS_METRICS__HANDLING_IDLE_SECS", self.metrics.handling_idle_secs),
             ("CHORUS_METRICS__WALLBOARD_INTERVAL_MS", self.metrics.wallboard_interval_ms),
+            ("CHORUS_WEBHOOKS__SETTLE_MS", self.webhooks.settle_ms),
+            ("CHORUS_WEBHOOKS__INTERVAL_MS", self.webhooks.interval_ms),
+            ("CHORUS_WEBHOOKS__TIMEOUT_MS", self.webhooks.timeout_ms),
+            ("CHORUS_WEBHOOKS__RETRY_BASE_MS", self.webhooks.retry_base_ms),
+            ("CHORUS_WEBHOOKS__MAX_ATTEMPTS", u64::from(self.webhooks.max_attempts)),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(ConfigError(format!("{key} must be greater than 0")));

@@ -1,18 +1,17 @@
 //! The right to erasure: a customer, their identities, every conversation with them and
 //! everything in those conversations (messages and, with them, the search index; notes,
-//! replies, approvals with their context, escalations, crisis links, the stored events, the
-//! samples of early-warning alerts) removed in one transaction. Hourly figures keep their
+//! replies, approvals with their context, escalations, crisis links, the stored events and
+//! their outgoing webhook deliveries, the samples of early-warning alerts) removed in one transaction. Hourly figures keep their
 //! counts (they name no one). The erasure itself is audited, by ids and counts only.
 
 use std::collections::HashSet;
 
 use entity::{
     approval, conversation, crisis_alert, crisis_link, customer, customer_identity, escalation, event, message, note,
-    reply,
+    reply, webhook_delivery,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
-    TransactionTrait,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -42,6 +41,8 @@ pub struct Erased {
     pub escalations: u64,
     /// Stored events.
     pub events: u64,
+    /// Outgoing webhook deliveries of those events (pending or logged).
+    pub webhook_deliveries: u64,
     /// Early-warning alerts whose samples named them.
     pub alerts_scrubbed: u64,
 }
@@ -54,7 +55,7 @@ pub async fn erase(
     customer_id: i64,
     audit: crate::audit::Entry,
 ) -> Result<Erased, ApiError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     customer::Entity::find_by_id(customer_id).one(&txn).await?.ok_or(ApiError::NotFound("customer"))?;
     let convs: Vec<i64> = conversation::Entity::find()
         .select_only()
@@ -90,6 +91,21 @@ pub async fn erase(
             .filter(crisis_link::Column::ConversationId.is_in(ids.clone()))
             .exec(&txn)
             .await?;
+        // Outgoing webhook deliveries carry copies of the events: they go with them.
+        let event_ids: Vec<i64> = event::Entity::find()
+            .select_only()
+            .column(event::Column::Seq)
+            .filter(event::Column::ConversationId.is_in(ids.clone()))
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        for evs in event_ids.chunks(500) {
+            out.webhook_deliveries += webhook_delivery::Entity::delete_many()
+                .filter(webhook_delivery::Column::EventId.is_in(evs.to_vec()))
+                .exec(&txn)
+                .await?
+                .rows_affected;
+        }
         out.events += event::Entity::delete_many()
             .filter(event::Column::ConversationId.is_in(ids.clone()))
             .exec(&txn)

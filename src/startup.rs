@@ -98,8 +98,9 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         crate::config::ChannelMode::Sandbox => Arc::new(crate::replies::channel::Sandbox),
         crate::config::ChannelMode::Networks => Arc::new(crate::replies::networks::Networks::new(&settings.replies)?),
     };
-    let retry = crate::replies::sender::Retry::from_settings(&settings.replies);
+    let retry = crate::replies::sender::retry_of(&settings.replies);
     crate::replies::sender::spawn(db.clone(), live.clone(), channel, retry, reply_wake.clone());
+    crate::webhooks_out::sender::spawn(db.clone(), &live, &settings.webhooks)?;
     spawn_crisis_watch(&db, &live, &settings, &reply_wake);
     let limits = Arc::new(crate::limits::Limits::new(&settings.limits));
     let l = limits.clone();

@@ -25,3 +25,6 @@ pub mod reply;
 pub mod session;
 pub mod sla_policy;
 pub mod team;
+pub mod webhook_cursor;
+pub mod webhook_delivery;
+pub mod webhook_subscription;

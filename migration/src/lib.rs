@@ -19,6 +19,7 @@ mod m20261126_000013_escalated_index;
 mod m20261126_000014_login_lockout;
 mod m20261130_000015_api_keys_and_audit;
 mod m20261130_000016_archive_search;
+mod m20261130_000017_webhooks_out;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000014_login_lockout::Migration),
             Box::new(m20261130_000015_api_keys_and_audit::Migration),
             Box::new(m20261130_000016_archive_search::Migration),
+            Box::new(m20261130_000017_webhooks_out::Migration),
         ]
     }
 }

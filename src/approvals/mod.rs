@@ -10,10 +10,7 @@ pub mod rules;
 use chrono::{DateTime, Utc};
 use entity::{approval, conversation, message, reply};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -356,7 +353,7 @@ pub async fn decide(
         _ => (STATUS_APPROVED, replies::STATUS_QUEUED),
     };
     let comment = d.comment.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     // Write first: the conditional UPDATE is the race's referee on both stores.
     let won = approval::Entity::update_many()
         .col_expr(approval::Column::Status, Expr::value(status))

@@ -91,6 +91,8 @@ permissions! {
     ManageAgents = "agents.manage": [],
     /// Make and revoke API keys.
     ManageApiKeys = "api_keys.manage": [],
+    /// Subscribe CRMs and BI tools to events (outgoing webhooks), read and retry deliveries.
+    ManageWebhooks = "webhooks.manage": [],
     /// Search and export the audit trail.
     ReadAudit = "audit.read": ["legal"],
     /// Search the archive of messages and notes.

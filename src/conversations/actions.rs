@@ -7,7 +7,7 @@ use entity::conversation;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 
 use super::{STATUS_OPEN, STATUS_PENDING, STATUS_RESOLVED, Summary};
@@ -52,7 +52,7 @@ pub async fn resolve(
     agent_id: i64,
     token: i64,
 ) -> Result<Summary, ApiError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
     let updated = fenced(id, agent_id, token)
         .col_expr(conversation::Column::Status, Expr::value(STATUS_RESOLVED))
@@ -120,7 +120,7 @@ pub async fn set_status(
             "status must be one of {SETTABLE_STATUSES:?} (resolve a conversation with `resolve`)"
         )));
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let updated = fenced(id, agent_id, token)
         .col_expr(conversation::Column::Status, Expr::value(status))
         .filter(conversation::Column::Status.ne(STATUS_RESOLVED))
@@ -141,7 +141,7 @@ pub async fn move_to_team(
     team_id: Option<i64>,
     audit: crate::audit::Entry,
 ) -> Result<Summary, ApiError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if let Some(t) = team_id
         && entity::team::Entity::find_by_id(t).one(&txn).await?.is_none()
     {
@@ -228,7 +228,7 @@ pub async fn tag(
     remove: &[String],
 ) -> Result<Vec<String>, ApiError> {
     let (add, remove) = (clean_tags(add)?, clean_tags(remove)?);
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let c = load(&txn, id).await?;
     if c.assignee_id != Some(agent_id) || c.fence_token != token {
         txn.rollback().await?;

@@ -71,7 +71,7 @@ pub async fn add_note(
     conversation::Entity::find_by_id(conversation_id).one(db).await?.ok_or(ApiError::NotFound("conversation"))?;
     // Read before the transaction, which then only writes (SQLite: see `approvals::rules`).
     let mentions = mentions::resolve(db, text).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let n = note::ActiveModel {
         conversation_id: Set(conversation_id),
         agent_id: Set(agent_id),

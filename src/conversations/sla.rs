@@ -9,9 +9,7 @@
 use chrono::Utc;
 use entity::conversation;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::{STATUS_NEW, STATUS_OPEN};
 use crate::error::ApiError;
@@ -75,7 +73,7 @@ async fn stage(db: &DatabaseConnection, live: &Live, s: Stage, lead_ms: i64) -> 
         .await?;
     let mut announced = 0;
     for c in due {
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         let won = conversation::Entity::update_many()
             .col_expr(s.mark(), Expr::value(Some(c.due_sort)))
             .filter(conversation::Column::Id.eq(c.id))

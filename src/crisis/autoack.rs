@@ -10,7 +10,7 @@ use entity::{conversation, crisis, reply};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
-    Set, TransactionTrait,
+    Set,
 };
 
 use crate::error::ApiError;
@@ -73,7 +73,7 @@ async fn acknowledge(
         return Ok(Ack::Skipped);
     }
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if !take_allowance(&txn, c).await? {
         txn.rollback().await?;
         return Ok(Ack::OutOfAllowance);

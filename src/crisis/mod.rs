@@ -17,7 +17,7 @@ use entity::{conversation, crisis, crisis_link, crisis_response, message};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait,
+    QueryOrder, QuerySelect, QueryTrait, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -405,7 +405,7 @@ pub async fn declare(
             .ok_or(ApiError::Validation(format!("team {t} does not exist")))?;
     }
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let c = crisis::ActiveModel {
         name: Set(name),
         severity: Set(sev),
@@ -488,7 +488,7 @@ pub async fn update(
     if let Some(r) = p.auto_ack_per_minute {
         m.auto_ack_per_minute = Set(rate(r)?);
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let updated = crisis::Entity::update_many()
         .set(m)
         .filter(crisis::Column::Id.eq(id))
@@ -531,7 +531,7 @@ pub async fn respond(
         .one(db)
         .await?
         .flatten();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let inserted = crisis_response::ActiveModel {
         crisis_id: Set(id),
         message_type: Set(message_type),
@@ -570,7 +570,7 @@ pub async fn resolve(
 ) -> Result<CrisisView, ApiError> {
     may_run(who)?;
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let done = crisis::Entity::update_many()
         .col_expr(crisis::Column::Status, Expr::value(STATUS_RESOLVED))
         .col_expr(crisis::Column::ResolvedBy, Expr::value(Some(who.id)))

@@ -10,7 +10,7 @@ use entity::{conversation, crisis_alert, message};
 use sea_orm::sea_query::{Expr, ExprTrait, Func};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Set, TransactionTrait,
+    QuerySelect, QueryTrait, Set,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -184,7 +184,7 @@ async fn raise(
         .collect();
     let window_secs = i64::try_from(s.window_secs).unwrap_or(300);
     let bucket = now.timestamp() / window_secs * window_secs;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let inserted = crisis_alert::ActiveModel {
         topic: Set(name.clone()),
         window_start: Set(bucket),

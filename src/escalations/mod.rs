@@ -11,7 +11,7 @@ use entity::{conversation, escalation};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set, TransactionTrait,
+    QuerySelect, Set,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -207,7 +207,7 @@ pub async fn escalate(
     // The team it is in now, read before the write (see `approvals::rules` on SQLite).
     let before =
         conversation::Entity::find_by_id(conversation_id).one(db).await?.ok_or(ApiError::NotFound("conversation"))?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut update = actions::fenced(conversation_id, who.id, new.fence_token)
         .col_expr(conversation::Column::EscalatedTo, Expr::value((group != TO_TEAM).then(|| group.to_owned())))
         .filter(conversation::Column::Status.ne(crate::conversations::STATUS_RESOLVED));
@@ -281,7 +281,7 @@ pub async fn give_back(
     if !handles(who, &open.group_name, open.to_team_id) {
         return Err(ApiError::Forbidden("only the group it was escalated to may return it"));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let returned = escalation::Entity::update_many()
         .col_expr(escalation::Column::Status, Expr::value(STATUS_RETURNED))
         .col_expr(escalation::Column::ClosedBy, Expr::value(Some(who.id)))

@@ -1,7 +1,6 @@
 //! `GET/POST /api/v1/agents`, `PATCH /api/v1/agents/{id}`, `DELETE /api/v1/agents/{id}/sessions`.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
-use sea_orm::TransactionTrait;
 
 use crate::agents::{self, AgentPatch, AgentView, NewAgent};
 use crate::audit;
@@ -28,7 +27,7 @@ pub async fn create(
     who: Authed<can::ManageAgents>,
     body: web::Json<NewAgent>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let created = agents::create(&txn, body.into_inner()).await?;
     audit::record(
         &txn,
@@ -57,7 +56,7 @@ pub async fn update(
     body: web::Json<AgentPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let (before, after, evs) = agents::update(&txn, who.agent.id, id, body.into_inner()).await?;
     let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
     audit::record(
@@ -83,7 +82,7 @@ pub async fn revoke_sessions(
 ) -> Result<HttpResponse, ApiError> {
     use sea_orm::EntityTrait;
     let id = id.into_inner();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     entity::agent::Entity::find_by_id(id).one(&txn).await?.ok_or(ApiError::NotFound("agent"))?;
     let (n, revoked) = agents::revoke_sessions(&txn, id, None).await?;
     let after = Some(serde_json::json!({"revoked": n}));

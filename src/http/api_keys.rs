@@ -1,7 +1,6 @@
 //! `GET/POST /api/v1/api-keys`, `DELETE /api/v1/api-keys/{id}` (admin).
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use sea_orm::TransactionTrait;
 
 use crate::audit;
 use crate::auth::api_keys::{self, ApiKeyView, CreatedApiKey, NewApiKey};
@@ -28,7 +27,7 @@ pub async fn create(
     who: Authed<can::ManageApiKeys>,
     body: web::Json<NewApiKey>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let created = api_keys::create(&txn, who.agent.id, body.into_inner()).await?;
     let after = serde_json::to_value(&created.api_key).ok();
     let id = created.api_key.id;
@@ -51,7 +50,7 @@ pub async fn revoke(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let (before, after) = api_keys::revoke(&txn, id).await?;
     let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
     audit::record(

@@ -1,7 +1,6 @@
 //! `/api/v1/approvals` and `/api/v1/approval-rules`: held replies and the rules that hold them.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
-use sea_orm::TransactionTrait;
 
 use super::audit_entry as entry;
 use crate::approvals::rules::{self, RuleSpec, RuleView};
@@ -65,7 +64,7 @@ pub async fn create_rule(
     who: Authed<can::ManageApprovalRules>,
     body: web::Json<RuleSpec>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let created = rules::create(&txn, body.into_inner(), who.agent.id).await?;
     let after = serde_json::to_value(&created).ok();
     let e = entry(&req, &who, "approval_rule.create", "approval_rule", created.id);
@@ -89,7 +88,7 @@ pub async fn replace_rule(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let before = rules::get(&state.db, id).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let after = rules::replace(&txn, &before, body.into_inner()).await?;
     let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
     let e = entry(&req, &who, "approval_rule.update", "approval_rule", id);
@@ -112,7 +111,7 @@ pub async fn delete_rule(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let before = rules::get(&state.db, id).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     rules::delete(&txn, id).await?;
     let e = entry(&req, &who, "approval_rule.delete", "approval_rule", id);
     audit::record(&txn, audit::Entry { before: serde_json::to_value(&before).ok(), ..e }).await?;

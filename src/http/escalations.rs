@@ -2,7 +2,6 @@
 //! queues (`GET /escalations`) and the guidance on what to escalate (`/escalation-guides`).
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
-use sea_orm::TransactionTrait;
 
 use super::audit_entry as entry;
 use crate::audit;
@@ -94,7 +93,7 @@ pub async fn create_guide(
     who: Authed<can::ManageGuidance>,
     body: web::Json<GuideSpec>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let created = guides::create(&txn, body.into_inner(), who.agent.id).await?;
     let e = entry(&req, &who, "escalation_guide.create", "escalation_guide", created.id);
     audit::record(&txn, audit::Entry { after: serde_json::to_value(&created).ok(), ..e }).await?;
@@ -117,7 +116,7 @@ pub async fn replace_guide(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let before = guides::get(&state.db, id).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let after = guides::replace(&txn, id, body.into_inner()).await?;
     let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
     let e = entry(&req, &who, "escalation_guide.update", "escalation_guide", id);
@@ -140,7 +139,7 @@ pub async fn delete_guide(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let before = guides::get(&state.db, id).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     guides::delete(&txn, id).await?;
     let e = entry(&req, &who, "escalation_guide.delete", "escalation_guide", id);
     audit::record(&txn, audit::Entry { before: serde_json::to_value(&before).ok(), ..e }).await?;

@@ -1,7 +1,6 @@
 //! `/api/v1/example-responses`: the library of example responses agents adapt in the composer.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
-use sea_orm::TransactionTrait;
 
 use super::audit_entry as entry;
 use crate::audit;
@@ -34,7 +33,7 @@ pub async fn create(
     who: Authed<can::ManageGuidance>,
     body: web::Json<ExampleSpec>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let created = example_responses::create(&txn, body.into_inner(), who.agent.id).await?;
     let e = entry(&req, &who, "example_response.create", "example_response", created.id);
     audit::record(&txn, audit::Entry { after: serde_json::to_value(&created).ok(), ..e }).await?;
@@ -57,7 +56,7 @@ pub async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let before = example_responses::get(&state.db, id).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let after = example_responses::replace(&txn, id, body.into_inner()).await?;
     let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
     let e = entry(&req, &who, "example_response.update", "example_response", id);
@@ -80,7 +79,7 @@ pub async fn remove(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let before = example_responses::get(&state.db, id).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     example_responses::delete(&txn, id).await?;
     let e = entry(&req, &who, "example_response.delete", "example_response", id);
     audit::record(&txn, audit::Entry { before: serde_json::to_value(&before).ok(), ..e }).await?;

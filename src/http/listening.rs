@@ -1,7 +1,6 @@
 //! `GET/POST /api/v1/listening-rules`, `DELETE /api/v1/listening-rules/{id}`.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use sea_orm::TransactionTrait;
 
 use crate::audit;
 use crate::auth::{Authed, Caller, can};
@@ -28,7 +27,7 @@ pub async fn create(
     who: Authed<can::ManageListening>,
     body: web::Json<NewListeningRule>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let rule = listening::create(&txn, body.into_inner()).await?;
     audit::record(
         &txn,
@@ -54,7 +53,7 @@ pub async fn delete(
     who: Authed<can::ManageListening>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let rule = listening::delete(&txn, id.into_inner()).await?;
     audit::record(
         &txn,

@@ -2,7 +2,6 @@
 //! now, the figures over time, and the targets they are measured against.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
-use sea_orm::TransactionTrait;
 
 use super::audit_entry as entry;
 use crate::audit;
@@ -70,7 +69,7 @@ pub async fn create_policy(
     who: Authed<can::ManageSlaPolicies>,
     body: web::Json<PolicySpec>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let created = sla::create(&txn, body.into_inner()).await?;
     let e = entry(&req, &who, "sla_policy.create", "sla_policy", created.id);
     audit::record(&txn, audit::Entry { after: serde_json::to_value(&created).ok(), ..e }).await?;
@@ -95,7 +94,7 @@ pub async fn replace_policy(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let before = sla::get(&state.db, id).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let after = sla::replace(&txn, id, body.into_inner()).await?;
     let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
     let e = entry(&req, &who, "sla_policy.update", "sla_policy", id);
@@ -119,7 +118,7 @@ pub async fn delete_policy(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let before = sla::get(&state.db, id).await?;
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     sla::delete(&txn, id).await?;
     let e = entry(&req, &who, "sla_policy.delete", "sla_policy", id);
     audit::record(&txn, audit::Entry { before: serde_json::to_value(&before).ok(), ..e }).await?;

@@ -20,6 +20,7 @@ pub mod openapi;
 pub mod ops;
 pub mod teams;
 pub mod webhooks;
+pub mod webhooks_out;
 
 use actix_web::{HttpRequest, web};
 
@@ -149,6 +150,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(metrics::delete_policy)
                 .service(listening::list)
                 .service(listening::create)
-                .service(listening::delete),
+                .service(listening::delete)
+                .service(webhooks_out::list)
+                .service(webhooks_out::create)
+                .service(webhooks_out::update)
+                .service(webhooks_out::remove)
+                .service(webhooks_out::deliveries)
+                .service(webhooks_out::retry),
         );
 }

@@ -50,8 +50,11 @@ impl Modify for Security {
         super::crises::resolve, super::crises::export, super::crises::alerts,
         super::metrics::current, super::metrics::over_time, super::metrics::list_policies, super::metrics::create_policy,
         super::metrics::replace_policy, super::metrics::delete_policy,
+        super::webhooks_out::list, super::webhooks_out::create, super::webhooks_out::update,
+        super::webhooks_out::remove, super::webhooks_out::deliveries, super::webhooks_out::retry,
     ),
-    components(schemas(crate::error::ErrorBody, crate::triage::Reason, crate::triage::Tier))
+    components(schemas(crate::error::ErrorBody, crate::triage::Reason, crate::triage::Tier, crate::export::Format,
+        crate::archive::Kind, crate::conversations::View))
 )]
 pub struct ApiDoc;
 
@@ -59,5 +62,33 @@ pub struct ApiDoc;
 #[utoipa::path(get, path = "/api/openapi.json", tag = "operations", responses((status = 200, description = "OpenAPI 3.1 document")))]
 #[get("/api/openapi.json")]
 pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+    HttpResponse::Ok().json(document())
+}
+
+/// The document as served, built once. Views that flatten a request shape (`RuleView` =
+/// `RuleSpec` + id, …) come out of utoipa as `allOf` with a `$ref` to that shape, which says
+/// `additionalProperties: false` (requests refuse unknown fields), so no view could ever match
+/// it; here each such `$ref` inside an `allOf` becomes a copy of the shape without that line.
+pub fn document() -> &'static serde_json::Value {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        let schemas = doc["components"]["schemas"].clone();
+        let open = |r: &str| {
+            let name = r.strip_prefix("#/components/schemas/")?;
+            let mut s = schemas.get(name)?.clone();
+            s.as_object_mut()?.remove("additionalProperties")?;
+            Some(s)
+        };
+        if let Some(all) = doc["components"]["schemas"].as_object_mut() {
+            for schema in all.values_mut() {
+                for part in schema.get_mut("allOf").and_then(|a| a.as_array_mut()).into_iter().flatten() {
+                    if let Some(copy) = part.get("$ref").and_then(|r| r.as_str()).and_then(open) {
+                        *part = copy;
+                    }
+                }
+            }
+        }
+        doc
+    })
 }

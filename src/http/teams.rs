@@ -1,7 +1,6 @@
 //! `/api/v1/teams` and team membership: who works which queue, and whether it is pushed.
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, put, web};
-use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -39,7 +38,7 @@ pub async fn create(
     who: Authed<can::ManageAgents>,
     body: web::Json<NewTeam>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let created = teams::create(&txn, body.into_inner()).await?;
     let after = serde_json::to_value(&created).ok();
     audit::record(&txn, audit::Entry { after, ..entry(&req, &who, "team.create", "team", created.id) }).await?;
@@ -64,7 +63,7 @@ pub async fn update(
     body: web::Json<TeamPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let (before, after) = teams::update(&txn, id, body.into_inner()).await?;
     let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
     audit::record(&txn, audit::Entry { before: b, after: a, ..entry(&req, &who, "team.update", "team", id) }).await?;
@@ -96,7 +95,7 @@ pub async fn set_agent_team(
     body: web::Json<TeamMembership>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let txn = state.db.begin().await?;
+    let txn = crate::db::begin_write(&state.db).await?;
     let (before, after) = teams::set_agent_team(&txn, id, body.team_id).await?;
     let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
     audit::record(&txn, audit::Entry { before: b, after: a, ..entry(&req, &who, "agent.team", "agent", id) }).await?;

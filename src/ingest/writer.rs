@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Duration;
-use sea_orm::{DatabaseConnection, DbErr, SqlErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbErr, SqlErr};
 use tokio::sync::{mpsc, oneshot};
 
 use super::batch::{self, BatchContext, Outcome};
@@ -238,7 +238,7 @@ impl Writer {
                 policies: &policies,
                 actor,
             };
-            let txn = self.db.begin().await?;
+            let txn = crate::db::begin_write(&self.db).await?;
             let result = batch::ingest(&txn, &ctx, msgs).await;
             let result = match result {
                 Ok((out, evs)) => txn.commit().await.map(|()| {

@@ -98,7 +98,7 @@ impl GroupCommit {
 /// One batch: every job in its own savepoint (a lone job needs none: its failure rolls back
 /// the whole transaction), one commit, then the answers and the events.
 async fn commit(db: &DatabaseConnection, live: &Live, mut jobs: Vec<Job>) {
-    let txn = match db.begin().await {
+    let txn = match crate::db::begin_write(db).await {
         Ok(t) => t,
         Err(e) => return fail_all(jobs, &e.to_string()),
     };

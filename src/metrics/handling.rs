@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Duration, Utc};
 use entity::conversation;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::error::ApiError;
 
@@ -82,7 +82,7 @@ pub async fn settle(db: &DatabaseConnection, agent: i64, settled: &[(i64, i64)])
         return Ok(());
     }
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut tally = super::tally::Tally::default();
     for &(c, ms) in settled {
         let rows = conversation::Entity::update_many()

@@ -10,7 +10,7 @@ pub mod sender;
 
 use chrono::{DateTime, Utc};
 use entity::{conversation, reply};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -172,7 +172,7 @@ pub async fn submit(
     if let Some(earlier) = by_key(db, agent_id, &key).await? {
         return repeat(db, earlier, conversation_id).await;
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     // Resolved conversations take one thing: the public follow-up they are owed.
     let open = sea_orm::Condition::any()
         .add(conversation::Column::Status.ne(crate::conversations::STATUS_RESOLVED))

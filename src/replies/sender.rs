@@ -13,7 +13,6 @@ use futures_util::StreamExt;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
 };
 
 use super::channel::{Channel, Outgoing, SendError};
@@ -21,6 +20,7 @@ use super::{ReplyView, STATUS_FAILED, STATUS_QUEUED, STATUS_SENT};
 use crate::error::ApiError;
 use crate::events::{self, NewEvent, kind};
 use crate::live::Live;
+pub use crate::retry::Retry;
 
 /// How long one node owns a reply it is sending before another may take it over.
 const LOCK: chrono::Duration = chrono::Duration::seconds(30);
@@ -29,29 +29,12 @@ const PASS: u64 = 32;
 /// Replies of one pass in flight at once.
 const CONCURRENT: usize = 8;
 
-/// Retries: how many tries, and the first wait (doubling per attempt, capped at 60 s).
-#[derive(Debug, Clone, Copy)]
-pub struct Retry {
-    /// Tries before a reply is marked failed.
-    pub max_attempts: i32,
-    /// Wait before the first retry.
-    pub base: Duration,
-}
+/// Longest wait between attempts at a reply.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
-impl Retry {
-    /// From the settings.
-    pub fn from_settings(s: &crate::config::ReplySettings) -> Self {
-        Self {
-            max_attempts: i32::try_from(s.max_attempts).unwrap_or(i32::MAX),
-            base: Duration::from_millis(s.retry_base_ms),
-        }
-    }
-
-    /// Wait before attempt `n + 1` after `n` failed ones: base, 2 × base, 4 × base, … ≤ 60 s.
-    pub fn backoff(&self, attempts: i32) -> Duration {
-        let exp = u32::try_from(attempts.clamp(1, 17) - 1).unwrap_or(0);
-        Ord::min(self.base.saturating_mul(1 << exp), Duration::from_secs(60))
-    }
+/// The retry schedule of replies, from the settings.
+pub fn retry_of(s: &crate::config::ReplySettings) -> Retry {
+    Retry::new(s.max_attempts, s.retry_base_ms, MAX_BACKOFF)
 }
 
 /// Runs passes when woken (a reply was queued here) and every second (retries, other nodes'
@@ -230,7 +213,7 @@ async fn record_sent(
     // writes can lose its snapshot to another writer and fail at once instead of waiting.
     let c =
         conversation::Entity::find_by_id(r.conversation_id).one(db).await?.ok_or(ApiError::NotFound("conversation"))?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let m = message::ActiveModel {
         conversation_id: sea_orm::Set(c.id),
         brand_account_id: sea_orm::Set(c.brand_account_id),
@@ -309,7 +292,7 @@ async fn record_sent(
 
 async fn finish_failed(db: &DatabaseConnection, live: &Live, r: reply::Model, error: String) -> Result<(), ApiError> {
     tracing::warn!(reply_id = r.id, error.message = %error, "reply failed; the agent is told");
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let failed = reply::Entity::update_many()
         .col_expr(reply::Column::Status, Expr::value(STATUS_FAILED))
         .col_expr(reply::Column::Attempts, Expr::col(reply::Column::Attempts).add(1))
@@ -329,19 +312,4 @@ async fn finish_failed(db: &DatabaseConnection, live: &Live, r: reply::Model, er
     txn.commit().await?;
     live.publish(&evs);
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_from_its_base_and_is_capped() {
-        let retry = Retry { max_attempts: 5, base: Duration::from_secs(1) };
-        let waits: Vec<u64> = (1..=8).map(|n| retry.backoff(n).as_secs()).collect();
-        assert_eq!(waits, vec![1, 2, 4, 8, 16, 32, 60, 60]);
-        let fast = Retry { max_attempts: 5, base: Duration::from_millis(20) };
-        assert_eq!(fast.backoff(3), Duration::from_millis(80));
-        assert_eq!(fast.backoff(1000), Duration::from_secs(60));
-    }
 }

@@ -7,7 +7,7 @@ use reqwest::Method;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestResult, conv_id, msg, patch, spawn_app};
+use crate::helpers::{TestApp, TestResult, conv_id, msg, patch, spawn_app_with};
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
     let db = &app.state.db;
@@ -20,7 +20,16 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 
 #[tokio::test]
 async fn an_erased_customer_leaves_no_trace() -> TestResult {
-    let app = spawn_app().await;
+    let app = spawn_app_with(|s| {
+        s.webhooks.allow_http = true;
+        s.webhooks.settle_ms = 50;
+        s.webhooks.interval_ms = 50;
+    })
+    .await;
+    // A CRM subscribed to everything (its receiver is down: deliveries wait in the log).
+    let sub = json!({"name": "crm", "url": "http://127.0.0.1:9/hook", "event_types": ["*"]});
+    let (s, v) = app.call(Method::POST, &app.admin_token, "/api/v1/webhook-subscriptions", Some(sub)).await;
+    assert_eq!(s, 201, "{v}");
     let r = app
         .ingest(&json!([
             msg("a1", "ann", "@BrandOne zebra secret order 5551234 never came", "2026-11-20T10:00:00Z"),
@@ -61,6 +70,20 @@ async fn an_erased_customer_leaves_no_trace() -> TestResult {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    for _ in 0..200 {
+        let n = count(
+            &app,
+            &format!(
+                "SELECT COUNT(*) FROM webhook_deliveries d JOIN events e ON e.seq = d.event_id \
+            WHERE e.conversation_id = {ann_conv}"
+            ),
+        )
+        .await;
+        if n > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mut ws = app.ws(&lead).await;
     ws.ok(json!({"type": "subscribe", "topics": ["queue"]})).await;
 
@@ -85,6 +108,7 @@ async fn an_erased_customer_leaves_no_trace() -> TestResult {
         "{erased}"
     );
     assert_eq!(erased["messages"], 3, "two from Ann, the reply sent to her: {erased}");
+    assert!(erased["webhook_deliveries"].as_i64().is_some_and(|n| n > 0), "{erased}");
     let removed = ws.event("queue.remove").await;
     assert_eq!(removed["data"]["id"], ann_conv, "live queues drop it");
 
@@ -118,6 +142,8 @@ async fn an_erased_customer_leaves_no_trace() -> TestResult {
     assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM customer_identities WHERE customer_id = {ann}")).await, 0);
     assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM events WHERE conversation_id = {ann_conv}")).await, 0);
     assert_eq!(count(&app, "SELECT COUNT(*) FROM events WHERE CAST(payload AS TEXT) LIKE '%5551234%'").await, 0);
+    let copies = "SELECT COUNT(*) FROM webhook_deliveries WHERE CAST(payload AS TEXT) LIKE '%5551234%'";
+    assert_eq!(count(&app, copies).await, 0, "no webhook delivery keeps a copy");
     let index = if app.database_url.starts_with("postgres") {
         "SELECT COUNT(*) FROM messages WHERE search @@ plainto_tsquery('simple', 'secret')"
     } else {

@@ -31,5 +31,6 @@ mod teams;
 mod threading;
 mod triage_table;
 mod webhooks;
+mod webhooks_out;
 mod writing;
 mod ws_client;

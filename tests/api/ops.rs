@@ -115,6 +115,12 @@ async fn openapi_covers_every_route() -> TestResult {
         ("/api/v1/sla-policies", "post"),
         ("/api/v1/sla-policies/{id}", "put"),
         ("/api/v1/sla-policies/{id}", "delete"),
+        ("/api/v1/webhook-subscriptions", "get"),
+        ("/api/v1/webhook-subscriptions", "post"),
+        ("/api/v1/webhook-subscriptions/{id}", "patch"),
+        ("/api/v1/webhook-subscriptions/{id}", "delete"),
+        ("/api/v1/webhook-subscriptions/{id}/deliveries", "get"),
+        ("/api/v1/webhook-deliveries/{id}/retry", "post"),
     ];
     for (path, method) in expected {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from OpenAPI");

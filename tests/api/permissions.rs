@@ -48,6 +48,10 @@ enum Needs {
     OwnLogin,
     /// An API key (`{key}`).
     ApiKey,
+    /// A paused webhook subscription (`{subscription}`).
+    WebhookSubscription,
+    /// A failed delivery of a paused webhook subscription (`{delivery}`).
+    FailedDelivery,
 }
 
 struct Row {
@@ -270,6 +274,27 @@ fn table() -> Vec<Row> {
             ),
         ),
         row(M::DELETE, "/api/v1/sla-policies/{policy}", LEADS, N::SlaPolicy, None),
+        // Paused subscriptions, so no delivery is made or sent while a refused call is checked.
+        row(M::GET, "/api/v1/webhook-subscriptions", ADMIN, N::Nothing, None),
+        row(
+            M::POST,
+            "/api/v1/webhook-subscriptions",
+            ADMIN,
+            N::Nothing,
+            Some(
+                json!({"name": "CRM {n}", "url": "https://crm.example.com/{n}", "event_types": ["*"], "active": false}),
+            ),
+        ),
+        row(
+            M::PATCH,
+            "/api/v1/webhook-subscriptions/{subscription}",
+            ADMIN,
+            N::WebhookSubscription,
+            Some(json!({"name": "renamed {n}"})),
+        ),
+        row(M::DELETE, "/api/v1/webhook-subscriptions/{subscription}", ADMIN, N::WebhookSubscription, None),
+        row(M::GET, "/api/v1/webhook-subscriptions/{subscription}/deliveries", ADMIN, N::WebhookSubscription, None),
+        row(M::POST, "/api/v1/webhook-deliveries/{delivery}/retry", ADMIN, N::FailedDelivery, None),
     ]
 }
 
@@ -351,6 +376,31 @@ impl World {
         v["fence_token"].as_i64().unwrap_or_else(|| panic!("fence: {v}"))
     }
 
+    /// A delivery that ran out of attempts, written straight to the store (no receiver needed).
+    async fn failed_delivery(&self, subscription: &Value) -> i64 {
+        use sea_orm::{ActiveModelTrait, Set};
+        let now = chrono::Utc::now();
+        let d = entity::webhook_delivery::ActiveModel {
+            subscription_id: Set(subscription.as_i64().unwrap_or_else(|| panic!("subscription id: {subscription}"))),
+            event_id: Set(1),
+            event_kind: Set("conversation.message".into()),
+            payload: Set(json!({})),
+            status: Set("failed".into()),
+            attempts: Set(8),
+            next_attempt_at: Set(now),
+            locked_until: Set(None),
+            last_status: Set(Some(500)),
+            last_error: Set(Some("HTTP 500".into())),
+            created_at: Set(now),
+            delivered_at: Set(None),
+            ..Default::default()
+        }
+        .insert(&self.app.state.db)
+        .await
+        .unwrap_or_else(|e| panic!("delivery: {e}"));
+        d.id
+    }
+
     /// Makes what the call needs; `allowed` says whether the caller may do it (a refused
     /// caller's claim is made by the admin, so the refusal is about the role and nothing else).
     async fn prepare(&mut self, needs: Needs, role: &str, allowed: bool) -> Vec<(&'static str, Value)> {
@@ -404,6 +454,22 @@ impl World {
                     .admin(Method::POST, "/api/v1/api-keys", json!({"name": "k", "scopes": ["metrics.read"]}))
                     .await;
                 vars.push(("key", v["api_key"]["id"].clone()));
+            }
+            Needs::WebhookSubscription | Needs::FailedDelivery => {
+                // At most 50 subscriptions: clear the earlier calls' ones.
+                let clear = Statement::from_string(
+                    self.app.state.db.get_database_backend(),
+                    "DELETE FROM webhook_subscriptions",
+                );
+                self.app.state.db.execute_raw(clear).await.unwrap_or_else(|e| panic!("clearing subscriptions: {e}"));
+                let body = json!({"name": format!("w{n}"), "url": "https://crm.example.com/h", "event_types": ["*"],
+                    "active": false});
+                let v = self.admin(Method::POST, "/api/v1/webhook-subscriptions", body).await;
+                let subscription = v["subscription"]["id"].clone();
+                vars.push(("subscription", subscription.clone()));
+                if needs == Needs::FailedDelivery {
+                    vars.push(("delivery", json!(self.failed_delivery(&subscription).await)));
+                }
             }
             Needs::ApprovalRule => {
                 let body = json!({"kind": "topic", "group": "pr", "keywords": [format!("rule{n}")]});
@@ -499,6 +565,25 @@ fn fill_str(s: &str, vars: &[(&str, Value)]) -> String {
 
 /// Everything a refused call could have changed: row counts of every table, the newest event,
 /// and the state of every conversation and agent.
+/// Kinds background jobs append on their own, whatever any caller does.
+const BACKGROUND: &[&str] =
+    &["sla.warning", "sla.breach", "crisis.alert", "crisis.response", "conversation.claimed", "queue.upsert"];
+
+/// The kinds of the events stored after `seq`.
+async fn kinds_after(app: &TestApp, seq: i64) -> Vec<String> {
+    let db = &app.state.db;
+    let sql = format!("SELECT kind FROM events WHERE seq > {seq} ORDER BY seq");
+    let rows = db.query_all_raw(Statement::from_string(db.get_database_backend(), sql)).await.unwrap_or_default();
+    rows.iter().filter_map(|r| r.try_get::<String>("", "kind").ok()).collect()
+}
+
+async fn last_event(app: &TestApp) -> i64 {
+    let db = &app.state.db;
+    let sql = "SELECT COALESCE(MAX(seq), 0) AS v FROM events";
+    let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await.ok().flatten();
+    row.and_then(|r| r.try_get::<i64>("", "v").ok()).unwrap_or(0)
+}
+
 async fn fingerprint(app: &TestApp) -> String {
     let db = &app.state.db;
     let backend = db.get_database_backend();
@@ -524,7 +609,10 @@ async fn fingerprint(app: &TestApp) -> String {
         "listening_rules",
         "sla_policies",
         "audit_log",
-        "events",
+        // Not the count: background jobs (SLA sweeps, crisis scans) append events at any
+        // moment. The events a refused call could have caused are checked by kind instead.
+        "webhook_subscriptions",
+        "webhook_deliveries",
     ];
     for t in tables {
         let sql = format!("SELECT CAST(COUNT(*) AS TEXT) AS v FROM {t}");
@@ -541,6 +629,9 @@ async fn fingerprint(app: &TestApp) -> String {
         "SELECT CAST(id AS TEXT) || ':' || COALESCE(CAST(revoked_at AS TEXT), '-') AS v FROM api_keys ORDER BY id",
         "SELECT CAST(id AS TEXT) || ':' || status || ':' || COALESCE(holding_message, '') AS v FROM crises ORDER BY id",
         "SELECT CAST(id AS TEXT) || ':' || status AS v FROM approvals ORDER BY id",
+        "SELECT CAST(id AS TEXT) || ':' || name || ':' || url || ':' || CAST(active AS TEXT) AS v \
+         FROM webhook_subscriptions ORDER BY id",
+        "SELECT CAST(id AS TEXT) || ':' || status || ':' || CAST(attempts AS TEXT) AS v FROM webhook_deliveries ORDER BY id",
     ] {
         for r in db.query_all_raw(Statement::from_string(backend, sql)).await.unwrap_or_else(|e| panic!("{sql}: {e}")) {
             let v: String = r.try_get("", "v").unwrap_or_default();
@@ -591,10 +682,12 @@ async fn every_route_against_every_role() -> TestResult {
                 let (s, v) = w.app.call(r.method.clone(), &token, &path, body).await;
                 assert!((200..300).contains(&s), "{what}: allowed but answered {s}: {v}");
             } else {
-                let before = fingerprint(&w.app).await;
+                let (before, seq) = (fingerprint(&w.app).await, last_event(&w.app).await);
                 let (s, v) = w.app.call(r.method.clone(), &token, &path, body).await;
                 assert_eq!((s, v["error"]["code"].as_str()), (403, Some("forbidden")), "{what} ({path}): {v}");
                 assert_eq!(fingerprint(&w.app).await, before, "{what}: a refused call changed the store");
+                let new = kinds_after(&w.app, seq).await;
+                assert!(new.iter().all(|k| BACKGROUND.contains(&k.as_str())), "{what}: a refused call raised {new:?}");
             }
         }
         // And nobody at all: 401.
@@ -673,7 +766,7 @@ async fn every_websocket_command_against_every_role() -> TestResult {
                 let a = ws.command(cmd.clone()).await;
                 assert_eq!(a["type"], "ack", "{cmd} as {role}: {a}");
             } else {
-                let before = fingerprint(&w.app).await;
+                let (before, seq) = (fingerprint(&w.app).await, last_event(&w.app).await);
                 let a = ws.command(cmd.clone()).await;
                 assert_eq!(
                     (a["type"].as_str(), a["code"].as_str()),
@@ -681,6 +774,8 @@ async fn every_websocket_command_against_every_role() -> TestResult {
                     "{cmd} as {role}"
                 );
                 assert_eq!(fingerprint(&w.app).await, before, "{cmd} as {role}: a refused command changed the store");
+                let new = kinds_after(&w.app, seq).await;
+                assert!(new.iter().all(|k| BACKGROUND.contains(&k.as_str())), "{cmd} as {role}: raised {new:?}");
             }
         }
     }

@@ -51,12 +51,15 @@ pub struct NoteRequest {
     responses((status = 201, body = NoteView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 #[post("/conversations/{id}/notes")]
 pub async fn add_note(
+    req: HttpRequest,
     state: web::Data<AppState>,
     who: Authed<can::WorkConversations>,
     id: web::Path<i64>,
     body: web::Json<NoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let note = conversations::add_note(&state.db, &state.live, id.into_inner(), who.agent.id, &body.text).await?;
+    let id = id.into_inner();
+    let note = conversations::add_note(&state.db, &state.live, id, who.agent.id, &body.text).await?;
+    super::audit_work(&state, &req, &who, "conversation.note", id, &note).await;
     Ok(HttpResponse::Created().json(note))
 }
 
@@ -78,11 +81,14 @@ pub fn claimant(state: &AppState, who: &crate::agents::AgentView) -> claims::Cla
         (status = 503, body = crate::error::ErrorBody, description = "coordination_unavailable")))]
 #[post("/conversations/{id}/claim")]
 pub async fn claim(
+    req: HttpRequest,
     state: web::Data<AppState>,
     who: Authed<can::WorkConversations>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = claims::claim(&state.db, &state.live, id.into_inner(), &claimant(&state, &who.agent)).await?;
+    let id = id.into_inner();
+    let view = claims::claim(&state.db, &state.live, id, &claimant(&state, &who.agent)).await?;
+    super::audit_work(&state, &req, &who, "conversation.claim", id, &view).await;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -101,12 +107,16 @@ pub struct FenceRequest {
         (status = 409, body = crate::error::ErrorBody, description = "stale_claim: not (or no longer) the holder")))]
 #[post("/conversations/{id}/release")]
 pub async fn release(
+    req: HttpRequest,
     state: web::Data<AppState>,
     who: Authed<can::WorkConversations>,
     id: web::Path<i64>,
     body: web::Json<FenceRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    claims::release(&state.db, &state.live, id.into_inner(), who.agent.id, body.fence_token).await?;
+    let id = id.into_inner();
+    claims::release(&state.db, &state.live, id, who.agent.id, body.fence_token).await?;
+    let after = serde_json::json!({"fence_token": body.fence_token});
+    super::audit_work(&state, &req, &who, "conversation.release", id, &after).await;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -126,12 +136,15 @@ pub struct ReassignRequest {
         (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
 #[post("/conversations/{id}/reassign")]
 pub async fn reassign(
+    req: HttpRequest,
     state: web::Data<AppState>,
-    _who: Authed<can::AssignConversations>,
+    who: Authed<can::AssignConversations>,
     id: web::Path<i64>,
     body: web::Json<ReassignRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let view = claims::reassign(&state.db, &state.live, id.into_inner(), body.agent_id, lease(&state)).await?;
+    let id = id.into_inner();
+    let view = claims::reassign(&state.db, &state.live, id, body.agent_id, lease(&state)).await?;
+    super::audit_work(&state, &req, &who, "conversation.reassign", id, &view).await;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -145,13 +158,16 @@ pub async fn reassign(
         (status = 409, body = crate::error::ErrorBody, description = "stale_claim, resolved, or a key reused elsewhere")))]
 #[post("/conversations/{id}/replies")]
 pub async fn reply(
+    req: HttpRequest,
     state: web::Data<AppState>,
     who: Authed<can::WorkConversations>,
     id: web::Path<i64>,
     body: web::Json<crate::replies::NewReply>,
 ) -> Result<HttpResponse, ApiError> {
     let (db, live, wake) = (&state.db, &state.live, &state.reply_wake);
-    let view = crate::replies::submit(db, live, wake, id.into_inner(), who.agent.id, body.into_inner()).await?;
+    let id = id.into_inner();
+    let view = crate::replies::submit(db, live, wake, id, who.agent.id, body.into_inner()).await?;
+    super::audit_work(&state, &req, &who, "reply.submit", id, &view).await;
     Ok(HttpResponse::Accepted().json(view))
 }
 
@@ -214,12 +230,16 @@ pub struct BulkReassignRequest {
         (status = 403, body = crate::error::ErrorBody)))]
 #[post("/conversations/reassign")]
 pub async fn reassign_many(
+    req: HttpRequest,
     state: web::Data<AppState>,
-    _who: Authed<can::AssignConversations>,
+    who: Authed<can::AssignConversations>,
     body: web::Json<BulkReassignRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let moved =
         claims::reassign_many(&state.db, &state.live, &body.conversation_ids, body.agent_id, lease(&state)).await?;
+    for m in moved.iter().filter(|m| m.error.is_none()) {
+        super::audit_work(&state, &req, &who, "conversation.reassign", m.conversation_id, m).await;
+    }
     Ok(HttpResponse::Ok().json(moved))
 }
 
@@ -230,12 +250,15 @@ pub async fn reassign_many(
         (status = 409, body = crate::error::ErrorBody, description = "stale_claim, or already resolved")))]
 #[post("/conversations/{id}/resolve")]
 pub async fn resolve(
+    req: HttpRequest,
     state: web::Data<AppState>,
     who: Authed<can::WorkConversations>,
     id: web::Path<i64>,
     body: web::Json<FenceRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let summary = actions::resolve(&state.db, &state.live, id.into_inner(), who.agent.id, body.fence_token).await?;
+    let id = id.into_inner();
+    let summary = actions::resolve(&state.db, &state.live, id, who.agent.id, body.fence_token).await?;
+    super::audit_work(&state, &req, &who, "conversation.resolve", id, &summary).await;
     Ok(HttpResponse::Ok().json(summary))
 }
 
@@ -258,14 +281,15 @@ pub struct StatusRequest {
         (status = 409, body = crate::error::ErrorBody, description = "stale_claim, or already resolved")))]
 #[post("/conversations/{id}/status")]
 pub async fn status(
+    req: HttpRequest,
     state: web::Data<AppState>,
     who: Authed<can::WorkConversations>,
     id: web::Path<i64>,
     body: web::Json<StatusRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let summary =
-        actions::set_status(&state.db, &state.live, id.into_inner(), who.agent.id, body.fence_token, &body.status)
-            .await?;
+    let id = id.into_inner();
+    let summary = actions::set_status(&state.db, &state.live, id, who.agent.id, body.fence_token, &body.status).await?;
+    super::audit_work(&state, &req, &who, "conversation.status", id, &summary).await;
     Ok(HttpResponse::Ok().json(summary))
 }
 
@@ -297,15 +321,18 @@ pub struct TagsResponse {
         (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody, description = "stale_claim")))]
 #[post("/conversations/{id}/tags")]
 pub async fn tags(
+    req: HttpRequest,
     state: web::Data<AppState>,
     who: Authed<can::WorkConversations>,
     id: web::Path<i64>,
     body: web::Json<TagsRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
     let tags =
-        actions::tag(&state.db, &state.live, id.into_inner(), who.agent.id, body.fence_token, &body.add, &body.remove)
-            .await?;
-    Ok(HttpResponse::Ok().json(TagsResponse { tags }))
+        actions::tag(&state.db, &state.live, id, who.agent.id, body.fence_token, &body.add, &body.remove).await?;
+    let out = TagsResponse { tags };
+    super::audit_work(&state, &req, &who, "conversation.tags", id, &out).await;
+    Ok(HttpResponse::Ok().json(out))
 }
 
 /// What `next` hands out.
@@ -324,9 +351,17 @@ pub struct NextResponse {
         (status = 409, body = crate::error::ErrorBody, description = "at_capacity"),
         (status = 503, body = crate::error::ErrorBody, description = "coordination_unavailable")))]
 #[post("/conversations/next")]
-pub async fn next(state: web::Data<AppState>, who: Authed<can::WorkConversations>) -> Result<HttpResponse, ApiError> {
+pub async fn next(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    who: Authed<can::WorkConversations>,
+) -> Result<HttpResponse, ApiError> {
     match claims::next(&state.db, &state.live, &claimant(&state, &who.agent)).await? {
-        Some((granted, conversation)) => Ok(HttpResponse::Ok().json(NextResponse { claim: granted, conversation })),
+        Some((granted, conversation)) => {
+            let out = NextResponse { claim: granted, conversation };
+            super::audit_work(&state, &req, &who, "conversation.claim", out.conversation.id, &out).await;
+            Ok(HttpResponse::Ok().json(out))
+        }
         None => Ok(HttpResponse::NoContent().finish()),
     }
 }

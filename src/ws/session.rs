@@ -340,6 +340,7 @@ impl Session {
         let result = match cmd {
             Ok(cmd) => {
                 let activity = Activity::of(&cmd);
+                let audited = audited(&cmd);
                 if let Activity::Ends(c) = activity {
                     // Settled first, so the resolution carries the conversation's whole
                     // handling time.
@@ -349,6 +350,9 @@ impl Session {
                 let r = self.execute(cmd).await;
                 if let Ok(Answer::Ack(fields)) = &r {
                     self.note_activity(activity, fields);
+                    if let Some((action, conversation)) = audited {
+                        self.audit_work(action, conversation, fields).await;
+                    }
                 }
                 r
             }
@@ -369,6 +373,36 @@ impl Session {
             Err(e) => {
                 tracing::debug!(code = e.code(), "command refused");
                 self.send(protocol::error(&id, &e)).await
+            }
+        }
+    }
+
+    /// Records conversation work done over the socket right after it committed (as the REST
+    /// routes do); a failure is logged, not returned.
+    async fn audit_work(&self, action: &'static str, conversation: Option<i64>, fields: &Value) {
+        // One conversation, the one `next` handed out, or each that a bulk reassign moved.
+        let ids: Vec<(i64, Value)> = match conversation.or_else(|| fields["conversation"]["id"].as_i64()) {
+            Some(id) => vec![(id, fields.clone())],
+            None => fields["results"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|r| r["error"].is_null())
+                .filter_map(|r| Some((r["conversation_id"].as_i64()?, r.clone())))
+                .collect(),
+        };
+        for (id, after) in ids {
+            let entry = crate::audit::Entry {
+                actor: format!("agent:{}", self.agent.id),
+                action: action.into(),
+                target_type: "conversation".into(),
+                target_id: Some(id.to_string()),
+                after: Some(after),
+                ip: self.ip.map(|a| a.to_string()),
+                ..Default::default()
+            };
+            if let Err(e) = crate::audit::record(&self.state.db, entry).await {
+                tracing::error!(error.message = %e, action, conversation_id = id, "recording work in the audit trail failed");
             }
         }
     }
@@ -672,6 +706,25 @@ impl Activity {
             _ => Self::None,
         }
     }
+}
+
+/// The audit action of a command that changes a conversation and is not audited elsewhere
+/// (escalations and approval decisions are, in their own transactions), with its conversation
+/// (`next`: named in the ack).
+fn audited(cmd: &Command) -> Option<(&'static str, Option<i64>)> {
+    let (action, c) = match *cmd {
+        Command::Claim { conversation_id: c } => ("conversation.claim", Some(c)),
+        Command::Next {} => ("conversation.claim", None),
+        Command::Release { conversation_id: c, .. } => ("conversation.release", Some(c)),
+        Command::Reassign { conversation_id, .. } => ("conversation.reassign", conversation_id),
+        Command::Resolve { conversation_id: c, .. } => ("conversation.resolve", Some(c)),
+        Command::Status { conversation_id: c, .. } => ("conversation.status", Some(c)),
+        Command::Tags { conversation_id: c, .. } => ("conversation.tags", Some(c)),
+        Command::Reply { conversation_id: c, .. } => ("reply.submit", Some(c)),
+        Command::Note { conversation_id: c, .. } => ("conversation.note", Some(c)),
+        _ => return None,
+    };
+    Some((action, c))
 }
 
 /// What a command answers.

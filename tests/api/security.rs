@@ -279,3 +279,64 @@ async fn the_audit_trail_is_searchable_exportable_and_append_only() -> TestResul
     assert!(audit_of(&app, "forged").await.is_empty());
     Ok(())
 }
+
+#[tokio::test]
+async fn conversation_work_is_audited_with_who_and_where_over_rest_and_websocket() -> TestResult {
+    let app = spawn_app().await;
+    let r = app
+        .ingest(&json!([
+            msg("w1", "c1", "@BrandOne my order is late", "2026-11-20T10:00:00Z"),
+            msg("w2", "c2", "@BrandOne my bill is wrong", "2026-11-20T10:01:00Z"),
+        ]))
+        .await;
+    let (one, two) = (crate::helpers::conv_id(&r[0]), crate::helpers::conv_id(&r[1]));
+    let (ana_id, ana) = app.agent("ana@example.com", &["agent"], 5).await;
+    let (_, legal) = app.agent("lee@example.com", &["legal"], 5).await;
+
+    // Over REST.
+    let base = format!("/api/v1/conversations/{one}");
+    let (_, claim) = app.call(Method::POST, &ana, &format!("{base}/claim"), Some(json!({}))).await;
+    let fence = claim["fence_token"].clone();
+    for (path, body) in [
+        ("notes", json!({"text": "checking the courier"})),
+        ("tags", json!({"fence_token": fence, "add": ["late"]})),
+        ("replies", json!({"fence_token": fence, "text": "On it", "visibility": "private", "idempotency_key": "a1"})),
+        ("status", json!({"fence_token": fence, "status": "pending"})),
+        ("resolve", json!({"fence_token": fence})),
+    ] {
+        let (s, v) = app.call(Method::POST, &ana, &format!("{base}/{path}"), Some(body)).await;
+        assert!(s < 300, "{path}: {v}");
+    }
+    // Over the WebSocket.
+    let mut ws = app.ws(&ana).await;
+    let granted = ws.ok(json!({"type": "claim", "conversation_id": two})).await;
+    let fence = granted["claim"]["fence_token"].clone();
+    ws.ok(json!({"type": "release", "conversation_id": two, "fence_token": fence})).await;
+
+    let (_, trail) = app.call(Method::GET, &legal, &format!("/api/v1/audit?actor=agent:{ana_id}&limit=50"), None).await;
+    let mut seen: Vec<(String, String)> = trail["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| (e["action"].as_str().unwrap_or("").to_owned(), e["target_id"].as_str().unwrap_or("").to_owned()))
+        .collect();
+    seen.reverse();
+    let expect: Vec<(String, String)> = [
+        ("conversation.claim", one),
+        ("conversation.note", one),
+        ("conversation.tags", one),
+        ("reply.submit", one),
+        ("conversation.status", one),
+        ("conversation.resolve", one),
+        ("conversation.claim", two),
+        ("conversation.release", two),
+    ]
+    .iter()
+    .map(|(a, c)| ((*a).to_owned(), c.to_string()))
+    .collect();
+    assert_eq!(seen, expect, "{trail}");
+    let entries = trail["entries"].as_array().cloned().unwrap_or_default();
+    assert!(entries.iter().all(|e| e["ip"] == "127.0.0.1" && e["target_type"] == "conversation"), "{trail}");
+    assert!(entries.iter().any(|e| e["after"].as_str().is_some_and(|a| a.contains("On it"))), "the reply as sent");
+    Ok(())
+}

@@ -19,7 +19,7 @@ use crate::state::AppState;
 #[get("/approvals")]
 pub async fn list(
     state: web::Data<AppState>,
-    who: Authed<can::DecideApprovals>,
+    who: Authed<can::ReadConversations>,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(approvals::list(&state.db, &who.agent, &q).await?))

@@ -10,6 +10,8 @@ import * as supervisorView from './supervisor.js';
 import * as approverView from './approver.js';
 import * as escalationsView from './escalations.js';
 import * as crisisView from './crisis.js';
+import * as archiveView from './archive.js';
+import * as auditView from './audit.js';
 
 // sessionStorage: each tab signs in on its own (two agents may share a browser), and a reload
 // keeps the session.
@@ -17,12 +19,16 @@ const TOKEN_KEY = 'chorus_token';
 let token = sessionStorage.getItem(TOKEN_KEY);
 const api = createApi(() => token);
 
+// `may(roles, permissions)`: the role views go by roles; the archive and audit views by the
+// permissions GET /api/v1/me lists.
 const VIEWS = [
   { id: 'agent', label: 'Queue', module: agentView, may: (r) => !(r.length === 1 && r[0] === 'wallboard') },
   { id: 'supervisor', label: 'Supervisor', module: supervisorView, may: (r) => has(r, 'supervisor') },
   { id: 'approvals', label: 'Approvals', module: approverView, may: (r) => has(r, 'approver', 'legal', 'supervisor') },
   { id: 'escalations', label: 'Escalations', module: escalationsView, may: (r) => has(r, 'approver', 'legal', 'supervisor') },
   { id: 'crisis', label: 'Crisis', module: crisisView, may: (r) => has(r, 'approver', 'legal', 'supervisor') },
+  { id: 'archive', label: 'Archive', module: archiveView, may: (r, p) => p.includes('archive.search') },
+  { id: 'audit', label: 'Audit', module: auditView, may: (r, p) => p.includes('audit.read') },
 ];
 
 const GROUP_NAME = { team_lead: 'Team lead', pr: 'PR', legal: 'Legal', team: 'another team' };
@@ -70,7 +76,9 @@ async function onLogin(e) {
     token = res.token;
     sessionStorage.setItem(TOKEN_KEY, token);
     $('#login-password').value = '';
-    start(res.agent);
+    // The login answer has no permissions; /me lists them (they gate the archive and audit views).
+    const me = await api.get('/api/v1/me').catch(() => res.agent);
+    start(me);
   } catch (err) {
     setText($('#login-error'), err.code === 'unauthorized' ? 'Wrong email or password.' : err.message);
   } finally {
@@ -105,7 +113,7 @@ function start(me) {
   });
 
   const ctx = makeContext(me, live);
-  const views = VIEWS.filter((v) => v.may(me.roles));
+  const views = VIEWS.filter((v) => v.may(me.roles, me.permissions || []));
   if (!views.length) {
     replaceChildren($('#main'), h('p', { class: 'card' }, 'This account is for the wallboard: ', h('a', { href: '/wallboard' }, 'open the wallboard'), '.'));
   }

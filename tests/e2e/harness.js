@@ -57,8 +57,10 @@ export class ChorusServer {
   async start(timeoutMs = 60000) {
     if (this.log) this.log += '\n--- restarted ---\n';
     const logStart = this.log.length;
+    // CHORUS_BIN names the binary for the tests; the server refuses CHORUS_* keys it does not know.
+    const { CHORUS_BIN: _bin, ...parentEnv } = process.env;
     const env = {
-      ...process.env,
+      ...parentEnv,
       DATABASE_URL: `sqlite://${this.dbPath}?mode=rwc`,
       CHORUS_BIND: `127.0.0.1:${this.port}`,
       CHORUS_ADMIN_PASSWORD: ADMIN_PASSWORD,

@@ -82,7 +82,7 @@ pub async fn pass(
         .column(reply::Column::Id)
         .filter(reply::Column::Status.eq(STATUS_QUEUED))
         .filter(reply::Column::NextAttemptAt.lte(now))
-        .filter(free.clone())
+        .filter(free)
         .order_by_asc(reply::Column::Id)
         .limit(PASS)
         .into_tuple()
@@ -92,11 +92,17 @@ pub async fn pass(
     let handled = std::sync::atomic::AtomicUsize::new(0);
     futures_util::stream::iter(due)
         .for_each_concurrent(CONCURRENT, |id| {
-            let (free, handled) = (free.clone(), &handled);
+            let handled = &handled;
             async move {
-                // Take it: of several nodes, exactly one sees its update touch the row.
+                // Take it: of several nodes, exactly one sees its update touch the row. The lock
+                // runs from now, not from the start of the pass: a reply taken after slow sends
+                // ahead of it would otherwise get a lock already run out, free for another node
+                // to send as well.
+                let at = Utc::now();
+                let free =
+                    Condition::any().add(reply::Column::LockedUntil.is_null()).add(reply::Column::LockedUntil.lt(at));
                 let taken = reply::Entity::update_many()
-                    .col_expr(reply::Column::LockedUntil, Expr::value(Some(now + LOCK)))
+                    .col_expr(reply::Column::LockedUntil, Expr::value(Some(at + LOCK)))
                     .filter(reply::Column::Id.eq(id))
                     .filter(reply::Column::Status.eq(STATUS_QUEUED))
                     .filter(free)

@@ -95,7 +95,9 @@ async function proxiedConsole(email) {
   proxy.reconnect = async () => {
     const n = proxy.connections.length;
     const t = Date.now();
-    while (proxy.connections.length === n && Date.now() - t < 10000) await new Promise((r) => setTimeout(r, 50));
+    // The page backs off up to 10 s (±20 %) between attempts while the server is away, so its
+    // next attempt after the server is back may be that far off: wait a little longer than that.
+    while (proxy.connections.length === n && Date.now() - t < 15000) await new Promise((r) => setTimeout(r, 50));
     assert.ok(proxy.connections.length > n, 'the page reconnected by itself');
     proxy.holdBack = false;
     const conn = proxy.connections.at(-1);

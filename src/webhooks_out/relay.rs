@@ -28,8 +28,8 @@ use crate::error::ApiError;
 /// Events relayed per pass.
 const BATCH: u64 = 500;
 /// With no active subscription the cursor is only moved along when it lags this far, so a node
-/// that sends no webhooks does not write to the store after every change (on SQLite, every
-/// write can make a concurrent read-then-write transaction fail with `SQLITE_BUSY_SNAPSHOT`).
+/// that sends no webhooks does not write to the store after every change (on SQLite every write
+/// takes the one write lock, `crate::db::begin_write`).
 const IDLE_LAG: chrono::Duration = chrono::Duration::seconds(60);
 /// The cursor's one row.
 const CURSOR: i64 = 1;

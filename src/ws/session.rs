@@ -225,10 +225,13 @@ impl Session {
             [one] => self.send(one.frame.clone()).await,
             many => self.send(batch_frame(many)).await,
         };
-        let own = topics::agent(self.agent.id);
-        let access_changed = events.iter().any(|e| {
-            matches!(&*e.kind, kind::AGENT_UPDATED | kind::SESSION_REVOKED) && e.topics.iter().any(|t| **t == *own)
-        });
+        // Per write of every session: look at the kinds first, and name the own topic (an
+        // allocation) only when an access event is in the batch at all.
+        let is_access = |e: &&Arc<LiveEvent>| matches!(&*e.kind, kind::AGENT_UPDATED | kind::SESSION_REVOKED);
+        let access_changed = events.iter().any(|e| is_access(&e)) && {
+            let own = topics::agent(self.agent.id);
+            events.iter().filter(is_access).any(|e| e.topics.iter().any(|t| **t == *own))
+        };
         if sent && access_changed {
             return Box::pin(self.recheck_access()).await;
         }

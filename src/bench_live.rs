@@ -42,6 +42,10 @@ pub struct LiveArgs {
     /// Redis for the started nodes (cluster coordination); default: embedded coordination.
     #[arg(long)]
     pub redis: Option<String>,
+    /// Start a Redis Cluster of this many primaries on loopback for the run (`redis-server`
+    /// processes, as `chorus bench soak` does) and use it instead of `--redis`.
+    #[arg(long)]
+    pub local_redis_cluster: Option<usize>,
     /// Idle sessions to open for the memory figure (0 skips the phase). Needs a file-descriptor
     /// limit above this number (`ulimit -n`).
     #[arg(long, default_value_t = 10_000)]
@@ -78,22 +82,32 @@ pub struct LiveArgs {
     pub rounds: usize,
 }
 
-const ADMIN_PASSWORD: &str = "bench-admin-password";
+pub(crate) const ADMIN_PASSWORD: &str = "bench-admin-password";
 /// Claims at the start of the claim phase that are made but not timed.
 const CLAIM_WARMUP: Duration = Duration::from_secs(1);
 /// Ingest ticks (20 ms each) before the fan-out measurement starts.
 const WARMUP_TICKS: usize = 50;
-const INGEST_KEY: &str = "bench-ingest-key";
+pub(crate) const INGEST_KEY: &str = "bench-ingest-key";
 
 /// A `chorus serve` child process.
-struct Node {
-    child: tokio::process::Child,
-    http: String,
-    ws: String,
+pub(crate) struct Node {
+    pub(crate) child: tokio::process::Child,
+    pub(crate) http: String,
+    pub(crate) ws: String,
 }
 
 impl Node {
     async fn start(database_url: &str, redis: Option<&str>, prefix: &str) -> anyhow::Result<Node> {
+        Self::start_with(database_url, redis, prefix, &[]).await
+    }
+
+    /// Starts a node with extra environment (settings the soak test needs).
+    pub(crate) async fn start_with(
+        database_url: &str,
+        redis: Option<&str>,
+        prefix: &str,
+        env: &[(String, String)],
+    ) -> anyhow::Result<Node> {
         let exe = std::env::current_exe().context("locating the chorus binary")?;
         let mut cmd = tokio::process::Command::new(exe);
         cmd.arg("serve")
@@ -114,6 +128,7 @@ impl Node {
         if let Some(r) = redis {
             cmd.env("REDIS_URL", r);
         }
+        cmd.envs(env.iter().map(|(k, v)| (k, v)));
         let mut child = cmd.spawn().context("starting chorus serve")?;
         let stderr = child.stderr.take().context("no stderr")?;
         let mut lines = BufReader::new(stderr).lines();
@@ -158,9 +173,9 @@ impl Node {
     }
 }
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-async fn open(url: &str, token: &str) -> anyhow::Result<Socket> {
+pub(crate) async fn open(url: &str, token: &str) -> anyhow::Result<Socket> {
     // Small buffers: the figures are about the server, and 10,000 clients with the default
     // 128 KiB read buffer would need over a gigabyte here.
     let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
@@ -253,14 +268,14 @@ async fn arrivals(
     Ok((delays, missing))
 }
 
-struct Api {
-    client: reqwest::Client,
-    base: String,
-    admin: String,
+pub(crate) struct Api {
+    pub(crate) client: reqwest::Client,
+    pub(crate) base: String,
+    pub(crate) admin: String,
 }
 
 impl Api {
-    async fn login(&self, email: &str, password: &str) -> anyhow::Result<String> {
+    pub(crate) async fn login(&self, email: &str, password: &str) -> anyhow::Result<String> {
         let r = self
             .client
             .post(format!("{}/api/v1/auth/login", self.base))
@@ -271,7 +286,7 @@ impl Api {
         v["token"].as_str().map(str::to_owned).with_context(|| format!("login failed: {v}"))
     }
 
-    async fn agent(&self, email: &str, capacity: i32) -> anyhow::Result<String> {
+    pub(crate) async fn agent(&self, email: &str, capacity: i32) -> anyhow::Result<String> {
         self.agent_with_roles(email, capacity, &["agent"]).await
     }
 
@@ -347,7 +362,15 @@ fn ms(d: Duration) -> f64 {
 }
 
 /// Runs the benchmark and prints its figures.
-pub async fn live(args: LiveArgs) -> anyhow::Result<()> {
+pub async fn live(mut args: LiveArgs) -> anyhow::Result<()> {
+    let _cluster = match args.local_redis_cluster {
+        Some(n) => {
+            let cluster = crate::bench_soak::local_redis::LocalRedisCluster::start(n).await?;
+            args.redis = Some(cluster.url());
+            Some(cluster)
+        }
+        None => None,
+    };
     if args.nodes > 1 && args.redis.is_none() {
         bail!("more than one node needs --redis (cluster coordination)");
     }
@@ -369,7 +392,11 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<()> {
         "chorus bench live: {} node(s), store {}, coordination {}",
         nodes.len(),
         if database_url.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" },
-        if args.redis.is_some() { "Redis" } else { "embedded" }
+        match (&args.redis, args.local_redis_cluster) {
+            (_, Some(n)) => format!("Redis Cluster of {n} primaries"),
+            (Some(_), None) => "Redis".to_owned(),
+            (None, None) => "embedded".to_owned(),
+        }
     );
     if args.idle > 0 {
         idle_phase(&args, &nodes, &api).await?;
@@ -413,14 +440,9 @@ pub async fn live(args: LiveArgs) -> anyhow::Result<()> {
         crisis::phase(&args, &nodes, &api).await?;
     }
     if let Some(r) = &args.redis
-        && let Ok(client) = redis::Client::open(r.as_str())
-        && let Ok(mut conn) = client.get_multiplexed_async_connection().await
+        && let Ok(coord) = crate::coord::RedisCoordinator::connect(r, &prefix).await
     {
-        let keys: Vec<String> =
-            redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap_or_default();
-        if !keys.is_empty() {
-            let _: Result<i64, _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
-        }
+        let _ = coord.purge().await;
     }
     Ok(())
 }

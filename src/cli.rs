@@ -100,6 +100,10 @@ pub enum BenchWhich {
     Live(crate::bench_live::LiveArgs),
     /// Metrics reads over a month of history (live figures, hourly history).
     Metrics(crate::bench_metrics::MetricsArgs),
+    /// A cluster under failure: three nodes, a Redis Cluster, killed and restarted; checks the
+    /// invariants (nothing acknowledged lost, one holder, replies sent at most once, resumed
+    /// clients saw every event in order).
+    Soak(crate::bench_soak::SoakArgs),
 }
 
 /// Runs the parsed command line.
@@ -139,6 +143,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench { which: BenchWhich::Triage(args) } => bench::triage(&settings, &args),
         Command::Bench { which: BenchWhich::Live(args) } => crate::bench_live::live(args).await,
         Command::Bench { which: BenchWhich::Metrics(args) } => crate::bench_metrics::metrics(settings, args).await,
+        Command::Bench { which: BenchWhich::Soak(args) } => crate::bench_soak::soak(args).await,
     }
 }
 

@@ -437,10 +437,13 @@ impl Settings {
         if !(db.starts_with("sqlite:") || db.starts_with("postgres://") || db.starts_with("postgresql://")) {
             return Err(ConfigError(format!("DATABASE_URL must start with sqlite: or postgres:// (got {db:?})")));
         }
-        if let Some(r) = &self.redis_url
-            && !(r.starts_with("redis://") || r.starts_with("rediss://") || r.starts_with("redis+unix://"))
-        {
-            return Err(ConfigError("REDIS_URL must start with redis:// or rediss://".to_owned()));
+        if let Some(r) = &self.redis_url {
+            crate::coord::Topology::parse(r).map_err(ConfigError)?;
+        }
+        if self.redis_prefix.contains(['{', '}']) {
+            // Keys carry their own hash tags (see `crate::coord`); a brace in the prefix would
+            // move the tag and split a claim's keys over several Redis Cluster slots.
+            return Err(ConfigError("CHORUS_REDIS_PREFIX must not contain { or }".to_owned()));
         }
         let positive = [
             ("CHORUS_MAX_BODY_BYTES", self.max_body_bytes as u64),

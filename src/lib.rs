@@ -8,6 +8,7 @@ pub mod auth;
 pub mod bench;
 pub mod bench_live;
 pub mod bench_metrics;
+pub mod bench_soak;
 pub mod cli;
 pub mod config;
 pub mod conversations;

@@ -23,6 +23,10 @@ pub struct Model {
     /// A sender on some node is delivering it until then (so two nodes never send it twice).
     pub locked_until: Option<DateTimeUtc>,
     pub last_error: Option<String>,
+    /// Set just before the reply is handed to the network, cleared when a retry is scheduled:
+    /// found set by a sender taking the reply over, it means a node stopped mid-send and the
+    /// network may have the reply already, so it is not sent again.
+    pub sending_since: Option<DateTimeUtc>,
     /// The outbound message it became, once sent.
     pub message_id: Option<i64>,
     pub created_at: DateTimeUtc,

@@ -18,18 +18,52 @@ pub fn client_ip(req: &HttpRequest, security: &SecuritySettings) -> Option<IpAdd
     if !listed(&security.trusted_proxies, peer) {
         return Some(peer);
     }
-    let chain: Vec<IpAddr> = req
+    let chain: Vec<Option<IpAddr>> = req
         .headers()
         .get_all("x-forwarded-for")
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map_while(|a| a.trim().parse::<IpAddr>().ok())
+        .map(hop)
         .collect();
-    Some(from_chain(&chain, &security.trusted_proxies).unwrap_or(peer))
+    match from_chain(&chain, &security.trusted_proxies) {
+        Hop::Client(ip) => Some(ip),
+        // No header: the proxy asked on its own behalf (a health check).
+        Hop::Proxy => Some(peer),
+        Hop::Unreadable => None,
+    }
 }
 
-fn from_chain(chain: &[IpAddr], trusted: &[IpNet]) -> Option<IpAddr> {
-    chain.iter().rev().find(|a| !listed(trusted, **a)).or_else(|| chain.first()).copied()
+/// One `X-Forwarded-For` entry: an address, or `address:port` as some proxies write it.
+fn hop(entry: &str) -> Option<IpAddr> {
+    let entry = entry.trim();
+    entry.parse::<IpAddr>().ok().or_else(|| entry.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+}
+
+/// What a trusted proxy's chain says about the client.
+#[derive(Debug, PartialEq, Eq)]
+enum Hop {
+    /// The first untrusted address from the right.
+    Client(IpAddr),
+    /// No addresses at all.
+    Proxy,
+    /// Where the client's address should be there is something that is not an address: the
+    /// client is unknown. Never the proxy's own address, which an allowlist may hold.
+    Unreadable,
+}
+
+fn from_chain(chain: &[Option<IpAddr>], trusted: &[IpNet]) -> Hop {
+    for entry in chain.iter().rev() {
+        match entry {
+            Some(ip) if listed(trusted, *ip) => {}
+            Some(ip) => return Hop::Client(*ip),
+            None => return Hop::Unreadable,
+        }
+    }
+    // Every hop a trusted proxy: the leftmost is where the request came from.
+    match chain.first() {
+        Some(Some(ip)) => Hop::Client(*ip),
+        _ => Hop::Proxy,
+    }
 }
 
 /// Whether the address is in one of the networks (IPv4-mapped IPv6 counts as IPv4).
@@ -69,10 +103,18 @@ mod tests {
     #[test]
     fn the_client_is_the_first_untrusted_address_from_the_right() {
         let trusted = nets(&["10.0.0.0/8"]);
-        let chain = [ip("6.6.6.6"), ip("203.0.113.9"), ip("10.0.0.2")];
-        assert_eq!(from_chain(&chain, &trusted), Some(ip("203.0.113.9")), "the forged 6.6.6.6 is ignored");
-        assert_eq!(from_chain(&[ip("10.0.0.3"), ip("10.0.0.2")], &trusted), Some(ip("10.0.0.3")));
-        assert_eq!(from_chain(&[], &trusted), None);
+        let chain = [Some(ip("6.6.6.6")), Some(ip("203.0.113.9")), Some(ip("10.0.0.2"))];
+        assert_eq!(from_chain(&chain, &trusted), Hop::Client(ip("203.0.113.9")), "the forged 6.6.6.6 is ignored");
+        assert_eq!(from_chain(&[Some(ip("10.0.0.3")), Some(ip("10.0.0.2"))], &trusted), Hop::Client(ip("10.0.0.3")));
+        assert_eq!(from_chain(&[], &trusted), Hop::Proxy);
+        // Junk a client put on the left is never reached; junk where the client should be
+        // makes the client unknown, not the proxy.
+        let junk: Vec<Option<IpAddr>> = ["garbage", "203.0.113.5"].into_iter().map(hop).collect();
+        assert_eq!(from_chain(&junk, &trusted), Hop::Client(ip("203.0.113.5")));
+        let junk: Vec<Option<IpAddr>> = ["203.0.113.5", "garbage", "10.0.0.2"].into_iter().map(hop).collect();
+        assert_eq!(from_chain(&junk, &trusted), Hop::Unreadable);
+        assert_eq!(hop(" 198.51.100.7:4711"), Some(ip("198.51.100.7")));
+        assert_eq!(hop("[2001:db8::1]:443"), Some(ip("2001:db8::1")));
     }
 
     #[test]

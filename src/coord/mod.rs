@@ -15,9 +15,11 @@
 
 mod memory;
 mod redis;
+mod redis_conn;
 
 pub use self::memory::MemoryCoordinator;
 pub use self::redis::RedisCoordinator;
+pub use self::redis_conn::Topology;
 
 use std::future::Future;
 use std::time::Duration;

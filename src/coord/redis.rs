@@ -1,23 +1,32 @@
 //! The cluster coordinator: each decision is one Lua script, atomic on the Redis server.
 //!
-//! Keys (under the deployment's prefix): `claim:{conversation}` holds `agent:token` with a PX
-//! expiry (the lease), `fence:{conversation}` is the INCR counter of tokens (no expiry, so tokens
-//! only grow even across lease expiries), `held:{agent}` a sorted set of the conversations an
-//! agent holds scored by lease expiry (their load, checked against capacity in the claim
-//! script), `presence:{agent}` + `presence-index`, `viewers:{conversation}` and
-//! `typing:{conversation}` sorted sets scored by expiry, and `events`, the stream that is the
-//! deployment's ordered event log. One `ConnectionManager` per process reconnects by
-//! itself after a Redis restart; while Redis is unreachable every call fails with
-//! `Unavailable` and nothing is granted.
+//! Keys live under the deployment's prefix (`chorus:` by default) and carry a Redis Cluster hash
+//! tag naming their group, so every script touches exactly one slot:
+//!
+//! - `{chorus:claims}:claim:<conversation>` holds `agent:token` with a PX expiry (the lease),
+//!   `{chorus:claims}:fence:<conversation>` the INCR counter of tokens (no expiry, so tokens only
+//!   grow across lease expiries), `{chorus:claims}:held:<agent>` a sorted set of the
+//!   conversations an agent holds scored by lease expiry (their load, checked against capacity
+//!   in the claim script). One slot for the whole group is the price of checking capacity and
+//!   granting the lease in one atomic step; one Redis primary runs these scripts far faster than
+//!   any brand's agents claim (see `chorus bench live`).
+//! - `{chorus:presence}:presence:<agent>` + `{chorus:presence}:presence-index`;
+//! - `{chorus:conversation:<id>}:viewers` and `:typing`, sorted sets scored by expiry, one slot
+//!   per conversation so they spread over the cluster;
+//! - `{chorus:events}:events`, the stream that is the deployment's ordered event log.
+//!
+//! The connection follows the topology `REDIS_URL` names (single, Cluster, Sentinel; see
+//! [`super::redis_conn`]) and reconnects by itself; while Redis is unreachable every call fails
+//! with `Unavailable` and nothing is granted.
 
 use std::time::Duration;
 
 use std::sync::Arc;
 
 use redis::Script;
-use redis::aio::ConnectionManager;
 use redis::streams::{StreamRangeReply, StreamReadReply};
 
+use super::redis_conn::{RedisConn, Timeouts, Topology};
 use super::{CoordError, Coordinator, Grant, Holder, LogEntry, Marker, Tail};
 
 /// Milliseconds on the Redis server's clock (every script uses the same clock for expiries).
@@ -73,9 +82,9 @@ end
 return 0
 ";
 
-/// KEYS lease, fence, held(new holder); ARGV agent, ttl, floor, prefix, conversation.
-/// The previous holder's load set is named from the prefix: Chorus runs on one Redis (or a
-/// primary with replicas), never on Redis Cluster, so keys built in a script are safe.
+/// KEYS lease, fence, held(new holder); ARGV agent, ttl, floor, claims group, conversation.
+/// The previous holder's load set is named in the script from the group's tagged base, so it
+/// shares the slot of the declared keys (Redis Cluster allows that; another slot it would not).
 const TRANSFER: &str = r"
 local ttl = tonumber(ARGV[2])
 local cur = redis.call('GET', KEYS[1])
@@ -94,7 +103,7 @@ redis.call('ZADD', KEYS[3], ms + ttl, ARGV[5])
 return {t, prev}
 ";
 
-/// KEYS held(agent); ARGV agent, ttl (0: only list), prefix. Drops entries whose lease is gone
+/// KEYS held(agent); ARGV agent, ttl (0: only list), claims group. Drops entries whose lease is gone
 /// or someone else's, extends the rest when ttl > 0, returns the conversations held.
 const HELD: &str = r"
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms)
@@ -123,7 +132,7 @@ redis.call('ZADD', KEYS[2], ms + tonumber(ARGV[3]), ARGV[1])
 return 1
 ";
 
-/// KEYS presence index; ARGV prefix. Returns agent, document pairs, flattened.
+/// KEYS presence index; ARGV presence group. Returns agent, document pairs, flattened.
 const PRESENCES: &str = r"
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms)
 local out = {}
@@ -194,10 +203,10 @@ struct Scripts {
 /// Redis-backed coordination for cluster mode.
 #[derive(Clone)]
 pub struct RedisCoordinator {
-    conn: ConnectionManager,
+    conn: RedisConn,
     /// A second connection only for the blocking `XREAD` of the event log, which would
     /// otherwise hold up every command queued behind it on the shared multiplexed connection.
-    tail_conn: ConnectionManager,
+    tail_conn: RedisConn,
     prefix: String,
     scripts: Arc<Scripts>,
 }
@@ -214,20 +223,15 @@ fn millis(ttl: Duration) -> u64 {
 const MAX_TAIL_WAIT: Duration = Duration::from_secs(2);
 
 impl RedisCoordinator {
-    /// Connects (one manager per process for commands, one for the log tail; clone freely)
-    /// with keys under `prefix`.
+    /// Connects (one connection per process for commands, one for the log tail; clone freely)
+    /// to the topology `url` names, with keys under `prefix`.
     pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url)?;
+        let topology = Topology::parse(url).map_err(anyhow::Error::msg)?;
         // Bounded waits: a claim must fail fast with `Unavailable` rather than hang an agent's
-        // click while Redis is down; the manager keeps reconnecting in the background.
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500))
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)));
-        let conn = client.get_connection_manager_with_config(config.clone()).await?;
-        let tail_conn =
-            client.get_connection_manager_with_config(config.set_response_timeout(Some(MAX_TAIL_WAIT * 2))).await?;
+        // click while Redis is down; the connections keep reconnecting in the background.
+        let t = Timeouts { connect: Duration::from_secs(2), response: Duration::from_secs(2) };
+        let conn = RedisConn::connect(&topology, t).await?;
+        let tail_conn = RedisConn::connect(&topology, Timeouts { response: MAX_TAIL_WAIT * 2, ..t }).await?;
         let scripts = Scripts {
             claim: with_clock(CLAIM),
             renew: with_clock(RENEW),
@@ -249,16 +253,40 @@ impl RedisCoordinator {
         Ok(())
     }
 
-    fn key(&self, kind: &str, id: impl std::fmt::Display) -> String {
-        format!("{}{kind}:{id}", self.prefix)
+    /// The tagged base of a key group: `{chorus:claims}:`. Keys built from one base share a
+    /// Redis Cluster slot.
+    fn group(&self, group: impl std::fmt::Display) -> String {
+        format!("{{{}{group}}}:", self.prefix)
+    }
+
+    /// A key of the claims group (`claim`, `fence`, `held`).
+    fn claims(&self, kind: &str, id: i64) -> String {
+        format!("{}{kind}:{id}", self.group("claims"))
+    }
+
+    fn presence_index(&self) -> String {
+        format!("{}presence-index", self.group("presence"))
     }
 
     fn stream(&self) -> String {
-        format!("{}events", self.prefix)
+        format!("{}events", self.group("events"))
+    }
+
+    /// Deletes every key of this deployment (benchmarks and tests clean up with it). On Redis
+    /// Cluster `KEYS` is asked of every primary and the keys are deleted one by one, as they
+    /// lie in different slots.
+    pub async fn purge(&self) -> Result<usize, CoordError> {
+        let mut conn = self.conn.clone();
+        let keys: Vec<String> =
+            redis::cmd("KEYS").arg(format!("{{{}*", self.prefix)).query_async(&mut conn).await.map_err(unavailable)?;
+        for key in &keys {
+            let _: i64 = redis::cmd("DEL").arg(key).query_async(&mut conn).await.map_err(unavailable)?;
+        }
+        Ok(keys.len())
     }
 
     /// Runs a granting script (claim or transfer): keys lease, fence, held; args agent, ttl,
-    /// floor, capacity-or-prefix, conversation.
+    /// floor, capacity-or-claims-group, conversation.
     async fn grant(
         &self,
         script: &Script,
@@ -270,9 +298,9 @@ impl RedisCoordinator {
     ) -> Result<(i64, i64), CoordError> {
         let mut conn = self.conn.clone();
         script
-            .key(self.key("claim", conversation_id))
-            .key(self.key("fence", conversation_id))
-            .key(self.key("held", agent_id))
+            .key(self.claims("claim", conversation_id))
+            .key(self.claims("fence", conversation_id))
+            .key(self.claims("held", agent_id))
             .arg(agent_id)
             .arg(millis(ttl))
             .arg(floor)
@@ -293,8 +321,8 @@ impl RedisCoordinator {
         ttl: Option<Duration>,
     ) -> Result<(), CoordError> {
         let mut conn = self.conn.clone();
-        let mut call = script.key(self.key("claim", conversation_id));
-        call.key(self.key("held", agent_id)).arg(format!("{agent_id}:{token}")).arg(conversation_id);
+        let mut call = script.key(self.claims("claim", conversation_id));
+        call.key(self.claims("held", agent_id)).arg(format!("{agent_id}:{token}")).arg(conversation_id);
         if let Some(ttl) = ttl {
             call.arg(millis(ttl));
         }
@@ -306,10 +334,10 @@ impl RedisCoordinator {
         let mut conn = self.conn.clone();
         self.scripts
             .held
-            .key(self.key("held", agent_id))
+            .key(self.claims("held", agent_id))
             .arg(agent_id)
             .arg(ttl)
-            .arg(&self.prefix)
+            .arg(self.group("claims"))
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)
@@ -359,14 +387,14 @@ impl Coordinator for RedisCoordinator {
         floor: i64,
     ) -> Result<Grant, CoordError> {
         let (token, prev) =
-            self.grant(&self.scripts.transfer, conversation_id, to_agent, ttl, floor, self.prefix.clone()).await?;
+            self.grant(&self.scripts.transfer, conversation_id, to_agent, ttl, floor, self.group("claims")).await?;
         Ok(Grant { token, previous: (prev >= 0).then_some(prev) })
     }
 
     async fn holder(&self, conversation_id: i64) -> Result<Option<Holder>, CoordError> {
         let mut conn = self.conn.clone();
         let value: Option<String> = redis::cmd("GET")
-            .arg(self.key("claim", conversation_id))
+            .arg(self.claims("claim", conversation_id))
             .query_async(&mut conn)
             .await
             .map_err(unavailable)?;
@@ -378,7 +406,7 @@ impl Coordinator for RedisCoordinator {
             return Ok(Vec::new());
         }
         let mut conn = self.conn.clone();
-        let keys: Vec<String> = ids.iter().map(|c| self.key("claim", c)).collect();
+        let keys: Vec<String> = ids.iter().map(|c| self.claims("claim", *c)).collect();
         let values: Vec<Option<String>> =
             redis::cmd("MGET").arg(keys).query_async(&mut conn).await.map_err(unavailable)?;
         Ok(values.iter().map(|v| v.as_deref().and_then(parse_holder)).collect())
@@ -400,8 +428,8 @@ impl Coordinator for RedisCoordinator {
         let _: i64 = self
             .scripts
             .set_presence
-            .key(self.key("presence", agent_id))
-            .key(format!("{}presence-index", self.prefix))
+            .key(format!("{}presence:{agent_id}", self.group("presence")))
+            .key(self.presence_index())
             .arg(agent_id)
             .arg(presence)
             .arg(millis(ttl))
@@ -416,10 +444,10 @@ impl Coordinator for RedisCoordinator {
         let _: () = redis::pipe()
             .atomic()
             .cmd("DEL")
-            .arg(self.key("presence", agent_id))
+            .arg(format!("{}presence:{agent_id}", self.group("presence")))
             .ignore()
             .cmd("ZREM")
-            .arg(format!("{}presence-index", self.prefix))
+            .arg(self.presence_index())
             .arg(agent_id)
             .ignore()
             .query_async(&mut conn)
@@ -433,8 +461,8 @@ impl Coordinator for RedisCoordinator {
         let flat: Vec<String> = self
             .scripts
             .presences
-            .key(format!("{}presence-index", self.prefix))
-            .arg(&self.prefix)
+            .key(self.presence_index())
+            .arg(self.group("presence"))
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
@@ -456,7 +484,7 @@ impl Coordinator for RedisCoordinator {
         let members: Vec<i64> = self
             .scripts
             .mark
-            .key(self.key(marker.key(), conversation_id))
+            .key(format!("{}{}", self.group(format_args!("conversation:{conversation_id}")), marker.key()))
             .arg(agent_id)
             .arg(if on { 1 } else { 0 })
             .arg(millis(ttl))

@@ -21,6 +21,9 @@ pub async fn healthz() -> HttpResponse {
     responses((status = 200, description = "ready"), (status = 503, body = crate::error::ErrorBody)))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.live.is_shutting_down() {
+        return Err(ApiError::Unavailable("shutting down"));
+    }
     state.db.ping().await.map_err(|e| {
         tracing::warn!(error.message = %e, "store not reachable");
         ApiError::Unavailable("store not reachable")

@@ -177,6 +177,12 @@ impl Live {
         self.shutdown.subscribe()
     }
 
+    /// Whether the node is shutting down (readiness answers 503 from then on, so a load
+    /// balancer stops sending new sessions here while the old ones are told to move).
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
     /// Tells every session the node is going away.
     pub fn shut_down(&self) {
         self.shutdown.send_replace(true);

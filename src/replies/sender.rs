@@ -29,6 +29,9 @@ const PASS: u64 = 32;
 /// Replies of one pass in flight at once.
 const CONCURRENT: usize = 8;
 
+/// Why a reply taken over from a node that stopped mid-send is failed rather than sent again.
+pub const INTERRUPTED: &str = "the node sending this reply stopped during the send; it may have reached the network: check there before sending it again";
+
 /// Longest wait between attempts at a reply.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -168,7 +171,17 @@ async fn deliver(
     let Some(c) = conversation::Entity::find_by_id(r.conversation_id).one(db).await? else {
         return finish_failed(db, live, r, "the conversation no longer exists".into()).await;
     };
+    if r.sending_since.is_some() {
+        // At most once: the last sender stopped between handing the reply to the network and
+        // recording the answer. It may be on the network already; a person decides.
+        return finish_failed(db, live, r, INTERRUPTED.into()).await;
+    }
     let out = address(db, &r, &c).await?;
+    reply::Entity::update_many()
+        .col_expr(reply::Column::SendingSince, Expr::value(Some(Utc::now())))
+        .filter(reply::Column::Id.eq(r.id))
+        .exec(db)
+        .await?;
     match channel.send(&out).await {
         Ok(platform_id) => {
             // The network has it now: recording must not give up easily, or the reply would be
@@ -193,6 +206,7 @@ async fn deliver(
                 .col_expr(reply::Column::Attempts, Expr::col(reply::Column::Attempts).add(1))
                 .col_expr(reply::Column::NextAttemptAt, Expr::value(Utc::now() + wait))
                 .col_expr(reply::Column::LockedUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+                .col_expr(reply::Column::SendingSince, Expr::value(Option::<chrono::DateTime<Utc>>::None))
                 .col_expr(reply::Column::LastError, Expr::value(Some(e)))
                 .col_expr(reply::Column::UpdatedAt, Expr::value(Utc::now()))
                 .filter(reply::Column::Id.eq(r.id))

@@ -230,3 +230,50 @@ async fn the_same_key_five_times_at_once_is_one_post_at_the_network() -> TestRes
     assert_eq!(outbound(&app.conversation(c).await).len(), 1);
     Ok(())
 }
+
+/// At most once: a node that stops between handing a reply to the network and recording the
+/// answer leaves the reply marked as sending. The sender that takes it over (once the dead
+/// node's lock has run out) must not send it again: it fails it and tells the agent why.
+#[tokio::test]
+async fn a_reply_left_mid_send_by_a_stopped_node_is_failed_not_sent_twice() -> TestResult {
+    use sea_orm::{ActiveModelTrait, Set};
+    let (app, net) = with_network().await;
+    let (agent, token) = app.agent("cut@n.example", &["agent"], 10).await;
+    let mut ws = app.ws(&token).await;
+    let c = conv_id(&app.ingest(&json!([msg("tw-cut", "xcut", "@Brand refund?", "2026-11-20T10:00:00Z")])).await[0]);
+    ws.ok(json!({"type": "subscribe", "topics": [format!("conversation:{c}")]})).await;
+    let past = chrono::Utc::now() - chrono::Duration::seconds(60);
+    let row = |key: &str, sending: bool| entity::reply::ActiveModel {
+        conversation_id: Set(c),
+        agent_id: Set(agent),
+        idempotency_key: Set(key.to_owned()),
+        visibility: Set("public".into()),
+        text: Set(format!("reply {key}")),
+        status: Set("queued".into()),
+        attempts: Set(0),
+        next_attempt_at: Set(past),
+        locked_until: Set(Some(past)),
+        last_error: Set(None),
+        sending_since: Set(sending.then_some(past)),
+        message_id: Set(None),
+        created_at: Set(past),
+        updated_at: Set(past),
+        ..Default::default()
+    };
+    // One left mid-send; one whose node stopped before it reached the network.
+    row("mid-send", true).insert(&app.state.db).await?;
+    row("before-send", false).insert(&app.state.db).await?;
+    let mut outcomes = std::collections::HashMap::new();
+    while outcomes.len() < 2 {
+        let f = ws.next().await;
+        if f["type"] == "event" && (f["event"] == "reply.sent" || f["event"] == "reply.failed") {
+            outcomes.insert(f["data"]["idempotency_key"].as_str().unwrap_or_default().to_owned(), f);
+        }
+    }
+    assert_eq!(outcomes["mid-send"]["event"], "reply.failed");
+    assert_eq!(outcomes["mid-send"]["data"]["last_error"], chorus::replies::sender::INTERRUPTED);
+    assert_eq!(outcomes["before-send"]["event"], "reply.sent", "a send that never started is safe to make");
+    let texts: Vec<Value> = net.calls().iter().map(|(_, _, b)| b["text"].clone()).collect();
+    assert_eq!(texts, vec![json!("reply before-send")], "only the unstarted reply reached the network");
+    Ok(())
+}

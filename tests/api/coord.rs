@@ -232,6 +232,25 @@ async fn the_log_orders_entries_across_nodes(a: impl Coordinator, b: impl Coordi
     assert!(gap.gap, "entries between 5 and 1001 never existed: a reader after 4 must resync");
 }
 
+/// A Redis Cluster of three primaries on loopback for one test, and two coordinators on it
+/// (two nodes of one deployment); None (skipping, with the reason) only outside CI.
+async fn redis_cluster_pair(
+    prefix: &str,
+) -> Option<(chorus::bench_soak::local_redis::LocalRedisCluster, RedisCoordinator, RedisCoordinator)> {
+    let cluster = match chorus::bench_soak::local_redis::LocalRedisCluster::start(3).await {
+        Ok(c) => c,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipping Redis Cluster test: {e:#}");
+            return None;
+        }
+        Err(e) => panic!("a local Redis Cluster is required in CI: {e:#}"),
+    };
+    let url = cluster.url();
+    let a = RedisCoordinator::connect(&url, prefix).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let b = RedisCoordinator::connect(&url, prefix).await.unwrap_or_else(|e| panic!("{e:#}"));
+    Some((cluster, a, b))
+}
+
 macro_rules! suite {
     ($($name:ident),*) => {
         mod memory {
@@ -243,6 +262,14 @@ macro_rules! suite {
                 if let Some((a, b)) = super::redis_pair(&prefix).await {
                     super::$name(a, b).await;
                     super::cleanup(&prefix).await;
+                }
+            })*
+        }
+        /// Redis Cluster: every script's keys share a slot, or the cluster refuses it.
+        mod redis_cluster {
+            $(#[tokio::test] async fn $name() {
+                if let Some((_cluster, a, b)) = super::redis_cluster_pair("chorus-test:").await {
+                    super::$name(a, b).await;
                 }
             })*
         }

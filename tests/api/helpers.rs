@@ -129,12 +129,8 @@ impl Drop for TestApp {
 
 /// Deletes every key under a test's prefix.
 pub async fn delete_redis_keys(url: &str, prefix: &str) {
-    let Ok(client) = redis::Client::open(url) else { return };
-    let Ok(mut conn) = client.get_multiplexed_async_connection().await else { return };
-    let keys: Vec<String> =
-        redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap_or_default();
-    if !keys.is_empty() {
-        let _: Result<i64, _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
+    if let Ok(coord) = chorus::coord::RedisCoordinator::connect(url, prefix).await {
+        let _ = coord.purge().await;
     }
 }
 

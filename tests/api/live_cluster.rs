@@ -45,6 +45,15 @@ async fn an_event_raised_on_one_node_reaches_subscribers_on_the_other() -> TestR
     let Some(redis) = test_redis().await else { return Ok(()) };
     let prefix = unique_prefix();
     let (a, b) = two_nodes(&redis, &prefix).await;
+    events_and_claims_cross_nodes(&a, &b).await;
+    drop(b);
+    crate::helpers::delete_redis_keys(&redis, &prefix).await;
+    Ok(())
+}
+
+/// What every shared coordinator must give two nodes: an event raised on one reaches the
+/// other's subscribers with the same seq, and a claim granted by one is refused by the other.
+pub async fn events_and_claims_cross_nodes(a: &TestApp, b: &TestApp) {
     let (_, token) = a.agent("a@example.com", &["agent"], 5).await;
     let (_, other) = a.agent("b@example.com", &["agent"], 5).await;
     let mut on_a = a.ws(&token).await;
@@ -64,9 +73,11 @@ async fn an_event_raised_on_one_node_reaches_subscribers_on_the_other() -> TestR
     assert!(ca["seq"].as_i64() > ea["seq"].as_i64());
     // And node A refuses a claim node B granted.
     assert_eq!(on_a.command(json!({"type": "claim", "conversation_id": c})).await["code"], "already_claimed");
-    drop(b);
-    crate::helpers::delete_redis_keys(&redis, &prefix).await;
-    Ok(())
+    // Viewers live in another slot than the claims on a Redis Cluster: they work across nodes too.
+    let viewers = on_b.ok(json!({"type": "viewing", "conversation_id": c})).await;
+    assert_eq!(viewers["viewers"].as_array().map(Vec::len), Some(1));
+    let viewers = on_a.ok(json!({"type": "viewing", "conversation_id": c})).await;
+    assert_eq!(viewers["viewers"].as_array().map(Vec::len), Some(2), "{viewers}");
 }
 
 /// A `chorus serve` process, killed when dropped.

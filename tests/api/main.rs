@@ -24,6 +24,7 @@ mod metrics_fixture;
 mod metrics_live;
 mod ops;
 mod permissions;
+mod redis_topologies;
 mod replies;
 mod security;
 mod sla;

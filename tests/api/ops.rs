@@ -20,6 +20,21 @@ async fn health_ready_metrics() -> TestResult {
     Ok(())
 }
 
+/// A node that is shutting down says it is not ready, so a load balancer sends new sessions
+/// elsewhere while its own are told to move; it stays alive meanwhile.
+#[tokio::test]
+async fn a_node_shutting_down_is_alive_but_not_ready() -> TestResult {
+    let app = spawn_app().await;
+    assert_eq!(app.client.get(app.url("/readyz")).send().await?.status(), 200);
+    app.state.live.shut_down();
+    let r = app.client.get(app.url("/readyz")).send().await?;
+    assert_eq!(r.status(), 503);
+    let body: Value = r.json().await?;
+    assert_eq!(body["error"]["code"], "unavailable", "{body}");
+    assert_eq!(app.client.get(app.url("/healthz")).send().await?.status(), 200);
+    Ok(())
+}
+
 #[tokio::test]
 async fn unknown_routes_and_ids_are_json_404() -> TestResult {
     let app = spawn_app().await;

@@ -1,0 +1,182 @@
+//! The soak test's invariants, as plain functions over what the driver recorded (all times on
+//! the driver's one monotonic clock), so each can be shown to catch its violation.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Instant;
+
+/// One claim granted to an agent, as the driver saw it.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    /// The conversation.
+    pub conversation: i64,
+    /// The agent it was granted to.
+    pub agent: i64,
+    /// The fencing token.
+    pub token: i64,
+    /// When the grant's answer arrived (the lease began before this).
+    pub granted: Instant,
+    /// When the agent sent the release that the server then acknowledged (the lease ended
+    /// before the acknowledgement, and not before this); None while still held at the end.
+    pub released: Option<Instant>,
+}
+
+/// Conversations where a grant reached one agent while another agent's grant was still held,
+/// or where tokens did not grow with each grant.
+pub fn overlapping_grants(grants: &[Grant]) -> Vec<String> {
+    let mut by_conv: BTreeMap<i64, Vec<&Grant>> = BTreeMap::new();
+    for g in grants {
+        by_conv.entry(g.conversation).or_default().push(g);
+    }
+    let mut out = Vec::new();
+    for (conv, mut gs) in by_conv {
+        gs.sort_by_key(|g| g.granted);
+        for (i, later) in gs.iter().enumerate() {
+            for earlier in &gs[..i] {
+                // The earlier holder had not even sent its release when the later grant arrived.
+                let still_held = earlier.released.is_none_or(|r| r > later.granted);
+                if earlier.agent != later.agent && still_held {
+                    out.push(format!(
+                        "conversation {conv}: agent {} (token {}) was granted it while agent {} held token {}",
+                        later.agent, later.token, earlier.agent, earlier.token
+                    ));
+                }
+            }
+        }
+        for pair in gs.windows(2) {
+            if pair[1].token <= pair[0].token {
+                out.push(format!(
+                    "conversation {conv}: token {} was granted after token {}",
+                    pair[1].token, pair[0].token
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Acknowledged ingest ids missing from the store.
+pub fn missing_messages(acked: &HashSet<String>, stored: &HashSet<String>) -> Vec<String> {
+    let mut missing: Vec<String> = acked.difference(stored).cloned().collect();
+    missing.sort();
+    missing
+}
+
+/// Replies the network received more than once (keyed by their unique text).
+pub fn repeated_sends(sent: &HashMap<String, u32>) -> Vec<String> {
+    let mut out: Vec<String> =
+        sent.iter().filter(|(_, n)| **n > 1).map(|(t, n)| format!("{t:?} sent {n} times")).collect();
+    out.sort();
+    out
+}
+
+/// One client's view of the event log: what it received, and where a resync broke its run.
+#[derive(Debug, Clone, Default)]
+pub struct ClientLog {
+    /// A name for reports.
+    pub name: String,
+    /// The topics it listens to.
+    pub topics: Vec<String>,
+    /// Runs of events it applied, each starting after `from` (its subscription's seq, or the
+    /// resync's) and listing the seqs in the order received.
+    pub runs: Vec<Run>,
+}
+
+/// A stretch of the log a client followed without a resync.
+#[derive(Debug, Clone, Default)]
+pub struct Run {
+    /// Events after this seq are expected.
+    pub from: i64,
+    /// Seqs received, in order (duplicates the client dropped are not listed).
+    pub seqs: Vec<i64>,
+}
+
+/// For each client run: every logged event on the client's topics after the run's start, up to
+/// the last one it received, must have arrived, once, in log order.
+pub fn missed_events(log: &[(i64, Vec<String>)], clients: &[ClientLog]) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in clients {
+        let topics: HashSet<&str> = c.topics.iter().map(String::as_str).collect();
+        for run in &c.runs {
+            let Some(&last) = run.seqs.iter().max() else { continue };
+            let expected: Vec<i64> = log
+                .iter()
+                .filter(|(s, t)| *s > run.from && *s <= last && t.iter().any(|t| topics.contains(t.as_str())))
+                .map(|(s, _)| *s)
+                .collect();
+            if expected != run.seqs {
+                let got: HashSet<i64> = run.seqs.iter().copied().collect();
+                let missing: Vec<i64> = expected.iter().filter(|s| !got.contains(s)).take(5).copied().collect();
+                let sorted = run.seqs.windows(2).all(|w| w[0] < w[1]);
+                out.push(format!(
+                    "{}: run after seq {} received {} events, the log has {} (first missing {:?}, in order: {})",
+                    c.name,
+                    run.from,
+                    run.seqs.len(),
+                    expected.len(),
+                    missing,
+                    sorted
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn grant(conversation: i64, agent: i64, token: i64, at: u64, until: Option<u64>, t0: Instant) -> Grant {
+        Grant {
+            conversation,
+            agent,
+            token,
+            granted: t0 + Duration::from_millis(at),
+            released: until.map(|u| t0 + Duration::from_millis(u)),
+        }
+    }
+
+    #[test]
+    fn a_grant_inside_another_agents_hold_is_caught() {
+        let t0 = Instant::now();
+        let fine = [grant(1, 10, 1, 0, Some(50), t0), grant(1, 20, 2, 60, None, t0), grant(2, 10, 1, 5, None, t0)];
+        assert!(overlapping_grants(&fine).is_empty());
+        let overlap = [grant(1, 10, 1, 0, Some(50), t0), grant(1, 20, 2, 40, Some(70), t0)];
+        assert_eq!(overlapping_grants(&overlap).len(), 1);
+        let never_released = [grant(1, 10, 1, 0, None, t0), grant(1, 20, 2, 40, None, t0)];
+        assert_eq!(overlapping_grants(&never_released).len(), 1);
+        let same_token = [grant(1, 10, 3, 0, Some(10), t0), grant(1, 20, 3, 40, None, t0)];
+        assert_eq!(overlapping_grants(&same_token).len(), 1, "tokens must grow");
+    }
+
+    #[test]
+    fn missing_and_repeated_are_named() {
+        let acked: HashSet<String> = ["a", "b"].map(String::from).into();
+        let stored: HashSet<String> = ["a"].map(String::from).into();
+        assert_eq!(missing_messages(&acked, &stored), vec!["b".to_owned()]);
+        let sent = HashMap::from([("x".to_owned(), 1), ("y".to_owned(), 2)]);
+        assert_eq!(repeated_sends(&sent).len(), 1);
+    }
+
+    #[test]
+    fn a_gap_or_a_reordering_in_a_run_is_caught() {
+        let log: Vec<(i64, Vec<String>)> = vec![
+            (1, vec!["queue".into()]),
+            (2, vec!["other".into()]),
+            (3, vec!["queue".into()]),
+            (4, vec!["agent:1".into()]),
+            (5, vec!["queue".into()]),
+        ];
+        let client = |seqs: Vec<i64>| ClientLog {
+            name: "a".into(),
+            topics: vec!["queue".into(), "agent:1".into()],
+            runs: vec![Run { from: 1, seqs }],
+        };
+        assert!(missed_events(&log, &[client(vec![3, 4, 5])]).is_empty());
+        assert!(missed_events(&log, &[client(vec![3, 4])]).is_empty(), "the run ends where the client stopped");
+        assert_eq!(missed_events(&log, &[client(vec![3, 5])]).len(), 1, "4 is missing");
+        assert_eq!(missed_events(&log, &[client(vec![4, 3, 5])]).len(), 1, "out of order");
+    }
+}

@@ -74,7 +74,7 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
 
 # SIGTERM (docker stop) makes `chorus serve` shut down gracefully: every WebSocket session gets a
 # `shutdown` frame and is closed with 1012 (clients reconnect through the load balancer with
-# `resume_from`), the agents' claims are released, pending events reach the shared log, open
+# `resume_from`; the agents' claims stay theirs), pending events reach the shared log, open
 # requests finish. Give it about 20 s (`docker stop -t 30`, compose `stop_grace_period`).
 STOPSIGNAL SIGTERM
 ENTRYPOINT ["chorus"]

@@ -645,30 +645,15 @@ impl Session {
                 Some(CloseReason { code: CloseCode::Policy, description: Some(why.into()) })
             }
             End::Shutdown => {
-                self.release_all().await;
+                // The claims stay: the agent's client reconnects to another node within seconds
+                // and its heartbeats renew them there (a rolling upgrade costs nobody their
+                // work); an agent who does not come back loses them when the leases lapse.
                 let _ = self.send(json!({"type": "shutdown", "reason": "server shutting down"}).to_string()).await;
                 Some(CloseReason { code: CloseCode::Restart, description: Some("server shutting down".into()) })
             }
         };
         tracing::info!(reason = ?reason.as_ref().and_then(|r| r.description.clone()), "live session closed");
         let _ = self.ws.close(reason).await;
-    }
-
-    /// On shutdown: gives back the agent's claims (once per agent on this node), so their
-    /// conversations return to the queue now instead of after the lease.
-    async fn release_all(&self) {
-        if self.state.live.hub.sessions_of(self.agent.id) > 0 {
-            return;
-        }
-        let Ok(held) = self.state.coord.held(self.agent.id).await else { return };
-        for c in held {
-            if let Ok(Some(h)) = self.state.coord.holder(c).await
-                && h.agent_id == self.agent.id
-                && let Err(e) = claims::release(&self.state.db, &self.state.live, c, h.agent_id, h.token).await
-            {
-                tracing::warn!(conversation_id = c, error.message = %e, "releasing a claim at shutdown failed");
-            }
-        }
     }
 }
 

@@ -360,19 +360,19 @@ async fn a_redis_restart_grants_nothing_twice_and_sessions_recover() -> TestResu
 /// SIGTERM: the node tells its sessions, gives their agents' claims back to the queue (seen from
 /// another node), and exits cleanly.
 #[tokio::test]
-async fn sigterm_tells_sessions_and_releases_their_claims() -> TestResult {
+async fn sigterm_tells_sessions_and_their_claims_carry_on_from_another_node() -> TestResult {
     let Some(redis) = test_redis().await else { return Ok(()) };
     let prefix = unique_prefix();
     let app = app_on(&redis, &prefix).await;
     let mut node = ChildNode::start(&app.database_url, &redis, &prefix).await;
-    let (_, token) = app.agent("a@example.com", &["agent"], 5).await;
+    let (agent, token) = app.agent("a@example.com", &["agent"], 5).await;
     let (_, watcher) = app.agent("w@example.com", &["agent"], 5).await;
     let r = app.ingest(&json!([msg("t1", "cust-t", "Where is my refund?", "2026-11-20T10:00:00Z")])).await;
     let c = crate::helpers::conv_id(&r[0]);
     let mut observer = app.ws(&watcher).await;
     observer.ok(json!({"type": "subscribe", "topics": ["queue"]})).await;
     let mut on_child = Ws::open(&format!("{}/ws?token={token}", node.addr)).await;
-    on_child.ok(json!({"type": "claim", "conversation_id": c})).await;
+    let fence = on_child.ok(json!({"type": "claim", "conversation_id": c})).await["claim"]["fence_token"].clone();
     observer.event("conversation.claimed").await;
 
     let pid = node.child.id().unwrap_or_else(|| panic!("child has no pid"));
@@ -381,11 +381,18 @@ async fn sigterm_tells_sessions_and_releases_their_claims() -> TestResult {
     let bye = on_child.frame_of("shutdown").await;
     assert_eq!(bye["reason"], "server shutting down");
     assert!(on_child.closed().await);
-    let released = observer.event("conversation.released").await;
-    assert_eq!(released["data"]["conversation_id"], c);
-    assert_eq!(app.conversation(c).await["conversation"]["assignee_id"], Value::Null);
     let exit = tokio::time::timeout(Duration::from_secs(20), node.child.wait()).await??;
     assert!(exit.success(), "clean exit: {exit:?}");
+    // A rolling restart costs the agent nothing: reconnected to the other node, the claim is
+    // still theirs with the same fencing token, and nobody else may take it.
+    assert_eq!(app.conversation(c).await["conversation"]["assignee_id"], agent);
+    let mut again = app.ws(&token).await;
+    again.ok(json!({"type": "subscribe", "topics": ["queue"]})).await;
+    let kept = again.ok(json!({"type": "claim", "conversation_id": c})).await;
+    assert_eq!(kept["claim"]["fence_token"], fence, "{kept}");
+    assert_eq!(observer.command(json!({"type": "claim", "conversation_id": c})).await["code"], "already_claimed");
+    again.ok(json!({"type": "release", "conversation_id": c, "fence_token": fence})).await;
+    assert_eq!(observer.event("conversation.released").await["data"]["conversation_id"], c);
     crate::helpers::delete_redis_keys(&redis, &prefix).await;
     Ok(())
 }

@@ -38,10 +38,12 @@ fn spawn_redis(args: &[String]) -> anyhow::Result<Child> {
         .context("starting redis-server (is Redis installed? apt-get install redis-server)")
 }
 
-/// A free loopback port whose cluster bus port (+10,000) is free too.
+/// A free loopback port whose cluster bus port (+10,000) is free too. Both lie below Linux's
+/// ephemeral range (32768 up), so no outgoing connection takes one between this check and the
+/// server binding it.
 fn free_port_pair() -> anyhow::Result<u16> {
     for _ in 0..200 {
-        let port = 20_000 + rand::random_range(0..20_000u16);
+        let port = 10_000 + rand::random_range(0..12_000u16);
         let ok = std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
             && std::net::TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok();
         if ok {
@@ -92,10 +94,22 @@ pub struct LocalRedisCluster {
 
 impl LocalRedisCluster {
     /// Starts `primaries` (at least 3, as Redis Cluster requires) and waits for `cluster_state:ok`.
+    /// A port taken by another process in the meantime costs a second try on other ports.
     pub async fn start(primaries: usize) -> anyhow::Result<Self> {
         if primaries < 3 {
             bail!("Redis Cluster needs at least three primaries");
         }
+        let mut last = None;
+        for _ in 0..3 {
+            match Self::try_start(primaries).await {
+                Ok(c) => return Ok(c),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("no attempt made")))
+    }
+
+    async fn try_start(primaries: usize) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut servers = Vec::new();
         for _ in 0..primaries {

@@ -20,6 +20,7 @@ mod m20261126_000014_login_lockout;
 mod m20261130_000015_api_keys_and_audit;
 mod m20261130_000016_archive_search;
 mod m20261130_000017_webhooks_out;
+mod m20261201_000018_customer_view;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000015_api_keys_and_audit::Migration),
             Box::new(m20261130_000016_archive_search::Migration),
             Box::new(m20261130_000017_webhooks_out::Migration),
+            Box::new(m20261201_000018_customer_view::Migration),
         ]
     }
 }

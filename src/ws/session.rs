@@ -492,8 +492,21 @@ impl Session {
             Command::Tags { conversation_id, fence_token, add, remove } => {
                 json!({"tags": actions::tag(db, live, conversation_id, me, fence_token, &add, &remove).await?})
             }
-            Command::Reply { conversation_id, fence_token, text, visibility, idempotency_key } => {
-                let new = crate::replies::NewReply { fence_token, text, visibility, idempotency_key };
+            Command::Reply {
+                conversation_id,
+                fence_token,
+                text,
+                visibility,
+                idempotency_key,
+                confirm_private_details,
+            } => {
+                let new = crate::replies::NewReply {
+                    fence_token,
+                    text,
+                    visibility,
+                    idempotency_key,
+                    confirm_private_details,
+                };
                 json!({"reply": crate::replies::submit(db, live, &st.reply_wake, conversation_id, me, new).await?})
             }
             Command::ApprovalDecide { approval_id, decision, text, comment } => {

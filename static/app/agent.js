@@ -978,6 +978,8 @@ async function sendReply() {
       text,
       visibility: el.visPrivate.checked ? 'private' : 'public',
       idempotency_key: open.draftKey,
+      // Sending the same text again after the private-details warning confirms it.
+      confirm_private_details: open.privateWarned === text || undefined,
     });
     if (open?.id !== id) return;
     const reply = ack.reply;
@@ -989,6 +991,11 @@ async function sendReply() {
     renderReplyStatus();
     if (reply.status === 'held') ctx.announce('Your reply is awaiting approval.');
   } catch (e) {
+    if (e.code === 'private_details') {
+      open.privateWarned = text;
+      setText(el.composerMsg, `Warning: ${e.message}. Press send again to post it in public anyway, or make it private.`);
+      return;
+    }
     setText(el.composerMsg, e.code === 'offline' || e.code === 'disconnected' || e.code === 'timeout' ? `${e.message}. Press send again: it will not be sent twice.` : conflictText(id, e));
   } finally {
     el.send.disabled = open?.summary?.assignee_id !== ctx.me.id;

@@ -366,3 +366,53 @@ async fn profile_notes_tags_vip_filter_and_crm_link() -> TestResult {
     let _ = bob;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_public_reply_with_private_details_needs_confirming_and_carries_a_warning() -> TestResult {
+    let app = spawn_app().await;
+    let r = app.ingest(&json!([msg("a1", "ann", "@BrandOne my parcel is late", &at(0))])).await;
+    let conv = conv_id(&r[0]);
+    let (_, agent) = app.agent("ana@example.com", &["agent"], 5).await;
+    let path = format!("/api/v1/conversations/{conv}/claim");
+    let (_, claim) = app.call(Method::POST, &agent, &path, Some(json!({}))).await;
+    let fence = claim["fence_token"].clone();
+    let replies = format!("/api/v1/conversations/{conv}/replies");
+    let text = "Ann, we sent it to ann@example.com, order #A-7781, call +44 20 7946 0958";
+
+    // Public, unconfirmed: refused, nothing stored.
+    let body = json!({"fence_token": fence, "text": text, "visibility": "public", "idempotency_key": "p1"});
+    let (s, v) = app.call(Method::POST, &agent, &replies, Some(body)).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (400, Some("private_details")), "{v}");
+    let msg = v["error"]["message"].as_str().unwrap_or_default();
+    assert!(msg.contains("email") && msg.contains("phone") && msg.contains("order"), "{msg}");
+    let (_, list) = app.call(Method::GET, &agent, &replies, None).await;
+    assert_eq!(list, json!([]));
+
+    // Confirmed: sent, with the warning on the answer.
+    let body = json!({"fence_token": fence, "text": text, "visibility": "public", "idempotency_key": "p2",
+        "confirm_private_details": true});
+    let (s, v) = app.call(Method::POST, &agent, &replies, Some(body)).await;
+    assert_eq!(s, 202, "{v}");
+    let kinds: Vec<&str> =
+        v["privacy_warnings"].as_array().into_iter().flatten().filter_map(|w| w["kind"].as_str()).collect();
+    assert_eq!(kinds, vec!["email", "order", "phone"], "{v}");
+
+    // Private: nothing to warn about; ordinary public text neither.
+    for (key, visibility, text) in [("p3", "private", text), ("p4", "public", "Sorry, on it now!")] {
+        let body = json!({"fence_token": fence, "text": text, "visibility": visibility, "idempotency_key": key});
+        let (s, v) = app.call(Method::POST, &agent, &replies, Some(body)).await;
+        assert_eq!((s, v["privacy_warnings"].clone()), (202, json!([])), "{v}");
+    }
+
+    // The same over the WebSocket: an error frame, then an ack carrying the warning.
+    let mut ws = app.ws(&agent).await;
+    let cmd = json!({"type": "reply", "conversation_id": conv, "fence_token": fence, "text": "mail me: x@example.org",
+        "visibility": "public", "idempotency_key": "w1"});
+    let e = ws.command(cmd.clone()).await;
+    assert_eq!((e["type"].as_str(), e["code"].as_str()), (Some("error"), Some("private_details")), "{e}");
+    let mut confirmed = cmd;
+    confirmed["confirm_private_details"] = json!(true);
+    let a = ws.ok(confirmed).await;
+    assert_eq!(a["reply"]["privacy_warnings"][0]["kind"], "email", "{a}");
+    Ok(())
+}

@@ -285,6 +285,9 @@ pub struct Detail {
     pub escalations: Vec<crate::escalations::EscalationView>,
     /// Escalation guidance that applies to what the customer wrote.
     pub escalation_hints: Vec<crate::escalations::guides::Hint>,
+    /// What the brand's CRM says about the customer (for the agent's eyes only: never sent
+    /// in a public reply); `disabled` without a configured lookup.
+    pub crm: crate::customers::crm::CrmContext,
 }
 
 /// Loads a conversation's detail; unknown ids are `not_found`.
@@ -331,5 +334,6 @@ pub async fn detail(db: &impl ConnectionTrait, id: i64) -> Result<Detail, ApiErr
         earlier_conversations: earlier.iter().map(|e| Summary::from_model(e, name.clone())).collect(),
         escalations,
         escalation_hints,
+        crm: crate::customers::crm::CrmContext::disabled(),
     })
 }

@@ -2,6 +2,7 @@
 //! merge suggestions from details seen in messages, the profile, notes and tags kept on the
 //! customer, and the link to an external CRM.
 
+pub mod crm;
 pub mod details;
 pub mod merge;
 pub mod profile;

@@ -500,6 +500,8 @@ impl Session {
                 idempotency_key,
                 confirm_private_details,
             } => {
+                crate::customers::crm::guard_public_reply(st.crm.as_ref(), db, conversation_id, &visibility, &text)
+                    .await?;
                 let new = crate::replies::NewReply {
                     fence_token,
                     text,

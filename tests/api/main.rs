@@ -11,6 +11,7 @@ mod cluster;
 mod conversations;
 mod coord;
 mod crisis;
+mod crm;
 mod customers;
 mod erasure;
 mod escalations;

@@ -3,6 +3,7 @@
 // else is viewing or typing shown live.
 
 import { query } from './api.js';
+import { customerPanel } from './customer.js';
 import {
   $,
   batched,
@@ -346,6 +347,15 @@ function onConv(kind, fn) {
 }
 
 function wireConversationEvents() {
+  // Another session merged or unmerged this conversation's customer: show who it is now.
+  for (const kind of ['customer.merged', 'customer.unmerged']) {
+    onConv(kind, (d) => {
+      const id = open.id;
+      loadOpen(id, { keepComposer: true }).then(() => {
+        if (open?.id === id) paneNote(kind === 'customer.merged' ? `Customer merged: this is now ${d.survivor_name} (#${d.survivor_id}).` : `Merge undone (customer #${d.merged_id} taken back out).`);
+      });
+    });
+  }
   onConv('conversation.message', (d) => {
     open.messages.set(d.message.id, d.message);
     renderThread();
@@ -612,6 +622,7 @@ function renderConversation() {
     h(
       'div',
       { class: 'conv-side' },
+      (el.customer = h('div', { id: 'customer-slot' })),
       notesForm(el),
       tagsForm(el),
       escalateForm(el),
@@ -619,6 +630,14 @@ function renderConversation() {
     ),
   );
   replaceChildren($('#conv-pane'), article);
+  const id = open.id;
+  open.customerPanel = customerPanel(ctx, customer.id, {
+    crm: d.crm,
+    openConversation,
+    // A merge or an unmerge changes whose conversation this is: read it again.
+    onMerged: () => (open?.id === id ? loadOpen(id, { keepComposer: true }) : null),
+  });
+  replaceChildren(el.customer, open.customerPanel.el);
   renderHeader();
   renderThread();
   renderPresence();

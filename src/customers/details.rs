@@ -12,6 +12,10 @@ static EMAIL: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"(?i)\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b").ok());
 /// A run of digits (with spaces, dots, dashes or brackets between them), optionally after `+`.
 static PHONE: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"\+?\(?\d[\d\s().-]{7,}\d").ok());
+/// Dates (`2026-11-20`, `20/11/2026`, `11.20.26`): taken out before phone numbers are looked
+/// for, so a date and a time are not read as one.
+static DATE: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r"\b(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})\b").ok());
 /// "order 12345", "order #A-1234", "account no. 998877", "acct: 12-34-56".
 static REFERENCE: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(
@@ -57,6 +61,9 @@ pub fn find(text: &str) -> Vec<Found> {
         }
         rest = re.replace_all(&rest, " ").into_owned();
     }
+    if let Some(re) = DATE.as_ref() {
+        rest = re.replace_all(&rest, " ").into_owned();
+    }
     if let Some(re) = PHONE.as_ref() {
         for m in re.find_iter(&rest) {
             let digits: String = m.as_str().chars().filter(char::is_ascii_digit).collect();
@@ -89,5 +96,6 @@ mod tests {
         assert!(find("I waited 3 hours on 12/11 for order delivery").is_empty(), "{:?}", find("order delivery"));
         assert!(find("call me at 5pm, 2026 was bad").is_empty());
         assert!(find("@BrandOne why is my bill so high?").is_empty());
+        assert!(find("we land 2026-11-20 10:30, or 20/11/2026 at 11").is_empty(), "{:?}", find("2026-11-20 10:30"));
     }
 }

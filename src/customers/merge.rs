@@ -159,6 +159,14 @@ where
     Ok(())
 }
 
+/// Moves every row of `from` to `to`; returns the rows moved.
+async fn take_over<E>(db: &impl ConnectionTrait, col: E::Column, from: i64, to: i64) -> Result<Vec<E::Model>, ApiError>
+where
+    E: EntityTrait,
+{
+    Ok(E::update_many().col_expr(col, Expr::value(to)).filter(col.eq(from)).exec_with_returning(db).await?)
+}
+
 /// Points everything that moved (identities, conversations and their messages, notes) at `to`.
 async fn move_rows(db: &impl ConnectionTrait, moved: &Moved, to: i64) -> Result<(), ApiError> {
     use {conversation as c, customer_identity as i, customer_note as n, message as m};
@@ -210,11 +218,29 @@ pub async fn merge(
     not_merged(&survivor)?;
     not_merged(&merged)?;
     refuse_two_open_threads(&txn, survivor_id, merged_id).await?;
-    let (i, n) = (customer_identity::Column::Id, customer_note::Column::Id);
-    let identities =
-        ids_of::<customer_identity::Entity, _>(&txn, i, customer_identity::Column::CustomerId, merged_id).await?;
-    let conversations = conversations_of(&txn, merged_id).await?;
-    let notes = ids_of::<customer_note::Entity, _>(&txn, n, customer_note::Column::CustomerId, merged_id).await?;
+    // Moved by customer in one statement each (their ids returned), so a row another node
+    // commits meanwhile (a new conversation) is not left behind with the merged customer.
+    use {conversation as c, customer_identity as i, customer_note as n};
+    let identities: Vec<i64> = take_over::<i::Entity>(&txn, i::Column::CustomerId, merged_id, survivor_id)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let conversations: Vec<i64> = take_over::<c::Entity>(&txn, c::Column::CustomerId, merged_id, survivor_id)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let notes: Vec<i64> = take_over::<n::Entity>(&txn, n::Column::CustomerId, merged_id, survivor_id)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    message::Entity::update_many()
+        .col_expr(message::Column::CustomerId, Expr::value(survivor_id))
+        .filter(message::Column::CustomerId.eq(merged_id))
+        .exec(&txn)
+        .await?;
     let tags_of = |id: i64| {
         customer_tag::Entity::find()
             .select_only()
@@ -229,7 +255,6 @@ pub async fn merge(
     let moved =
         Moved { identities, conversations, notes, tags_added, crm_id_taken, survivor_followers: survivor.followers };
 
-    move_rows(&txn, &moved, survivor_id).await?;
     let now = Utc::now();
     if !moved.tags_added.is_empty() {
         let rows = moved.tags_added.iter().map(|t| customer_tag::ActiveModel {

@@ -204,6 +204,13 @@ pub fn context_of(lookup: Option<&Arc<CrmLookup>>, db: &DatabaseConnection, cust
     lookup.map_or_else(CrmContext::disabled, |l| l.context(db, customer_id))
 }
 
+/// Fills in a conversation view's CRM context (starting a lookup when needed).
+pub fn fill(lookup: Option<&Arc<CrmLookup>>, db: &DatabaseConnection, d: &mut crate::conversations::Detail) {
+    if let Some(c) = &d.customer {
+        d.crm = context_of(lookup, db, c.id);
+    }
+}
+
 /// Refuses a public reply that would carry an identifier the CRM returned for the customer.
 pub async fn guard_public_reply(
     lookup: Option<&Arc<CrmLookup>>,

@@ -35,9 +35,7 @@ pub async fn get(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let mut d = conversations::detail(&state.db, id.into_inner()).await?;
-    if let Some(c) = &d.customer {
-        d.crm = crate::customers::crm::context_of(state.crm.as_ref(), &state.db, c.id);
-    }
+    crate::customers::crm::fill(state.crm.as_ref(), &state.db, &mut d);
     Ok(HttpResponse::Ok().json(d))
 }
 

@@ -316,7 +316,8 @@ impl Session {
             if details.len() >= SNAPSHOT_CONVERSATIONS {
                 break;
             }
-            if let Ok(d) = conversations::detail(db, id).await {
+            if let Ok(mut d) = conversations::detail(db, id).await {
+                crate::customers::crm::fill(self.state.crm.as_ref(), db, &mut d);
                 details.push(json!(d));
             }
         }

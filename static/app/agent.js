@@ -622,9 +622,9 @@ function renderConversation() {
     h(
       'div',
       { class: 'conv-side' },
-      (el.customer = h('div', { id: 'customer-slot' })),
       notesForm(el),
       tagsForm(el),
+      (el.customer = h('div', { id: 'customer-slot' })),
       escalateForm(el),
       h('section', { class: 'card', 'aria-labelledby': 'earlier-h' }, h('h3', { id: 'earlier-h' }, 'Earlier conversations'), (el.earlier = h('ul', { class: 'earlier' }))),
     ),

@@ -632,6 +632,7 @@ function renderConversation() {
   replaceChildren($('#conv-pane'), article);
   const id = open.id;
   open.customerPanel = customerPanel(ctx, customer.id, {
+    conversationId: id,
     crm: d.crm,
     openConversation,
     // A merge or an unmerge changes whose conversation this is: read it again.

@@ -17,8 +17,26 @@ const OUTCOME = {
  * Builds the panel for `customerId`; `crm` is the conversation view's CRM context and
  * `openConversation(id)` opens another conversation. Returns the element; it loads itself.
  */
-export function customerPanel(ctx, customerId, { crm, openConversation, onMerged }) {
+export function customerPanel(ctx, customerId, { conversationId, crm, openConversation, onMerged }) {
   const el = {};
+  let crmNow = crm;
+  // The CRM lookup runs in the background: while it is pending, look again now and then.
+  async function pollCrm(tries) {
+    if (crmNow?.status !== 'pending' || tries > 10 || !section.isConnected) return;
+    await new Promise((r) => setTimeout(r, 1000));
+    try {
+      const d = await ctx.api.get(`/api/v1/conversations/${conversationId}`);
+      crmNow = d.crm;
+      if (el.crm?.isConnected) {
+        const fresh = crmBox(crmNow);
+        el.crm.replaceWith(fresh || h('div', { id: 'customer-crm' }));
+        el.crm = fresh;
+      }
+    } catch (e) {
+      console.warn('CRM context', e);
+    }
+    pollCrm(tries + 1);
+  }
   const mayMerge = ctx.has('agent', 'supervisor', 'admin');
   el.body = h('div', { id: 'customer-body' }, h('p', { class: 'muted small' }, 'Loading the customer…'));
   el.msg = h('p', { id: 'customer-msg', class: 'small', role: 'status' });
@@ -69,7 +87,7 @@ export function customerPanel(ctx, customerId, { crm, openConversation, onMerged
       ),
       h('ul', { class: 'identities small', 'aria-label': 'Identities', id: 'customer-identities' },
         p.identities.map((i) => h('li', {}, `${i.network}: ${i.handle || i.name || i.platform_user_id}${i.followers != null ? ` (${i.followers} followers)` : ''}`))),
-      crmBox(crm),
+      (el.crm = crmBox(crmNow)),
       h('p', { class: 'small', id: 'customer-trend' }, `Sentiment trend: ${p.sentiment_trend.direction}`),
       // Tags
       h('ul', { class: 'tags', 'aria-label': 'Customer tags', id: 'customer-tags' },
@@ -120,7 +138,7 @@ export function customerPanel(ctx, customerId, { crm, openConversation, onMerged
     );
   }
 
-  load();
+  load().then(() => pollCrm(0));
   return { el: section, reload: load };
 }
 

@@ -1,9 +1,10 @@
 // The customer profile panel in a real browser against the real server: the customer's
-// identities, history and a merge suggestion (a DM carrying an email already known) shown in the
+// identities, the CRM context (from a local CRM stand-in), history and a merge suggestion (a DM carrying an email already known) shown in the
 // conversation view; a customer note and a VIP tag; merging from the suggestion, seen live by a
 // second agent viewing the other customer's conversation; and undoing the merge.
 
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { after, before, test } from 'node:test';
 import {
   ADMIN_EMAIL,
@@ -25,8 +26,29 @@ let browser;
 let admin;
 const pages = {};
 
+/** A CRM stand-in on a free port: every lookup answers the same account. */
+function startCrm() {
+  const server = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ account_number: 'AC-1001', plan: 'Gold' }));
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+let crm;
+
 before(async () => {
-  srv = new ChorusServer();
+  crm = await startCrm();
+  srv = new ChorusServer({
+    env: {
+      CHORUS_CRM__LOOKUP_URL: `http://127.0.0.1:${crm.address().port}/lookup`,
+      CHORUS_CRM__SECRET: 'e2e-crm-secret',
+      CHORUS_CRM__ALLOW_HTTP: 'true',
+    },
+  });
   await srv.start();
   browser = await launchBrowser();
   admin = await loginToken(srv.base, ADMIN_EMAIL, ADMIN_PASSWORD);
@@ -36,7 +58,10 @@ before(async () => {
   pages.ben = await consolePage(browser, srv.base, 'ben@skybridge.example');
 });
 
-after(() => teardown({ srv, browser, pages, name: 'customer' }));
+after(async () => {
+  crm?.close();
+  await teardown({ srv, browser, pages, name: 'customer' });
+});
 
 const row = (id) => `#queue-list li[data-conversation-id="${id}"]`;
 const text = (page, sel) => page.evaluate((s) => document.querySelector(s)?.textContent ?? null, sel);
@@ -57,6 +82,8 @@ test('the profile panel shows a suggested merge; merging is seen live by another
   await ana.waitForSelector('#customer-suggestions li');
   assert.match(await text(ana, '#customer-suggestions'), new RegExp(`#${maraFb}.*email`));
   assert.match(await text(ana, '#customer-identities'), /x: @mara/);
+  // The CRM's answer arrives in the view without a reload.
+  await eventually(async () => (await text(ana, '#customer-crm'))?.includes('AC-1001'), { timeoutMs: 5000, what: 'the CRM context' });
 
   // Ben views the Facebook conversation meanwhile.
   await ben.waitForSelector(`${row(onFb)} .qopen`);

@@ -87,7 +87,8 @@ pub struct UnmergeRequest {
 /// `customer.unmerged`.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/unmerge", tag = "customers", security(("bearer" = [])),
     params(("id" = i64, Path, description = "the surviving customer")), request_body = UnmergeRequest,
-    responses((status = 200, body = merge::MergeView), (status = 403, body = crate::error::ErrorBody),
+    responses((status = 200, body = merge::MergeView), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody, description = "no merge of that customer into this one to undo"),
         (status = 409, body = crate::error::ErrorBody, description = "this customer is itself merged: undo that first")))]
 #[post("/customers/{id}/unmerge")]

@@ -89,6 +89,8 @@ pub mod kind {
     pub const CUSTOMER_MERGED: &str = "customer.merged";
     /// A merge was undone: one event on each conversation of either customer.
     pub const CUSTOMER_UNMERGED: &str = "customer.unmerged";
+    /// A note or tags were added to a customer: one event on each of their conversations.
+    pub const CUSTOMER_UPDATED: &str = "customer.updated";
 }
 
 /// An event to append.

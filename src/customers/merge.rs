@@ -84,7 +84,8 @@ where
     Ok(E::find().select_only().column(col).filter(key.eq(value)).into_tuple().all(db).await?)
 }
 
-async fn conversations_of(db: &impl ConnectionTrait, customer_id: i64) -> Result<Vec<i64>, ApiError> {
+/// The ids of a customer's conversations.
+pub(crate) async fn conversations_of(db: &impl ConnectionTrait, customer_id: i64) -> Result<Vec<i64>, ApiError> {
     ids_of::<conversation::Entity, _>(db, conversation::Column::Id, conversation::Column::CustomerId, customer_id).await
 }
 

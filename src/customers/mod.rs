@@ -35,9 +35,40 @@ async fn live_customer(db: &impl ConnectionTrait, id: i64) -> Result<customer::M
     }
 }
 
+/// `customer.updated` on each of the customer's conversations (`what`: `note` or `tags`), so
+/// every session viewing one shows the change.
+async fn updated_events(
+    db: &impl ConnectionTrait,
+    customer_id: i64,
+    what: &str,
+) -> Result<Vec<crate::events::NewEvent>, ApiError> {
+    Ok(merge::conversations_of(db, customer_id)
+        .await?
+        .into_iter()
+        .map(|c| crate::events::NewEvent {
+            kind: crate::events::kind::CUSTOMER_UPDATED,
+            conversation_id: Some(c),
+            payload: serde_json::json!({"conversation_id": c, "customer_id": customer_id, "changed": what}),
+        })
+        .collect())
+}
+
+/// Appends the events, commits, then publishes them.
+async fn commit_with(
+    txn: impl ConnectionTrait + TransactionSession,
+    live: &crate::live::Live,
+    evs: Vec<crate::events::NewEvent>,
+) -> Result<(), ApiError> {
+    crate::events::append(&txn, &evs).await?;
+    txn.commit().await?;
+    live.publish(&evs);
+    Ok(())
+}
+
 /// Adds a note on the customer (never sent to them); audited in the same transaction.
 pub async fn add_note(
     db: &(impl TransactionTrait + ConnectionTrait),
+    live: &crate::live::Live,
     customer_id: i64,
     agent_id: i64,
     text: &str,
@@ -61,7 +92,8 @@ pub async fn add_note(
     .await?;
     let view = CustomerNoteView::from(n);
     crate::audit::record(&txn, crate::audit::Entry { after: serde_json::to_value(&view).ok(), ..audit }).await?;
-    txn.commit().await?;
+    let evs = updated_events(&txn, customer_id, "note").await?;
+    commit_with(txn, live, evs).await?;
     Ok(view)
 }
 
@@ -85,6 +117,7 @@ fn clean_tag(t: &str) -> Result<String, ApiError> {
 /// Adds and removes tags on a customer (lower-cased); audited with before and after.
 pub async fn tag(
     db: &(impl TransactionTrait + ConnectionTrait),
+    live: &crate::live::Live,
     customer_id: i64,
     add: &[String],
     remove: &[String],
@@ -125,7 +158,8 @@ pub async fn tag(
         ..audit
     };
     crate::audit::record(&txn, entry).await?;
-    txn.commit().await?;
+    let evs = updated_events(&txn, customer_id, "tags").await?;
+    commit_with(txn, live, evs).await?;
     Ok(out)
 }
 

@@ -127,7 +127,8 @@ pub async fn add_note(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let audit = super::audit_entry(&req, &who, "customer.note", "customer", id);
-    Ok(HttpResponse::Created().json(customers::add_note(&state.db, id, who.agent.id, &body.text, audit).await?))
+    Ok(HttpResponse::Created()
+        .json(customers::add_note(&state.db, &state.live, id, who.agent.id, &body.text, audit).await?))
 }
 
 /// Tags to add to and remove from a customer.
@@ -157,7 +158,7 @@ pub async fn tags(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let audit = super::audit_entry(&req, &who, "customer.tags", "customer", id);
-    Ok(HttpResponse::Ok().json(customers::tag(&state.db, id, &body.add, &body.remove, audit).await?))
+    Ok(HttpResponse::Ok().json(customers::tag(&state.db, &state.live, id, &body.add, &body.remove, audit).await?))
 }
 
 /// The customer's id in the CRM.

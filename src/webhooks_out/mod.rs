@@ -75,6 +75,7 @@ pub const EVENT_KINDS: &[&str] = &[
     kind::LISTENING_RULE_DELETED,
     kind::CUSTOMER_MERGED,
     kind::CUSTOMER_UNMERGED,
+    kind::CUSTOMER_UPDATED,
 ];
 
 /// Kinds that exist only on the wire (never in the store's log).

@@ -347,6 +347,8 @@ function onConv(kind, fn) {
 }
 
 function wireConversationEvents() {
+  // A note or tag on the customer, from any session: the panel reads the profile again.
+  onConv('customer.updated', () => open.customerPanel?.reload());
   // Another session merged or unmerged this conversation's customer: show who it is now.
   for (const kind of ['customer.merged', 'customer.unmerged']) {
     onConv(kind, (d) => {

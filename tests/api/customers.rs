@@ -294,10 +294,15 @@ async fn profile_notes_tags_vip_filter_and_crm_link() -> TestResult {
         app.call(Method::POST, &agent, &format!("/api/v1/conversations/{}/claim", convs[0]), Some(json!({}))).await;
     assert_eq!(s, 200);
 
-    // Notes and tags on the customer.
+    // Notes and tags on the customer, seen live on each of their conversations.
+    let mut ws = app.ws(&agent).await;
+    ws.ok(json!({"type": "subscribe", "topics": [format!("conversation:{}", convs[2])]})).await;
     let notes = format!("/api/v1/customers/{ann}/notes");
     let (s, n) = app.call(Method::POST, &agent, &notes, Some(json!({"text": "Prefers DMs; called twice"}))).await;
     assert_eq!(s, 201, "{n}");
+    let ev = ws.event("customer.updated").await;
+    assert_eq!((ev["data"]["customer_id"].as_i64(), ev["data"]["changed"].as_str()), (Some(ann), Some("note")), "{ev}");
+    assert_eq!(ev["data"]["conversation_id"], convs[2]);
     let (s, _) = app.call(Method::POST, &agent, &notes, Some(json!({"text": "  "}))).await;
     assert_eq!(s, 400);
     let tags = format!("/api/v1/customers/{ann}/tags");

@@ -263,6 +263,38 @@ impl Default for WebhookSettings {
     }
 }
 
+/// The optional CRM lookup: when a conversation is opened, Chorus posts the customer's
+/// identities to this endpoint (signed like outgoing webhooks) and shows what comes back.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CrmSettings {
+    /// The endpoint (`https://…`); unset switches the lookup off.
+    pub lookup_url: Option<String>,
+    /// The HMAC key of the `X-Chorus-Signature` header (required with `lookup_url`).
+    pub secret: Option<SecretString>,
+    /// How long one lookup may take, in milliseconds (nobody waits on it).
+    pub timeout_ms: u64,
+    /// How long an answer is kept before the next view looks again, in seconds.
+    pub cache_ttl_secs: u64,
+    /// How long a failed lookup is remembered before it is tried again, in seconds.
+    pub failure_ttl_secs: u64,
+    /// Allow an `http://` endpoint (tests, a CRM bridge on the same host).
+    pub allow_http: bool,
+}
+
+impl Default for CrmSettings {
+    fn default() -> Self {
+        Self {
+            lookup_url: None,
+            secret: None,
+            timeout_ms: 2_000,
+            cache_ttl_secs: 300,
+            failure_ttl_secs: 30,
+            allow_http: false,
+        }
+    }
+}
+
 /// Crisis mode: early warning and automatic acknowledgements.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -351,6 +383,8 @@ pub struct Settings {
     pub crisis: CrisisSettings,
     /// Outgoing webhooks.
     pub webhooks: WebhookSettings,
+    /// The optional CRM lookup.
+    pub crm: CrmSettings,
     /// Metrics.
     pub metrics: MetricsSettings,
     /// Address allowlists and trusted proxies.
@@ -386,6 +420,7 @@ impl Default for Settings {
             replies: ReplySettings::default(),
             crisis: CrisisSettings::default(),
             webhooks: WebhookSettings::default(),
+            crm: CrmSettings::default(),
             metrics: MetricsSettings::default(),
             security: SecuritySettings::default(),
             limits: LimitSettings::default(),
@@ -500,6 +535,20 @@ impl Settings {
         ] {
             if !(url.starts_with("https://") || url.starts_with("http://")) {
                 return Err(ConfigError(format!("{key} must be an http(s) URL (got {url:?})")));
+            }
+        }
+        if let Some(url) = &self.crm.lookup_url {
+            let http_ok = self.crm.allow_http && url.starts_with("http://");
+            if !(url.starts_with("https://") || http_ok) {
+                return Err(ConfigError(format!("CHORUS_CRM__LOOKUP_URL must be an https:// URL (got {url:?})")));
+            }
+            if self.crm.secret.is_none() {
+                return Err(ConfigError("CHORUS_CRM__SECRET is required with CHORUS_CRM__LOOKUP_URL".to_owned()));
+            }
+            if self.crm.timeout_ms == 0 || self.crm.cache_ttl_secs == 0 {
+                return Err(ConfigError(
+                    "CHORUS_CRM__TIMEOUT_MS and CHORUS_CRM__CACHE_TTL_SECS must be greater than 0".into(),
+                ));
             }
         }
         Ok(())

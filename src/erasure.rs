@@ -1,4 +1,5 @@
-//! The right to erasure: a customer, their identities, every conversation with them and
+//! The right to erasure: a customer (with everyone merged into them, their notes, tags,
+//! merge suggestions and merge records, the contact details seen in their messages), their identities, every conversation with them and
 //! everything in those conversations (messages and, with them, the search index; notes,
 //! replies, approvals with their context, escalations, crisis links, the stored events and
 //! their outgoing webhook deliveries, the samples of early-warning alerts) removed in one transaction. Hourly figures keep their
@@ -7,8 +8,8 @@
 use std::collections::HashSet;
 
 use entity::{
-    approval, conversation, crisis_alert, crisis_link, customer, customer_identity, escalation, event, message, note,
-    reply, webhook_delivery,
+    approval, conversation, crisis_alert, crisis_link, customer, customer_detail, customer_identity, customer_merge,
+    customer_note, customer_tag, escalation, event, merge_suggestion, message, note, reply, webhook_delivery,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
@@ -45,6 +46,12 @@ pub struct Erased {
     pub webhook_deliveries: u64,
     /// Early-warning alerts whose samples named them.
     pub alerts_scrubbed: u64,
+    /// Notes kept on the customer.
+    pub customer_notes: u64,
+    /// Merge suggestions naming them, and the records of their merges.
+    pub merge_records: u64,
+    /// Customers that had been merged into them (their rows, tags and details go too).
+    pub merged_customers: u64,
 }
 
 /// Erases a customer; `audit` is recorded in the same transaction (after: the counts). Live
@@ -57,6 +64,20 @@ pub async fn erase(
 ) -> Result<Erased, ApiError> {
     let txn = crate::db::begin_write(db).await?;
     customer::Entity::find_by_id(customer_id).one(&txn).await?.ok_or(ApiError::NotFound("customer"))?;
+    // The customer and everyone merged into them (at any depth): one person.
+    let mut people = vec![customer_id];
+    let mut next = vec![customer_id];
+    while !next.is_empty() {
+        next = customer::Entity::find()
+            .select_only()
+            .column(customer::Column::Id)
+            .filter(customer::Column::MergedInto.is_in(next))
+            .into_tuple()
+            .all(&txn)
+            .await?;
+        next.retain(|c| !people.contains(c));
+        people.extend(next.iter().copied());
+    }
     let convs: Vec<i64> = conversation::Entity::find()
         .select_only()
         .column(conversation::Column::Id)
@@ -112,6 +133,47 @@ pub async fn erase(
             .await?
             .rows_affected;
     }
+    // The details seen in their messages (merge suggestions are made from them).
+    let message_ids: Vec<i64> = message::Entity::find()
+        .select_only()
+        .column(message::Column::Id)
+        .filter(message::Column::CustomerId.eq(customer_id))
+        .into_tuple()
+        .all(&txn)
+        .await?;
+    for chunk in message_ids.chunks(500) {
+        customer_detail::Entity::delete_many()
+            .filter(customer_detail::Column::MessageId.is_in(chunk.to_vec()))
+            .exec(&txn)
+            .await?;
+    }
+    out.customer_notes = customer_note::Entity::delete_many()
+        .filter(customer_note::Column::CustomerId.is_in(people.clone()))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    customer_tag::Entity::delete_many()
+        .filter(customer_tag::Column::CustomerId.is_in(people.clone()))
+        .exec(&txn)
+        .await?;
+    out.merge_records = merge_suggestion::Entity::delete_many()
+        .filter(
+            sea_orm::Condition::any()
+                .add(merge_suggestion::Column::CustomerId.is_in(people.clone()))
+                .add(merge_suggestion::Column::OtherCustomerId.is_in(people.clone())),
+        )
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    out.merge_records += customer_merge::Entity::delete_many()
+        .filter(
+            sea_orm::Condition::any()
+                .add(customer_merge::Column::SurvivorId.is_in(people.clone()))
+                .add(customer_merge::Column::MergedId.is_in(people.clone())),
+        )
+        .exec(&txn)
+        .await?
+        .rows_affected;
     // Messages by customer (the index entries go with them: triggers on SQLite, the generated
     // column on PostgreSQL).
     out.messages = message::Entity::delete_many()
@@ -127,6 +189,12 @@ pub async fn erase(
     out.alerts_scrubbed = scrub_alerts(&txn, &convs.iter().copied().collect()).await?;
     out.identities = customer_identity::Entity::delete_many()
         .filter(customer_identity::Column::CustomerId.eq(customer_id))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    out.merged_customers = customer::Entity::delete_many()
+        .filter(customer::Column::Id.is_in(people.clone()))
+        .filter(customer::Column::Id.ne(customer_id))
         .exec(&txn)
         .await?
         .rows_affected;

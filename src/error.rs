@@ -66,6 +66,10 @@ pub enum ApiError {
     /// The server is shedding load (ingest queue full) or shutting down.
     #[error("{0}")]
     Unavailable(&'static str),
+    /// A public reply holds private details (email, phone, order or account reference) the
+    /// agent has not confirmed.
+    #[error("{0}")]
+    PrivateDetails(String),
     /// Anything else: logged with its cause chain, shown as a generic 500.
     #[error(transparent)]
     Unexpected(#[from] anyhow::Error),
@@ -84,7 +88,7 @@ pub struct ErrorDetail {
     /// Machine-readable: `malformed_json`, `invalid_payload`, `validation`, `payload_too_large`,
     /// `unauthorized`, `bad_signature`, `forbidden`, `ip_not_allowed`, `not_found`, `conflict`, `already_claimed`,
     /// `stale_claim`, `at_capacity`, `coordination_unavailable`, `not_configured`, `unavailable`,
-    /// `locked`, `rate_limited`, `internal`.
+    /// `locked`, `rate_limited`, `private_details`, `internal`.
     pub code: &'static str,
     /// For people.
     pub message: String,
@@ -112,6 +116,7 @@ impl ApiError {
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Locked(_) => "locked",
             ApiError::RateLimited(_) => "rate_limited",
+            ApiError::PrivateDetails(_) => "private_details",
             ApiError::Unexpected(_) => "internal",
         }
     }
@@ -141,9 +146,10 @@ impl ApiError {
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::MalformedJson(_) | ApiError::InvalidPayload(_) | ApiError::Validation(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::MalformedJson(_)
+            | ApiError::InvalidPayload(_)
+            | ApiError::Validation(_)
+            | ApiError::PrivateDetails(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Unauthorized(_) | ApiError::BadSignature(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::IpNotAllowed => StatusCode::FORBIDDEN,

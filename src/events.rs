@@ -84,6 +84,13 @@ pub mod kind {
     pub const LISTENING_RULE_CREATED: &str = "listening_rule.created";
     /// A saved listening search was deleted.
     pub const LISTENING_RULE_DELETED: &str = "listening_rule.deleted";
+    /// Two customers were merged: one event on each conversation of the survivor (which now
+    /// holds the merged customer's too).
+    pub const CUSTOMER_MERGED: &str = "customer.merged";
+    /// A merge was undone: one event on each conversation of either customer.
+    pub const CUSTOMER_UNMERGED: &str = "customer.unmerged";
+    /// A note or tags were added to a customer: one event on each of their conversations.
+    pub const CUSTOMER_UPDATED: &str = "customer.updated";
 }
 
 /// An event to append.

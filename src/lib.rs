@@ -14,6 +14,7 @@ pub mod config;
 pub mod conversations;
 pub mod coord;
 pub mod crisis;
+pub mod customers;
 pub mod db;
 pub mod demo;
 pub mod demo_run;

@@ -111,7 +111,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
             Ok(0)
         }
     });
-    Ok(AppState { db, settings, ingest, listening, teams, crises, sla, reply_wake, metrics, coord, live, limits })
+    let crm = crate::customers::crm::CrmLookup::new(&settings.crm)?;
+    Ok(AppState { db, settings, ingest, listening, teams, crises, sla, reply_wake, metrics, coord, live, limits, crm })
 }
 
 /// Early warning and automatic crisis acknowledgements, on every node (the store makes each

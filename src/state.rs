@@ -40,4 +40,6 @@ pub struct AppState {
     pub live: Live,
     /// Rate limits.
     pub limits: Arc<crate::limits::Limits>,
+    /// The CRM lookup, when one is configured.
+    pub crm: Option<Arc<crate::customers::crm::CrmLookup>>,
 }

@@ -16,6 +16,10 @@ pub struct Model {
     /// so a bulk insert can be matched back to its identities.
     #[sea_orm(unique)]
     pub created_from: String,
+    /// The customer's id in the brand's CRM, linked by an integration.
+    pub crm_id: Option<String>,
+    /// Set while this customer is merged into another (the survivor); undone by an unmerge.
+    pub merged_into: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -20,6 +20,7 @@ mod m20261126_000014_login_lockout;
 mod m20261130_000015_api_keys_and_audit;
 mod m20261130_000016_archive_search;
 mod m20261130_000017_webhooks_out;
+mod m20261201_000018_customer_view;
 mod m20261201_000019_reply_sending;
 
 /// The ordered list of migrations.
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000015_api_keys_and_audit::Migration),
             Box::new(m20261130_000016_archive_search::Migration),
             Box::new(m20261130_000017_webhooks_out::Migration),
+            Box::new(m20261201_000018_customer_view::Migration),
             Box::new(m20261201_000019_reply_sending::Migration),
         ]
     }

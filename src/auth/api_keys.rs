@@ -1,7 +1,7 @@
 //! API keys for integrations (CRM, BI, SIEM, ingest bridges): scoped to a few permissions,
 //! optionally locked to addresses, hashed at rest (SHA-256: the key has 256 random bits) and
 //! shown once. A key acts as itself (`key:<id>` in the audit trail), never as an agent, so it
-//! may only hold permissions that need no agent: reading, ingesting, exporting.
+//! may only hold permissions that need no agent: reading, ingesting, exporting, linking a customer to its CRM id.
 
 use chrono::{DateTime, Utc};
 use entity::api_key;
@@ -20,7 +20,7 @@ use crate::error::ApiError;
 pub const PREFIX: &str = "chk_";
 
 /// The permissions a key may hold.
-pub const KEY_SCOPES: [Permission; 10] = [
+pub const KEY_SCOPES: [Permission; 11] = [
     Permission::ReadDirectory,
     Permission::ReadConversations,
     Permission::ReadSettings,
@@ -31,6 +31,7 @@ pub const KEY_SCOPES: [Permission; 10] = [
     Permission::SearchArchive,
     Permission::ExportArchive,
     Permission::IngestMessages,
+    Permission::LinkCrm,
 ];
 
 /// Whether a bearer credential is an API key (rather than a login token).
@@ -236,7 +237,10 @@ mod tests {
     fn keys_hold_only_permissions_that_need_no_agent() {
         for p in KEY_SCOPES {
             assert!(
-                p.name().ends_with(".read") || p.name().starts_with("archive.") || p == Permission::IngestMessages,
+                p.name().ends_with(".read")
+                    || p.name().starts_with("archive.")
+                    || p == Permission::IngestMessages
+                    || p == Permission::LinkCrm,
                 "{} would let a key act for an agent",
                 p.name()
             );

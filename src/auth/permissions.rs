@@ -99,6 +99,10 @@ permissions! {
     SearchArchive = "archive.search": ["agent", "supervisor", "approver", "legal"],
     /// Export the archive.
     ExportArchive = "archive.export": ["supervisor", "legal"],
+    /// Merge two customers into one, undo a merge, decide merge suggestions.
+    MergeCustomers = "customers.merge": ["agent", "supervisor"],
+    /// Link a customer to an external CRM id (integrations, through an API key; supervisors).
+    LinkCrm = "customers.link_crm": ["supervisor"],
     /// Erase a customer (the right to erasure).
     EraseCustomers = "customers.erase": ["legal"],
     /// Send messages to the ingest API (API keys only; no role needs it).

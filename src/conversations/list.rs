@@ -61,6 +61,8 @@ pub struct ListQuery {
     pub customer_id: Option<i64>,
     /// Filter by assignee.
     pub assignee_id: Option<i64>,
+    /// Only customers carrying this tag (e.g. `vip`).
+    pub customer_tag: Option<String>,
     /// Page size, 1 to 200 (default 50).
     pub limit: Option<u64>,
     /// The `next_cursor` of the previous page.
@@ -150,6 +152,14 @@ pub async fn list(db: &impl ConnectionTrait, q: &ListQuery, me: i64) -> Result<P
     }
     if let Some(v) = q.assignee_id {
         sel = sel.filter(C::AssigneeId.eq(v));
+    }
+    if let Some(t) = &q.customer_tag {
+        let tagged = sea_orm::sea_query::Query::select()
+            .column(entity::customer_tag::Column::CustomerId)
+            .from(entity::customer_tag::Entity)
+            .and_where(entity::customer_tag::Column::Tag.eq(t.trim().to_lowercase()))
+            .to_owned();
+        sel = sel.filter(C::CustomerId.in_subquery(tagged));
     }
     let queue = matches!(view, View::Queue | View::Unassigned | View::Team);
     if let Some(cur) = &q.cursor {

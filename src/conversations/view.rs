@@ -241,6 +241,18 @@ pub struct IdentityView {
     pub followers: Option<i64>,
 }
 
+impl From<customer_identity::Model> for IdentityView {
+    fn from(i: customer_identity::Model) -> Self {
+        Self {
+            network: i.network,
+            platform_user_id: i.platform_user_id,
+            handle: i.handle,
+            name: i.name,
+            followers: i.followers,
+        }
+    }
+}
+
 /// The customer behind a conversation.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct CustomerView {
@@ -273,6 +285,9 @@ pub struct Detail {
     pub escalations: Vec<crate::escalations::EscalationView>,
     /// Escalation guidance that applies to what the customer wrote.
     pub escalation_hints: Vec<crate::escalations::guides::Hint>,
+    /// What the brand's CRM says about the customer (for the agent's eyes only: never sent
+    /// in a public reply); `disabled` without a configured lookup.
+    pub crm: crate::customers::crm::CrmContext,
 }
 
 /// Loads a conversation's detail; unknown ids are `not_found`.
@@ -312,21 +327,13 @@ pub async fn detail(db: &impl ConnectionTrait, id: i64) -> Result<Detail, ApiErr
             id: k.id,
             display_name: k.display_name,
             followers: k.followers,
-            identities: identities
-                .into_iter()
-                .map(|i| IdentityView {
-                    network: i.network,
-                    platform_user_id: i.platform_user_id,
-                    handle: i.handle,
-                    name: i.name,
-                    followers: i.followers,
-                })
-                .collect(),
+            identities: identities.into_iter().map(IdentityView::from).collect(),
         }),
         messages: messages.into_iter().map(MessageView::from).collect(),
         notes: notes.into_iter().map(NoteView::from).collect(),
         earlier_conversations: earlier.iter().map(|e| Summary::from_model(e, name.clone())).collect(),
         escalations,
         escalation_hints,
+        crm: crate::customers::crm::CrmContext::disabled(),
     })
 }

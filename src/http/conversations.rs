@@ -34,7 +34,9 @@ pub async fn get(
     _who: Caller<can::ReadConversations>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(conversations::detail(&state.db, id.into_inner()).await?))
+    let mut d = conversations::detail(&state.db, id.into_inner()).await?;
+    crate::customers::crm::fill(state.crm.as_ref(), &state.db, &mut d);
+    Ok(HttpResponse::Ok().json(d))
 }
 
 /// A new note.
@@ -166,6 +168,7 @@ pub async fn reply(
 ) -> Result<HttpResponse, ApiError> {
     let (db, live, wake) = (&state.db, &state.live, &state.reply_wake);
     let id = id.into_inner();
+    crate::customers::crm::guard_public_reply(state.crm.as_ref(), db, id, &body.visibility, &body.text).await?;
     let view = crate::replies::submit(db, live, wake, id, who.agent.id, body.into_inner()).await?;
     super::audit_work(&state, &req, &who, "reply.submit", id, &view).await;
     Ok(HttpResponse::Accepted().json(view))

@@ -338,6 +338,18 @@ pub async fn ingest(
         }
     }
 
+    // Details a customer wrote (email, phone, order) that another customer is known by.
+    let inbound: Vec<crate::customers::suggest::Inbound<'_>> = placed
+        .iter()
+        .filter(|&&(i, _, _)| msgs[i].direction == Direction::Inbound)
+        .filter_map(|&(i, _, _)| {
+            let m = &msgs[i];
+            let message_id = message_ids.get(&(account_of(m)?, m.platform_message_id.clone())).copied()?;
+            Some(crate::customers::suggest::Inbound { customer_id: customer_of(m)?.0, message_id, text: &m.text })
+        })
+        .collect();
+    crate::customers::suggest::record(db, &inbound).await?;
+
     let mut evs = Vec::with_capacity(placed.len() + works.len());
     for &(i, w, sentiment) in &placed {
         let m = &msgs[i];

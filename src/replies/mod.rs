@@ -46,6 +46,11 @@ pub struct NewReply {
     /// The client's key for this reply (e.g. a UUID made when the agent pressed send): sending
     /// the same key again returns the first reply instead of posting twice.
     pub idempotency_key: String,
+    /// A public reply whose text holds an email address, phone number, order or account
+    /// reference is refused (`private_details`) unless this is `true`: onlookers read public
+    /// replies, so the agent confirms those details are meant to be public.
+    #[serde(default)]
+    pub confirm_private_details: bool,
 }
 
 /// A reply as the API shows it.
@@ -75,6 +80,9 @@ pub struct ReplyView {
     pub created_at: DateTime<Utc>,
     /// The approval request, when a rule held it.
     pub approval_id: Option<i64>,
+    /// Private details (email, phone, order or account reference) in a public reply's text,
+    /// which the agent confirmed (`confirm_private_details`); empty for private replies.
+    pub privacy_warnings: Vec<crate::customers::details::Found>,
 }
 
 impl From<reply::Model> for ReplyView {
@@ -84,16 +92,22 @@ impl From<reply::Model> for ReplyView {
             conversation_id: r.conversation_id,
             agent_id: r.agent_id,
             idempotency_key: r.idempotency_key,
-            visibility: r.visibility,
-            text: r.text,
             status: r.status,
             attempts: r.attempts,
             last_error: r.last_error,
             message_id: r.message_id,
             created_at: r.created_at,
             approval_id: None,
+            privacy_warnings: public_details(&r.visibility, &r.text),
+            visibility: r.visibility,
+            text: r.text,
         }
     }
+}
+
+/// The private details in a reply's text, when it is public.
+pub fn public_details(visibility: &str, text: &str) -> Vec<crate::customers::details::Found> {
+    if visibility == "public" { crate::customers::details::find(text) } else { Vec::new() }
 }
 
 /// The reply `agent_id` already sent under `key`, if any.
@@ -171,6 +185,15 @@ pub async fn submit(
     let key = new.idempotency_key.trim().to_owned();
     if let Some(earlier) = by_key(db, agent_id, &key).await? {
         return repeat(db, earlier, conversation_id).await;
+    }
+    let details = public_details(&new.visibility, &new.text);
+    if !details.is_empty() && !new.confirm_private_details {
+        let kinds: Vec<&str> = details.iter().map(|d| d.kind).collect();
+        return Err(ApiError::PrivateDetails(format!(
+            "this public reply contains private details ({}): send them in a private message, or confirm with \
+             confirm_private_details: true",
+            kinds.join(", ")
+        )));
     }
     let txn = crate::db::begin_write(db).await?;
     // Resolved conversations take one thing: the public follow-up they are owed.

@@ -73,6 +73,9 @@ pub const EVENT_KINDS: &[&str] = &[
     kind::SLA_BREACH,
     kind::LISTENING_RULE_CREATED,
     kind::LISTENING_RULE_DELETED,
+    kind::CUSTOMER_MERGED,
+    kind::CUSTOMER_UNMERGED,
+    kind::CUSTOMER_UPDATED,
 ];
 
 /// Kinds that exist only on the wire (never in the store's log).

@@ -114,6 +114,9 @@ pub enum Command {
         visibility: String,
         /// The client's key: the same key again returns the first reply.
         idempotency_key: String,
+        /// Confirms private details in a public reply (see `POST …/replies`).
+        #[serde(default)]
+        confirm_private_details: bool,
     },
     /// Approver: decide a held reply; see `POST /api/v1/approvals/{id}/decision`.
     #[serde(rename = "approval.decide")]

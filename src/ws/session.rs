@@ -316,7 +316,8 @@ impl Session {
             if details.len() >= SNAPSHOT_CONVERSATIONS {
                 break;
             }
-            if let Ok(d) = conversations::detail(db, id).await {
+            if let Ok(mut d) = conversations::detail(db, id).await {
+                crate::customers::crm::fill(self.state.crm.as_ref(), db, &mut d);
                 details.push(json!(d));
             }
         }
@@ -492,8 +493,23 @@ impl Session {
             Command::Tags { conversation_id, fence_token, add, remove } => {
                 json!({"tags": actions::tag(db, live, conversation_id, me, fence_token, &add, &remove).await?})
             }
-            Command::Reply { conversation_id, fence_token, text, visibility, idempotency_key } => {
-                let new = crate::replies::NewReply { fence_token, text, visibility, idempotency_key };
+            Command::Reply {
+                conversation_id,
+                fence_token,
+                text,
+                visibility,
+                idempotency_key,
+                confirm_private_details,
+            } => {
+                crate::customers::crm::guard_public_reply(st.crm.as_ref(), db, conversation_id, &visibility, &text)
+                    .await?;
+                let new = crate::replies::NewReply {
+                    fence_token,
+                    text,
+                    visibility,
+                    idempotency_key,
+                    confirm_private_details,
+                };
                 json!({"reply": crate::replies::submit(db, live, &st.reply_wake, conversation_id, me, new).await?})
             }
             Command::ApprovalDecide { approval_id, decision, text, comment } => {

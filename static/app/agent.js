@@ -3,6 +3,7 @@
 // else is viewing or typing shown live.
 
 import { query } from './api.js';
+import { customerPanel } from './customer.js';
 import {
   $,
   batched,
@@ -346,6 +347,17 @@ function onConv(kind, fn) {
 }
 
 function wireConversationEvents() {
+  // A note or tag on the customer, from any session: the panel reads the profile again.
+  onConv('customer.updated', () => open.customerPanel?.reload());
+  // Another session merged or unmerged this conversation's customer: show who it is now.
+  for (const kind of ['customer.merged', 'customer.unmerged']) {
+    onConv(kind, (d) => {
+      const id = open.id;
+      loadOpen(id, { keepComposer: true }).then(() => {
+        if (open?.id === id) paneNote(kind === 'customer.merged' ? `Customer merged: this is now ${d.survivor_name} (#${d.survivor_id}).` : `Merge undone (customer #${d.merged_id} taken back out).`);
+      });
+    });
+  }
   onConv('conversation.message', (d) => {
     open.messages.set(d.message.id, d.message);
     renderThread();
@@ -614,11 +626,21 @@ function renderConversation() {
       { class: 'conv-side' },
       notesForm(el),
       tagsForm(el),
+      (el.customer = h('div', { id: 'customer-slot' })),
       escalateForm(el),
       h('section', { class: 'card', 'aria-labelledby': 'earlier-h' }, h('h3', { id: 'earlier-h' }, 'Earlier conversations'), (el.earlier = h('ul', { class: 'earlier' }))),
     ),
   );
   replaceChildren($('#conv-pane'), article);
+  const id = open.id;
+  open.customerPanel = customerPanel(ctx, customer.id, {
+    conversationId: id,
+    crm: d.crm,
+    openConversation,
+    // A merge or an unmerge changes whose conversation this is: read it again.
+    onMerged: () => (open?.id === id ? loadOpen(id, { keepComposer: true }) : null),
+  });
+  replaceChildren(el.customer, open.customerPanel.el);
   renderHeader();
   renderThread();
   renderPresence();
@@ -978,6 +1000,8 @@ async function sendReply() {
       text,
       visibility: el.visPrivate.checked ? 'private' : 'public',
       idempotency_key: open.draftKey,
+      // Sending the same text again after the private-details warning confirms it.
+      confirm_private_details: open.privateWarned === text || undefined,
     });
     if (open?.id !== id) return;
     const reply = ack.reply;
@@ -989,6 +1013,11 @@ async function sendReply() {
     renderReplyStatus();
     if (reply.status === 'held') ctx.announce('Your reply is awaiting approval.');
   } catch (e) {
+    if (e.code === 'private_details') {
+      open.privateWarned = text;
+      setText(el.composerMsg, `Warning: ${e.message}. Press send again to post it in public anyway, or make it private.`);
+      return;
+    }
     setText(el.composerMsg, e.code === 'offline' || e.code === 'disconnected' || e.code === 'timeout' ? `${e.message}. Press send again: it will not be sent twice.` : conflictText(id, e));
   } finally {
     el.send.disabled = open?.summary?.assignee_id !== ctx.me.id;

@@ -1,4 +1,5 @@
 //! The right to erasure: a customer erased leaves no trace in conversations, messages, notes,
+//! customer notes, tags, merges and merge suggestions (with whoever was merged into them),
 //! replies, the search index, exports or the stored events; other customers are untouched.
 
 use std::time::Duration;
@@ -45,6 +46,22 @@ async fn an_erased_customer_leaves_no_trace() -> TestResult {
     let (_, agent) = app.agent("ana@example.com", &["agent"], 5).await;
     let (_, legal) = app.agent("lee@example.com", &["legal"], 5).await;
     let (_, lead) = app.agent("lead@example.com", &["supervisor"], 5).await;
+
+    // Ann on Facebook quotes her order (a merge suggestion), is merged into Ann, who gets a
+    // customer note and a tag.
+    let fb = json!({"network": "facebook", "visibility": "private", "customer": {"id": "ann-fb", "name": "Ann Z"}});
+    let r = app.ingest(&json!([patch(msg("f1", "ann-fb", "order 5551234 again", "2026-11-20T10:03:00Z"), fb)])).await;
+    let ann_fb = app.conversation(conv_id(&r[0])).await["customer"]["id"].as_i64().unwrap_or_default();
+    let (s, v) =
+        app.call(Method::POST, &lead, &format!("/api/v1/customers/{ann}/merge"), Some(json!({"from": ann_fb}))).await;
+    assert_eq!(s, 200, "{v}");
+    let (s, _) = app
+        .call(Method::POST, &agent, &format!("/api/v1/customers/{ann}/notes"), Some(json!({"text": "zebra fan"})))
+        .await;
+    assert_eq!(s, 201);
+    let (s, _) =
+        app.call(Method::POST, &agent, &format!("/api/v1/customers/{ann}/tags"), Some(json!({"add": ["vip"]}))).await;
+    assert_eq!(s, 200);
 
     // Work on Ann's conversation: a claim held, a note, a reply sent.
     let (_, claim) =
@@ -104,10 +121,16 @@ async fn an_erased_customer_leaves_no_trace() -> TestResult {
             erased["replies"].as_i64(),
             erased["identities"].as_i64()
         ),
-        (Some(1), Some(1), Some(1), Some(1)),
+        (Some(2), Some(1), Some(1), Some(2)),
         "{erased}"
     );
-    assert_eq!(erased["messages"], 3, "two from Ann, the reply sent to her: {erased}");
+    assert_eq!(erased["messages"], 4, "three from Ann, the reply sent to her: {erased}");
+    assert_eq!(
+        (erased["customer_notes"].as_i64(), erased["merged_customers"].as_i64()),
+        (Some(1), Some(1)),
+        "{erased}"
+    );
+    assert!(erased["merge_records"].as_i64().is_some_and(|n| n >= 2), "the merge and the suggestion: {erased}");
     assert!(erased["webhook_deliveries"].as_i64().is_some_and(|n| n > 0), "{erased}");
     let removed = ws.event("queue.remove").await;
     assert_eq!(removed["data"]["id"], ann_conv, "live queues drop it");
@@ -151,6 +174,10 @@ async fn an_erased_customer_leaves_no_trace() -> TestResult {
     };
     assert_eq!(count(&app, index).await, 0, "no index entry left");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM messages").await, 1);
+    for table in ["customer_details", "customer_notes", "customer_tags", "customer_merges", "merge_suggestions"] {
+        assert_eq!(count(&app, &format!("SELECT COUNT(*) FROM {table}")).await, 0, "{table}");
+    }
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM customers").await, 1, "only Bob");
 
     // The erasure is on record, by ids and counts only.
     let (_, trail) = app.call(Method::GET, &legal, "/api/v1/audit?action=customer.erase", None).await;

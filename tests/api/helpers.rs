@@ -271,3 +271,26 @@ pub fn patch(mut v: Value, p: Value) -> Value {
 pub fn conv_id(result: &Value) -> i64 {
     result["conversation_id"].as_i64().unwrap_or_else(|| panic!("no conversation_id in {result}"))
 }
+
+/// Serves `handler` for every path (with `data` as `web::Data`) on a free local port, in the
+/// test's runtime; returns its base URL. For stand-ins of outside services (CRMs, receivers).
+pub fn local_server<D, F, Args>(data: D, handler: F) -> String
+where
+    D: Send + Sync + 'static,
+    F: actix_web::Handler<Args> + Clone + Send + 'static,
+    Args: actix_web::FromRequest + 'static,
+    F::Output: actix_web::Responder + 'static,
+{
+    use actix_web::{App, HttpServer, web};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    let port = listener.local_addr().unwrap_or_else(|e| panic!("addr: {e}")).port();
+    let data = web::Data::new(data);
+    let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(handler.clone())))
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap_or_else(|e| panic!("listen: {e}"))
+        .run();
+    tokio::spawn(server);
+    format!("http://127.0.0.1:{port}")
+}

@@ -11,6 +11,8 @@ mod cluster;
 mod conversations;
 mod coord;
 mod crisis;
+mod crm;
+mod customers;
 mod erasure;
 mod escalations;
 mod group_commit;

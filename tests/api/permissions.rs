@@ -23,6 +23,7 @@ const CRISIS_READERS: &[&str] = EVERYONE;
 const ADMIN: &[&str] = &["admin"];
 const AUDITORS: &[&str] = &["legal", "admin"];
 const EXPORTERS: &[&str] = &["supervisor", "legal", "admin"];
+const MERGERS: &[&str] = &["agent", "supervisor", "admin"];
 
 /// What a call needs made fresh before it runs.
 #[derive(Clone, Copy, PartialEq)]
@@ -52,6 +53,12 @@ enum Needs {
     WebhookSubscription,
     /// A failed delivery of a paused webhook subscription (`{delivery}`).
     FailedDelivery,
+    /// Two customers that may be merged (`{customer}` on X, `{other}` on WhatsApp).
+    TwoCustomers,
+    /// `{other}` merged into `{customer}`.
+    Merged,
+    /// An open merge suggestion (`{suggestion}`).
+    Suggestion,
 }
 
 struct Row {
@@ -100,6 +107,22 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/archive/search", READERS, N::Nothing, None).query("q=bill"),
         row(M::GET, "/api/v1/archive/export", EXPORTERS, N::Nothing, None),
         row(M::DELETE, "/api/v1/customers/{customer}", AUDITORS, N::Conversation, None),
+        row(M::GET, "/api/v1/customers/{customer}", READERS, N::Conversation, None),
+        row(M::POST, "/api/v1/customers/{customer}/merge", MERGERS, N::TwoCustomers, Some(json!({"from": "{other}"}))),
+        row(
+            M::POST,
+            "/api/v1/customers/{customer}/unmerge",
+            MERGERS,
+            N::Merged,
+            Some(json!({"customer_id": "{other}"})),
+        ),
+        row(M::POST, "/api/v1/customers/{customer}/notes", WORKERS, N::Conversation, Some(json!({"text": "note"}))),
+        row(M::POST, "/api/v1/customers/{customer}/tags", WORKERS, N::Conversation, Some(json!({"add": ["vip"]}))),
+        row(M::PUT, "/api/v1/customers/{customer}/crm", LEADS, N::Conversation, Some(json!({"crm_id": "C{n}"}))),
+        row(M::DELETE, "/api/v1/customers/{customer}/crm", LEADS, N::Conversation, None),
+        row(M::GET, "/api/v1/merge-suggestions", READERS, N::Nothing, None),
+        row(M::POST, "/api/v1/merge-suggestions/{suggestion}/accept", MERGERS, N::Suggestion, None),
+        row(M::POST, "/api/v1/merge-suggestions/{suggestion}/dismiss", MERGERS, N::Suggestion, None),
         row(M::GET, "/api/v1/teams", EVERYONE, N::Nothing, None),
         row(M::POST, "/api/v1/teams", ADMIN, N::Nothing, Some(json!({"name": "Team {n}"}))),
         row(M::PATCH, "/api/v1/teams/{team}", LEADS, N::AgentAndTeam, Some(json!({"auto_assign": true}))),
@@ -371,6 +394,23 @@ impl World {
         crate::helpers::conv_id(&r[0])
     }
 
+    /// A customer of their own writing `text` on `network` (two customers with open threads on
+    /// the same brand account cannot be merged); returns the customer id.
+    async fn customer(&mut self, text: &str, network: &str) -> Value {
+        self.n += 1;
+        let n = self.n;
+        let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let m = crate::helpers::patch(
+            msg(&format!("w{n}"), &format!("wa{n}"), text, &now),
+            json!({"network": network, "visibility": "private"}),
+        );
+        let r = self.app.ingest(&json!([m])).await;
+        let conv = crate::helpers::conv_id(&r[0]);
+        let path = format!("/api/v1/conversations/{conv}");
+        let (_, detail) = self.app.call(Method::GET, &self.app.admin_token, &path, None).await;
+        detail["customer"]["id"].clone()
+    }
+
     async fn claim(&self, token: &str, conv: i64) -> i64 {
         let path = format!("/api/v1/conversations/{conv}/claim");
         let (s, v) = self.app.call(Method::POST, token, &path, Some(json!({}))).await;
@@ -519,6 +559,24 @@ impl World {
                 assert!(s < 300 && r["status"] == "held", "{r}");
                 vars.push(("approval", r["approval_id"].clone()));
             }
+            Needs::TwoCustomers | Needs::Merged => {
+                let customer = self.customer("hello", "x").await;
+                let other = self.customer("hello again", "whatsapp").await;
+                if needs == Needs::Merged {
+                    let path = format!("/api/v1/customers/{customer}/merge");
+                    self.admin(Method::POST, &path, json!({"from": other})).await;
+                }
+                vars.push(("customer", customer));
+                vars.push(("other", other));
+            }
+            Needs::Suggestion => {
+                let email = format!("person{n}@example.com");
+                self.customer(&format!("write to {email}"), "x").await;
+                let newcomer = self.customer(&format!("it's me, {email}"), "whatsapp").await;
+                let path = format!("/api/v1/merge-suggestions?customer_id={newcomer}");
+                let (_, list) = self.app.call(Method::GET, &self.app.admin_token, &path, None).await;
+                vars.push(("suggestion", list[0]["id"].clone()));
+            }
             Needs::Escalated => {
                 let conv = self.conversation("@BrandOne this is a scandal").await;
                 let writer = self.writer.1.clone();
@@ -634,6 +692,10 @@ async fn fingerprint(app: &TestApp) -> String {
         // moment. The events a refused call could have caused are checked by kind instead.
         "webhook_subscriptions",
         "webhook_deliveries",
+        "customer_notes",
+        "customer_tags",
+        "customer_merges",
+        "merge_suggestions",
     ];
     for t in tables {
         let sql = format!("SELECT CAST(COUNT(*) AS TEXT) AS v FROM {t}");
@@ -653,6 +715,11 @@ async fn fingerprint(app: &TestApp) -> String {
         "SELECT CAST(id AS TEXT) || ':' || name || ':' || url || ':' || CAST(active AS TEXT) AS v \
          FROM webhook_subscriptions ORDER BY id",
         "SELECT CAST(id AS TEXT) || ':' || status || ':' || CAST(attempts AS TEXT) AS v FROM webhook_deliveries ORDER BY id",
+        "SELECT CAST(id AS TEXT) || ':' || CAST(customer_id AS TEXT) AS v FROM conversations ORDER BY id",
+        "SELECT CAST(id AS TEXT) || ':' || COALESCE(crm_id, '-') || ':' || COALESCE(CAST(merged_into AS TEXT), '-') AS v \
+         FROM customers ORDER BY id",
+        "SELECT CAST(id AS TEXT) || ':' || status AS v FROM merge_suggestions ORDER BY id",
+        "SELECT CAST(id AS TEXT) || ':' || COALESCE(CAST(undone_at AS TEXT), '-') AS v FROM customer_merges ORDER BY id",
     ] {
         for r in db.query_all_raw(Statement::from_string(backend, sql)).await.unwrap_or_else(|e| panic!("{sql}: {e}")) {
             let v: String = r.try_get("", "v").unwrap_or_default();

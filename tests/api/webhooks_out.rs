@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use chorus::config::Settings;
 use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -63,17 +63,8 @@ impl Receiver {
     fn start(fail_first: usize) -> (Receiver, String) {
         let rx = Receiver::default();
         rx.fail_first.store(fail_first, Ordering::SeqCst);
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
-        let port = listener.local_addr().unwrap_or_else(|e| panic!("addr: {e}")).port();
-        let data = web::Data::new(rx.clone());
-        let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(receive)))
-            .workers(1)
-            .disable_signals()
-            .listen(listener)
-            .unwrap_or_else(|e| panic!("listen: {e}"))
-            .run();
-        tokio::spawn(server);
-        (rx, format!("http://127.0.0.1:{port}"))
+        let url = crate::helpers::local_server(rx.clone(), receive);
+        (rx, url)
     }
 
     fn got(&self) -> Vec<Received> {

@@ -3,7 +3,7 @@
 // playwright-core.
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, copyFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, copyFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -232,4 +232,20 @@ export async function eventually(fn, { timeoutMs = 5000, everyMs = 50, what = 'c
     if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what} (last: ${last instanceof Error ? last.message : JSON.stringify(last)})`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * Ends a test file: closes the browser, stops the server (its log saved as
+ * `target/e2e/<name>-server.log`) and fails if any page logged an error.
+ */
+export async function teardown({ srv, browser, pages, name }) {
+  await browser?.close();
+  await srv?.stop();
+  if (srv) {
+    mkdirSync(SHOTS, { recursive: true });
+    writeFileSync(path.join(SHOTS, `${name}-server.log`), srv.log);
+    srv.cleanup();
+  }
+  const errors = Object.entries(pages).flatMap(([who, p]) => (p.errors || []).map((e) => `${who}: ${e}`));
+  if (errors.length) throw new Error(`pages logged errors:\n${errors.join('\n')}`);
 }

@@ -48,6 +48,18 @@ impl Entry {
     }
 }
 
+impl Entry {
+    /// This entry with the thing as it was before the change.
+    pub fn with_before(self, before: &impl serde::Serialize) -> Self {
+        Self { before: serde_json::to_value(before).ok(), ..self }
+    }
+
+    /// This entry with the thing as the change left it.
+    pub fn with_after(self, after: &impl serde::Serialize) -> Self {
+        Self { after: serde_json::to_value(after).ok(), ..self }
+    }
+}
+
 /// Writes one entry (in the caller's transaction, if it has one).
 pub async fn record(db: &impl ConnectionTrait, e: Entry) -> Result<(), DbErr> {
     audit::ActiveModel {

@@ -316,11 +316,24 @@ impl LocalSentinel {
     }
 
     /// Makes the replica the primary (`SENTINEL FAILOVER`) after it has every write, and waits
-    /// until the Sentinel names it. Returns the new primary's port.
+    /// until the failover is complete: the Sentinel names the new primary, it accepts writes,
+    /// and the old one has been turned into its replica (until then the old primary still
+    /// takes writes, which the failover then discards). Returns the new primary's port.
     pub async fn fail_over(&self) -> anyhow::Result<u16> {
         let _ = query(self.primary.port, redis::cmd("WAIT").arg(1).arg(2000)).await?;
         let s = self.sentinel.port;
-        query(s, redis::cmd("SENTINEL").arg("FAILOVER").arg(SENTINEL_MASTER)).await?;
+        // The Sentinel refuses (NOGOODSLAVE) until its view of the replica is fresh: it asks a
+        // replica for INFO every few seconds after discovering it.
+        let started = Instant::now();
+        loop {
+            match query(s, redis::cmd("SENTINEL").arg("FAILOVER").arg(SENTINEL_MASTER)).await {
+                Ok(_) => break,
+                Err(e) if e.to_string().contains("NOGOODSLAVE") && started.elapsed() < Duration::from_secs(30) => {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
         let want = self.replica.port;
         wait_until("the failover", Duration::from_secs(20), || async move {
             matches!(
@@ -333,6 +346,14 @@ impl LocalSentinel {
             matches!(
                 query(want, &redis::cmd("ROLE")).await,
                 Ok(redis::Value::Array(a)) if matches!(a.first(), Some(redis::Value::BulkString(r)) if r == b"master")
+            )
+        })
+        .await?;
+        let old = self.primary.port;
+        wait_until("the old primary to become a replica", Duration::from_secs(20), || async move {
+            matches!(
+                query(old, &redis::cmd("ROLE")).await,
+                Ok(redis::Value::Array(a)) if matches!(a.first(), Some(redis::Value::BulkString(r)) if r == b"slave")
             )
         })
         .await?;

@@ -259,9 +259,10 @@ impl RedisCoordinator {
         format!("{{{}{group}}}:", self.prefix)
     }
 
-    /// A key of the claims group (`claim`, `fence`, `held`).
+    /// A key of the claims group (`claim`, `fence`, `held`): `group("claims")` and the key in
+    /// one allocation, as every claim builds three.
     fn claims(&self, kind: &str, id: i64) -> String {
-        format!("{}{kind}:{id}", self.group("claims"))
+        format!("{{{}claims}}:{kind}:{id}", self.prefix)
     }
 
     fn presence_index(&self) -> String {

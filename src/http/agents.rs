@@ -29,14 +29,8 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let txn = crate::db::begin_write(&state.db).await?;
     let created = agents::create(&txn, body.into_inner()).await?;
-    audit::record(
-        &txn,
-        audit::Entry {
-            after: serde_json::to_value(&created).ok(),
-            ..super::audit_entry(&req, &who, "agent.create", "agent", created.id)
-        },
-    )
-    .await?;
+    audit::record(&txn, super::audit_entry(&req, &who, "agent.create", "agent", created.id).with_after(&created))
+        .await?;
     txn.commit().await?;
     Ok(HttpResponse::Created().json(created))
 }
@@ -58,10 +52,9 @@ pub async fn update(
     let id = id.into_inner();
     let txn = crate::db::begin_write(&state.db).await?;
     let (before, after, evs) = agents::update(&txn, who.agent.id, id, body.into_inner()).await?;
-    let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
     audit::record(
         &txn,
-        audit::Entry { before: b, after: a, ..super::audit_entry(&req, &who, "agent.update", "agent", id) },
+        super::audit_entry(&req, &who, "agent.update", "agent", id).with_before(&before).with_after(&after),
     )
     .await?;
     txn.commit().await?;
@@ -85,9 +78,8 @@ pub async fn revoke_sessions(
     let txn = crate::db::begin_write(&state.db).await?;
     entity::agent::Entity::find_by_id(id).one(&txn).await?.ok_or(ApiError::NotFound("agent"))?;
     let (n, revoked) = agents::revoke_sessions(&txn, id, None).await?;
-    let after = Some(serde_json::json!({"revoked": n}));
-    audit::record(&txn, audit::Entry { after, ..super::audit_entry(&req, &who, "agent.sessions_revoke", "agent", id) })
-        .await?;
+    let entry = super::audit_entry(&req, &who, "agent.sessions_revoke", "agent", id);
+    audit::record(&txn, entry.with_after(&serde_json::json!({"revoked": n}))).await?;
     txn.commit().await?;
     state.live.publish(&[revoked]);
     Ok(HttpResponse::NoContent().finish())

@@ -29,10 +29,8 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let txn = crate::db::begin_write(&state.db).await?;
     let created = api_keys::create(&txn, who.agent.id, body.into_inner()).await?;
-    let after = serde_json::to_value(&created.api_key).ok();
-    let id = created.api_key.id;
-    audit::record(&txn, audit::Entry { after, ..super::audit_entry(&req, &who, "api_key.create", "api_key", id) })
-        .await?;
+    let entry = super::audit_entry(&req, &who, "api_key.create", "api_key", created.api_key.id);
+    audit::record(&txn, entry.with_after(&created.api_key)).await?;
     txn.commit().await?;
     Ok(HttpResponse::Created().json(created))
 }
@@ -52,10 +50,9 @@ pub async fn revoke(
     let id = id.into_inner();
     let txn = crate::db::begin_write(&state.db).await?;
     let (before, after) = api_keys::revoke(&txn, id).await?;
-    let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
     audit::record(
         &txn,
-        audit::Entry { before: b, after: a, ..super::audit_entry(&req, &who, "api_key.revoke", "api_key", id) },
+        super::audit_entry(&req, &who, "api_key.revoke", "api_key", id).with_before(&before).with_after(&after),
     )
     .await?;
     txn.commit().await?;

@@ -66,9 +66,8 @@ pub async fn create_rule(
 ) -> Result<HttpResponse, ApiError> {
     let txn = crate::db::begin_write(&state.db).await?;
     let created = rules::create(&txn, body.into_inner(), who.agent.id).await?;
-    let after = serde_json::to_value(&created).ok();
     let e = entry(&req, &who, "approval_rule.create", "approval_rule", created.id);
-    audit::record(&txn, audit::Entry { after, ..e }).await?;
+    audit::record(&txn, e.with_after(&created)).await?;
     txn.commit().await?;
     Ok(HttpResponse::Created().json(created))
 }
@@ -90,9 +89,8 @@ pub async fn replace_rule(
     let before = rules::get(&state.db, id).await?;
     let txn = crate::db::begin_write(&state.db).await?;
     let after = rules::replace(&txn, &before, body.into_inner()).await?;
-    let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
     let e = entry(&req, &who, "approval_rule.update", "approval_rule", id);
-    audit::record(&txn, audit::Entry { before: b, after: a, ..e }).await?;
+    audit::record(&txn, e.with_before(&before).with_after(&after)).await?;
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(after))
 }
@@ -114,7 +112,7 @@ pub async fn delete_rule(
     let txn = crate::db::begin_write(&state.db).await?;
     rules::delete(&txn, id).await?;
     let e = entry(&req, &who, "approval_rule.delete", "approval_rule", id);
-    audit::record(&txn, audit::Entry { before: serde_json::to_value(&before).ok(), ..e }).await?;
+    audit::record(&txn, e.with_before(&before)).await?;
     txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

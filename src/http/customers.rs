@@ -169,17 +169,6 @@ pub struct CrmLinkRequest {
     pub crm_id: String,
 }
 
-fn caller_audit<P>(req: &HttpRequest, who: &Caller<P>, action: &str, id: i64) -> crate::audit::Entry {
-    crate::audit::Entry {
-        actor: who.actor(),
-        action: action.into(),
-        target_type: "customer".into(),
-        target_id: Some(id.to_string()),
-        ip: who.ip.or_else(|| crate::auth::client_ip(req)).map(|a| a.to_string()),
-        ..Default::default()
-    }
-}
-
 /// Link a customer to an external CRM id (integrations with an API key holding
 /// `customers.link_crm`, supervisors). Audited with before and after.
 #[utoipa::path(put, path = "/api/v1/customers/{id}/crm", tag = "customers", security(("bearer" = []), ("api_key" = [])),
@@ -196,7 +185,7 @@ pub async fn link_crm(
     body: web::Json<CrmLinkRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let audit = caller_audit(&req, &who, "customer.crm_link", id);
+    let audit = super::caller_audit_entry(&req, &who, "customer.crm_link", "customer", id);
     Ok(HttpResponse::Ok().json(customers::link_crm(&state.db, id, Some(&body.crm_id), audit).await?))
 }
 
@@ -213,7 +202,7 @@ pub async fn unlink_crm(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let audit = caller_audit(&req, &who, "customer.crm_unlink", id);
+    let audit = super::caller_audit_entry(&req, &who, "customer.crm_unlink", "customer", id);
     Ok(HttpResponse::Ok().json(customers::link_crm(&state.db, id, None, audit).await?))
 }
 

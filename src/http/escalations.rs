@@ -96,7 +96,7 @@ pub async fn create_guide(
     let txn = crate::db::begin_write(&state.db).await?;
     let created = guides::create(&txn, body.into_inner(), who.agent.id).await?;
     let e = entry(&req, &who, "escalation_guide.create", "escalation_guide", created.id);
-    audit::record(&txn, audit::Entry { after: serde_json::to_value(&created).ok(), ..e }).await?;
+    audit::record(&txn, e.with_after(&created)).await?;
     txn.commit().await?;
     Ok(HttpResponse::Created().json(created))
 }
@@ -118,9 +118,8 @@ pub async fn replace_guide(
     let before = guides::get(&state.db, id).await?;
     let txn = crate::db::begin_write(&state.db).await?;
     let after = guides::replace(&txn, id, body.into_inner()).await?;
-    let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
     let e = entry(&req, &who, "escalation_guide.update", "escalation_guide", id);
-    audit::record(&txn, audit::Entry { before: b, after: a, ..e }).await?;
+    audit::record(&txn, e.with_before(&before).with_after(&after)).await?;
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(after))
 }
@@ -142,7 +141,7 @@ pub async fn delete_guide(
     let txn = crate::db::begin_write(&state.db).await?;
     guides::delete(&txn, id).await?;
     let e = entry(&req, &who, "escalation_guide.delete", "escalation_guide", id);
-    audit::record(&txn, audit::Entry { before: serde_json::to_value(&before).ok(), ..e }).await?;
+    audit::record(&txn, e.with_before(&before)).await?;
     txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

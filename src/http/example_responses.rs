@@ -36,7 +36,7 @@ pub async fn create(
     let txn = crate::db::begin_write(&state.db).await?;
     let created = example_responses::create(&txn, body.into_inner(), who.agent.id).await?;
     let e = entry(&req, &who, "example_response.create", "example_response", created.id);
-    audit::record(&txn, audit::Entry { after: serde_json::to_value(&created).ok(), ..e }).await?;
+    audit::record(&txn, e.with_after(&created)).await?;
     txn.commit().await?;
     Ok(HttpResponse::Created().json(created))
 }
@@ -58,9 +58,8 @@ pub async fn replace(
     let before = example_responses::get(&state.db, id).await?;
     let txn = crate::db::begin_write(&state.db).await?;
     let after = example_responses::replace(&txn, id, body.into_inner()).await?;
-    let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
     let e = entry(&req, &who, "example_response.update", "example_response", id);
-    audit::record(&txn, audit::Entry { before: b, after: a, ..e }).await?;
+    audit::record(&txn, e.with_before(&before).with_after(&after)).await?;
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(after))
 }
@@ -82,7 +81,7 @@ pub async fn remove(
     let txn = crate::db::begin_write(&state.db).await?;
     example_responses::delete(&txn, id).await?;
     let e = entry(&req, &who, "example_response.delete", "example_response", id);
-    audit::record(&txn, audit::Entry { before: serde_json::to_value(&before).ok(), ..e }).await?;
+    audit::record(&txn, e.with_before(&before)).await?;
     txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -31,10 +31,7 @@ pub async fn create(
     let rule = listening::create(&txn, body.into_inner()).await?;
     audit::record(
         &txn,
-        audit::Entry {
-            after: serde_json::to_value(&rule).ok(),
-            ..super::audit_entry(&req, &who, "listening_rule.create", "listening_rule", rule.id)
-        },
+        super::audit_entry(&req, &who, "listening_rule.create", "listening_rule", rule.id).with_after(&rule),
     )
     .await?;
     txn.commit().await?;
@@ -57,10 +54,7 @@ pub async fn delete(
     let rule = listening::delete(&txn, id.into_inner()).await?;
     audit::record(
         &txn,
-        audit::Entry {
-            before: serde_json::to_value(&rule).ok(),
-            ..super::audit_entry(&req, &who, "listening_rule.delete", "listening_rule", rule.id)
-        },
+        super::audit_entry(&req, &who, "listening_rule.delete", "listening_rule", rule.id).with_before(&rule),
     )
     .await?;
     txn.commit().await?;

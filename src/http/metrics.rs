@@ -72,7 +72,7 @@ pub async fn create_policy(
     let txn = crate::db::begin_write(&state.db).await?;
     let created = sla::create(&txn, body.into_inner()).await?;
     let e = entry(&req, &who, "sla_policy.create", "sla_policy", created.id);
-    audit::record(&txn, audit::Entry { after: serde_json::to_value(&created).ok(), ..e }).await?;
+    audit::record(&txn, e.with_after(&created)).await?;
     txn.commit().await?;
     state.sla.reload(&state.db).await?;
     Ok(HttpResponse::Created().json(created))
@@ -96,9 +96,8 @@ pub async fn replace_policy(
     let before = sla::get(&state.db, id).await?;
     let txn = crate::db::begin_write(&state.db).await?;
     let after = sla::replace(&txn, id, body.into_inner()).await?;
-    let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
     let e = entry(&req, &who, "sla_policy.update", "sla_policy", id);
-    audit::record(&txn, audit::Entry { before: b, after: a, ..e }).await?;
+    audit::record(&txn, e.with_before(&before).with_after(&after)).await?;
     txn.commit().await?;
     state.sla.reload(&state.db).await?;
     Ok(HttpResponse::Ok().json(after))
@@ -121,7 +120,7 @@ pub async fn delete_policy(
     let txn = crate::db::begin_write(&state.db).await?;
     sla::delete(&txn, id).await?;
     let e = entry(&req, &who, "sla_policy.delete", "sla_policy", id);
-    audit::record(&txn, audit::Entry { before: serde_json::to_value(&before).ok(), ..e }).await?;
+    audit::record(&txn, e.with_before(&before)).await?;
     txn.commit().await?;
     state.sla.reload(&state.db).await?;
     Ok(HttpResponse::NoContent().finish())

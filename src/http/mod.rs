@@ -35,12 +35,34 @@ pub fn audit_entry(
     target_type: &str,
     target_id: impl ToString,
 ) -> crate::audit::Entry {
+    entry_for(req, format!("agent:{}", who.agent.id), who.ip, action, target_type, target_id)
+}
+
+/// [`audit_entry`] for a route agents and API keys both call (`agent:<id>` or `key:<id>`).
+pub fn caller_audit_entry<P>(
+    req: &HttpRequest,
+    who: &crate::auth::Caller<P>,
+    action: &str,
+    target_type: &str,
+    target_id: impl ToString,
+) -> crate::audit::Entry {
+    entry_for(req, who.actor(), who.ip, action, target_type, target_id)
+}
+
+fn entry_for(
+    req: &HttpRequest,
+    actor: String,
+    ip: Option<std::net::IpAddr>,
+    action: &str,
+    target_type: &str,
+    target_id: impl ToString,
+) -> crate::audit::Entry {
     crate::audit::Entry {
-        actor: format!("agent:{}", who.agent.id),
+        actor,
         action: action.into(),
         target_type: target_type.into(),
         target_id: Some(target_id.to_string()),
-        ip: who.ip.or_else(|| crate::auth::client_ip(req)).map(|a| a.to_string()),
+        ip: ip.or_else(|| crate::auth::client_ip(req)).map(|a| a.to_string()),
         ..Default::default()
     }
 }
@@ -57,10 +79,7 @@ pub async fn audit_work(
     conversation_id: i64,
     after: &impl serde::Serialize,
 ) {
-    let entry = crate::audit::Entry {
-        after: serde_json::to_value(after).ok(),
-        ..audit_entry(req, who, action, "conversation", conversation_id)
-    };
+    let entry = audit_entry(req, who, action, "conversation", conversation_id).with_after(after);
     if let Err(e) = crate::audit::record(&state.db, entry).await {
         tracing::error!(error.message = %e, action, conversation_id, "recording work in the audit trail failed");
     }

@@ -40,8 +40,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let txn = crate::db::begin_write(&state.db).await?;
     let created = teams::create(&txn, body.into_inner()).await?;
-    let after = serde_json::to_value(&created).ok();
-    audit::record(&txn, audit::Entry { after, ..entry(&req, &who, "team.create", "team", created.id) }).await?;
+    audit::record(&txn, entry(&req, &who, "team.create", "team", created.id).with_after(&created)).await?;
     txn.commit().await?;
     reload(&state).await;
     Ok(HttpResponse::Created().json(created))
@@ -65,8 +64,7 @@ pub async fn update(
     let id = id.into_inner();
     let txn = crate::db::begin_write(&state.db).await?;
     let (before, after) = teams::update(&txn, id, body.into_inner()).await?;
-    let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
-    audit::record(&txn, audit::Entry { before: b, after: a, ..entry(&req, &who, "team.update", "team", id) }).await?;
+    audit::record(&txn, entry(&req, &who, "team.update", "team", id).with_before(&before).with_after(&after)).await?;
     txn.commit().await?;
     reload(&state).await;
     Ok(HttpResponse::Ok().json(after))
@@ -97,8 +95,7 @@ pub async fn set_agent_team(
     let id = id.into_inner();
     let txn = crate::db::begin_write(&state.db).await?;
     let (before, after) = teams::set_agent_team(&txn, id, body.team_id).await?;
-    let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
-    audit::record(&txn, audit::Entry { before: b, after: a, ..entry(&req, &who, "agent.team", "agent", id) }).await?;
+    audit::record(&txn, entry(&req, &who, "agent.team", "agent", id).with_before(&before).with_after(&after)).await?;
     txn.commit().await?;
     Ok(HttpResponse::Ok().json(after))
 }

@@ -38,15 +38,8 @@ pub async fn create(
     let created =
         webhooks_out::create(&txn, who.agent.id, body.into_inner(), state.settings.webhooks.allow_http).await?;
     let id = created.subscription.id;
-    let after = serde_json::to_value(&created.subscription).ok();
-    audit::record(
-        &txn,
-        audit::Entry {
-            after,
-            ..super::audit_entry(&req, &who, "webhook_subscription.create", "webhook_subscription", id)
-        },
-    )
-    .await?;
+    let entry = super::audit_entry(&req, &who, "webhook_subscription.create", "webhook_subscription", id);
+    audit::record(&txn, entry.with_after(&created.subscription)).await?;
     txn.commit().await?;
     Ok(HttpResponse::Created().json(created))
 }
@@ -67,14 +60,11 @@ pub async fn update(
     let id = id.into_inner();
     let txn = crate::db::begin_write(&state.db).await?;
     let (before, after) = webhooks_out::update(&txn, id, body.into_inner(), state.settings.webhooks.allow_http).await?;
-    let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
     audit::record(
         &txn,
-        audit::Entry {
-            before: b,
-            after: a,
-            ..super::audit_entry(&req, &who, "webhook_subscription.update", "webhook_subscription", id)
-        },
+        super::audit_entry(&req, &who, "webhook_subscription.update", "webhook_subscription", id)
+            .with_before(&before)
+            .with_after(&after),
     )
     .await?;
     txn.commit().await?;
@@ -98,10 +88,7 @@ pub async fn remove(
     let before = webhooks_out::delete(&txn, id).await?;
     audit::record(
         &txn,
-        audit::Entry {
-            before: serde_json::to_value(&before).ok(),
-            ..super::audit_entry(&req, &who, "webhook_subscription.delete", "webhook_subscription", id)
-        },
+        super::audit_entry(&req, &who, "webhook_subscription.delete", "webhook_subscription", id).with_before(&before),
     )
     .await?;
     txn.commit().await?;
@@ -138,14 +125,11 @@ pub async fn retry(
     let id = id.into_inner();
     let txn = crate::db::begin_write(&state.db).await?;
     let (before, after) = webhooks_out::retry(&txn, id).await?;
-    let (b, a) = (serde_json::to_value(&before).ok(), serde_json::to_value(&after).ok());
     audit::record(
         &txn,
-        audit::Entry {
-            before: b,
-            after: a,
-            ..super::audit_entry(&req, &who, "webhook_delivery.retry", "webhook_delivery", id)
-        },
+        super::audit_entry(&req, &who, "webhook_delivery.retry", "webhook_delivery", id)
+            .with_before(&before)
+            .with_after(&after),
     )
     .await?;
     txn.commit().await?;

@@ -439,6 +439,11 @@ pub async fn live(mut args: LiveArgs) -> anyhow::Result<()> {
         settle(&nodes).await;
         crisis::phase(&args, &nodes, &api).await?;
     }
+    // The nodes go first: a node still running would take the purge for a Redis that lost its
+    // data and reinstate every lease (and say so in its log).
+    for n in &mut nodes {
+        let _ = n.child.kill().await;
+    }
     if let Some(r) = &args.redis
         && let Ok(coord) = crate::coord::RedisCoordinator::connect(r, &prefix).await
     {
@@ -818,7 +823,16 @@ async fn coordinator_phase(args: &LiveArgs, redis: &str, prefix: &str) -> anyhow
                 let conversation = conversation as i64;
                 tick.tick().await;
                 let t = Instant::now();
-                match coord.claim(conversation, w as i64 + 1, Duration::from_secs(60), 0, u32::MAX).await {
+                match coord
+                    .claim(
+                        conversation,
+                        w as i64 + 1,
+                        Duration::from_secs(60),
+                        crate::coord::Recorded::free(0),
+                        u32::MAX,
+                    )
+                    .await
+                {
                     Ok(_) => won.push(conversation),
                     Err(CoordError::Held(_)) => {}
                     Err(e) => return Err(anyhow::anyhow!("{e}")),

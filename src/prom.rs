@@ -18,6 +18,10 @@ pub struct Metrics {
     pub queue_depth: IntGaugeVec,
     /// How long held replies waited for their decision, by group and decision.
     pub approval_wait: HistogramVec,
+    /// The lease reaper's decisions that change something, by verdict (`lapsed`, `released`,
+    /// `reinstated`: the coordinator had forgotten the lease, `extended`: it expired during an
+    /// outage). Reinstated or extended leases mean Redis lost data or was unreachable.
+    pub lease_decisions: IntCounterVec,
 }
 
 impl Metrics {
@@ -44,12 +48,25 @@ impl Metrics {
                 .buckets(vec![5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 14400.0]),
             &["group", "decision"],
         )?;
+        let lease_decisions = IntCounterVec::new(
+            Opts::new("lease_decisions_total", "Lease reaper decisions that changed something"),
+            &["verdict"],
+        )?;
+        registry.register(Box::new(lease_decisions.clone()))?;
         registry.register(Box::new(approval_wait.clone()))?;
         registry.register(Box::new(ingest_messages.clone()))?;
         registry.register(Box::new(ingest_latency.clone()))?;
         registry.register(Box::new(ingest_batch_size.clone()))?;
         registry.register(Box::new(queue_depth.clone()))?;
-        Ok(Self { registry, ingest_messages, ingest_latency, ingest_batch_size, queue_depth, approval_wait })
+        Ok(Self {
+            registry,
+            ingest_messages,
+            ingest_latency,
+            ingest_batch_size,
+            queue_depth,
+            approval_wait,
+            lease_decisions,
+        })
     }
 
     /// The text exposition format.

@@ -73,7 +73,15 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     crate::conversations::reaper::spawn(
         db.clone(),
         live.clone(),
+        metrics.clone(),
+        Duration::from_secs(settings.claim_lease_secs),
         Duration::from_millis(settings.live.reaper_interval_ms),
+    );
+    crate::conversations::claims::spawn_renewals(
+        db.clone(),
+        live.clone(),
+        Duration::from_secs(settings.claim_lease_secs),
+        Duration::from_millis(settings.live.ping_interval_ms),
     );
     crate::conversations::sla::spawn(
         db.clone(),

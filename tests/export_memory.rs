@@ -1,4 +1,4 @@
-//! Exporting 200,000 messages keeps the server's memory flat: the archive export streams a
+//! Exporting 400,000 messages keeps the server's memory flat: the archive export streams a
 //! page at a time, so the resident size while it runs stays near where it started, far below
 //! the size of the export. Its own test binary, so no other test shares the process whose
 //! memory it reads. Prints its figures.
@@ -10,7 +10,7 @@ use sea_orm::{ConnectionTrait, Statement};
 use secrecy::SecretString;
 use serde_json::json;
 
-const MESSAGES: u64 = 200_000;
+const MESSAGES: u64 = 400_000;
 const KEY: &str = "export-memory-ingest-key";
 const PASSWORD: &str = "export-memory-admin-password";
 
@@ -26,7 +26,7 @@ fn mib(b: u64) -> f64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn exporting_200k_messages_keeps_memory_flat() {
+async fn exporting_400k_messages_keeps_memory_flat() {
     let base = std::env::var("CHORUS_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty());
     let scratch = ScratchDb::create(base.as_deref(), "export")
         .await
@@ -114,15 +114,22 @@ async fn exporting_200k_messages_keeps_memory_flat() {
     println!("samples (MiB): {:?}", samples.iter().map(|s| (mib(*s) * 10.0).round() / 10.0).collect::<Vec<_>>());
     assert_eq!(lines, MESSAGES + 1, "a header and every message");
     assert!(bytes > 20 * 1024 * 1024, "the export is large ({:.1} MiB)", mib(bytes));
-    // Flat: what the server holds while streaming is pages, not the export. A buffered export
-    // would grow by at least its own size.
     // Flat: what the server holds while streaming is a page, not the export. The first pages
     // warm the allocator and the store's cache; from half way on, a buffering export would grow
-    // by at least the second half's size (~14 MiB), a streaming one by about nothing.
+    // by at least the second half's size (~27 MiB), a streaming one by about nothing but the
+    // allocator's occasional step (a segment of a few MiB: steps of 3.4 to 6.9 MiB were seen
+    // with 200,000 messages, which once sat at a 3 MiB bound; hence the larger export and a
+    // bound at half the second half's size).
     let half = samples[samples.len() / 2];
     let late_growth = after.saturating_sub(half);
+    let second_half = bytes / 2;
     println!("growth over the second half: {:.1} MiB", mib(late_growth));
-    assert!(late_growth < 3 * 1024 * 1024, "memory grew {:.1} MiB over the second half", mib(late_growth));
+    assert!(
+        late_growth < second_half / 2,
+        "memory grew {:.1} MiB over the second half ({:.1} MiB exported in it)",
+        mib(late_growth),
+        mib(second_half)
+    );
     assert!(growth < bytes, "memory grew {:.1} MiB for a {:.1} MiB export", mib(growth), mib(bytes));
     drop(state);
     let _ = scratch.drop_db().await;

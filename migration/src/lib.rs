@@ -22,6 +22,7 @@ mod m20261130_000016_archive_search;
 mod m20261130_000017_webhooks_out;
 mod m20261201_000018_customer_view;
 mod m20261201_000019_reply_sending;
+mod m20261202_000020_assignee_index;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000017_webhooks_out::Migration),
             Box::new(m20261201_000018_customer_view::Migration),
             Box::new(m20261201_000019_reply_sending::Migration),
+            Box::new(m20261202_000020_assignee_index::Migration),
         ]
     }
 }

@@ -15,8 +15,10 @@ pub struct Grant {
     pub token: i64,
     /// When the grant's answer arrived (the lease began before this).
     pub granted: Instant,
-    /// When the agent sent the release that the server then acknowledged (the lease ended
-    /// before the acknowledgement, and not before this); None while still held at the end.
+    /// When the agent first sent the release that the server then acknowledged (the lease
+    /// ended before the acknowledgement, and not before this: a retry after a lost answer
+    /// counts from the first sending, which may already have taken effect); None while still
+    /// held at the end.
     pub released: Option<Instant>,
 }
 
@@ -153,6 +155,21 @@ mod tests {
         assert_eq!(overlapping_grants(&never_released).len(), 1);
         let same_token = [grant(1, 10, 3, 0, Some(10), t0), grant(1, 20, 3, 40, None, t0)];
         assert_eq!(overlapping_grants(&same_token).len(), 1, "tokens must grow");
+    }
+
+    /// A release first sent at 50 ms whose answer was lost, retried and acknowledged at 90 ms,
+    /// with the next grant answered at 60 ms: the release may have taken effect at 50 ms, so
+    /// that is no overlap (judging from the retry, the soak once reported one). A grant answered
+    /// before the first sending still is.
+    #[test]
+    fn a_retried_release_counts_from_its_first_sending() {
+        let t0 = Instant::now();
+        let retried = [grant(1, 10, 1, 0, Some(50), t0), grant(1, 20, 2, 60, None, t0)];
+        assert!(overlapping_grants(&retried).is_empty());
+        let judged_by_retry = [grant(1, 10, 1, 0, Some(90), t0), grant(1, 20, 2, 60, None, t0)];
+        assert_eq!(overlapping_grants(&judged_by_retry).len(), 1);
+        let before_the_release = [grant(1, 10, 1, 0, Some(50), t0), grant(1, 20, 2, 40, None, t0)];
+        assert_eq!(overlapping_grants(&before_the_release).len(), 1, "a real overlap is still caught");
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub struct Agent {
     /// The conversation held: id, token, index in `grants`, and whether it was answered.
     held: Option<(i64, i64, usize, bool)>,
     replies_sent: usize,
+    /// When the release of the conversation held was first sent.
+    release_sent: Option<Instant>,
 }
 
 impl Agent {
@@ -63,6 +65,7 @@ impl Agent {
             last_seq: None,
             held: None,
             replies_sent: 0,
+            release_sent: None,
         }
     }
 
@@ -131,18 +134,26 @@ impl Agent {
 
     async fn release(&mut self, nodes: &Nodes) -> anyhow::Result<()> {
         let Some((conversation, token, index, _)) = self.held else { return Ok(()) };
-        let sent = Instant::now();
-        let answer = self
-            .command(nodes, json!({"type": "release", "conversation_id": conversation, "fence_token": token}))
-            .await?;
+        if self.socket.is_none() {
+            self.connect(nodes).await?;
+        }
+        // A release whose answer was lost (its node died mid-command) may have taken effect
+        // then: when it is sent again, the lease may have ended as early as the first sending.
+        // (Judging it from the retry once reported an overlap that never happened.)
+        let sent = *self.release_sent.get_or_insert_with(Instant::now);
+        let answer =
+            self.exchange(json!({"type": "release", "conversation_id": conversation, "fence_token": token})).await?;
         if answer["type"] == "ack" {
             self.record.grants[index].released = Some(sent);
         } else if answer["code"] == "stale_claim" {
             self.record.stale_releases.push(format!("agent {} conversation {conversation} token {token}", self.id));
         } else {
+            // Refused (Redis down, say): nothing was released; the next try starts afresh.
+            self.release_sent = None;
             bail!("release refused: {answer}");
         }
         self.held = None;
+        self.release_sent = None;
         Ok(())
     }
 

@@ -4,8 +4,9 @@
 //! is killed when its owner is dropped.
 //!
 //! Cluster primaries keep an append-only file synced on every write, so a primary killed with
-//! SIGKILL and started again comes back with its leases, fences and event log: that is the
-//! failure the soak test injects ("a Redis primary restarts"), not the loss of its data.
+//! SIGKILL and started again comes back with its leases, fences and event log ("a Redis
+//! primary restarts"). [`Persistence::None`] starts them without one, as many deployments run
+//! Redis: a primary killed and started again then comes back empty ("Redis forgot").
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -86,6 +87,16 @@ where
     Ok(())
 }
 
+/// Whether cluster primaries keep their data across a restart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Persistence {
+    /// An append-only file synced on every write.
+    #[default]
+    Always,
+    /// Nothing on disk: a restarted primary is empty.
+    None,
+}
+
 /// A Redis Cluster of primaries on loopback.
 pub struct LocalRedisCluster {
     dir: tempfile::TempDir,
@@ -96,12 +107,17 @@ impl LocalRedisCluster {
     /// Starts `primaries` (at least 3, as Redis Cluster requires) and waits for `cluster_state:ok`.
     /// A port taken by another process in the meantime costs a second try on other ports.
     pub async fn start(primaries: usize) -> anyhow::Result<Self> {
+        Self::start_with(primaries, Persistence::Always).await
+    }
+
+    /// [`start`](Self::start), choosing whether a restarted primary keeps its data.
+    pub async fn start_with(primaries: usize, persistence: Persistence) -> anyhow::Result<Self> {
         if primaries < 3 {
             bail!("Redis Cluster needs at least three primaries");
         }
         let mut last = None;
         for _ in 0..3 {
-            match Self::try_start(primaries).await {
+            match Self::try_start(primaries, persistence).await {
                 Ok(c) => return Ok(c),
                 Err(e) => last = Some(e),
             }
@@ -109,12 +125,12 @@ impl LocalRedisCluster {
         Err(last.unwrap_or_else(|| anyhow::anyhow!("no attempt made")))
     }
 
-    async fn try_start(primaries: usize) -> anyhow::Result<Self> {
+    async fn try_start(primaries: usize, persistence: Persistence) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
         let mut servers = Vec::new();
         for _ in 0..primaries {
             let port = free_port_pair()?;
-            servers.push(Server::spawn(port, cluster_args(dir.path(), port))?);
+            servers.push(Server::spawn(port, cluster_args(dir.path(), port, persistence))?);
         }
         let cluster = Self { dir, servers };
         for s in &cluster.servers {
@@ -219,8 +235,12 @@ impl LocalRedisCluster {
     }
 }
 
-fn cluster_args(dir: &Path, port: u16) -> Vec<String> {
+fn cluster_args(dir: &Path, port: u16, persistence: Persistence) -> Vec<String> {
     let file = |name: &str| dir.join(format!("{port}-{name}")).display().to_string();
+    let aof = match persistence {
+        Persistence::Always => "yes",
+        Persistence::None => "no",
+    };
     [
         "--port",
         &port.to_string(),
@@ -235,7 +255,7 @@ fn cluster_args(dir: &Path, port: u16) -> Vec<String> {
         "--cluster-node-timeout",
         "2000",
         "--appendonly",
-        "yes",
+        aof,
         "--appendfsync",
         "always",
         "--appenddirname",

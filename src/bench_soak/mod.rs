@@ -48,11 +48,16 @@ pub struct SoakArgs {
     #[arg(long)]
     pub database_url: Option<String>,
     /// Agents working conversations.
-    #[arg(long, default_value_t = 12)]
+    #[arg(long, default_value_t = 40)]
     pub agents: usize,
-    /// Inbound messages per second.
-    #[arg(long, default_value_t = 10)]
+    /// Inbound messages per second (offered at that rate whatever the answers' latency).
+    #[arg(long, default_value_t = 40)]
     pub rate: u32,
+    /// Whether the Redis primaries keep their data across the restart: `always` (an
+    /// append-only file synced on every write) or `none` (the killed primary comes back
+    /// empty: every lease, fence and release it held is forgotten).
+    #[arg(long, value_enum, default_value_t = local_redis::Persistence::Always)]
+    pub redis_persistence: local_redis::Persistence,
     /// Seconds a killed node or Redis primary stays down.
     #[arg(long, default_value_t = 5)]
     pub outage: u64,
@@ -97,10 +102,10 @@ pub async fn soak(args: SoakArgs) -> anyhow::Result<()> {
         bail!("the soak test needs at least two nodes and one agent");
     }
     let started = Instant::now();
-    let mut cluster = local_redis::LocalRedisCluster::start(args.primaries).await?;
+    let mut cluster = local_redis::LocalRedisCluster::start_with(args.primaries, args.redis_persistence).await?;
     let redis = cluster.url();
     let scratch = crate::scratch_db::ScratchDb::create(args.database_url.as_deref(), "soak").await?;
-    let prefix = format!("chorus-soak:{}:", uuid::Uuid::new_v4().simple());
+    let prefix = soak_prefix(&cluster, args.redis_persistence).await?;
     let (network, network_url) = network::start()?;
     let env: Vec<(String, String)> = [
         ("CHORUS_REPLIES__CHANNEL", "networks".to_owned()),
@@ -120,10 +125,11 @@ pub async fn soak(args: SoakArgs) -> anyhow::Result<()> {
         nodes.push(Node::start_with(&scratch.url, Some(&redis), &prefix, &env).await?);
     }
     println!(
-        "chorus bench soak: {} nodes, Redis Cluster of {} primaries ({}), store {}, {} agents, {} messages/s, {} s",
+        "chorus bench soak: {} nodes, Redis Cluster of {} primaries ({}, persistence {:?}), store {}, {} agents, {} messages/s, {} s",
         nodes.len(),
         args.primaries,
         redis,
+        args.redis_persistence,
         if scratch.url.starts_with("postgres") { "PostgreSQL" } else { "SQLite" },
         args.agents,
         args.rate,
@@ -180,12 +186,16 @@ pub async fn soak(args: SoakArgs) -> anyhow::Result<()> {
     tokio::time::sleep(outage).await;
     cluster.restart(primary).await?;
     println!(
-        "{:>6.1} s  Redis primary {primary} back after {:.1} s",
+        "{:>6.1} s  Redis primary {primary} back after {:.1} s{}",
         started.elapsed().as_secs_f64(),
-        t.elapsed().as_secs_f64()
+        t.elapsed().as_secs_f64(),
+        match args.redis_persistence {
+            local_redis::Persistence::Always => "",
+            local_redis::Persistence::None => ", empty",
+        }
     );
 
-    let acked = ingest.await.context("ingest task")?;
+    let (acked, offered) = ingest.await.context("ingest task")?;
     let mut records = Vec::new();
     for a in agents {
         records.push(a.await.context("agent task")?);
@@ -207,7 +217,6 @@ pub async fn soak(args: SoakArgs) -> anyhow::Result<()> {
         .await?
         .into_iter()
         .collect();
-    db.close().await.ok();
     let missing = check::missing_messages(&acked, &stored);
     // Invariant 2: one holder at a time.
     let grants: Vec<check::Grant> = records.iter().flat_map(|r| r.grants.iter().cloned()).collect();
@@ -221,13 +230,40 @@ pub async fn soak(args: SoakArgs) -> anyhow::Result<()> {
     let log = read_log(&redis, &prefix).await?;
     let clients: Vec<check::ClientLog> = records.iter().map(|r| r.log.clone()).collect();
     let missed = check::missed_events(&log, &clients);
-
+    // Replies acknowledged but not (yet) at the network: how the store sees them.
+    let unsent_texts: Vec<String> = replies.iter().filter(|t| !sent.contains_key(*t)).take(5).cloned().collect();
+    let unsent_state: Vec<String> = {
+        use sea_orm::{ColumnTrait, QueryFilter};
+        entity::reply::Entity::find()
+            .filter(entity::reply::Column::Text.is_in(unsent_texts))
+            .all(&db)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| {
+                format!(
+                    "  reply {} ({:?}): {} after {} attempts, next attempt {}, last error {:?}",
+                    r.id, r.text, r.status, r.attempts, r.next_attempt_at, r.last_error
+                )
+            })
+            .collect()
+    };
+    let history = match overlaps.first().or(stale.first()) {
+        Some(v) => claim_history(&db, v).await,
+        None => Vec::new(),
+    };
+    db.close().await.ok();
     let reconnects: u32 = records.iter().map(|r| r.reconnects).sum();
     let resyncs: u32 = records.iter().map(|r| r.resyncs).sum();
     let duplicates: u32 = records.iter().map(|r| r.duplicates).sum();
     let unavailable: u32 = records.iter().map(|r| r.unavailable).sum();
     let events: usize = clients.iter().flat_map(|c| c.runs.iter()).map(|r| r.seqs.len()).sum();
-    println!("ingest: {} messages acknowledged, {} missing from the store", acked.len(), missing.len());
+    println!(
+        "ingest: {offered} messages offered ({:.1}/s), {} acknowledged, {} missing from the store",
+        offered as f64 / args.seconds as f64,
+        acked.len(),
+        missing.len()
+    );
     println!(
         "claims: {} grants on {} conversations, {} overlapping, {} releases refused as stale",
         grants.len(),
@@ -252,6 +288,9 @@ pub async fn soak(args: SoakArgs) -> anyhow::Result<()> {
         log.len(),
         missed.len()
     );
+    for line in &unsent_state {
+        println!("{line}");
+    }
     println!("commands retried while a node or Redis was down: {unavailable}");
 
     for n in &mut nodes {
@@ -281,49 +320,125 @@ pub async fn soak(args: SoakArgs) -> anyhow::Result<()> {
         for v in &violations {
             println!("VIOLATION: {v}");
         }
+        for line in &history {
+            println!("{line}");
+        }
         bail!("{} invariant violation(s)", violations.len())
     }
 }
 
-/// Sends one message per tick to the live nodes in turn, retrying on another node until one
-/// acknowledges it (ingest is idempotent on the message id). Returns the acknowledged ids.
-async fn ingest_loop(nodes: Arc<Nodes>, client: reqwest::Client, rate: u32, deadline: Instant) -> HashSet<String> {
-    let mut acked = HashSet::new();
+/// The run's key prefix. When the killed primary comes back empty, the prefix is chosen so that
+/// the claims and the event log live on different primaries: what that run tests is claims
+/// surviving a Redis that forgot them; a lost event log is a failure of its own (every session
+/// resyncs), which this run does not judge.
+async fn soak_prefix(
+    cluster: &local_redis::LocalRedisCluster,
+    persistence: local_redis::Persistence,
+) -> anyhow::Result<String> {
+    for _ in 0..100 {
+        let prefix = format!("chorus-soak:{}:", uuid::Uuid::new_v4().simple());
+        if persistence == local_redis::Persistence::Always {
+            return Ok(prefix);
+        }
+        let claims = cluster.primary_of(&format!("{{{prefix}claims}}:claim:1")).await?;
+        let events = cluster.primary_of(&format!("{{{prefix}events}}:events")).await?;
+        if claims != events {
+            return Ok(prefix);
+        }
+    }
+    bail!("no prefix puts the claims and the event log on different primaries")
+}
+
+/// Sends `rate` messages a second for real: each in a task of its own (at most
+/// `MAX_IN_FLIGHT` at once), so a slow answer does not lower the offered load. Each message is
+/// sent to the live nodes in turn, retrying on another node until one acknowledges it (ingest is
+/// idempotent on the message id). Returns the acknowledged ids and how many were offered.
+async fn ingest_loop(
+    nodes: Arc<Nodes>,
+    client: reqwest::Client,
+    rate: u32,
+    deadline: Instant,
+) -> (HashSet<String>, usize) {
+    const MAX_IN_FLIGHT: usize = 256;
+    let acked = Arc::new(std::sync::Mutex::new(HashSet::new()));
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_IN_FLIGHT));
     let mut tick = tokio::time::interval(Duration::from_secs(1) / rate.max(1));
+    let mut sends = tokio::task::JoinSet::new();
     let mut n = 0usize;
     while Instant::now() < deadline {
         tick.tick().await;
         n += 1;
-        let id = format!("soak-{n}");
-        let body = json!([{
-            "network": "x",
-            "brand_account": {"id": "soak-brand", "name": "Soak"},
-            "customer": {"id": format!("c{}", n % 200), "handle": format!("@c{}", n % 200)},
-            "direction": "inbound",
-            "visibility": "public",
-            "platform_message_id": id,
-            "text": "Where is my refund? It has been two weeks.",
-            "sent_at": chrono::Utc::now(),
-        }]);
-        'tries: for attempt in 0..40 {
-            for k in 0..nodes.count() {
-                let Some(base) = nodes.http((n + k + attempt) % nodes.count()) else { continue };
-                let sent = client
-                    .post(format!("{base}/api/v1/ingest/messages"))
-                    .header("x-api-key", INGEST_KEY)
-                    .timeout(Duration::from_secs(5))
-                    .json(&body)
-                    .send()
-                    .await;
-                if sent.is_ok_and(|r| r.status().is_success()) {
-                    acked.insert(id.clone());
-                    break 'tries;
-                }
+        let Ok(slot) = slots.clone().acquire_owned().await else { break };
+        let (nodes, client, acked) = (nodes.clone(), client.clone(), acked.clone());
+        sends.spawn(async move {
+            let _slot = slot;
+            let id = format!("soak-{n}");
+            if send_one(&nodes, &client, n, &id).await {
+                acked.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(id);
             }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
+        });
+        while sends.try_join_next().is_some() {}
     }
-    acked
+    while sends.join_next().await.is_some() {}
+    let acked = std::mem::take(&mut *acked.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+    (acked, n)
+}
+
+/// One inbound message, retried on the live nodes until one acknowledges it (for up to ~40
+/// rounds); whether one did.
+async fn send_one(nodes: &Nodes, client: &reqwest::Client, n: usize, id: &str) -> bool {
+    let body = json!([{
+        "network": "x",
+        "brand_account": {"id": "soak-brand", "name": "Soak"},
+        "customer": {"id": format!("c{}", n % 200), "handle": format!("@c{}", n % 200)},
+        "direction": "inbound",
+        "visibility": "public",
+        "platform_message_id": id,
+        "text": "Where is my refund? It has been two weeks.",
+        "sent_at": chrono::Utc::now(),
+    }]);
+    for attempt in 0..40 {
+        for k in 0..nodes.count() {
+            let Some(base) = nodes.http((n + k + attempt) % nodes.count()) else { continue };
+            let sent = client
+                .post(format!("{base}/api/v1/ingest/messages"))
+                .header("x-api-key", INGEST_KEY)
+                .timeout(Duration::from_secs(5))
+                .json(&body)
+                .send()
+                .await;
+            if sent.is_ok_and(|r| r.status().is_success()) {
+                return true;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    false
+}
+
+/// The store's record of who held the conversation a violation names (its claim, release and
+/// reassignment events, with the store's times), to start the diagnosis from.
+async fn claim_history(db: &sea_orm::DatabaseConnection, violation: &str) -> Vec<String> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+    let Some(id) = violation
+        .split("conversation ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse::<i64>().ok())
+    else {
+        return Vec::new();
+    };
+    let kinds = ["conversation.claimed", "conversation.released", "conversation.reassigned"];
+    let events = entity::event::Entity::find()
+        .filter(entity::event::Column::ConversationId.eq(id))
+        .filter(entity::event::Column::Kind.is_in(kinds))
+        .order_by_asc(entity::event::Column::Seq)
+        .all(db)
+        .await
+        .unwrap_or_default();
+    let mut out = vec![format!("the store's claim history of conversation {id}:")];
+    out.extend(events.iter().map(|e| format!("  {} {} {}", e.created_at, e.kind, e.payload)));
+    out
 }
 
 /// The whole event log, read back from Redis: (seq, topics) in order.

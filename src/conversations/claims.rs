@@ -8,12 +8,12 @@ use std::time::Duration;
 use chrono::Utc;
 use entity::conversation;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{STATUS_NEW, STATUS_OPEN, STATUS_RESOLVED, Summary, routing};
-use crate::coord::Coordinator;
+use crate::coord::{CoordError, Coordinator, Recorded};
 use crate::error::ApiError;
 use crate::events::{self, NewEvent, kind};
 use crate::live::Live;
@@ -47,44 +47,57 @@ async fn load_unresolved(db: &impl ConnectionTrait, id: i64) -> Result<conversat
     Ok(c)
 }
 
-/// Records a new holder if `token` is not older than what the store has seen; otherwise the
-/// write is refused with `stale_claim` and nothing changes.
+/// What the store records about the holder of `c`, for the coordinator to decide against.
+pub(crate) fn recorded(c: &conversation::Model) -> Recorded {
+    Recorded { holder: c.assignee_id, token: c.fence_token }
+}
+
+/// A change of holder, as the store records it behind the fence.
+#[derive(Debug, Clone, Copy)]
+enum Change {
+    /// A new grant to `agent` (a claim or a transfer): its token is above every token the store
+    /// has accepted for the conversation.
+    Grant { agent: i64, token: i64 },
+    /// `agent` gave back the grant with `token` (a release, or the reaper's lapse).
+    Release { agent: i64, token: i64 },
+}
+
+/// Records `change` if the fence allows it. `Ok(None)` when exactly this change is already
+/// recorded (a claim raced with itself, a retried release): nothing is announced twice.
+/// `stale_claim` otherwise: the store has accepted a newer token, or (for a release) no longer
+/// shows this holder.
 async fn record_holder(
     db: &impl ConnectionTrait,
     id: i64,
-    holder: Option<i64>,
-    token: i64,
+    change: Change,
 ) -> Result<Option<conversation::Model>, ApiError> {
-    let status = Expr::case(conversation::Column::Status.eq(STATUS_NEW), STATUS_OPEN)
-        .finally(Expr::col(conversation::Column::Status));
-    // Already recorded exactly so (two claims of one agent raced, e.g. push rounds on two
-    // nodes): nothing changes and nothing is announced a second time.
-    let other_holder = match holder {
-        Some(h) => {
-            Condition::any().add(conversation::Column::AssigneeId.ne(h)).add(conversation::Column::AssigneeId.is_null())
+    let updated = match change {
+        Change::Grant { agent, token } => {
+            let status = Expr::case(conversation::Column::Status.eq(STATUS_NEW), STATUS_OPEN)
+                .finally(Expr::col(conversation::Column::Status));
+            conversation::Entity::update_many()
+                .col_expr(conversation::Column::AssigneeId, Expr::value(Some(agent)))
+                .col_expr(conversation::Column::FenceToken, Expr::value(token))
+                .col_expr(conversation::Column::Status, status.into())
+                .col_expr(conversation::Column::UpdatedAt, Expr::value(Utc::now()))
+                .filter(conversation::Column::Id.eq(id))
+                .filter(conversation::Column::FenceToken.lt(token))
         }
-        None => Condition::all().add(conversation::Column::AssigneeId.is_not_null()),
-    };
-    let updated = conversation::Entity::update_many()
-        .col_expr(conversation::Column::AssigneeId, Expr::value(holder))
-        .col_expr(conversation::Column::FenceToken, Expr::value(token))
-        .col_expr(
-            conversation::Column::Status,
-            if holder.is_some() { status.into() } else { Expr::col(conversation::Column::Status) },
-        )
-        .col_expr(conversation::Column::UpdatedAt, Expr::value(Utc::now()))
-        .filter(conversation::Column::Id.eq(id))
-        .filter(conversation::Column::FenceToken.lte(token))
-        .filter(Condition::any().add(conversation::Column::FenceToken.lt(token)).add(other_holder))
-        .exec_with_returning(db)
-        .await?;
+        Change::Release { agent, token } => super::actions::fenced(id, agent, token)
+            .col_expr(conversation::Column::AssigneeId, Expr::value(Option::<i64>::None)),
+    }
+    .exec_with_returning(db)
+    .await?;
     if let Some(c) = updated.into_iter().next() {
         return Ok(Some(c));
     }
-    match conversation::Entity::find_by_id(id).one(db).await? {
-        Some(c) if c.fence_token == token && c.assignee_id == holder => Ok(None),
-        _ => Err(ApiError::StaleClaim),
-    }
+    let now = conversation::Entity::find_by_id(id).one(db).await?;
+    let already = match (change, &now) {
+        (Change::Grant { agent, token }, Some(c)) => c.fence_token == token && c.assignee_id == Some(agent),
+        (Change::Release { token, .. }, Some(c)) => c.fence_token == token && c.assignee_id.is_none(),
+        (_, None) => return Err(ApiError::NotFound("conversation")),
+    };
+    if already { Ok(None) } else { Err(ApiError::StaleClaim) }
 }
 
 /// Writes the claim event and the queue change for `c`; returns them for publishing after the
@@ -110,20 +123,19 @@ pub(super) async fn announce(
     Ok(evs)
 }
 
-/// Records the holder behind the fence and announces the change (in the node's next group
-/// commit), then publishes the events live.
+/// Records the change behind the fence and announces it (in the node's next group commit),
+/// then publishes the events live.
 async fn record_and_announce(
     db: &DatabaseConnection,
     live: &Live,
     id: i64,
-    holder: Option<i64>,
-    token: i64,
+    change: Change,
     kind: &'static str,
     extra: serde_json::Value,
 ) -> Result<(), ApiError> {
     live.commit(db, move |txn| {
         Box::pin(async move {
-            match record_holder(txn, id, holder, token).await? {
+            match record_holder(txn, id, change).await? {
                 Some(c) => Ok(((), announce(txn, kind, &c, extra).await?)),
                 None => Ok(((), Vec::new())),
             }
@@ -166,19 +178,54 @@ pub async fn claim_as(
     if let Some(group) = current.escalated_to.as_deref() {
         crate::escalations::may_take(db, group, agent_id).await?;
     }
-    let grant = live.coord.claim(id, agent_id, lease, current.fence_token, capacity_of(who)).await?;
+    let grant = live.coord.claim(id, agent_id, lease, recorded(&current), capacity_of(who)).await?;
     if current.assignee_id != Some(agent_id) || current.fence_token != grant.token {
-        record_and_announce(db, live, id, Some(agent_id), grant.token, kind::CONVERSATION_CLAIMED, extra).await?;
+        let change = Change::Grant { agent: agent_id, token: grant.token };
+        if let Err(e) = record_and_announce(db, live, id, change, kind::CONVERSATION_CLAIMED, extra).await {
+            give_back(live, id, agent_id, grant.token).await;
+            return Err(e);
+        }
     }
     Ok(ClaimView { conversation_id: id, agent_id, fence_token: grant.token, lease_secs: lease.as_secs() })
 }
 
+/// A grant the store did not record (it refused the token, or the write failed) goes back to
+/// the coordinator at once. Left there, it would be a lease nobody knows of: others would be
+/// told `already_claimed` on a conversation the queue shows free, and the agent's capacity
+/// would be used up, until it expired. Should the write have committed after all, the reaper
+/// finds the release remembered and finishes it in the store.
+async fn give_back(live: &Live, id: i64, agent_id: i64, token: i64) {
+    if let Err(e) = live.coord.release(id, agent_id, token).await {
+        tracing::warn!(conversation_id = id, agent_id, token, error.message = %e,
+            "giving back a grant the store did not record failed; it expires unrenewed");
+    }
+}
+
 /// Gives a conversation back to the queue; only the holder of exactly `token` may.
+///
+/// The coordinator releases first (that is the moment the lease ends), then the store
+/// follows. If the store has meanwhile recorded a newer holder, they were granted it after
+/// this release, so the release still stands. A retried release (its first answer lost)
+/// succeeds again. If the coordinator no longer knows the lease (it forgot it) and nobody else
+/// holds one, the store's record decides.
 pub async fn release(db: &DatabaseConnection, live: &Live, id: i64, agent_id: i64, token: i64) -> Result<(), ApiError> {
     load(db, id).await?;
-    live.coord.release(id, agent_id, token).await?;
+    let released = match live.coord.release(id, agent_id, token).await {
+        Ok(()) => true,
+        Err(CoordError::StaleClaim) => {
+            if live.coord.holder(id).await?.is_some() {
+                return Err(ApiError::StaleClaim);
+            }
+            false
+        }
+        Err(e) => return Err(e.into()),
+    };
     let extra = serde_json::json!({"released_by": agent_id, "reason": "released"});
-    record_and_announce(db, live, id, None, token, kind::CONVERSATION_RELEASED, extra).await
+    let change = Change::Release { agent: agent_id, token };
+    match record_and_announce(db, live, id, change, kind::CONVERSATION_RELEASED, extra).await {
+        Err(ApiError::StaleClaim) if released => Ok(()),
+        other => other,
+    }
 }
 
 /// A supervisor moves a conversation to another agent: a forced transfer with a new token,
@@ -198,9 +245,14 @@ pub async fn reassign(
     if !target.is_some_and(|a| a.active) {
         return Err(ApiError::Validation(format!("agent {to_agent} does not exist or is disabled")));
     }
-    let grant = live.coord.transfer(id, to_agent, lease, current.fence_token).await?;
+    let grant = live.coord.transfer(id, to_agent, lease, recorded(&current)).await?;
     let extra = serde_json::json!({"from_agent_id": grant.previous.or(current.assignee_id)});
-    record_and_announce(db, live, id, Some(to_agent), grant.token, kind::CONVERSATION_REASSIGNED, extra).await?;
+    let change = Change::Grant { agent: to_agent, token: grant.token };
+    if let Err(e) = record_and_announce(db, live, id, change, kind::CONVERSATION_REASSIGNED, extra).await {
+        // The previous holder's renewals reinstate their lease from the store's record.
+        give_back(live, id, to_agent, grant.token).await;
+        return Err(e);
+    }
     Ok(ClaimView { conversation_id: id, agent_id: to_agent, fence_token: grant.token, lease_secs: lease.as_secs() })
 }
 
@@ -319,9 +371,25 @@ pub async fn next(
     Ok(None)
 }
 
-/// Hands a conversation whose lease lapsed back to the queue, if the store still shows
-/// `agent_id` holding exactly `token`; `false` when someone else already changed it.
-pub async fn lapse(db: &DatabaseConnection, live: &Live, id: i64, agent_id: i64, token: i64) -> Result<bool, ApiError> {
+/// Why the reaper hands a conversation back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handback {
+    /// The holder stopped renewing for a whole lease.
+    LeaseExpired,
+    /// The holder released it, and the store never heard (the node died, the write failed).
+    Released,
+}
+
+/// Hands a conversation back to the queue, if the store still shows `agent_id` holding exactly
+/// `token`; `false` when someone else already changed it.
+pub async fn lapse(
+    db: &DatabaseConnection,
+    live: &Live,
+    id: i64,
+    agent_id: i64,
+    token: i64,
+    why: Handback,
+) -> Result<bool, ApiError> {
     live.commit(db, move |txn| {
         Box::pin(async move {
             let updated = super::actions::fenced(id, agent_id, token)
@@ -331,9 +399,108 @@ pub async fn lapse(db: &DatabaseConnection, live: &Live, id: i64, agent_id: i64,
             let Some(c) = updated.into_iter().next() else {
                 return Ok((false, Vec::new()));
             };
-            let extra = serde_json::json!({"released_by": agent_id, "reason": "lease_expired"});
+            let reason = match why {
+                Handback::LeaseExpired => "lease_expired",
+                Handback::Released => "released",
+            };
+            let extra = serde_json::json!({"released_by": agent_id, "reason": reason});
             Ok((true, announce(txn, kind::CONVERSATION_RELEASED, &c, extra).await?))
         })
     })
     .await
+}
+
+/// Renews the agent's leases from what the store records them holding: leases the coordinator
+/// forgot are reinstated, and a grant the store never recorded is left to expire. When the store
+/// cannot be read the coordinator's own list is renewed instead, so a store outage costs nobody
+/// their work. Returns how many conversations the agent holds. A session calls it when it
+/// opens; [`spawn_renewals`] keeps it up for every agent with a session on the node.
+pub async fn renew(db: &DatabaseConnection, live: &Live, agent_id: i64, lease: Duration) -> Result<u32, CoordError> {
+    let held = match held_in_store(db, &[agent_id]).await {
+        Ok(held) => {
+            live.coord.renew_held(agent_id, Some(&held.get(&agent_id).cloned().unwrap_or_default()), lease).await
+        }
+        Err(e) => {
+            tracing::warn!(agent_id, error.message = %e, "reading held conversations failed; renewing the known leases");
+            live.coord.renew_held(agent_id, None, lease).await
+        }
+    }?;
+    live.loads.set(agent_id, held);
+    Ok(held)
+}
+
+/// Most agents read in one query.
+const RENEW_CHUNK: usize = 500;
+
+/// `(conversation, token)` of every unresolved conversation the store records each agent
+/// holding.
+async fn held_in_store(
+    db: &DatabaseConnection,
+    agents: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<(i64, i64)>>, sea_orm::DbErr> {
+    let mut out: std::collections::HashMap<i64, Vec<(i64, i64)>> = std::collections::HashMap::new();
+    for chunk in agents.chunks(RENEW_CHUNK) {
+        let rows: Vec<(Option<i64>, i64, i64)> = conversation::Entity::find()
+            .select_only()
+            .columns([conversation::Column::AssigneeId, conversation::Column::Id, conversation::Column::FenceToken])
+            .filter(conversation::Column::AssigneeId.is_in(chunk.iter().copied()))
+            .filter(conversation::Column::Status.ne(STATUS_RESOLVED))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (agent, id, token) in rows {
+            if let Some(agent) = agent {
+                out.entry(agent).or_default().push((id, token));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Renews, every `every`, the leases of every agent with a live session on this node: one
+/// store query for all of them and one coordinator call per agent who holds something (see
+/// [`renew`]), spread over half the period. One pass per node rather than one per session keeps
+/// the store's load flat however many agents are online. The store's answer may be a few
+/// seconds old by the last agent's turn; that is harmless: a conversation released since is
+/// remembered as released and not renewed, one transferred since has a newer lease that is not
+/// overwritten, and one lapsed since no longer counts whatever its lease says.
+pub fn spawn_renewals(db: DatabaseConnection, live: Live, lease: Duration, every: Duration) {
+    let handle = live.clone();
+    handle.every(every, "leases renewed", move || {
+        let (db, live) = (db.clone(), live.clone());
+        async move {
+            let agents = live.hub.agents();
+            live.loads.retain(&agents);
+            if agents.is_empty() {
+                return Ok(0);
+            }
+            match held_in_store(&db, &agents).await {
+                Ok(held) => {
+                    for &agent in agents.iter().filter(|a| !held.contains_key(a)) {
+                        live.loads.set(agent, 0);
+                    }
+                    // Spread over half the period: one burst of every agent's renewal would
+                    // hold up the claims queued behind it at the coordinator.
+                    let gap = (every / 2) / u32::try_from(held.len().max(1)).unwrap_or(u32::MAX);
+                    for (agent, list) in held {
+                        match live.coord.renew_held(agent, Some(&list), lease).await {
+                            Ok(n) => live.loads.set(agent, n),
+                            Err(e) => tracing::warn!(agent_id = agent, error.message = %e, "renewing leases failed"),
+                        }
+                        tokio::time::sleep(gap).await;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error.message = %e, "reading held conversations failed; renewing the known leases");
+                    for agent in agents {
+                        match live.coord.renew_held(agent, None, lease).await {
+                            Ok(n) => live.loads.set(agent, n),
+                            Err(e) => tracing::warn!(agent_id = agent, error.message = %e, "renewing leases failed"),
+                        }
+                    }
+                }
+            }
+            Ok(0)
+        }
+    });
 }

@@ -24,6 +24,33 @@ pub use self::redis_conn::Topology;
 use std::future::Future;
 use std::time::Duration;
 
+/// How long a release is remembered, so that the holder's retry of it (after an answer lost to
+/// a cut connection or a dying node) succeeds instead of reading as a lost lease, and so that a
+/// release whose store write never happened is finished by the reaper rather than undone.
+pub const RELEASED_MEMORY: Duration = Duration::from_secs(600);
+
+/// How many conversations each agent held at this node's last renewal of their leases: the
+/// load their presence reports, read without asking the coordinator on every heartbeat.
+#[derive(Debug, Default)]
+pub struct Loads(std::sync::Mutex<std::collections::HashMap<i64, u32>>);
+
+impl Loads {
+    /// Records an agent's load as a renewal found it.
+    pub fn set(&self, agent_id: i64, held: u32) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(agent_id, held);
+    }
+
+    /// The agent's load as of the last renewal on this node, if any.
+    pub fn get(&self, agent_id: i64) -> Option<u32> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&agent_id).copied()
+    }
+
+    /// Keeps only the agents in `online` (those with a session here).
+    pub fn retain(&self, online: &[i64]) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).retain(|a, _| online.binary_search(a).is_ok());
+    }
+}
+
 /// A granted lease.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Grant {
@@ -98,12 +125,64 @@ impl Marker {
     }
 }
 
+/// What the store has recorded about a conversation's holder, read just before a claim,
+/// transfer or renewal: the coordinator reconciles its own (possibly forgotten or older) view
+/// of the lease against it, because the store is what survives a Redis restart or failover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// The agent the store shows holding it, if any.
+    pub holder: Option<i64>,
+    /// The newest fencing token the store has accepted for it.
+    pub token: i64,
+}
+
+impl Recorded {
+    /// Nobody recorded; tokens above `token` are new.
+    pub fn free(token: i64) -> Self {
+        Self { holder: None, token }
+    }
+}
+
+/// What the lease reaper should do with one conversation the store shows held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The lease is alive (or a newer grant is on its way to the store): leave it.
+    Live,
+    /// The holder did not renew within its lease: hand it back to the queue.
+    Lapsed,
+    /// The holder released it here, but the store never heard: finish the release.
+    Released,
+    /// The coordinator had forgotten the lease (a restart without persistence, a failover that
+    /// lost writes, an embedded node restarted): it was given back to the recorded holder for
+    /// one full term, which their renewals keep going.
+    Reinstated,
+    /// It expired while the coordinator could not be watched (Redis, the store or every node
+    /// was down): the holder gets a new full term instead of losing it.
+    Extended,
+}
+
+/// One sweep of the reaper over a page of held conversations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sweep {
+    /// No sweep anywhere had been recorded for longer than the outage threshold: this one
+    /// extends instead of lapsing (pass it on to the next page of the same sweep).
+    pub outage: bool,
+    /// One verdict per conversation, in the order given.
+    pub verdicts: Vec<Verdict>,
+}
+
 /// Claims as leases with fencing tokens.
+///
+/// A lease counts only while it is alive and the store has not moved past it: a lease whose
+/// token the store has since released, lapsed or superseded is dead whatever its expiry says.
+/// The other way round, a holder the store records whose lease the coordinator has forgotten
+/// keeps it: the coordinator reinstates it instead of granting it to someone else. Only the
+/// reaper ([`Coordinator::sweep`]) decides that an expired lease has lapsed.
 pub trait Coordinator: Send + Sync {
     /// Grants the conversation to `agent_id` for `ttl` if nobody else holds it; the current holder
-    /// claiming again keeps its token and extends the lease. A new token is always above
-    /// `floor` (the newest token the store has accepted), so a backend that lost its counters
-    /// (a restart of the embedded mode, a flushed Redis) still issues tokens the store accepts.
+    /// (by a live lease, or by the store's record) claiming again keeps its token and extends the
+    /// lease. A new token is always above `recorded.token`, so a backend that lost its counters
+    /// still issues tokens the store accepts.
     ///
     /// A new claim is refused with `AtCapacity` when the agent already holds `capacity` live
     /// leases: the count and the grant are one atomic step, so two simultaneous claims by one
@@ -113,20 +192,13 @@ pub trait Coordinator: Send + Sync {
         conversation_id: i64,
         agent_id: i64,
         ttl: Duration,
-        floor: i64,
+        recorded: Recorded,
         capacity: u32,
     ) -> impl Future<Output = Result<Grant, CoordError>> + Send;
 
-    /// Extends the lease, only for the holder of exactly this token.
-    fn renew(
-        &self,
-        conversation_id: i64,
-        agent_id: i64,
-        token: i64,
-        ttl: Duration,
-    ) -> impl Future<Output = Result<(), CoordError>> + Send;
-
-    /// Gives the conversation back, only for the holder of exactly this token.
+    /// Gives the conversation back, only for the holder of exactly this token. Idempotent for
+    /// that holder: releasing again (a retry after a lost answer) succeeds for a while
+    /// (`RELEASED_MEMORY`) without touching whoever holds it now.
     fn release(
         &self,
         conversation_id: i64,
@@ -134,26 +206,42 @@ pub trait Coordinator: Send + Sync {
         token: i64,
     ) -> impl Future<Output = Result<(), CoordError>> + Send;
 
-    /// A supervisor's forced transfer: a new token (above `floor`) for `to_agent`, whoever held
-    /// it before.
+    /// A supervisor's forced transfer: a new token (above `recorded.token`) for `to_agent`,
+    /// whoever held it before.
     fn transfer(
         &self,
         conversation_id: i64,
         to_agent: i64,
         ttl: Duration,
-        floor: i64,
+        recorded: Recorded,
     ) -> impl Future<Output = Result<Grant, CoordError>> + Send;
 
-    /// The current holder, if the lease is alive.
+    /// The current holder, if a lease is alive.
     fn holder(&self, conversation_id: i64) -> impl Future<Output = Result<Option<Holder>, CoordError>> + Send;
 
-    /// The current holders of many conversations at once (for the lease reaper).
-    fn holders(&self, conversation_ids: &[i64])
-    -> impl Future<Output = Result<Vec<Option<Holder>>, CoordError>> + Send;
+    /// The reaper's decision for each conversation the store shows held (`(conversation,
+    /// recorded holder)`), acted on in the same atomic step: forgotten leases are reinstated,
+    /// and after an outage (no sweep recorded for `outage_after`, or `outage` already known
+    /// from an earlier page) expired ones are extended rather than lapsed.
+    fn sweep(
+        &self,
+        held: &[(i64, Holder)],
+        ttl: Duration,
+        outage_after: Duration,
+        outage: bool,
+    ) -> impl Future<Output = Result<Sweep, CoordError>> + Send;
 
-    /// Extends every live lease the agent holds (a live session calls this on each heartbeat);
-    /// returns how many it extended.
-    fn renew_all(&self, agent_id: i64, ttl: Duration) -> impl Future<Output = Result<u32, CoordError>> + Send;
+    /// Extends the agent's leases (a live session calls this on each heartbeat) and returns how
+    /// many it holds. `recorded` is what the store shows them holding, `(conversation, token)`:
+    /// exactly those are renewed, and reinstated where the coordinator forgot them; a lease the
+    /// store never recorded (its write failed, its node died) is left to expire. `None` (the
+    /// store could not be read) renews the live leases the coordinator knows of instead.
+    fn renew_held(
+        &self,
+        agent_id: i64,
+        recorded: Option<&[(i64, i64)]>,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<u32, CoordError>> + Send;
 
     /// The conversations whose leases the agent holds now (their current load).
     fn held(&self, agent_id: i64) -> impl Future<Output = Result<Vec<i64>, CoordError>> + Send;
@@ -233,17 +321,10 @@ impl Coordination {
 }
 
 impl Coordinator for Coordination {
-    async fn claim(&self, c: i64, a: i64, ttl: Duration, floor: i64, cap: u32) -> Result<Grant, CoordError> {
+    async fn claim(&self, c: i64, a: i64, ttl: Duration, rec: Recorded, cap: u32) -> Result<Grant, CoordError> {
         match self {
-            Self::Memory(m) => m.claim(c, a, ttl, floor, cap).await,
-            Self::Redis(r) => r.claim(c, a, ttl, floor, cap).await,
-        }
-    }
-
-    async fn renew(&self, c: i64, a: i64, t: i64, ttl: Duration) -> Result<(), CoordError> {
-        match self {
-            Self::Memory(m) => m.renew(c, a, t, ttl).await,
-            Self::Redis(r) => r.renew(c, a, t, ttl).await,
+            Self::Memory(m) => m.claim(c, a, ttl, rec, cap).await,
+            Self::Redis(r) => r.claim(c, a, ttl, rec, cap).await,
         }
     }
 
@@ -254,10 +335,10 @@ impl Coordinator for Coordination {
         }
     }
 
-    async fn transfer(&self, c: i64, to: i64, ttl: Duration, floor: i64) -> Result<Grant, CoordError> {
+    async fn transfer(&self, c: i64, to: i64, ttl: Duration, rec: Recorded) -> Result<Grant, CoordError> {
         match self {
-            Self::Memory(m) => m.transfer(c, to, ttl, floor).await,
-            Self::Redis(r) => r.transfer(c, to, ttl, floor).await,
+            Self::Memory(m) => m.transfer(c, to, ttl, rec).await,
+            Self::Redis(r) => r.transfer(c, to, ttl, rec).await,
         }
     }
 
@@ -268,17 +349,23 @@ impl Coordinator for Coordination {
         }
     }
 
-    async fn holders(&self, ids: &[i64]) -> Result<Vec<Option<Holder>>, CoordError> {
+    async fn sweep(
+        &self,
+        held: &[(i64, Holder)],
+        ttl: Duration,
+        after: Duration,
+        outage: bool,
+    ) -> Result<Sweep, CoordError> {
         match self {
-            Self::Memory(m) => m.holders(ids).await,
-            Self::Redis(r) => r.holders(ids).await,
+            Self::Memory(m) => m.sweep(held, ttl, after, outage).await,
+            Self::Redis(r) => r.sweep(held, ttl, after, outage).await,
         }
     }
 
-    async fn renew_all(&self, a: i64, ttl: Duration) -> Result<u32, CoordError> {
+    async fn renew_held(&self, a: i64, rec: Option<&[(i64, i64)]>, ttl: Duration) -> Result<u32, CoordError> {
         match self {
-            Self::Memory(m) => m.renew_all(a, ttl).await,
-            Self::Redis(r) => r.renew_all(a, ttl).await,
+            Self::Memory(m) => m.renew_held(a, rec, ttl).await,
+            Self::Redis(r) => r.renew_held(a, rec, ttl).await,
         }
     }
 

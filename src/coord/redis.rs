@@ -3,13 +3,17 @@
 //! Keys live under the deployment's prefix (`chorus:` by default) and carry a Redis Cluster hash
 //! tag naming their group, so every script touches exactly one slot:
 //!
-//! - `{chorus:claims}:claim:<conversation>` holds `agent:token` with a PX expiry (the lease),
+//! - `{chorus:claims}:claim:<conversation>` holds `agent:token:expiry` (the lease; the key
+//!   lives two terms, so an expired lease stays readable for the reaper),
 //!   `{chorus:claims}:fence:<conversation>` the INCR counter of tokens (no expiry, so tokens only
 //!   grow across lease expiries), `{chorus:claims}:held:<agent>` a sorted set of the
 //!   conversations an agent holds scored by lease expiry (their load, checked against capacity
-//!   in the claim script). One slot for the whole group is the price of checking capacity and
-//!   granting the lease in one atomic step; one Redis primary runs these scripts far faster than
-//!   any brand's agents claim (see `chorus bench live`).
+//!   in the claim script), `{chorus:claims}:released:<agent>` the agent's recent releases (so a
+//!   retried release succeeds and a release the store never heard of is finished), and
+//!   `{chorus:claims}:swept` when a reaper last swept (a long silence means an outage). One
+//!   slot for the whole group is the price of checking capacity and granting the lease in one
+//!   atomic step; one Redis primary runs these scripts far faster than any brand's agents claim
+//!   (see `chorus bench live`).
 //! - `{chorus:presence}:presence:<agent>` + `{chorus:presence}:presence-index`;
 //! - `{chorus:conversation:<id>}:viewers` and `:typing`, sorted sets scored by expiry, one slot
 //!   per conversation so they spread over the cluster;
@@ -27,7 +31,9 @@ use redis::Script;
 use redis::streams::{StreamRangeReply, StreamReadReply};
 
 use super::redis_conn::{RedisConn, Timeouts, Topology};
-use super::{CoordError, Coordinator, Grant, Holder, LogEntry, Marker, Tail};
+use super::{
+    CoordError, Coordinator, Grant, Holder, LogEntry, Marker, RELEASED_MEMORY, Recorded, Sweep, Tail, Verdict,
+};
 
 /// Milliseconds on the Redis server's clock (every script uses the same clock for expiries).
 const NOW: &str = r"
@@ -35,92 +41,198 @@ local now = redis.call('TIME')
 local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 ";
 
-/// KEYS lease, fence, held(agent); ARGV agent, ttl, floor, capacity, conversation.
+/// Reading and writing a lease, shared by every claims script. A lease is `agent:token:expiry`
+/// (milliseconds on the Redis clock) under a key that lives twice its term: an expired lease
+/// stays readable for one more term, so the reaper can tell a holder who stopped renewing
+/// (expired) from a lease Redis forgot (absent), and only the first is a lapse.
+const LEASES: &str = r"
+local function lease(k)
+  local v = redis.call('GET', k)
+  if not v then return nil end
+  local a, t, e = string.match(v, '^(-?%d+):(%d+):(%d+)$')
+  if not a then return nil end
+  return {a = tonumber(a), t = tonumber(t), e = tonumber(e)}
+end
+local function put(k, held, a, t, ttl, c)
+  redis.call('SET', k, a .. ':' .. t .. ':' .. (ms + ttl), 'PX', ttl * 2)
+  redis.call('ZADD', held, ms + ttl, c)
+end
+local function raise(fk, t)
+  if tonumber(redis.call('GET', fk) or '0') < t then redis.call('SET', fk, t) end
+end
+local function load(held)
+  redis.call('ZREMRANGEBYSCORE', held, '-inf', ms)
+  return redis.call('ZCARD', held)
+end
+";
+
+/// KEYS lease, fence, held(agent); ARGV agent, ttl, recorded holder (-1: none), recorded token,
+/// capacity, conversation, claims group. Returns {1, token} granted, {0, holder} held, {2,
+/// capacity} at capacity. In order: a lease that counts (alive, and the store has not moved
+/// past it) decides; a recorded holder who has just released it does not hold it; the recorded
+/// holder claiming keeps the token the store knows; anyone else is refused while the store
+/// records a holder (a forgotten lease is reinstated for them; only the reaper lapses one);
+/// otherwise a new grant, within capacity.
 const CLAIM: &str = r"
-local ttl = tonumber(ARGV[2])
-local cur = redis.call('GET', KEYS[1])
-if cur then
-  local a, t = string.match(cur, '^(-?%d+):(%d+)$')
-  if a == ARGV[1] then
-    redis.call('PEXPIRE', KEYS[1], ttl)
-    redis.call('ZADD', KEYS[3], ms + ttl, ARGV[5])
-    return {1, tonumber(t)}
+local agent = tonumber(ARGV[1]); local ttl = tonumber(ARGV[2])
+local rh = tonumber(ARGV[3]); local rt = tonumber(ARGV[4]); local c = ARGV[6]; local g = ARGV[7]
+local l = lease(KEYS[1])
+if l and l.e > ms and (l.t > rt or (l.t == rt and rh == l.a)) then
+  if l.a ~= agent then return {0, l.a} end
+  put(KEYS[1], KEYS[3], agent, l.t, ttl, c)
+  return {1, l.t}
+end
+if rh >= 0 and redis.call('ZSCORE', g .. 'released:' .. rh, c .. ':' .. rt) then rh = -1 end
+if rh == agent then
+  put(KEYS[1], KEYS[3], agent, rt, ttl, c)
+  raise(KEYS[2], rt)
+  return {1, rt}
+end
+if rh >= 0 then
+  if not (l and l.t == rt) then
+    put(KEYS[1], g .. 'held:' .. rh, rh, rt, ttl, c)
+    raise(KEYS[2], rt)
   end
-  return {0, tonumber(a)}
+  return {0, rh}
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ms)
-if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[4]) then
-  return {2, tonumber(ARGV[4])}
-end
+if l then redis.call('ZREM', g .. 'held:' .. l.a, c) end
+if load(KEYS[3]) >= tonumber(ARGV[5]) then return {2, tonumber(ARGV[5])} end
 local t = redis.call('INCR', KEYS[2])
-if t <= tonumber(ARGV[3]) then
-  t = tonumber(ARGV[3]) + 1
+if t <= rt then
+  t = rt + 1
   redis.call('SET', KEYS[2], t)
 end
-redis.call('SET', KEYS[1], ARGV[1] .. ':' .. t, 'PX', ttl)
-redis.call('ZADD', KEYS[3], ms + ttl, ARGV[5])
+put(KEYS[1], KEYS[3], agent, t, ttl, c)
 return {1, t}
 ";
 
-/// KEYS lease, held(agent); ARGV agent:token, conversation, ttl.
-const RENEW: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[3])
-  redis.call('ZADD', KEYS[2], ms + tonumber(ARGV[3]), ARGV[2])
-  return 1
-end
-return 0
-";
-
-/// KEYS lease, held(agent); ARGV agent:token, conversation.
+/// KEYS lease, held(agent), released(agent); ARGV agent, token, conversation, memory (ms).
+/// Returns 1 when released now or already released by this holder, 0 when not theirs.
 const RELEASE: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local m = ARGV[3] .. ':' .. ARGV[2]
+local l = lease(KEYS[1])
+if l and l.a == tonumber(ARGV[1]) and l.t == tonumber(ARGV[2]) then
   redis.call('DEL', KEYS[1])
-  redis.call('ZREM', KEYS[2], ARGV[2])
+  redis.call('ZREM', KEYS[2], ARGV[3])
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', ms - tonumber(ARGV[4]))
+  redis.call('ZADD', KEYS[3], ms, m)
+  redis.call('PEXPIRE', KEYS[3], ARGV[4])
   return 1
 end
+if redis.call('ZSCORE', KEYS[3], m) then return 1 end
 return 0
 ";
 
-/// KEYS lease, fence, held(new holder); ARGV agent, ttl, floor, claims group, conversation.
-/// The previous holder's load set is named in the script from the group's tagged base, so it
-/// shares the slot of the declared keys (Redis Cluster allows that; another slot it would not).
+/// KEYS lease, fence, held(new holder); ARGV agent, ttl, recorded token, claims group,
+/// conversation. Returns {token, previous live holder or -1}.
 const TRANSFER: &str = r"
-local ttl = tonumber(ARGV[2])
-local cur = redis.call('GET', KEYS[1])
+local l = lease(KEYS[1])
 local prev = -1
-if cur then
-  prev = tonumber(string.match(cur, '^(-?%d+):'))
-  redis.call('ZREM', ARGV[4] .. 'held:' .. prev, ARGV[5])
+if l then
+  redis.call('ZREM', ARGV[4] .. 'held:' .. l.a, ARGV[5])
+  if l.e > ms then prev = l.a end
 end
 local t = redis.call('INCR', KEYS[2])
 if t <= tonumber(ARGV[3]) then
   t = tonumber(ARGV[3]) + 1
   redis.call('SET', KEYS[2], t)
 end
-redis.call('SET', KEYS[1], ARGV[1] .. ':' .. t, 'PX', ttl)
-redis.call('ZADD', KEYS[3], ms + ttl, ARGV[5])
+put(KEYS[1], KEYS[3], tonumber(ARGV[1]), t, tonumber(ARGV[2]), ARGV[5])
 return {t, prev}
 ";
 
-/// KEYS held(agent); ARGV agent, ttl (0: only list), claims group. Drops entries whose lease is gone
-/// or someone else's, extends the rest when ttl > 0, returns the conversations held.
+/// KEYS lease. Returns {agent, token} while the lease is alive, else {}.
+const HOLDER: &str = r"
+local l = lease(KEYS[1])
+if l and l.e > ms then return {l.a, l.t} end
+return {}
+";
+
+/// KEYS held(agent); ARGV agent, claims group. The agent's live leases (dropping the rest from
+/// their load).
 const HELD: &str = r"
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms)
-local ttl = tonumber(ARGV[2])
+local agent = tonumber(ARGV[1])
 local out = {}
 for _, c in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local k = ARGV[3] .. 'claim:' .. c
-  local cur = redis.call('GET', k)
-  if cur and string.match(cur, '^(-?%d+):') == ARGV[1] then
-    if ttl > 0 then
-      redis.call('PEXPIRE', k, ttl)
-      redis.call('ZADD', KEYS[1], ms + ttl, c)
+  local l = lease(ARGV[2] .. 'claim:' .. c)
+  if l and l.a == agent and l.e > ms then out[#out + 1] = tonumber(c) else redis.call('ZREM', KEYS[1], c) end
+end
+return out
+";
+
+/// KEYS held(agent); ARGV agent, ttl, claims group, mode, then conversation, token pairs.
+/// Mode `store`: renew (or reinstate) exactly the pairs the store records for the agent,
+/// unless a newer live grant or another agent's lease stands there, or the agent has just
+/// released it (the store's copy is about to follow). Mode `known` (the store
+/// could not be read): extend the agent's live leases. Returns how many the agent holds.
+const RENEW_HELD: &str = r"
+local agent = tonumber(ARGV[1]); local ttl = tonumber(ARGV[2]); local g = ARGV[3]
+local n = 0
+if ARGV[4] == 'known' then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ms)
+  for _, c in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+    local k = g .. 'claim:' .. c
+    local l = lease(k)
+    if l and l.a == agent and l.e > ms then
+      put(k, KEYS[1], agent, l.t, ttl, c)
+      n = n + 1
+    else
+      redis.call('ZREM', KEYS[1], c)
     end
-    out[#out + 1] = tonumber(c)
-  else
-    redis.call('ZREM', KEYS[1], c)
   end
+  return n
+end
+for i = 5, #ARGV, 2 do
+  local c = ARGV[i]; local t = tonumber(ARGV[i + 1])
+  local k = g .. 'claim:' .. c
+  local l = lease(k)
+  if l and l.t == t and l.a == agent then
+    put(k, KEYS[1], agent, t, ttl, c)
+    n = n + 1
+  elseif not (l and l.t >= t and (l.e > ms or l.t == t)) then
+    if not redis.call('ZSCORE', g .. 'released:' .. agent, c .. ':' .. t) then
+      put(k, KEYS[1], agent, t, ttl, c)
+      n = n + 1
+    end
+  end
+end
+return n
+";
+
+/// KEYS swept; ARGV ttl, outage threshold (ms), outage already known (1/0), claims group, then
+/// conversation, recorded holder, recorded token triples. Returns {outage (1/0), the Redis clock
+/// (ms), verdict...} with verdicts 0 live, 1 lapsed, 2 released, 3 reinstated, 4 extended.
+const SWEEP: &str = r"
+local ttl = tonumber(ARGV[1]); local g = ARGV[4]
+local prev = redis.call('GET', KEYS[1])
+redis.call('SET', KEYS[1], ms)
+local outage = ARGV[3] == '1' or not prev or (ms - tonumber(prev) > tonumber(ARGV[2]))
+local out = {0, ms}
+if outage then out[1] = 1 end
+for i = 5, #ARGV, 3 do
+  local c = ARGV[i]; local h = tonumber(ARGV[i + 1]); local t = tonumber(ARGV[i + 2])
+  local k = g .. 'claim:' .. c
+  local l = lease(k)
+  local v
+  if l and l.t > t and l.e > ms then
+    v = 0
+  elseif l and l.t == t and l.e > ms then
+    if outage and l.a == h then put(k, g .. 'held:' .. h, h, t, ttl, c) end
+    v = 0
+  elseif l and l.t == t and outage then
+    put(k, g .. 'held:' .. l.a, l.a, t, ttl, c)
+    v = 4
+  elseif l and l.t == t then
+    v = 1
+  elseif redis.call('ZSCORE', g .. 'released:' .. h, c .. ':' .. t) then
+    v = 2
+  else
+    put(k, g .. 'held:' .. h, h, t, ttl, c)
+    raise(g .. 'fence:' .. c, t)
+    v = 3
+  end
+  out[#out + 1] = v
 end
 return out
 ";
@@ -187,13 +299,20 @@ fn with_clock(body: &str) -> Script {
     Script::new(&format!("{NOW}{body}"))
 }
 
+/// A claims script: the clock and the lease helpers first.
+fn with_leases(body: &str) -> Script {
+    Script::new(&format!("{NOW}{LEASES}{body}"))
+}
+
 /// The scripts, loaded once per process.
 struct Scripts {
     claim: Script,
-    renew: Script,
     release: Script,
     transfer: Script,
+    holder: Script,
     held: Script,
+    renew_held: Script,
+    sweep: Script,
     set_presence: Script,
     presences: Script,
     mark: Script,
@@ -233,11 +352,13 @@ impl RedisCoordinator {
         let conn = RedisConn::connect(&topology, t).await?;
         let tail_conn = RedisConn::connect(&topology, Timeouts { response: MAX_TAIL_WAIT * 2, ..t }).await?;
         let scripts = Scripts {
-            claim: with_clock(CLAIM),
-            renew: with_clock(RENEW),
-            release: Script::new(RELEASE),
-            transfer: with_clock(TRANSFER),
-            held: with_clock(HELD),
+            claim: with_leases(CLAIM),
+            release: with_leases(RELEASE),
+            transfer: with_leases(TRANSFER),
+            holder: with_leases(HOLDER),
+            held: with_leases(HELD),
+            renew_held: with_leases(RENEW_HELD),
+            sweep: with_leases(SWEEP),
             set_presence: with_clock(SET_PRESENCE),
             presences: with_clock(PRESENCES),
             mark: with_clock(MARK),
@@ -286,68 +407,69 @@ impl RedisCoordinator {
         Ok(keys.len())
     }
 
-    /// Runs a granting script (claim or transfer): keys lease, fence, held; args agent, ttl,
-    /// floor, capacity-or-claims-group, conversation.
-    async fn grant(
+    /// The claims group's base, `{chorus:claims}:`, which scripts extend into the keys they
+    /// compute (another agent's load, a conversation's lease) in the same slot.
+    fn claims_group(&self) -> String {
+        self.group("claims")
+    }
+
+    /// Runs the sweep script over `held`: (outage, the Redis clock in ms, verdicts).
+    async fn sweep_script(
         &self,
-        script: &Script,
-        conversation_id: i64,
-        agent_id: i64,
+        held: &[(i64, Holder)],
         ttl: Duration,
-        floor: i64,
-        fourth: String,
-    ) -> Result<(i64, i64), CoordError> {
+        outage_after: Duration,
+        outage: bool,
+    ) -> Result<(bool, i64, Vec<Verdict>), CoordError> {
         let mut conn = self.conn.clone();
-        script
-            .key(self.claims("claim", conversation_id))
-            .key(self.claims("fence", conversation_id))
-            .key(self.claims("held", agent_id))
-            .arg(agent_id)
-            .arg(millis(ttl))
-            .arg(floor)
-            .arg(fourth)
-            .arg(conversation_id)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(unavailable)
-    }
-
-    /// Runs a holder-only script (renew or release) with `agent:token` and optional extra args.
-    async fn holder_only(
-        &self,
-        script: &Script,
-        conversation_id: i64,
-        agent_id: i64,
-        token: i64,
-        ttl: Option<Duration>,
-    ) -> Result<(), CoordError> {
-        let mut conn = self.conn.clone();
-        let mut call = script.key(self.claims("claim", conversation_id));
-        call.key(self.claims("held", agent_id)).arg(format!("{agent_id}:{token}")).arg(conversation_id);
-        if let Some(ttl) = ttl {
-            call.arg(millis(ttl));
+        let mut call = self.scripts.sweep.key(format!("{}swept", self.claims_group()));
+        call.arg(millis(ttl)).arg(millis(outage_after)).arg(u8::from(outage)).arg(self.claims_group());
+        for (c, h) in held {
+            call.arg(c).arg(h.agent_id).arg(h.token);
         }
-        let ok: i64 = call.invoke_async(&mut conn).await.map_err(unavailable)?;
-        if ok == 1 { Ok(()) } else { Err(CoordError::StaleClaim) }
+        let out: Vec<i64> = call.invoke_async(&mut conn).await.map_err(unavailable)?;
+        let [flag, now, verdicts @ ..] = &out[..] else {
+            return Err(CoordError::Unavailable("short sweep answer".into()));
+        };
+        let verdicts = verdicts
+            .iter()
+            .map(|v| match v {
+                0 => Verdict::Live,
+                1 => Verdict::Lapsed,
+                2 => Verdict::Released,
+                3 => Verdict::Reinstated,
+                _ => Verdict::Extended,
+            })
+            .collect();
+        Ok((*flag == 1, *now, verdicts))
     }
 
-    async fn held_with(&self, agent_id: i64, ttl: u64) -> Result<Vec<i64>, CoordError> {
+    async fn held_live(&self, agent_id: i64) -> Result<Vec<i64>, CoordError> {
         let mut conn = self.conn.clone();
         self.scripts
             .held
             .key(self.claims("held", agent_id))
             .arg(agent_id)
-            .arg(ttl)
-            .arg(self.group("claims"))
+            .arg(self.claims_group())
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)
     }
 }
 
-fn parse_holder(v: &str) -> Option<Holder> {
-    let (a, t) = v.split_once(':')?;
-    Some(Holder { agent_id: a.parse().ok()?, token: t.parse().ok()? })
+/// A lease read outside a script counts as plainly alive only this far from its expiry (the
+/// clock it is judged by was read a moment earlier); anything closer goes to the script.
+const LIVE_MARGIN_MS: i64 = 1_000;
+
+/// `agent:token:expiry` as the scripts write a lease.
+fn parse_lease(v: &str) -> Option<(i64, i64, i64)> {
+    let mut parts = v.splitn(3, ':');
+    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+}
+
+/// The recorded holder as the scripts take it (-1: nobody).
+fn recorded_holder(rec: Recorded) -> i64 {
+    rec.holder.unwrap_or(-1)
 }
 
 fn parse_seq(id: &str) -> Option<i64> {
@@ -360,11 +482,26 @@ impl Coordinator for RedisCoordinator {
         conversation_id: i64,
         agent_id: i64,
         ttl: Duration,
-        floor: i64,
+        rec: Recorded,
         capacity: u32,
     ) -> Result<Grant, CoordError> {
-        let (ok, value) =
-            self.grant(&self.scripts.claim, conversation_id, agent_id, ttl, floor, capacity.to_string()).await?;
+        let mut conn = self.conn.clone();
+        let (ok, value): (i64, i64) = self
+            .scripts
+            .claim
+            .key(self.claims("claim", conversation_id))
+            .key(self.claims("fence", conversation_id))
+            .key(self.claims("held", agent_id))
+            .arg(agent_id)
+            .arg(millis(ttl))
+            .arg(recorded_holder(rec))
+            .arg(rec.token)
+            .arg(capacity)
+            .arg(conversation_id)
+            .arg(self.claims_group())
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
         match ok {
             1 => Ok(Grant { token: value, previous: None }),
             2 => Err(CoordError::AtCapacity(capacity)),
@@ -372,12 +509,22 @@ impl Coordinator for RedisCoordinator {
         }
     }
 
-    async fn renew(&self, conversation_id: i64, agent_id: i64, token: i64, ttl: Duration) -> Result<(), CoordError> {
-        self.holder_only(&self.scripts.renew, conversation_id, agent_id, token, Some(ttl)).await
-    }
-
     async fn release(&self, conversation_id: i64, agent_id: i64, token: i64) -> Result<(), CoordError> {
-        self.holder_only(&self.scripts.release, conversation_id, agent_id, token, None).await
+        let mut conn = self.conn.clone();
+        let ok: i64 = self
+            .scripts
+            .release
+            .key(self.claims("claim", conversation_id))
+            .key(self.claims("held", agent_id))
+            .key(self.claims("released", agent_id))
+            .arg(agent_id)
+            .arg(token)
+            .arg(conversation_id)
+            .arg(millis(RELEASED_MEMORY))
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        if ok == 1 { Ok(()) } else { Err(CoordError::StaleClaim) }
     }
 
     async fn transfer(
@@ -385,41 +532,110 @@ impl Coordinator for RedisCoordinator {
         conversation_id: i64,
         to_agent: i64,
         ttl: Duration,
-        floor: i64,
+        rec: Recorded,
     ) -> Result<Grant, CoordError> {
-        let (token, prev) =
-            self.grant(&self.scripts.transfer, conversation_id, to_agent, ttl, floor, self.group("claims")).await?;
+        let mut conn = self.conn.clone();
+        let (token, prev): (i64, i64) = self
+            .scripts
+            .transfer
+            .key(self.claims("claim", conversation_id))
+            .key(self.claims("fence", conversation_id))
+            .key(self.claims("held", to_agent))
+            .arg(to_agent)
+            .arg(millis(ttl))
+            .arg(rec.token)
+            .arg(self.claims_group())
+            .arg(conversation_id)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
         Ok(Grant { token, previous: (prev >= 0).then_some(prev) })
     }
 
     async fn holder(&self, conversation_id: i64) -> Result<Option<Holder>, CoordError> {
         let mut conn = self.conn.clone();
-        let value: Option<String> = redis::cmd("GET")
-            .arg(self.claims("claim", conversation_id))
-            .query_async(&mut conn)
+        let v: Vec<i64> = self
+            .scripts
+            .holder
+            .key(self.claims("claim", conversation_id))
+            .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
-        Ok(value.as_deref().and_then(parse_holder))
+        Ok(match v[..] {
+            [agent_id, token] => Some(Holder { agent_id, token }),
+            _ => None,
+        })
     }
 
-    async fn holders(&self, ids: &[i64]) -> Result<Vec<Option<Holder>>, CoordError> {
-        if ids.is_empty() {
-            return Ok(Vec::new());
+    /// Most leases are plainly alive: they are read with one `MGET` and only the rest go through
+    /// the sweep script, which would otherwise hold Redis for a whole page of string parsing
+    /// every reaper period on every node (claims' p99 paid for it). The script still records
+    /// the sweep, tells whether it follows an outage (then every lease goes through it, to be
+    /// extended) and gives the Redis clock the `MGET` answers are judged by.
+    async fn sweep(
+        &self,
+        held: &[(i64, Holder)],
+        ttl: Duration,
+        outage_after: Duration,
+        outage: bool,
+    ) -> Result<Sweep, CoordError> {
+        let (outage, now, _) = self.sweep_script(&[], ttl, outage_after, outage).await?;
+        let mut verdicts = vec![Verdict::Live; held.len()];
+        let undecided: Vec<usize> = if outage || held.is_empty() {
+            (0..held.len()).collect()
+        } else {
+            let mut conn = self.conn.clone();
+            let keys: Vec<String> = held.iter().map(|(c, _)| self.claims("claim", *c)).collect();
+            let values: Vec<Option<String>> =
+                redis::cmd("MGET").arg(keys).query_async(&mut conn).await.map_err(unavailable)?;
+            let plainly_live = |value: &Option<String>, h: &Holder| {
+                let Some((agent, token, expires)) = value.as_deref().and_then(parse_lease) else { return false };
+                let alive = expires > now + LIVE_MARGIN_MS;
+                alive && (token > h.token || (token == h.token && agent == h.agent_id))
+            };
+            held.iter()
+                .zip(&values)
+                .enumerate()
+                .filter(|(_, ((_, h), v))| !plainly_live(v, h))
+                .map(|(i, _)| i)
+                .collect()
+        };
+        if !undecided.is_empty() {
+            let page: Vec<(i64, Holder)> = undecided.iter().map(|&i| held[i]).collect();
+            let (_, _, decided) = self.sweep_script(&page, ttl, outage_after, outage).await?;
+            for (i, v) in undecided.into_iter().zip(decided) {
+                verdicts[i] = v;
+            }
         }
-        let mut conn = self.conn.clone();
-        let keys: Vec<String> = ids.iter().map(|c| self.claims("claim", *c)).collect();
-        let values: Vec<Option<String>> =
-            redis::cmd("MGET").arg(keys).query_async(&mut conn).await.map_err(unavailable)?;
-        Ok(values.iter().map(|v| v.as_deref().and_then(parse_holder)).collect())
+        Ok(Sweep { outage, verdicts })
     }
 
-    async fn renew_all(&self, agent_id: i64, ttl: Duration) -> Result<u32, CoordError> {
-        let held = self.held_with(agent_id, millis(ttl)).await?;
-        Ok(u32::try_from(held.len()).unwrap_or(u32::MAX))
+    async fn renew_held(
+        &self,
+        agent_id: i64,
+        recorded: Option<&[(i64, i64)]>,
+        ttl: Duration,
+    ) -> Result<u32, CoordError> {
+        let mut conn = self.conn.clone();
+        let mut call = self.scripts.renew_held.key(self.claims("held", agent_id));
+        call.arg(agent_id).arg(millis(ttl)).arg(self.claims_group());
+        match recorded {
+            Some(list) => {
+                call.arg("store");
+                for (c, t) in list {
+                    call.arg(c).arg(t);
+                }
+            }
+            None => {
+                call.arg("known");
+            }
+        }
+        let n: u32 = call.invoke_async(&mut conn).await.map_err(unavailable)?;
+        Ok(n)
     }
 
     async fn held(&self, agent_id: i64) -> Result<Vec<i64>, CoordError> {
-        let mut held = self.held_with(agent_id, 0).await?;
+        let mut held = self.held_live(agent_id).await?;
         held.sort_unstable();
         Ok(held)
     }

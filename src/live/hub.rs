@@ -21,6 +21,10 @@ struct Entry {
     topics: HashSet<Box<str>>,
     /// Events at or below this seq are not delivered (the client said it has them).
     min_seq: i64,
+    /// The newest seq handed to this session live. A resume from before it cannot be served
+    /// in order (the older events would arrive after a newer one, and clients drop what is
+    /// not newer than what they have), so it is answered with a resync instead.
+    delivered: i64,
     lagged: bool,
     lag: Arc<Notify>,
 }
@@ -126,8 +130,15 @@ impl Hub {
         inner.next_id += 1;
         let id = inner.next_id;
         let own: Box<str> = super::topics::agent(agent_id).into();
-        let entry =
-            Entry { agent_id, tx, topics: HashSet::from([own.clone()]), min_seq: 0, lagged: false, lag: lag.clone() };
+        let entry = Entry {
+            agent_id,
+            tx,
+            topics: HashSet::from([own.clone()]),
+            min_seq: 0,
+            delivered: 0,
+            lagged: false,
+            lag: lag.clone(),
+        };
         inner.sessions.insert(id, entry);
         inner.index_topics(id, [own]);
         Registration { id, rx, lag }
@@ -173,9 +184,16 @@ impl Hub {
             // deployment restarted with an empty Redis). Only a snapshot is safe.
             return Subscribed { seq: last_seq, replayed: 0, resync: true };
         }
-        if let Some(entry) = inner.sessions.get_mut(&id) {
-            entry.min_seq = entry.min_seq.max(from);
+        let Some(entry) = inner.sessions.get_mut(&id) else {
+            return Subscribed { seq: last_seq, replayed: 0, resync: false };
+        };
+        if entry.delivered > from {
+            // Its own `agent:<id>` topic (live from the start) already carried a newer event
+            // than the client's resume point, before this subscribe: replaying the older
+            // events now would deliver them out of order, and the client would drop them.
+            return Subscribed { seq: last_seq, replayed: 0, resync: true };
         }
+        entry.min_seq = entry.min_seq.max(from);
         if from >= last_seq {
             return Subscribed { seq: last_seq, replayed: 0, resync: false };
         }
@@ -191,12 +209,17 @@ impl Hub {
         let wanted: HashSet<&str> = topics.iter().map(String::as_str).collect();
         let mut replayed = 0;
         let mut full = false;
+        let mut newest = None;
         for ev in inner.ring.iter().filter(|e| e.seq > from && e.topics.iter().any(|t| wanted.contains(&**t))) {
             if entry.tx.try_send(ev.clone()).is_err() {
                 full = true;
                 break;
             }
             replayed += 1;
+            newest = Some(ev.seq);
+        }
+        if let (Some(seq), Some(entry)) = (newest, inner.sessions.get_mut(&id)) {
+            entry.delivered = entry.delivered.max(seq);
         }
         if full {
             inner.cut_off(id);
@@ -269,12 +292,14 @@ impl Hub {
                 }
             }
             for id in &targets {
-                let Some(entry) = inner.sessions.get(id) else { continue };
+                let Some(entry) = inner.sessions.get_mut(id) else { continue };
                 if ev.seq <= entry.min_seq {
                     continue;
                 }
                 if entry.tx.try_send(ev.clone()).is_err() {
                     overflowed.push(*id);
+                } else {
+                    entry.delivered = ev.seq;
                 }
             }
             for id in overflowed.drain(..) {

@@ -56,6 +56,8 @@ pub struct Live {
     pub coord: Coordination,
     /// This node's sessions.
     pub hub: Arc<Hub>,
+    /// Each online agent's load as of this node's last lease renewal.
+    pub loads: Arc<crate::coord::Loads>,
     outbox: mpsc::UnboundedSender<Vec<LogEntry>>,
     /// Entries handed to the publisher and not yet in the shared log.
     unpublished: Arc<AtomicUsize>,
@@ -90,6 +92,7 @@ impl Live {
         Ok(Self {
             coord,
             hub,
+            loads: Arc::default(),
             outbox,
             unpublished,
             shutdown,

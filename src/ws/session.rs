@@ -33,7 +33,7 @@ const SNAPSHOT_QUEUE: u64 = 200;
 
 /// When in the heartbeat period this session's first heartbeat falls. Sessions that opened
 /// together (a node restart, a network blip: everyone reconnects within seconds) would otherwise
-/// renew leases and presence in one burst every period, stalling event delivery for everyone;
+/// refresh presence in one burst every period, stalling event delivery for everyone;
 /// spread by the session id (Fibonacci hashing), they come evenly through the period.
 fn heartbeat_phase(id: SessionId, period_ms: u64) -> Duration {
     Duration::from_millis(id.wrapping_mul(0x9E37_79B9_7F4A_7C15) % period_ms.max(1))
@@ -143,7 +143,10 @@ impl Session {
             "timeout_ms": live.client_timeout_ms,
         });
         let mut alive = self.send(hello.to_string()).await;
-        Box::pin(self.announce_presence()).await;
+        // A client that reconnects (its node died, a rolling restart) renews its agent's
+        // claims here at once rather than at the node's next renewal pass.
+        let load = Box::pin(self.renew_claims()).await;
+        Box::pin(self.announce_presence(load)).await;
         let end = loop {
             if !alive {
                 break End::Gone;
@@ -546,7 +549,7 @@ impl Session {
             }
             Command::Presence { status } => {
                 self.status = status;
-                self.announce_presence().await;
+                self.announce_presence(None).await;
                 json!({"status": status.as_str()})
             }
             Command::Ping {} => json!({"seq": live.hub.last_seq(), "time": chrono::Utc::now()}),
@@ -582,7 +585,8 @@ impl Session {
     }
 
     /// The presence document; `load` is the agent's held conversations when the caller already
-    /// knows it (the heartbeat's renewal counts them), else it is read from the coordinator.
+    /// knows it (as of the last renewal of the agent's leases on this node), else it is read
+    /// from the coordinator.
     async fn presence_doc(&self, status: &str, load: Option<usize>) -> Value {
         let load = match load {
             Some(n) => Some(n),
@@ -604,30 +608,36 @@ impl Session {
         self.agent.roles.iter().any(|r| r != "wallboard")
     }
 
-    /// Records presence and tells the `presence` topic.
-    async fn announce_presence(&self) {
+    /// Records presence and tells the `presence` topic; `load` when the caller knows it.
+    async fn announce_presence(&self, load: Option<usize>) {
         if !self.on_the_floor() {
             return;
         }
-        let doc = self.presence_doc(self.status.as_str(), None).await;
+        let doc = self.presence_doc(self.status.as_str(), load).await;
         if let Err(e) = self.state.coord.set_presence(self.agent.id, doc.to_string(), self.presence_ttl()).await {
             tracing::warn!(error.message = %e, "recording presence failed");
         }
         self.state.live.publish_entries(vec![wire_entry(kind::PRESENCE_CHANGED, None, doc)]);
     }
 
-    /// Each ping: keep leases, presence and viewing alive while the session is.
-    async fn heartbeat(&self) {
-        let coord = &self.state.coord;
+    /// Renews the leases of every conversation the agent holds; their number, when known.
+    async fn renew_claims(&self) -> Option<usize> {
         let lease = Duration::from_secs(self.state.settings.claim_lease_secs);
-        let load = match coord.renew_all(self.agent.id, lease).await {
+        match claims::renew(&self.state.db, &self.state.live, self.agent.id, lease).await {
             Ok(n) => Some(n as usize),
             Err(e) => {
                 tracing::warn!(error.message = %e, "renewing leases failed");
                 None
             }
-        };
+        }
+    }
+
+    /// Each ping: keep presence and viewing alive while the session is (the node renews the
+    /// leases of every agent with a session on it: `claims::spawn_renewals`).
+    async fn heartbeat(&self) {
+        let coord = &self.state.coord;
         if self.on_the_floor() {
+            let load = self.state.live.loads.get(self.agent.id).map(|n| n as usize);
             let doc = self.presence_doc(self.status.as_str(), load).await;
             if let Err(e) = coord.set_presence(self.agent.id, doc.to_string(), self.presence_ttl()).await {
                 tracing::warn!(error.message = %e, "refreshing presence failed");

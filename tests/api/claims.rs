@@ -6,7 +6,7 @@ use crate::helpers::{
     TestApp, TestResult, conv_id, msg, spawn_app, spawn_app_with, spawn_node_beside_with, test_redis,
 };
 
-async fn agent(app: &TestApp, email: &str, roles: &[&str]) -> (i64, String) {
+pub(crate) async fn agent(app: &TestApp, email: &str, roles: &[&str]) -> (i64, String) {
     let r = app
         .post_json(
             "/api/v1/agents",
@@ -18,7 +18,7 @@ async fn agent(app: &TestApp, email: &str, roles: &[&str]) -> (i64, String) {
     (v["id"].as_i64().unwrap_or_default(), app.login(email, "a-long-password").await)
 }
 
-async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
+pub(crate) async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
     let r =
         app.client.post(app.url(path)).bearer_auth(token).json(&body).send().await.unwrap_or_else(|e| panic!("{e}"));
     let status = r.status().as_u16();

@@ -6,11 +6,36 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chorus::coord::{CoordError, Coordinator, RedisCoordinator};
+use chorus::coord::{CoordError, Coordinator, Holder, MemoryCoordinator, Recorded, RedisCoordinator, Verdict};
 
 const LONG: Duration = Duration::from_secs(30);
 /// No capacity limit.
 const ANY: u32 = u32::MAX;
+/// The store records no holder and has accepted no token yet.
+const FREE: Recorded = Recorded { holder: None, token: 0 };
+
+/// What the store records: `agent` holds it with `token`.
+fn held_by(agent: i64, token: i64) -> Recorded {
+    Recorded { holder: Some(agent), token }
+}
+
+/// A backend forgetting its claims: the embedded node restarting, Redis restarting without
+/// persistence (or failing over to a replica that had not received the last writes).
+trait Forget {
+    async fn forget(&self);
+}
+
+impl Forget for MemoryCoordinator {
+    async fn forget(&self) {
+        self.forget_claims();
+    }
+}
+
+impl Forget for RedisCoordinator {
+    async fn forget(&self) {
+        self.purge().await.unwrap_or_else(|e| panic!("{e}"));
+    }
+}
 
 fn redis_url() -> String {
     std::env::var("CHORUS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
@@ -37,44 +62,46 @@ async fn redis_pair(prefix: &str) -> Option<(RedisCoordinator, RedisCoordinator)
 }
 
 async fn claims_are_exclusive_and_tokens_grow(a: impl Coordinator, b: impl Coordinator) {
-    let g1 = a.claim(1, 10, LONG, 0, ANY).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(b.claim(1, 20, LONG, 0, ANY).await, Err(CoordError::Held(10)));
-    let again = a.claim(1, 10, LONG, 0, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let g1 = a.claim(1, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.claim(1, 20, LONG, FREE, ANY).await, Err(CoordError::Held(10)));
+    let again = a.claim(1, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(again.token, g1.token, "re-claiming keeps the token");
     assert_eq!(b.holder(1).await, Ok(Some(chorus::coord::Holder { agent_id: 10, token: g1.token })));
     assert_eq!(b.release(1, 20, g1.token).await, Err(CoordError::StaleClaim), "only the holder releases");
     a.release(1, 10, g1.token).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(a.holder(1).await, Ok(None));
-    let g2 = b.claim(1, 20, LONG, 0, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let g2 = b.claim(1, 20, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(g2.token > g1.token, "a new claim gets a newer token");
     // Another conversation has its own lease.
-    assert!(a.claim(2, 10, LONG, 0, ANY).await.is_ok());
+    assert!(a.claim(2, 10, LONG, FREE, ANY).await.is_ok());
 }
 
 async fn transfer_fences_out_the_old_holder(a: impl Coordinator, b: impl Coordinator) {
-    let old = a.claim(7, 10, LONG, 0, ANY).await.unwrap_or_else(|e| panic!("{e}"));
-    let moved = b.transfer(7, 20, LONG, 0).await.unwrap_or_else(|e| panic!("{e}"));
+    let old = a.claim(7, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let moved = b.transfer(7, 20, LONG, held_by(10, old.token)).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(moved.previous, Some(10));
     assert!(moved.token > old.token);
-    assert_eq!(a.renew(7, 10, old.token, LONG).await, Err(CoordError::StaleClaim));
+    assert_eq!(a.renew_held(10, Some(&[(7, old.token)]), LONG).await, Ok(0), "the old holder renews nothing");
     assert_eq!(a.release(7, 10, old.token).await, Err(CoordError::StaleClaim));
-    assert_eq!(a.claim(7, 10, LONG, 0, ANY).await, Err(CoordError::Held(20)));
-    assert!(b.renew(7, 20, moved.token, LONG).await.is_ok());
-    let fresh = a.transfer(8, 30, LONG, 0).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.claim(7, 10, LONG, held_by(10, old.token), ANY).await, Err(CoordError::Held(20)));
+    assert_eq!(b.renew_held(20, Some(&[(7, moved.token)]), LONG).await, Ok(1));
+    let fresh = a.transfer(8, 30, LONG, FREE).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(fresh.previous, None, "transfer of an unheld conversation");
 }
 
 async fn leases_expire_and_tokens_still_grow(a: impl Coordinator, b: impl Coordinator) {
     let short = Duration::from_millis(150);
-    let g1 = a.claim(3, 10, short, 0, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let g1 = a.claim(3, 10, short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
     let deadline = Instant::now() + Duration::from_secs(5);
     while b.holder(3).await.unwrap_or_else(|e| panic!("{e}")).is_some() {
         assert!(Instant::now() < deadline, "lease never expired");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert_eq!(a.renew(3, 10, g1.token, LONG).await, Err(CoordError::StaleClaim), "an expired lease cannot be renewed");
-    let g2 = b.claim(3, 20, LONG, 0, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    // The store recorded the lapse (the reaper's work): the next claim gets it.
+    let g2 = b.claim(3, 20, LONG, Recorded::free(g1.token), ANY).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(g2.token > g1.token, "the next holder fences out the stalled one");
+    assert_eq!(a.renew_held(10, Some(&[(3, g1.token)]), LONG).await, Ok(0), "a late renewal takes nothing back");
+    assert_eq!(a.holder(3).await, Ok(Some(Holder { agent_id: 20, token: g2.token })));
 }
 
 /// 50 agents on two "nodes" race for 100 conversations: every conversation is granted to
@@ -88,9 +115,9 @@ async fn racing_agents_never_share(a: impl Coordinator + 'static, b: impl Coordi
             let mut won = Vec::new();
             for conv in 100..200i64 {
                 let r = if agent % 2 == 0 {
-                    a.claim(conv, agent, LONG, 0, ANY).await
+                    a.claim(conv, agent, LONG, FREE, ANY).await
                 } else {
-                    b.claim(conv, agent, LONG, 0, ANY).await
+                    b.claim(conv, agent, LONG, FREE, ANY).await
                 };
                 match r {
                     Ok(g) => won.push((conv, agent, g.token)),
@@ -117,11 +144,11 @@ async fn racing_agents_never_share(a: impl Coordinator + 'static, b: impl Coordi
 
 /// A backend that lost its counters still issues tokens above what the store has accepted.
 async fn tokens_respect_the_store_floor(a: impl Coordinator, b: impl Coordinator) {
-    let g = a.claim(9, 10, LONG, 41, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let g = a.claim(9, 10, LONG, Recorded::free(41), ANY).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(g.token, 42);
-    let t = b.transfer(9, 20, LONG, 100).await.unwrap_or_else(|e| panic!("{e}"));
+    let t = b.transfer(9, 20, LONG, Recorded::free(100)).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(t.token, 101);
-    let again = b.transfer(9, 30, LONG, 5).await.unwrap_or_else(|e| panic!("{e}"));
+    let again = b.transfer(9, 30, LONG, Recorded::free(5)).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(again.token, 102, "a lower floor never lowers the counter");
 }
 
@@ -134,8 +161,11 @@ async fn capacity_is_atomic(a: impl Coordinator + 'static, b: impl Coordinator +
     for conv in 300..320i64 {
         let (a, b) = (a.clone(), b.clone());
         tasks.push(tokio::spawn(async move {
-            let r =
-                if conv % 2 == 0 { a.claim(conv, 77, LONG, 0, 3).await } else { b.claim(conv, 77, LONG, 0, 3).await };
+            let r = if conv % 2 == 0 {
+                a.claim(conv, 77, LONG, FREE, 3).await
+            } else {
+                b.claim(conv, 77, LONG, FREE, 3).await
+            };
             r.map(|g| (conv, g.token))
         }));
     }
@@ -153,30 +183,147 @@ async fn capacity_is_atomic(a: impl Coordinator + 'static, b: impl Coordinator +
     let mut expected: Vec<i64> = won.iter().map(|(c, _)| *c).collect();
     expected.sort_unstable();
     assert_eq!(held, expected);
-    assert_eq!(b.claim(399, 77, LONG, 0, 3).await, Err(CoordError::AtCapacity(3)));
+    assert_eq!(b.claim(399, 77, LONG, FREE, 3).await, Err(CoordError::AtCapacity(3)));
     let (c0, t0) = won[0];
     a.release(c0, 77, t0).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(b.claim(399, 77, LONG, 0, 3).await.is_ok(), "a release frees a place");
+    assert!(b.claim(399, 77, LONG, FREE, 3).await.is_ok(), "a release frees a place");
     let (c1, _) = won[1];
-    b.transfer(c1, 78, LONG, 0).await.unwrap_or_else(|e| panic!("{e}"));
+    b.transfer(c1, 78, LONG, FREE).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(a.held(77).await.map(|h| h.len()), Ok(2), "a transfer takes the load away");
     assert_eq!(a.held(78).await, Ok(vec![c1]));
 }
 
-/// A live session's heartbeat renews every lease its agent holds, and only theirs.
-async fn renew_all_extends_only_the_agents_leases(a: impl Coordinator, b: impl Coordinator) {
+/// When the store cannot be read, a live session's heartbeat renews every lease the
+/// coordinator knows its agent holds, and only theirs.
+async fn renewals_extend_only_the_agents_leases(a: impl Coordinator, b: impl Coordinator) {
     let short = Duration::from_millis(400);
-    a.claim(500, 1, short, 0, ANY).await.unwrap_or_else(|e| panic!("{e}"));
-    a.claim(501, 1, short, 0, ANY).await.unwrap_or_else(|e| panic!("{e}"));
-    b.claim(502, 2, short, 0, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    a.claim(500, 1, short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    a.claim(501, 1, short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    b.claim(502, 2, short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
     for _ in 0..4 {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(b.renew_all(1, short).await, Ok(2));
+        assert_eq!(b.renew_held(1, None, short).await, Ok(2));
     }
-    assert!(a.holder(500).await.unwrap_or_else(|e| panic!("{e}")).is_some(), "renewed lease still alive");
-    assert_eq!(a.holder(502).await, Ok(None), "the other agent's lease lapsed");
-    let hs = a.holders(&[500, 501, 502]).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(hs.iter().map(|h| h.map(|h| h.agent_id)).collect::<Vec<_>>(), vec![Some(1), Some(1), None]);
+    let holders = [a.holder(500).await, a.holder(501).await, a.holder(502).await];
+    let agents: Vec<Option<i64>> = holders.iter().map(|h| h.clone().ok().flatten().map(|h| h.agent_id)).collect();
+    assert_eq!(agents, vec![Some(1), Some(1), None], "renewed leases alive, the other agent's lapsed");
+}
+
+/// A lease the store has moved past does not count, whatever its expiry; and an expired lease
+/// the store still records is not taken over by a claim: only the reaper declares a lapse.
+async fn the_store_record_decides_which_lease_counts(a: impl Coordinator, b: impl Coordinator) {
+    let g = a.claim(20, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    // The store recorded the holder's release (the coordinator's own release was lost).
+    let next = b.claim(20, 11, LONG, Recorded::free(g.token), ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(next.token > g.token);
+    assert_eq!(a.held(10).await, Ok(vec![]), "the superseded lease no longer counts as load");
+    // An expired lease that the store still records stays its holder's until the reaper says.
+    let short = Duration::from_millis(150);
+    let g = a.claim(21, 10, short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(b.claim(21, 11, LONG, held_by(10, g.token), ANY).await, Err(CoordError::Held(10)));
+    // Its holder, claiming again, keeps the token the store knows.
+    let again = a.claim(21, 10, LONG, held_by(10, g.token), ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.token, g.token);
+}
+
+/// The coordinator forgot every lease (a restart without persistence, a failover that lost the
+/// last writes): nobody else is granted a conversation the store records as held; the holder
+/// keeps it, with its token, by claiming again or by its session's renewals.
+async fn a_forgotten_lease_stays_with_its_recorded_holder<C: Coordinator + Forget>(a: C, b: C) {
+    let g = a.claim(30, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    a.forget().await;
+    assert_eq!(b.claim(30, 11, LONG, held_by(10, g.token), ANY).await, Err(CoordError::Held(10)));
+    assert_eq!(a.holder(30).await, Ok(Some(Holder { agent_id: 10, token: g.token })), "reinstated");
+    a.forget().await;
+    let again = a.claim(30, 10, LONG, held_by(10, g.token), ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.token, g.token, "the holder keeps the token its writes carry");
+    a.forget().await;
+    assert_eq!(b.renew_held(10, Some(&[(30, g.token)]), LONG).await, Ok(1));
+    assert_eq!(b.holder(30).await, Ok(Some(Holder { agent_id: 10, token: g.token })));
+    // Tokens granted after the loss still rise above what the store accepted.
+    let moved = b.transfer(30, 11, LONG, held_by(10, g.token)).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(moved.token > g.token);
+}
+
+/// Renewals follow what the store records: a grant it never recorded is left to expire (it
+/// would otherwise block the conversation and use up the agent's capacity for as long as the
+/// agent stays online), and a newer holder's lease is never overwritten.
+async fn renewals_follow_the_store_record(a: impl Coordinator, b: impl Coordinator) {
+    let short = Duration::from_millis(300);
+    let kept = a.claim(70, 10, short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    a.claim(71, 10, short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..5 {
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        assert_eq!(b.renew_held(10, Some(&[(70, kept.token)]), short).await, Ok(1));
+    }
+    assert_eq!(a.holder(70).await, Ok(Some(Holder { agent_id: 10, token: kept.token })));
+    assert_eq!(a.holder(71).await, Ok(None), "the unrecorded grant expired");
+    assert!(b.claim(71, 11, LONG, FREE, ANY).await.is_ok());
+    let old = a.claim(72, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let moved = b.transfer(72, 11, LONG, held_by(10, old.token)).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.renew_held(10, Some(&[(72, old.token)]), LONG).await, Ok(0));
+    assert_eq!(a.holder(72).await, Ok(Some(Holder { agent_id: 11, token: moved.token })));
+}
+
+/// A release is remembered: the holder's retry (its first answer lost) succeeds and touches
+/// nobody else's lease; anyone else's release of that token is still refused.
+async fn a_release_is_remembered(a: impl Coordinator, b: impl Coordinator) {
+    let g = a.claim(60, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    a.release(60, 10, g.token).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.release(60, 10, g.token).await, Ok(()), "a retry succeeds");
+    let next = b.claim(60, 11, LONG, Recorded::free(g.token), ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.release(60, 10, g.token).await, Ok(()), "still remembered after another grant");
+    assert_eq!(a.holder(60).await, Ok(Some(Holder { agent_id: 11, token: next.token })), "and harmless");
+    assert_eq!(a.release(60, 12, next.token).await, Err(CoordError::StaleClaim));
+    // Released here while the store still shows the holder (its write is on its way): the
+    // next claim is granted at once, and the holder's renewals do not bring it back.
+    let g = a.claim(61, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    a.release(61, 10, g.token).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.renew_held(10, Some(&[(61, g.token)]), LONG).await, Ok(0));
+    let next = b.claim(61, 11, LONG, held_by(10, g.token), ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(next.token > g.token);
+}
+
+/// The reaper's verdicts: an expired lease lapses, a live one stays, a release the store never
+/// heard of is finished, a forgotten lease is reinstated, and after an outage (no sweep for
+/// longer than the threshold) an expired lease is extended instead of lapsed.
+async fn the_sweep_decides_each_lease<C: Coordinator + Forget>(a: C, b: C) {
+    let quiet = Duration::from_secs(30);
+    let short = Duration::from_millis(300);
+    let h = |agent_id, token| Holder { agent_id, token };
+    b.sweep(&[], short, quiet, false).await.unwrap_or_else(|e| panic!("{e}"));
+    let expiring = a.claim(40, 10, short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let live = a.claim(41, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let released = a.claim(42, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    a.release(42, 10, released.token).await.unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(Duration::from_millis(450)).await;
+    let page = [(40, h(10, expiring.token)), (41, h(10, live.token)), (42, h(10, released.token))];
+    let s = b.sweep(&page, short, quiet, false).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!s.outage);
+    assert_eq!(s.verdicts, vec![Verdict::Lapsed, Verdict::Live, Verdict::Released]);
+
+    // Forgotten: every recorded holder gets its lease back for a full term.
+    a.forget().await;
+    let s = b.sweep(&page[..2], LONG, quiet, false).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.verdicts, vec![Verdict::Reinstated, Verdict::Reinstated]);
+    assert_eq!(a.holder(41).await, Ok(Some(h(10, live.token))));
+
+    // An outage: nobody swept for longer than the threshold while a lease expired.
+    // (The lease expires after 1 s and stays readable for another second; the silence, 1.4 s, is
+    // well past the 0.4 s threshold.)
+    let outage_after = Duration::from_millis(400);
+    let g = a.claim(43, 10, Duration::from_secs(1), FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    b.sweep(&[], short, outage_after, false).await.unwrap_or_else(|e| panic!("{e}"));
+    tokio::time::sleep(Duration::from_millis(1400)).await;
+    let s = b.sweep(&[(43, h(10, g.token))], LONG, outage_after, false).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((s.outage, s.verdicts), (true, vec![Verdict::Extended]));
+    assert_eq!(a.holder(43).await, Ok(Some(h(10, g.token))), "a new term after the outage");
+    let s = b.sweep(&[(43, h(10, g.token))], LONG, outage_after, false).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!((s.outage, s.verdicts), (false, vec![Verdict::Live]));
+    // A later page of the same sweep is told about the outage.
+    let s = b.sweep(&[], LONG, quiet, true).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(s.outage);
 }
 
 async fn presence_and_markers_expire(a: impl Coordinator, b: impl Coordinator) {
@@ -232,44 +379,67 @@ async fn the_log_orders_entries_across_nodes(a: impl Coordinator, b: impl Coordi
     assert!(gap.gap, "entries between 5 and 1001 never existed: a reader after 4 must resync");
 }
 
-/// A Redis Cluster of three primaries on loopback for one test, and two coordinators on it
-/// (two nodes of one deployment); None (skipping, with the reason) only outside CI.
+/// Two coordinators (two nodes of one deployment) on a Redis deployment started on loopback
+/// for one test; None (skipping, with the reason) only outside CI.
+async fn local_pair<T>(
+    what: &str,
+    started: anyhow::Result<T>,
+    url: impl Fn(&T) -> String,
+    prefix: &str,
+) -> Option<(T, RedisCoordinator, RedisCoordinator)> {
+    let deployment = match started {
+        Ok(d) => d,
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipping {what} test: {e:#}");
+            return None;
+        }
+        Err(e) => panic!("a local {what} is required in CI: {e:#}"),
+    };
+    let url = url(&deployment);
+    let a = RedisCoordinator::connect(&url, prefix).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let b = RedisCoordinator::connect(&url, prefix).await.unwrap_or_else(|e| panic!("{e:#}"));
+    Some((deployment, a, b))
+}
+
+/// A Redis Cluster of three primaries on loopback for one test, and two coordinators on it.
 async fn redis_cluster_pair(
     prefix: &str,
 ) -> Option<(chorus::bench_soak::local_redis::LocalRedisCluster, RedisCoordinator, RedisCoordinator)> {
-    let cluster = match chorus::bench_soak::local_redis::LocalRedisCluster::start(3).await {
-        Ok(c) => c,
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!("skipping Redis Cluster test: {e:#}");
-            return None;
-        }
-        Err(e) => panic!("a local Redis Cluster is required in CI: {e:#}"),
-    };
-    let url = cluster.url();
-    let a = RedisCoordinator::connect(&url, prefix).await.unwrap_or_else(|e| panic!("{e:#}"));
-    let b = RedisCoordinator::connect(&url, prefix).await.unwrap_or_else(|e| panic!("{e:#}"));
-    Some((cluster, a, b))
+    let started = chorus::bench_soak::local_redis::LocalRedisCluster::start(3).await;
+    local_pair("Redis Cluster", started, |c| c.url(), prefix).await
 }
 
+/// Each test on every topology: the in-process coordinator, one Redis server, a Redis Cluster
+/// (every script's keys share a slot, or the cluster refuses it), and with `with_sentinel:` also
+/// through a Sentinel (a primary, a replica and a Sentinel on loopback per test).
 macro_rules! suite {
     ($($name:ident),*) => {
         mod memory {
-            $(#[tokio::test] async fn $name() { let m = chorus::coord::MemoryCoordinator::default(); super::$name(m.clone(), m).await; })*
+            $(#[tokio::test] async fn $name() { let m = chorus::coord::MemoryCoordinator::default(); crate::coord::$name(m.clone(), m).await; })*
         }
         mod redis {
             $(#[tokio::test] async fn $name() {
                 let prefix = format!("chorus-test:{}:", uuid::Uuid::new_v4().simple());
-                if let Some((a, b)) = super::redis_pair(&prefix).await {
-                    super::$name(a, b).await;
-                    super::cleanup(&prefix).await;
+                if let Some((a, b)) = crate::coord::redis_pair(&prefix).await {
+                    crate::coord::$name(a, b).await;
+                    crate::coord::cleanup(&prefix).await;
                 }
             })*
         }
-        /// Redis Cluster: every script's keys share a slot, or the cluster refuses it.
         mod redis_cluster {
             $(#[tokio::test] async fn $name() {
-                if let Some((_cluster, a, b)) = super::redis_cluster_pair("chorus-test:").await {
-                    super::$name(a, b).await;
+                if let Some((_cluster, a, b)) = crate::coord::redis_cluster_pair("chorus-test:").await {
+                    crate::coord::$name(a, b).await;
+                }
+            })*
+        }
+    };
+    (with_sentinel: $($name:ident),*) => {
+        suite!($($name),*);
+        mod redis_sentinel {
+            $(#[tokio::test] async fn $name() {
+                if let Some((_sentinel, a, b)) = crate::coord::redis_sentinel_pair("chorus-test:").await {
+                    crate::coord::$name(a, b).await;
                 }
             })*
         }
@@ -283,15 +453,25 @@ suite!(
     leases_expire_and_tokens_still_grow,
     racing_agents_never_share,
     capacity_is_atomic,
-    renew_all_extends_only_the_agents_leases,
+    renewals_extend_only_the_agents_leases,
+    the_store_record_decides_which_lease_counts,
+    renewals_follow_the_store_record,
+    a_release_is_remembered,
     presence_and_markers_expire,
     the_log_orders_entries_across_nodes
 );
 
-#[tokio::test]
-async fn unreachable_redis_grants_nothing() {
-    // Nothing listens on port 1: connecting fails with an error instead of pretending.
-    let started = Instant::now();
-    assert!(RedisCoordinator::connect("redis://127.0.0.1:1", "x:").await.is_err());
-    assert!(started.elapsed() < Duration::from_secs(8), "gave up in {:?}", started.elapsed());
+/// The coordinator's part in keeping a renewing holder's lease through failures, on every
+/// topology, Sentinel included.
+mod leases {
+    suite!(with_sentinel: a_forgotten_lease_stays_with_its_recorded_holder, the_sweep_decides_each_lease);
+}
+
+/// A primary, a replica and a Sentinel on loopback for one test, and two coordinators through
+/// the Sentinel.
+async fn redis_sentinel_pair(
+    prefix: &str,
+) -> Option<(chorus::bench_soak::local_redis::LocalSentinel, RedisCoordinator, RedisCoordinator)> {
+    let started = chorus::bench_soak::local_redis::LocalSentinel::start().await;
+    local_pair("Redis Sentinel", started, |s| s.url(), prefix).await
 }

@@ -177,6 +177,37 @@ async fn resume_delivers_exactly_the_missed_events_and_old_gaps_resync() -> Test
     Ok(())
 }
 
+/// A session listens to its own `agent:<id>` topic from the moment it opens. If that topic
+/// carries an event before the client's `subscribe … resume_from`, replaying the older missed
+/// events after it would deliver them out of order and the client would drop them as already
+/// seen (the soak caught clients losing a thousand queue events this way): the server answers
+/// resync instead, and the snapshot carries the state.
+#[tokio::test]
+async fn a_resume_that_cannot_be_served_in_order_resyncs() -> TestResult {
+    let app = spawn_app().await;
+    let (me, token) = app.agent("a@example.com", &["agent"], 5).await;
+    let mut ws = app.ws(&token).await;
+    ws.ok(json!({"type": "subscribe", "topics": ["queue"]})).await;
+    new_conversation(&app, "seen").await;
+    let seen = ws.event("queue.upsert").await["seq"].as_i64().unwrap_or_default();
+    ws.close().await;
+    new_conversation(&app, "missed").await;
+    let mine = new_conversation(&app, "mine").await;
+    let mut back = app.ws(&token).await;
+    // Work reassigned to the agent reaches the new session on its own topic before it resumes.
+    let r = app.post_json(&format!("/api/v1/conversations/{mine}/reassign"), &json!({"agent_id": me})).await;
+    assert_eq!(r.status(), 200);
+    let newer = back.event("conversation.reassigned").await["seq"].as_i64().unwrap_or_default();
+    assert!(newer > seen);
+    let ack = back.ok(json!({"type": "subscribe", "topics": ["queue"], "resume_from": seen})).await;
+    assert_eq!(ack["replayed"], 0, "{ack}");
+    let resync = back.frame_of("resync").await;
+    assert!(resync["seq"].as_i64() >= Some(newer), "{resync}");
+    let snap = back.frame_of("snapshot").await;
+    assert_eq!(snap["queue"]["items"].as_array().map(Vec::len), Some(3), "the whole queue: {snap}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_slow_consumer_is_cut_over_to_resync_and_recovers() -> TestResult {
     let app = spawn_app_with(|s| s.live.session_buffer = 8).await;

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use chorus::coord::Coordinator;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -292,8 +293,9 @@ fn free_port() -> u16 {
 
 /// Redis dies mid-test and comes back empty (it keeps nothing on disk): while it is down claims
 /// fail with `coordination_unavailable`; afterwards the node reconnects by itself, sessions get
-/// events again with seqs still growing, and the lost lease cannot lead to double work: the new
-/// holder's token is above the old one, whose late write is refused.
+/// events again with seqs still growing, and the holder Redis forgot keeps its conversation and
+/// its token (the store's record reinstates the lease): the next agent is refused until the
+/// holder releases it, and then gets a newer token.
 #[tokio::test]
 async fn a_redis_restart_grants_nothing_twice_and_sessions_recover() -> TestResult {
     if test_redis().await.is_none() {
@@ -302,7 +304,7 @@ async fn a_redis_restart_grants_nothing_twice_and_sessions_recover() -> TestResu
     let mut redis = PrivateRedis::start(free_port());
     redis.wait_ready().await;
     let app = app_on(&redis.url(), "restart:").await;
-    let (_, a) = app.agent("a@example.com", &["agent"], 5).await;
+    let (a_id, a) = app.agent("a@example.com", &["agent"], 5).await;
     let (_, b) = app.agent("b@example.com", &["agent"], 5).await;
     let first =
         crate::helpers::conv_id(&app.ingest(&json!([msg("r1", "c1", "Refund?", "2026-11-20T10:00:00Z")])).await[0]);
@@ -324,17 +326,25 @@ async fn a_redis_restart_grants_nothing_twice_and_sessions_recover() -> TestResu
     // The node reconnects on its own; the first claim after the restart may still see the old
     // connection fail.
     let deadline = Instant::now() + Duration::from_secs(20);
-    let granted = loop {
-        let r = wb.command(json!({"type": "claim", "conversation_id": first})).await;
+    loop {
+        let r = wb.command(json!({"type": "claim", "conversation_id": second})).await;
         if r["type"] == "ack" {
-            break r;
+            break;
         }
         assert_eq!(r["code"], "coordination_unavailable", "{r}");
         assert!(Instant::now() < deadline, "never reconnected");
         tokio::time::sleep(Duration::from_millis(200)).await;
-    };
-    assert!(granted["claim"]["fence_token"].as_i64() > old, "the new token fences out the old holder");
-    let late = wa.command(json!({"type": "tags", "conversation_id": first, "fence_token": old, "add": ["x"]})).await;
+    }
+    let taken = wb.command(json!({"type": "claim", "conversation_id": first})).await;
+    assert_eq!(taken["code"], "already_claimed", "a forgotten lease is not handed to the next agent: {taken}");
+    let holder = app.state.live.coord.holder(first).await?.map(|h| (h.agent_id, Some(h.token)));
+    assert_eq!(holder, Some((a_id, old)), "reinstated for its holder, with its token");
+    let kept = wa.command(json!({"type": "tags", "conversation_id": first, "fence_token": old, "add": ["x"]})).await;
+    assert_eq!(kept["type"], "ack", "the holder's token is still good: {kept}");
+    wa.ok(json!({"type": "release", "conversation_id": first, "fence_token": old})).await;
+    let granted = wb.ok(json!({"type": "claim", "conversation_id": first})).await;
+    assert!(granted["claim"]["fence_token"].as_i64() > old, "the next token is above the old one");
+    let late = wa.command(json!({"type": "tags", "conversation_id": first, "fence_token": old, "add": ["y"]})).await;
     assert_eq!(late["code"], "stale_claim");
     // Events flow again, above every seq seen before the restart (the message ingested while
     // Redis was down is among them: it was queued, not lost).

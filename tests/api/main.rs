@@ -19,6 +19,7 @@ mod group_commit;
 mod helpers;
 mod import;
 mod ingest_api;
+mod lease_safety;
 mod limits;
 mod live;
 mod live_cluster;

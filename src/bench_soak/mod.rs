@@ -328,9 +328,9 @@ pub async fn soak(args: SoakArgs) -> anyhow::Result<()> {
 }
 
 /// The run's key prefix. When the killed primary comes back empty, the prefix is chosen so that
-/// the claims and the event log live on different primaries: what that run tests is claims
-/// surviving a Redis that forgot them; a lost event log is a failure of its own (every session
-/// resyncs), which this run does not judge.
+/// the claims and the event log live on the same primary, and both are lost: claims must survive
+/// a Redis that forgot them (the store's record reinstates them), and the nodes must notice that
+/// the log lost events they had delivered (every session resyncs; none is left with a gap).
 async fn soak_prefix(
     cluster: &local_redis::LocalRedisCluster,
     persistence: local_redis::Persistence,
@@ -342,11 +342,11 @@ async fn soak_prefix(
         }
         let claims = cluster.primary_of(&format!("{{{prefix}claims}}:claim:1")).await?;
         let events = cluster.primary_of(&format!("{{{prefix}events}}:events")).await?;
-        if claims != events {
+        if claims == events {
             return Ok(prefix);
         }
     }
-    bail!("no prefix puts the claims and the event log on different primaries")
+    bail!("no prefix puts the claims and the event log on the same primary")
 }
 
 /// Sends `rate` messages a second for real: each in a task of its own (at most

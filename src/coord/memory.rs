@@ -360,4 +360,8 @@ impl Coordinator for MemoryCoordinator {
     async fn last_seq(&self) -> Result<i64, CoordError> {
         Ok(self.lock().seq)
     }
+
+    async fn log_entry(&self, seq: i64) -> Result<Option<LogEntry>, CoordError> {
+        Ok(self.lock().log.iter().find(|(s, _)| *s == seq).map(|(_, e)| e.clone()))
+    }
 }

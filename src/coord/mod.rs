@@ -281,6 +281,11 @@ pub trait Coordinator: Send + Sync {
 
     /// The newest seq in the log (0 when empty).
     fn last_seq(&self) -> impl Future<Output = Result<i64, CoordError>> + Send;
+
+    /// The entry at `seq`, if the log holds it. After an outage a node checks that the newest
+    /// entry it delivered is still there as it was: a restarted Redis may have lost the log's
+    /// newest entries, and other nodes may then issue those seqs again for other events.
+    fn log_entry(&self, seq: i64) -> impl Future<Output = Result<Option<LogEntry>, CoordError>> + Send;
 }
 
 /// The backend chosen at start: in process unless `REDIS_URL` is set.
@@ -422,6 +427,13 @@ impl Coordinator for Coordination {
         match self {
             Self::Memory(m) => m.last_seq().await,
             Self::Redis(r) => r.last_seq().await,
+        }
+    }
+
+    async fn log_entry(&self, seq: i64) -> Result<Option<LogEntry>, CoordError> {
+        match self {
+            Self::Memory(m) => m.log_entry(seq).await,
+            Self::Redis(r) => r.log_entry(seq).await,
         }
     }
 }

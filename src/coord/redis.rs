@@ -472,6 +472,18 @@ fn recorded_holder(rec: Recorded) -> i64 {
     rec.holder.unwrap_or(-1)
 }
 
+/// A stream entry as a log entry.
+fn log_entry_of(id: &redis::streams::StreamId) -> LogEntry {
+    LogEntry {
+        kind: id.get("k").unwrap_or_default(),
+        topics: id
+            .get::<String>("t")
+            .map(|t| t.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default(),
+        data: id.get("d").unwrap_or_else(|| "null".to_owned()),
+    }
+}
+
 fn parse_seq(id: &str) -> Option<i64> {
     id.split_once('-').and_then(|(s, _)| s.parse().ok())
 }
@@ -726,6 +738,19 @@ impl Coordinator for RedisCoordinator {
         call.invoke_async(&mut conn).await.map_err(unavailable)
     }
 
+    async fn log_entry(&self, seq: i64) -> Result<Option<LogEntry>, CoordError> {
+        let mut conn = self.conn.clone();
+        let id = format!("{seq}-0");
+        let reply: StreamRangeReply = redis::cmd("XRANGE")
+            .arg(self.stream())
+            .arg(&id)
+            .arg(&id)
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(reply.ids.first().map(log_entry_of))
+    }
+
     async fn tail(&self, after: i64, wait: Duration) -> Result<Tail, CoordError> {
         let mut conn = self.tail_conn.clone();
         let wait = wait.min(MAX_TAIL_WAIT);
@@ -743,14 +768,7 @@ impl Coordinator for RedisCoordinator {
         let mut tail = Tail::default();
         for id in reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids) {
             let Some(seq) = parse_seq(&id.id) else { continue };
-            let entry = LogEntry {
-                kind: id.get("k").unwrap_or_default(),
-                topics: id
-                    .get::<String>("t")
-                    .map(|t| t.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect())
-                    .unwrap_or_default(),
-                data: id.get("d").unwrap_or_else(|| "null".to_owned()),
-            };
+            let entry = log_entry_of(&id);
             if tail.entries.is_empty() && seq > after + 1 {
                 tail.gap = true;
             }

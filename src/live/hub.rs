@@ -331,6 +331,12 @@ impl Hub {
         inner.ring.clear();
     }
 
+    /// The newest seq this node has seen, and its event if the node still keeps it.
+    pub fn newest(&self) -> (i64, Option<Arc<LiveEvent>>) {
+        let inner = self.lock();
+        (inner.last_seq, inner.ring.back().filter(|e| e.seq == inner.last_seq).cloned())
+    }
+
     /// Moves the log position forward without events (after a gap).
     pub fn skip_to(&self, seq: i64) {
         let mut inner = self.lock();

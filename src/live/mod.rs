@@ -241,7 +241,20 @@ async fn publish_loop(
 
 async fn tail_loop(coord: Coordination, hub: Arc<Hub>, mut shutdown: watch::Receiver<bool>) {
     let mut backoff = Duration::from_millis(50);
+    // Set by a failed read: the backend may have restarted, so check the log before reading on.
+    let mut check = false;
     loop {
+        if check {
+            match still_holds_what_was_delivered(&coord, &hub).await {
+                Ok(()) => check = false,
+                Err(e) => {
+                    tracing::warn!(error.message = %e, "checking the shared event log failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    continue;
+                }
+            }
+        }
         let after = hub.last_seq();
         let read = tokio::select! {
             r = coord.tail(after, Duration::from_secs(1)) => r,
@@ -263,11 +276,40 @@ async fn tail_loop(coord: Coordination, hub: Arc<Hub>, mut shutdown: watch::Rece
             }
             Err(e) => {
                 tracing::warn!(error.message = %e, "reading the shared event log failed; retrying");
+                check = true;
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(2));
             }
         }
     }
+}
+
+/// After an outage: whether the newest event this node delivered is still in the shared log as
+/// it was. A Redis that restarted may have lost the log's newest entries (no persistence, or
+/// writes it had not made durable); the other nodes then issue those seqs again for other
+/// events, which this node — past them already — would never read. If the entry is gone or
+/// differs, the log is moved past what this node delivered and every session resyncs.
+async fn still_holds_what_was_delivered(coord: &Coordination, hub: &Hub) -> Result<(), crate::coord::CoordError> {
+    let (seq, delivered) = hub.newest();
+    if seq <= 0 {
+        return Ok(());
+    }
+    let kept = coord.log_entry(seq).await?;
+    let same = match (&kept, &delivered) {
+        (Some(e), Some(ev)) => LiveEvent::new(seq, &e.kind, e.topics.clone(), &e.data).frame == ev.frame,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    if !same {
+        // Every seq issued from now on is above what this node delivered (the log takes the
+        // higher of its newest entry and the floor), and what others issued below it since the
+        // restart reaches the sessions in their snapshots.
+        let marker = LogEntry { kind: "log.restarted".into(), topics: Vec::new(), data: "{}".into() };
+        coord.publish(&[marker], seq).await?;
+        tracing::warn!(delivered = seq, "the shared event log lost events this node delivered; every session resyncs");
+        hub.resync_all();
+    }
+    Ok(())
 }
 
 /// Builds a `{"type":"batch","events":[…]}` frame from already-serialized event frames: the

@@ -293,7 +293,8 @@ fn free_port() -> u16 {
 
 /// Redis dies mid-test and comes back empty (it keeps nothing on disk): while it is down claims
 /// fail with `coordination_unavailable`; afterwards the node reconnects by itself, sessions get
-/// events again with seqs still growing, and the holder Redis forgot keeps its conversation and
+/// events again with seqs still growing (after a resync: the log lost what they were given), and
+/// the holder Redis forgot keeps its conversation and
 /// its token (the store's record reinstates the lease): the next agent is refused until the
 /// holder releases it, and then gets a newer token.
 #[tokio::test]
@@ -349,8 +350,12 @@ async fn a_redis_restart_grants_nothing_twice_and_sessions_recover() -> TestResu
     // Events flow again, above every seq seen before the restart (the message ingested while
     // Redis was down is among them: it was queued, not lost).
     let mut seen_second = false;
+    let mut resynced = false;
     loop {
         let e = wb.next().await;
+        // Redis came back without the events the node had delivered: other nodes could issue
+        // those seqs again, so the node moves the log past them and its sessions resync.
+        resynced |= e["type"] == "resync";
         if e["type"] != "event" {
             continue;
         }
@@ -363,6 +368,7 @@ async fn a_redis_restart_grants_nothing_twice_and_sessions_recover() -> TestResu
         }
     }
     assert!(seen_second, "the event raised during the outage was delivered");
+    assert!(resynced, "sessions resync when the log lost what they were given");
     redis.kill();
     Ok(())
 }

@@ -149,7 +149,7 @@ pub async fn metrics(mut settings: Settings, args: MetricsArgs) -> anyhow::Resul
     let mut live = Vec::with_capacity(args.reads);
     for _ in 0..args.reads {
         let t = Instant::now();
-        crate::metrics::live::figures(&state.db, &state.coord).await?;
+        crate::metrics::live::figures(&state.db, &state.coord, Default::default()).await?;
         live.push(t.elapsed());
     }
     // The parts of the live figures, to see where the time goes.
@@ -157,13 +157,13 @@ pub async fn metrics(mut settings: Settings, args: MetricsArgs) -> anyhow::Resul
     for _ in 0..args.reads {
         let now = Utc::now();
         let at = Instant::now();
-        crate::metrics::live::queue(&state.db, now).await?;
+        crate::metrics::live::queue(&state.db, now, Default::default()).await?;
         q.push(at.elapsed());
         let at = Instant::now();
-        crate::metrics::live::today(&state.db, now).await?;
+        crate::metrics::live::today(&state.db, now, Default::default()).await?;
         t.push(at.elapsed());
         let at = Instant::now();
-        crate::metrics::live::sla_today(&state.db, now).await?;
+        crate::metrics::live::sla_today(&state.db, now, Default::default()).await?;
         s.push(at.elapsed());
     }
     let month = |by: Option<&str>, bucket: &str| HistoryQuery {

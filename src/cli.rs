@@ -37,6 +37,17 @@ pub enum Command {
         /// The file is the TWCS CSV (tweet_id, author_id, inbound, created_at, …).
         #[arg(long)]
         twcs: bool,
+        /// With --twcs: write the rows that could not be placed, with the reason, to this CSV.
+        #[arg(long, requires = "twcs")]
+        report: Option<PathBuf>,
+    },
+    /// Move messages stored before 2026-12-03 into their own customer's conversation (a reply
+    /// under another customer's post used to join that customer's), re-time the conversations
+    /// concerned and correct the figures. Safe to run again; --dry-run only counts.
+    Rethread {
+        /// Count what would move, change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Manage agents.
     Agent {
@@ -120,13 +131,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("migrations applied to {}", db::redact(&settings.database_url));
             Ok(())
         }
-        Command::Import { file, twcs } => {
+        Command::Import { file, twcs, report } => {
             let state = build_state(settings).await?;
             let report = if twcs {
                 let text =
                     tokio::fs::read_to_string(&file).await.with_context(|| format!("reading {}", file.display()))?;
                 let (msgs, conv) = crate::ingest::twcs::convert(&text)?;
-                println!("twcs: {} rows, {} converted, {} skipped", conv.rows, conv.converted, conv.skipped);
+                println!("twcs: {} rows, {} converted, {} not placed", conv.rows, conv.converted, conv.skipped());
+                for (reason, n) in conv.by_reason() {
+                    println!("  {n} {}: {}", reason.as_str(), reason.describe());
+                }
+                if let Some(path) = report {
+                    tokio::fs::write(&path, conv.to_csv())
+                        .await
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    println!("rows not placed: {}", path.display());
+                }
                 crate::ingest::import::import_messages(&state.ingest, msgs).await?
             } else {
                 crate::ingest::import::import_file(&state.ingest, &file).await?
@@ -134,6 +154,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "imported {} lines: {} stored, {} already present",
                 report.lines, report.stored, report.duplicates
+            );
+            Ok(())
+        }
+        Command::Rethread { dry_run } => {
+            let state = build_state(settings).await?;
+            let policies = state.sla.current();
+            let r = crate::conversations::rethread::run(&state.db, &policies, dry_run).await?;
+            let verb = if dry_run { "would move" } else { "moved" };
+            println!(
+                "rethread: {} {} misplaced messages, {} conversations created, {} re-timed",
+                verb, r.misplaced, r.created, r.retimed
             );
             Ok(())
         }

@@ -48,6 +48,10 @@ pub enum ApiError {
     /// The caller's claim is gone: its fencing token is older than the newest one seen.
     #[error("your claim on this conversation is no longer valid (a newer claim exists)")]
     StaleClaim,
+    /// A held reply's author no longer holds its conversation (reassigned, released, resolved):
+    /// it goes out only if the approver confirms it for the current holder (`send_for`).
+    #[error("{0}")]
+    HolderChanged(String),
     /// The agent already holds as many conversations as their capacity allows.
     #[error("you already hold {0} conversations, your capacity")]
     AtCapacity(i32),
@@ -87,7 +91,7 @@ pub struct ErrorBody {
 pub struct ErrorDetail {
     /// Machine-readable: `malformed_json`, `invalid_payload`, `validation`, `payload_too_large`,
     /// `unauthorized`, `bad_signature`, `forbidden`, `ip_not_allowed`, `not_found`, `conflict`, `already_claimed`,
-    /// `stale_claim`, `at_capacity`, `coordination_unavailable`, `not_configured`, `unavailable`,
+    /// `stale_claim`, `holder_changed`, `at_capacity`, `coordination_unavailable`, `not_configured`, `unavailable`,
     /// `locked`, `rate_limited`, `private_details`, `internal`.
     pub code: &'static str,
     /// For people.
@@ -110,6 +114,7 @@ impl ApiError {
             ApiError::Conflict(_) => "conflict",
             ApiError::AlreadyClaimed(_) => "already_claimed",
             ApiError::StaleClaim => "stale_claim",
+            ApiError::HolderChanged(_) => "holder_changed",
             ApiError::AtCapacity(_) => "at_capacity",
             ApiError::CoordinationUnavailable(_) => "coordination_unavailable",
             ApiError::NotConfigured(_) => "not_configured",
@@ -154,9 +159,11 @@ impl ResponseError for ApiError {
             ApiError::Unauthorized(_) | ApiError::BadSignature(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::IpNotAllowed => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) | ApiError::AlreadyClaimed(_) | ApiError::StaleClaim | ApiError::AtCapacity(_) => {
-                StatusCode::CONFLICT
-            }
+            ApiError::Conflict(_)
+            | ApiError::AlreadyClaimed(_)
+            | ApiError::StaleClaim
+            | ApiError::HolderChanged(_)
+            | ApiError::AtCapacity(_) => StatusCode::CONFLICT,
             ApiError::CoordinationUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotConfigured(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Locked(_) | ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,

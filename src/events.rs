@@ -38,6 +38,8 @@ pub mod kind {
     pub const CONVERSATION_NOTE: &str = "conversation.note";
     /// A brand account was registered by its first verified delivery.
     pub const BRAND_ACCOUNT_REGISTERED: &str = "brand_account.registered";
+    /// A brand account renamed or its settings changed.
+    pub const BRAND_ACCOUNT_CHANGED: &str = "brand_account.changed";
     /// An agent was created.
     pub const AGENT_CREATED: &str = "agent.created";
     /// An agent changed (their team).

@@ -9,6 +9,8 @@ pub mod bench;
 pub mod bench_live;
 pub mod bench_metrics;
 pub mod bench_soak;
+pub mod brand_accounts;
+pub mod cached;
 pub mod cli;
 pub mod config;
 pub mod conversations;

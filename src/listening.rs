@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
+use crate::cached::{Cached, Kind};
 
 use chrono::Utc;
 use entity::listening_rule;
@@ -75,19 +75,30 @@ impl ListeningMatcher {
 /// The current compiled rules, swapped whole when they change.
 #[derive(Clone, Default)]
 pub struct Listening {
-    current: Arc<ArcSwap<ListeningMatcher>>,
+    current: Cached<ListeningMatcher>,
 }
 
 impl Listening {
     /// The matcher to use for one batch.
     pub fn current(&self) -> Arc<ListeningMatcher> {
-        self.current.load_full()
+        self.current.current()
+    }
+
+    /// The settings version the searches were read at.
+    pub fn version(&self) -> i64 {
+        self.current.version()
     }
 
     /// Reloads from the store (after a change, and periodically so other nodes' changes arrive).
     pub async fn reload(&self, db: &impl ConnectionTrait) -> Result<(), ApiError> {
+        let version = crate::cached::version(db, Kind::Listening).await?;
+        self.reload_at(db, version).await
+    }
+
+    /// Reloads, the store being at `version` (read before this).
+    pub async fn reload_at(&self, db: &impl ConnectionTrait, version: i64) -> Result<(), ApiError> {
         let rules = list(db).await?;
-        self.current.store(Arc::new(ListeningMatcher::compile(&rules)));
+        self.current.offer(version, ListeningMatcher::compile(&rules));
         Ok(())
     }
 }
@@ -105,6 +116,8 @@ pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<ListeningRule>, ApiEr
 
 /// Saves a search.
 pub async fn create(db: &impl ConnectionTrait, new: NewListeningRule) -> Result<ListeningRule, ApiError> {
+    // First, before any other write: every node's ingest reloads on the new version.
+    crate::cached::bump(db, Kind::Listening).await?;
     let name = new.name.trim().to_owned();
     if name.is_empty() || name.len() > 100 {
         return Err(ApiError::Validation("name must be 1 to 100 characters".into()));
@@ -132,6 +145,8 @@ pub async fn create(db: &impl ConnectionTrait, new: NewListeningRule) -> Result<
 
 /// Deletes a search; unknown ids are `not_found`.
 pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<ListeningRule, ApiError> {
+    // First, before any other write: every node's ingest reloads on the new version.
+    crate::cached::bump(db, Kind::Listening).await?;
     let m = listening_rule::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("listening rule"))?;
     listening_rule::Entity::delete_by_id(id).exec(db).await?;
     let rule = ListeningRule::from(m);

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
+use crate::cached::{Cached, Kind};
 use chrono::Utc;
 use entity::{agent, conversation, team};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
@@ -145,6 +145,8 @@ async fn name_taken(db: &impl ConnectionTrait, name: &str, other_than: Option<i6
 
 /// Creates a team; a taken name is a conflict.
 pub async fn create(db: &impl ConnectionTrait, new: NewTeam) -> Result<TeamView, ApiError> {
+    // First, before any other write: every node's ingest reloads on the new version.
+    crate::cached::bump(db, Kind::Teams).await?;
     let name = clean_name(&new.name)?;
     let routes = clean_routes(&new.routes)?;
     if name_taken(db, &name, None).await? {
@@ -166,6 +168,8 @@ pub async fn create(db: &impl ConnectionTrait, new: NewTeam) -> Result<TeamView,
 
 /// Changes a team.
 pub async fn update(db: &impl ConnectionTrait, id: i64, patch: TeamPatch) -> Result<(TeamView, TeamView), ApiError> {
+    // First, before any other write: every node's ingest reloads on the new version.
+    crate::cached::bump(db, Kind::Teams).await?;
     let found = team::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("team"))?;
     let before = view(db, found.clone()).await?;
     let mut am: team::ActiveModel = found.into();
@@ -269,20 +273,31 @@ impl TeamRoutes {
     }
 }
 
-/// This node's current routes, swapped whole when they change.
+/// This node's current routes, swapped whole when they change (see [`crate::cached`]).
 #[derive(Clone, Default)]
 pub struct Teams {
-    current: Arc<ArcSwap<TeamRoutes>>,
+    current: Cached<TeamRoutes>,
 }
 
 impl Teams {
     /// The routes to use for one batch.
     pub fn current(&self) -> Arc<TeamRoutes> {
-        self.current.load_full()
+        self.current.current()
+    }
+
+    /// The settings version the routes were read at.
+    pub fn version(&self) -> i64 {
+        self.current.version()
     }
 
     /// Reloads from the store (after a change here, and every [`REFRESH`] for other nodes').
     pub async fn reload(&self, db: &impl ConnectionTrait) -> Result<(), ApiError> {
+        let version = crate::cached::version(db, Kind::Teams).await?;
+        self.reload_at(db, version).await
+    }
+
+    /// Reloads, the store being at `version` (read before this).
+    pub async fn reload_at(&self, db: &impl ConnectionTrait, version: i64) -> Result<(), ApiError> {
         let rows: Vec<(i64, serde_json::Value)> = team::Entity::find()
             .select_only()
             .columns([team::Column::Id, team::Column::Routes])
@@ -290,7 +305,7 @@ impl Teams {
             .all(db)
             .await?;
         let teams: Vec<(i64, Vec<String>)> = rows.into_iter().map(|(id, r)| (id, strings(&r))).collect();
-        self.current.store(Arc::new(TeamRoutes::compile(&teams)));
+        self.current.offer(version, TeamRoutes::compile(&teams));
         Ok(())
     }
 }
@@ -324,12 +339,14 @@ mod tests {
             first_message_at: now,
             last_message_at: now,
             last_inbound_at: Some(now),
+            first_inbound_at: None,
             awaiting_since: Some(now),
             first_response_at: None,
             first_response_due_at: None,
             next_response_due_at: None,
             due_sort: 0,
             resolved_at: None,
+            resolved_by: None,
             public_followup_due_at: None,
             crisis_id: None,
             escalated_to: None,

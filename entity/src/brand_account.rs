@@ -12,6 +12,8 @@ pub struct Model {
     pub network: String,
     pub platform_account_id: String,
     pub name: String,
+    /// The team for its new conversations that no team's routes match.
+    pub default_team_id: Option<i64>,
     pub created_at: DateTimeUtc,
 }
 

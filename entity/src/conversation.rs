@@ -38,6 +38,9 @@ pub struct Model {
     pub first_message_at: DateTimeUtc,
     pub last_message_at: DateTimeUtc,
     pub last_inbound_at: Option<DateTimeUtc>,
+    /// The customer's first message: first response times are measured from it, also when the
+    /// brand wrote first.
+    pub first_inbound_at: Option<DateTimeUtc>,
     /// The oldest customer message not yet answered by the brand, while the customer waits.
     pub awaiting_since: Option<DateTimeUtc>,
     pub first_response_at: Option<DateTimeUtc>,
@@ -47,6 +50,9 @@ pub struct Model {
     /// integer sort key that orders and pages the queue the same way on SQLite and PostgreSQL.
     pub due_sort: i64,
     pub resolved_at: Option<DateTimeUtc>,
+    /// Who resolved it: resolving releases the claim, and a returning customer goes back to
+    /// this agent first.
+    pub resolved_by: Option<i64>,
     /// Started in public, resolved in private: a public follow-up is due since then (cleared by
     /// the brand's next public message).
     pub public_followup_due_at: Option<DateTimeUtc>,

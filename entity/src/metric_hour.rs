@@ -1,5 +1,5 @@
-//! One hour's counters for one combination of network, category, team, agent and business
-//! hours, kept up to date as messages, replies, resolutions and agent activity happen.
+//! One hour's counters for one combination of network, category, team, agent, brand account
+//! and business hours, kept up to date as messages, replies, resolutions and agent activity happen.
 
 use sea_orm::entity::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -22,6 +22,9 @@ pub struct Model {
     /// 0 for none (customer messages, network echoes).
     #[sea_orm(primary_key, auto_increment = false)]
     pub agent_id: i64,
+    /// 0 for figures recorded before they were kept per brand account.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub brand_account_id: i64,
     /// 1 when the customer's message (or the event) fell inside business hours.
     #[sea_orm(primary_key, auto_increment = false)]
     pub in_hours: i16,

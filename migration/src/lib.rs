@@ -23,6 +23,7 @@ mod m20261130_000017_webhooks_out;
 mod m20261201_000018_customer_view;
 mod m20261201_000019_reply_sending;
 mod m20261202_000020_assignee_index;
+mod m20261203_000021_metrics_by_brand_account;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000018_customer_view::Migration),
             Box::new(m20261201_000019_reply_sending::Migration),
             Box::new(m20261202_000020_assignee_index::Migration),
+            Box::new(m20261203_000021_metrics_by_brand_account::Migration),
         ]
     }
 }

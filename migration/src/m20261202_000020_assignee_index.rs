@@ -1,6 +1,6 @@
-//! Every live session renews its agent's leases from what the store records them holding, on
-//! each heartbeat, and every node's lease reaper reads the held conversations every two
-//! seconds. Without an index both read every conversation ever stored.
+//! Every node renews its agents' leases from what the store records them holding, once per ping
+//! interval, and every node's lease reaper reads the held conversations every two seconds.
+//! Without an index both read every conversation ever stored.
 
 use sea_orm_migration::prelude::*;
 

@@ -293,6 +293,41 @@ pub struct Decision {
     /// Why; required to reject, shown to the author.
     #[serde(default)]
     pub comment: Option<String>,
+    /// The approver's confirmation that the reply goes out although its author no longer holds
+    /// the conversation: who holds it now, as the approver saw it (`null`: nobody). Without it,
+    /// or if the holder changed again, approving such a reply answers `holder_changed`.
+    #[serde(default)]
+    pub send_for: Option<SendFor>,
+}
+
+/// See [`Decision::send_for`].
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendFor {
+    /// The conversation's current holder, or `null` for nobody.
+    pub holder_id: Option<i64>,
+}
+
+/// Whether an approved reply may go out: its author still holds the conversation, or the
+/// approver confirmed it for whoever holds it now.
+fn may_send(c: &conversation::Model, author: i64, send_for: Option<SendFor>) -> Result<(), ApiError> {
+    if c.assignee_id == Some(author) && c.status != crate::conversations::STATUS_RESOLVED {
+        return Ok(());
+    }
+    if send_for.is_some_and(|s| s.holder_id == c.assignee_id) {
+        return Ok(());
+    }
+    let now = match c.assignee_id {
+        Some(a) => format!("agent {a} holds it now"),
+        None if c.status == crate::conversations::STATUS_RESOLVED => "it is resolved and nobody holds it".into(),
+        None => "nobody holds it now".into(),
+    };
+    Err(ApiError::HolderChanged(format!(
+        "the reply's author (agent {author}) no longer holds conversation {}: {now}; nothing was sent. \
+         Approve again with send_for.holder_id = {} to send it anyway",
+        c.id,
+        c.assignee_id.map_or("null".to_owned(), |a| a.to_string())
+    )))
 }
 
 fn validate_decision(d: &Decision, c: &conversation::Model, r: &reply::Model) -> Result<(), ApiError> {
@@ -369,6 +404,19 @@ pub async fn decide(
         txn.rollback().await?;
         return Err(already(db, id).await);
     };
+    if status == STATUS_APPROVED {
+        // Checked in the transaction, the row locked on PostgreSQL: a reassignment cannot slip
+        // between this check and the reply being queued.
+        let mut q = conversation::Entity::find_by_id(a.conversation_id);
+        if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            q = q.lock_exclusive();
+        }
+        let now_c = q.one(&txn).await?.ok_or(ApiError::NotFound("conversation"))?;
+        if let Err(e) = may_send(&now_c, a.author_id, d.send_for) {
+            txn.rollback().await?;
+            return Err(e);
+        }
+    }
     let mut update = reply::Entity::update_many()
         .col_expr(reply::Column::Status, Expr::value(reply_status))
         .col_expr(reply::Column::NextAttemptAt, Expr::value(now))
@@ -389,7 +437,8 @@ pub async fn decide(
             target_id: Some(id.to_string()),
             before: Some(serde_json::json!({"status": STATUS_PENDING, "text": a.original_text})),
             after: Some(
-                serde_json::json!({"status": v.status, "decision": v.decision, "text": v.text, "comment": v.comment}),
+                serde_json::json!({"status": v.status, "decision": v.decision, "text": v.text, "comment": v.comment,
+                    "send_for": d.send_for.map(|s| s.holder_id)}),
             ),
             ip,
         },

@@ -87,6 +87,8 @@ permissions! {
     ManageListening = "listening.manage": ["supervisor"],
     /// Change teams and who is in them.
     ManageTeams = "teams.manage": ["supervisor"],
+    /// Rename brand accounts and change their settings.
+    ManageBrandAccounts = "brand_accounts.manage": ["supervisor"],
     /// Create teams and agents, change roles, disable accounts.
     ManageAgents = "agents.manage": [],
     /// Make and revoke API keys.

@@ -43,8 +43,10 @@ pub(crate) fn fenced(id: i64, agent_id: i64, token: i64) -> sea_orm::UpdateMany<
         .filter(conversation::Column::FenceToken.eq(token))
 }
 
-/// Resolves a conversation the caller holds with `token`, then gives the lease back so the
-/// agent's capacity frees at once.
+/// Resolves a conversation the caller holds with `token`, and gives it back: the store records
+/// no holder in the same write (every view then shows it free), and the lease is released so
+/// the agent's capacity frees at once. A public follow-up still due is posted by claiming it
+/// again.
 pub async fn resolve(
     db: &DatabaseConnection,
     live: &Live,
@@ -58,6 +60,8 @@ pub async fn resolve(
         .col_expr(conversation::Column::Status, Expr::value(STATUS_RESOLVED))
         .col_expr(conversation::Column::ResolvedAt, Expr::value(Some(now)))
         .col_expr(conversation::Column::EscalatedTo, Expr::value(Option::<String>::None))
+        .col_expr(conversation::Column::AssigneeId, Expr::value(Option::<i64>::None))
+        .col_expr(conversation::Column::ResolvedBy, Expr::value(Some(agent_id)))
         .filter(conversation::Column::Status.ne(STATUS_RESOLVED))
         .exec_with_returning(&txn)
         .await?;

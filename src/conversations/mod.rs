@@ -7,6 +7,7 @@ pub mod claims;
 mod list;
 pub mod mentions;
 pub mod reaper;
+pub mod rethread;
 pub mod routing;
 pub mod sla;
 mod view;
@@ -97,6 +98,40 @@ pub async fn add_note(
     txn.commit().await?;
     live.publish(&evs);
     Ok(view)
+}
+
+/// A customer message sent at `sent_at`, after triage set the conversation's tier: counts,
+/// times, due times by the SLA policy, and the wait it starts. `opened`: it is the
+/// conversation's first customer message; `was_converted`: sentiment conversion before it.
+/// Shared by ingest and `chorus rethread`, so both time a conversation the same way.
+pub fn apply_inbound(
+    c: &mut conversation::Model,
+    sent_at: chrono::DateTime<chrono::Utc>,
+    policies: &crate::sla::PolicySet,
+    opened: bool,
+    was_converted: bool,
+) -> crate::metrics::facts::Fact {
+    if c.status == STATUS_PENDING {
+        c.status = STATUS_OPEN.to_owned();
+    }
+    c.message_count += 1;
+    c.last_message_at = c.last_message_at.max(sent_at);
+    c.last_inbound_at = Some(c.last_inbound_at.map_or(sent_at, |l| l.max(sent_at)));
+    c.first_inbound_at = Some(c.first_inbound_at.map_or(sent_at, |f| f.min(sent_at)));
+    let policy = policies.for_conversation(c.priority, &c.network);
+    let waiting_from = *c.awaiting_since.get_or_insert(sent_at);
+    let answered_before = c.first_response_at.is_some();
+    if answered_before {
+        c.next_response_due_at = policy.map(|p| p.next_due(waiting_from));
+    } else {
+        c.first_response_due_at = policy.map(|p| p.first_due(waiting_from));
+    }
+    // This message's own answer is due by its own clock (for the average response time).
+    let own_due = policy.map(|p| if answered_before { p.next_due(sent_at) } else { p.first_due(sent_at) });
+    let in_hours = policy.is_none_or(|p| p.calendar.is_open(sent_at));
+    refresh_due(c);
+    c.updated_at = chrono::Utc::now();
+    crate::metrics::facts::inbound(c, sent_at, own_due, in_hours, opened, was_converted)
 }
 
 /// What a message from the brand does to its conversation, whether it came back from the

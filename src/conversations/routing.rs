@@ -138,14 +138,16 @@ pub async fn held_for_others(
     if recent.is_empty() {
         return Ok(HashSet::new());
     }
+    // Who handled it: whoever resolved it (resolving releases the claim), else its holder.
     let previous: HashMap<i64, Option<i64>> = conversation::Entity::find()
         .select_only()
-        .columns([conversation::Column::Id, conversation::Column::AssigneeId])
+        .columns([conversation::Column::Id, conversation::Column::ResolvedBy, conversation::Column::AssigneeId])
         .filter(conversation::Column::Id.is_in(recent.iter().map(|(_, p)| *p)))
-        .into_tuple::<(i64, Option<i64>)>()
+        .into_tuple::<(i64, Option<i64>, Option<i64>)>()
         .all(db)
         .await?
         .into_iter()
+        .map(|(id, resolver, holder)| (id, resolver.or(holder)))
         .collect();
     let others: Vec<(i64, i64)> = recent
         .into_iter()
@@ -174,7 +176,11 @@ pub fn returning_to(q: Select<conversation::Entity>, me: i64) -> Select<conversa
     let mine = Query::select()
         .column(conversation::Column::Id)
         .from(conversation::Entity)
-        .and_where(conversation::Column::AssigneeId.eq(me))
+        .cond_where(
+            sea_orm::Condition::any()
+                .add(conversation::Column::ResolvedBy.eq(me))
+                .add(conversation::Column::AssigneeId.eq(me)),
+        )
         .to_owned();
     q.filter(conversation::Column::PreviousConversationId.in_subquery(mine))
 }

@@ -171,6 +171,11 @@ pub struct MessageView {
     pub platform_message_id: String,
     /// The network's id of the message it answers.
     pub in_reply_to: Option<String>,
+    /// The message it answers, when Chorus has it: customers reply under each other's public
+    /// posts, so it may belong to another customer's conversation. Filled in a conversation's
+    /// detail; absent elsewhere.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replying_to: Option<ReplyingTo>,
     /// The agent who sent it through Chorus.
     pub agent_id: Option<i64>,
     /// Author's name as the network gave it.
@@ -194,6 +199,7 @@ impl From<message::Model> for MessageView {
             network: m.network,
             platform_message_id: m.platform_message_id,
             in_reply_to: m.in_reply_to,
+            replying_to: None,
             agent_id: m.agent_id,
             author_name: m.author_name,
             text: m.text,
@@ -202,6 +208,52 @@ impl From<message::Model> for MessageView {
             received_at: m.received_at,
         }
     }
+}
+
+/// The message another one answers, in short.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ReplyingTo {
+    /// Its id.
+    pub message_id: i64,
+    /// Its conversation (another customer's, when a customer answered someone else's post).
+    pub conversation_id: i64,
+    /// Its author as the network named them.
+    pub author_name: Option<String>,
+    /// `inbound` or `outbound`.
+    pub direction: String,
+    /// Its text, cut to 280 characters.
+    pub text: String,
+}
+
+/// The messages these answer, by their network id, within the brand account.
+async fn replied_to(
+    db: &impl ConnectionTrait,
+    brand_account_id: i64,
+    messages: &[message::Model],
+) -> Result<std::collections::HashMap<String, ReplyingTo>, sea_orm::DbErr> {
+    let ids: Vec<&str> = messages.iter().filter_map(|m| m.in_reply_to.as_deref()).collect();
+    let mut out = std::collections::HashMap::new();
+    for chunk in crate::db::fixed_chunks(&ids) {
+        let rows = message::Entity::find()
+            .filter(message::Column::BrandAccountId.eq(brand_account_id))
+            .filter(message::Column::PlatformMessageId.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        for r in rows {
+            let text: String = r.text.chars().take(280).collect();
+            out.insert(
+                r.platform_message_id,
+                ReplyingTo {
+                    message_id: r.id,
+                    conversation_id: r.conversation_id,
+                    author_name: r.author_name,
+                    direction: r.direction,
+                    text,
+                },
+            );
+        }
+    }
+    Ok(out)
 }
 
 /// An internal note.
@@ -320,6 +372,14 @@ pub async fn detail(db: &impl ConnectionTrait, id: i64) -> Result<Detail, ApiErr
     let inbound: Vec<&str> = messages.iter().filter(|m| m.direction == "inbound").map(|m| m.text.as_str()).collect();
     let escalation_hints = crate::escalations::guides::hints(&guides, &c, &inbound);
     let escalations = crate::escalations::of_conversation(db, id).await?;
+    let answered = replied_to(db, c.brand_account_id, &messages).await?;
+    let messages = messages
+        .into_iter()
+        .map(|m| {
+            let replying_to = m.in_reply_to.as_deref().and_then(|r| answered.get(r).cloned());
+            MessageView { replying_to, ..MessageView::from(m) }
+        })
+        .collect();
     Ok(Detail {
         conversation: Summary::from_model(&c, name.clone()),
         brand_account_name: brand.map(|b| b.name),
@@ -329,7 +389,7 @@ pub async fn detail(db: &impl ConnectionTrait, id: i64) -> Result<Detail, ApiErr
             followers: k.followers,
             identities: identities.into_iter().map(IdentityView::from).collect(),
         }),
-        messages: messages.into_iter().map(MessageView::from).collect(),
+        messages,
         notes: notes.into_iter().map(NoteView::from).collect(),
         earlier_conversations: earlier.iter().map(|e| Summary::from_model(e, name.clone())).collect(),
         escalations,

@@ -1,11 +1,13 @@
 //! The active crises as ingest sees them: compiled keyword lexicons per crisis, swapped in
-//! whole when a crisis is declared, changed or stood down here, and every [`REFRESH`] for the
-//! other nodes' changes — the same pattern as team routes.
+//! whole when a crisis is declared, changed or stood down. Ingest catches up with the store's
+//! version inside each batch's transaction ([`crate::cached`]), so a declaration or stand-down
+//! on any node applies to the next batch on every node; the [`REFRESH`] reload keeps the other
+//! readers current.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::ArcSwap;
+use crate::cached::{Cached, Kind};
 use entity::crisis;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 
@@ -47,17 +49,28 @@ fn strings(v: &serde_json::Value) -> Vec<String> {
 /// This node's view of the active crises.
 #[derive(Clone, Default)]
 pub struct Crises {
-    current: Arc<ArcSwap<ActiveCrises>>,
+    current: Cached<ActiveCrises>,
 }
 
 impl Crises {
     /// The crises to use for one batch.
     pub fn current(&self) -> Arc<ActiveCrises> {
-        self.current.load_full()
+        self.current.current()
+    }
+
+    /// The settings version the crises were read at.
+    pub fn version(&self) -> i64 {
+        self.current.version()
     }
 
     /// Reloads from the store.
     pub async fn reload(&self, db: &impl ConnectionTrait) -> Result<(), ApiError> {
+        let version = crate::cached::version(db, Kind::Crises).await?;
+        self.reload_at(db, version).await
+    }
+
+    /// Reloads, the store being at `version` (read before this).
+    pub async fn reload_at(&self, db: &impl ConnectionTrait, version: i64) -> Result<(), ApiError> {
         let rows = crisis::Entity::find()
             .filter(crisis::Column::Status.eq(super::STATUS_ACTIVE))
             .order_by_asc(crisis::Column::Id)
@@ -72,7 +85,7 @@ impl Crises {
                 team_id: c.team_id,
             })
             .collect();
-        self.current.store(Arc::new(ActiveCrises(active)));
+        self.current.offer(version, ActiveCrises(active));
         Ok(())
     }
 }

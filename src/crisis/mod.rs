@@ -406,6 +406,8 @@ pub async fn declare(
     }
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
+    // First: ingest on every node reads this version row in its transaction.
+    crate::cached::bump(&txn, crate::cached::Kind::Crises).await?;
     let c = crisis::ActiveModel {
         name: Set(name),
         severity: Set(sev),
@@ -489,6 +491,8 @@ pub async fn update(
         m.auto_ack_per_minute = Set(rate(r)?);
     }
     let txn = crate::db::begin_write(db).await?;
+    // First: ingest on every node reads this version row in its transaction.
+    crate::cached::bump(&txn, crate::cached::Kind::Crises).await?;
     let updated = crisis::Entity::update_many()
         .set(m)
         .filter(crisis::Column::Id.eq(id))
@@ -571,6 +575,8 @@ pub async fn resolve(
     may_run(who)?;
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
+    // First: ingest on every node reads this version row in its transaction.
+    crate::cached::bump(&txn, crate::cached::Kind::Crises).await?;
     let done = crisis::Entity::update_many()
         .col_expr(crisis::Column::Status, Expr::value(STATUS_RESOLVED))
         .col_expr(crisis::Column::ResolvedBy, Expr::value(Some(who.id)))

@@ -46,8 +46,9 @@ pub struct Approvals {
     pub approved: u32,
     /// Rejected.
     pub rejected: u32,
-    /// Median wait of the decided ones, in milliseconds.
-    pub median_wait_ms: Option<i64>,
+    /// Median wait of the decided ones, in milliseconds (the mean of the two middle values when
+    /// their number is even).
+    pub median_wait_ms: Option<f64>,
 }
 
 /// The whole timeline.
@@ -106,14 +107,13 @@ pub async fn build(db: &impl ConnectionTrait, crisis_id: i64) -> Result<Timeline
         .await?;
     let mut waits: Vec<i64> =
         asked.iter().filter_map(|a| a.decided_at.map(|d| (d - a.requested_at).num_milliseconds())).collect();
-    waits.sort_unstable();
     let approvals = Approvals {
         requested: u32::try_from(asked.len()).unwrap_or(u32::MAX),
         approved: u32::try_from(asked.iter().filter(|a| a.status == crate::approvals::STATUS_APPROVED).count())
             .unwrap_or(u32::MAX),
         rejected: u32::try_from(asked.iter().filter(|a| a.status == crate::approvals::STATUS_REJECTED).count())
             .unwrap_or(u32::MAX),
-        median_wait_ms: waits.get(waits.len() / 2).copied(),
+        median_wait_ms: crate::metrics::median(&mut waits),
     };
     let mine = sea_orm::Condition::any()
         .add(

@@ -15,11 +15,17 @@ use crate::state::AppState;
 /// The queue (by tier and team, oldest wait, overdue, escalated), the agents (online, away,
 /// with room, at capacity), today's first responses, and today's FRT, ART, attainment, breaches
 /// and handling in and out of business hours, overall and per team.
-#[utoipa::path(get, path = "/api/v1/metrics/live", tag = "metrics", security(("bearer" = [])),
-    responses((status = 200, body = LiveFigures), (status = 403, body = crate::error::ErrorBody)))]
+/// `brand_account_id` narrows the queue and today's figures to one brand account.
+#[utoipa::path(get, path = "/api/v1/metrics/live", tag = "metrics", security(("bearer" = [])), params(live::Scope),
+    responses((status = 200, body = LiveFigures), (status = 400, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody)))]
 #[get("/metrics/live")]
-pub async fn current(state: web::Data<AppState>, _who: Caller<can::ReadMetrics>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(live::figures(&state.db, &state.coord).await?))
+pub async fn current(
+    state: web::Data<AppState>,
+    _who: Caller<can::ReadMetrics>,
+    scope: web::Query<live::Scope>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(live::figures(&state.db, &state.coord, scope.into_inner()).await?))
 }
 
 /// Figures by hour or day, optionally split by agent, team, network or category, as JSON or
@@ -57,7 +63,7 @@ pub async fn list_policies(
 }
 
 /// Add a policy for a tier and/or network (409 if that scope has one). Applies to customer
-/// messages arriving from now on, on every node within two seconds.
+/// messages stored from now on, on every node.
 #[utoipa::path(post, path = "/api/v1/sla-policies", tag = "metrics", security(("bearer" = [])),
     request_body = PolicySpec,
     responses((status = 201, body = PolicyView), (status = 400, body = crate::error::ErrorBody),

@@ -7,6 +7,7 @@ pub mod archive;
 pub mod audit;
 pub mod auth;
 pub mod body;
+pub mod brand_accounts;
 pub mod console;
 pub mod conversations;
 pub mod crises;
@@ -148,6 +149,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(customers::suggestions)
                 .service(customers::accept_suggestion)
                 .service(customers::dismiss_suggestion)
+                .service(brand_accounts::list)
+                .service(brand_accounts::get)
+                .service(brand_accounts::update)
                 .service(teams::list)
                 .service(teams::create)
                 .service(teams::update)

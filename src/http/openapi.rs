@@ -33,6 +33,7 @@ impl Modify for Security {
         super::customers::get, super::customers::merge_into, super::customers::unmerge, super::customers::add_note,
         super::customers::tags, super::customers::link_crm, super::customers::unlink_crm,
         super::customers::suggestions, super::customers::accept_suggestion, super::customers::dismiss_suggestion,
+        super::brand_accounts::list, super::brand_accounts::get, super::brand_accounts::update,
         super::teams::list, super::teams::create, super::teams::update, super::teams::set_agent_team,
         super::ingest::ingest_messages,
         super::webhooks::meta_verify, super::webhooks::meta_receive, super::webhooks::x_crc, super::webhooks::x_receive,

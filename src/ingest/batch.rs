@@ -115,12 +115,13 @@ pub async fn ingest(
     msgs: &[NormalizedMessage],
 ) -> Result<(Vec<Outcome>, Vec<NewEvent>), DbErr> {
     let now = Utc::now();
+    let crises_active = still_active(db, ctx.crises).await?;
     let accounts = resolve_accounts(db, ctx, msgs, now).await?;
-    let account_of = |m: &NormalizedMessage| accounts.get(&(m.network, m.brand_account.id.clone())).copied();
+    let account_of = |m: &NormalizedMessage| accounts.ids.get(&(m.network, m.brand_account.id.clone())).copied();
 
     // Idempotency: already stored, or a repeat inside this batch.
     let ids: Vec<&str> = msgs.iter().map(|m| m.platform_message_id.as_str()).collect();
-    let mut account_ids: Vec<i64> = accounts.values().copied().collect();
+    let mut account_ids: Vec<i64> = accounts.ids.values().copied().collect();
     account_ids.sort_unstable();
     account_ids.dedup();
     let stored = find_messages(db, &account_ids, &ids).await?;
@@ -138,17 +139,49 @@ pub async fn ingest(
     // Threading follows the networks' clocks, not arrival order.
     fresh.sort_by_key(|&i| msgs[i].sent_at);
 
-    let customers = resolve_customers(db, msgs, &fresh, now).await?;
-    let customer_of = |m: &NormalizedMessage| customers.get(&(m.network, m.customer.id.clone())).cloned();
+    // Whose conversation each message belongs to (see [`Party`]). A brand message answering a
+    // stored message, or one earlier in this batch, belongs to that message's customer.
+    let reply_ids: Vec<&str> = fresh.iter().filter_map(|&i| msgs[i].in_reply_to.as_deref()).collect();
+    let replied = find_messages(db, &account_ids, &reply_ids).await?;
+    let mut parties: Vec<Party> = Vec::with_capacity(fresh.len());
+    let mut party_of_batch: HashMap<(i64, &str), Party> = HashMap::new();
+    for &i in &fresh {
+        let m = &msgs[i];
+        let acct = account_of(m);
+        let answered = match (m.direction, acct, m.in_reply_to.as_deref()) {
+            (Direction::Outbound, Some(acct), Some(r)) => party_of_batch
+                .get(&(acct, r))
+                .copied()
+                .or_else(|| replied.get(&(acct, r.to_owned())).map(|s| Party::Known(s.customer_id))),
+            _ => None,
+        };
+        let party = answered.unwrap_or(Party::Named(i));
+        if let Some(acct) = acct {
+            party_of_batch.insert((acct, m.platform_message_id.as_str()), party);
+        }
+        parties.push(party);
+    }
+    let named: Vec<usize> =
+        parties.iter().filter_map(|p| if let Party::Named(i) = p { Some(*i) } else { None }).collect();
+    let customers = resolve_customers(db, msgs, &named, now).await?;
+    let known: Vec<i64> =
+        parties.iter().filter_map(|p| if let Party::Known(c) = p { Some(*c) } else { None }).collect();
+    let known_names = customer_names(db, &known).await?;
+    // (customer id, display name, followers) of each fresh message, by its position in `fresh`.
+    let party_rows: Vec<Option<CustomerRow>> = parties
+        .iter()
+        .map(|p| match *p {
+            Party::Named(i) => customers.get(&(msgs[i].network, msgs[i].customer.id.clone())).cloned(),
+            Party::Known(c) => Some((c, known_names.get(&c).cloned().unwrap_or_default(), None)),
+        })
+        .collect();
 
     // Conversations the batch may touch: active and resolved ones of these customers, and the
     // conversations of the messages being replied to.
-    let customer_ids: Vec<i64> = fresh.iter().filter_map(|&i| customer_of(&msgs[i]).map(|c| c.0)).collect();
+    let customer_ids: Vec<i64> = party_rows.iter().flatten().map(|c| c.0).collect();
     let mut names: HashMap<i64, String> = HashMap::new();
-    for &i in &fresh {
-        if let Some((cid, name)) = customer_of(&msgs[i]).map(|c| (c.0, c.1)) {
-            names.entry(cid).or_insert(name);
-        }
+    for (cid, name, _) in party_rows.iter().flatten() {
+        names.entry(*cid).or_insert_with(|| name.clone());
     }
     let mut ix = Loaded::default();
     let mut uniq = customer_ids.clone();
@@ -168,9 +201,7 @@ pub async fn ingest(
         let rows = q.all(db).await?;
         ix.load(rows, &names);
     }
-    let reply_ids: Vec<&str> = fresh.iter().filter_map(|&i| msgs[i].in_reply_to.as_deref()).collect();
-    let replied: HashMap<(i64, String), i64> =
-        find_messages(db, &account_ids, &reply_ids).await?.into_iter().map(|(k, (_, conv))| (k, conv)).collect();
+    let replied: HashMap<(i64, String), i64> = replied.into_iter().map(|(k, s)| (k, s.conversation_id)).collect();
     let missing: Vec<i64> = replied.values().copied().filter(|c| !ix.by_id.contains_key(c)).collect();
     if !missing.is_empty() {
         let mut q = conversation::Entity::find()
@@ -193,8 +224,7 @@ pub async fn ingest(
     let mut facts: Vec<(WorkIx, crate::metrics::facts::Fact)> = Vec::new();
     for (n, &i) in fresh.iter().enumerate() {
         let m = &msgs[i];
-        let (Some(acct), Some((cust, _, followers))) = (account_of(m), customer_of(m).map(|c| (c.0, c.1.clone(), c.2)))
-        else {
+        let (Some(acct), Some((cust, followers))) = (account_of(m), party_rows[n].as_ref().map(|c| (c.0, c.2))) else {
             continue;
         };
         let key = (cust, acct);
@@ -204,8 +234,12 @@ pub async fn ingest(
                 .copied()
                 .or_else(|| replied.get(&(acct, r.to_owned())).and_then(|c| by_id.get(c).copied()))
         });
-        // A reply joins its thread's conversation while that conversation is active.
-        let thread = thread.filter(|&w| works[w].model.status != STATUS_RESOLVED || m.direction == Direction::Outbound);
+        // A reply joins its thread's conversation only if that is this customer's (customers
+        // reply under each other's public posts: B's answer to A is B's conversation), and only
+        // while it is active, except for the brand's late answer to a resolved one.
+        let thread = thread
+            .filter(|&w| works[w].model.customer_id == cust && works[w].model.brand_account_id == acct)
+            .filter(|&w| works[w].model.status != STATUS_RESOLVED || m.direction == Direction::Outbound);
         let ix = match thread.or_else(|| active.get(&key).copied()) {
             Some(w) => w,
             None => {
@@ -249,6 +283,7 @@ pub async fn ingest(
                 facts.push((ix, apply_inbound(&mut works[ix].model, m, &t, ctx.policies)));
                 if works[ix].model.crisis_id.is_none()
                     && let Some(a) = ctx.crises.matching(m.network.as_str(), &m.text)
+                    && crises_active.contains(&a.id)
                 {
                     crisis_links.push((ix, a.id, a.team_id, works[ix].model.priority));
                     works[ix].model.crisis_id = Some(a.id);
@@ -278,8 +313,10 @@ pub async fn ingest(
     let new_ix: Vec<WorkIx> = (0..works.len()).filter(|&w| works[w].is_new).collect();
     // Routed once, with what the batch learned (category, language): a team's queue does not
     // reshuffle under its members as later messages refine the triage.
+    // No route matching: the brand account's default team, if it names one.
     for &w in &new_ix {
-        works[w].model.team_id = ctx.teams.route(&works[w].model);
+        let m = &works[w].model;
+        works[w].model.team_id = ctx.teams.route(m).or_else(|| accounts.default_team.get(&m.brand_account_id).copied());
     }
     let prev_teams: HashMap<WorkIx, Option<i64>> =
         crisis_links.iter().map(|&(w, ..)| (w, works[w].model.team_id)).collect();
@@ -317,7 +354,7 @@ pub async fn ingest(
             Some(message::ActiveModel {
                 conversation_id: Set(conv.id),
                 brand_account_id: Set(account_of(m)?),
-                customer_id: Set(customer_of(m)?.0),
+                customer_id: Set(conv.customer_id),
                 network: Set(m.network.as_str().to_owned()),
                 direction: Set(m.direction.as_str().to_owned()),
                 visibility: Set(m.visibility.as_str().to_owned()),
@@ -342,10 +379,11 @@ pub async fn ingest(
     let inbound: Vec<crate::customers::suggest::Inbound<'_>> = placed
         .iter()
         .filter(|&&(i, _, _)| msgs[i].direction == Direction::Inbound)
-        .filter_map(|&(i, _, _)| {
+        .filter_map(|&(i, w, _)| {
             let m = &msgs[i];
             let message_id = message_ids.get(&(account_of(m)?, m.platform_message_id.clone())).copied()?;
-            Some(crate::customers::suggest::Inbound { customer_id: customer_of(m)?.0, message_id, text: &m.text })
+            let customer_id = works[w].model.customer_id;
+            Some(crate::customers::suggest::Inbound { customer_id, message_id, text: &m.text })
         })
         .collect();
     crate::customers::suggest::record(db, &inbound).await?;
@@ -387,7 +425,7 @@ pub async fn ingest(
     for m in msgs {
         let acct = account_of(m).ok_or_else(|| DbErr::Custom("brand account not resolved".into()))?;
         let key = (acct, m.platform_message_id.clone());
-        if let Some(&(message_id, conversation_id)) = stored.get(&key) {
+        if let Some(&Stored { id: message_id, conversation_id, .. }) = stored.get(&key) {
             out.push(Outcome::Duplicate { message_id, conversation_id });
             continue;
         }
@@ -407,7 +445,7 @@ pub async fn ingest(
 }
 
 /// The columns ingest changes on an existing conversation, with their PostgreSQL types.
-const UPDATED: [(&str, &str); 21] = [
+const UPDATED: [(&str, &str); 22] = [
     ("status", "varchar"),
     ("priority", "smallint"),
     ("risk", "integer"),
@@ -420,6 +458,7 @@ const UPDATED: [(&str, &str); 21] = [
     ("message_count", "integer"),
     ("last_message_at", "timestamptz"),
     ("last_inbound_at", "timestamptz"),
+    ("first_inbound_at", "timestamptz"),
     ("awaiting_since", "timestamptz"),
     ("first_response_at", "timestamptz"),
     ("first_response_due_at", "timestamptz"),
@@ -447,6 +486,7 @@ fn updated_values(c: &conversation::Model) -> [sea_orm::Value; UPDATED.len() + 1
         c.message_count.into(),
         c.last_message_at.into(),
         c.last_inbound_at.into(),
+        c.first_inbound_at.into(),
         c.awaiting_since.into(),
         c.first_response_at.into(),
         c.first_response_due_at.into(),
@@ -457,6 +497,30 @@ fn updated_values(c: &conversation::Model) -> [sea_orm::Value; UPDATED.len() + 1
         c.unanswered.clone().into(),
         c.in_hours.into(),
     ]
+}
+
+/// Of the crises this node holds active, those still active in the store. On PostgreSQL they
+/// are share-locked until the batch commits (taken before any conversation, the order a
+/// stand-down takes them in): a stand-down waits for the batch and then gives back what it
+/// linked; a batch behind a stand-down waits for it and then links nothing to that crisis. So
+/// no message joins a crisis after its stand-down commits, whatever a node cached. No query
+/// while no crisis is active.
+async fn still_active(
+    db: &impl ConnectionTrait,
+    crises: &crate::crisis::matcher::ActiveCrises,
+) -> Result<HashSet<i64>, DbErr> {
+    if crises.0.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let mut q = entity::crisis::Entity::find()
+        .select_only()
+        .column(entity::crisis::Column::Id)
+        .filter(entity::crisis::Column::Id.is_in(crises.0.iter().map(|a| a.id)))
+        .filter(entity::crisis::Column::Status.eq(crate::crisis::STATUS_ACTIVE));
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        q = q.lock_shared();
+    }
+    Ok(q.into_tuple::<i64>().all(db).await?.into_iter().collect())
 }
 
 /// Records the crisis links made in this batch (with the tier and team to give back at
@@ -546,14 +610,15 @@ async fn find_messages(
     db: &impl ConnectionTrait,
     accounts: &[i64],
     platform_ids: &[&str],
-) -> Result<HashMap<(i64, String), (i64, i64)>, DbErr> {
+) -> Result<HashMap<(i64, String), Stored>, DbErr> {
     let mut found = HashMap::new();
     for chunk in crate::db::fixed_chunks(platform_ids) {
-        let rows: Vec<(i64, i64, i64, String)> = message::Entity::find()
+        let rows: Vec<(i64, i64, i64, i64, String)> = message::Entity::find()
             .select_only()
             .columns([
                 message::Column::Id,
                 message::Column::ConversationId,
+                message::Column::CustomerId,
                 message::Column::BrandAccountId,
                 message::Column::PlatformMessageId,
             ])
@@ -563,11 +628,51 @@ async fn find_messages(
             .into_tuple()
             .all(db)
             .await?;
-        for (id, conv, acct, pid) in rows {
-            found.insert((acct, pid), (id, conv));
+        for (id, conversation_id, customer_id, acct, pid) in rows {
+            found.insert((acct, pid), Stored { id, conversation_id, customer_id });
         }
     }
     Ok(found)
+}
+
+/// A message already in the store, as a batch needs it.
+#[derive(Debug, Clone, Copy)]
+struct Stored {
+    id: i64,
+    conversation_id: i64,
+    /// Its customer: the author of a customer message, the customer a brand message answered.
+    customer_id: i64,
+}
+
+/// Whose conversation a message in the batch belongs to. A conversation is one customer with one
+/// brand account: a customer's message is its author's; a brand message is the customer's whose
+/// message it answers, when that message is known, else the customer the network named (the
+/// one it replies to or mentions first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Party {
+    /// A customer already in the store.
+    Known(i64),
+    /// The customer named by the message at this index of the batch.
+    Named(usize),
+}
+
+/// Display names of customers by id.
+async fn customer_names(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, String>, DbErr> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = HashMap::new();
+    for chunk in crate::db::fixed_chunks(&ids) {
+        let rows: Vec<(i64, String)> = customer::Entity::find()
+            .select_only()
+            .columns([customer::Column::Id, customer::Column::DisplayName])
+            .filter(customer::Column::Id.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
 }
 
 /// Finds each brand account, registering the ones a verified delivery names for the first time.
@@ -576,14 +681,14 @@ async fn resolve_accounts(
     ctx: &BatchContext<'_>,
     msgs: &[NormalizedMessage],
     now: DateTime<Utc>,
-) -> Result<HashMap<(Network, String), i64>, DbErr> {
+) -> Result<Accounts, DbErr> {
     let mut wanted: BTreeMap<(&'static str, String), (Network, Option<String>)> = BTreeMap::new();
     for m in msgs {
         wanted
             .entry((m.network.as_str(), m.brand_account.id.clone()))
             .or_insert((m.network, m.brand_account.name.clone()));
     }
-    let mut out = HashMap::new();
+    let mut out = Accounts::default();
     for ((net, pid), (network, name)) in wanted {
         let found = brand_account::Entity::find()
             .filter(brand_account::Column::Network.eq(net))
@@ -591,7 +696,12 @@ async fn resolve_accounts(
             .one(db)
             .await?;
         let id = match found {
-            Some(a) => a.id,
+            Some(a) => {
+                if let Some(team) = a.default_team_id {
+                    out.default_team.insert(a.id, team);
+                }
+                a.id
+            }
             None => {
                 let name = name.unwrap_or_else(|| format!("{net} {pid}"));
                 let a = brand_account::ActiveModel {
@@ -624,23 +734,30 @@ async fn resolve_accounts(
                 a.id
             }
         };
-        out.insert((network, pid), id);
+        out.ids.insert((network, pid), id);
     }
     Ok(out)
+}
+
+/// The brand accounts of a batch, as its messages name them, and their default teams.
+#[derive(Default)]
+struct Accounts {
+    ids: HashMap<(Network, String), i64>,
+    default_team: HashMap<i64, i64>,
 }
 
 /// (customer id, display name, largest follower count) per identity.
 type CustomerRow = (i64, String, Option<i64>);
 
-/// Finds or creates the customer behind each identity in the batch.
+/// Finds or creates the customer behind each identity the messages at `named` name.
 async fn resolve_customers(
     db: &impl ConnectionTrait,
     msgs: &[NormalizedMessage],
-    fresh: &[usize],
+    named: &[usize],
     now: DateTime<Utc>,
 ) -> Result<HashMap<(Network, String), CustomerRow>, DbErr> {
     let mut wanted: BTreeMap<(Network, String), usize> = BTreeMap::new();
-    for &i in fresh {
+    for &i in named {
         wanted.entry((msgs[i].network, msgs[i].customer.id.clone())).or_insert(i);
     }
     let mut out: HashMap<(Network, String), CustomerRow> = HashMap::new();
@@ -760,12 +877,14 @@ fn new_conversation(
         first_message_at: m.sent_at,
         last_message_at: m.sent_at,
         last_inbound_at: None,
+        first_inbound_at: None,
         awaiting_since: None,
         first_response_at: None,
         first_response_due_at: None,
         next_response_due_at: None,
         due_sort: i64::MAX,
         resolved_at: None,
+        resolved_by: None,
         public_followup_due_at: None,
         crisis_id: None,
         escalated_to: None,
@@ -837,26 +956,7 @@ fn apply_inbound(
     if c.language.is_none() {
         c.language = m.language.as_deref().and_then(language::normalize).or_else(|| language::detect(&m.text));
     }
-    if c.status == STATUS_PENDING {
-        c.status = STATUS_OPEN.to_owned();
-    }
-    c.message_count += 1;
-    c.last_message_at = c.last_message_at.max(m.sent_at);
-    c.last_inbound_at = Some(c.last_inbound_at.map_or(m.sent_at, |l| l.max(m.sent_at)));
-    let policy = policies.for_conversation(c.priority, &c.network);
-    let waiting_from = *c.awaiting_since.get_or_insert(m.sent_at);
-    let answered_before = c.first_response_at.is_some();
-    if answered_before {
-        c.next_response_due_at = policy.map(|p| p.next_due(waiting_from));
-    } else {
-        c.first_response_due_at = policy.map(|p| p.first_due(waiting_from));
-    }
-    // This message's own answer is due by its own clock (for the average response time).
-    let own_due = policy.map(|p| if answered_before { p.next_due(m.sent_at) } else { p.first_due(m.sent_at) });
-    let in_hours = policy.is_none_or(|p| p.calendar.is_open(m.sent_at));
-    conversations::refresh_due(c);
-    c.updated_at = Utc::now();
-    crate::metrics::facts::inbound(c, m.sent_at, own_due, in_hours, opened, was_converted)
+    conversations::apply_inbound(c, m.sent_at, policies, opened, was_converted)
 }
 
 #[cfg(test)]

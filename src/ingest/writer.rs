@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use chrono::Duration;
-use sea_orm::{DatabaseConnection, DbErr, SqlErr};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, SqlErr};
 use tokio::sync::{mpsc, oneshot};
 
 use super::batch::{self, BatchContext, Outcome};
@@ -85,7 +85,7 @@ pub struct IngestWriter {
 }
 
 /// What ingest matches messages against, each swapped in whole when it changes: listening
-/// searches, team routes and active crises.
+/// searches, team routes, active crises and SLA policies.
 #[derive(Clone, Default)]
 pub struct Matchers {
     /// Saved listening searches.
@@ -96,6 +96,31 @@ pub struct Matchers {
     pub crises: crate::crisis::Crises,
     /// SLA policies.
     pub sla: crate::sla::Policies,
+}
+
+impl Matchers {
+    /// Reloads, inside the batch's transaction, every cache older than the store's version of
+    /// it, so a change committed on any node applies from the next batch on every node. (A
+    /// batch already under way when a change commits keeps what it read; for crises, which must
+    /// be exact at stand-down, the batch also checks the crises it links, see `ingest::batch`.)
+    pub async fn catch_up(&self, txn: &impl ConnectionTrait) -> Result<(), DbErr> {
+        use crate::cached::Kind;
+        let v = crate::cached::versions(txn).await?;
+        let stale = |e: crate::error::ApiError| DbErr::Custom(format!("reloading settings: {e}"));
+        if self.crises.version() < v.of(Kind::Crises) {
+            self.crises.reload_at(txn, v.of(Kind::Crises)).await.map_err(stale)?;
+        }
+        if self.teams.version() < v.of(Kind::Teams) {
+            self.teams.reload_at(txn, v.of(Kind::Teams)).await.map_err(stale)?;
+        }
+        if self.listening.version() < v.of(Kind::Listening) {
+            self.listening.reload_at(txn, v.of(Kind::Listening)).await.map_err(stale)?;
+        }
+        if self.sla.version() < v.of(Kind::SlaPolicies) {
+            self.sla.reload_at(txn, v.of(Kind::SlaPolicies)).await.map_err(stale)?;
+        }
+        Ok(())
+    }
 }
 
 /// Everything the writer task owns.
@@ -224,6 +249,13 @@ impl Writer {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            let txn = crate::db::begin_write(&self.db).await?;
+            // Settings changed on any node reach this batch (see `crate::cached`).
+            let caught_up = self.matchers.catch_up(&txn).await;
+            if let Err(e) = caught_up {
+                let _ = txn.rollback().await;
+                return Err(e);
+            }
             let m = &self.matchers;
             let (listening, teams, crises) = (m.listening.current(), m.teams.current(), m.crises.current());
             let policies = m.sla.current();
@@ -238,7 +270,6 @@ impl Writer {
                 policies: &policies,
                 actor,
             };
-            let txn = crate::db::begin_write(&self.db).await?;
             let result = batch::ingest(&txn, &ctx, msgs).await;
             let result = match result {
                 Ok((out, evs)) => txn.commit().await.map(|()| {

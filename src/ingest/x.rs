@@ -3,8 +3,9 @@
 //!
 //! Choices:
 //! - The brand is `for_user_id`. Its own tweets and DMs (sent from X's app) are stored as
-//!   outbound so they thread as replies; a brand tweet that answers nobody (an announcement, a
-//!   self-thread, a retweet) has no customer and is skipped.
+//!   outbound so they thread as replies. Their customer is the one replied to, else the first
+//!   one mentioned; ingest then files a reply under the author of the tweet it answers when that
+//!   tweet is stored. A brand tweet that names nobody (an announcement, a retweet) is skipped.
 //! - A customer tweet that neither mentions nor replies to the brand (a quote or retweet the
 //!   subscription still delivers) is kept with `addressed_to_brand: false`.
 //! - The brand account is named by its display name, else `@handle`, from whatever the delivery
@@ -221,14 +222,25 @@ pub fn parse(body: &[u8]) -> Result<Vec<NormalizedMessage>, PayloadError> {
         let author = t.user.id().ok_or_else(|| PayloadError::Shape(format!("tweet {} user without id", t.id_str)))?;
         let sent_at = t.sent_at()?;
         let (direction, customer, addressed) = if author == brand {
-            // The brand tweeting from X's own app: a reply to a customer, or nothing to thread.
-            let Some(customer) = t.in_reply_to_user_id_str.as_deref().filter(|c| *c != brand) else {
+            // The brand tweeting from X's own app: to the customer it replies to, else the one it
+            // mentions first (a self-thread's "2/2 @customer …"); an announcement has nobody.
+            let Some(customer) = t
+                .in_reply_to_user_id_str
+                .as_deref()
+                .filter(|c| *c != brand)
+                .or_else(|| t.mentions().iter().filter_map(|m| m.id_str.as_deref()).find(|id| *id != brand))
+            else {
                 continue;
             };
             let mention = t.mention_of(customer);
             let customer = CustomerRef {
                 id: customer.to_owned(),
-                handle: handle(t.in_reply_to_screen_name.as_deref().or(mention.and_then(|m| m.screen_name.as_deref()))),
+                handle: handle(
+                    mention.and_then(|m| m.screen_name.as_deref()).or(t
+                        .in_reply_to_screen_name
+                        .as_deref()
+                        .filter(|_| t.in_reply_to_user_id_str.as_deref() == Some(customer))),
+                ),
                 name: mention.and_then(|m| m.name.clone()),
                 followers: None,
             };
@@ -428,6 +440,20 @@ mod tests {
         assert_eq!(quote.text, "flying tomorrow, hope no delays this time, last trip was a mess");
         assert!(!quote.addressed_to_brand);
         assert!(out.iter().all(|m| m.validate().is_ok()));
+        Ok(())
+    }
+
+    #[test]
+    fn a_self_thread_that_mentions_a_customer_is_outbound_to_them() -> R {
+        let out = run(&json!({"for_user_id": "2244994945", "tweet_create_events": [
+            {"created_at": "Wed Oct 10 20:21:30 +0000 2018", "id_str": "6", "text": "2/2 @TwitterAPI the refund is on its way",
+             "in_reply_to_status_id_str": "1050118621198921729", "in_reply_to_user_id_str": "2244994945",
+             "in_reply_to_screen_name": "TwitterDev", "user": {"id_str": "2244994945", "screen_name": "TwitterDev"},
+             "entities": {"user_mentions": [{"screen_name": "TwitterAPI", "name": "Twitter API", "id_str": "6253282"}]}}]}))?;
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].direction, Direction::Outbound);
+        assert_eq!(out[0].customer.id, "6253282");
+        assert_eq!(out[0].customer.handle.as_deref(), Some("@TwitterAPI"));
         Ok(())
     }
 

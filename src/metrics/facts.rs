@@ -74,6 +74,32 @@ impl std::ops::AddAssign for Counts {
     }
 }
 
+impl std::ops::Neg for Counts {
+    type Output = Self;
+
+    /// The change that undoes this one (`chorus rethread` takes a message's facts back from the
+    /// conversation it was wrongly in).
+    fn neg(self) -> Self {
+        Self {
+            inbound: -self.inbound,
+            outbound: -self.outbound,
+            conversations: -self.conversations,
+            first_responses: -self.first_responses,
+            frt_ms: -self.frt_ms,
+            frt_met: -self.frt_met,
+            responses: -self.responses,
+            art_ms: -self.art_ms,
+            art_met: -self.art_met,
+            resolved: -self.resolved,
+            resolution_ms: -self.resolution_ms,
+            resolved_handling_ms: -self.resolved_handling_ms,
+            handling_ms: -self.handling_ms,
+            negative_starts: -self.negative_starts,
+            conversions: -self.conversions,
+        }
+    }
+}
+
 /// A change to the counters of the hour of `at`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Fact {

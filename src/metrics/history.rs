@@ -1,5 +1,5 @@
 //! `GET /api/v1/metrics/history`: the hourly aggregates read back by hour or day (UTC), split by
-//! agent, team, network or category, with in-hours and out-of-hours figures beside the total.
+//! agent, team, brand account, network or category, with in-hours and out-of-hours figures beside the total.
 //! One grouped read of `metric_hours` — whose primary key starts with the hour — never of the
 //! messages.
 
@@ -27,12 +27,15 @@ pub struct HistoryQuery {
     pub to: Option<DateTime<Utc>>,
     /// `hour` (default) or `day` (UTC days).
     pub bucket: Option<String>,
-    /// Split by `agent`, `team`, `network` or `category`; absent for one row per bucket.
+    /// Split by `agent`, `team`, `brand_account`, `network` or `category`; absent for one row per
+    /// bucket.
     pub by: Option<String>,
     /// Only this agent.
     pub agent_id: Option<i64>,
     /// Only this team.
     pub team_id: Option<i64>,
+    /// Only this brand account.
+    pub brand_account_id: Option<i64>,
     /// Only this network.
     pub network: Option<String>,
     /// Only this category.
@@ -161,8 +164,8 @@ impl From<SplitCounts> for Split {
 pub struct HistoryRow {
     /// Start of the hour or day.
     pub bucket_start: DateTime<Utc>,
-    /// The agent id, team id, network or category (`by`); null without `by` (and for no
-    /// team, no agent, no category).
+    /// The agent id, team id, brand account id, network or category (`by`); null without `by`
+    /// (and for no team, no agent, no brand account, no category).
     pub key: Option<String>,
     /// The figures.
     #[serde(flatten)]
@@ -201,17 +204,20 @@ fn key_expr(by: Option<&str>) -> Result<&'static str, ApiError> {
         None => "NULL",
         Some("agent") => "CAST(agent_id AS TEXT)",
         Some("team") => "CAST(team_id AS TEXT)",
+        Some("brand_account") => "CAST(brand_account_id AS TEXT)",
         Some("network") => "network",
         Some("category") => "category",
         Some(other) => {
-            return Err(ApiError::Validation(format!("by is agent, team, network or category (got {other:?})")));
+            return Err(ApiError::Validation(format!(
+                "by is agent, team, brand_account, network or category (got {other:?})"
+            )));
         }
     })
 }
 
 fn none_key(by: Option<&str>, key: Option<String>) -> Option<String> {
     match (by, key) {
-        (Some("agent" | "team"), Some(k)) if k == "0" => None,
+        (Some("agent" | "team" | "brand_account"), Some(k)) if k == "0" => None,
         (_, Some(k)) if k.is_empty() => None,
         (_, k) => k,
     }
@@ -256,6 +262,9 @@ pub async fn read(db: &impl ConnectionTrait, q: &HistoryQuery) -> Result<History
     }
     if let Some(t) = q.team_id {
         sel = sel.filter(metric_hour::Column::TeamId.eq(t));
+    }
+    if let Some(a) = q.brand_account_id {
+        sel = sel.filter(metric_hour::Column::BrandAccountId.eq(a));
     }
     if let Some(n) = &q.network {
         sel = sel.filter(metric_hour::Column::Network.eq(n.as_str()));

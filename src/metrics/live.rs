@@ -69,8 +69,9 @@ pub struct TodayFigures {
     pub first_responses: u64,
     /// Their mean first response time, in seconds.
     pub frt_mean_secs: Option<f64>,
-    /// Their median first response time, in seconds.
-    pub frt_median_secs: Option<i64>,
+    /// Their median first response time, in seconds (the mean of the two middle values when
+    /// their number is even).
+    pub frt_median_secs: Option<f64>,
     /// Of them, answered within their target.
     pub within_target: u64,
     /// `within_target / first_responses`.
@@ -82,6 +83,8 @@ pub struct TodayFigures {
 pub struct LiveFigures {
     /// When the figures were taken.
     pub at: DateTime<Utc>,
+    /// The brand account they cover; absent for every account.
+    pub brand_account_id: Option<i64>,
     /// The queue.
     pub queue: QueueFigures,
     /// The agents.
@@ -113,8 +116,26 @@ fn queued() -> Condition {
 /// One team and tier of the queue: team, tier, waiting, unassigned, overdue, oldest wait.
 type QueueGroup = (Option<i64>, i16, i64, i64, i64, Option<DateTime<Utc>>);
 
+/// Which slice of the floor the figures cover.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    /// Only this brand account's conversations and figures (agents are shared by every account,
+    /// so `agents` is the whole floor either way).
+    pub brand_account_id: Option<i64>,
+}
+
+impl Scope {
+    fn condition(self) -> Condition {
+        match self.brand_account_id {
+            Some(a) => Condition::all().add(conversation::Column::BrandAccountId.eq(a)),
+            None => Condition::all(),
+        }
+    }
+}
+
 /// The queue now.
-pub async fn queue(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<QueueFigures, ApiError> {
+pub async fn queue(db: &impl ConnectionTrait, now: DateTime<Utc>, scope: Scope) -> Result<QueueFigures, ApiError> {
     use sea_orm::PaginatorTrait;
     use sea_orm::sea_query::Expr;
     // One pass over the waiting conversations (the queue index) for every per-group figure.
@@ -128,6 +149,7 @@ pub async fn queue(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Queu
         .column_as(Expr::cust(format!("SUM(CASE WHEN due_sort < {now_ms} THEN 1 ELSE 0 END)")), "overdue")
         .column_as(conversation::Column::AwaitingSince.min(), "oldest")
         .filter(queued())
+        .filter(scope.condition())
         .group_by(conversation::Column::TeamId)
         .group_by(conversation::Column::Priority)
         .into_tuple()
@@ -161,6 +183,7 @@ pub async fn queue(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Queu
     let escalated = conversation::Entity::find()
         .filter(conversation::Column::EscalatedTo.is_not_null())
         .filter(conversation::Column::Status.ne(STATUS_RESOLVED))
+        .filter(scope.condition())
         .count(db)
         .await?;
     Ok(QueueFigures {
@@ -198,34 +221,36 @@ async fn agents(coord: &Coordination) -> Result<AgentFigures, ApiError> {
     Ok(f)
 }
 
-/// One first response: the customer's first message, the brand's first answer, its due time.
+/// One first response: the customer's first message (also when the brand wrote first: the
+/// same start as the aggregates, see `facts::outbound`), the brand's first answer, its due time.
 pub type FirstResponse = (DateTime<Utc>, DateTime<Utc>, Option<DateTime<Utc>>);
 
 /// First response figures of these conversations.
 pub fn first_responses(rows: &[FirstResponse]) -> TodayFigures {
     let mut secs: Vec<i64> =
         rows.iter().map(|(first, answered, _)| (*answered - *first).num_seconds().max(0)).collect();
-    secs.sort_unstable();
     let n = secs.len() as u64;
     let within = rows.iter().filter(|(_, answered, due)| due.is_none_or(|d| *answered <= d)).count() as u64;
     TodayFigures {
         first_responses: n,
         frt_mean_secs: (n > 0).then(|| secs.iter().sum::<i64>() as f64 / n as f64),
-        frt_median_secs: secs.get(secs.len() / 2).copied().filter(|_| n > 0),
+        frt_median_secs: super::median(&mut secs),
         within_target: within,
         attainment: (n > 0).then(|| within as f64 / n as f64),
     }
 }
 
 /// Today's first responses, from the conversations.
-pub async fn today(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<TodayFigures, ApiError> {
+pub async fn today(db: &impl ConnectionTrait, now: DateTime<Utc>, scope: Scope) -> Result<TodayFigures, ApiError> {
     let midnight = now.date_naive().and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
     let rows: Vec<FirstResponse> = conversation::Entity::find()
         .select_only()
-        .column(conversation::Column::FirstMessageAt)
+        .column(conversation::Column::FirstInboundAt)
         .column(conversation::Column::FirstResponseAt)
         .column(conversation::Column::FirstResponseDueAt)
         .filter(conversation::Column::FirstResponseAt.gte(midnight))
+        .filter(conversation::Column::FirstInboundAt.is_not_null())
+        .filter(scope.condition())
         .into_tuple()
         .all(db)
         .await?;
@@ -236,6 +261,7 @@ pub async fn today(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<Toda
 pub async fn sla_today(
     db: &impl ConnectionTrait,
     now: DateTime<Utc>,
+    scope: Scope,
 ) -> Result<(super::history::Split, Vec<TeamToday>), ApiError> {
     let midnight = now.date_naive().and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now);
     let q = super::history::HistoryQuery {
@@ -243,6 +269,7 @@ pub async fn sla_today(
         to: Some(midnight + chrono::Duration::days(1)),
         bucket: Some("day".into()),
         by: Some("team".into()),
+        brand_account_id: scope.brand_account_id,
         ..Default::default()
     };
     let h = super::history::read(db, &q).await?;
@@ -255,14 +282,15 @@ pub async fn sla_today(
 }
 
 /// The figures now.
-pub async fn figures(db: &impl ConnectionTrait, coord: &Coordination) -> Result<LiveFigures, ApiError> {
+pub async fn figures(db: &impl ConnectionTrait, coord: &Coordination, scope: Scope) -> Result<LiveFigures, ApiError> {
     let now = Utc::now();
-    let (sla_today, teams_today) = sla_today(db, now).await?;
+    let (sla_today, teams_today) = sla_today(db, now, scope).await?;
     Ok(LiveFigures {
         at: now,
-        queue: queue(db, now).await?,
+        brand_account_id: scope.brand_account_id,
+        queue: queue(db, now, scope).await?,
         agents: agents(coord).await?,
-        today: today(db, now).await?,
+        today: today(db, now, scope).await?,
         sla_today,
         teams_today,
     })
@@ -279,9 +307,12 @@ mod tests {
         let rows = [(t(0), t(10), Some(t(30))), (t(0), t(20), Some(t(30))), (t(0), t(60), Some(t(30)))];
         let f = super::first_responses(&rows);
         assert_eq!((f.first_responses, f.within_target), (3, 2));
-        assert_eq!(f.frt_median_secs, Some(20 * 60));
+        assert_eq!(f.frt_median_secs, Some(20.0 * 60.0));
         assert_eq!(f.frt_mean_secs, Some(30.0 * 60.0));
         assert_eq!(f.attainment, Some(2.0 / 3.0));
+        // An even number: the mean of the two middle values.
+        let f = super::first_responses(&rows[..2]);
+        assert_eq!(f.frt_median_secs, Some(15.0 * 60.0));
         assert_eq!(super::first_responses(&[]), super::TodayFigures::default());
     }
 }

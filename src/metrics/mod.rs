@@ -8,3 +8,26 @@ pub mod history;
 pub mod live;
 pub mod tally;
 pub mod wallboard;
+
+/// The median of the values (sorted here): the middle one, or the mean of the two middle ones.
+pub fn median(values: &mut [i64]) -> Option<f64> {
+    values.sort_unstable();
+    let n = values.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(values[n / 2] as f64),
+        _ => Some((values[n / 2 - 1] as f64 + values[n / 2] as f64) / 2.0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_median_is_the_middle_or_the_mean_of_the_two_middle_values() {
+        assert_eq!(super::median(&mut []), None);
+        assert_eq!(super::median(&mut [7]), Some(7.0));
+        assert_eq!(super::median(&mut [30, 10, 20]), Some(20.0));
+        assert_eq!(super::median(&mut [40, 10, 30, 20]), Some(25.0));
+        assert_eq!(super::median(&mut [1, 2]), Some(1.5));
+    }
+}

@@ -11,8 +11,8 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
 
 use super::facts::{Counts, Fact};
 
-/// A bucket: hour, network, category, team, agent, business hours.
-type Key = (i64, String, String, i64, i64, i16);
+/// A bucket: hour, network, category, team, agent, brand account, business hours.
+type Key = (i64, String, String, i64, i64, i64, i16);
 
 /// The counters of every column, in the table's order.
 pub(crate) const COUNTERS: [(metric_hour::Column, &str); 15] = [
@@ -53,6 +53,7 @@ impl Tally {
             c.category.clone().unwrap_or_default(),
             c.team_id.unwrap_or(0),
             f.agent_id.unwrap_or(0),
+            c.brand_account_id,
             i16::from(f.in_hours),
         );
         *self.buckets.entry(key).or_default() += f.counts;
@@ -74,13 +75,14 @@ impl Tally {
     pub async fn flush(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
         let rows: Vec<(Key, Counts)> = self.buckets.into_iter().collect();
         for chunk in crate::db::fixed_chunks(&rows) {
-            let models =
-                chunk.iter().map(|((hour, network, category, team, agent, in_hours), n)| metric_hour::ActiveModel {
+            let models = chunk.iter().map(|((hour, network, category, team, agent, account, in_hours), n)| {
+                metric_hour::ActiveModel {
                     hour: Set(*hour),
                     network: Set(network.clone()),
                     category: Set(category.clone()),
                     team_id: Set(*team),
                     agent_id: Set(*agent),
+                    brand_account_id: Set(*account),
                     in_hours: Set(*in_hours),
                     inbound: Set(n.inbound),
                     outbound: Set(n.outbound),
@@ -97,13 +99,15 @@ impl Tally {
                     handling_ms: Set(n.handling_ms),
                     negative_starts: Set(n.negative_starts),
                     conversions: Set(n.conversions),
-                });
+                }
+            });
             let mut on = OnConflict::columns([
                 metric_hour::Column::Hour,
                 metric_hour::Column::Network,
                 metric_hour::Column::Category,
                 metric_hour::Column::TeamId,
                 metric_hour::Column::AgentId,
+                metric_hour::Column::BrandAccountId,
                 metric_hour::Column::InHours,
             ]);
             for (col, name) in COUNTERS {

@@ -44,7 +44,7 @@ pub fn spawn(db: DatabaseConnection, live: Live, every: Duration) {
                 *last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = (String::new(), 0);
                 return Ok(0);
             }
-            let figures = super::live::figures(&db, &live.coord).await?;
+            let figures = super::live::figures(&db, &live.coord, Default::default()).await?;
             let print = fingerprint(&figures);
             {
                 let mut l = last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -184,6 +184,27 @@ mod tests {
         assert!(!c.is_open(at("2026-11-28T12:00:00Z")));
     }
 
+    /// The example of docs/protocol.md ("SLA policies"), as written there.
+    #[test]
+    fn the_protocol_example_is_what_the_code_does() {
+        let w = |d: Vec<u8>, s: &str, e: &str| Window { days: d, start: s.into(), end: e.into() };
+        let uk = Calendar::new(
+            "Europe/London",
+            &[w(vec![1, 2, 3, 4, 5], "09:00", "17:30"), w(vec![6], "10:00", "14:00")],
+            &["2026-12-25".into(), "2026-12-26".into()],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let half_hour = Duration::minutes(30);
+        // Friday 2026-12-04 16:50: inside hours, due 17:20 the same day.
+        assert_eq!(uk.add(at("2026-12-04T16:50:00Z"), half_hour), at("2026-12-04T17:20:00Z"));
+        // Friday 17:10: 20 minutes on Friday, 10 on Saturday from 10:00.
+        assert_eq!(uk.add(at("2026-12-04T17:10:00Z"), half_hour), at("2026-12-05T10:10:00Z"));
+        // Saturday 13:50: 10 minutes on Saturday, 20 on Monday from 09:00.
+        assert_eq!(uk.add(at("2026-12-05T13:50:00Z"), half_hour), at("2026-12-07T09:20:00Z"));
+        // Thursday 2026-12-24 17:20: 10 minutes, then Christmas and Boxing Day are closed.
+        assert_eq!(uk.add(at("2026-12-24T17:20:00Z"), half_hour), at("2026-12-28T09:20:00Z"));
+    }
+
     #[test]
     fn holidays_and_time_zones_and_summer_time_count() {
         // Friday 2026-12-25 is a holiday: Thursday 16:30 + 1 h ends Monday 09:30.

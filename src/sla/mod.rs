@@ -10,7 +10,7 @@ pub mod calendar;
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use arc_swap::ArcSwap;
+use crate::cached::{Cached, Kind};
 use chrono::{DateTime, Duration, Utc};
 use entity::sla_policy;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QueryOrder, Set};
@@ -95,7 +95,7 @@ impl PolicySet {
 /// The policies as this node holds them.
 #[derive(Clone)]
 pub struct Policies {
-    current: Arc<ArcSwap<PolicySet>>,
+    current: Cached<PolicySet>,
     settings: SlaSettings,
 }
 
@@ -108,19 +108,27 @@ impl Default for Policies {
 impl Policies {
     /// Starts with the configuration's targets only; [`Policies::reload`] adds the stored ones.
     pub fn new(settings: &SlaSettings) -> Self {
-        Self {
-            current: Arc::new(ArcSwap::from_pointee(PolicySet::from_settings(settings))),
-            settings: settings.clone(),
-        }
+        Self { current: Cached::new(PolicySet::from_settings(settings)), settings: settings.clone() }
     }
 
     /// The set in force.
     pub fn current(&self) -> Arc<PolicySet> {
-        self.current.load_full()
+        self.current.current()
+    }
+
+    /// The settings version the policies were read at.
+    pub fn version(&self) -> i64 {
+        self.current.version()
     }
 
     /// Re-reads the stored policies.
     pub async fn reload(&self, db: &impl ConnectionTrait) -> Result<(), ApiError> {
+        let version = crate::cached::version(db, Kind::SlaPolicies).await?;
+        self.reload_at(db, version).await
+    }
+
+    /// Re-reads them, the store being at `version` (read before this).
+    pub async fn reload_at(&self, db: &impl ConnectionTrait, version: i64) -> Result<(), ApiError> {
         let rows = sla_policy::Entity::find().order_by_asc(sla_policy::Column::Id).all(db).await?;
         let mut set = PolicySet::from_settings(&self.settings);
         for r in rows {
@@ -134,7 +142,7 @@ impl Policies {
         }
         // Most specific first: tier and network, tier, network, everything.
         set.scoped.sort_by_key(|(t, n, _)| (*t == 0, n.is_empty()));
-        self.current.store(Arc::new(set));
+        self.current.offer(version, set);
         Ok(())
     }
 }
@@ -286,6 +294,8 @@ fn columns(spec: &PolicySpec, m: &mut sla_policy::ActiveModel) {
 
 /// Adds a policy (409 when one exists for the same tier and network).
 pub async fn create(db: &impl ConnectionTrait, spec: PolicySpec) -> Result<PolicyView, ApiError> {
+    // First, before any other write: every node's ingest reloads on the new version.
+    crate::cached::bump(db, Kind::SlaPolicies).await?;
     check(&spec)?;
     let mut m = sla_policy::ActiveModel { created_at: Set(Utc::now()), ..Default::default() };
     columns(&spec, &mut m);
@@ -294,6 +304,8 @@ pub async fn create(db: &impl ConnectionTrait, spec: PolicySpec) -> Result<Polic
 
 /// Replaces a policy.
 pub async fn replace(db: &impl ConnectionTrait, id: i64, spec: PolicySpec) -> Result<PolicyView, ApiError> {
+    // First, before any other write: every node's ingest reloads on the new version.
+    crate::cached::bump(db, Kind::SlaPolicies).await?;
     check(&spec)?;
     let mut m: sla_policy::ActiveModel = sla_policy::ActiveModel { id: sea_orm::Unchanged(id), ..Default::default() };
     columns(&spec, &mut m);
@@ -306,6 +318,8 @@ pub async fn replace(db: &impl ConnectionTrait, id: i64, spec: PolicySpec) -> Re
 
 /// Deletes a policy.
 pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<(), ApiError> {
+    // First, before any other write: every node's ingest reloads on the new version.
+    crate::cached::bump(db, Kind::SlaPolicies).await?;
     let done = sla_policy::Entity::delete_by_id(id).exec(db).await?;
     if done.rows_affected == 0 { Err(ApiError::NotFound("sla policy")) } else { Ok(()) }
 }

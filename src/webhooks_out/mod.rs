@@ -50,6 +50,7 @@ pub const EVENT_KINDS: &[&str] = &[
     kind::CONVERSATION_STATUS,
     kind::CONVERSATION_NOTE,
     kind::BRAND_ACCOUNT_REGISTERED,
+    kind::BRAND_ACCOUNT_CHANGED,
     kind::AGENT_CREATED,
     kind::AGENT_UPDATED,
     kind::SESSION_REVOKED,

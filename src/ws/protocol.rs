@@ -131,6 +131,10 @@ pub enum Command {
         /// Why (required to reject).
         #[serde(default)]
         comment: Option<String>,
+        /// The approver's confirmation for the current holder, when the author lost the
+        /// conversation; see `POST /api/v1/approvals/{id}/decision`.
+        #[serde(default)]
+        send_for: Option<crate::approvals::SendFor>,
     },
     /// Escalate a conversation one holds; see `POST …/escalate`.
     Escalate {

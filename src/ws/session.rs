@@ -515,8 +515,8 @@ impl Session {
                 };
                 json!({"reply": crate::replies::submit(db, live, &st.reply_wake, conversation_id, me, new).await?})
             }
-            Command::ApprovalDecide { approval_id, decision, text, comment } => {
-                let d = crate::approvals::Decision { decision, text, comment };
+            Command::ApprovalDecide { approval_id, decision, text, comment, send_for } => {
+                let d = crate::approvals::Decision { decision, text, comment, send_for };
                 let ip = self.ip.map(|a| a.to_string());
                 json!({"approval": crate::approvals::decide(&st, approval_id, &self.agent, d, ip).await?})
             }

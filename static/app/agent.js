@@ -24,6 +24,9 @@ let examples = null; // example responses, loaded when first needed
 const watched = new Set(); // conversation ids whose topic we follow for the queue rows
 const WATCH_ROWS = 40; // keeps every subscription within the server's 64 topics per subscribe
 const mine = new Map(); // conversations the agent holds (queue or not)
+let brands = []; // the brand accounts (GET /api/v1/brand-accounts), for the queue's filter
+const BRAND_KEY = 'chorus_brand_filter'; // the chosen account survives a reload (localStorage)
+const NETWORK_NAME = { x: 'X', facebook: 'Facebook', instagram: 'Instagram', whatsapp: 'WhatsApp' };
 
 // What a reply may hold on each network (docs/protocol.md, "Replies"); shown as a counter.
 const LIMITS = {
@@ -47,6 +50,10 @@ export function init(c) {
   const renderSoon = batched(renderQueue);
   ctx.queue.onChange(renderSoon);
   $('#take-next').addEventListener('click', takeNext);
+  $('#brand-filter').addEventListener('change', (e) => {
+    localStorage.setItem(BRAND_KEY, e.target.value);
+    renderQueue();
+  });
   setInterval(tickClocks, 1000);
   wireConversationEvents();
   wireAgentEvents();
@@ -61,7 +68,7 @@ export function init(c) {
 // ---------------------------------------------------------------- loading
 
 async function load(snapshot, reason) {
-  await Promise.all([ctx.queue.load(snapshot), loadMine()]);
+  await Promise.all([ctx.queue.load(snapshot), loadMine(), loadBrands()]);
   // After a resync or a restart the open conversation may have changed while we were away.
   if (open && reason !== 'initial') await loadOpen(open.id, { keepComposer: true });
 }
@@ -81,26 +88,79 @@ const refreshMineSoon = (() => {
   };
 })();
 
+// ---------------------------------------------------------------- brand accounts
+
+/** The brand accounts for the queue's filter; without them (an older server) there is no filter. */
+async function loadBrands() {
+  try {
+    brands = await ctx.api.get('/api/v1/brand-accounts');
+  } catch (e) {
+    console.warn('brand accounts', e);
+    brands = [];
+  }
+  renderBrandFilter();
+  renderQueue();
+}
+
+/** A conversation from an account registered since we loaded the list: read it again (at most every 10 s). */
+const refreshBrandsSoon = (() => {
+  let last = 0;
+  return () => {
+    if (Date.now() - last < 10000) return;
+    last = Date.now();
+    loadBrands();
+  };
+})();
+
+function brandLabel(b) {
+  return `${b.name || b.platform_account_id} (${NETWORK_NAME[b.network] ?? b.network})`;
+}
+
+function renderBrandFilter() {
+  const select = $('#brand-filter');
+  const wanted = localStorage.getItem(BRAND_KEY) || '';
+  replaceChildren(
+    select,
+    h('option', { value: '' }, 'All brand accounts'),
+    brands.map((b) => h('option', { value: b.id }, brandLabel(b))),
+  );
+  select.value = brands.some((b) => String(b.id) === wanted) ? wanted : '';
+  // One account: nothing to choose between.
+  $('#brand-filter-wrap').hidden = brands.length < 2;
+}
+
+/** The account the queue is narrowed to, or null: only a listed one, and only while there is a choice. */
+function brandFilter() {
+  if (brands.length < 2) return null;
+  const id = Number($('#brand-filter').value);
+  return brands.some((b) => b.id === id) ? id : null;
+}
+
 // ---------------------------------------------------------------- the queue
 
 function renderQueue() {
   const list = $('#queue-list');
-  const items = ctx.queue.sorted();
-  setText($('#queue-count'), `(${items.length})`);
+  const all = ctx.queue.sorted();
+  const brand = brandFilter();
+  const items = brand == null ? all : all.filter((s) => s.brand_account_id === brand);
+  setText($('#queue-count'), brand == null ? `(${items.length})` : `(${items.length} of ${all.length})`);
   $('#queue-empty').hidden = items.length > 0 || !ctx.queue.loaded;
+  setText($('#queue-empty'), brand == null ? 'Nothing waiting.' : 'Nothing waiting for this brand account.');
   reconcile(list, items, (s) => s.id, makeRow, updateRow);
+  if (ctx.queue.loaded && brands.length && all.some((s) => s.brand_account_id != null && !brands.some((b) => b.id === s.brand_account_id))) {
+    refreshBrandsSoon();
+  }
   // Keep the open conversation's summary fresh from the queue.
   if (open && !open.loading) {
     const s = ctx.queue.get(open.id);
     if (s && s !== open.queueSummary) {
       open.queueSummary = s;
-      open.summary = { ...open.summary, ...s, customer_name: s.customer_name ?? open.summary.customer_name };
-      renderHeader();
+      if (!staleAfterResolve(s)) applySummary(s);
     }
   }
   // "Mine" is what REST said we hold, kept current by the queue: rows we hold join it, rows
   // someone else now holds leave it (held conversations off the queue, e.g. pending, stay).
-  for (const q of items) {
+  for (const q of all) {
     if (q.assignee_id === ctx.me.id) mine.set(q.id, q);
     else if (mine.has(q.id)) mine.delete(q.id);
   }
@@ -201,7 +261,7 @@ function updateBreach(li) {
 function tickClocks() {
   for (const li of $('#queue-list').children) if (li.refs) updateBreach(li);
   if (open && !open.loading && open.el) {
-    setText(open.el.due, breachText(open.summary.due_at));
+    setText(open.el.due, dueText(open.summary));
   }
 }
 
@@ -307,10 +367,7 @@ function conflictText(id, e) {
 function applyClaim(id, claim) {
   const s = ctx.queue.get(id);
   if (s) ctx.queue.upsert({ ...s, assignee_id: claim.agent_id, fence_token: claim.fence_token });
-  if (open?.id === id) {
-    open.summary = { ...open.summary, assignee_id: claim.agent_id, fence_token: claim.fence_token };
-    renderHeader();
-  }
+  if (open?.id === id) applySummary({ assignee_id: claim.agent_id, fence_token: claim.fence_token });
   mine.set(id, { ...(s || open?.summary || { id }), assignee_id: claim.agent_id, fence_token: claim.fence_token });
   renderMine();
 }
@@ -359,8 +416,11 @@ function wireConversationEvents() {
     });
   }
   onConv('conversation.message', (d) => {
-    open.messages.set(d.message.id, d.message);
+    // Keep what the REST view knew of it (the event may carry fewer fields).
+    open.messages.set(d.message.id, { ...open.messages.get(d.message.id), ...d.message });
     renderThread();
+    // A reply whose quoted message the event does not describe: the conversation view does.
+    if (d.message.in_reply_to && d.message.replying_to === undefined) refreshMessagesSoon();
   });
   onConv('conversation.note', (d) => {
     if (!open.notes.some((n) => n.id === d.note.id)) open.notes.push(d.note);
@@ -368,39 +428,39 @@ function wireConversationEvents() {
   });
   const holder = (d) => {
     const was = open.summary.assignee_id;
-    open.summary = { ...open.summary, assignee_id: d.agent_id ?? null, fence_token: d.fence_token ?? open.summary.fence_token };
-    // Escalating gives the claim back on purpose: the escalation form says so.
-    const escalatedAway = d.agent_id == null && open.summary.escalated_to != null;
-    if (was === ctx.me.id && d.agent_id !== ctx.me.id && !escalatedAway) {
+    // Escalating and resolving give the claim back on purpose, and so does our own release:
+    // only a claim that ended without us (expired, taken over) is worth an alert.
+    const meant =
+      (d.agent_id == null && open.summary.escalated_to != null) ||
+      d.released_by === ctx.me.id ||
+      d.reason === 'resolved' ||
+      open.summary.status === 'resolved';
+    if (was === ctx.me.id && d.agent_id !== ctx.me.id && !meant) {
       paneAlert(d.agent_id == null ? 'Your claim on this conversation ended.' : `This conversation was reassigned to ${ctx.agentName(d.agent_id)}.`);
     } else if (d.agent_id === ctx.me.id) {
       paneAlert(''); // ours (again): an earlier "claim ended" no longer holds
     }
-    renderHeader();
+    applySummary({ assignee_id: d.agent_id ?? null, fence_token: d.fence_token ?? open.summary.fence_token });
   };
   onConv('conversation.claimed', holder);
   onConv('conversation.released', holder);
   onConv('conversation.reassigned', holder);
-  onConv('conversation.resolved', () => {
-    open.summary = { ...open.summary, status: 'resolved', assignee_id: null };
-    renderHeader();
+  // Resolving gives the claim back (docs/protocol.md, "Claims"): nobody holds it afterwards.
+  onConv('conversation.resolved', (d) => {
+    applySummary({
+      status: 'resolved',
+      assignee_id: null,
+      resolved_at: d.resolved_at ?? open.summary.resolved_at,
+      // The event only says whether a follow-up is owed; the Summary after it says when.
+      public_followup_due_at: d.public_followup_due ? open.summary.public_followup_due_at ?? d.resolved_at : null,
+    });
   });
-  onConv('conversation.status', (d) => {
-    open.summary = { ...open.summary, status: d.status };
-    renderHeader();
-  });
-  onConv('conversation.tags', (d) => {
-    open.summary = { ...open.summary, tags: d.tags };
-    renderHeader();
-  });
-  onConv('conversation.team', (d) => {
-    open.summary = { ...open.summary, team_id: d.team_id };
-    renderHeader();
-  });
+  onConv('conversation.status', (d) => applySummary({ status: d.status }));
+  onConv('conversation.tags', (d) => applySummary({ tags: d.tags }));
+  onConv('conversation.team', (d) => applySummary({ team_id: d.team_id }));
   const escalation = (d) => {
-    open.summary = { ...open.summary, ...d.conversation, customer_name: d.conversation.customer_name ?? open.summary.customer_name };
     applyEscalation(d.escalation);
-    renderHeader();
+    applySummary(d.conversation);
   };
   onConv('conversation.escalated', escalation);
   onConv('conversation.escalation_returned', (d) => {
@@ -439,10 +499,7 @@ function wireConversationEvents() {
     renderReplyStatus();
   });
   // Leaving the queue (answered and now pending, resolved, noise) changes the conversation too.
-  onConv('queue.remove', (summary) => {
-    open.summary = { ...open.summary, ...summary, customer_name: summary.customer_name ?? open.summary.customer_name };
-    renderHeader();
-  });
+  onConv('queue.remove', (summary) => applySummary(summary));
   onConv('conversation.viewers', (d) => {
     open.viewers = d.viewers || [];
     renderPresence();
@@ -492,6 +549,13 @@ function wireAgentEvents() {
   });
   live.on('conversation.released', (d) => {
     if (d.released_by === ctx.me.id || mine.has(d.conversation_id)) refreshMineSoon();
+  });
+  // Off the queue and no longer ours (resolved: the claim went with it); pending ones stay ours.
+  live.on('queue.remove', (s) => {
+    if (mine.has(s.id) && (s.status === 'resolved' || s.assignee_id !== ctx.me.id)) {
+      mine.delete(s.id);
+      renderMine();
+    }
   });
   live.on('conversation.followup_due', (d) => {
     ctx.toast(`Conversation ${d.conversation_id} owes a short public follow-up.`, { label: 'Open', run: () => openConversation(d.conversation_id) });
@@ -616,6 +680,7 @@ function renderConversation() {
         (el.pending = h('button', { type: 'button', id: 'conv-pending', onclick: () => setStatus('pending') }, 'Waiting on customer')),
         (el.reopen = h('button', { type: 'button', id: 'conv-reopen', onclick: () => setStatus('open') }, 'Back on the queue')),
       ),
+      (el.closed = h('p', { id: 'conv-closed', class: 'closed-note', hidden: true })),
       (el.hints = h('div', { class: 'hints' })),
       escalationsBox(el),
     ),
@@ -631,6 +696,7 @@ function renderConversation() {
       h('section', { class: 'card', 'aria-labelledby': 'earlier-h' }, h('h3', { id: 'earlier-h' }, 'Earlier conversations'), (el.earlier = h('ul', { class: 'earlier' }))),
     ),
   );
+  el.article = article;
   replaceChildren($('#conv-pane'), article);
   const id = open.id;
   open.customerPanel = customerPanel(ctx, customer.id, {
@@ -651,11 +717,67 @@ function renderConversation() {
   renderEscalations();
 }
 
+/**
+ * Takes a (partial) Summary of the open conversation — an ack, a queue entry, an event — and
+ * renders the pane from the result: what the pane offers always follows the summary, never the
+ * action just taken, so every session viewing it shows the same.
+ */
+function applySummary(s) {
+  if (!open?.summary || !s) return;
+  open.summary = { ...open.summary, ...s, customer_name: s.customer_name ?? open.summary.customer_name };
+  renderHeader();
+}
+
+/**
+ * A queue entry from before the open conversation was resolved (the queue patches holders in
+ * place, so it can still hold the old status for a moment). Only a newer customer message
+ * reopens a resolved conversation, and that moves `last_message_at`.
+ */
+function staleAfterResolve(s) {
+  const now = open.summary;
+  if (now.status !== 'resolved' || s.status === 'resolved') return false;
+  return Date.parse(s.last_message_at || 0) <= Date.parse(now.last_message_at || 0);
+}
+
+/**
+ * What the pane offers, from the summary alone (its status, and who holds it against who I am).
+ * A resolved conversation is finished work: nothing to release, resolve or send — except a
+ * public follow-up still owed ("back to public"), for which it may be claimed again.
+ */
+function paneState(s) {
+  const iHold = s.assignee_id === ctx.me.id;
+  const resolved = s.status === 'resolved';
+  const followup = resolved && s.public_followup_due_at != null;
+  const live = !resolved || followup; // there is still something to send
+  return {
+    iHold,
+    resolved,
+    followup,
+    canWork: iHold && live,
+    canClaim: !iHold && live && !lockedOut(s),
+  };
+}
+
+/** The pane's due line: the time to breach, or when it was resolved (nothing is due then). */
+function dueText(s) {
+  if (s.status !== 'resolved') return breachText(s.due_at);
+  return s.resolved_at ? `resolved ${when(s.resolved_at)}` : 'resolved';
+}
+
+function composerHint(s, st) {
+  if (st.canWork) return '';
+  if (st.resolved && !st.followup) return 'Resolved — nothing more to send here. A new message from the customer reopens it.';
+  if (st.resolved) return 'Resolved — a short public follow-up is still owed: claim it to post one.';
+  if (lockedOut(s)) return `Escalated to ${ctx.groupName(s.escalated_to)}: only ${ctx.groupName(s.escalated_to)} may take it until they return it.`;
+  return 'Claim this conversation to reply, tag, escalate or resolve it.';
+}
+
 function renderHeader() {
   if (!open || !open.el) return;
   const s = open.summary;
   const el = open.el;
-  const iHold = s.assignee_id === ctx.me.id;
+  const st = paneState(s);
+  const iHold = st.iHold;
   const crisis = s.crisis_id != null ? ctx.crises.get(s.crisis_id) : null;
   replaceChildren(
     el.facts,
@@ -674,25 +796,22 @@ function renderHeader() {
   setText(el.reasons, (s.risk_reasons || []).length ? `Risk reasons: ${(s.risk_reasons || []).map((x) => `${x.detail} (+${x.weight})`).join(' · ')}` : '');
   setText(el.holder, s.assignee_id == null ? 'Unassigned' : iHold ? 'Held by you' : `Held by ${ctx.agentName(s.assignee_id)}`);
   el.holder.dataset.holder = s.assignee_id ?? '';
-  setText(el.due, breachText(s.due_at));
-  const resolved = s.status === 'resolved';
-  el.claim.hidden = iHold || (resolved && !s.public_followup_due_at) || lockedOut(s);
+  setText(el.due, dueText(s));
+  el.article.dataset.status = s.status;
+  el.claim.hidden = !st.canClaim;
   el.claim.textContent = s.assignee_id != null && !iHold ? 'Claim (held by someone else)' : 'Claim';
-  el.release.hidden = !iHold;
-  el.resolve.hidden = !iHold || resolved;
-  el.pending.hidden = !iHold || s.status === 'pending' || resolved;
-  el.reopen.hidden = !iHold || s.status !== 'pending';
-  for (const input of el.holderOnly) input.disabled = !iHold;
-  setText(
-    el.composerHint,
-    iHold
-      ? ''
-      : resolved && !s.public_followup_due_at
-        ? 'This conversation is resolved.'
-        : lockedOut(s)
-          ? `Escalated to ${ctx.groupName(s.escalated_to)}: only ${ctx.groupName(s.escalated_to)} may take it until they return it.`
-          : 'Claim this conversation to reply, tag, escalate or resolve it.',
-  );
+  el.release.hidden = !st.canWork;
+  el.resolve.hidden = !st.canWork || st.resolved;
+  el.pending.hidden = !st.canWork || s.status === 'pending' || st.resolved;
+  el.reopen.hidden = !st.canWork || s.status !== 'pending';
+  for (const input of el.holderOnly) input.disabled = !st.canWork;
+  const hint = composerHint(s, st);
+  setText(el.composerHint, hint);
+  // Resolved: said where the buttons were, as well as at the composer further down.
+  const closed = st.resolved && !st.canWork;
+  el.composerHint.classList.toggle('closed', closed);
+  el.closed.hidden = !closed;
+  setText(el.closed, closed ? hint : '');
   renderTags();
   updateCounter();
   renderCrisisHelpers();
@@ -717,7 +836,8 @@ function renderThread() {
   reconcile(
     open.el.thread,
     items,
-    (i) => `${i.key}:${i.reply?.status ?? i.r?.status ?? ''}`,
+    // The quote line is part of the key: it can arrive after the message (refreshMessagesSoon).
+    (i) => `${i.key}:${i.reply?.status ?? i.r?.status ?? ''}${i.m?.replying_to ? ':q' : ''}`,
     threadItem,
     () => {},
   );
@@ -734,7 +854,8 @@ function threadItem(i) {
     const m = i.m;
     return h(
       'li',
-      { class: `msg ${m.direction} ${m.visibility}`, dataset: { messageId: m.id, status: i.reply ? i.reply.status : '' } },
+      { class: `msg ${m.direction} ${m.visibility}`, tabindex: '-1', dataset: { messageId: m.id, status: i.reply ? i.reply.status : '' } },
+      replyQuote(m),
       h(
         'div',
         { class: 'meta small' },
@@ -775,6 +896,78 @@ function threadItem(i) {
     r.status === 'failed' && r.last_error ? h('p', { class: 'small error' }, r.last_error) : '',
   );
 }
+
+const QUOTE_CHARS = 80;
+
+/** The first `n` characters of a text on one line, with an ellipsis when cut. */
+function clip(text, n) {
+  const chars = [...String(text ?? '').replace(/\s+/g, ' ').trim()];
+  return chars.length > n ? `${chars.slice(0, n).join('').trimEnd()}…` : chars.join('');
+}
+
+/**
+ * The line above a message that answers another: who and what it answers (Chorus may hold that
+ * message in another customer's conversation: people reply under each other's public posts),
+ * as a button that shows it; or a plain note when Chorus does not have the message answered.
+ */
+function replyQuote(m) {
+  const q = m.replying_to;
+  if (!q) {
+    if (!m.in_reply_to) return '';
+    return h('p', { class: 'reply-quote missing small' }, h('span', { 'aria-hidden': 'true' }, '↪ '), 'in reply to a post Chorus does not have');
+  }
+  const who = q.author_name || (q.direction === 'outbound' ? open.detail.brand_account_name || 'the brand' : 'a customer');
+  const here = q.conversation_id === open.id;
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: 'reply-quote small',
+      title: clip(q.text, 1000),
+      dataset: { quotedMessageId: q.message_id, quotedConversationId: q.conversation_id },
+      onclick: () => showQuoted(q),
+    },
+    h('span', { 'aria-hidden': 'true' }, '↪ '),
+    `in reply to ${who}: `,
+    h('q', {}, clip(q.text, QUOTE_CHARS)),
+    h('span', { class: 'visually-hidden' }, here ? ' (show that message)' : ` (open conversation ${q.conversation_id})`),
+  );
+}
+
+/** Shows the quoted message: in this thread, or by opening the conversation that holds it. */
+async function showQuoted(q) {
+  if (q.conversation_id !== open?.id) await openConversation(q.conversation_id);
+  if (open?.id === q.conversation_id) focusMessage(q.message_id);
+}
+
+function focusMessage(id) {
+  const li = open?.el?.thread.querySelector(`li[data-message-id="${id}"]`);
+  if (!li) return;
+  li.scrollIntoView({ block: 'nearest' });
+  li.focus({ preventScroll: true });
+  li.classList.add('flash');
+  setTimeout(() => li.classList.remove('flash'), 2000);
+}
+
+/** Reads the thread again (a moment later, once per burst) for what events do not carry. */
+const refreshMessagesSoon = (() => {
+  let t = null;
+  return () => {
+    clearTimeout(t);
+    t = setTimeout(async () => {
+      const id = open?.id;
+      if (id == null || open.loading) return;
+      try {
+        const detail = await ctx.api.get(`/api/v1/conversations/${id}`);
+        if (open?.id !== id || open.loading) return;
+        for (const m of detail.messages) open.messages.set(m.id, { ...open.messages.get(m.id), ...m });
+        renderThread();
+      } catch (e) {
+        console.warn('reading the thread again', e);
+      }
+    }, 500);
+  };
+})();
 
 function messageAuthor(m, reply) {
   if (m.author_name) return m.author_name;
@@ -900,7 +1093,7 @@ function composer(el) {
   el.useExample = h('button', { type: 'button', onclick: useExample }, 'Use as draft');
   el.exampleNotes = h('p', { class: 'small muted', 'aria-live': 'polite' });
   el.crisisBox = h('div', { class: 'crisis-helpers' });
-  el.holderOnly.push(el.text, el.send, el.visPublic, el.visPrivate);
+  el.holderOnly.push(el.text, el.send, el.visPublic, el.visPrivate, el.useExample);
   const form = h(
     'form',
     { class: 'composer card', 'aria-labelledby': 'composer-h', onsubmit: (e) => { e.preventDefault(); sendReply(); } },
@@ -1020,7 +1213,7 @@ async function sendReply() {
     }
     setText(el.composerMsg, e.code === 'offline' || e.code === 'disconnected' || e.code === 'timeout' ? `${e.message}. Press send again: it will not be sent twice.` : conflictText(id, e));
   } finally {
-    el.send.disabled = open?.summary?.assignee_id !== ctx.me.id;
+    if (open?.el === el) el.send.disabled = !paneState(open.summary).canWork;
   }
 }
 
@@ -1066,6 +1259,8 @@ function renderCrisisHelpers() {
   const s = open.summary;
   const linked = s.crisis_id != null ? ctx.crises.get(s.crisis_id) : null;
   const relevant = linked ? [linked] : crises;
+  // Drafts go into the composer: only while there is something to send.
+  const off = !paneState(s).canWork;
   replaceChildren(
     open.el.crisisBox,
     relevant.map((c) =>
@@ -1073,8 +1268,8 @@ function renderCrisisHelpers() {
         'div',
         { class: 'crisis-helper' },
         h('p', {}, h('strong', {}, linked ? `Part of crisis “${c.name}”` : `Crisis active: “${c.name}”`), linked && c.hold_replies ? ' — replies here wait for PR approval.' : ''),
-        h('button', { type: 'button', onclick: () => insertDraft(c.holding_message) }, 'Use holding message'),
-        ...(c.responses || []).map((r) => h('button', { type: 'button', onclick: () => insertDraft(r.text) }, `Use “${r.message_type}” (v${r.version})`)),
+        h('button', { type: 'button', disabled: off, onclick: () => insertDraft(c.holding_message) }, 'Use holding message'),
+        ...(c.responses || []).map((r) => h('button', { type: 'button', disabled: off, onclick: () => insertDraft(r.text) }, `Use “${r.message_type}” (v${r.version})`)),
       ),
     ),
   );
@@ -1145,7 +1340,7 @@ function tagsForm(el) {
 
 function renderTags() {
   const el = open.el;
-  const iHold = open.summary.assignee_id === ctx.me.id;
+  const iHold = paneState(open.summary).canWork;
   replaceChildren(
     el.tagList,
     (open.summary.tags || []).map((t) =>
@@ -1159,9 +1354,8 @@ async function changeTags(add, remove) {
   if (token == null) return false;
   try {
     const ack = await ctx.live.send({ type: 'tags', conversation_id: open.id, fence_token: token, add, remove });
-    open.summary = { ...open.summary, tags: ack.tags };
     setText(open.el.tagMsg, '');
-    renderHeader();
+    applySummary({ tags: ack.tags });
     return true;
   } catch (e) {
     setText(open.el.tagMsg, conflictText(open.id, e));
@@ -1192,11 +1386,10 @@ function escalateForm(el) {
       if (cmd.group === 'team') cmd.team_id = Number(el.escTeam.value);
       try {
         const ack = await ctx.live.send(cmd);
-        open.summary = { ...open.summary, ...ack.conversation };
         el.escReason.value = '';
         setText(el.escMsg, `Escalated to ${cmd.group === 'team' ? ctx.teamName(cmd.team_id) : ctx.groupName(cmd.group)}; your claim was handed back.`);
         applyEscalation(ack.escalation);
-        renderHeader();
+        applySummary(ack.conversation);
         refreshMineSoon();
       } catch (err) {
         setText(el.escMsg, conflictText(open.id, err));
@@ -1313,10 +1506,9 @@ async function giveBack() {
     const ack = await ctx.live.send({ type: 'escalation.return', conversation_id: id, note });
     if (open?.id !== id) return;
     el.escReturnNote.value = '';
-    open.summary = { ...open.summary, ...ack.conversation, customer_name: ack.conversation.customer_name ?? open.summary.customer_name };
     applyEscalation(ack.escalation);
     setText(el.escStatus, `Returned to ${ctx.agentName(ack.escalation.from_agent_id)}.`);
-    renderHeader();
+    applySummary(ack.conversation);
   } catch (e) {
     setText(el.escReturnMsg, e.code === 'not_found' ? 'It is no longer escalated (returned, resolved or sent on meanwhile).' : conflictText(id, e));
   } finally {
@@ -1330,10 +1522,13 @@ async function resolve() {
   if (token == null) return;
   try {
     const ack = await ctx.live.send({ type: 'resolve', conversation_id: id, fence_token: token });
-    open.summary = { ...open.summary, ...ack.conversation };
-    renderHeader();
     mine.delete(id);
     renderMine();
+    if (open?.id !== id) return;
+    // The pane follows the answer's Summary (status resolved, nobody holding it), like any other.
+    applySummary(ack.conversation);
+    // The Resolve button just went away under the keyboard focus: put it somewhere sensible.
+    open.el.title.focus();
     ctx.announce(ack.conversation.public_followup_due_at ? 'Resolved. A short public follow-up is still owed.' : 'Resolved.');
   } catch (e) {
     paneAlert(conflictText(id, e));
@@ -1346,8 +1541,7 @@ async function setStatus(status) {
   if (token == null) return;
   try {
     const ack = await ctx.live.send({ type: 'status', conversation_id: id, fence_token: token, status });
-    open.summary = { ...open.summary, ...ack.conversation };
-    renderHeader();
+    if (open?.id === id) applySummary(ack.conversation);
   } catch (e) {
     paneAlert(conflictText(id, e));
   }

@@ -1,7 +1,12 @@
 // The approver view: approval requests as they arrive (`approvals` topic), each decided once —
 // approve, approve with edits, or reject with a comment.
+//
+// Decisions go over REST (POST /api/v1/approvals/{id}/decision): when the reply's author no
+// longer holds the conversation (reassigned, released, resolved since), the server refuses an
+// approval with 409 `holder_changed` and sends nothing; the approver may then confirm sending it
+// anyway on behalf of whoever holds it now (`send_for`), or leave it pending.
 
-import { $, batched, duration, h, reconcile, setText, when } from './util.js';
+import { $, batched, duration, h, reconcile, replaceChildren, setText, when } from './util.js';
 
 let ctx;
 let approvals = new Map(); // pending approval id -> Approval (with context)
@@ -22,7 +27,7 @@ export function init(c) {
   });
   ctx.live.on('approval.decided', (a) => {
     const card = document.querySelector(`#approvals-list li[data-key="${a.id}"]`);
-    if (approvals.delete(a.id) && card && !card.decidedHere) {
+    if (approvals.delete(a.id) && card && !card.deciding) {
       setText($('#approvals-msg'), `Request ${a.id} was ${a.status} by ${ctx.agentName(a.decided_by)}.`);
     }
     render();
@@ -97,31 +102,95 @@ function makeCard(a) {
   li.refs = { wait };
   li.requestedAt = a.requested_at;
   showWait(li);
-  const decide = async (decision) => {
-    const cmd = { type: 'approval.decide', approval_id: a.id, decision };
+  const buttons = [approve, edit, reject];
+  const enable = () => {
+    approve.disabled = reject.disabled = false;
+    edit.disabled = text.value.trim() === a.text.trim() || !text.value.trim();
+  };
+  /** Posts a decision; `sendFor` confirms sending for whoever holds the conversation now. */
+  const post = async (body, sendFor) => {
+    for (const b of buttons) b.disabled = true;
+    li.deciding = true; // our own approval.decided event says nothing new
+    setText(msg, '');
+    try {
+      const decided = await ctx.api.post(`/api/v1/approvals/${a.id}/decision`, sendFor === undefined ? body : { ...body, send_for: { holder_id: sendFor } });
+      approvals.delete(a.id);
+      setText($('#approvals-msg'), `Request ${a.id} ${decided.status}${body.decision === 'edit' ? ' with your edits' : ''}${sendFor === undefined ? '' : sendFor == null ? ' (nobody holds the conversation)' : ` for ${ctx.agentName(sendFor)}, who holds the conversation now`}.`);
+      renderList();
+      $('#approvals-list li .approve')?.focus();
+    } catch (e) {
+      li.deciding = false;
+      if (e.code === 'holder_changed') {
+        await askToSendAnyway(e, body);
+        return;
+      }
+      setText(msg, e.code === 'conflict' ? `Already decided: ${e.message}` : e.code === 'forbidden' ? `Not yours to decide: ${e.message}` : e.message);
+      if (e.code === 'conflict') setTimeout(() => { approvals.delete(a.id); renderList(); }, 3000);
+      enable();
+    }
+  };
+  // The reply's author no longer holds the conversation: say who does, and let the approver
+  // send it anyway for them (or for nobody) — or leave it pending.
+  const confirm = h('div', { class: 'confirm', role: 'group', 'aria-labelledby': `appr-confirm-h-${a.id}`, hidden: true });
+  const askToSendAnyway = async (e, body) => {
+    let holder = null;
+    try {
+      const d = await ctx.api.get(`/api/v1/conversations/${a.conversation_id}`);
+      holder = (d.conversation ?? d).assignee_id ?? null;
+    } catch (err) {
+      setText(msg, `${e.message} (and who holds it now could not be read: ${err.message})`);
+      enable();
+      return;
+    }
+    const send = h(
+      'button',
+      { type: 'button', class: 'primary send-anyway', dataset: { holderId: holder ?? '' } },
+      holder == null ? 'Send anyway (nobody holds it)' : `Send anyway for the current holder (${ctx.agentName(holder)})`,
+    );
+    const cancel = h('button', { type: 'button', class: 'cancel' }, 'Cancel');
+    send.addEventListener('click', () => {
+      confirm.hidden = true;
+      post(body, holder);
+    });
+    cancel.addEventListener('click', () => {
+      confirm.hidden = true;
+      setText(msg, '');
+      setText($('#approvals-msg'), `Request ${a.id} is still pending.`);
+      enable();
+      approve.focus();
+    });
+    const author = ctx.agentName(a.author_id);
+    replaceChildren(
+      confirm,
+      h(
+        'p',
+        { id: `appr-confirm-h-${a.id}`, class: 'confirm-text' },
+        h('strong', {}, 'Not sent: '),
+        `${author === 'you' ? 'you no longer hold' : `${author} no longer holds`} this conversation — `,
+        holder == null ? 'nobody does now.' : `${ctx.agentName(holder)} ${holder === ctx.me.id ? 'do' : 'does'} now.`,
+        ' Send the reply anyway?',
+      ),
+      // The server's own words, as it gave them.
+      h('p', { class: 'small muted confirm-detail' }, e.message),
+      h('div', { class: 'actions' }, send, cancel),
+    );
+    confirm.hidden = false;
+    send.focus();
+  };
+  const decide = (decision) => {
+    const body = { decision };
     const note = comment.value.trim();
     if (decision === 'reject' && !note) {
       setText(msg, 'Say why in the comment: the agent sees it.');
       comment.focus();
       return;
     }
-    if (decision === 'edit') cmd.text = text.value.trim();
-    if (note) cmd.comment = note;
-    for (const b of [approve, edit, reject]) b.disabled = true;
-    try {
-      const ack = await ctx.live.send(cmd);
-      li.decidedHere = true;
-      approvals.delete(a.id);
-      setText($('#approvals-msg'), `Request ${a.id} ${ack.approval.status}${decision === 'edit' ? ' with your edits' : ''}.`);
-      renderList();
-      $('#approvals-list li .approve')?.focus();
-    } catch (e) {
-      setText(msg, e.code === 'conflict' ? `Already decided: ${e.message}` : e.code === 'forbidden' ? `Not yours to decide: ${e.message}` : e.message);
-      if (e.code === 'conflict') setTimeout(() => { approvals.delete(a.id); renderList(); }, 3000);
-      approve.disabled = reject.disabled = false;
-      edit.disabled = text.value.trim() === a.text.trim();
-    }
+    if (decision === 'edit') body.text = text.value.trim();
+    if (note) body.comment = note;
+    confirm.hidden = true;
+    post(body);
   };
+  li.insertBefore(confirm, msg);
   approve.addEventListener('click', () => decide('approve'));
   edit.addEventListener('click', () => decide('edit'));
   reject.addEventListener('click', () => decide('reject'));

@@ -56,7 +56,10 @@ export class LiveClient {
     };
   }
 
-  /** Listens to an event kind (`queue.upsert`…), `*` (every event), `tick`, `status`, `hello`, `unauthorized`. */
+  /**
+   * Listens to an event kind (`queue.upsert`…), `*` (every event), `tick`, `status`, `hello`,
+   * `subscribing` (topics), `subscribed` (ack, topics), `unauthorized`.
+   */
   on(name, fn) {
     if (!this.handlers.has(name)) this.handlers.set(name, new Set());
     this.handlers.get(name).add(fn);
@@ -251,7 +254,7 @@ export class LiveClient {
     this.emit('hello', f);
     const cmd = { type: 'subscribe', topics: [...this.topics] };
     if (resumeFrom !== null) cmd.resume_from = resumeFrom;
-    const subscribed = this.topics.size ? this.send(cmd) : Promise.resolve({ replayed: 0 });
+    const subscribed = this.topics.size ? this.sendSubscribe(cmd) : Promise.resolve({ replayed: 0 });
     subscribed.then(
       async (ack) => {
         this.attempt = 0;
@@ -336,6 +339,19 @@ export class LiveClient {
     });
   }
 
+  /**
+   * Sends a `subscribe` and hands its ack to the pages: some topics answer their current state
+   * in it (`presence`: who is on now), which events then keep current. `subscribing` goes first,
+   * so a page can tell events heard after the request from what it knew before.
+   */
+  sendSubscribe(cmd) {
+    this.emit('subscribing', cmd.topics);
+    return this.send(cmd).then((ack) => {
+      this.emit('subscribed', ack, cmd.topics);
+      return ack;
+    });
+  }
+
   /** Adds topics (kept for every reconnect). Resolves with the ack, or at once when offline. */
   async subscribe(topics) {
     const fresh = topics.filter((t) => !this.topics.has(t));
@@ -346,7 +362,7 @@ export class LiveClient {
     for (const t of fresh) this.topics.add(t);
     if (!this.ready) return null; // the next hello subscribes to them
     try {
-      return await this.send({ type: 'subscribe', topics: fresh });
+      return await this.sendSubscribe({ type: 'subscribe', topics: fresh });
     } catch (e) {
       if (e.code !== 'offline' && e.code !== 'disconnected') for (const t of fresh) this.topics.delete(t);
       throw e;

@@ -5,6 +5,7 @@ import { $, batched, breachText, h, reconcile, replaceChildren, secondsUntil, se
 
 let ctx;
 let presence = new Map(); // agent id -> presence document {agent_id, name, status, capacity, load, at}
+let heardSince = null; // agents whose presence.changed arrived since the last `presence` subscribe went out
 const selected = new Set(); // conversation ids picked for reassignment
 let alerts = []; // early-warning alerts, newest first
 const SPIKE_FRESH_SECS = 30 * 60; // an alert counts as a live spike for half an hour (the default cooldown)
@@ -15,7 +16,19 @@ export function init(c) {
   const render = batched(renderAll);
   ctx.queue.onChange(render);
   ctx.live.on('presence.changed', (p) => {
+    if (!newer(p, presence.get(p.agent_id))) return;
     presence.set(p.agent_id, p);
+    heardSince?.add(p.agent_id);
+    render();
+  });
+  // Subscribing to `presence` answers who is on now, in the ack: the list is whole from the
+  // first moment, not only the agents who changed status since the page opened.
+  ctx.live.on('subscribing', (topics) => {
+    if (topics.includes('presence')) heardSince = new Set();
+  });
+  ctx.live.on('subscribed', (ack) => {
+    if (!Array.isArray(ack.presence)) return;
+    applyPresenceList(ack.presence);
     render();
   });
   // Our own status is known without waiting for an event.
@@ -46,10 +59,34 @@ export function init(c) {
   }, 1000);
 }
 
+/** True when presence document `p` is at least as recent as `old` (events may be held back and applied late). */
+function newer(p, old) {
+  if (!old || !old.at || !p.at) return true;
+  return Date.parse(p.at) >= Date.parse(old.at);
+}
+
+/**
+ * Takes a whole list of who is on (a subscribe ack or a resync snapshot) as the truth: agents
+ * not in it are offline. The exceptions are what presence.changed said after the subscribe
+ * went out, which may be newer than the list the server read.
+ */
+function applyPresenceList(list) {
+  const next = new Map(list.map((p) => [p.agent_id, p]));
+  for (const id of heardSince || []) {
+    const mine = presence.get(id);
+    if (mine && (!next.has(id) || newer(mine, next.get(id)))) next.set(id, mine);
+  }
+  // Our own session is on, whatever a list read a moment before it opened says.
+  const me = presence.get(ctx.me.id);
+  if (me && !next.has(ctx.me.id)) next.set(ctx.me.id, me);
+  heardSince = null;
+  presence = next;
+}
+
 async function load(snapshot) {
-  // The presence list comes whole only in a resync snapshot; otherwise it builds up from
-  // presence.changed events (there is no REST list of who is online).
-  if (snapshot && snapshot.presence) presence = new Map(snapshot.presence.map((p) => [p.agent_id, p]));
+  // Who is on comes whole in the `presence` subscribe's ack (above) and in a resync snapshot;
+  // presence.changed events keep it current in between (there is no REST list of who is online).
+  if (snapshot && snapshot.presence) applyPresenceList(snapshot.presence);
   try {
     showFloor(await ctx.api.get('/api/v1/metrics/live'));
   } catch (e) {

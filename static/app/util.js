@@ -63,6 +63,21 @@ export function duration(secs) {
   return `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
 
+/**
+ * A duration in at most two units and few characters, for tiles read from across a room:
+ * "59s", "12m 05s", "1h 05m", "2d 3h". The second unit is padded where it has two digits, so
+ * a value ticking every second keeps its width.
+ */
+export function compactDuration(secs) {
+  if (secs === null || secs === undefined || Number.isNaN(secs)) return '—';
+  const s = Math.max(0, Math.floor(secs));
+  const two = (n) => String(n).padStart(2, '0');
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${two(s % 60)}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${two(Math.floor((s % 3600) / 60))}m`;
+  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+}
+
 /** Seconds from now until an RFC 3339 time (negative once past), or null. */
 export function secondsUntil(iso, now = Date.now()) {
   if (!iso) return null;

@@ -1,10 +1,14 @@
 // The wallboard: the live floor figures (GET /api/v1/metrics/live, then `wallboard.tick` frames
 // on the `wallboard` topic), large enough to read across a room. It reconnects and resumes by
 // itself: a wall display has nobody at the keyboard.
+//
+// One brand account's floor: `?brand_account_id=N` (or the header's select) shows the figures of
+// GET /api/v1/metrics/live?brand_account_id=N. Ticks carry the whole floor's figures, so with a
+// brand chosen a tick only says "something changed" and the brand's figures are read again.
 
 import { ApiError, createApi, login } from './api.js';
 import { LiveClient } from './live.js';
-import { $, duration, h, percent, reconcile, replaceChildren, setText, when } from './util.js';
+import { $, compactDuration, duration, h, percent, reconcile, replaceChildren, setText, when } from './util.js';
 
 // A wall display keeps its sign-in across browser restarts, hence localStorage.
 const TOKEN_KEY = 'chorus_wallboard_token';
@@ -15,6 +19,9 @@ let figures = null;
 let lastUpdate = null;
 const crises = new Map();
 const slaEvents = [];
+let brands = []; // GET /api/v1/brand-accounts
+let brandId = null; // the brand account shown, or null for the whole floor
+const NETWORK_NAME = { x: 'X', facebook: 'Facebook', instagram: 'Instagram', whatsapp: 'WhatsApp' };
 
 function boot() {
   // ?token=… lets a display be set up from a URL; it is stored and taken out of the address bar.
@@ -26,7 +33,10 @@ function boot() {
     history.replaceState(null, '', `${location.pathname}${rest ? `?${rest}` : ''}`);
   }
   token = localStorage.getItem(TOKEN_KEY);
+  const wanted = Number(params.get('brand_account_id'));
+  brandId = Number.isInteger(wanted) && wanted > 0 ? wanted : null;
   $('#wb-login-form').addEventListener('submit', onLogin);
+  $('#wb-brand').addEventListener('change', (e) => chooseBrand(e.target.value ? Number(e.target.value) : null));
   if (token) start();
   else showLogin();
 }
@@ -67,9 +77,10 @@ function start() {
     },
   });
   live.setLoader(async () => {
+    await loadBrands();
     let current;
     try {
-      current = await api.get('/api/v1/metrics/live');
+      current = await api.get(metricsPath());
     } catch (e) {
       if (e.status === 403) {
         // Retrying cannot help: say so and stop.
@@ -86,7 +97,7 @@ function start() {
     renderCrises();
     show(current);
   });
-  live.on('tick', (data) => show(data));
+  live.on('tick', (data) => (brandId == null ? show(data) : refreshSoon()));
   live.on('status', (state, detail) => {
     const el = $('#wb-conn');
     el.dataset.state = state;
@@ -122,6 +133,81 @@ function start() {
   live.start();
   setInterval(tick, 1000);
   tick();
+  // A value that fits at one size may not at another (a window resized, a display rotated).
+  new ResizeObserver(() => fitAll()).observe($('#wb'));
+}
+
+// ---------------------------------------------------------------- brand accounts
+
+function metricsPath() {
+  return brandId == null ? '/api/v1/metrics/live' : `/api/v1/metrics/live?brand_account_id=${brandId}`;
+}
+
+async function loadBrands() {
+  try {
+    brands = await api.get('/api/v1/brand-accounts');
+  } catch (e) {
+    console.warn('brand accounts', e);
+    brands = [];
+  }
+  renderBrands();
+}
+
+function brandLabel(b) {
+  return `${b.name || b.platform_account_id} (${NETWORK_NAME[b.network] ?? b.network})`;
+}
+
+function renderBrands() {
+  const select = $('#wb-brand');
+  replaceChildren(select, h('option', { value: '' }, 'All brand accounts'), brands.map((b) => h('option', { value: b.id }, brandLabel(b))));
+  // An account the list does not name (yet) still shows: the URL asked for it.
+  if (brandId != null && !brands.some((b) => b.id === brandId)) select.append(h('option', { value: brandId }, `Account #${brandId}`));
+  select.value = brandId == null ? '' : String(brandId);
+  $('#wb-brand-wrap').hidden = brands.length < 2 && brandId == null;
+  const chosen = brands.find((b) => b.id === brandId);
+  const name = $('#wb-brand-name');
+  name.hidden = brandId == null;
+  setText(name, brandId == null ? '' : ` · ${chosen ? brandLabel(chosen) : `account #${brandId}`}`);
+  document.title = brandId == null ? 'Chorus wallboard' : `${chosen?.name ?? `Account #${brandId}`} · Chorus wallboard`;
+}
+
+/** Shows another account's floor (null: the whole floor), kept in the address so a reload keeps it. */
+function chooseBrand(id) {
+  brandId = id;
+  const params = new URLSearchParams(location.search);
+  if (id == null) params.delete('brand_account_id');
+  else params.set('brand_account_id', String(id));
+  const rest = params.toString();
+  history.replaceState(null, '', `${location.pathname}${rest ? `?${rest}` : ''}`);
+  renderBrands();
+  refreshSoon();
+}
+
+/** Reads the chosen account's figures again: one request at a time, the latest wish wins. */
+let fetching = false;
+let again = false;
+let fetchError = null; // shown instead of the figures' age until a read succeeds
+async function refreshSoon() {
+  if (fetching) {
+    again = true;
+    return;
+  }
+  fetching = true;
+  try {
+    const wanted = brandId;
+    const data = await api.get(metricsPath());
+    if (wanted === brandId) show(data);
+    fetchError = null;
+  } catch (e) {
+    fetchError = `figures unavailable: ${e.message}`;
+    tick();
+  } finally {
+    fetching = false;
+    if (again) {
+      again = false;
+      setTimeout(refreshSoon, 1000); // a busy floor ticks twice a second: once a second is plenty
+    }
+  }
 }
 
 /** Renders one figures object (the REST answer or a tick's data). */
@@ -132,22 +218,22 @@ function show(data) {
   const a = data.agents;
   const today = data.today;
   const all = data.sla_today?.all;
-  setText($('#wb-depth'), q.depth);
-  setText($('#wb-tier1'), q.tier1);
-  setText($('#wb-tier2'), q.tier2);
-  setText($('#wb-unassigned'), q.unassigned);
-  setText($('#wb-overdue'), q.overdue);
+  setValue('#wb-depth', q.depth);
+  setValue('#wb-tier1', q.tier1);
+  setValue('#wb-tier2', q.tier2);
+  setValue('#wb-unassigned', q.unassigned);
+  setValue('#wb-overdue', q.overdue);
   $('#wb-overdue-tile').classList.toggle('bad', q.overdue > 0);
-  setText($('#wb-escalated'), q.escalated);
-  setText($('#wb-online'), a.online);
-  setText($('#wb-available'), a.available);
-  setText($('#wb-atcap'), a.at_capacity);
-  setText($('#wb-away'), a.away);
-  setText($('#wb-frt'), short(today.frt_mean_secs));
-  setText($('#wb-art'), short(all?.art_mean_secs));
-  setText($('#wb-attainment'), percent(today.attainment));
-  setText($('#wb-first-responses'), today.first_responses);
-  setText($('#wb-breaches'), all ? all.breaches : '—');
+  setValue('#wb-escalated', q.escalated);
+  setValue('#wb-online', a.online);
+  setValue('#wb-available', a.available);
+  setValue('#wb-atcap', a.at_capacity);
+  setValue('#wb-away', a.away);
+  setValue('#wb-frt', compactDuration(today.frt_mean_secs));
+  setValue('#wb-art', compactDuration(all?.art_mean_secs));
+  setValue('#wb-attainment', percent(today.attainment));
+  setValue('#wb-first-responses', today.first_responses);
+  setValue('#wb-breaches', all ? all.breaches : '—');
   $('#wb-breaches-tile').classList.toggle('bad', !!all && all.breaches > 0);
   renderTeams(data);
   tick();
@@ -181,13 +267,41 @@ function renderTeams(data) {
   );
 }
 
-/** A wait in few characters, for a tile read from across the room: "42 s", "14 min", "1 h 05". */
-function short(secs) {
-  if (secs === null || secs === undefined) return '—';
-  const s = Math.max(0, Math.round(secs));
-  if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.floor(s / 60)} min`;
-  return `${Math.floor(s / 3600)} h ${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}`;
+/** Sets a tile's value; when it changed, makes sure it fits its tile. */
+function setValue(selector, value) {
+  const el = $(selector);
+  const text = String(value ?? '');
+  if (el.textContent === text) return;
+  el.textContent = text;
+  fit(el);
+}
+
+// The headline size of a tile's value, in the tile's ems (as `.tile .value` in style.css).
+const VALUE_EM = 2.5;
+
+/**
+ * Sizes a tile's value to the largest size up to the headline size at which this very text fits
+ * its tile. The CSS alone keeps values inside (sized for the widest value of the tile's kind,
+ * e.g. "23h 59m"); this lets a shorter one ("2d 3h") be as large as it can, and shrinks what the
+ * CSS did not foresee (a five-digit queue, a 100-day wait).
+ */
+function fit(el) {
+  el.style.fontSize = '';
+  const room = el.clientWidth;
+  if (!room || !el.textContent) return;
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  const width = range.getBoundingClientRect().width;
+  if (!width) return;
+  const size = parseFloat(getComputedStyle(el).fontSize);
+  const headline = parseFloat(getComputedStyle(el.parentElement).fontSize) * VALUE_EM;
+  // Text width grows in proportion to the font size; keep a little room for rounding.
+  const best = Math.min(headline, (size * room * 0.96) / width);
+  if (Math.abs(best - size) >= 0.5) el.style.fontSize = `${Math.floor(best * 10) / 10}px`;
+}
+
+function fitAll() {
+  for (const el of document.querySelectorAll('.tile .value')) fit(el);
 }
 
 function teamName(id) {
@@ -199,8 +313,9 @@ function tick() {
   setText($('#wb-clock'), new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }));
   if (!figures) return;
   const since = figures.queue.oldest_waiting_since;
-  setText($('#wb-oldest'), since ? short((Date.now() - Date.parse(since)) / 1000) : '—');
-  if (lastUpdate) setText($('#wb-updated'), `figures ${Math.round((Date.now() - lastUpdate) / 1000)} s old`);
+  setValue('#wb-oldest', since ? compactDuration((Date.now() - Date.parse(since)) / 1000) : '—');
+  if (fetchError) setText($('#wb-updated'), fetchError);
+  else if (lastUpdate) setText($('#wb-updated'), `figures ${Math.round((Date.now() - lastUpdate) / 1000)} s old`);
 }
 
 function renderSla() {

@@ -267,3 +267,59 @@ async fn two_approvers_racing_one_wins_and_the_outcome_reaches_the_author() -> T
     assert!(metrics.contains("chorus_approval_wait_seconds_count{decision=\"edit\",group=\"pr\"} 1"), "{metrics}");
     Ok(())
 }
+
+/// A held reply whose author lost the conversation while it waited is not sent by a plain
+/// approval: the approver is told who holds it now and must confirm for that holder.
+#[tokio::test]
+async fn a_held_reply_whose_author_lost_the_conversation_needs_the_approver_to_confirm() -> TestResult {
+    let app = crate::helpers::spawn_app().await;
+    let (_, author_token) = app.agent("author@h.example", &["agent"], 50).await;
+    let (other, _) = app.agent("other@h.example", &["agent"], 50).await;
+    let (_, pr) = app.agent("pr@h.example", &["approver"], 0).await;
+    let (_, lead) = app.agent("lead@h.example", &["supervisor"], 0).await;
+    rule(&app, &pr, json!({"kind": "spot_check", "group": "pr", "percent": 100})).await;
+    let mut ws = app.ws(&author_token).await;
+
+    // Reassigned while the reply waited.
+    let c = conversation(&app, "hc1", "@Brand my order is wrong").await;
+    let r = reply(&mut ws, c, "public", "hc-1", "We will replace it").await;
+    let path = decision_path(&r["approval_id"]);
+    let (s, moved) =
+        post(&app, &lead, &format!("/api/v1/conversations/{c}/reassign"), json!({"agent_id": other})).await;
+    assert_eq!(s, 200, "{moved}");
+    let (s, e) = post(&app, &pr, &path, json!({"decision": "approve"})).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("holder_changed")), "{e}");
+    assert!(e["error"]["message"].as_str().unwrap_or_default().contains(&format!("agent {other}")), "{e}");
+    let pending = app.get_json(&format!("/api/v1/approvals?status=pending&conversation_id={c}")).await;
+    assert_eq!(pending.as_array().map(Vec::len), Some(1), "nothing changed: {pending}");
+    // Confirming for the wrong holder changes nothing either.
+    let (s, e) = post(&app, &pr, &path, json!({"decision": "approve", "send_for": {"holder_id": null}})).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("holder_changed")), "{e}");
+    // Confirming for the current holder sends it.
+    let (s, ok) = post(&app, &pr, &path, json!({"decision": "approve", "send_for": {"holder_id": other}})).await;
+    assert_eq!(
+        (s, ok["status"].as_str(), ok["reply_status"].as_str()),
+        (200, Some("approved"), Some("queued")),
+        "{ok}"
+    );
+
+    // Resolved while the reply waited: nobody holds it.
+    let c = conversation(&app, "hc2", "@Brand the invoice is wrong").await;
+    let r = reply(&mut ws, c, "public", "hc-2", "We will correct it").await;
+    let fence = app.conversation(c).await["conversation"]["fence_token"].clone();
+    let ack = ws.ok(json!({"type": "resolve", "conversation_id": c, "fence_token": fence})).await;
+    assert!(ack["conversation"]["assignee_id"].is_null(), "resolving releases the claim: {ack}");
+    let path = decision_path(&r["approval_id"]);
+    let (s, e) = post(&app, &pr, &path, json!({"decision": "edit", "text": "We have corrected it."})).await;
+    assert_eq!((s, e["error"]["code"].as_str()), (409, Some("holder_changed")), "{e}");
+    assert!(e["error"]["message"].as_str().unwrap_or_default().contains("nobody"), "{e}");
+    let (s, ok) = post(
+        &app,
+        &pr,
+        &path,
+        json!({"decision": "edit", "text": "We have corrected it.", "send_for": {"holder_id": null}}),
+    )
+    .await;
+    assert_eq!((s, ok["status"].as_str()), (200, Some("approved")), "{ok}");
+    Ok(())
+}

@@ -70,7 +70,7 @@ async fn twcs_sample_imports_and_threads() -> TestResult {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/twcs_sample.csv"))?;
     let (msgs, conv) = chorus::ingest::twcs::convert(&text)?;
     assert_eq!(conv.rows, 93);
-    assert_eq!(conv.converted + conv.skipped, conv.rows);
+    assert_eq!(conv.converted + conv.skipped(), conv.rows);
     let report = chorus::ingest::import::import_messages(&app.state.ingest, msgs).await?;
     assert_eq!(report.stored as usize, conv.converted);
     // Every answered thread has a first response at the brand's own tweet time, never before

@@ -29,7 +29,7 @@ const MERGERS: &[&str] = &["agent", "supervisor", "admin"];
 #[derive(Clone, Copy, PartialEq)]
 enum Needs {
     Nothing,
-    /// A queued conversation.
+    /// A queued conversation (`{conv}`), its customer (`{customer}`) and brand account (`{brand}`).
     Conversation,
     /// A conversation the caller holds (`{fence}`).
     Claimed,
@@ -123,6 +123,9 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/merge-suggestions", READERS, N::Nothing, None),
         row(M::POST, "/api/v1/merge-suggestions/{suggestion}/accept", MERGERS, N::Suggestion, None),
         row(M::POST, "/api/v1/merge-suggestions/{suggestion}/dismiss", MERGERS, N::Suggestion, None),
+        row(M::GET, "/api/v1/brand-accounts", EVERYONE, N::Nothing, None),
+        row(M::GET, "/api/v1/brand-accounts/{brand}", EVERYONE, N::Conversation, None),
+        row(M::PATCH, "/api/v1/brand-accounts/{brand}", LEADS, N::Conversation, Some(json!({"name": "Brand {n}"}))),
         row(M::GET, "/api/v1/teams", EVERYONE, N::Nothing, None),
         row(M::POST, "/api/v1/teams", ADMIN, N::Nothing, Some(json!({"name": "Team {n}"}))),
         row(M::PATCH, "/api/v1/teams/{team}", LEADS, N::AgentAndTeam, Some(json!({"auto_assign": true}))),
@@ -477,6 +480,7 @@ impl World {
                     .call(Method::GET, &self.app.admin_token, &format!("/api/v1/conversations/{conv}"), None)
                     .await;
                 vars.push(("customer", detail["customer"]["id"].clone()));
+                vars.push(("brand", detail["conversation"]["brand_account_id"].clone()));
                 vars.push(("conv", json!(conv)));
             }
             Needs::Claimed => {

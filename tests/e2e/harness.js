@@ -148,23 +148,29 @@ export async function createAgent(base, adminToken, { email, name, roles = ['age
 }
 
 let messageCounter = 0;
-/** Ingests one inbound customer message now; returns {message_id, conversation_id}. */
-export async function ingest(base, { customer, text, network = 'x', visibility = 'public', name }) {
+/**
+ * Ingests one customer message, sent now unless `sentAt` (a Date) says otherwise, to the
+ * SkyBridge Care account on X unless `brand` ({id, name}) and `network` say otherwise;
+ * `inReplyTo` is the network's id of the message it answers. Returns {message_id,
+ * conversation_id, platform_message_id}.
+ */
+export async function ingest(base, { customer, text, network = 'x', visibility = 'public', name, sentAt, brand, inReplyTo }) {
   messageCounter += 1;
   const msg = {
     network,
-    brand_account: { id: 'brand-1', name: 'SkyBridge Care' },
+    brand_account: brand || { id: 'brand-1', name: 'SkyBridge Care' },
     customer: { id: customer, handle: `@${customer}`, name: name || customer },
     direction: 'inbound',
     visibility,
     platform_message_id: `e2e-${process.pid}-${Date.now()}-${messageCounter}`,
     text,
-    sent_at: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+    sent_at: (sentAt || new Date()).toISOString().replace(/\.\d+Z$/, 'Z'),
   };
+  if (inReplyTo !== undefined) msg.in_reply_to = inReplyTo;
   const res = await api(base, 'POST', '/api/v1/ingest/messages', { apiKey: INGEST_KEY, body: [msg] });
   const r = res.results[0];
   if (r.status !== 'stored') throw new Error(`ingest: ${JSON.stringify(r)}`);
-  return r;
+  return { ...r, platform_message_id: msg.platform_message_id };
 }
 
 export async function launchBrowser() {
@@ -188,6 +194,36 @@ export async function consolePage(browser, base, email, password = PASSWORD, { h
   await page.fill('#login-password', password);
   await page.click('#login-form button[type="submit"]');
   await page.waitForSelector('#conn[data-state="live"]', { timeout: 15000 });
+  return page;
+}
+
+/**
+ * Keeps every frame the page's WebSockets receive (batches unpacked) in `page.liveFrames`, so a
+ * test can check what the server said. Call it before the page connects (consolePage's `setup`).
+ */
+export function recordLiveFrames(page) {
+  page.liveFrames = [];
+  page.on('websocket', (ws) =>
+    ws.on('framereceived', ({ payload }) => {
+      let f;
+      try {
+        f = JSON.parse(payload);
+      } catch {
+        return;
+      }
+      for (const e of f.type === 'batch' ? f.events : [f]) page.liveFrames.push(e);
+    }),
+  );
+}
+
+/** A wallboard page signed in with a token in its URL; `query` adds parameters (e.g. brand_account_id). */
+export async function openWallboard(browser, base, token, { query = {}, viewport = { width: 1920, height: 1080 } } = {}) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  watchErrors(page);
+  const params = new URLSearchParams({ token, ...query });
+  await page.goto(`${base}/wallboard?${params}`);
+  await page.waitForSelector('#wb-conn[data-state="live"]', { timeout: 15000 });
   return page;
 }
 
@@ -236,9 +272,10 @@ export async function eventually(fn, { timeoutMs = 5000, everyMs = 50, what = 'c
 
 /**
  * Ends a test file: closes the browser, stops the server (its log saved as
- * `target/e2e/<name>-server.log`) and fails if any page logged an error.
+ * `target/e2e/<name>-server.log`) and fails if any page logged an error (but those `ignore`
+ * matches: e.g. the browser's own line for a refusal the test provoked on purpose).
  */
-export async function teardown({ srv, browser, pages, name }) {
+export async function teardown({ srv, browser, pages, name, ignore = null }) {
   await browser?.close();
   await srv?.stop();
   if (srv) {
@@ -246,6 +283,8 @@ export async function teardown({ srv, browser, pages, name }) {
     writeFileSync(path.join(SHOTS, `${name}-server.log`), srv.log);
     srv.cleanup();
   }
-  const errors = Object.entries(pages).flatMap(([who, p]) => (p.errors || []).map((e) => `${who}: ${e}`));
+  const errors = Object.entries(pages)
+    .flatMap(([who, p]) => (p.errors || []).map((e) => `${who}: ${e}`))
+    .filter((e) => !ignore || !ignore.test(e));
   if (errors.length) throw new Error(`pages logged errors:\n${errors.join('\n')}`);
 }

@@ -293,9 +293,10 @@ pub struct Decision {
     /// Why; required to reject, shown to the author.
     #[serde(default)]
     pub comment: Option<String>,
-    /// The approver's confirmation that the reply goes out although its author no longer holds
-    /// the conversation: who holds it now, as the approver saw it (`null`: nobody). Without it,
-    /// or if the holder changed again, approving such a reply answers `holder_changed`.
+    /// The approver's confirmation that the reply goes out although its author lost the
+    /// conversation (another agent holds it, or it was resolved): who holds it now, as the
+    /// approver saw it (`null`: nobody). Without it, or if the holder changed again, approving
+    /// such a reply answers `holder_changed`.
     #[serde(default)]
     pub send_for: Option<SendFor>,
 }
@@ -308,10 +309,12 @@ pub struct SendFor {
     pub holder_id: Option<i64>,
 }
 
-/// Whether an approved reply may go out: its author still holds the conversation, or the
-/// approver confirmed it for whoever holds it now.
+/// Whether an approved reply may go out: its author did not lose the conversation — nobody else
+/// holds it and it is not resolved (an author who released it to take other work still speaks
+/// for it) — or the approver confirmed it for whoever holds it now.
 fn may_send(c: &conversation::Model, author: i64, send_for: Option<SendFor>) -> Result<(), ApiError> {
-    if c.assignee_id == Some(author) && c.status != crate::conversations::STATUS_RESOLVED {
+    let resolved = c.status == crate::conversations::STATUS_RESOLVED;
+    if !resolved && c.assignee_id.is_none_or(|a| a == author) {
         return Ok(());
     }
     if send_for.is_some_and(|s| s.holder_id == c.assignee_id) {

@@ -1,8 +1,8 @@
 // The approver view: approval requests as they arrive (`approvals` topic), each decided once —
 // approve, approve with edits, or reject with a comment.
 //
-// Decisions go over REST (POST /api/v1/approvals/{id}/decision): when the reply's author no
-// longer holds the conversation (reassigned, released, resolved since), the server refuses an
+// Decisions go over REST (POST /api/v1/approvals/{id}/decision): when the reply's author lost
+// the conversation (another agent holds it, or it was resolved since), the server refuses an
 // approval with 409 `holder_changed` and sends nothing; the approver may then confirm sending it
 // anyway on behalf of whoever holds it now (`send_for`), or leave it pending.
 

@@ -303,6 +303,14 @@ async fn a_held_reply_whose_author_lost_the_conversation_needs_the_approver_to_c
         "{ok}"
     );
 
+    // Released by its author to take other work, nobody holding it since: it goes out as usual.
+    let c = conversation(&app, "hc3", "@Brand my parcel is lost").await;
+    let r = reply(&mut ws, c, "public", "hc-3", "We will find it").await;
+    let fence = app.conversation(c).await["conversation"]["fence_token"].clone();
+    ws.ok(json!({"type": "release", "conversation_id": c, "fence_token": fence})).await;
+    let (s, ok) = post(&app, &pr, &decision_path(&r["approval_id"]), json!({"decision": "approve"})).await;
+    assert_eq!((s, ok["status"].as_str()), (200, Some("approved")), "{ok}");
+
     // Resolved while the reply waited: nobody holds it.
     let c = conversation(&app, "hc2", "@Brand the invoice is wrong").await;
     let r = reply(&mut ws, c, "public", "hc-2", "We will correct it").await;

@@ -1,4 +1,4 @@
-// A held reply whose author no longer holds the conversation (reassigned, released, resolved
+// A held reply whose author lost the conversation (another agent holds it, or it was resolved
 // since it was held): the approver is told who holds it now, nothing is sent, and the approver
 // may send it anyway for the current holder — or leave it pending.
 
@@ -122,7 +122,7 @@ test('approving a reply whose author lost the conversation: told who holds it, n
   await eventually(async () => (await replies(id))[0].status === 'sent', { timeoutMs: 10000, what: 'the reply sent' });
 });
 
-test('approving with edits a reply on a conversation nobody holds now: "send anyway (nobody holds it)" sends the edited text', async () => {
+test('approving with edits a reply on a conversation resolved since: "send anyway (nobody holds it)" sends the edited text', async () => {
   const { pat } = pages;
   const { id, claim } = await heldReply(
     'jon',
@@ -130,7 +130,8 @@ test('approving with edits a reply on a conversation nobody holds now: "send any
     '@SkyBridgeCare my bag was damaged on SB90, what compensation can I get?',
     'Sorry Jon, compensation for bags is up to 1,300 EUR. DM us.',
   );
-  await api(srv.base, 'POST', `/api/v1/conversations/${id}/release`, { token: tokens.ana, body: { fence_token: claim.fence_token } });
+  // Resolving gives the claim back: nobody holds it, and the author has lost it.
+  await api(srv.base, 'POST', `/api/v1/conversations/${id}/resolve`, { token: tokens.ana, body: { fence_token: claim.fence_token } });
   const c = pat.locator(card(id));
   await c.waitFor({ timeout: 5000 });
   const edited = 'So sorry about your bag, Jon. Please DM us your booking reference and a photo: we will sort out the compensation.';

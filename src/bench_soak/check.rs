@@ -90,6 +90,8 @@ pub struct Run {
     pub from: i64,
     /// Seqs received, in order (duplicates the client dropped are not listed).
     pub seqs: Vec<i64>,
+    /// Reconnections within the run: the seq resumed from and the node reconnected to.
+    pub resumes: Vec<(i64, usize)>,
 }
 
 /// For each client run: every logged event on the client's topics after the run's start, up to
@@ -113,14 +115,23 @@ pub fn missed_events(log: &[(i64, Vec<String>)], clients: &[ClientLog]) -> Vec<S
                 let got: HashSet<i64> = seqs.iter().copied().collect();
                 let missing: Vec<i64> = expected.iter().filter(|s| !got.contains(s)).take(5).copied().collect();
                 let sorted = seqs.windows(2).all(|w| w[0] < w[1]);
+                // Around the first gap: what arrived just before and after it, and the
+                // reconnections of the run (resumed from, node), to tell where it was lost.
+                let first = missing.first().copied().unwrap_or_default();
+                let before = seqs.iter().copied().filter(|s| *s < first).max();
+                let after = seqs.iter().copied().filter(|s| *s > first).min();
                 out.push(format!(
-                    "{}: run after seq {} received {} events, the log has {} (first missing {:?}, in order: {})",
+                    "{}: run after seq {} received {} events, the log has {} (first missing {:?}, in order: {}; \
+                     received before the gap {:?}, after it {:?}; resumed (from, node) {:?})",
                     c.name,
                     from,
                     seqs.len(),
                     expected.len(),
                     missing,
-                    sorted
+                    sorted,
+                    before,
+                    after,
+                    run.resumes
                 ));
             }
         }
@@ -193,7 +204,7 @@ mod tests {
         let client = |seqs: Vec<i64>| ClientLog {
             name: "a".into(),
             topics: vec!["queue".into(), "agent:1".into()],
-            runs: vec![Run { from: 1, seqs }],
+            runs: vec![Run { from: 1, seqs, resumes: Vec::new() }],
         };
         assert!(missed_events(&log, &[client(vec![3, 4, 5])]).is_empty());
         assert!(missed_events(&log, &[client(vec![3, 4])]).is_empty(), "the run ends where the client stopped");

@@ -188,10 +188,14 @@ impl Agent {
         let seq = ack["seq"].as_i64().context("subscribe ack without seq")?;
         if self.record.log.runs.is_empty() {
             // The first run starts at the subscription; earlier events are not expected.
-            self.record.log.runs.push(Run { from: seq, seqs: Vec::new() });
+            self.record.log.runs.push(Run { from: seq, seqs: Vec::new(), resumes: Vec::new() });
             self.last_seq = Some(self.last_seq.map_or(seq, |l| l.max(seq)));
         } else {
             self.record.reconnects += 1;
+            let resumed = (self.last_seq.unwrap_or_default(), self.home);
+            if let Some(run) = self.record.log.runs.last_mut() {
+                run.resumes.push(resumed);
+            }
         }
         Ok(())
     }
@@ -236,7 +240,7 @@ impl Agent {
                     // seq (a real client reloads its state from the snapshot here).
                     self.record.resyncs += 1;
                     let seq = v["seq"].as_i64().unwrap_or_default();
-                    self.record.log.runs.push(Run { from: seq, seqs: Vec::new() });
+                    self.record.log.runs.push(Run { from: seq, seqs: Vec::new(), resumes: Vec::new() });
                     self.last_seq = Some(seq);
                 }
                 _ if v["id"] == json!(id) => return Ok(v),

@@ -336,12 +336,6 @@ impl Hub {
         let inner = self.lock();
         (inner.last_seq, inner.ring.back().filter(|e| e.seq == inner.last_seq).cloned())
     }
-
-    /// Moves the log position forward without events (after a gap).
-    pub fn skip_to(&self, seq: i64) {
-        let mut inner = self.lock();
-        inner.last_seq = inner.last_seq.max(seq);
-    }
 }
 
 #[cfg(test)]

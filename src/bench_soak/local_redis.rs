@@ -340,7 +340,13 @@ impl LocalSentinel {
     /// and the old one has been turned into its replica (until then the old primary still
     /// takes writes, which the failover then discards). Returns the new primary's port.
     pub async fn fail_over(&self) -> anyhow::Result<u16> {
-        let _ = query(self.primary.port, redis::cmd("WAIT").arg(1).arg(2000)).await?;
+        // The replica must have acknowledged every write first: `WAIT` answers how many
+        // replicas did within its timeout, and on a busy host that can be none for a while.
+        let primary = self.primary.port;
+        wait_until("the replica to acknowledge every write", Duration::from_secs(30), || async move {
+            matches!(query(primary, redis::cmd("WAIT").arg(1).arg(500)).await, Ok(redis::Value::Int(n)) if n >= 1)
+        })
+        .await?;
         let s = self.sentinel.port;
         // The Sentinel refuses (NOGOODSLAVE) until its view of the replica is fresh: it asks a
         // replica for INFO every few seconds after discovering it.

@@ -49,6 +49,12 @@ pub struct Agent {
     replies_sent: usize,
     /// When the release of the conversation held was first sent.
     release_sent: Option<Instant>,
+    /// The seq a reconnection resumes from, until its subscription is answered. The session's
+    /// own `agent:<id>` topic is live from the moment it opens, so an event may arrive before
+    /// the answer; one newer than the resume point means the answer is followed by a resync
+    /// (docs/protocol.md), so it is kept out of the run it would otherwise seem to continue.
+    /// Had the server not resynced, the run would then show it missing.
+    resuming: Option<i64>,
 }
 
 impl Agent {
@@ -66,6 +72,7 @@ impl Agent {
             held: None,
             replies_sent: 0,
             release_sent: None,
+            resuming: None,
         }
     }
 
@@ -181,7 +188,10 @@ impl Agent {
         if let Some(from) = self.last_seq {
             cmd["resume_from"] = json!(from);
         }
-        let ack = self.exchange(cmd).await?;
+        self.resuming = self.last_seq;
+        let ack = self.exchange(cmd).await;
+        self.resuming = None;
+        let ack = ack?;
         if ack["type"] != "ack" {
             bail!("subscribe refused: {ack}");
         }
@@ -242,6 +252,7 @@ impl Agent {
                     let seq = v["seq"].as_i64().unwrap_or_default();
                     self.record.log.runs.push(Run { from: seq, seqs: Vec::new(), resumes: Vec::new() });
                     self.last_seq = Some(seq);
+                    self.resuming = None;
                 }
                 _ if v["id"] == json!(id) => return Ok(v),
                 _ => {}
@@ -251,6 +262,9 @@ impl Agent {
 
     fn apply(&mut self, event: &Value) {
         let Some(seq) = event["seq"].as_i64() else { return };
+        if self.resuming.is_some() {
+            return;
+        }
         if self.last_seq.is_some_and(|l| seq <= l) {
             // Seqs at or below the run's start were never expected; the rest came twice.
             if self.record.log.runs.last().is_some_and(|r| seq > r.from) {

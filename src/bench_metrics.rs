@@ -68,6 +68,7 @@ fn conversation(i: usize, total: usize, period_secs: i64) -> Vec<NormalizedMessa
         sent_at: at + chrono::Duration::minutes(mins),
         addressed_to_brand: true,
         language: Some("en".into()),
+        origin: None,
     };
     let first = TEXTS[i % TEXTS.len()].replace("{n}", &i.to_string());
     let mut msgs = vec![

@@ -177,6 +177,7 @@ impl DemoTraffic {
             sent_at: at,
             addressed_to_brand: addressed,
             language: None,
+            origin: None,
         }
     }
 

@@ -12,6 +12,8 @@ use serde_json::Value;
 pub mod kind {
     /// A message joined a conversation (inbound or outbound).
     pub const CONVERSATION_MESSAGE: &str = "conversation.message";
+    /// Its author edited or deleted a message on the network (the message as it now reads).
+    pub const CONVERSATION_MESSAGE_UPDATED: &str = "conversation.message_updated";
     /// A queued conversation was created or changed (tier, risk, status, due times).
     pub const QUEUE_UPSERT: &str = "queue.upsert";
     /// A conversation left the queue (resolved, or turned out to be noise).

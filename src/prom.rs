@@ -22,6 +22,10 @@ pub struct Metrics {
     /// `reinstated`: the coordinator had forgotten the lease, `extended`: it expired during an
     /// outage). Reinstated or extended leases mean Redis lost data or was unreachable.
     pub lease_decisions: IntCounterVec,
+    /// Webhook events Chorus received, answered 2xx and did not use, by network and event kind
+    /// (`read`, `reaction`, `statuses`, …; `other` for kinds it does not know): a subscription
+    /// that sends what nobody uses shows here rather than as refused deliveries.
+    pub webhook_ignored: IntCounterVec,
 }
 
 impl Metrics {
@@ -52,6 +56,11 @@ impl Metrics {
             Opts::new("lease_decisions_total", "Lease reaper decisions that changed something"),
             &["verdict"],
         )?;
+        let webhook_ignored = IntCounterVec::new(
+            Opts::new("webhook_events_ignored_total", "Webhook events received and not used"),
+            &["network", "kind"],
+        )?;
+        registry.register(Box::new(webhook_ignored.clone()))?;
         registry.register(Box::new(lease_decisions.clone()))?;
         registry.register(Box::new(approval_wait.clone()))?;
         registry.register(Box::new(ingest_messages.clone()))?;
@@ -66,6 +75,7 @@ impl Metrics {
             queue_depth,
             approval_wait,
             lease_decisions,
+            webhook_ignored,
         })
     }
 

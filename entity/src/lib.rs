@@ -24,6 +24,7 @@ pub mod example_response;
 pub mod listening_rule;
 pub mod merge_suggestion;
 pub mod message;
+pub mod message_revision;
 pub mod metric_hour;
 pub mod note;
 pub mod reply;

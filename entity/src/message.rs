@@ -28,6 +28,13 @@ pub struct Model {
     pub sent_at: DateTimeUtc,
     /// When Chorus committed it.
     pub received_at: DateTimeUtc,
+    /// How it reached Chorus when not as an ordinary message: `standby`, `postback`,
+    /// `brand_app`.
+    pub origin: Option<String>,
+    /// When the author last edited it on the network (earlier texts: `message_revisions`).
+    pub edited_at: Option<DateTimeUtc>,
+    /// When the author deleted it on the network; its text is gone from then on.
+    pub deleted_at: Option<DateTimeUtc>,
 }
 
 /// No declared relations: queries join explicitly where they need to.

@@ -24,6 +24,7 @@ mod m20261201_000018_customer_view;
 mod m20261201_000019_reply_sending;
 mod m20261202_000020_assignee_index;
 mod m20261203_000021_metrics_by_brand_account;
+mod m20261203_000022_message_changes;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000019_reply_sending::Migration),
             Box::new(m20261202_000020_assignee_index::Migration),
             Box::new(m20261203_000021_metrics_by_brand_account::Migration),
+            Box::new(m20261203_000022_message_changes::Migration),
         ]
     }
 }

@@ -13,7 +13,7 @@ pub mod sla;
 mod view;
 
 pub use list::{ListQuery, Page, View, list};
-pub use view::{CustomerView, Detail, IdentityView, MessageView, NoteView, Summary, detail};
+pub use view::{CustomerView, Detail, IdentityView, MessageView, NoteView, RevisionView, Summary, detail};
 
 use chrono::Utc;
 use entity::{conversation, note};

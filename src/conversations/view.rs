@@ -188,6 +188,15 @@ pub struct MessageView {
     pub sent_at: DateTime<Utc>,
     /// When Chorus committed it.
     pub received_at: DateTime<Utc>,
+    /// How it reached Chorus when not as an ordinary message: `standby` (written while a bot
+    /// held the thread), `postback` (a button pressed), `brand_app` (the brand wrote it in the
+    /// network's own app).
+    pub origin: Option<String>,
+    /// When its author last edited it on the network; the earlier texts are at
+    /// `GET /api/v1/conversations/{id}/messages/{message_id}/revisions`.
+    pub edited_at: Option<DateTime<Utc>>,
+    /// When its author deleted it on the network (its text is gone: `text` is empty).
+    pub deleted_at: Option<DateTime<Utc>>,
 }
 
 impl From<message::Model> for MessageView {
@@ -206,8 +215,20 @@ impl From<message::Model> for MessageView {
             sentiment: m.sentiment,
             sent_at: m.sent_at,
             received_at: m.received_at,
+            origin: m.origin,
+            edited_at: m.edited_at,
+            deleted_at: m.deleted_at,
         }
     }
+}
+
+/// An earlier text of a message its author edited.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RevisionView {
+    /// The text before the edit.
+    pub text: String,
+    /// When the edit replaced it (network time).
+    pub replaced_at: DateTime<Utc>,
 }
 
 /// The message another one answers, in short.

@@ -187,6 +187,34 @@ pub async fn replies(
     Ok(HttpResponse::Ok().json(crate::replies::list(&state.db, id.into_inner()).await?))
 }
 
+/// The earlier texts of a message its author edited on the network, oldest first: kept for
+/// the audit trail, never shown in the thread. A deleted message has none (its words are gone).
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/messages/{message_id}/revisions", tag = "conversations",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "conversation id"), ("message_id" = i64, Path, description = "message id")),
+    responses((status = 200, body = Vec<conversations::RevisionView>), (status = 404, body = crate::error::ErrorBody),
+        (status = 401, body = crate::error::ErrorBody)))]
+#[get("/conversations/{id}/messages/{message_id}/revisions")]
+pub async fn message_revisions(
+    state: web::Data<AppState>,
+    _who: Caller<can::ReadConversations>,
+    path: web::Path<(i64, i64)>,
+) -> Result<HttpResponse, ApiError> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let (conversation_id, message_id) = path.into_inner();
+    entity::message::Entity::find_by_id(message_id)
+        .filter(entity::message::Column::ConversationId.eq(conversation_id))
+        .one(&state.db)
+        .await?
+        .ok_or(ApiError::NotFound("message"))?;
+    let revisions = crate::ingest::changes::revisions(&state.db, message_id).await?;
+    let views: Vec<conversations::RevisionView> = revisions
+        .into_iter()
+        .map(|r| conversations::RevisionView { text: r.text, replaced_at: r.replaced_at })
+        .collect();
+    Ok(HttpResponse::Ok().json(views))
+}
+
 /// The team whose queue a conversation moves to.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -171,6 +171,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(conversations::move_to_team)
                 .service(conversations::reply)
                 .service(conversations::replies)
+                .service(conversations::message_revisions)
                 .service(approvals::list)
                 .service(approvals::decide)
                 .service(approvals::list_rules)

@@ -41,6 +41,7 @@ impl Modify for Security {
         super::conversations::next, super::conversations::claim, super::conversations::release, super::conversations::reassign,
         super::conversations::reassign_many, super::conversations::resolve, super::conversations::status, super::conversations::tags,
         super::conversations::move_to_team, super::conversations::reply, super::conversations::replies,
+        super::conversations::message_revisions,
         crate::ws::connect,
         super::listening::list, super::listening::create, super::listening::delete,
         super::approvals::list, super::approvals::decide, super::approvals::list_rules, super::approvals::create_rule,

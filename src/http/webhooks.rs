@@ -108,22 +108,46 @@ struct Network<'a> {
 /// Checks a signature header against the raw body with the network's secret.
 type VerifyFn = fn(secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), SignatureError>;
 
-/// Turns a verified body into normalized messages.
-type ParseFn = fn(body: &[u8]) -> Result<Vec<crate::ingest::NormalizedMessage>, PayloadError>;
+/// Turns a verified body into what the delivery holds.
+type ParseFn = fn(body: &[u8]) -> Result<crate::ingest::delivery::Delivery, PayloadError>;
 
 /// Reads the body within the limit, checks the signature over those exact bytes, parses, and
-/// returns once the messages are committed.
+/// returns once the messages and the changes to earlier ones are committed. What the delivery
+/// holds that Chorus does not use is counted and answered 2xx like the rest: the networks retry
+/// a refused delivery and in the end disable the subscription.
 async fn receive(req: &HttpRequest, state: &AppState, payload: web::Payload, n: Network<'_>) -> Result<(), ApiError> {
     let secret = n.secret.ok_or(ApiError::NotConfigured(n.missing))?;
     let body = read_limited(req, payload, state.settings.max_body_bytes).await?;
     (n.verify)(secret.expose_secret().as_bytes(), &body, header(req, n.signature_header))?;
-    let msgs = (n.parse)(&body)?;
-    for (i, m) in msgs.iter().enumerate() {
-        m.validate().map_err(|e| ApiError::InvalidPayload(format!("message {i}: {e}")))?;
+    let mut delivery = (n.parse)(&body)?;
+    let (msgs, unusable): (Vec<_>, Vec<_>) = std::mem::take(&mut delivery.messages).into_iter().partition(|m| {
+        m.validate()
+            .map_err(|e| tracing::warn!(error.message = %e, source = n.source.as_str(), "webhook message not usable"))
+            .is_ok()
+    });
+    for m in &unusable {
+        delivery.ignore(m.network, "unattributed");
     }
     let count = msgs.len();
     state.ingest.submit(n.source, msgs).await?;
-    tracing::info!(messages = count, source = n.source.as_str(), "delivery committed");
+    let applied = crate::ingest::changes::apply(&state.db, &state.live, &delivery.changes).await?;
+    // One delivery is one network's.
+    if let Some(network) = delivery.changes.first().map(|c| c.network) {
+        for _ in 0..applied.unknown {
+            delivery.ignore(network, "change_for_unknown_message");
+        }
+    }
+    for i in &delivery.ignored {
+        state.metrics.webhook_ignored.with_label_values(&[i.network.as_str(), i.kind]).inc();
+        tracing::debug!(network = i.network.as_str(), kind = i.kind, "webhook event ignored");
+    }
+    tracing::info!(
+        messages = count,
+        changed = applied.changed,
+        ignored = delivery.ignored.len(),
+        source = n.source.as_str(),
+        "delivery committed"
+    );
     Ok(())
 }
 

@@ -366,6 +366,7 @@ pub async fn ingest(
                 sentiment: Set(sentiment),
                 sent_at: Set(m.sent_at),
                 received_at: Set(now),
+                origin: Set(m.origin.map(|o| o.as_str().to_owned())),
                 ..Default::default()
             })
         });
@@ -407,6 +408,8 @@ pub async fn ingest(
                     "sent_at": m.sent_at,
                     "sentiment": sentiment,
                     "author_name": author_name(m),
+                    "origin": m.origin,
+                    "in_reply_to": m.in_reply_to,
                 }
             }),
         });

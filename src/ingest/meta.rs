@@ -1,19 +1,20 @@
 //! Meta's webhooks (Facebook Page feed comments and Messenger, Instagram comments and direct
 //! messages, the WhatsApp Cloud API) turned into normalized messages.
 //!
-//! Choices, so one odd event never costs a whole delivery (Meta retries a failed delivery and
+//! Choices, so one odd event never costs a whole delivery (Meta retries a refused delivery and
 //! eventually disables the subscription):
-//! - Events Chorus does not use (deliveries, reads, reactions, postbacks, edits, deletions,
-//!   likes, post adds, WhatsApp statuses and reactions) are skipped, not errors.
-//! - The brand's own feed or Instagram comment names no customer, only the comment it answers.
-//!   It is stored as outbound when that parent comment is in the same delivery entry (its author
-//!   is the customer), and skipped otherwise: guessing a customer would open a wrong conversation.
-//! - A feed comment without any author (Meta withholds `from` for some users) is skipped: it
-//!   cannot be attributed to anyone.
-//! - The brand's Messenger and Instagram messages arrive as echoes naming the recipient and are
-//!   stored as outbound.
-//! - Only the envelope and the fields a handled event cannot do without are required; their
-//!   absence is a [`PayloadError::Shape`].
+//! - Only the envelope (`object`, `entry[]`) is required. An event Chorus does not use (reads,
+//!   deliveries, reactions, likes, statuses, …) or cannot attribute (no author, no id) is
+//!   counted as ignored (see [`super::delivery`]), never an error.
+//! - Edits and deletions (Messenger `message_edits`, unsends, feed comments `edited` and
+//!   `remove`, WhatsApp `edit` and `revoke`) change the stored message, not add one.
+//! - The brand's own words (Messenger/Instagram echoes, the Page's comments, WhatsApp Business
+//!   app `smb_message_echoes`) are outbound, `origin: brand_app`. A brand comment names no
+//!   customer, only the comment it answers: it is stored when that parent comment is in the same
+//!   entry (its author is the customer) and ignored otherwise: guessing a customer would open a
+//!   wrong conversation.
+//! - Postbacks are the customer's words (the button's title); `standby` events (a bot holds the
+//!   thread under the handover protocol) are stored marked `origin: standby`.
 
 use std::collections::HashMap;
 
@@ -22,7 +23,8 @@ use serde::Deserialize;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
-use super::normalized::{AccountRef, CustomerRef, Direction, Network, NormalizedMessage, Visibility};
+use super::delivery::{Change as DeliveryChange, Delivery, KINDS, MessageChange};
+use super::normalized::{AccountRef, CustomerRef, Direction, Network, NormalizedMessage, Origin, Visibility};
 use super::webhook::{PayloadError, SignatureError, parse_json, verify_hmac_sha256};
 
 /// Meta's subscription handshake (`GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…`):
@@ -82,27 +84,37 @@ fn opt_int<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Err
     }
 }
 
+/// The envelope: the only part whose absence refuses a delivery. Entries are typed one by one,
+/// so one entry Chorus cannot read never costs the others.
 #[derive(Deserialize)]
 struct Envelope {
     object: String,
-    entry: Vec<Entry>,
+    entry: Vec<Value>,
 }
 
 #[derive(Deserialize)]
 struct Entry {
     /// The Page id, Instagram account id or WhatsApp Business Account id.
-    #[serde(deserialize_with = "id")]
-    id: String,
+    #[serde(default, deserialize_with = "opt_id")]
+    id: Option<String>,
     #[serde(default, deserialize_with = "opt_int")]
     time: Option<i64>,
     #[serde(default)]
-    messaging: Vec<Messaging>,
+    messaging: Vec<Value>,
+    /// Messaging events of a thread another app holds (handover protocol).
+    #[serde(default)]
+    standby: Vec<Value>,
     #[serde(default)]
     changes: Vec<Change>,
+    /// Instagram API with Instagram Login puts a single change on the entry itself.
+    #[serde(default)]
+    field: Option<String>,
+    #[serde(default)]
+    value: Option<Value>,
 }
 
-/// One `messaging[]` event. Everything is optional because opt-ins, referrals and the like
-/// carry other shapes (e.g. `sender.user_ref`); only a `message` needs the ids.
+/// One `messaging[]` (or `standby[]`) event. Everything is optional because opt-ins, referrals
+/// and the like carry other shapes (e.g. `sender.user_ref`).
 #[derive(Deserialize)]
 struct Messaging {
     #[serde(default)]
@@ -112,7 +124,11 @@ struct Messaging {
     #[serde(default, deserialize_with = "opt_int")]
     timestamp: Option<i64>,
     #[serde(default)]
-    message: Option<DirectMessage>,
+    message: Option<Value>,
+    #[serde(default)]
+    postback: Option<Postback>,
+    #[serde(default)]
+    message_edit: Option<MessageEdit>,
 }
 
 #[derive(Deserialize)]
@@ -151,8 +167,28 @@ struct Attachment {
     kind: Option<String>,
 }
 
+/// A button the customer pressed (`messaging_postbacks`).
+#[derive(Deserialize)]
+struct Postback {
+    #[serde(default)]
+    mid: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    payload: Option<String>,
+}
+
+/// A Messenger message the customer edited (`message_edits`).
+#[derive(Deserialize)]
+struct MessageEdit {
+    mid: String,
+    #[serde(default)]
+    text: Option<String>,
+}
+
 #[derive(Deserialize)]
 struct Change {
+    #[serde(default)]
     field: String,
     /// Kept raw: each field has its own shape, and items Chorus skips must not fail typing.
     #[serde(default)]
@@ -169,18 +205,18 @@ struct Author {
     username: Option<String>,
 }
 
-/// A feed change with `item: comment, verb: add`. Before Graph API 2.11 the author came as
-/// `sender_id`/`sender_name`; both forms are read.
+/// A feed change about a comment or a post. Before Graph API 2.11 the author came as
+/// `sender_id`/`sender_name`; both forms are read. Page `mention` changes have the same fields.
 #[derive(Deserialize)]
-struct FeedComment {
+struct FeedItem {
     #[serde(default)]
     from: Option<Author>,
     #[serde(default, deserialize_with = "opt_id")]
     sender_id: Option<String>,
     #[serde(default)]
     sender_name: Option<String>,
-    #[serde(deserialize_with = "id")]
-    comment_id: String,
+    #[serde(default, deserialize_with = "opt_id")]
+    comment_id: Option<String>,
     #[serde(default, deserialize_with = "opt_id")]
     post_id: Option<String>,
     #[serde(default, deserialize_with = "opt_id")]
@@ -191,11 +227,24 @@ struct FeedComment {
     created_time: Option<i64>,
 }
 
-/// An Instagram `comments` (or `live_comments`) change.
+impl FeedItem {
+    fn author(&self) -> Option<Person> {
+        match (&self.from, &self.sender_id) {
+            (Some(a), _) => Some(Person { id: a.id.clone(), handle: None, name: a.name.clone() }),
+            (None, Some(id)) => Some(Person { id: id.clone(), handle: None, name: self.sender_name.clone() }),
+            (None, None) => None,
+        }
+    }
+}
+
+/// An Instagram `comments` (or `live_comments`) change. The test events Meta's dashboard
+/// sends carry no `from`.
 #[derive(Deserialize)]
 struct InstagramComment {
-    from: Author,
-    #[serde(deserialize_with = "id")]
+    #[serde(default)]
+    from: Option<Author>,
+    /// `id` in the webhooks reference; `comment_id` in some examples.
+    #[serde(deserialize_with = "id", alias = "comment_id")]
     id: String,
     #[serde(default)]
     text: Option<String>,
@@ -209,7 +258,14 @@ struct WhatsAppValue {
     #[serde(default)]
     contacts: Vec<WhatsAppContact>,
     #[serde(default)]
-    messages: Vec<WhatsAppMessage>,
+    messages: Vec<Value>,
+    /// `smb_message_echoes`: what the business wrote in the WhatsApp Business app.
+    #[serde(default)]
+    message_echoes: Vec<Value>,
+    #[serde(default)]
+    statuses: Vec<Value>,
+    #[serde(default)]
+    errors: Vec<Value>,
 }
 
 #[derive(Deserialize)]
@@ -224,20 +280,34 @@ struct WhatsAppMetadata {
 struct WhatsAppContact {
     #[serde(default)]
     profile: Option<WhatsAppProfile>,
-    #[serde(deserialize_with = "id")]
-    wa_id: String,
+    #[serde(default, deserialize_with = "opt_id")]
+    wa_id: Option<String>,
+    /// The business-scoped user id of a user known by username rather than phone number.
+    #[serde(default, deserialize_with = "opt_id")]
+    user_id: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct WhatsAppProfile {
     #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct WhatsAppMessage {
-    #[serde(deserialize_with = "id")]
-    from: String,
+    /// The customer's phone number (`wa_id`); absent for a user known only by username.
+    #[serde(default, deserialize_with = "opt_id")]
+    from: Option<String>,
+    /// The business-scoped user id, present with or instead of `from`.
+    #[serde(default, deserialize_with = "opt_id")]
+    from_user_id: Option<String>,
+    /// The customer an echo went to (`smb_message_echoes`).
+    #[serde(default, deserialize_with = "opt_id")]
+    to: Option<String>,
+    #[serde(default, deserialize_with = "opt_id")]
+    to_user_id: Option<String>,
     id: String,
     #[serde(default, deserialize_with = "opt_int")]
     timestamp: Option<i64>,
@@ -259,43 +329,61 @@ struct WhatsAppContext {
 /// Messenger timestamps are milliseconds, feed and WhatsApp times are seconds, and `entry.time`
 /// is either depending on the product; a value past 10^11 cannot be seconds (that is the year
 /// 5138), so the magnitude decides.
-fn time(t: i64) -> Result<DateTime<Utc>, PayloadError> {
-    let parsed =
-        if t.abs() >= 100_000_000_000 { DateTime::from_timestamp_millis(t) } else { DateTime::from_timestamp(t, 0) };
-    parsed.ok_or_else(|| PayloadError::Shape(format!("timestamp {t} is out of range")))
-}
-
-fn typed<T: serde::de::DeserializeOwned>(value: &Value, what: &str) -> Result<T, PayloadError> {
-    T::deserialize(value).map_err(|e| PayloadError::Shape(format!("{what}: {e}")))
+fn time(t: i64) -> Option<DateTime<Utc>> {
+    if t.abs() >= 100_000_000_000 { DateTime::from_timestamp_millis(t) } else { DateTime::from_timestamp(t, 0) }
 }
 
 fn str_at<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
-/// Parses one delivery into messages, in payload order (per entry: `messaging[]`, then
-/// `changes[]`).
-pub fn parse(body: &[u8]) -> Result<Vec<NormalizedMessage>, PayloadError> {
+/// Parses one delivery: its messages in payload order (per entry: `messaging[]`, `standby[]`,
+/// then `changes[]`), the edits and deletions it reports, and what it holds that Chorus does
+/// not use.
+pub fn parse(body: &[u8]) -> Result<Delivery, PayloadError> {
     let env: Envelope = parse_json(body)?;
     let network = match env.object.as_str() {
         "page" => Network::Facebook,
         "instagram" => Network::Instagram,
         "whatsapp_business_account" => Network::Whatsapp,
-        other => return Err(PayloadError::Shape(format!("unknown object {other:?}"))),
+        _ => {
+            // Another product of the same app (`user`, `permissions`, …): Meta's envelope, a
+            // subscription Chorus has no use for.
+            let mut out = Delivery::default();
+            out.ignore(Network::Facebook, "unknown_object");
+            return Ok(out);
+        }
     };
-    let mut out = Vec::new();
-    for entry in &env.entry {
+    let mut out = Delivery::default();
+    for raw in &env.entry {
+        let Ok(entry) = Entry::deserialize(raw) else {
+            out.ignore(network, "unattributed");
+            continue;
+        };
+        let Some(entry_id) = entry.id.as_deref() else {
+            out.ignore(network, "unattributed");
+            continue;
+        };
+        let ctx = EntryCtx { network, id: entry_id, time: entry.time };
+        let mut changes = entry.changes;
+        if let (Some(field), Some(value)) = (entry.field, entry.value) {
+            changes.push(Change { field, value });
+        }
         for m in &entry.messaging {
-            if let Some(msg) = direct(network, entry, m)? {
-                out.push(msg);
-            }
+            messaging(&ctx, m, None, &mut out);
+        }
+        for m in &entry.standby {
+            messaging(&ctx, m, Some(Origin::Standby), &mut out);
         }
         match network {
-            Network::Facebook => out.extend(feed_comments(entry)?),
-            Network::Instagram => out.extend(instagram_comments(entry)?),
+            Network::Facebook => page_changes(&ctx, &changes, &mut out),
+            Network::Instagram => instagram_changes(&ctx, &changes, &mut out),
             Network::Whatsapp => {
-                for change in entry.changes.iter().filter(|c| c.field == "messages") {
-                    out.extend(whatsapp(typed(&change.value, "messages change")?)?);
+                for change in &changes {
+                    match change.field.as_str() {
+                        "messages" | "smb_message_echoes" => whatsapp(&change.value, &mut out),
+                        other => out.ignore(network, other),
+                    }
                 }
             }
             Network::X => {}
@@ -304,23 +392,84 @@ pub fn parse(body: &[u8]) -> Result<Vec<NormalizedMessage>, PayloadError> {
     Ok(out)
 }
 
-/// A Messenger or Instagram direct message (or its echo).
-fn direct(network: Network, entry: &Entry, m: &Messaging) -> Result<Option<NormalizedMessage>, PayloadError> {
-    let Some(msg) = &m.message else {
-        return Ok(None);
-    };
-    if msg.is_deleted {
-        return Ok(None);
+/// What every event of an entry shares.
+struct EntryCtx<'a> {
+    network: Network,
+    id: &'a str,
+    time: Option<i64>,
+}
+
+impl EntryCtx<'_> {
+    fn account(&self) -> AccountRef {
+        AccountRef { id: self.id.to_owned(), name: None }
     }
+
+    fn change(&self, platform_message_id: String, change: DeliveryChange, at: DateTime<Utc>) -> MessageChange {
+        MessageChange { network: self.network, brand_account: self.id.to_owned(), platform_message_id, change, at }
+    }
+}
+
+/// A Messenger or Instagram messaging event: a message (or its echo), a postback, an edit, an
+/// unsend; anything else is counted as ignored.
+fn messaging(ctx: &EntryCtx<'_>, raw: &Value, origin: Option<Origin>, out: &mut Delivery) {
+    let network = ctx.network;
+    let Ok(m) = Messaging::deserialize(raw) else {
+        out.ignore(network, "unattributed");
+        return;
+    };
     let sender = m.sender.as_ref().and_then(|p| p.id.as_deref());
     let recipient = m.recipient.as_ref().and_then(|p| p.id.as_deref());
-    let (Some(sender), Some(recipient), Some(ts)) = (sender, recipient, m.timestamp) else {
-        return Err(PayloadError::Shape(format!("message {} without sender, recipient or timestamp", msg.mid)));
+    let at = m.timestamp.or(ctx.time).and_then(time);
+    if let Some(edit) = &m.message_edit {
+        match at {
+            Some(at) => out.changes.push(ctx.change(
+                edit.mid.clone(),
+                DeliveryChange::Edited(edit.text.clone().unwrap_or_default()),
+                at,
+            )),
+            None => out.ignore(network, "unattributed"),
+        }
+        return;
+    }
+    if let Some(p) = &m.postback {
+        let (Some(sender), Some(at)) = (sender, at) else {
+            out.ignore(network, "message_without_sender");
+            return;
+        };
+        let text = p.title.clone().or_else(|| p.payload.clone()).unwrap_or_default();
+        let mid = p.mid.clone().unwrap_or_else(|| format!("postback:{sender}:{}", at.timestamp_millis()));
+        out.messages.push(direct_message(ctx, sender, Direction::Inbound, mid, None, text, at, Some(Origin::Postback)));
+        return;
+    }
+    let Some(raw_msg) = &m.message else {
+        let kind = KINDS.iter().find(|k| raw.get(**k).is_some()).copied().unwrap_or("other");
+        out.ignore(network, kind);
+        return;
+    };
+    let Ok(msg) = DirectMessage::deserialize(raw_msg) else {
+        out.ignore(network, "unattributed");
+        return;
+    };
+    let Some(at) = at else {
+        out.ignore(network, "unattributed");
+        return;
+    };
+    if msg.is_deleted {
+        out.changes.push(ctx.change(msg.mid, DeliveryChange::Deleted, at));
+        return;
+    }
+    let (Some(sender), Some(recipient)) = (sender, recipient) else {
+        out.ignore(network, "message_without_sender");
+        return;
     };
     // The Page never writes to itself, so a message from it is an echo even if a product
     // forgets the flag.
-    let outbound = msg.is_echo || sender == entry.id;
-    let (direction, customer) = if outbound { (Direction::Outbound, recipient) } else { (Direction::Inbound, sender) };
+    let outbound = msg.is_echo || sender == ctx.id;
+    let (direction, customer, origin) = if outbound {
+        (Direction::Outbound, recipient, Some(Origin::BrandApp))
+    } else {
+        (Direction::Inbound, sender, origin)
+    };
     let text = match &msg.text {
         Some(t) => t.clone(),
         None if msg.is_unsupported => "[unsupported]".to_owned(),
@@ -331,19 +480,35 @@ fn direct(network: Network, entry: &Entry, m: &Messaging) -> Result<Option<Norma
             .collect::<Vec<_>>()
             .join(" "),
     };
-    Ok(Some(NormalizedMessage {
-        network,
-        brand_account: AccountRef { id: entry.id.clone(), name: None },
+    let in_reply_to = msg.reply_to.as_ref().and_then(|r| r.mid.clone());
+    out.messages.push(direct_message(ctx, customer, direction, msg.mid, in_reply_to, text, at, origin));
+}
+
+#[expect(clippy::too_many_arguments, reason = "one private constructor of a message, called from two places")]
+fn direct_message(
+    ctx: &EntryCtx<'_>,
+    customer: &str,
+    direction: Direction,
+    mid: String,
+    in_reply_to: Option<String>,
+    text: String,
+    at: DateTime<Utc>,
+    origin: Option<Origin>,
+) -> NormalizedMessage {
+    NormalizedMessage {
+        network: ctx.network,
+        brand_account: ctx.account(),
         customer: CustomerRef { id: customer.to_owned(), handle: None, name: None, followers: None },
         direction,
         visibility: Visibility::Private,
-        platform_message_id: msg.mid.clone(),
-        in_reply_to: msg.reply_to.as_ref().and_then(|r| r.mid.clone()),
+        platform_message_id: mid,
+        in_reply_to,
         text,
-        sent_at: time(ts)?,
+        sent_at: at,
         addressed_to_brand: true,
         language: None,
-    }))
+        origin,
+    }
 }
 
 /// A comment's author as a customer: id, handle (Instagram) and display name (Facebook).
@@ -366,103 +531,148 @@ fn parent_author<'a>(authors: &'a HashMap<String, Person>, parent: Option<&str>,
     parent.and_then(|p| authors.get(p)).filter(|a| a.id != brand)
 }
 
-/// Page feed comments (`item: comment, verb: add`). Everything else in the feed is skipped.
-fn feed_comments(entry: &Entry) -> Result<Vec<NormalizedMessage>, PayloadError> {
-    let mut comments = Vec::new();
-    for change in entry.changes.iter().filter(|c| c.field == "feed") {
+/// What a feed item with no `message` showed.
+fn media_text(v: &Value) -> String {
+    ["photo", "video", "link"].iter().find(|k| v.get(**k).is_some()).map(|k| format!("[{k}]")).unwrap_or_default()
+}
+
+/// A public post or comment on the Page from someone: comments, visitor posts, mentions.
+struct Public {
+    id: String,
+    author: Person,
+    in_reply_to: Option<String>,
+    text: String,
+    at: DateTime<Utc>,
+}
+
+/// Page `feed` and `mention` changes: comments and visitors' posts added, edited or removed,
+/// and posts or comments elsewhere that mention the Page. Likes, reactions, the Page's own
+/// posts and the rest of the feed are counted as ignored.
+fn page_changes(ctx: &EntryCtx<'_>, changes: &[Change], out: &mut Delivery) {
+    let network = ctx.network;
+    let mut public: Vec<Public> = Vec::new();
+    for change in changes {
         let v = &change.value;
-        if str_at(v, "item") != Some("comment") || str_at(v, "verb") != Some("add") {
+        let (item, verb) = (str_at(v, "item").unwrap_or_default(), str_at(v, "verb").unwrap_or_default());
+        let is_post = matches!(item, "post" | "status" | "photo" | "video" | "share" | "link");
+        let usable = match change.field.as_str() {
+            "feed" => item == "comment" || is_post,
+            "mention" => true,
+            _ => false,
+        };
+        if !usable {
+            out.ignore(network, if change.field == "feed" { "feed" } else { change.field.as_str() });
             continue;
         }
-        let c: FeedComment = typed(v, "feed comment")?;
-        // Photo- or video-only comments have no `message`; say what was posted instead.
-        let text = c.message.clone().unwrap_or_else(|| {
-            ["photo", "video"].iter().find(|k| v.get(**k).is_some()).map(|k| format!("[{k}]")).unwrap_or_default()
-        });
-        let author = match (&c.from, &c.sender_id) {
-            (Some(a), _) => Some(Person { id: a.id.clone(), handle: None, name: a.name.clone() }),
-            (None, Some(id)) => Some(Person { id: id.clone(), handle: None, name: c.sender_name.clone() }),
-            (None, None) => None,
+        let Ok(f) = FeedItem::deserialize(v) else {
+            out.ignore(network, "unattributed");
+            continue;
         };
-        comments.push((c, author, text));
-    }
-    let authors: HashMap<String, Person> =
-        comments.iter().filter_map(|(c, a, _)| a.as_ref().map(|a| (c.comment_id.clone(), a.clone()))).collect();
-    let mut out = Vec::with_capacity(comments.len());
-    for (c, author, text) in comments {
-        let Some(author) = author else { continue };
+        // Comments are known by their comment id, posts by their post id.
+        let id = if item == "comment" { f.comment_id.clone() } else { f.post_id.clone() };
+        let (Some(id), Some(at)) = (id, f.created_time.or(ctx.time).and_then(time)) else {
+            out.ignore(network, "unattributed");
+            continue;
+        };
+        match verb {
+            "edited" | "edit" => {
+                out.changes.push(ctx.change(id, DeliveryChange::Edited(f.message.clone().unwrap_or_default()), at));
+                continue;
+            }
+            "remove" | "delete" => {
+                out.changes.push(ctx.change(id, DeliveryChange::Deleted, at));
+                continue;
+            }
+            "add" => {}
+            _ => {
+                out.ignore(network, "feed");
+                continue;
+            }
+        }
+        let Some(author) = f.author() else {
+            // Meta withholds `from` for some users: it cannot be attributed to anyone.
+            out.ignore(network, "comment_without_author");
+            continue;
+        };
+        if is_post && author.id == ctx.id {
+            out.ignore(network, "brand_post");
+            continue;
+        }
         // A top-level comment's parent is the post itself; only a reply to a comment threads.
-        let in_reply_to = c.parent_id.clone().filter(|p| Some(p) != c.post_id.as_ref());
-        let (direction, customer) = if author.id == entry.id {
-            match parent_author(&authors, in_reply_to.as_deref(), &entry.id) {
-                Some(p) => (Direction::Outbound, p.customer()),
-                None => continue,
+        let in_reply_to =
+            if item == "comment" { f.parent_id.clone().filter(|p| Some(p) != f.post_id.as_ref()) } else { None };
+        let text = f.message.clone().unwrap_or_else(|| media_text(v));
+        public.push(Public { id, author, in_reply_to, text, at });
+    }
+    public_messages(ctx, public, out);
+}
+
+/// Public items of one entry as messages. The brand's own comment names no customer, only the
+/// comment it answers: it is stored as outbound when that parent is in the same entry (its
+/// author is the customer), and counted as ignored otherwise: guessing a customer would open a
+/// wrong conversation.
+fn public_messages(ctx: &EntryCtx<'_>, items: Vec<Public>, out: &mut Delivery) {
+    let authors: HashMap<String, Person> = items.iter().map(|p| (p.id.clone(), p.author.clone())).collect();
+    for p in items {
+        let (direction, customer, origin) = if p.author.id == ctx.id {
+            match parent_author(&authors, p.in_reply_to.as_deref(), ctx.id) {
+                Some(c) => (Direction::Outbound, c.customer(), Some(Origin::BrandApp)),
+                None => {
+                    out.ignore(ctx.network, "unattributed");
+                    continue;
+                }
             }
         } else {
-            (Direction::Inbound, author.customer())
+            (Direction::Inbound, p.author.customer(), None)
         };
-        let ts = c.created_time.or(entry.time).ok_or_else(|| {
-            PayloadError::Shape(format!("feed comment {} without created_time or entry time", c.comment_id))
-        })?;
-        out.push(NormalizedMessage {
-            network: Network::Facebook,
-            brand_account: AccountRef { id: entry.id.clone(), name: None },
+        out.messages.push(NormalizedMessage {
+            network: ctx.network,
+            brand_account: ctx.account(),
             customer,
             direction,
             visibility: Visibility::Public,
-            platform_message_id: c.comment_id,
-            in_reply_to,
-            text,
-            sent_at: time(ts)?,
+            platform_message_id: p.id,
+            in_reply_to: p.in_reply_to,
+            text: p.text,
+            sent_at: p.at,
             addressed_to_brand: true,
             language: None,
+            origin,
         });
     }
-    Ok(out)
 }
 
 /// Instagram `comments` and `live_comments` changes. The payload carries no comment time, so
-/// the entry's time (when Meta sent it, seconds after the comment) stands in.
-fn instagram_comments(entry: &Entry) -> Result<Vec<NormalizedMessage>, PayloadError> {
-    let comments: Vec<InstagramComment> = entry
-        .changes
-        .iter()
-        .filter(|c| c.field == "comments" || c.field == "live_comments")
-        .map(|c| typed(&c.value, "comments change"))
-        .collect::<Result<_, _>>()?;
-    let person = |a: &Author| Person {
-        id: a.id.clone(),
-        handle: a.username.as_ref().map(|u| format!("@{u}")),
-        name: a.name.clone(),
-    };
-    let authors: HashMap<String, Person> = comments.iter().map(|c| (c.id.clone(), person(&c.from))).collect();
-    let mut out = Vec::with_capacity(comments.len());
-    for c in comments {
-        let (direction, customer) = if c.from.id == entry.id {
-            match parent_author(&authors, c.parent_id.as_deref(), &entry.id) {
-                Some(p) => (Direction::Outbound, p.customer()),
-                None => continue,
-            }
-        } else {
-            (Direction::Inbound, person(&c.from).customer())
+/// the entry's time (when Meta sent it, seconds after the comment) stands in. `mentions` name
+/// only a media and a comment id (the text needs a Graph API call): counted as ignored.
+fn instagram_changes(ctx: &EntryCtx<'_>, changes: &[Change], out: &mut Delivery) {
+    let network = ctx.network;
+    let mut public = Vec::new();
+    for change in changes {
+        if change.field != "comments" && change.field != "live_comments" {
+            out.ignore(network, &change.field);
+            continue;
+        }
+        let Ok(c) = InstagramComment::deserialize(&change.value) else {
+            out.ignore(network, "unattributed");
+            continue;
         };
-        let ts =
-            entry.time.ok_or_else(|| PayloadError::Shape(format!("instagram comment {} without entry time", c.id)))?;
-        out.push(NormalizedMessage {
-            network: Network::Instagram,
-            brand_account: AccountRef { id: entry.id.clone(), name: None },
-            customer,
-            direction,
-            visibility: Visibility::Public,
-            platform_message_id: c.id,
-            in_reply_to: c.parent_id,
-            text: c.text.unwrap_or_default(),
-            sent_at: time(ts)?,
-            addressed_to_brand: true,
-            language: None,
-        });
+        let Some(from) = &c.from else {
+            out.ignore(network, "comment_without_author");
+            continue;
+        };
+        let Some(at) = ctx.time.and_then(time) else {
+            out.ignore(network, "unattributed");
+            continue;
+        };
+        let author = Person {
+            id: from.id.clone(),
+            handle: from.username.as_ref().map(|u| format!("@{u}")),
+            name: from.name.clone(),
+        };
+        public.push(Public { id: c.id, author, in_reply_to: c.parent_id, text: c.text.unwrap_or_default(), at });
     }
-    Ok(out)
+    public_messages(ctx, public, out);
 }
 
 /// What a WhatsApp message says, by type; `None` for types that are not messages to answer
@@ -478,10 +688,14 @@ fn whatsapp_text(kind: &str, rest: &serde_json::Map<String, Value>) -> Option<St
         "text" => str_at(obj, "body").unwrap_or_default().to_owned(),
         // A quick-reply button tapped on a template: its label is what the customer "said".
         "button" => str_at(obj, "text").map(str::to_owned).unwrap_or_else(|| tagged(None)),
-        "interactive" => {
-            let reply = obj.get("button_reply").or_else(|| obj.get("list_reply"));
-            reply.and_then(|r| str_at(r, "title")).map(str::to_owned).unwrap_or_else(|| tagged(None))
-        }
+        "interactive" => match str_at(obj, "type") {
+            Some("nfm_reply") => flow_reply(obj.get("nfm_reply").unwrap_or(&Value::Null)),
+            _ => {
+                let reply = obj.get("button_reply").or_else(|| obj.get("list_reply"));
+                reply.and_then(|r| str_at(r, "title")).map(str::to_owned).unwrap_or_else(|| tagged(None))
+            }
+        },
+        "order" => order_text(obj),
         "location" => {
             let named: Vec<&str> = ["name", "address"].iter().filter_map(|k| str_at(obj, k)).collect();
             let detail = if named.is_empty() {
@@ -509,34 +723,133 @@ fn whatsapp_text(kind: &str, rest: &serde_json::Map<String, Value>) -> Option<St
     })
 }
 
-fn whatsapp(v: WhatsAppValue) -> Result<Vec<NormalizedMessage>, PayloadError> {
-    let mut out = Vec::with_capacity(v.messages.len());
-    for m in v.messages {
-        let kind = m.kind.as_deref().unwrap_or(if m.rest.contains_key("text") { "text" } else { "unknown" });
-        let Some(text) = whatsapp_text(kind, &m.rest) else {
+/// A WhatsApp Flow's answers (`nfm_reply.response_json`, a JSON object in a string): each
+/// answer as `key: value`, by key, without the `flow_token` that only identifies the flow.
+fn flow_reply(reply: &Value) -> String {
+    let answers: serde_json::Map<String, Value> =
+        str_at(reply, "response_json").and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+    let parts: Vec<String> = answers
+        .iter()
+        .filter(|(k, _)| k.as_str() != "flow_token")
+        .map(|(k, v)| match v {
+            Value::String(s) => format!("{k}: {s}"),
+            other => format!("{k}: {other}"),
+        })
+        .collect();
+    if parts.is_empty() { "[flow]".to_owned() } else { format!("[flow] {}", parts.join(", ")) }
+}
+
+/// A cart sent from a catalog: each product with its quantity, and the customer's note.
+fn order_text(order: &Value) -> String {
+    let items: Vec<String> = order
+        .get("product_items")
+        .and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .map(|i| {
+                    let sku = str_at(i, "product_retailer_id").unwrap_or("?");
+                    match i.get("quantity") {
+                        Some(q) => format!("{} × {sku}", q.as_str().map_or_else(|| q.to_string(), str::to_owned)),
+                        None => sku.to_owned(),
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut text = if items.is_empty() { "[order]".to_owned() } else { format!("[order] {}", items.join(", ")) };
+    if let Some(note) = str_at(order, "text").filter(|t| !t.is_empty()) {
+        text.push_str(" — ");
+        text.push_str(note);
+    }
+    text
+}
+
+/// A WhatsApp `messages` or `smb_message_echoes` change: the customers' messages (and their
+/// edits and revokes), what the business wrote in the WhatsApp Business app, and status updates
+/// of what the business sent (counted as ignored).
+fn whatsapp(raw: &Value, out: &mut Delivery) {
+    let network = Network::Whatsapp;
+    let Ok(v) = WhatsAppValue::deserialize(raw) else {
+        out.ignore(network, "unattributed");
+        return;
+    };
+    for _ in &v.statuses {
+        out.ignore(network, "statuses");
+    }
+    for _ in &v.errors {
+        out.ignore(network, "errors");
+    }
+    let account = AccountRef { id: v.metadata.phone_number_id.clone(), name: v.metadata.display_phone_number.clone() };
+    let ctx = EntryCtx { network, id: &v.metadata.phone_number_id, time: None };
+    let echoes = v.message_echoes.iter().map(|m| (m, true));
+    for (raw_msg, echo) in v.messages.iter().map(|m| (m, false)).chain(echoes) {
+        let Ok(m) = WhatsAppMessage::deserialize(raw_msg) else {
+            out.ignore(network, "unattributed");
             continue;
         };
-        let ts =
-            m.timestamp.ok_or_else(|| PayloadError::Shape(format!("whatsapp message {} without timestamp", m.id)))?;
-        let name = v.contacts.iter().find(|c| c.wa_id == m.from).and_then(|c| c.profile.as_ref()?.name.clone());
-        out.push(NormalizedMessage {
-            network: Network::Whatsapp,
-            brand_account: AccountRef {
-                id: v.metadata.phone_number_id.clone(),
-                name: v.metadata.display_phone_number.clone(),
-            },
-            customer: CustomerRef { id: m.from.clone(), handle: Some(format!("+{}", m.from)), name, followers: None },
-            direction: Direction::Inbound,
+        let customer =
+            if echo { m.to.clone().or(m.to_user_id.clone()) } else { m.from.clone().or(m.from_user_id.clone()) };
+        let (Some(customer), Some(at)) = (customer, m.timestamp.and_then(time)) else {
+            out.ignore(network, "unattributed");
+            continue;
+        };
+        let kind = m.kind.as_deref().unwrap_or(if m.rest.contains_key("text") { "text" } else { "unknown" });
+        let original = |key: &str| m.rest.get(key).and_then(|o| str_at(o, "original_message_id")).map(str::to_owned);
+        match kind {
+            "edit" => {
+                let edited = m.rest.get("edit").and_then(|e| e.get("message"));
+                let text = edited
+                    .and_then(Value::as_object)
+                    .and_then(|e| whatsapp_text(e.get("type").and_then(Value::as_str).unwrap_or("text"), e));
+                match (original("edit"), text) {
+                    (Some(id), Some(text)) => out.changes.push(ctx.change(id, DeliveryChange::Edited(text), at)),
+                    _ => out.ignore(network, "unattributed"),
+                }
+                continue;
+            }
+            "revoke" => {
+                match original("revoke") {
+                    Some(id) => out.changes.push(ctx.change(id, DeliveryChange::Deleted, at)),
+                    None => out.ignore(network, "unattributed"),
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let Some(text) = whatsapp_text(kind, &m.rest) else {
+            out.ignore(network, kind);
+            continue;
+        };
+        let contact = v
+            .contacts
+            .iter()
+            .find(|c| c.wa_id.as_deref() == Some(&customer) || c.user_id.as_deref() == Some(&customer));
+        let profile = contact.and_then(|c| c.profile.as_ref());
+        // A phone number is shown as one; a username stands for a user without one.
+        let is_phone = customer.chars().all(|c| c.is_ascii_digit());
+        let handle = if is_phone {
+            Some(format!("+{customer}"))
+        } else {
+            profile.and_then(|p| p.username.as_ref()).map(|u| format!("@{}", u.trim_start_matches('@')))
+        };
+        let (direction, origin) =
+            if echo { (Direction::Outbound, Some(Origin::BrandApp)) } else { (Direction::Inbound, None) };
+        out.messages.push(NormalizedMessage {
+            network,
+            brand_account: account.clone(),
+            customer: CustomerRef { id: customer, handle, name: profile.and_then(|p| p.name.clone()), followers: None },
+            direction,
             visibility: Visibility::Private,
             platform_message_id: m.id,
             in_reply_to: m.context.and_then(|c| c.id),
             text,
-            sent_at: time(ts)?,
+            sent_at: at,
             addressed_to_brand: true,
             language: None,
+            origin,
         });
     }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -547,6 +860,10 @@ mod tests {
     type R = Result<(), Box<dyn std::error::Error>>;
 
     fn run(body: &Value) -> Result<Vec<NormalizedMessage>, PayloadError> {
+        parse(body.to_string().as_bytes()).map(|d| d.messages)
+    }
+
+    fn delivery(body: &Value) -> Result<Delivery, PayloadError> {
         parse(body.to_string().as_bytes())
     }
 
@@ -650,7 +967,7 @@ mod tests {
     }
 
     #[test]
-    fn messenger_events_without_a_message_are_skipped() -> R {
+    fn messenger_events_become_messages_changes_or_counts() -> R {
         let out = run(&json!({"object": "page", "entry": [{"id": "PAGE_ID", "time": 1458668856463i64, "messaging": [
             {"sender": {"id": "PSID_1"}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1458668856463i64,
              "delivery": {"mids": ["mid.1458668856218:ed81099e15d3f4f233"], "watermark": 1458668856253i64}},
@@ -670,7 +987,35 @@ mod tests {
             {"sender": {"id": "PSID_2"}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1458668856463i64,
              "message": {"mid": "m_standby", "text": "another app owns this thread"}}
         ]}]}))?;
-        assert_eq!(out, vec![]);
+        let got: Vec<(&str, &str, Option<Origin>)> =
+            out.iter().map(|m| (m.platform_message_id.as_str(), m.text.as_str(), m.origin)).collect();
+        assert_eq!(
+            got,
+            [
+                ("m_postback", "Get Started", Some(Origin::Postback)),
+                ("m_standby", "another app owns this thread", Some(Origin::Standby))
+            ]
+        );
+        let d = delivery(
+            &json!({"object": "page", "entry": [{"id": "PAGE_ID", "time": 1458668856463i64, "messaging": [
+                {"sender": {"id": "PSID_1"}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1458668856463i64,
+                 "read": {"watermark": 1458668856253i64}},
+                {"sender": {"id": "PSID_1"}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1458668856463i64,
+                 "message": {"mid": "m_deleted", "is_deleted": true}},
+                {"sender": {"id": "PSID_1"}, "recipient": {"id": "PAGE_ID"}, "timestamp": 1458668856463i64,
+                 "message_edit": {"mid": "m_x", "text": "edited", "num_edit": 1}},
+                {"recipient": {"id": "PAGE_ID"}, "timestamp": 1458692752478i64,
+                 "optin": {"ref": "PASS_THROUGH_PARAM", "user_ref": "UNIQUE_REF_PARAM"}, "sender": {"user_ref": "UNIQUE_REF_PARAM"}}
+            ]}]}),
+        )?;
+        let changes: Vec<(&str, &DeliveryChange)> =
+            d.changes.iter().map(|c| (c.platform_message_id.as_str(), &c.change)).collect();
+        assert_eq!(
+            changes,
+            [("m_deleted", &DeliveryChange::Deleted), ("m_x", &DeliveryChange::Edited("edited".into()))]
+        );
+        let kinds: Vec<&str> = d.ignored.iter().map(|i| i.kind).collect();
+        assert_eq!(kinds, ["read", "optin"]);
         Ok(())
     }
 
@@ -925,20 +1270,37 @@ mod tests {
     }
 
     #[test]
-    fn wrong_shapes() {
+    fn instagram_login_puts_one_change_on_the_entry() -> R {
+        // Instagram API with Instagram Login: `field`/`value` on the entry, the comment id as
+        // `comment_id`.
+        let out = run(&json!({"object": "instagram", "entry": [{"id": "17841405309211844", "time": 1755779280,
+            "field": "comments", "value": {"from": {"id": "232323232", "username": "kim.l"},
+            "media": {"id": "18172143295349192"}, "comment_id": "17865799348089077", "text": "Still waiting"}}]}))?;
+        assert_eq!(ids(&out), ["17865799348089077"]);
+        assert_eq!(out[0].customer.handle.as_deref(), Some("@kim.l"));
+        Ok(())
+    }
+
+    #[test]
+    fn only_a_body_that_is_not_the_envelope_is_refused() {
+        for body in [json!([]), json!({"object": "page"}), json!({"object": 7, "entry": []}), json!({"entry": []})] {
+            assert!(matches!(run(&body), Err(PayloadError::Shape(_))), "{body}");
+        }
+    }
+
+    #[test]
+    fn events_that_cannot_be_used_are_counted_not_refused() -> R {
         let bodies = [
-            json!([]),
-            json!({"object": "page"}),
-            json!({"object": 7, "entry": []}),
             json!({"object": "myspace", "entry": []}),
             json!({"object": "page", "entry": [{"time": 1}]}),
+            json!({"object": "page", "entry": ["not an entry"]}),
             json!({"object": "page", "entry": [{"id": "P", "messaging": [{"sender": {"id": "U"}, "recipient": {"id": "P"},
                    "timestamp": 1700000000000i64, "message": {"text": "no mid"}}]}]}),
             json!({"object": "page", "entry": [{"id": "P", "messaging": [{"sender": {"id": "U"}, "recipient": {"id": "P"},
-                   "message": {"mid": "m", "text": "no timestamp"}}]}]}),
+                   "message": {"mid": "m", "text": "no timestamp anywhere"}}]}]}),
             json!({"object": "page", "entry": [{"id": "P", "changes": [{"field": "feed", "value": {"item": "comment", "verb": "add",
                    "from": {"id": "U"}, "message": "no comment id", "created_time": 1}}]}]}),
-            json!({"object": "instagram", "entry": [{"id": "IG", "changes": [{"field": "comments", "value": {"id": "C", "text": "no from"}}]}]}),
+            json!({"object": "instagram", "entry": [{"id": "IG", "time": 1, "changes": [{"field": "comments", "value": {"id": "C", "text": "no from"}}]}]}),
             json!({"object": "instagram", "entry": [{"id": "IG", "changes": [{"field": "comments",
                    "value": {"id": "C", "from": {"id": "U"}, "text": "no entry time"}}]}]}),
             json!({"object": "whatsapp_business_account", "entry": [{"id": "W", "changes": [{"field": "messages",
@@ -947,8 +1309,11 @@ mod tests {
                    "value": {"metadata": {"phone_number_id": "1"}, "messages": [{"from": "1", "id": "w", "timestamp": "yesterday", "type": "text"}]}}]}]}),
         ];
         for body in bodies {
-            assert!(matches!(run(&body), Err(PayloadError::Shape(_))), "{body}");
+            let d = delivery(&body)?;
+            assert!(d.messages.is_empty() && d.changes.is_empty(), "{body}: {d:?}");
+            assert!(!d.ignored.is_empty(), "{body}: nothing counted");
         }
+        Ok(())
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! triage of each batch, and the group-commit writer that makes every acknowledgement durable.
 
 pub mod batch;
+pub mod changes;
+pub mod delivery;
 pub mod import;
 pub mod meta;
 pub mod normalized;

@@ -86,6 +86,31 @@ impl Visibility {
     }
 }
 
+/// How a message reached Chorus, when it was not an ordinary message to the brand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// The customer wrote while another app (a bot) held the thread under Meta's handover
+    /// protocol: the conversation shows it, marked, although the bot may be answering.
+    Standby,
+    /// A button the customer pressed (Messenger/Instagram postback); the text is its title.
+    Postback,
+    /// The brand wrote it in the network's own app (Page inbox, WhatsApp Business app, X),
+    /// not through Chorus.
+    BrandApp,
+}
+
+impl Origin {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Standby => "standby",
+            Origin::Postback => "postback",
+            Origin::BrandApp => "brand_app",
+        }
+    }
+}
+
 /// The brand's own account on a network (a Page, a handle, a WhatsApp number).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AccountRef {
@@ -144,6 +169,9 @@ pub struct NormalizedMessage {
     /// for undetermined). Without it, Chorus detects the language from the text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// How it reached Chorus, when not as an ordinary message (absent: an ordinary one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
 }
 
 impl NormalizedMessage {

@@ -271,6 +271,7 @@ pub fn convert(csv_text: &str) -> Result<(Vec<NormalizedMessage>, TwcsReport), T
             sent_at: *at,
             addressed_to_brand: true,
             language: None,
+            origin: None,
         });
     }
     out.sort_by_key(|m| m.sent_at);

@@ -10,7 +10,9 @@
 //!   subscription still delivers) is kept with `addressed_to_brand: false`.
 //! - The brand account is named by its display name, else `@handle`, from whatever the delivery
 //!   carries: the `users` map, its own tweet, or a mention of it.
-//! - Other event kinds (likes, follows, blocks, typing, reads, deletes) are skipped.
+//! - A deleted tweet (`tweet_delete_events`) deletes the stored message's text, as X's developer
+//!   policy asks. Other event kinds (likes, follows, blocks, typing, reads, `user_event`) are
+//!   counted as ignored (see [`super::delivery`]); so is an event Chorus cannot read.
 
 use std::collections::HashMap;
 
@@ -20,7 +22,8 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::normalized::{AccountRef, CustomerRef, Direction, Network, NormalizedMessage, Visibility};
+use super::delivery::{Change, Delivery, MessageChange};
+use super::normalized::{AccountRef, CustomerRef, Direction, Network, NormalizedMessage, Origin, Visibility};
 use super::webhook::{PayloadError, SignatureError, hmac_sha256, parse_json, verify_hmac_sha256};
 
 /// The Challenge-Response Check answer, `sha256=` + base64 HMAC-SHA256 of the token with the
@@ -49,14 +52,25 @@ fn id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     }
 }
 
+/// The parts of a delivery Chorus reads; events are typed one by one, so one Chorus cannot
+/// read never costs the others.
+fn opt_id<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    match Option::<Value>::deserialize(d)? {
+        None | Some(Value::Null) => Ok(None),
+        Some(other) => id(other).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
 #[derive(Deserialize)]
 struct Envelope {
-    #[serde(deserialize_with = "id")]
-    for_user_id: String,
+    #[serde(default, deserialize_with = "opt_id")]
+    for_user_id: Option<String>,
     #[serde(default)]
-    tweet_create_events: Vec<Tweet>,
+    tweet_create_events: Vec<Value>,
     #[serde(default)]
-    direct_message_events: Vec<DmEvent>,
+    direct_message_events: Vec<Value>,
+    #[serde(default)]
+    tweet_delete_events: Vec<Value>,
     #[serde(default)]
     users: HashMap<String, User>,
 }
@@ -128,6 +142,9 @@ struct Tweet {
 #[derive(Deserialize)]
 struct Extended {
     full_text: String,
+    /// A long post's mentions: the truncated `text`'s entities may not reach them.
+    #[serde(default)]
+    entities: Option<Entities>,
 }
 
 #[derive(Deserialize, Default)]
@@ -147,12 +164,14 @@ struct Mention {
 }
 
 impl Tweet {
-    fn mentions(&self) -> &[Mention] {
-        self.entities.as_ref().map(|e| e.user_mentions.as_slice()).unwrap_or_default()
+    /// Every mention, the long post's first: they name the same people in the whole text.
+    fn mentions(&self) -> Vec<&Mention> {
+        let long = self.extended_tweet.as_ref().and_then(|e| e.entities.as_ref());
+        long.into_iter().chain(self.entities.as_ref()).flat_map(|e| e.user_mentions.iter()).collect()
     }
 
     fn mention_of(&self, user_id: &str) -> Option<&Mention> {
-        self.mentions().iter().find(|m| m.id_str.as_deref() == Some(user_id))
+        self.mentions().into_iter().find(|m| m.id_str.as_deref() == Some(user_id))
     }
 
     fn text(&self) -> String {
@@ -211,108 +230,181 @@ fn millis(s: &str) -> Result<DateTime<Utc>, PayloadError> {
         .ok_or_else(|| PayloadError::Shape(format!("bad timestamp {s:?}")))
 }
 
-/// Parses one delivery into messages, in payload order (tweets, then direct messages).
-pub fn parse(body: &[u8]) -> Result<Vec<NormalizedMessage>, PayloadError> {
-    let env: Envelope = parse_json(body)?;
-    let brand = env.for_user_id.as_str();
-    let brand_name = brand_name(&env);
-    let account = AccountRef { id: brand.to_owned(), name: brand_name };
-    let mut out = Vec::new();
-    for t in &env.tweet_create_events {
-        let author = t.user.id().ok_or_else(|| PayloadError::Shape(format!("tweet {} user without id", t.id_str)))?;
-        let sent_at = t.sent_at()?;
-        let (direction, customer, addressed) = if author == brand {
-            // The brand tweeting from X's own app: to the customer it replies to, else the one it
-            // mentions first (a self-thread's "2/2 @customer …"); an announcement has nobody.
-            let Some(customer) = t
-                .in_reply_to_user_id_str
-                .as_deref()
-                .filter(|c| *c != brand)
-                .or_else(|| t.mentions().iter().filter_map(|m| m.id_str.as_deref()).find(|id| *id != brand))
-            else {
-                continue;
-            };
-            let mention = t.mention_of(customer);
-            let customer = CustomerRef {
-                id: customer.to_owned(),
-                handle: handle(
-                    mention.and_then(|m| m.screen_name.as_deref()).or(t
-                        .in_reply_to_screen_name
-                        .as_deref()
-                        .filter(|_| t.in_reply_to_user_id_str.as_deref() == Some(customer))),
-                ),
-                name: mention.and_then(|m| m.name.clone()),
-                followers: None,
-            };
-            (Direction::Outbound, customer, true)
-        } else {
-            let addressed = t.mention_of(brand).is_some() || t.in_reply_to_user_id_str.as_deref() == Some(brand);
-            let customer = CustomerRef {
-                id: author,
-                handle: t.user.handle(),
-                name: t.user.name.clone(),
-                followers: t.user.followers_count,
-            };
-            (Direction::Inbound, customer, addressed)
-        };
-        out.push(NormalizedMessage {
-            network: Network::X,
-            brand_account: account.clone(),
-            customer,
-            direction,
-            visibility: Visibility::Public,
-            platform_message_id: t.id_str.clone(),
-            in_reply_to: t.in_reply_to_status_id_str.clone(),
-            text: t.text(),
-            sent_at,
-            addressed_to_brand: addressed,
-            language: t.lang.clone(),
-        });
+/// Parses one delivery: tweets, then direct messages, in payload order; tweet deletions; and
+/// the events Chorus does not use, counted. Any JSON object is X's envelope: a delivery with no
+/// `for_user_id` (a `user_event`: someone revoked the app) is counted, not refused.
+pub fn parse(body: &[u8]) -> Result<Delivery, PayloadError> {
+    let raw: serde_json::Map<String, Value> = parse_json(body)?;
+    let mut out = Delivery::default();
+    let Ok(env) = Envelope::deserialize(Value::Object(raw.clone())) else {
+        out.ignore(Network::X, "unattributed");
+        return Ok(out);
+    };
+    for (key, value) in &raw {
+        let used = matches!(
+            key.as_str(),
+            "for_user_id"
+                | "tweet_create_events"
+                | "direct_message_events"
+                | "tweet_delete_events"
+                | "users"
+                | "apps"
+                | "source"
+                | "user_has_blocked"
+        );
+        if !used {
+            // One count per event in the list (`favorite_events: [..]`), or one for the object.
+            let n = value.as_array().map_or(1, Vec::len);
+            for _ in 0..n {
+                out.ignore(Network::X, key);
+            }
+        }
     }
-    for e in env.direct_message_events.iter().filter(|e| e.kind == "message_create") {
-        let mc = e
-            .message_create
-            .as_ref()
-            .ok_or_else(|| PayloadError::Shape(format!("message_create event {} without message_create", e.id)))?;
-        let created = e
-            .created_timestamp
-            .as_deref()
-            .ok_or_else(|| PayloadError::Shape(format!("message_create event {} without created_timestamp", e.id)))?;
-        let (direction, customer) = if mc.sender_id == brand {
-            (Direction::Outbound, mc.target.recipient_id.as_str())
-        } else {
-            (Direction::Inbound, mc.sender_id.as_str())
-        };
-        let user = env.users.get(customer);
-        out.push(NormalizedMessage {
-            network: Network::X,
-            brand_account: account.clone(),
-            customer: CustomerRef {
-                id: customer.to_owned(),
-                handle: user.and_then(User::handle),
-                name: user.and_then(|u| u.name.clone()),
-                followers: user.and_then(|u| u.followers_count),
-            },
-            direction,
-            visibility: Visibility::Private,
-            platform_message_id: e.id.clone(),
-            in_reply_to: None,
-            text: mc.message_data.text.clone(),
-            sent_at: millis(created)?,
-            addressed_to_brand: true,
-            language: None,
+    let Some(brand) = env.for_user_id.as_deref() else {
+        // Nobody to file them under: counted, never guessed.
+        let events = env.tweet_create_events.len() + env.direct_message_events.len() + env.tweet_delete_events.len();
+        for _ in 0..events {
+            out.ignore(Network::X, "unattributed");
+        }
+        return Ok(out);
+    };
+    let brand_name = brand_name(&env, brand);
+    let account = AccountRef { id: brand.to_owned(), name: brand_name };
+    for raw_tweet in &env.tweet_create_events {
+        match Tweet::deserialize(raw_tweet) {
+            Ok(t) => tweet(&t, brand, &account, &mut out),
+            Err(_) => out.ignore(Network::X, "unattributed"),
+        }
+    }
+    for raw_dm in &env.direct_message_events {
+        match DmEvent::deserialize(raw_dm) {
+            Ok(e) => direct_message(&e, brand, &account, &env.users, &mut out),
+            Err(_) => out.ignore(Network::X, "unattributed"),
+        }
+    }
+    for d in &env.tweet_delete_events {
+        let id = d.get("status").and_then(|s| s.get("id").or_else(|| s.get("id_str"))).and_then(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
         });
+        let at = d.get("timestamp_ms").and_then(|t| match t {
+            Value::String(s) => millis(s).ok(),
+            Value::Number(n) => n.as_i64().and_then(DateTime::from_timestamp_millis),
+            _ => None,
+        });
+        match (id, at) {
+            (Some(id), Some(at)) => out.changes.push(MessageChange {
+                network: Network::X,
+                brand_account: brand.to_owned(),
+                platform_message_id: id,
+                change: Change::Deleted,
+                at,
+            }),
+            _ => out.ignore(Network::X, "unattributed"),
+        }
     }
     Ok(out)
 }
 
+/// A tweet: the brand's own (to the customer it answers or names first), else a customer's.
+fn tweet(t: &Tweet, brand: &str, account: &AccountRef, out: &mut Delivery) {
+    let (Some(author), Ok(sent_at)) = (t.user.id(), t.sent_at()) else {
+        out.ignore(Network::X, "tweet_without_author");
+        return;
+    };
+    let (direction, customer, addressed, origin) = if author == brand {
+        // The brand tweeting from X's own app: to the customer it replies to, else the one it
+        // mentions first (a self-thread's "2/2 @customer …"); an announcement has nobody.
+        let Some(customer) = t
+            .in_reply_to_user_id_str
+            .as_deref()
+            .filter(|c| *c != brand)
+            .or_else(|| t.mentions().into_iter().filter_map(|m| m.id_str.as_deref()).find(|id| *id != brand))
+        else {
+            out.ignore(Network::X, "brand_post");
+            return;
+        };
+        let mention = t.mention_of(customer);
+        let customer = CustomerRef {
+            id: customer.to_owned(),
+            handle: handle(mention.and_then(|m| m.screen_name.as_deref()).or(
+                t.in_reply_to_screen_name.as_deref().filter(|_| t.in_reply_to_user_id_str.as_deref() == Some(customer)),
+            )),
+            name: mention.and_then(|m| m.name.clone()),
+            followers: None,
+        };
+        (Direction::Outbound, customer, true, Some(Origin::BrandApp))
+    } else {
+        let addressed = t.mention_of(brand).is_some() || t.in_reply_to_user_id_str.as_deref() == Some(brand);
+        let customer = CustomerRef {
+            id: author,
+            handle: t.user.handle(),
+            name: t.user.name.clone(),
+            followers: t.user.followers_count,
+        };
+        (Direction::Inbound, customer, addressed, None)
+    };
+    out.messages.push(NormalizedMessage {
+        network: Network::X,
+        brand_account: account.clone(),
+        customer,
+        direction,
+        visibility: Visibility::Public,
+        platform_message_id: t.id_str.clone(),
+        in_reply_to: t.in_reply_to_status_id_str.clone(),
+        text: t.text(),
+        sent_at,
+        addressed_to_brand: addressed,
+        language: t.lang.clone(),
+        origin,
+    });
+}
+
+/// A direct message event: `message_create` in either direction; other types are counted.
+fn direct_message(e: &DmEvent, brand: &str, account: &AccountRef, users: &HashMap<String, User>, out: &mut Delivery) {
+    if e.kind != "message_create" {
+        out.ignore(Network::X, "other");
+        return;
+    }
+    let (Some(mc), Some(sent_at)) = (&e.message_create, e.created_timestamp.as_deref().and_then(|c| millis(c).ok()))
+    else {
+        out.ignore(Network::X, "unattributed");
+        return;
+    };
+    let (direction, customer, origin) = if mc.sender_id == brand {
+        (Direction::Outbound, mc.target.recipient_id.as_str(), Some(Origin::BrandApp))
+    } else {
+        (Direction::Inbound, mc.sender_id.as_str(), None)
+    };
+    let user = users.get(customer);
+    out.messages.push(NormalizedMessage {
+        network: Network::X,
+        brand_account: account.clone(),
+        customer: CustomerRef {
+            id: customer.to_owned(),
+            handle: user.and_then(User::handle),
+            name: user.and_then(|u| u.name.clone()),
+            followers: user.and_then(|u| u.followers_count),
+        },
+        direction,
+        visibility: Visibility::Private,
+        platform_message_id: e.id.clone(),
+        in_reply_to: None,
+        text: mc.message_data.text.clone(),
+        sent_at,
+        addressed_to_brand: true,
+        language: None,
+        origin,
+    });
+}
+
 /// The brand's name from the first place in the delivery that describes it.
-fn brand_name(env: &Envelope) -> Option<String> {
-    let brand = env.for_user_id.as_str();
+fn brand_name(env: &Envelope, brand: &str) -> Option<String> {
     if let Some(u) = env.users.get(brand) {
         return display(u.name.as_deref(), u.screen_name.as_deref());
     }
-    env.tweet_create_events.iter().find_map(|t| {
+    env.tweet_create_events.iter().filter_map(|raw| Tweet::deserialize(raw).ok()).find_map(|t| {
         if t.user.id().as_deref() == Some(brand) {
             return display(t.user.name.as_deref(), t.user.screen_name.as_deref());
         }
@@ -331,7 +423,7 @@ mod tests {
     type R = Result<(), Box<dyn std::error::Error>>;
 
     fn run(body: &Value) -> Result<Vec<NormalizedMessage>, PayloadError> {
-        parse(body.to_string().as_bytes())
+        parse(body.to_string().as_bytes()).map(|d| d.messages)
     }
 
     #[test]
@@ -565,9 +657,9 @@ mod tests {
             }
             json!({"for_user_id": "1", "tweet_create_events": [t]})
         };
+        assert!(matches!(run(&json!([])), Err(PayloadError::Shape(_))), "not an object is not X's envelope");
         let bodies = [
-            json!([]),
-            json!({"tweet_create_events": []}),
+            json!({"tweet_create_events": [{"id_str": "1"}]}),
             json!({"for_user_id": true}),
             json!({"for_user_id": "1", "tweet_create_events": [{"id_str": "1", "text": "no user"}]}),
             json!({"for_user_id": "1", "tweet_create_events": {"id_str": "1"}}),
@@ -580,9 +672,13 @@ mod tests {
                    "message_create": {"target": {"recipient_id": "1"}, "sender_id": "2", "message_data": {"text": "no time"}}}]}),
             json!({"for_user_id": "1", "direct_message_events": [{"type": "message_create", "id": "d", "created_timestamp": "1516403560557",
                    "message_create": {"sender_id": "2", "message_data": {"text": "no target"}}}]}),
+            json!({"user_event": {"revoke": {"date_time": "2018-05-24T09:48:12+00:00", "target": {"app_id": "13090192"},
+                   "source": {"user_id": "63046977"}}}}),
         ];
         for body in bodies {
-            assert!(matches!(run(&body), Err(PayloadError::Shape(_))), "{body}");
+            let d = parse(body.to_string().as_bytes()).unwrap_or_else(|e| panic!("{body}: refused: {e}"));
+            assert!(d.messages.is_empty(), "{body}: {d:?}");
+            assert!(!d.ignored.is_empty(), "{body}: nothing counted");
         }
         assert!(run(&tweet(json!({}))).is_ok(), "the base tweet of the shape cases is itself valid");
     }

@@ -171,6 +171,13 @@ async fn deliver(
     let Some(c) = conversation::Entity::find_by_id(r.conversation_id).one(db).await? else {
         return finish_failed(db, live, r, "the conversation no longer exists".into()).await;
     };
+    if (r.sending_since.is_some() || r.attempts > 0)
+        && let Some(echo) = find_echo(db, &r, &c).await?
+    {
+        // The network echoed it back already (a send whose answer was lost, or a node that
+        // stopped mid-send): it arrived, so it is recorded as sent and never sent again.
+        return link_echo(db, live, &r, echo).await;
+    }
     if r.sending_since.is_some() {
         // At most once: the last sender stopped between handing the reply to the network and
         // recording the answer. It may be on the network already; a person decides.
@@ -233,6 +240,16 @@ async fn record_sent(
     // writes can lose its snapshot to another writer and fail at once instead of waiting.
     let c =
         conversation::Entity::find_by_id(r.conversation_id).one(db).await?.ok_or(ApiError::NotFound("conversation"))?;
+    // The network's echo of this very message may have been stored before its answer to the
+    // send arrived: then the echo is the message, and it already counted as the response.
+    let echoed = message::Entity::find()
+        .filter(message::Column::BrandAccountId.eq(c.brand_account_id))
+        .filter(message::Column::PlatformMessageId.eq(platform_id))
+        .one(db)
+        .await?;
+    if let Some(echo) = echoed {
+        return link_echo(db, live, r, echo).await;
+    }
     let txn = crate::db::begin_write(db).await?;
     let m = message::ActiveModel {
         conversation_id: sea_orm::Set(c.id),
@@ -307,6 +324,70 @@ async fn record_sent(
     {
         tracing::warn!(conversation_id = c.id, error.message = %e, "releasing after the public follow-up failed");
     }
+    Ok(())
+}
+
+/// The network's echo of a reply still waiting for its answer: an outbound message of the
+/// conversation that no agent is credited with, carrying the reply's text, stored since the
+/// reply was written.
+async fn find_echo(
+    db: &DatabaseConnection,
+    r: &reply::Model,
+    c: &conversation::Model,
+) -> Result<Option<message::Model>, ApiError> {
+    Ok(message::Entity::find()
+        .filter(message::Column::ConversationId.eq(c.id))
+        .filter(message::Column::Direction.eq("outbound"))
+        .filter(message::Column::AgentId.is_null())
+        .filter(message::Column::Text.eq(r.text.as_str()))
+        .filter(message::Column::ReceivedAt.gte(r.created_at))
+        .order_by_asc(message::Column::Id)
+        .one(db)
+        .await?)
+}
+
+/// Records a reply as sent by the echo already stored for it: the message is the agent's (and
+/// no longer the brand app's), the reply points at it. The echo counted as the conversation's
+/// response when it was stored, so nothing is counted again.
+async fn link_echo(
+    db: &DatabaseConnection,
+    live: &Live,
+    r: &reply::Model,
+    echo: message::Model,
+) -> Result<(), ApiError> {
+    let now = Utc::now();
+    let txn = crate::db::begin_write(db).await?;
+    let linked = message::Entity::update_many()
+        .col_expr(message::Column::AgentId, Expr::value(Some(r.agent_id)))
+        .col_expr(message::Column::Origin, Expr::value(Option::<String>::None))
+        .filter(message::Column::Id.eq(echo.id))
+        .exec_with_returning(&txn)
+        .await?;
+    let m = linked.into_iter().next().ok_or(ApiError::NotFound("message"))?;
+    let sent = reply::Entity::update_many()
+        .col_expr(reply::Column::Status, Expr::value(STATUS_SENT))
+        .col_expr(reply::Column::Attempts, Expr::col(reply::Column::Attempts).add(1))
+        .col_expr(reply::Column::MessageId, Expr::value(Some(m.id)))
+        .col_expr(reply::Column::LockedUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None))
+        .col_expr(reply::Column::LastError, Expr::value(Option::<String>::None))
+        .col_expr(reply::Column::UpdatedAt, Expr::value(now))
+        .filter(reply::Column::Id.eq(r.id))
+        .exec_with_returning(&txn)
+        .await?;
+    let view = sent.into_iter().next().map(ReplyView::from).ok_or(ApiError::NotFound("reply"))?;
+    let conversation_id = m.conversation_id;
+    let evs = vec![
+        NewEvent {
+            kind: kind::CONVERSATION_MESSAGE_UPDATED,
+            conversation_id: Some(conversation_id),
+            payload: serde_json::json!({"conversation_id": conversation_id, "message": crate::conversations::MessageView::from(m)}),
+        },
+        NewEvent { kind: kind::REPLY_SENT, conversation_id: Some(conversation_id), payload: serde_json::json!(view) },
+    ];
+    events::append(&txn, &evs).await?;
+    txn.commit().await?;
+    live.publish(&evs);
+    tracing::info!(reply_id = r.id, message_id = view.message_id, "reply linked to the network's echo of it");
     Ok(())
 }
 

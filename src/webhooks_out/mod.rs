@@ -40,6 +40,7 @@ pub const ALL_KINDS: &str = "*";
 /// kinds (viewers, typing, presence) are never stored, so they cannot be delivered.
 pub const EVENT_KINDS: &[&str] = &[
     kind::CONVERSATION_MESSAGE,
+    kind::CONVERSATION_MESSAGE_UPDATED,
     kind::QUEUE_UPSERT,
     kind::QUEUE_REMOVE,
     kind::CONVERSATION_CLAIMED,

@@ -422,6 +422,11 @@ function wireConversationEvents() {
     // A reply whose quoted message the event does not describe: the conversation view does.
     if (d.message.in_reply_to && d.message.replying_to === undefined) refreshMessagesSoon();
   });
+  // Its author edited or deleted it on the network, or the echo of a reply was linked to it.
+  onConv('conversation.message_updated', (d) => {
+    open.messages.set(d.message.id, { ...open.messages.get(d.message.id), ...d.message });
+    renderThread();
+  });
   onConv('conversation.note', (d) => {
     if (!open.notes.some((n) => n.id === d.note.id)) open.notes.push(d.note);
     renderThread();
@@ -837,7 +842,7 @@ function renderThread() {
     open.el.thread,
     items,
     // The quote line is part of the key: it can arrive after the message (refreshMessagesSoon).
-    (i) => `${i.key}:${i.reply?.status ?? i.r?.status ?? ''}${i.m?.replying_to ? ':q' : ''}`,
+    (i) => `${i.key}:${i.reply?.status ?? i.r?.status ?? ''}${i.m?.replying_to ? ':q' : ''}:${i.m?.edited_at ?? ''}:${i.m?.deleted_at ?? ''}:${i.m?.agent_id ?? ''}`,
     threadItem,
     () => {},
   );
@@ -864,8 +869,13 @@ function threadItem(i) {
         h('time', { datetime: m.sent_at }, when(m.sent_at)),
         i.reply ? h('span', { class: 'badge ok' }, STATUS_TEXT.sent) : '',
         i.reply ? approvalNote(i.reply) : '',
+        ORIGIN_TEXT[m.origin] ? h('span', { class: 'badge origin', dataset: { origin: m.origin } }, ORIGIN_TEXT[m.origin]) : '',
+        m.edited_at && !m.deleted_at ? [' · ', editedButton(m)] : '',
       ),
-      h('p', { class: 'text' }, m.text || ''),
+      m.deleted_at
+        ? h('p', { class: 'text deleted muted' }, h('em', {}, `Deleted by ${m.direction === 'inbound' ? 'the customer' : 'the brand'} on the network `), h('time', { datetime: m.deleted_at }, when(m.deleted_at)))
+        : h('p', { class: 'text' }, m.text || ''),
+      h('div', { class: 'revisions small', hidden: true }),
     );
   }
   if (i.kind === 'note') {
@@ -894,6 +904,48 @@ function threadItem(i) {
     h('p', { class: 'text' }, r.text),
     r.status === 'rejected' && approval?.comment ? h('p', { class: 'small error' }, `Rejected by ${ctx.agentName(approval.decided_by)}: ${approval.comment}`) : '',
     r.status === 'failed' && r.last_error ? h('p', { class: 'small error' }, r.last_error) : '',
+  );
+}
+
+/** How a message reached Chorus, when not as an ordinary message. */
+const ORIGIN_TEXT = {
+  standby: 'while a bot held the thread',
+  postback: 'pressed a button',
+  brand_app: "sent from the network's own app",
+};
+
+/** "edited": shows the earlier texts (kept for the audit trail) on request. */
+function editedButton(m) {
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: 'linkish small edited',
+      'aria-expanded': 'false',
+      onclick: async (e) => {
+        const button = e.currentTarget;
+        const box = button.closest('li')?.querySelector('.revisions');
+        if (!box) return;
+        if (!box.hidden) {
+          box.hidden = true;
+          button.setAttribute('aria-expanded', 'false');
+          return;
+        }
+        try {
+          const revs = await ctx.api.get(`/api/v1/conversations/${open.id}/messages/${m.id}/revisions`);
+          box.replaceChildren(
+            h('p', { class: 'muted' }, 'Earlier versions:'),
+            h('ol', {}, revs.map((r) => h('li', {}, h('q', {}, r.text), ' · replaced ', h('time', { datetime: r.replaced_at }, when(r.replaced_at))))),
+          );
+          box.hidden = false;
+          button.setAttribute('aria-expanded', 'true');
+        } catch (err) {
+          box.replaceChildren(h('p', { class: 'error' }, `Could not load the earlier versions: ${err.message || err}`));
+          box.hidden = false;
+        }
+      },
+    },
+    `edited ${when(m.edited_at)}`,
   );
 }
 

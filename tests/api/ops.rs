@@ -105,6 +105,7 @@ async fn openapi_covers_every_route() -> TestResult {
         ("/api/v1/conversations/{id}/team", "post"),
         ("/api/v1/conversations/{id}/replies", "post"),
         ("/api/v1/conversations/{id}/replies", "get"),
+        ("/api/v1/conversations/{id}/messages/{message_id}/revisions", "get"),
         ("/ws", "get"),
         ("/api/v1/listening-rules", "get"),
         ("/api/v1/listening-rules", "post"),

@@ -29,7 +29,8 @@ const MERGERS: &[&str] = &["agent", "supervisor", "admin"];
 #[derive(Clone, Copy, PartialEq)]
 enum Needs {
     Nothing,
-    /// A queued conversation (`{conv}`), its customer (`{customer}`) and brand account (`{brand}`).
+    /// A queued conversation (`{conv}`), its first message (`{message}`), its customer
+    /// (`{customer}`) and brand account (`{brand}`).
     Conversation,
     /// A conversation the caller holds (`{fence}`).
     Claimed,
@@ -176,6 +177,7 @@ fn table() -> Vec<Row> {
             ),
         ),
         row(M::GET, "/api/v1/conversations/{conv}/replies", READERS, N::Conversation, None),
+        row(M::GET, "/api/v1/conversations/{conv}/messages/{message}/revisions", READERS, N::Conversation, None),
         row(
             M::POST,
             "/api/v1/conversations/{conv}/escalate",
@@ -481,6 +483,7 @@ impl World {
                     .await;
                 vars.push(("customer", detail["customer"]["id"].clone()));
                 vars.push(("brand", detail["conversation"]["brand_account_id"].clone()));
+                vars.push(("message", detail["messages"][0]["id"].clone()));
                 vars.push(("conv", json!(conv)));
             }
             Needs::Claimed => {

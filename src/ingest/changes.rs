@@ -1,0 +1,193 @@
+//! Edits and deletions the networks report, applied to the stored messages.
+//!
+//! The message keeps its row, its place in the thread and its part in the conversation's
+//! figures (counts, first response, SLA): only what it says changes. An edit keeps the earlier
+//! text in `message_revisions` for the audit trail; a deletion removes the text from the row and
+//! drops its revisions, so the agent's view, the archive, the exports and the search index no
+//! longer hold the withdrawn words (X's developer policy asks this of deleted posts; Chorus
+//! does it for every network). Applying the same change again changes nothing.
+
+use chrono::{DateTime, Utc};
+use entity::{brand_account, message, message_revision};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set};
+use serde_json::json;
+
+use super::delivery::{Change, MessageChange};
+use crate::events::{self, NewEvent, kind};
+use crate::live::Live;
+
+/// What applying a delivery's changes did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Applied {
+    /// Messages whose text changed.
+    pub changed: usize,
+    /// Changes already applied (a retried delivery) or to a message already deleted.
+    pub unchanged: usize,
+    /// Changes to messages Chorus does not have (sent before it was connected, or never
+    /// delivered to it).
+    pub unknown: usize,
+}
+
+/// The longest text a message keeps (as ingest's own limit).
+const MAX_TEXT: usize = 20_000;
+
+/// Applies `changes` in one transaction, then publishes `conversation.message_updated` for each
+/// message changed.
+pub async fn apply(db: &DatabaseConnection, live: &Live, changes: &[MessageChange]) -> Result<Applied, DbErr> {
+    let mut applied = Applied::default();
+    if changes.is_empty() {
+        return Ok(applied);
+    }
+    let txn = crate::db::begin_write(db).await?;
+    let mut evs = Vec::new();
+    for c in changes {
+        let account = brand_account::Entity::find()
+            .filter(brand_account::Column::Network.eq(c.network.as_str()))
+            .filter(brand_account::Column::PlatformAccountId.eq(c.brand_account.as_str()))
+            .one(&txn)
+            .await?;
+        let found = match account {
+            Some(a) => {
+                message::Entity::find()
+                    .filter(message::Column::BrandAccountId.eq(a.id))
+                    .filter(message::Column::PlatformMessageId.eq(c.platform_message_id.as_str()))
+                    .one(&txn)
+                    .await?
+            }
+            None => None,
+        };
+        let Some(m) = found else {
+            applied.unknown += 1;
+            continue;
+        };
+        match change_message(&txn, m, &c.change, c.at).await? {
+            Some(updated) => {
+                applied.changed += 1;
+                let conversation_id = updated.conversation_id;
+                let view = crate::conversations::MessageView::from(updated);
+                evs.push(NewEvent {
+                    kind: kind::CONVERSATION_MESSAGE_UPDATED,
+                    conversation_id: Some(conversation_id),
+                    payload: json!({"conversation_id": conversation_id, "message": view}),
+                });
+            }
+            None => applied.unchanged += 1,
+        }
+    }
+    events::append(&txn, &evs).await?;
+    txn.commit().await?;
+    live.publish(&evs);
+    Ok(applied)
+}
+
+/// Changes one message; `None` when there is nothing to change.
+async fn change_message(
+    txn: &impl sea_orm::ConnectionTrait,
+    m: message::Model,
+    change: &Change,
+    at: DateTime<Utc>,
+) -> Result<Option<message::Model>, DbErr> {
+    if m.deleted_at.is_some() {
+        return Ok(None);
+    }
+    let update = message::Entity::update_many().filter(message::Column::Id.eq(m.id));
+    let update = match change {
+        Change::Edited(text) => {
+            let text: String = text.chars().filter(|c| *c != '\0').take(MAX_TEXT).collect();
+            if text == m.text {
+                return Ok(None);
+            }
+            message_revision::Entity::insert(message_revision::ActiveModel {
+                message_id: Set(m.id),
+                text: Set(m.text.clone()),
+                replaced_at: Set(at),
+                ..Default::default()
+            })
+            .exec(txn)
+            .await?;
+            update
+                .col_expr(message::Column::Text, Expr::value(text))
+                .col_expr(message::Column::EditedAt, Expr::value(Some(at)))
+        }
+        Change::Deleted => {
+            message_revision::Entity::delete_many()
+                .filter(message_revision::Column::MessageId.eq(m.id))
+                .exec(txn)
+                .await?;
+            scrub_copies(txn, &m).await?;
+            update
+                .col_expr(message::Column::Text, Expr::value(String::new()))
+                .col_expr(message::Column::DeletedAt, Expr::value(Some(at)))
+        }
+    };
+    Ok(update.exec_with_returning(txn).await?.into_iter().next())
+}
+
+/// The event log and the outgoing webhook deliveries keep copies of what a message said (for
+/// `resume_from` and for delivery to subscribers): a deleted message's copies lose its text too.
+async fn scrub_copies(txn: &impl sea_orm::ConnectionTrait, m: &message::Model) -> Result<(), DbErr> {
+    use entity::{event, webhook_delivery};
+    let kinds = [kind::CONVERSATION_MESSAGE, kind::CONVERSATION_MESSAGE_UPDATED];
+    let events = event::Entity::find()
+        .filter(event::Column::ConversationId.eq(m.conversation_id))
+        .filter(event::Column::Kind.is_in(kinds))
+        .all(txn)
+        .await?;
+    for e in events {
+        let mut payload = e.payload.clone();
+        if !scrub(&mut payload, m.id) {
+            continue;
+        }
+        event::Entity::update_many()
+            .col_expr(event::Column::Payload, Expr::value(payload))
+            .filter(event::Column::Seq.eq(e.seq))
+            .exec(txn)
+            .await?;
+        let copies =
+            webhook_delivery::Entity::find().filter(webhook_delivery::Column::EventId.eq(e.seq)).all(txn).await?;
+        for d in copies {
+            let mut payload = d.payload.clone();
+            if scrub(&mut payload, m.id) {
+                webhook_delivery::Entity::update_many()
+                    .col_expr(webhook_delivery::Column::Payload, Expr::value(payload))
+                    .filter(webhook_delivery::Column::Id.eq(d.id))
+                    .exec(txn)
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Empties the text of message `id` wherever `v` carries it (`message` of an event, or the
+/// `data.message` of a delivery's envelope); true when something changed.
+fn scrub(v: &mut serde_json::Value, id: i64) -> bool {
+    let mut changed = false;
+    if let Some(obj) = v.as_object_mut() {
+        for (key, child) in obj.iter_mut() {
+            if key == "message" && child.get("id").and_then(serde_json::Value::as_i64) == Some(id) {
+                if let Some(text) = child.get_mut("text").filter(|t| t.as_str().is_some_and(|t| !t.is_empty())) {
+                    *text = json!("");
+                    changed = true;
+                }
+            } else if child.is_object() {
+                changed |= scrub(child, id);
+            }
+        }
+    }
+    changed
+}
+
+/// The earlier texts of a message, oldest first (for the audit trail; never in the thread).
+pub async fn revisions(
+    db: &impl sea_orm::ConnectionTrait,
+    message_id: i64,
+) -> Result<Vec<message_revision::Model>, DbErr> {
+    use sea_orm::QueryOrder;
+    message_revision::Entity::find()
+        .filter(message_revision::Column::MessageId.eq(message_id))
+        .order_by_asc(message_revision::Column::Id)
+        .all(db)
+        .await
+}

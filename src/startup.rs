@@ -64,6 +64,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         metrics.clone(),
         live.clone(),
     );
+    crate::ingest::mentions::spawn(db.clone(), &live, ingest.clone(), &settings.replies, metrics.clone())?;
     spawn_refresh(&db, &live, &listening, &teams, &crises);
     let (d, p) = (db.clone(), sla.clone());
     live.every(crate::sla::REFRESH, "SLA policies reloaded", move || {

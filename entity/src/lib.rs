@@ -22,6 +22,7 @@ pub mod escalation_guide;
 pub mod event;
 pub mod example_response;
 pub mod listening_rule;
+pub mod mention_lookup;
 pub mod merge_suggestion;
 pub mod message;
 pub mod message_revision;

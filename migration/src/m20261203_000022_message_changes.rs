@@ -10,6 +10,10 @@
 //! (the customer wrote while another app held the thread under Meta's handover protocol),
 //! `postback` (a button the customer pressed), `brand_app` (the brand wrote from the network's
 //! own app rather than through Chorus).
+//!
+//! `mention_lookups`: Instagram's `mentions` webhook names only the comment that mentions the
+//! account; its author and words need a Graph API call. The delivery is acknowledged once the
+//! comment's id is stored here, and a node looks it up (again after a failure) and ingests it.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -50,10 +54,34 @@ impl MigrationTrait for Migration {
                 .col("message_id")
                 .to_owned(),
         )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(Alias::new("mention_lookups"))
+                .col(big_pk_auto("id"))
+                .col(string_len("brand_account", 256))
+                .col(string_len("comment_id", 256))
+                .col(integer("attempts").default(0))
+                .col(timestamp_with_time_zone("next_attempt_at"))
+                .col(timestamp_with_time_zone("received_at"))
+                .col(text_null("last_error"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("ux_mention_lookups_comment")
+                .table(Alias::new("mention_lookups"))
+                .col("brand_account")
+                .col("comment_id")
+                .unique()
+                .to_owned(),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(Alias::new("mention_lookups")).to_owned()).await?;
         m.drop_table(Table::drop().table(Alias::new("message_revisions")).to_owned()).await?;
         for col in ["deleted_at", "edited_at", "origin"] {
             m.alter_table(Table::alter().table(Alias::new("messages")).drop_column(Alias::new(col)).to_owned()).await?;

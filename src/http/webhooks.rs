@@ -120,17 +120,26 @@ async fn receive(req: &HttpRequest, state: &AppState, payload: web::Payload, n: 
     let body = read_limited(req, payload, state.settings.max_body_bytes).await?;
     (n.verify)(secret.expose_secret().as_bytes(), &body, header(req, n.signature_header))?;
     let mut delivery = (n.parse)(&body)?;
-    let (msgs, unusable): (Vec<_>, Vec<_>) = std::mem::take(&mut delivery.messages).into_iter().partition(|m| {
-        m.validate()
-            .map_err(|e| tracing::warn!(error.message = %e, source = n.source.as_str(), "webhook message not usable"))
-            .is_ok()
-    });
-    for m in &unusable {
-        delivery.ignore(m.network, "unattributed");
+    let mut msgs = Vec::with_capacity(delivery.messages.len());
+    for m in std::mem::take(&mut delivery.messages) {
+        match m.validate() {
+            Ok(()) => msgs.push(m),
+            Err(e) => {
+                tracing::warn!(error.message = %e, source = n.source.as_str(), "webhook message not usable");
+                delivery.ignore(m.network, "unattributed");
+            }
+        }
     }
     let count = msgs.len();
     state.ingest.submit(n.source, msgs).await?;
     let applied = crate::ingest::changes::apply(&state.db, &state.live, &delivery.changes).await?;
+    if crate::ingest::mentions::configured(&state.settings.replies) {
+        crate::ingest::mentions::record(&state.db, &delivery.mentions).await?;
+    } else {
+        for _ in 0..delivery.mentions.len() {
+            delivery.ignore(crate::ingest::normalized::Network::Instagram, "mentions");
+        }
+    }
     // One delivery is one network's.
     if let Some(network) = delivery.changes.first().map(|c| c.network) {
         for _ in 0..applied.unknown {
@@ -144,6 +153,8 @@ async fn receive(req: &HttpRequest, state: &AppState, payload: web::Payload, n: 
     tracing::info!(
         messages = count,
         changed = applied.changed,
+        unchanged = applied.unchanged,
+        mentions = delivery.mentions.len(),
         ignored = delivery.ignored.len(),
         source = n.source.as_str(),
         "delivery committed"

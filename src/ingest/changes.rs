@@ -14,6 +14,7 @@ use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, 
 use serde_json::json;
 
 use super::delivery::{Change, MessageChange};
+use super::normalized::MAX_TEXT_CHARS;
 use crate::events::{self, NewEvent, kind};
 use crate::live::Live;
 
@@ -28,9 +29,6 @@ pub struct Applied {
     /// delivered to it).
     pub unknown: usize,
 }
-
-/// The longest text a message keeps (as ingest's own limit).
-const MAX_TEXT: usize = 20_000;
 
 /// Applies `changes` in one transaction, then publishes `conversation.message_updated` for each
 /// message changed.
@@ -94,7 +92,7 @@ async fn change_message(
     let update = message::Entity::update_many().filter(message::Column::Id.eq(m.id));
     let update = match change {
         Change::Edited(text) => {
-            let text: String = text.chars().filter(|c| *c != '\0').take(MAX_TEXT).collect();
+            let text: String = text.chars().filter(|c| *c != '\0').take(MAX_TEXT_CHARS).collect();
             if text == m.text {
                 return Ok(None);
             }

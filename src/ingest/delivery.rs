@@ -19,8 +19,20 @@ pub struct Delivery {
     /// Edits and deletions of messages (applied after the messages, so a delivery holding both a
     /// message and its edit ends with the edit).
     pub changes: Vec<MessageChange>,
+    /// Instagram comments that mention a brand account: only their ids come in the delivery
+    /// (see [`super::mentions`]).
+    pub mentions: Vec<MentionOf>,
     /// Events received and not used.
     pub ignored: Vec<Ignored>,
+}
+
+/// A comment that mentions a brand account, to be looked up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MentionOf {
+    /// The account mentioned (its id on Instagram).
+    pub brand_account: String,
+    /// The comment.
+    pub comment_id: String,
 }
 
 impl Delivery {
@@ -89,6 +101,7 @@ pub const KINDS: &[&str] = &[
     "errors",
     "unattributed",
     "change_for_unknown_message",
+    "mention_unavailable",
     "unknown_object",
     // X.
     "favorite_events",

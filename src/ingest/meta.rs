@@ -23,7 +23,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use subtle::ConstantTimeEq;
 
-use super::delivery::{Change as DeliveryChange, Delivery, KINDS, MessageChange};
+use super::delivery::{Change as DeliveryChange, Delivery, KINDS, MentionOf, MessageChange};
 use super::normalized::{AccountRef, CustomerRef, Direction, Network, NormalizedMessage, Origin, Visibility};
 use super::webhook::{PayloadError, SignatureError, parse_json, verify_hmac_sha256};
 
@@ -644,11 +644,30 @@ fn public_messages(ctx: &EntryCtx<'_>, items: Vec<Public>, out: &mut Delivery) {
 
 /// Instagram `comments` and `live_comments` changes. The payload carries no comment time, so
 /// the entry's time (when Meta sent it, seconds after the comment) stands in. `mentions` name
-/// only a media and a comment id (the text needs a Graph API call): counted as ignored.
+/// only a comment (and media) id: the comment is looked up later ([`super::mentions`]).
 fn instagram_changes(ctx: &EntryCtx<'_>, changes: &[Change], out: &mut Delivery) {
     let network = ctx.network;
     let mut public = Vec::new();
     for change in changes {
+        if change.field == "mentions" {
+            // A comment that mentions the account: its author and words need a Graph API call.
+            // A caption mention (only a media id) is counted.
+            // Both ids go into a Graph API path: only the network's digits are taken.
+            let digits = |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_digit());
+            let comment = change.value.get("comment_id").and_then(|v| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            });
+            match comment {
+                Some(comment_id) if digits(&comment_id) && digits(ctx.id) => {
+                    out.mentions.push(MentionOf { brand_account: ctx.id.to_owned(), comment_id });
+                }
+                Some(_) => out.ignore(network, "unattributed"),
+                None => out.ignore(network, "mentions"),
+            }
+            continue;
+        }
         if change.field != "comments" && change.field != "live_comments" {
             out.ignore(network, &change.field);
             continue;
@@ -1278,6 +1297,24 @@ mod tests {
             "media": {"id": "18172143295349192"}, "comment_id": "17865799348089077", "text": "Still waiting"}}]}))?;
         assert_eq!(ids(&out), ["17865799348089077"]);
         assert_eq!(out[0].customer.handle.as_deref(), Some("@kim.l"));
+        Ok(())
+    }
+
+    #[test]
+    fn instagram_mentions_are_kept_for_a_lookup_when_their_ids_are_the_networks() -> R {
+        let d = delivery(
+            &json!({"object": "instagram", "entry": [{"id": "17841405822304914", "time": 1768465877, "changes": [
+                {"field": "mentions", "value": {"comment_id": "17902218834561290", "media_id": "18139902736518204"}},
+                {"field": "mentions", "value": {"media_id": "18139902736518204"}},
+                {"field": "mentions", "value": {"comment_id": "../../me/accounts", "media_id": "1"}}
+            ]}]}),
+        )?;
+        assert_eq!(
+            d.mentions,
+            [MentionOf { brand_account: "17841405822304914".into(), comment_id: "17902218834561290".into() }]
+        );
+        let kinds: Vec<&str> = d.ignored.iter().map(|i| i.kind).collect();
+        assert_eq!(kinds, ["mentions", "unattributed"], "a caption mention is counted; a strange id is not used");
         Ok(())
     }
 

@@ -5,6 +5,7 @@ pub mod batch;
 pub mod changes;
 pub mod delivery;
 pub mod import;
+pub mod mentions;
 pub mod meta;
 pub mod normalized;
 pub mod twcs;

@@ -137,6 +137,9 @@ pub struct CustomerRef {
     pub followers: Option<i64>,
 }
 
+/// The longest text a message may hold, in characters (an edit is cut to it).
+pub const MAX_TEXT_CHARS: usize = 20_000;
+
 /// One message in Chorus's normalized ingest format.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -196,8 +199,8 @@ impl NormalizedMessage {
         }) {
             return Err("language must be a language tag such as `en` or `pt-BR`".into());
         }
-        if self.text.chars().count() > 20_000 {
-            return Err("text must be at most 20000 characters".into());
+        if self.text.chars().count() > MAX_TEXT_CHARS {
+            return Err(format!("text must be at most {MAX_TEXT_CHARS} characters"));
         }
         // Both stores hold these years; anything else is a broken clock or a unit mix-up.
         if !(2000..=2999).contains(&chrono::Datelike::year(&self.sent_at)) {

@@ -234,13 +234,16 @@ fn millis(s: &str) -> Result<DateTime<Utc>, PayloadError> {
 /// the events Chorus does not use, counted. Any JSON object is X's envelope: a delivery with no
 /// `for_user_id` (a `user_event`: someone revoked the app) is counted, not refused.
 pub fn parse(body: &[u8]) -> Result<Delivery, PayloadError> {
-    let raw: serde_json::Map<String, Value> = parse_json(body)?;
+    let value: Value = parse_json(body)?;
+    let Some(raw) = value.as_object() else {
+        return Err(PayloadError::Shape("an Account Activity delivery is a JSON object".into()));
+    };
     let mut out = Delivery::default();
-    let Ok(env) = Envelope::deserialize(Value::Object(raw.clone())) else {
+    let Ok(env) = Envelope::deserialize(&value) else {
         out.ignore(Network::X, "unattributed");
         return Ok(out);
     };
-    for (key, value) in &raw {
+    for (key, value) in raw {
         let used = matches!(
             key.as_str(),
             "for_user_id"
@@ -268,12 +271,14 @@ pub fn parse(body: &[u8]) -> Result<Delivery, PayloadError> {
         }
         return Ok(out);
     };
-    let brand_name = brand_name(&env, brand);
+    // Each tweet typed once: the brand's name may come from any of them.
+    let tweets: Vec<Option<Tweet>> = env.tweet_create_events.iter().map(|t| Tweet::deserialize(t).ok()).collect();
+    let brand_name = brand_name(&env, &tweets, brand);
     let account = AccountRef { id: brand.to_owned(), name: brand_name };
-    for raw_tweet in &env.tweet_create_events {
-        match Tweet::deserialize(raw_tweet) {
-            Ok(t) => tweet(&t, brand, &account, &mut out),
-            Err(_) => out.ignore(Network::X, "unattributed"),
+    for t in &tweets {
+        match t {
+            Some(t) => tweet(t, brand, &account, &mut out),
+            None => out.ignore(Network::X, "unattributed"),
         }
     }
     for raw_dm in &env.direct_message_events {
@@ -400,11 +405,11 @@ fn direct_message(e: &DmEvent, brand: &str, account: &AccountRef, users: &HashMa
 }
 
 /// The brand's name from the first place in the delivery that describes it.
-fn brand_name(env: &Envelope, brand: &str) -> Option<String> {
+fn brand_name(env: &Envelope, tweets: &[Option<Tweet>], brand: &str) -> Option<String> {
     if let Some(u) = env.users.get(brand) {
         return display(u.name.as_deref(), u.screen_name.as_deref());
     }
-    env.tweet_create_events.iter().filter_map(|raw| Tweet::deserialize(raw).ok()).find_map(|t| {
+    tweets.iter().flatten().find_map(|t| {
         if t.user.id().as_deref() == Some(brand) {
             return display(t.user.name.as_deref(), t.user.screen_name.as_deref());
         }

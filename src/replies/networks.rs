@@ -88,7 +88,7 @@ pub fn x_call(out: &Outgoing) -> Result<Call, SendError> {
 }
 
 /// What a network's error answer says, briefly.
-fn reason(status: reqwest::StatusCode, body: &str) -> String {
+pub(crate) fn reason(status: reqwest::StatusCode, body: &str) -> String {
     let v: Value = serde_json::from_str(body).unwrap_or(Value::Null);
     let said = v
         .pointer("/error/message")

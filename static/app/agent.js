@@ -920,7 +920,7 @@ function editedButton(m) {
     'button',
     {
       type: 'button',
-      class: 'linkish small edited',
+      class: 'linklike small edited',
       'aria-expanded': 'false',
       onclick: async (e) => {
         const button = e.currentTarget;

@@ -4,13 +4,12 @@
 //! the agent, and the response counts once. A stand-in for the Graph API on this machine posts
 //! the echo, signed as Meta signs it, to Chorus's own webhook.
 
-use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestResult, meta_signature, spawn_app_with};
+use crate::helpers::{TestApp, TestResult, local_server, meta_signature, spawn_app_with_graph};
 
 const PAGE: &str = "104738221653190";
 
@@ -48,7 +47,7 @@ async fn post_echo(chorus: &str, body: String) {
 }
 
 /// Answers a Send API call with a message id, posting the echo of it before or after.
-async fn send_api(body: web::Json<Value>, graph: web::Data<Graph>) -> HttpResponse {
+async fn send_api(body: web::Json<Value>, graph: web::Data<Arc<Graph>>) -> HttpResponse {
     let n = {
         let mut sent = graph.sent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *sent += 1;
@@ -74,22 +73,8 @@ async fn send_api(body: web::Json<Value>, graph: web::Data<Graph>) -> HttpRespon
 
 async fn with_graph() -> (TestApp, Arc<Graph>) {
     let graph = Arc::new(Graph { chorus: Mutex::new(None), when: Mutex::new(When::Before), sent: Mutex::new(0) });
-    let data = web::Data::from(graph.clone());
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
-    let base = format!("http://{}", listener.local_addr().unwrap_or_else(|e| panic!("{e}")));
-    let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(send_api)))
-        .workers(1)
-        .listen(listener)
-        .unwrap_or_else(|e| panic!("listen: {e}"))
-        .run();
-    tokio::spawn(server);
-    let app = spawn_app_with(|s| {
-        s.replies.channel = chorus::config::ChannelMode::Networks;
-        s.replies.meta_graph_url = format!("{base}/v21.0");
-        s.replies.meta_access_token = Some("meta-token".into());
-        s.replies.retry_base_ms = 20;
-    })
-    .await;
+    let base = local_server(graph.clone(), send_api);
+    let app = spawn_app_with_graph(&base).await;
     if let Ok(mut c) = graph.chorus.lock() {
         *c = Some(app.addr.clone());
     }

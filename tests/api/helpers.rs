@@ -52,6 +52,19 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     start(url, Some(scratch), tweak).await
 }
 
+/// A node whose replies and lookups go to a stand-in for Meta's Graph API at `base` (a
+/// [`local_server`]), retrying quickly.
+pub async fn spawn_app_with_graph(base: &str) -> TestApp {
+    let url = format!("{base}/v21.0");
+    spawn_app_with(move |s| {
+        s.replies.channel = chorus::config::ChannelMode::Networks;
+        s.replies.meta_graph_url = url;
+        s.replies.meta_access_token = Some("meta-token".into());
+        s.replies.retry_base_ms = 20;
+    })
+    .await
+}
+
 /// A second node on the same store as `first` (cluster mode: its own writer and HTTP server).
 pub async fn spawn_node_beside(first: &TestApp) -> TestApp {
     start(first.database_url.clone(), None, |_| {}).await

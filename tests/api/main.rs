@@ -20,6 +20,7 @@ mod group_commit;
 mod helpers;
 mod import;
 mod ingest_api;
+mod instagram_mentions;
 mod lease_safety;
 mod limits;
 mod live;

@@ -8,6 +8,12 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 
+/// What an erased customer's words in an entry's before/after become: the entry (who did what,
+/// when, to which id) stays, the content does not.
+pub fn erased_marker() -> Value {
+    serde_json::json!({"erased": true})
+}
+
 /// One audited action.
 #[derive(Debug, Clone, Default)]
 pub struct Entry {

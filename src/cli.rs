@@ -119,8 +119,15 @@ pub enum BenchWhich {
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings = Settings::load(cli.config.as_deref())?;
+    let (settings, ignored) = Settings::load_noting(cli.config.as_deref())?;
     telemetry::init(settings.log_format);
+    for var in ignored {
+        if var.kubernetes && var.nearest.is_none() {
+            tracing::debug!(var = %var.var, "{var}");
+        } else {
+            tracing::warn!(var = %var.var, "{var}");
+        }
+    }
     // Before any HTTP client is built (the bench tools' too).
     crate::tls::install_crypto_provider();
     match cli.command.unwrap_or(Command::Serve) {

@@ -114,11 +114,16 @@ impl Default for LimitSettings {
 pub struct SecuritySettings {
     /// Load balancers and proxies (CIDRs) whose `X-Forwarded-For` is believed. A request from
     /// anywhere else is taken to come from its peer address, whatever its headers say.
+    #[serde(deserialize_with = "crate::auth::address::nets::list")]
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Per role, the CIDRs its holders may use it from (e.g. `admin = ["10.0.0.0/8"]`); roles
     /// not listed work from anywhere. Outside a role's list an agent works with their other
     /// roles; with none left, the request is refused (403 `ip_not_allowed`, audited).
+    #[serde(deserialize_with = "crate::auth::address::nets::by_role")]
     pub role_allowlists: std::collections::BTreeMap<String, Vec<ipnet::IpNet>>,
+    /// Origins besides the server's own (`https://care.example.com`) whose pages may open a
+    /// live session authenticated by the console's cookie (a console served from elsewhere).
+    pub allowed_origins: Vec<String>,
 }
 
 /// The group-commit ingest pipeline's limits.
@@ -437,33 +442,125 @@ pub struct ConfigError(String);
 /// Environment variables with the `CHORUS_` prefix that are not settings.
 const NOT_SETTINGS: &[&str] = &["CONFIG", "LOG", "AGENT_PASSWORD"];
 
+/// A `CHORUS_*` environment variable that is not a setting, ignored at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IgnoredVar {
+    /// The variable, as Chorus reads it (`CHORUS_BIDN`).
+    pub var: String,
+    /// The closest setting's variable, when the name looks like a typo of one.
+    pub nearest: Option<String>,
+    /// Whether it has the shape of the variables Kubernetes injects for a Service named
+    /// `chorus` (`CHORUS_PORT`, `CHORUS_SERVICE_HOST`, `CHORUS_PORT_8080_TCP_ADDR`, …).
+    pub kubernetes: bool,
+}
+
+impl std::fmt::Display for IgnoredVar {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} is not a Chorus setting; ignored", self.var)?;
+        match &self.nearest {
+            Some(n) => write!(f, " (did you mean {n}?)"),
+            None if self.kubernetes => write!(f, " (a Kubernetes service variable)"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl IgnoredVar {
+    /// `key`: the variable's lowercase name without the prefix, levels joined by `__`;
+    /// `expected`: the names serde expected at the unknown key's level.
+    fn new(key: &str, expected: &[&str]) -> Self {
+        let (parent, leaf) = key.rsplit_once("__").map_or(("", key), |(p, l)| (p, l));
+        let kubernetes = parent.is_empty()
+            && (leaf == "port"
+                || leaf.starts_with("port_")
+                || leaf.starts_with("service_")
+                || leaf.contains("_service_host")
+                || leaf.contains("_service_port")
+                || leaf.contains("_port_"));
+        let nearest = expected
+            .iter()
+            .map(|e| (strsim::damerau_levenshtein(leaf, e), *e))
+            .filter(|(d, e)| *d <= 2.max(e.len() / 4) && *d < e.len())
+            .min()
+            .map(|(_, e)| var_name(&if parent.is_empty() { e.to_owned() } else { format!("{parent}__{e}") }));
+        Self { var: var_name(key), nearest, kubernetes }
+    }
+}
+
+fn var_name(key: &str) -> String {
+    format!("CHORUS_{}", key.to_ascii_uppercase())
+}
+
 impl Settings {
     /// Loads defaults ← TOML file (if given, or `chorus.toml` if present) ← environment.
+    /// `CHORUS_*` variables that are not settings are ignored (see [`Settings::load_noting`]).
     pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
-        let mut figment = Figment::new();
+        Self::load_noting(config_file).map(|(s, _)| s)
+    }
+
+    /// [`Settings::load`], also answering the `CHORUS_*` variables it ignored. A platform sets
+    /// variables with our prefix that are not ours (Kubernetes injects `CHORUS_PORT`,
+    /// `CHORUS_SERVICE_HOST`, … for a Service named `chorus`; shells keep `CHORUS_BIN`), so an
+    /// unknown variable must not stop the node; the caller logs each with the setting it most
+    /// resembles, so a typo is still caught. An unknown key in the TOML file remains an error:
+    /// everything in that file is meant for Chorus.
+    pub fn load_noting(config_file: Option<&Path>) -> Result<(Self, Vec<IgnoredVar>), ConfigError> {
+        let mut base = Figment::new();
         match config_file {
             Some(path) => {
                 if !path.exists() {
                     return Err(ConfigError(format!("config file {} does not exist", path.display())));
                 }
-                figment = figment.merge(Toml::file_exact(path));
+                base = base.merge(Toml::file_exact(path));
             }
-            None if Path::new("chorus.toml").exists() => figment = figment.merge(Toml::file_exact("chorus.toml")),
+            None if Path::new("chorus.toml").exists() => base = base.merge(Toml::file_exact("chorus.toml")),
             None => {}
         }
-        let figment = figment
-            .merge(
-                Env::prefixed("CHORUS_")
-                    .filter(|k| {
-                        let k = k.as_str().to_ascii_uppercase();
-                        !NOT_SETTINGS.contains(&k.as_str()) && !k.starts_with("TEST_")
-                    })
-                    .split("__"),
-            )
-            .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]));
-        let settings: Settings = figment.extract().map_err(|e| ConfigError(describe(e)))?;
-        settings.validate()?;
-        Ok(settings)
+        let mut ignored: Vec<IgnoredVar> = Vec::new();
+        let mut skip: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        loop {
+            let skipping = skip.clone();
+            let figment = base
+                .clone()
+                .merge(
+                    Env::prefixed("CHORUS_")
+                        .filter(move |k| {
+                            let k = k.as_str().to_ascii_lowercase();
+                            !NOT_SETTINGS.iter().any(|n| n.eq_ignore_ascii_case(&k))
+                                && !k.starts_with("test_")
+                                && !skipping.contains(&k)
+                        })
+                        .split("__"),
+                )
+                .merge(Env::raw().only(&["DATABASE_URL", "REDIS_URL"]));
+            let e = match figment.extract::<Settings>() {
+                Ok(settings) => {
+                    settings.validate()?;
+                    return Ok((settings, ignored));
+                }
+                Err(e) => e,
+            };
+            // Each pass drops the environment's unknown keys serde reported; any other error
+            // (or an unknown key in the file) is the operator's to fix.
+            let mut dropped = false;
+            for err in e.clone() {
+                let from_env = err.metadata.as_ref().is_some_and(|m| m.name.contains("environment"));
+                if let (true, figment::error::Kind::UnknownField(field, expected)) = (from_env, &err.kind) {
+                    let mut path: Vec<String> = err.path.iter().map(|p| p.to_ascii_lowercase()).collect();
+                    if path.last() != Some(&field.to_ascii_lowercase()) {
+                        path.push(field.to_ascii_lowercase());
+                    }
+                    let key = path.join("__");
+                    if skip.insert(key.clone()) {
+                        ignored.push(IgnoredVar::new(&key, expected));
+                        dropped = true;
+                    }
+                }
+            }
+            if !dropped {
+                return Err(ConfigError(describe(e)));
+            }
+        }
     }
 
     /// Checks what the types alone cannot.
@@ -622,10 +719,75 @@ mod tests {
 
     #[test]
     #[expect(clippy::result_large_err, reason = "figment's Jail API returns figment::Error")]
-    fn unknown_env_key_is_refused() {
+    fn unknown_env_keys_are_ignored_and_typos_named() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("CHORUS_BIDN", "127.0.0.1:1");
-            let err = Settings::load(None).err().map(|e| e.to_string()).unwrap_or_default();
+            jail.set_env("CHORUS_LIVE__PING_INTERVAL", "5");
+            jail.set_env("CHORUS_BIN", "target/release/chorus");
+            let (s, ignored) = Settings::load_noting(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.bind, Settings::default().bind, "an unknown key changes nothing");
+            let said: Vec<String> = ignored.iter().map(ToString::to_string).collect();
+            let find = |var: &str| ignored.iter().find(|i| i.var == var).cloned();
+            assert_eq!(find("CHORUS_BIDN").and_then(|i| i.nearest).as_deref(), Some("CHORUS_BIND"), "{said:?}");
+            assert_eq!(
+                find("CHORUS_LIVE__PING_INTERVAL").and_then(|i| i.nearest).as_deref(),
+                Some("CHORUS_LIVE__PING_INTERVAL_MS"),
+                "{said:?}"
+            );
+            assert!(find("CHORUS_BIN").is_some(), "{said:?}");
+            assert_eq!(ignored.len(), 3, "{said:?}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(clippy::result_large_err, reason = "figment's Jail API returns figment::Error")]
+    fn a_kubernetes_service_named_chorus_does_not_stop_it() {
+        figment::Jail::expect_with(|jail| {
+            // What the kubelet injects for a Service `chorus` with a port named `http`.
+            for (k, v) in [
+                ("CHORUS_PORT", "tcp://10.96.12.7:8080"),
+                ("CHORUS_PORT_8080_TCP", "tcp://10.96.12.7:8080"),
+                ("CHORUS_PORT_8080_TCP_ADDR", "10.96.12.7"),
+                ("CHORUS_PORT_8080_TCP_PORT", "8080"),
+                ("CHORUS_PORT_8080_TCP_PROTO", "tcp"),
+                ("CHORUS_SERVICE_HOST", "10.96.12.7"),
+                ("CHORUS_SERVICE_PORT", "8080"),
+                ("CHORUS_SERVICE_PORT_HTTP", "8080"),
+            ] {
+                jail.set_env(k, v);
+            }
+            jail.set_env("CHORUS_CLAIM_LEASE_SECS", "45");
+            let (s, ignored) = Settings::load_noting(None).map_err(|e| e.to_string())?;
+            assert_eq!(s.claim_lease_secs, 45, "real settings still apply");
+            assert_eq!(ignored.len(), 8, "{ignored:?}");
+            assert!(ignored.iter().all(|i| i.kubernetes), "{ignored:?}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(clippy::result_large_err, reason = "figment's Jail API returns figment::Error")]
+    fn the_security_example_in_the_docs_starts() {
+        let doc = include_str!("../docs/security.md");
+        let example =
+            doc.split("```toml\n").nth(1).and_then(|rest| rest.split("```").next()).unwrap_or_default().to_owned();
+        assert!(example.contains("role_allowlists"), "the example moved: {example}");
+        figment::Jail::expect_with(move |jail| {
+            jail.create_file("c.toml", &example)?;
+            let s = Settings::load(Some(Path::new("c.toml"))).map_err(|e| e.to_string())?;
+            let legal = &s.security.role_allowlists["legal"];
+            assert!(legal.iter().any(|n| n.to_string() == "192.0.2.7/32"), "{legal:?}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[expect(clippy::result_large_err, reason = "figment's Jail API returns figment::Error")]
+    fn an_unknown_key_in_the_file_is_still_refused() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("c.toml", "bidn = \"127.0.0.1:9000\"\n")?;
+            let err = Settings::load(Some(Path::new("c.toml"))).err().map(|e| e.to_string()).unwrap_or_default();
             assert!(err.contains("bidn"), "{err}");
             Ok(())
         });

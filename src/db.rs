@@ -20,6 +20,8 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
+                // Deleted content is overwritten, not left in free pages (erasure).
+                .pragma("secure_delete", "on")
         });
     } else {
         opts.max_connections(16).min_connections(2);
@@ -30,6 +32,34 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
         opts.map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]));
     }
     Database::connect(opts).await.with_context(|| format!("cannot open the store at {}", redact(url)))
+}
+
+/// After an erasure: on SQLite, moves the WAL into the main file and truncates it, so no copy
+/// of the erased pages stays in the log (`secure_delete` zeroed them in the main file). Readers
+/// mid-snapshot can hold the checkpoint back, so it is tried a few times; a failure is logged.
+/// PostgreSQL's files keep deleted rows until vacuum reuses their space (docs/security.md).
+pub async fn clear_freed_pages(db: &DatabaseConnection) {
+    use sea_orm::ConnectionTrait;
+    if db.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
+        return;
+    }
+    for attempt in 0..20 {
+        let done = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Sqlite,
+                "PRAGMA wal_checkpoint(TRUNCATE)",
+            ))
+            .await
+            .ok()
+            .flatten()
+            .and_then(|row| row.try_get_by_index::<i32>(0).ok())
+            .is_some_and(|busy| busy == 0);
+        if done {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50 * (attempt + 1))).await;
+    }
+    tracing::warn!("the SQLite WAL could not be truncated after an erasure; it will be at the next checkpoint");
 }
 
 /// Begins a transaction that will write. On SQLite it takes the write lock at once (`BEGIN

@@ -8,8 +8,9 @@
 use std::collections::HashSet;
 
 use entity::{
-    approval, conversation, crisis_alert, crisis_link, customer, customer_detail, customer_identity, customer_merge,
-    customer_note, customer_tag, escalation, event, merge_suggestion, message, note, reply, webhook_delivery,
+    approval, audit as audit_log, conversation, crisis_alert, crisis_link, customer, customer_detail,
+    customer_identity, customer_merge, customer_note, customer_tag, escalation, event, merge_suggestion, message, note,
+    reply, webhook_delivery,
 };
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, Set,
@@ -52,6 +53,51 @@ pub struct Erased {
     pub merge_records: u64,
     /// Customers that had been merged into them (their rows, tags and details go too).
     pub merged_customers: u64,
+    /// Audit entries about them whose before/after copies were replaced by `{"erased": true}`
+    /// (the entries stay: who did what, when).
+    pub audit_entries_redacted: u64,
+}
+
+/// The audit entries that carry copies of what was erased, by target.
+#[derive(Debug, Default)]
+struct AuditTargets(Vec<(&'static str, Vec<String>)>);
+
+impl AuditTargets {
+    fn add(&mut self, target_type: &'static str, ids: impl IntoIterator<Item = i64>) {
+        let ids: Vec<String> = ids.into_iter().map(|i| i.to_string()).collect();
+        if !ids.is_empty() {
+            self.0.push((target_type, ids));
+        }
+    }
+
+    /// Replaces their before/after with the marker. The store's append-only guard allows this
+    /// one change and no other (migration `m20261203_000023`).
+    async fn redact(&self, txn: &impl ConnectionTrait) -> Result<u64, ApiError> {
+        use sea_orm::sea_query::{Expr, ExprTrait};
+        // The marker as a literal: a bound JSON value reaches each store's column differently.
+        let marker = Expr::cust(format!("'{}'", crate::audit::erased_marker()));
+        // A copy becomes the marker; an absent one stays absent.
+        let redacted = |c: audit_log::Column| Expr::case(Expr::col(c).is_null(), Expr::col(c)).finally(marker.clone());
+        let mut n = 0;
+        for (target_type, ids) in &self.0 {
+            for chunk in ids.chunks(500) {
+                n += audit_log::Entity::update_many()
+                    .col_expr(audit_log::Column::Before, redacted(audit_log::Column::Before).into())
+                    .col_expr(audit_log::Column::After, redacted(audit_log::Column::After).into())
+                    .filter(audit_log::Column::TargetType.eq(*target_type))
+                    .filter(audit_log::Column::TargetId.is_in(chunk.iter().cloned()))
+                    .filter(
+                        sea_orm::Condition::any()
+                            .add(audit_log::Column::Before.is_not_null())
+                            .add(audit_log::Column::After.is_not_null()),
+                    )
+                    .exec(txn)
+                    .await?
+                    .rows_affected;
+            }
+        }
+        Ok(n)
+    }
 }
 
 /// Erases a customer; `audit` is recorded in the same transaction (after: the counts). Live
@@ -86,8 +132,21 @@ pub async fn erase(
         .all(&txn)
         .await?;
     let mut out = Erased { customer_id, ..Erased::default() };
+    let mut targets = AuditTargets::default();
+    targets.add("conversation", convs.iter().copied());
+    targets.add("customer", people.iter().copied());
     for chunk in convs.chunks(500) {
         let ids = chunk.to_vec();
+        targets.add(
+            "approval",
+            approval::Entity::find()
+                .select_only()
+                .column(approval::Column::Id)
+                .filter(approval::Column::ConversationId.is_in(ids.clone()))
+                .into_tuple::<i64>()
+                .all(&txn)
+                .await?,
+        );
         out.notes += note::Entity::delete_many()
             .filter(note::Column::ConversationId.is_in(ids.clone()))
             .exec(&txn)
@@ -156,6 +215,20 @@ pub async fn erase(
         .filter(customer_tag::Column::CustomerId.is_in(people.clone()))
         .exec(&txn)
         .await?;
+    targets.add(
+        "merge_suggestion",
+        merge_suggestion::Entity::find()
+            .select_only()
+            .column(merge_suggestion::Column::Id)
+            .filter(
+                sea_orm::Condition::any()
+                    .add(merge_suggestion::Column::CustomerId.is_in(people.clone()))
+                    .add(merge_suggestion::Column::OtherCustomerId.is_in(people.clone())),
+            )
+            .into_tuple::<i64>()
+            .all(&txn)
+            .await?,
+    );
     out.merge_records = merge_suggestion::Entity::delete_many()
         .filter(
             sea_orm::Condition::any()
@@ -199,10 +272,12 @@ pub async fn erase(
         .await?
         .rows_affected;
     customer::Entity::delete_by_id(customer_id).exec(&txn).await?;
+    out.audit_entries_redacted = targets.redact(&txn).await?;
     let after = serde_json::to_value(&out).ok();
     crate::audit::record(&txn, crate::audit::Entry { after, ..audit }).await?;
     txn.commit().await?;
-    forget_live(live, &convs).await;
+    forget_live(live, &convs, &people).await;
+    crate::db::clear_freed_pages(db).await;
     tracing::info!(customer_id, conversations = out.conversations, messages = out.messages, "customer erased");
     Ok(out)
 }
@@ -230,9 +305,13 @@ async fn scrub_alerts(db: &impl ConnectionTrait, convs: &HashSet<i64>) -> Result
     Ok(scrubbed)
 }
 
-/// Drops the conversations from every live queue and releases their claims.
-async fn forget_live(live: &Live, convs: &[i64]) {
-    let mut entries = Vec::with_capacity(convs.len());
+/// Drops the conversations from every live queue and releases their claims; then has every node
+/// drop its copies of their events (see [`crate::live::forget`]).
+async fn forget_live(live: &Live, convs: &[i64], people: &[i64]) {
+    // The marker first: what it removes is what came before it, not the removals below.
+    let forget = crate::live::forget::Forget { conversation_ids: convs.to_vec(), customer_ids: people.to_vec() };
+    let mut entries = Vec::with_capacity(convs.len() + 1);
+    entries.push(forget.entry());
     for &c in convs {
         if let Ok(Some(h)) = live.coord.holder(c).await
             && let Err(e) = live.coord.release(c, h.agent_id, h.token).await

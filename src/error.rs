@@ -138,6 +138,17 @@ impl ApiError {
         ErrorDetail { code: self.code(), message }
     }
 
+    /// A body that could not be read: `validation` when the NUL guard stopped it
+    /// ([`crate::http::nul`]), `malformed_json` otherwise.
+    pub fn from_payload(e: &actix_web::error::PayloadError) -> Self {
+        if let actix_web::error::PayloadError::Io(io) = e
+            && io.get_ref().is_some_and(|inner| inner.is::<crate::http::nul::NulInBody>())
+        {
+            return ApiError::Validation(crate::http::nul::REFUSED.into());
+        }
+        ApiError::MalformedJson(format!("reading body: {e}"))
+    }
+
     /// Classifies a serde_json failure: syntax/EOF is malformed, data errors are shape errors.
     pub fn from_json(e: &serde_json::Error) -> Self {
         use serde_json::error::Category;
@@ -208,6 +219,7 @@ pub fn json_config(limit: usize) -> actix_web::web::JsonConfig {
             }
             JsonPayloadError::Deserialize(e) => ApiError::from_json(e),
             JsonPayloadError::ContentType => ApiError::Validation("expected Content-Type: application/json".into()),
+            JsonPayloadError::Payload(p) => ApiError::from_payload(p),
             other => ApiError::MalformedJson(other.to_string()),
         };
         api.into()

@@ -95,6 +95,11 @@ pub mod kind {
     pub const CUSTOMER_UNMERGED: &str = "customer.unmerged";
     /// A note or tags were added to a customer: one event on each of their conversations.
     pub const CUSTOMER_UPDATED: &str = "customer.updated";
+    /// A customer was erased (ids only, on the shared log, never stored or sent to sessions):
+    /// every node drops its copies of their events. See `live::forget`.
+    pub const CUSTOMER_ERASED: &str = "customer.erased";
+    /// What an erased event's place in a node's resume window holds instead.
+    pub const FORGOTTEN: &str = "log.forgotten";
 }
 
 /// An event to append.

@@ -251,7 +251,15 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         App::new()
+            .wrap(middleware::from_fn(http::nul::refuse_nul))
             .wrap(middleware::Compress::default())
+            // Every answer, pages and API alike (and errors): no content sniffing, and no
+            // address (which may carry ids) leaked to other sites through the Referer header.
+            .wrap(
+                middleware::DefaultHeaders::new()
+                    .add((actix_web::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+                    .add((actix_web::http::header::REFERRER_POLICY, "no-referrer")),
+            )
             .wrap(TracingLogger::<crate::telemetry::RedactedRootSpan>::new())
             .app_data(data.clone())
             .app_data(error::json_config(limit))

@@ -25,6 +25,7 @@ mod m20261201_000019_reply_sending;
 mod m20261202_000020_assignee_index;
 mod m20261203_000021_metrics_by_brand_account;
 mod m20261203_000022_message_changes;
+mod m20261203_000023_erasure_leaves_nothing;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000020_assignee_index::Migration),
             Box::new(m20261203_000021_metrics_by_brand_account::Migration),
             Box::new(m20261203_000022_message_changes::Migration),
+            Box::new(m20261203_000023_erasure_leaves_nothing::Migration),
         ]
     }
 }

@@ -75,6 +75,37 @@ pub fn listed(nets: &[IpNet], ip: IpAddr) -> bool {
     nets.iter().any(|n| n.contains(&ip))
 }
 
+/// A CIDR network, or a bare address as the one-address network it is (`192.0.2.7`,
+/// `2001:db8::1`): allowlists are written both ways.
+pub fn parse_net(s: &str) -> Option<IpNet> {
+    let s = s.trim();
+    s.parse::<IpNet>().ok().or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
+}
+
+/// Serde helpers for settings that hold networks (`[security]`), accepting bare addresses.
+pub mod nets {
+    use std::collections::BTreeMap;
+
+    use ipnet::IpNet;
+    use serde::{Deserialize, Deserializer, de::Error};
+
+    fn parse<E: Error>(list: Vec<String>) -> Result<Vec<IpNet>, E> {
+        list.iter()
+            .map(|s| super::parse_net(s).ok_or_else(|| E::custom(format!("{s:?} is not an address or a CIDR network"))))
+            .collect()
+    }
+
+    /// A list of networks.
+    pub fn list<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<IpNet>, D::Error> {
+        parse(Vec::<String>::deserialize(d)?)
+    }
+
+    /// Networks per role.
+    pub fn by_role<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<IpNet>>, D::Error> {
+        BTreeMap::<String, Vec<String>>::deserialize(d)?.into_iter().map(|(k, v)| Ok((k, parse(v)?))).collect()
+    }
+}
+
 /// The roles usable from `ip`: those without an allowlist, and those whose list has it. An
 /// unknown address (no peer) passes only roles without a list.
 pub fn usable_roles(roles: &[String], ip: Option<IpAddr>, lists: &BTreeMap<String, Vec<IpNet>>) -> Vec<String> {

@@ -119,11 +119,8 @@ fn parse_nets(list: &[String]) -> Result<Vec<IpNet>, ApiError> {
     }
     list.iter()
         .map(|s| {
-            let s = s.trim();
-            // A bare address is a one-address network.
-            s.parse::<IpNet>()
-                .or_else(|_| s.parse::<std::net::IpAddr>().map(IpNet::from))
-                .map_err(|_| ApiError::Validation(format!("{s:?} is not an address or a CIDR network")))
+            super::address::parse_net(s)
+                .ok_or_else(|| ApiError::Validation(format!("{:?} is not an address or a CIDR network", s.trim())))
         })
         .collect()
 }

@@ -32,12 +32,17 @@ pub struct AuthedAgent {
 
 /// The login token of a request: `Authorization: Bearer …`, else the `chorus_token` cookie.
 pub fn token_of(req: &HttpRequest) -> Option<String> {
-    if let Some(h) = req.headers().get(actix_web::http::header::AUTHORIZATION)
-        && let Ok(v) = h.to_str()
-        && let Some(t) = v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer "))
-    {
-        return Some(t.trim().to_owned());
-    }
+    bearer_of(req).or_else(|| cookie_of(req))
+}
+
+/// The token of an `Authorization: Bearer` header.
+pub fn bearer_of(req: &HttpRequest) -> Option<String> {
+    let v = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
+    v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).map(|t| t.trim().to_owned())
+}
+
+/// The console's `chorus_token` cookie.
+pub fn cookie_of(req: &HttpRequest) -> Option<String> {
     req.cookie("chorus_token").map(|c| c.value().to_owned())
 }
 

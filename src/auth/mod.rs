@@ -10,7 +10,9 @@ pub mod password;
 pub mod permissions;
 pub mod token;
 
-pub use extractor::{Authed, AuthedAgent, Caller, IngestKey, Principal, agent_for, client_ip, token_of};
+pub use extractor::{
+    Authed, AuthedAgent, Caller, IngestKey, Principal, agent_for, bearer_of, client_ip, cookie_of, token_of,
+};
 pub use permissions::{Permission, can};
 
 use chrono::{Duration, Utc};
@@ -33,14 +35,14 @@ pub struct LoginOutcome {
 /// answer, and both cost one argon2 verification, so the response does not reveal which.
 #[tracing::instrument(skip_all, fields(email = %email))]
 pub async fn login(
-    db: &impl ConnectionTrait,
+    db: &sea_orm::DatabaseConnection,
     email: &str,
     password: &str,
     ttl_secs: u64,
     lockout: &Lockout,
 ) -> Result<LoginOutcome, ApiError> {
     let email = agents::normalize_email(email);
-    let found = agent::Entity::find().filter(agent::Column::Email.eq(email)).one(db).await?;
+    let found = agent::Entity::find().filter(agent::Column::Email.eq(&email)).one(db).await?;
     let now = Utc::now();
     if let Some(until) = found.as_ref().and_then(|a| a.locked_until).filter(|u| *u > now) {
         // Not even a right password opens a locked account until the lock ends.
@@ -52,9 +54,17 @@ pub async fn login(
         Some(a) if ok && a.active => a,
         Some(a) if !ok => {
             failed(db, &a, lockout, now).await?;
+            login_refused(db, &a.email, Some(a.id), "wrong password", lockout.ip).await?;
             return Err(ApiError::Unauthorized("invalid email or password"));
         }
-        _ => return Err(ApiError::Unauthorized("invalid email or password")),
+        Some(a) => {
+            login_refused(db, &a.email, Some(a.id), "account disabled", lockout.ip).await?;
+            return Err(ApiError::Unauthorized("invalid email or password"));
+        }
+        None => {
+            login_refused(db, &email, None, "unknown email", lockout.ip).await?;
+            return Err(ApiError::Unauthorized("invalid email or password"));
+        }
     };
     let roles = AgentView::from(agent.clone()).roles;
     if !roles.is_empty() && address::usable_roles(&roles, lockout.ip, &lockout.role_allowlists).is_empty() {
@@ -71,17 +81,49 @@ pub async fn login(
             .await?;
     }
     let token = token::generate();
-    session::ActiveModel {
+    let expires_at = now + Duration::seconds(i64::try_from(ttl_secs).unwrap_or(i64::MAX / 4));
+    // The session and its audit entry together: no login that the trail does not show.
+    let txn = crate::db::begin_write(db).await?;
+    let opened = session::ActiveModel {
         agent_id: Set(agent.id),
         token_hash: Set(token::hash(&token)),
         created_at: Set(now),
-        expires_at: Set(now + Duration::seconds(i64::try_from(ttl_secs).unwrap_or(i64::MAX / 4))),
+        expires_at: Set(expires_at),
         revoked_at: Set(None),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await?;
+    let after = serde_json::json!({"login_id": opened.id, "expires_at": expires_at});
+    let entry = crate::audit::Entry::by_agent(agent.id, "auth.login", ("agent", agent.id), after, None);
+    crate::audit::record(&txn, crate::audit::Entry { ip: lockout.ip.map(|i| i.to_string()), ..entry }).await?;
+    txn.commit().await?;
     Ok(LoginOutcome { token, agent: AgentView::from(agent) })
+}
+
+/// Records a refused login (`auth.login_failed`): who tried (the email as typed, normalized),
+/// why, from where. The answer to the client stays the same whatever the reason.
+async fn login_refused(
+    db: &impl ConnectionTrait,
+    email: &str,
+    agent_id: Option<i64>,
+    reason: &str,
+    ip: Option<std::net::IpAddr>,
+) -> Result<(), ApiError> {
+    crate::audit::record(
+        db,
+        crate::audit::Entry {
+            actor: format!("login:{email}"),
+            action: "auth.login_failed".into(),
+            target_type: "agent".into(),
+            target_id: agent_id.map(|id| id.to_string()),
+            after: Some(serde_json::json!({"reason": reason})),
+            ip: ip.map(|i| i.to_string()),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// When wrong passwords lock an account, where roles may be used from, and who is asking.
@@ -180,14 +222,22 @@ async fn failed(
     Ok(())
 }
 
-/// Ends the session that carries this token and the live sockets opened with it.
+/// Ends the session that carries this token and the live sockets opened with it, audited
+/// (`auth.logout`) in the same transaction.
 pub async fn logout(
-    db: &impl ConnectionTrait,
+    db: &sea_orm::DatabaseConnection,
     live: &crate::live::Live,
     agent_id: i64,
     session_id: i64,
+    ip: Option<std::net::IpAddr>,
 ) -> Result<(), ApiError> {
-    let (_, revoked) = agents::revoke_sessions(db, agent_id, Some(session_id)).await?;
+    let txn = crate::db::begin_write(db).await?;
+    let (_, revoked) = agents::revoke_sessions(&txn, agent_id, Some(session_id)).await?;
+    let after = serde_json::json!({"login_id": session_id});
+    let entry =
+        crate::audit::Entry::by_agent(agent_id, "auth.logout", ("agent", agent_id), after, ip.map(|i| i.to_string()));
+    crate::audit::record(&txn, entry).await?;
+    txn.commit().await?;
     live.publish(&[revoked]);
     Ok(())
 }

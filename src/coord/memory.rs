@@ -364,4 +364,21 @@ impl Coordinator for MemoryCoordinator {
     async fn log_entry(&self, seq: i64) -> Result<Option<LogEntry>, CoordError> {
         Ok(self.lock().log.iter().find(|(s, _)| *s == seq).map(|(_, e)| e.clone()))
     }
+
+    async fn forget_log(
+        &self,
+        covers: &(dyn Fn(&LogEntry) -> bool + Send + Sync),
+        before: i64,
+    ) -> Result<u64, CoordError> {
+        // Tombstones rather than removal: the embedded tail reads a gap as lost events.
+        let mut n = 0;
+        for (seq, e) in self.lock().log.iter_mut() {
+            if *seq < before && e.kind != crate::events::kind::FORGOTTEN && covers(e) {
+                *e =
+                    LogEntry { kind: crate::events::kind::FORGOTTEN.to_owned(), topics: Vec::new(), data: "{}".into() };
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
 }

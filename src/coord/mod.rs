@@ -286,6 +286,14 @@ pub trait Coordinator: Send + Sync {
     /// entry it delivered is still there as it was: a restarted Redis may have lost the log's
     /// newest entries, and other nodes may then issue those seqs again for other events.
     fn log_entry(&self, seq: i64) -> impl Future<Output = Result<Option<LogEntry>, CoordError>> + Send;
+
+    /// Removes from the log the entries before `before` that `covers` picks (an erased
+    /// customer's events), returning how many.
+    fn forget_log(
+        &self,
+        covers: &(dyn Fn(&LogEntry) -> bool + Send + Sync),
+        before: i64,
+    ) -> impl Future<Output = Result<u64, CoordError>> + Send;
 }
 
 /// The backend chosen at start: in process unless `REDIS_URL` is set.
@@ -434,6 +442,17 @@ impl Coordinator for Coordination {
         match self {
             Self::Memory(m) => m.log_entry(seq).await,
             Self::Redis(r) => r.log_entry(seq).await,
+        }
+    }
+
+    async fn forget_log(
+        &self,
+        covers: &(dyn Fn(&LogEntry) -> bool + Send + Sync),
+        before: i64,
+    ) -> Result<u64, CoordError> {
+        match self {
+            Self::Memory(m) => m.forget_log(covers, before).await,
+            Self::Redis(r) => r.forget_log(covers, before).await,
         }
     }
 }

@@ -777,6 +777,46 @@ impl Coordinator for RedisCoordinator {
         Ok(tail)
     }
 
+    async fn forget_log(
+        &self,
+        covers: &(dyn Fn(&LogEntry) -> bool + Send + Sync),
+        before: i64,
+    ) -> Result<u64, CoordError> {
+        // Read in pages, oldest first, up to (not including) `before`; delete what matches.
+        let mut conn = self.conn.clone();
+        let end = format!("({before}-0");
+        let mut start = "-".to_owned();
+        let mut removed = 0;
+        loop {
+            let page: StreamRangeReply = redis::cmd("XRANGE")
+                .arg(self.stream())
+                .arg(&start)
+                .arg(&end)
+                .arg("COUNT")
+                .arg(1000)
+                .query_async(&mut conn)
+                .await
+                .map_err(unavailable)?;
+            let Some(last) = page.ids.last() else { break };
+            start = format!("({}", last.id);
+            let gone: Vec<&str> =
+                page.ids.iter().filter(|id| covers(&log_entry_of(id))).map(|id| id.id.as_str()).collect();
+            if !gone.is_empty() {
+                let n: u64 = redis::cmd("XDEL")
+                    .arg(self.stream())
+                    .arg(&gone)
+                    .query_async(&mut conn)
+                    .await
+                    .map_err(unavailable)?;
+                removed += n;
+            }
+            if page.ids.len() < 1000 {
+                break;
+            }
+        }
+        Ok(removed)
+    }
+
     async fn last_seq(&self) -> Result<i64, CoordError> {
         let mut conn = self.conn.clone();
         let reply: StreamRangeReply = redis::cmd("XREVRANGE")

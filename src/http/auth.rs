@@ -58,7 +58,7 @@ pub async fn login(
     responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, who: AuthedAgent) -> Result<HttpResponse, ApiError> {
-    auth::logout(&state.db, &state.live, who.agent.id, who.session_id).await?;
+    auth::logout(&state.db, &state.live, who.agent.id, who.session_id, who.ip).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

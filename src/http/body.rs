@@ -19,7 +19,7 @@ pub async fn read_limited(req: &HttpRequest, mut payload: Payload, limit: usize)
     }
     let mut buf = BytesMut::with_capacity(declared.unwrap_or(8 * 1024).min(limit));
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::MalformedJson(format!("reading body: {e}")))?;
+        let chunk = chunk.map_err(|e| ApiError::from_payload(&e))?;
         if buf.len() + chunk.len() > limit {
             return Err(ApiError::PayloadTooLarge { limit });
         }

@@ -24,6 +24,7 @@ fn asset(path: &str) -> Result<HttpResponse, ApiError> {
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::REFERRER_POLICY, "no-referrer"))
         .body(found.data.into_owned()))
 }
 

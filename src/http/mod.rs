@@ -17,6 +17,7 @@ pub mod example_responses;
 pub mod ingest;
 pub mod listening;
 pub mod metrics;
+pub mod nul;
 pub mod openapi;
 pub mod ops;
 pub mod teams;

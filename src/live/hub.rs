@@ -331,6 +331,21 @@ impl Hub {
         inner.ring.clear();
     }
 
+    /// Replaces the kept events before `before` that `covers` picks with tombstones (same seq,
+    /// no topics), so a resuming session is never sent them and the window still spans the
+    /// same seqs.
+    pub fn forget(&self, before: i64, covers: impl Fn(&LiveEvent) -> bool) -> usize {
+        let mut inner = self.lock();
+        let mut n = 0;
+        for ev in inner.ring.iter_mut().take_while(|e| e.seq < before) {
+            if ev.kind.as_ref() != crate::events::kind::FORGOTTEN && covers(ev) {
+                *ev = Arc::new(LiveEvent::new(ev.seq, crate::events::kind::FORGOTTEN, Vec::new(), "{}"));
+                n += 1;
+            }
+        }
+        n
+    }
+
     /// The newest seq this node has seen, and its event if the node still keeps it.
     pub fn newest(&self) -> (i64, Option<Arc<LiveEvent>>) {
         let inner = self.lock();

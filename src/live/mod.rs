@@ -7,6 +7,7 @@
 //! the same seq, in the same order.
 
 pub mod commit;
+pub mod forget;
 pub mod hub;
 pub mod topics;
 
@@ -36,6 +37,11 @@ pub struct LiveEvent {
 }
 
 impl LiveEvent {
+    /// The event's data, as serialized in its frame.
+    pub fn data(&self) -> &str {
+        self.frame.split_once(r#","data":"#).and_then(|(_, rest)| rest.strip_suffix('}')).unwrap_or("null")
+    }
+
     /// Builds the frame around already-serialized `data`.
     pub fn new(seq: i64, kind: &str, topics: Vec<String>, data: &str) -> Self {
         let quoted = serde_json::to_string(kind).unwrap_or_else(|_| "\"unknown\"".to_owned());
@@ -225,7 +231,12 @@ async fn publish_loop(
         while !pending.is_empty() {
             let n = pending.len().min(PUBLISH_BATCH);
             match coord.publish(&pending[..n], hub.last_seq()).await {
-                Ok(_) => {
+                Ok(seqs) => {
+                    for (e, seq) in pending[..n].iter().zip(seqs) {
+                        if let Some(erased) = forget::Forget::of_entry(&e.kind, &e.data) {
+                            forget_in_log(coord.clone(), erased, seq);
+                        }
+                    }
                     pending.drain(..n);
                     unpublished.fetch_sub(n, Ordering::SeqCst);
                 }
@@ -267,12 +278,22 @@ async fn tail_loop(coord: Coordination, hub: Arc<Hub>, mut shutdown: watch::Rece
                     tracing::warn!(after, "events missing from the shared log; every session resyncs");
                     hub.resync_all();
                 }
+                let erased: Vec<(i64, forget::Forget)> = tail
+                    .entries
+                    .iter()
+                    .filter_map(|(seq, e)| Some((*seq, forget::Forget::of_entry(&e.kind, &e.data)?)))
+                    .collect();
                 let events: Vec<Arc<LiveEvent>> = tail
                     .entries
                     .into_iter()
                     .map(|(seq, e)| Arc::new(LiveEvent::new(seq, &e.kind, e.topics, &e.data)))
                     .collect();
                 hub.dispatch(&events);
+                for (seq, f) in erased {
+                    let m = f.matcher();
+                    let n = hub.forget(seq, |ev| m.covers(&ev.topics, ev.data()));
+                    tracing::info!(events = n, "erased customer's events dropped from the resume window");
+                }
             }
             Err(e) => {
                 tracing::warn!(error.message = %e, "reading the shared event log failed; retrying");
@@ -282,6 +303,31 @@ async fn tail_loop(coord: Coordination, hub: Arc<Hub>, mut shutdown: watch::Rece
             }
         }
     }
+}
+
+/// Removes an erased customer's events from the shared log: those before the `customer.erased`
+/// entry at `seq` (all of them: the entries a node publishes reach the log in order). Retried
+/// while the backend is unreachable; until then, every node's resume window is already clean.
+fn forget_in_log(coord: Coordination, erased: forget::Forget, seq: i64) {
+    tokio::spawn(async move {
+        let m = erased.matcher();
+        let covers = move |e: &LogEntry| m.covers(&e.topics, &e.data);
+        let mut backoff = Duration::from_millis(100);
+        for _ in 0..20 {
+            match coord.forget_log(&covers, seq).await {
+                Ok(n) => {
+                    tracing::info!(entries = n, "erased customer's events removed from the shared log");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error.message = %e, "removing erased events from the shared log failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+        tracing::error!(seq, "erased customer's events could not be removed from the shared log");
+    });
 }
 
 /// After an outage: whether the newest event this node delivered is still in the shared log as

@@ -56,6 +56,11 @@ pub fn agent(id: i64) -> String {
     format!("agent:{id}")
 }
 
+/// The conversation a `conversation:<id>` topic follows.
+pub fn conversation_of(topic: &str) -> Option<i64> {
+    id_after(topic, "conversation:").and_then(Result::ok)
+}
+
 fn id_after<'a>(topic: &'a str, prefix: &str) -> Option<Result<i64, ApiError>> {
     let rest: &'a str = topic.strip_prefix(prefix)?;
     Some(rest.parse::<i64>().map_err(|_| ApiError::Validation(format!("topic {topic:?} needs a numeric id"))))

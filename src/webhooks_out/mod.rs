@@ -82,7 +82,13 @@ pub const EVENT_KINDS: &[&str] = &[
 
 /// Kinds that exist only on the wire (never in the store's log).
 #[cfg(test)]
-const WIRE_ONLY: &[&str] = &[kind::CONVERSATION_VIEWERS, kind::CONVERSATION_TYPING, kind::PRESENCE_CHANGED];
+const WIRE_ONLY: &[&str] = &[
+    kind::CONVERSATION_VIEWERS,
+    kind::CONVERSATION_TYPING,
+    kind::PRESENCE_CHANGED,
+    kind::CUSTOMER_ERASED,
+    kind::FORGOTTEN,
+];
 
 /// A subscription as listed (never its secret).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]

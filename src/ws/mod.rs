@@ -11,6 +11,20 @@ use serde::Deserialize;
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// Whether an upgrade authenticated by cookie comes from a page of this server (its `Origin`
+/// names the host the request was sent to) or from a configured origin. Browsers always send
+/// `Origin` on a WebSocket upgrade; a request without one is not a browser's and must name its
+/// token instead of relying on a cookie.
+fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> bool {
+    let Some(origin) = req.headers().get(actix_web::http::header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    if allowed.iter().any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin)) {
+        return true;
+    }
+    origin.split_once("://").is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(req.connection_info().host()))
+}
+
 #[derive(Debug, Deserialize)]
 struct TokenQuery {
     token: Option<String>,
@@ -21,16 +35,31 @@ struct TokenQuery {
     params(("token" = Option<String>, Query, description = "login token, when no bearer header or cookie can be sent")),
     responses((status = 101, description = "switching to the WebSocket protocol"),
         (status = 400, body = crate::error::ErrorBody, description = "not a WebSocket upgrade"),
-        (status = 401, body = crate::error::ErrorBody)))]
+        (status = 401, body = crate::error::ErrorBody),
+        (status = 403, body = crate::error::ErrorBody, description = "authenticated by cookie from another site's page")))]
 #[get("/ws")]
 pub async fn connect(
     req: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let token = crate::auth::token_of(&req)
-        .or_else(|| web::Query::<TokenQuery>::from_query(req.query_string()).ok().and_then(|q| q.0.token))
-        .ok_or(ApiError::Unauthorized("missing token (bearer header, chorus_token cookie, or ?token=)"))?;
+    let named = crate::auth::bearer_of(&req)
+        .or_else(|| web::Query::<TokenQuery>::from_query(req.query_string()).ok().and_then(|q| q.0.token));
+    let token = match named {
+        Some(t) => t,
+        None => {
+            let t = crate::auth::cookie_of(&req)
+                .ok_or(ApiError::Unauthorized("missing token (bearer header, chorus_token cookie, or ?token=)"))?;
+            // A browser sends the cookie with any page's upgrade request: only the console's own
+            // pages (or a configured origin) may open a session with it.
+            if !origin_allowed(&req, &state.settings.security.allowed_origins) {
+                return Err(ApiError::Forbidden(
+                    "this page's origin may not open a live session with the console's cookie",
+                ));
+            }
+            t
+        }
+    };
     let ip = crate::auth::client_ip(&req);
     let who = crate::auth::agent_for(&state, &token, ip).await?;
     let (response, ws, stream) =

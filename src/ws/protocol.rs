@@ -215,9 +215,16 @@ impl Command {
     }
 }
 
+/// Most topics one session follows at once (each `subscribe` names at most 64): enough for a
+/// supervisor's whole floor, and a bound on what one socket costs the hub.
+pub const MAX_TOPICS: usize = 256;
+
 /// Splits a text frame into its `id` and command. The id is returned even when the command is
 /// bad, so the error can name it.
 pub fn parse(text: &str) -> (Value, Result<Command, ApiError>) {
+    if crate::http::nul::text_has_nul(text) {
+        return (Value::Null, Err(ApiError::Validation(crate::http::nul::REFUSED.into())));
+    }
     let mut value: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => return (Value::Null, Err(ApiError::MalformedJson(e.to_string()))),

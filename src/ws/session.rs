@@ -173,6 +173,9 @@ impl Session {
                         Some(Err(e)) => {
                             let (code, what) = match e {
                                 actix_ws::ProtocolError::Overflow => (CloseCode::Size, "frame too large"),
+                                actix_ws::ProtocolError::Io(ref io) if io.kind() == std::io::ErrorKind::InvalidData => {
+                                    (CloseCode::Invalid, "a text frame that is not UTF-8")
+                                }
                                 _ => (CloseCode::Protocol, "protocol error"),
                             };
                             let err = if code == CloseCode::Size {
@@ -456,7 +459,19 @@ impl Session {
                 for t in &wanted {
                     topics::authorize(&self.agent, t)?;
                 }
+                // A conversation that is gone (erased, or never was) cannot be followed.
+                for id in wanted.iter().filter_map(|t| topics::conversation_of(t)) {
+                    exists(db, id).await?;
+                }
                 let wanted: Vec<String> = wanted.iter().flat_map(|t| topics::expand(&self.agent, t)).collect();
+                let mut after: BTreeSet<String> = live.hub.topics_of(self.id).into_iter().collect();
+                after.extend(wanted.iter().cloned());
+                if after.len() > protocol::MAX_TOPICS {
+                    return Err(ApiError::Validation(format!(
+                        "a session follows at most {} topics; unsubscribe from some first",
+                        protocol::MAX_TOPICS
+                    )));
+                }
                 let s = live.hub.subscribe(self.id, &wanted, resume_from);
                 let mut fields = json!({"seq": s.seq, "replayed": s.replayed, "topics": live.hub.topics_of(self.id)});
                 if wanted.iter().any(|t| t == topics::PRESENCE) {

@@ -168,6 +168,9 @@ pub struct LiveSettings {
     pub auto_assign_interval_ms: u64,
     /// How often each node looks for lapsed leases to hand back to the queue, in milliseconds.
     pub reaper_interval_ms: u64,
+    /// Most live events one node holds while the shared log (Redis) is unreachable; beyond,
+    /// new ones are dropped (the store has them) and every session resyncs once it is back.
+    pub publish_backlog: usize,
 }
 
 impl Default for LiveSettings {
@@ -182,6 +185,7 @@ impl Default for LiveSettings {
             coalesce_ms: 10,
             auto_assign: false,
             auto_assign_interval_ms: 1_000,
+            publish_backlog: 100_000,
         }
     }
 }
@@ -592,6 +596,7 @@ impl Settings {
             ("CHORUS_LIVE__RESUME_WINDOW", self.live.resume_window as u64),
             ("CHORUS_LIVE__MAX_FRAME_BYTES", self.live.max_frame_bytes as u64),
             ("CHORUS_LIVE__REAPER_INTERVAL_MS", self.live.reaper_interval_ms),
+            ("CHORUS_LIVE__PUBLISH_BACKLOG", self.live.publish_backlog as u64),
             ("CHORUS_LIVE__AUTO_ASSIGN_INTERVAL_MS", self.live.auto_assign_interval_ms),
             ("CHORUS_REPLIES__SEND_TIMEOUT_MS", self.replies.send_timeout_ms),
             ("CHORUS_REPLIES__RETRY_BASE_MS", self.replies.retry_base_ms),

@@ -70,6 +70,9 @@ pub enum ApiError {
     /// The server is shedding load (ingest queue full) or shutting down.
     #[error("{0}")]
     Unavailable(&'static str),
+    /// A background task of this node is down or keeps failing (readiness).
+    #[error("background task {0} is down or keeps failing")]
+    TaskFailing(&'static str),
     /// A public reply holds private details (email, phone, order or account reference) the
     /// agent has not confirmed.
     #[error("{0}")]
@@ -118,7 +121,7 @@ impl ApiError {
             ApiError::AtCapacity(_) => "at_capacity",
             ApiError::CoordinationUnavailable(_) => "coordination_unavailable",
             ApiError::NotConfigured(_) => "not_configured",
-            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Unavailable(_) | ApiError::TaskFailing(_) => "unavailable",
             ApiError::Locked(_) => "locked",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::PrivateDetails(_) => "private_details",
@@ -176,7 +179,9 @@ impl ResponseError for ApiError {
             | ApiError::HolderChanged(_)
             | ApiError::AtCapacity(_) => StatusCode::CONFLICT,
             ApiError::CoordinationUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::NotConfigured(_) | ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotConfigured(_) | ApiError::Unavailable(_) | ApiError::TaskFailing(_) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Locked(_) | ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -100,6 +100,9 @@ pub mod kind {
     pub const CUSTOMER_ERASED: &str = "customer.erased";
     /// What an erased event's place in a node's resume window holds instead.
     pub const FORGOTTEN: &str = "log.forgotten";
+    /// A node dropped live events while the shared log was unreachable (its backlog was full):
+    /// every node's sessions resync (never sent to them).
+    pub const LOG_LOST: &str = "log.lost";
 }
 
 /// An event to append.

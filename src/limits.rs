@@ -82,9 +82,10 @@ pub fn session_check(l: Option<&DefaultDirectRateLimiter>) -> Result<(), ApiErro
     }
 }
 
-/// The middleware on `/api/v1`: logins count per address, everything else per credential
-/// (its SHA-256, never the credential itself) or per address without one. Ingest is left to
-/// its own load shedding.
+/// The middleware on `/api/v1`: logins count per address; a request without a credential per
+/// address. A request with one is charged once the credential is checked (by the extractors,
+/// `auth::extractor::charge`): to the credential (its SHA-256, never the credential itself)
+/// when valid, else to the address. Ingest is left to its own load shedding.
 pub async fn enforce(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -94,12 +95,8 @@ pub async fn enforce(
         let ip = || crate::auth::client_ip(req.request()).map_or_else(|| "unknown".to_owned(), |a| a.to_string());
         if path == "/api/v1/auth/login" {
             state.limits.login(&ip())?;
-        } else if !path.starts_with("/api/v1/ingest/") {
-            let key = match crate::auth::token_of(req.request()) {
-                Some(t) => format!("t:{}", crate::auth::token::hash(&t)),
-                None => format!("ip:{}", ip()),
-            };
-            state.limits.api(&key)?;
+        } else if !path.starts_with("/api/v1/ingest/") && crate::auth::token_of(req.request()).is_none() {
+            state.limits.api(&format!("ip:{}", ip()))?;
         }
     }
     next.call(req).await

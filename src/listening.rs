@@ -51,16 +51,18 @@ pub struct ListeningMatcher {
 }
 
 impl ListeningMatcher {
-    /// Compiles rules; a rule whose keywords cannot compile is skipped (they are escaped, so
-    /// only an absurd size could fail).
+    /// Compiles rules. Keywords are escaped, so only size can fail: saving such a rule is
+    /// refused ([`pattern`]); one stored before that check is logged as an error and skipped.
     pub fn compile(rules: &[ListeningRule]) -> Self {
         let rules = rules
             .iter()
             .filter(|r| r.active && !r.keywords.is_empty())
-            .filter_map(|r| {
-                let alts: Vec<String> = r.keywords.iter().map(|k| regex::escape(k.trim())).collect();
-                let pattern = format!(r"(?:^|\W)(?:{})(?:\W|$)", alts.join("|"));
-                RegexBuilder::new(&pattern).case_insensitive(true).build().ok().map(|re| (r.name.clone(), re))
+            .filter_map(|r| match pattern(&r.keywords) {
+                Ok(re) => Some((r.name.clone(), re)),
+                Err(e) => {
+                    tracing::error!(rule = %r.name, error.message = %e, "listening rule skipped: it cannot be matched");
+                    None
+                }
             })
             .collect();
         Self { rules }
@@ -70,6 +72,16 @@ impl ListeningMatcher {
     pub fn matches(&self, text: &str) -> Vec<String> {
         self.rules.iter().filter(|(_, re)| re.is_match(text)).map(|(n, _)| n.clone()).collect()
     }
+}
+
+/// One rule's keywords as one case-insensitive pattern.
+pub fn pattern(keywords: &[String]) -> Result<Regex, String> {
+    let alts: Vec<String> = keywords.iter().map(|k| regex::escape(k.trim())).collect();
+    let pattern = format!(r"(?:^|\W)(?:{})(?:\W|$)", alts.join("|"));
+    RegexBuilder::new(&pattern)
+        .case_insensitive(true)
+        .build()
+        .map_err(|e| format!("these keywords cannot be matched together ({e}); use fewer or shorter ones"))
 }
 
 /// The current compiled rules, swapped whole when they change.
@@ -126,6 +138,7 @@ pub async fn create(db: &impl ConnectionTrait, new: NewListeningRule) -> Result<
     if keywords.is_empty() || keywords.len() > 50 || keywords.iter().any(|k| k.chars().count() > 100) {
         return Err(ApiError::Validation("keywords: 1 to 50, each 1 to 100 characters".into()));
     }
+    pattern(&keywords).map_err(|e| ApiError::Validation(format!("keywords: {e}")))?;
     if listening_rule::Entity::find().filter(listening_rule::Column::Name.eq(&name)).one(db).await?.is_some() {
         return Err(ApiError::Conflict(format!("a listening rule named {name:?} exists")));
     }

@@ -26,6 +26,9 @@ pub struct Metrics {
     /// (`read`, `reaction`, `statuses`, …; `other` for kinds it does not know): a subscription
     /// that sends what nobody uses shows here rather than as refused deliveries.
     pub webhook_ignored: IntCounterVec,
+    /// Background tasks that panicked or stopped while the node ran, by task (each is restarted;
+    /// `/readyz` turns 503 while one is down or keeps failing).
+    pub task_failures: IntCounterVec,
 }
 
 impl Metrics {
@@ -60,6 +63,11 @@ impl Metrics {
             Opts::new("webhook_events_ignored_total", "Webhook events received and not used"),
             &["network", "kind"],
         )?;
+        let task_failures = IntCounterVec::new(
+            Opts::new("task_failures_total", "Background tasks that panicked or stopped, restarted"),
+            &["task"],
+        )?;
+        registry.register(Box::new(task_failures.clone()))?;
         registry.register(Box::new(webhook_ignored.clone()))?;
         registry.register(Box::new(lease_decisions.clone()))?;
         registry.register(Box::new(approval_wait.clone()))?;
@@ -76,6 +84,7 @@ impl Metrics {
             approval_wait,
             lease_decisions,
             webhook_ignored,
+            task_failures,
         })
     }
 

@@ -34,6 +34,8 @@ pub struct Application {
 /// `demo`, which need the ingest path without serving HTTP).
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     crate::tls::install_crypto_provider();
+    crate::customers::details::patterns_ready()
+        .map_err(|p| anyhow::anyhow!("the private-details guard's {p} pattern does not compile"))?;
     let settings = Arc::new(settings);
     let db = db::connect(&settings.database_url).await?;
     db::migrate(&db).await?;
@@ -50,7 +52,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let coord = crate::coord::Coordination::connect(settings.redis_url.as_deref(), &settings.redis_prefix)
         .await
         .context("connecting to Redis (REDIS_URL)")?;
-    let live = Live::start(coord.clone(), &settings.live, db.get_database_backend()).await?;
+    let tasks = crate::live::tasks::Tasks::new(metrics.task_failures.clone());
+    let live = Live::start(coord.clone(), &settings.live, db.get_database_backend(), tasks).await?;
     let ingest = IngestWriter::spawn(
         db.clone(),
         triager,

@@ -131,6 +131,7 @@ pub fn clean_terms(field: &str, terms: &[String]) -> Result<Vec<String>, ApiErro
     }
     out.sort();
     out.dedup();
+    crate::triage::text::Lexicon::compile(&out).map_err(|e| ApiError::Validation(format!("{field}: {e}")))?;
     Ok(out)
 }
 

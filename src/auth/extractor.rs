@@ -82,9 +82,25 @@ impl FromRequest for AuthedAgent {
         Box::pin(async move {
             let state = state?;
             let token = token.ok_or(ApiError::Unauthorized("missing bearer token"))?;
-            agent_for(&state, &token, ip).await
+            let who = agent_for(&state, &token, ip).await;
+            charge(&state, &token, ip, who)
         })
     }
+}
+
+/// Charges an authenticated request to the API rate limit: to its credential's bucket when
+/// the credential proved valid, else to the client's address. Made-up tokens so neither escape
+/// the limit nor make a bucket each (the limiter's memory stays bounded by real credentials and
+/// addresses). Requests without a credential are charged by the `/api/v1` middleware.
+fn charge<T>(state: &AppState, token: &str, ip: Option<IpAddr>, outcome: Result<T, ApiError>) -> Result<T, ApiError> {
+    let valid = !matches!(outcome, Err(ApiError::Unauthorized(_)));
+    let key = if valid {
+        format!("t:{}", super::token::hash(token))
+    } else {
+        format!("ip:{}", ip.map_or_else(|| "unknown".to_owned(), |a| a.to_string()))
+    };
+    state.limits.api(&key)?;
+    outcome
 }
 
 /// A logged-in agent holding the permission `P` (see [`super::permissions`]); anyone else gets
@@ -179,12 +195,14 @@ impl<P: Needs + 'static> FromRequest for Caller<P> {
             let state = state?;
             let token = token.ok_or(ApiError::Unauthorized("missing bearer token"))?;
             let principal = if api_keys::looks_like(&token) {
-                Principal::Key(key_from(&state, &token, ip, P::PERMISSION).await?)
+                key_from(&state, &token, ip, P::PERMISSION).await.map(Principal::Key)
             } else {
-                let who = agent_for(&state, &token, ip).await?;
-                super::permissions::require(&who.agent.roles, P::PERMISSION)?;
-                Principal::Agent(who)
+                agent_for(&state, &token, ip).await.and_then(|who| {
+                    super::permissions::require(&who.agent.roles, P::PERMISSION)?;
+                    Ok(Principal::Agent(who))
+                })
             };
+            let principal = charge(&state, &token, ip, principal)?;
             Ok(Caller { principal, ip, need: PhantomData })
         })
     }

@@ -53,6 +53,7 @@ pub async fn resolve(
     id: i64,
     agent_id: i64,
     token: i64,
+    audit: crate::audit::Entry,
 ) -> Result<Summary, ApiError> {
     let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
@@ -95,7 +96,7 @@ pub async fn resolve(
     }
     let payload = serde_json::json!({"conversation_id": id, "agent_id": agent_id, "resolved_at": now,
         "public_followup_due": due});
-    let summary = commit_change(txn, live, kind::CONVERSATION_RESOLVED, &c, payload, more).await?;
+    let summary = commit_change(txn, live, kind::CONVERSATION_RESOLVED, &c, payload, more, Some(audit)).await?;
     if let Err(e) = live.coord.release(id, agent_id, token).await {
         // The resolution stands; the lease lapses on its own and the reaper skips resolved
         // conversations.
@@ -118,6 +119,7 @@ pub async fn set_status(
     agent_id: i64,
     token: i64,
     status: &str,
+    audit: crate::audit::Entry,
 ) -> Result<Summary, ApiError> {
     let Some(status) = SETTABLE_STATUSES.into_iter().find(|s| *s == status) else {
         return Err(ApiError::Validation(format!(
@@ -132,7 +134,7 @@ pub async fn set_status(
         .await?;
     let (txn, c) = updated_row(txn, updated, id).await?;
     let payload = serde_json::json!({"conversation_id": id, "status": status, "agent_id": agent_id});
-    commit_change(txn, live, kind::CONVERSATION_STATUS, &c, payload, Vec::new()).await
+    commit_change(txn, live, kind::CONVERSATION_STATUS, &c, payload, Vec::new(), Some(audit)).await
 }
 
 /// Moves a conversation to a team's queue, or to the general queue with `None` (supervisor).
@@ -166,7 +168,7 @@ pub async fn move_to_team(
         ..audit
     };
     crate::audit::record(&txn, entry).await?;
-    commit_change(txn, live, kind::CONVERSATION_TEAM, &c, payload, Vec::new()).await
+    commit_change(txn, live, kind::CONVERSATION_TEAM, &c, payload, Vec::new(), None).await
 }
 
 /// The row a fenced update returned, or (rolling the transaction back) why there was none.
@@ -186,7 +188,8 @@ pub(crate) async fn updated_row(
 }
 
 /// Records the change (`kind`, `payload`), the conversation's queue entry as it now stands
-/// (upsert or remove) and any `more` events, commits, and publishes them; returns that entry.
+/// (upsert or remove), any `more` events and the audit entry (its `after`: the change), commits,
+/// and publishes them; returns that entry.
 async fn commit_change(
     txn: DatabaseTransaction,
     live: &Live,
@@ -194,7 +197,11 @@ async fn commit_change(
     c: &conversation::Model,
     payload: serde_json::Value,
     more: Vec<NewEvent>,
+    audit: Option<crate::audit::Entry>,
 ) -> Result<Summary, ApiError> {
+    if let Some(entry) = audit {
+        crate::audit::record(&txn, crate::audit::Entry { after: Some(payload.clone()), ..entry }).await?;
+    }
     let summary = Summary::named(&txn, c).await?;
     let queue_kind = if super::is_queued(c) { kind::QUEUE_UPSERT } else { kind::QUEUE_REMOVE };
     let mut evs = vec![
@@ -221,6 +228,15 @@ fn clean_tags(tags: &[String]) -> Result<Vec<String>, ApiError> {
         .collect()
 }
 
+/// Tags to add to a conversation and tags to take off it.
+#[derive(Debug, Clone, Copy)]
+pub struct TagEdit<'a> {
+    /// Added (if not there yet).
+    pub add: &'a [String],
+    /// Removed.
+    pub remove: &'a [String],
+}
+
 /// Adds and removes tags on a conversation the caller holds with `token`; returns the tags now.
 pub async fn tag(
     db: &DatabaseConnection,
@@ -228,10 +244,10 @@ pub async fn tag(
     id: i64,
     agent_id: i64,
     token: i64,
-    add: &[String],
-    remove: &[String],
+    edit: TagEdit<'_>,
+    audit: crate::audit::Entry,
 ) -> Result<Vec<String>, ApiError> {
-    let (add, remove) = (clean_tags(add)?, clean_tags(remove)?);
+    let (add, remove) = (clean_tags(edit.add)?, clean_tags(edit.remove)?);
     let txn = crate::db::begin_write(db).await?;
     let c = load(&txn, id).await?;
     if c.assignee_id != Some(agent_id) || c.fence_token != token {
@@ -255,6 +271,6 @@ pub async fn tag(
         .await?;
     let (txn, c) = updated_row(txn, updated, id).await?;
     let payload = serde_json::json!({"conversation_id": id, "tags": tags, "agent_id": agent_id});
-    commit_change(txn, live, kind::CONVERSATION_TAGS, &c, payload, Vec::new()).await?;
+    commit_change(txn, live, kind::CONVERSATION_TAGS, &c, payload, Vec::new(), Some(audit)).await?;
     Ok(tags)
 }

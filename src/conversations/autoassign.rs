@@ -156,7 +156,14 @@ async fn hand_out(
         while let Some(i) = pick(c, prev, pool, members, skills) {
             let a = pool[i];
             let who = Claimant { agent_id: a.agent_id, capacity: i32::try_from(a.capacity).unwrap_or(0), lease };
-            match claims::claim_as(db, live, c.id, &who, by.clone()).await {
+            let audit = crate::audit::Entry {
+                actor: "system:auto_assign".into(),
+                action: "conversation.claim".into(),
+                target_type: "conversation".into(),
+                target_id: Some(c.id.to_string()),
+                ..Default::default()
+            };
+            match claims::claim_as(db, live, c.id, &who, by.clone(), audit).await {
                 Ok(_) => {
                     pool[i].load += 1;
                     assigned += 1;

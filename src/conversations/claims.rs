@@ -132,11 +132,18 @@ async fn record_and_announce(
     change: Change,
     kind: &'static str,
     extra: serde_json::Value,
+    audit: crate::audit::Entry,
 ) -> Result<(), ApiError> {
     live.commit(db, move |txn| {
         Box::pin(async move {
             match record_holder(txn, id, change).await? {
-                Some(c) => Ok(((), announce(txn, kind, &c, extra).await?)),
+                Some(c) => {
+                    let evs = announce(txn, kind, &c, extra).await?;
+                    // The audit entry in the same savepoint: no claim the trail does not show.
+                    let after = evs.first().map(|e| e.payload.clone());
+                    crate::audit::record(txn, crate::audit::Entry { after, ..audit }).await?;
+                    Ok(((), evs))
+                }
                 None => Ok(((), Vec::new())),
             }
         })
@@ -161,8 +168,14 @@ fn capacity_of(c: &Claimant) -> u32 {
 
 /// Claims a conversation for the claimant (or renews their own claim). Capacity is checked by
 /// the coordinator in the same atomic step as the grant.
-pub async fn claim(db: &DatabaseConnection, live: &Live, id: i64, who: &Claimant) -> Result<ClaimView, ApiError> {
-    claim_as(db, live, id, who, serde_json::json!({})).await
+pub async fn claim(
+    db: &DatabaseConnection,
+    live: &Live,
+    id: i64,
+    who: &Claimant,
+    audit: crate::audit::Entry,
+) -> Result<ClaimView, ApiError> {
+    claim_as(db, live, id, who, serde_json::json!({}), audit).await
 }
 
 /// [`claim`], with extra fields for the `conversation.claimed` event (auto-assignment says so).
@@ -172,6 +185,7 @@ pub async fn claim_as(
     id: i64,
     who: &Claimant,
     extra: serde_json::Value,
+    audit: crate::audit::Entry,
 ) -> Result<ClaimView, ApiError> {
     let (agent_id, lease) = (who.agent_id, who.lease);
     let current = load_unresolved(db, id).await?;
@@ -181,7 +195,7 @@ pub async fn claim_as(
     let grant = live.coord.claim(id, agent_id, lease, recorded(&current), capacity_of(who)).await?;
     if current.assignee_id != Some(agent_id) || current.fence_token != grant.token {
         let change = Change::Grant { agent: agent_id, token: grant.token };
-        if let Err(e) = record_and_announce(db, live, id, change, kind::CONVERSATION_CLAIMED, extra).await {
+        if let Err(e) = record_and_announce(db, live, id, change, kind::CONVERSATION_CLAIMED, extra, audit).await {
             give_back(live, id, agent_id, grant.token).await;
             return Err(e);
         }
@@ -208,7 +222,14 @@ async fn give_back(live: &Live, id: i64, agent_id: i64, token: i64) {
 /// this release, so the release still stands. A retried release (its first answer lost)
 /// succeeds again. If the coordinator no longer knows the lease (it forgot it) and nobody else
 /// holds one, the store's record decides.
-pub async fn release(db: &DatabaseConnection, live: &Live, id: i64, agent_id: i64, token: i64) -> Result<(), ApiError> {
+pub async fn release(
+    db: &DatabaseConnection,
+    live: &Live,
+    id: i64,
+    agent_id: i64,
+    token: i64,
+    audit: crate::audit::Entry,
+) -> Result<(), ApiError> {
     load(db, id).await?;
     let released = match live.coord.release(id, agent_id, token).await {
         Ok(()) => true,
@@ -222,7 +243,7 @@ pub async fn release(db: &DatabaseConnection, live: &Live, id: i64, agent_id: i6
     };
     let extra = serde_json::json!({"released_by": agent_id, "reason": "released"});
     let change = Change::Release { agent: agent_id, token };
-    match record_and_announce(db, live, id, change, kind::CONVERSATION_RELEASED, extra).await {
+    match record_and_announce(db, live, id, change, kind::CONVERSATION_RELEASED, extra, audit).await {
         Err(ApiError::StaleClaim) if released => Ok(()),
         other => other,
     }
@@ -239,6 +260,7 @@ pub async fn reassign(
     id: i64,
     to_agent: i64,
     lease: Duration,
+    audit: crate::audit::Entry,
 ) -> Result<ClaimView, ApiError> {
     let current = load_unresolved(db, id).await?;
     let target = entity::agent::Entity::find_by_id(to_agent).one(db).await?;
@@ -248,7 +270,7 @@ pub async fn reassign(
     let grant = live.coord.transfer(id, to_agent, lease, recorded(&current)).await?;
     let extra = serde_json::json!({"from_agent_id": grant.previous.or(current.assignee_id)});
     let change = Change::Grant { agent: to_agent, token: grant.token };
-    if let Err(e) = record_and_announce(db, live, id, change, kind::CONVERSATION_REASSIGNED, extra).await {
+    if let Err(e) = record_and_announce(db, live, id, change, kind::CONVERSATION_REASSIGNED, extra, audit).await {
         // The previous holder's renewals reinstate their lease from the store's record.
         give_back(live, id, to_agent, grant.token).await;
         return Err(e);
@@ -277,13 +299,15 @@ pub async fn reassign_many(
     ids: &[i64],
     to_agent: i64,
     lease: Duration,
+    audit: &crate::audit::Entry,
 ) -> Result<Vec<Moved>, ApiError> {
     if ids.is_empty() || ids.len() > MAX_BULK {
         return Err(ApiError::Validation(format!("conversation_ids must hold 1 to {MAX_BULK} ids")));
     }
     let mut out = Vec::with_capacity(ids.len());
     for &id in ids {
-        out.push(match reassign(db, live, id, to_agent, lease).await {
+        let entry = crate::audit::Entry { target_id: Some(id.to_string()), ..audit.clone() };
+        out.push(match reassign(db, live, id, to_agent, lease, entry).await {
             Ok(v) => Moved { conversation_id: id, fence_token: Some(v.fence_token), error: None },
             // An unknown target agent fails the whole request: nothing would move anyway.
             Err(e @ ApiError::Validation(_)) => return Err(e),
@@ -310,6 +334,7 @@ pub async fn next(
     db: &DatabaseConnection,
     live: &Live,
     who: &Claimant,
+    audit: &crate::audit::Entry,
 ) -> Result<Option<(ClaimView, Summary)>, ApiError> {
     use sea_orm::{QueryOrder, QuerySelect, Select};
     let cap = capacity_of(who);
@@ -357,7 +382,8 @@ pub async fn next(
             if !tried.insert(c.id) || held.contains(&c.id) {
                 continue;
             }
-            match claim(db, live, c.id, who).await {
+            let entry = crate::audit::Entry { target_id: Some(c.id.to_string()), ..audit.clone() };
+            match claim(db, live, c.id, who, entry).await {
                 Ok(view) => {
                     let now = load(db, c.id).await?;
                     return Ok(Some((view, Summary::named(db, &now).await?)));

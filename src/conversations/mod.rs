@@ -64,6 +64,7 @@ pub async fn add_note(
     conversation_id: i64,
     agent_id: i64,
     text: &str,
+    audit: crate::audit::Entry,
 ) -> Result<NoteView, ApiError> {
     let text = text.trim();
     if text.is_empty() || text.chars().count() > MAX_NOTE_CHARS {
@@ -95,6 +96,7 @@ pub async fn add_note(
         payload: serde_json::json!({"agent_id": m, "conversation_id": conversation_id, "by": agent_id, "note": view}),
     }));
     events::append(&txn, &evs).await?;
+    crate::audit::record(&txn, audit.with_after(&view)).await?;
     txn.commit().await?;
     live.publish(&evs);
     Ok(view)

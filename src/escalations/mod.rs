@@ -236,7 +236,7 @@ pub async fn escalate(
     let out = Escalated { escalation: EscalationView::from(e), conversation: Summary::named(&txn, &c).await? };
     crate::audit::record(
         &txn,
-        audit_entry(who, "conversation.escalate", conversation_id, serde_json::json!(out.escalation), ip),
+        audit_entry(who, "conversation.escalate", conversation_id, serde_json::json!(out.escalation), ip.clone()),
     )
     .await?;
     let evs = [NewEvent {
@@ -249,7 +249,8 @@ pub async fn escalate(
     live.publish(&evs);
     // The group takes it from here: the escalating agent's claim goes back. The escalation
     // stands if that fails (the lease then lapses on its own).
-    if let Err(e) = claims::release(db, live, conversation_id, who.id, new.fence_token).await {
+    let audit = audit_entry(who, "conversation.release", conversation_id, serde_json::Value::Null, ip);
+    if let Err(e) = claims::release(db, live, conversation_id, who.id, new.fence_token, audit).await {
         tracing::warn!(conversation_id, error.message = %e, "releasing an escalated conversation failed");
     }
     let now = crate::conversations::claims::load(db, conversation_id).await?;
@@ -306,7 +307,13 @@ pub async fn give_back(
     let out = Escalated { escalation: EscalationView::from(e), conversation: Summary::named(&txn, &c).await? };
     crate::audit::record(
         &txn,
-        audit_entry(who, "conversation.escalation_return", conversation_id, serde_json::json!(out.escalation), ip),
+        audit_entry(
+            who,
+            "conversation.escalation_return",
+            conversation_id,
+            serde_json::json!(out.escalation),
+            ip.clone(),
+        ),
     )
     .await?;
     let evs = [NewEvent {
@@ -318,7 +325,15 @@ pub async fn give_back(
     txn.commit().await?;
     live.publish(&evs);
     if c.status != crate::conversations::STATUS_RESOLVED
-        && let Err(err) = claims::reassign(db, live, conversation_id, out.escalation.from_agent_id, lease).await
+        && let Err(err) = claims::reassign(
+            db,
+            live,
+            conversation_id,
+            out.escalation.from_agent_id,
+            lease,
+            audit_entry(who, "conversation.reassign", conversation_id, serde_json::Value::Null, ip),
+        )
+        .await
     {
         // Returned all the same: it waits on the queue for whoever takes it.
         tracing::warn!(conversation_id, error.message = %err, "handing a returned escalation back failed");

@@ -60,8 +60,8 @@ pub async fn add_note(
     body: web::Json<NoteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let note = conversations::add_note(&state.db, &state.live, id, who.agent.id, &body.text).await?;
-    super::audit_work(&state, &req, &who, "conversation.note", id, &note).await;
+    let audit = super::audit_entry(&req, &who, "conversation.note", "conversation", id);
+    let note = conversations::add_note(&state.db, &state.live, id, who.agent.id, &body.text, audit).await?;
     Ok(HttpResponse::Created().json(note))
 }
 
@@ -89,8 +89,8 @@ pub async fn claim(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let view = claims::claim(&state.db, &state.live, id, &claimant(&state, &who.agent)).await?;
-    super::audit_work(&state, &req, &who, "conversation.claim", id, &view).await;
+    let audit = super::audit_entry(&req, &who, "conversation.claim", "conversation", id);
+    let view = claims::claim(&state.db, &state.live, id, &claimant(&state, &who.agent), audit).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -116,9 +116,8 @@ pub async fn release(
     body: web::Json<FenceRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    claims::release(&state.db, &state.live, id, who.agent.id, body.fence_token).await?;
-    let after = serde_json::json!({"fence_token": body.fence_token});
-    super::audit_work(&state, &req, &who, "conversation.release", id, &after).await;
+    let audit = super::audit_entry(&req, &who, "conversation.release", "conversation", id);
+    claims::release(&state.db, &state.live, id, who.agent.id, body.fence_token, audit).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -145,8 +144,8 @@ pub async fn reassign(
     body: web::Json<ReassignRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let view = claims::reassign(&state.db, &state.live, id, body.agent_id, lease(&state)).await?;
-    super::audit_work(&state, &req, &who, "conversation.reassign", id, &view).await;
+    let audit = super::audit_entry(&req, &who, "conversation.reassign", "conversation", id);
+    let view = claims::reassign(&state.db, &state.live, id, body.agent_id, lease(&state), audit).await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -169,8 +168,8 @@ pub async fn reply(
     let (db, live, wake) = (&state.db, &state.live, &state.reply_wake);
     let id = id.into_inner();
     crate::customers::crm::guard_public_reply(state.crm.as_ref(), db, id, &body.visibility, &body.text).await?;
-    let view = crate::replies::submit(db, live, wake, id, who.agent.id, body.into_inner()).await?;
-    super::audit_work(&state, &req, &who, "reply.submit", id, &view).await;
+    let audit = super::audit_entry(&req, &who, "reply.submit", "conversation", id);
+    let view = crate::replies::submit(db, live, wake, id, who.agent.id, body.into_inner(), audit).await?;
     Ok(HttpResponse::Accepted().json(view))
 }
 
@@ -266,11 +265,9 @@ pub async fn reassign_many(
     who: Authed<can::AssignConversations>,
     body: web::Json<BulkReassignRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let moved =
-        claims::reassign_many(&state.db, &state.live, &body.conversation_ids, body.agent_id, lease(&state)).await?;
-    for m in moved.iter().filter(|m| m.error.is_none()) {
-        super::audit_work(&state, &req, &who, "conversation.reassign", m.conversation_id, m).await;
-    }
+    let audit = super::audit_entry(&req, &who, "conversation.reassign", "conversation", 0);
+    let (ids, to) = (&body.conversation_ids, body.agent_id);
+    let moved = claims::reassign_many(&state.db, &state.live, ids, to, lease(&state), &audit).await?;
     Ok(HttpResponse::Ok().json(moved))
 }
 
@@ -288,8 +285,8 @@ pub async fn resolve(
     body: web::Json<FenceRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let summary = actions::resolve(&state.db, &state.live, id, who.agent.id, body.fence_token).await?;
-    super::audit_work(&state, &req, &who, "conversation.resolve", id, &summary).await;
+    let audit = super::audit_entry(&req, &who, "conversation.resolve", "conversation", id);
+    let summary = actions::resolve(&state.db, &state.live, id, who.agent.id, body.fence_token, audit).await?;
     Ok(HttpResponse::Ok().json(summary))
 }
 
@@ -319,8 +316,9 @@ pub async fn status(
     body: web::Json<StatusRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let summary = actions::set_status(&state.db, &state.live, id, who.agent.id, body.fence_token, &body.status).await?;
-    super::audit_work(&state, &req, &who, "conversation.status", id, &summary).await;
+    let audit = super::audit_entry(&req, &who, "conversation.status", "conversation", id);
+    let (token, status) = (body.fence_token, body.status.as_str());
+    let summary = actions::set_status(&state.db, &state.live, id, who.agent.id, token, status, audit).await?;
     Ok(HttpResponse::Ok().json(summary))
 }
 
@@ -359,10 +357,10 @@ pub async fn tags(
     body: web::Json<TagsRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let tags =
-        actions::tag(&state.db, &state.live, id, who.agent.id, body.fence_token, &body.add, &body.remove).await?;
+    let audit = super::audit_entry(&req, &who, "conversation.tags", "conversation", id);
+    let edit = actions::TagEdit { add: &body.add, remove: &body.remove };
+    let tags = actions::tag(&state.db, &state.live, id, who.agent.id, body.fence_token, edit, audit).await?;
     let out = TagsResponse { tags };
-    super::audit_work(&state, &req, &who, "conversation.tags", id, &out).await;
     Ok(HttpResponse::Ok().json(out))
 }
 
@@ -387,10 +385,10 @@ pub async fn next(
     state: web::Data<AppState>,
     who: Authed<can::WorkConversations>,
 ) -> Result<HttpResponse, ApiError> {
-    match claims::next(&state.db, &state.live, &claimant(&state, &who.agent)).await? {
+    let audit = super::audit_entry(&req, &who, "conversation.claim", "conversation", 0);
+    match claims::next(&state.db, &state.live, &claimant(&state, &who.agent), &audit).await? {
         Some((granted, conversation)) => {
             let out = NextResponse { claim: granted, conversation };
-            super::audit_work(&state, &req, &who, "conversation.claim", out.conversation.id, &out).await;
             Ok(HttpResponse::Ok().json(out))
         }
         None => Ok(HttpResponse::NoContent().finish()),

@@ -69,24 +69,6 @@ fn entry_for(
     }
 }
 
-/// Records work on a conversation (claim, release, reply, note, tags, status, resolve, reassign)
-/// right after it committed: the change and its event were stored together; this adds who, from
-/// where, and the outcome to the audit trail. A failure here is logged, not returned: the work
-/// is done and the client must hear so.
-pub async fn audit_work(
-    state: &crate::state::AppState,
-    req: &HttpRequest,
-    who: &AuthedAgent,
-    action: &str,
-    conversation_id: i64,
-    after: &impl serde::Serialize,
-) {
-    let entry = audit_entry(req, who, action, "conversation", conversation_id).with_after(after);
-    if let Err(e) = crate::audit::record(&state.db, entry).await {
-        tracing::error!(error.message = %e, action, conversation_id, "recording work in the audit trail failed");
-    }
-}
-
 /// Audits an export as it starts: who asked for what (the filters), from where.
 pub async fn record_export(
     req: &HttpRequest,

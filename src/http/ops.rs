@@ -16,7 +16,7 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
-/// The store (and Redis, in cluster mode) answers.
+/// The store (and Redis, in cluster mode) answers, and every background task runs.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, description = "ready"), (status = 503, body = crate::error::ErrorBody)))]
 #[get("/readyz")]
@@ -32,6 +32,10 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         tracing::warn!(error.message = %e, "coordination not reachable");
         ApiError::Unavailable("coordination backend not reachable")
     })?;
+    if let Some((task, why)) = state.live.tasks.unhealthy().into_iter().next() {
+        tracing::warn!(task, why, "not ready: a background task is down or keeps failing");
+        return Err(ApiError::TaskFailing(task));
+    }
     Ok(HttpResponse::Ok()
         .json(serde_json::json!({"status": "ready", "store": "ok", "coordination": state.coord.backend()})))
 }

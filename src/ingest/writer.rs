@@ -124,6 +124,7 @@ impl Matchers {
 }
 
 /// Everything the writer task owns.
+#[derive(Clone)]
 struct Writer {
     db: DatabaseConnection,
     triager: Arc<Triager>,
@@ -144,8 +145,15 @@ impl IngestWriter {
         live: Live,
     ) -> Self {
         let (tx, rx) = mpsc::channel(settings.ingest.queue_capacity);
+        let (stop, tasks) = (live.shutdown_signal(), live.tasks.clone());
         let writer = Writer { db, triager, matchers, settings, metrics, live };
-        tokio::spawn(writer.run(rx));
+        // Shared, so a writer restarted after a failure takes the queue where it stood (the
+        // batch in hand when it failed is answered with an error: never acknowledged).
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        tasks.spawn("ingest writer", stop, move || {
+            let (writer, rx) = (writer.clone(), rx.clone());
+            async move { writer.run(&mut *rx.lock().await).await }
+        });
         Self { tx }
     }
 
@@ -197,7 +205,7 @@ fn is_race(e: &DbErr) -> bool {
 }
 
 impl Writer {
-    async fn run(self, mut rx: mpsc::Receiver<Job>) {
+    async fn run(&self, rx: &mut mpsc::Receiver<Job>) {
         let max = self.settings.ingest.max_batch_messages;
         while let Some(first) = rx.recv().await {
             let mut jobs = vec![first];

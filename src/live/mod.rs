@@ -9,6 +9,7 @@
 pub mod commit;
 pub mod forget;
 pub mod hub;
+pub mod tasks;
 pub mod topics;
 
 use std::sync::Arc;
@@ -64,9 +65,16 @@ pub struct Live {
     pub hub: Arc<Hub>,
     /// Each online agent's load as of this node's last lease renewal.
     pub loads: Arc<crate::coord::Loads>,
+    /// The node's supervised background tasks (`/readyz` reports them).
+    pub tasks: tasks::Tasks,
     outbox: mpsc::UnboundedSender<Vec<LogEntry>>,
     /// Entries handed to the publisher and not yet in the shared log.
     unpublished: Arc<AtomicUsize>,
+    /// Most entries waiting for the shared log (`live.publish_backlog`); beyond, new ones are
+    /// dropped and every session resyncs once the log is back.
+    backlog: usize,
+    /// Entries dropped since the log was last reachable.
+    dropped: Arc<AtomicUsize>,
     shutdown: watch::Sender<bool>,
     group: Arc<commit::GroupCommit>,
 }
@@ -80,6 +88,7 @@ impl Live {
         coord: Coordination,
         settings: &LiveSettings,
         backend: sea_orm::DatabaseBackend,
+        tasks: tasks::Tasks,
     ) -> anyhow::Result<Self> {
         let mut last = coord.last_seq().await.map_err(|e| anyhow::anyhow!("reading the event log: {e}"))?;
         if matches!(coord, Coordination::Memory(_)) {
@@ -93,14 +102,25 @@ impl Live {
         let (outbox, rx) = mpsc::unbounded_channel();
         let (shutdown, _) = watch::channel(false);
         let unpublished = Arc::new(AtomicUsize::new(0));
-        tokio::spawn(publish_loop(coord.clone(), hub.clone(), rx, unpublished.clone()));
-        tokio::spawn(tail_loop(coord.clone(), hub.clone(), shutdown.subscribe()));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        // The receiver outlives a publisher that failed, so its restart carries on with it.
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let (c, h, u, d) = (coord.clone(), hub.clone(), unpublished.clone(), dropped.clone());
+        tasks.spawn("event publisher", shutdown.subscribe(), move || {
+            let (coord, hub, rx, unpublished, dropped) = (c.clone(), h.clone(), rx.clone(), u.clone(), d.clone());
+            async move { publish_loop(coord, hub, rx, unpublished, dropped).await }
+        });
+        let (c, h, stop) = (coord.clone(), hub.clone(), shutdown.subscribe());
+        tasks.spawn("event tail", shutdown.subscribe(), move || tail_loop(c.clone(), h.clone(), stop.clone()));
         Ok(Self {
             coord,
             hub,
             loads: Arc::default(),
+            tasks,
             outbox,
             unpublished,
+            backlog: settings.publish_backlog,
+            dropped,
             shutdown,
             group: Arc::new(commit::GroupCommit::for_backend(backend)),
         })
@@ -135,6 +155,17 @@ impl Live {
             return;
         }
         let n = entries.len();
+        if self.unpublished.load(Ordering::SeqCst) + n > self.backlog {
+            // The shared log has been unreachable for long: memory must not grow without
+            // limit. The store has every event; sessions resync once the log is back.
+            if self.dropped.fetch_add(n, Ordering::SeqCst) == 0 {
+                tracing::error!(
+                    backlog = self.backlog,
+                    "the shared event log is unreachable and the backlog is full: live events are dropped until it is back; sessions will resync"
+                );
+            }
+            return;
+        }
         self.unpublished.fetch_add(n, Ordering::SeqCst);
         if self.outbox.send(entries).is_err() {
             self.unpublished.fetch_sub(n, Ordering::SeqCst);
@@ -163,7 +194,9 @@ impl Live {
         F: FnMut() -> Fut + Send + 'static,
         Fut: std::future::Future<Output = Result<usize, crate::error::ApiError>> + Send,
     {
+        use futures_util::FutureExt;
         let mut stop = self.shutdown_signal();
+        let tasks = self.tasks.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -172,10 +205,12 @@ impl Live {
                     _ = tick.tick() => {}
                     _ = stop.changed() => return,
                 }
-                match job().await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(count = n, "{what}"),
-                    Err(e) => tracing::warn!(error.message = %e, "{what}: failed"),
+                // A pass that panics is a failure of this task; the next tick runs anew.
+                match std::panic::AssertUnwindSafe(job()).catch_unwind().await {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(n)) => tracing::info!(count = n, "{what}"),
+                    Ok(Err(e)) => tracing::warn!(error.message = %e, "{what}: failed"),
+                    Err(panic) => tasks.failed_once(what, &tasks::panic_message(panic.as_ref())),
                 }
             }
         });
@@ -215,9 +250,11 @@ pub fn wire_entry(kind: &'static str, conversation_id: Option<i64>, data: serde_
 async fn publish_loop(
     coord: Coordination,
     hub: Arc<Hub>,
-    mut rx: mpsc::UnboundedReceiver<Vec<LogEntry>>,
+    rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Vec<LogEntry>>>>,
     unpublished: Arc<AtomicUsize>,
+    dropped: Arc<AtomicUsize>,
 ) {
+    let mut rx = rx.lock().await;
     let mut pending: Vec<LogEntry> = Vec::new();
     while let Some(first) = rx.recv().await {
         pending.extend(first);
@@ -239,6 +276,12 @@ async fn publish_loop(
                     }
                     pending.drain(..n);
                     unpublished.fetch_sub(n, Ordering::SeqCst);
+                    let lost = dropped.swap(0, Ordering::SeqCst);
+                    if lost > 0 {
+                        // Every node's sessions missed those events: all of them resync here.
+                        pending.insert(0, lost_entry(lost));
+                        unpublished.fetch_add(1, Ordering::SeqCst);
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(error.message = %e, waiting = pending.len(), "publishing events failed; retrying");
@@ -278,6 +321,7 @@ async fn tail_loop(coord: Coordination, hub: Arc<Hub>, mut shutdown: watch::Rece
                     tracing::warn!(after, "events missing from the shared log; every session resyncs");
                     hub.resync_all();
                 }
+                let lost = tail.entries.iter().any(|(_, e)| e.kind == crate::events::kind::LOG_LOST);
                 let erased: Vec<(i64, forget::Forget)> = tail
                     .entries
                     .iter()
@@ -289,6 +333,12 @@ async fn tail_loop(coord: Coordination, hub: Arc<Hub>, mut shutdown: watch::Rece
                     .map(|(seq, e)| Arc::new(LiveEvent::new(seq, &e.kind, e.topics, &e.data)))
                     .collect();
                 hub.dispatch(&events);
+                if lost {
+                    tracing::warn!(
+                        "a node dropped live events while the shared log was unreachable; every session resyncs"
+                    );
+                    hub.resync_all();
+                }
                 for (seq, f) in erased {
                     let m = f.matcher();
                     let n = hub.forget(seq, |ev| m.covers(&ev.topics, ev.data()));
@@ -302,6 +352,15 @@ async fn tail_loop(coord: Coordination, hub: Arc<Hub>, mut shutdown: watch::Rece
                 backoff = (backoff * 2).min(Duration::from_secs(2));
             }
         }
+    }
+}
+
+/// The entry that tells every node some live events were dropped (the store has them).
+fn lost_entry(dropped: usize) -> LogEntry {
+    LogEntry {
+        kind: crate::events::kind::LOG_LOST.to_owned(),
+        topics: Vec::new(),
+        data: serde_json::json!({"dropped": dropped}).to_string(),
     }
 }
 

@@ -181,6 +181,7 @@ pub async fn submit(
     conversation_id: i64,
     agent_id: i64,
     new: NewReply,
+    audit: crate::audit::Entry,
 ) -> Result<ReplyView, ApiError> {
     let key = new.idempotency_key.trim().to_owned();
     if let Some(earlier) = by_key(db, agent_id, &key).await? {
@@ -246,6 +247,7 @@ pub async fn submit(
     };
     let evs = [ev];
     events::append(&txn, &evs).await?;
+    crate::audit::record(&txn, audit.with_after(&view)).await?;
     txn.commit().await?;
     live.publish(&evs);
     if view.status == STATUS_QUEUED {

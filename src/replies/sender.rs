@@ -49,23 +49,33 @@ pub fn spawn(
     retry: Retry,
     wake: Arc<tokio::sync::Notify>,
 ) {
-    let mut stop = live.shutdown_signal();
-    tokio::spawn(async move {
-        loop {
-            // Each pass runs on its own, so a reply queued while an earlier pass waits on a slow
-            // network goes out at once; passes never share a reply (each takes its own lock).
-            let (db, live, channel) = (db.clone(), live.clone(), channel.clone());
-            tokio::spawn(async move {
-                match pass(&db, &live, channel.as_ref(), retry).await {
-                    Ok(n) if n > 0 => tracing::debug!(count = n, "replies delivered or retried"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error.message = %e, "reply sender pass failed"),
+    // At most CONCURRENT replies in flight on this node, however many passes run: a slow
+    // network must not pile up sends (and their tasks) with every wake.
+    let slots = Arc::new(tokio::sync::Semaphore::new(CONCURRENT));
+    let (tasks, stop) = (live.tasks.clone(), live.shutdown_signal());
+    tasks.spawn("reply sender", stop.clone(), move || {
+        let (db, live, channel, wake, slots, mut stop) =
+            (db.clone(), live.clone(), channel.clone(), wake.clone(), slots.clone(), stop.clone());
+        async move {
+            loop {
+                // Each pass runs on its own, so a reply queued while an earlier pass waits on a
+                // slow network goes out at once, in a slot of its own if one is free; passes
+                // never share a reply (each takes its own lock).
+                if slots.available_permits() > 0 {
+                    let (db, live, channel, slots) = (db.clone(), live.clone(), channel.clone(), slots.clone());
+                    tokio::spawn(async move {
+                        match pass(&db, &live, channel.as_ref(), retry, &slots).await {
+                            Ok(n) if n > 0 => tracing::debug!(count = n, "replies delivered or retried"),
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error.message = %e, "reply sender pass failed"),
+                        }
+                    });
                 }
-            });
-            tokio::select! {
-                () = wake.notified() => {}
-                () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                _ = stop.changed() => return,
+                tokio::select! {
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stop.changed() => return,
+                }
             }
         }
     });
@@ -77,6 +87,7 @@ pub async fn pass(
     live: &Live,
     channel: &dyn Channel,
     retry: Retry,
+    slots: &tokio::sync::Semaphore,
 ) -> Result<usize, ApiError> {
     let now = Utc::now();
     let free = Condition::any().add(reply::Column::LockedUntil.is_null()).add(reply::Column::LockedUntil.lt(now));
@@ -97,6 +108,8 @@ pub async fn pass(
         .for_each_concurrent(CONCURRENT, |id| {
             let handled = &handled;
             async move {
+                // A slot of the node's first: the lock below runs from when it is sent.
+                let Ok(_slot) = slots.acquire().await else { return };
                 // Take it: of several nodes, exactly one sees its update touch the row. The lock
                 // runs from now, not from the start of the pass: a reply taken after slow sends
                 // ahead of it would otherwise get a lock already run out, free for another node

@@ -8,16 +8,31 @@ use regex::{Regex, RegexBuilder};
 pub struct Lexicon(Option<Regex>);
 
 impl Lexicon {
-    /// Compiles the terms (escaped; empty terms ignored).
-    pub fn new(terms: &[String]) -> Self {
+    /// Compiles the terms (escaped; empty terms ignored). The terms are literal, so only size
+    /// can fail (many long terms, case-insensitive over Unicode): the caller saving a rule
+    /// refuses such a list rather than storing a rule that would match nothing.
+    pub fn compile(terms: &[String]) -> Result<Self, String> {
         let alts: Vec<String> = terms.iter().map(|t| t.trim()).filter(|t| !t.is_empty()).map(regex::escape).collect();
         if alts.is_empty() {
-            return Self(None);
+            return Ok(Self(None));
         }
         // \b does not work next to punctuation such as "can't"; use explicit non-word lookaround
         // substitutes (start/end or a non-alphanumeric neighbour).
         let pattern = format!(r"(?:^|[^\p{{L}}\p{{N}}_])({})(?:$|[^\p{{L}}\p{{N}}_])", alts.join("|"));
-        Self(RegexBuilder::new(&pattern).case_insensitive(true).build().ok())
+        RegexBuilder::new(&pattern)
+            .case_insensitive(true)
+            .build()
+            .map(|re| Self(Some(re)))
+            .map_err(|e| format!("these terms cannot be matched together ({e}); use fewer or shorter ones"))
+    }
+
+    /// [`Lexicon::compile`] for lists that were checked when saved (or come from the
+    /// configuration): one that still fails is logged as an error and matches nothing.
+    pub fn new(terms: &[String]) -> Self {
+        Self::compile(terms).unwrap_or_else(|e| {
+            tracing::error!(error.message = %e, terms = terms.len(), "a word list matches nothing");
+            Self(None)
+        })
     }
 
     /// The first term found, as written in the text (apostrophes normalized).

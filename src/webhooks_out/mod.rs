@@ -88,6 +88,7 @@ const WIRE_ONLY: &[&str] = &[
     kind::PRESENCE_CHANGED,
     kind::CUSTOMER_ERASED,
     kind::FORGOTTEN,
+    kind::LOG_LOST,
 ];
 
 /// A subscription as listed (never its secret).

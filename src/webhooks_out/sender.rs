@@ -78,21 +78,29 @@ pub fn spawn(db: DatabaseConnection, live: &Live, settings: &WebhookSettings) ->
             Ok(made)
         }
     });
-    let mut stop = live.shutdown_signal();
-    tokio::spawn(async move {
-        loop {
-            let (db, sender) = (db.clone(), sender.clone());
-            tokio::spawn(async move {
-                match pass(&db, &sender).await {
-                    Ok(n) if n > 0 => tracing::debug!(count = n, "webhook deliveries sent or retried"),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error.message = %e, "webhook sender pass failed"),
+    // At most CONCURRENT deliveries in flight on this node, however many passes run.
+    let slots = Arc::new(tokio::sync::Semaphore::new(CONCURRENT));
+    let stop = live.shutdown_signal();
+    live.tasks.spawn("webhook sender", stop.clone(), move || {
+        let (db, sender, wake, slots, mut stop) =
+            (db.clone(), sender.clone(), wake.clone(), slots.clone(), stop.clone());
+        async move {
+            loop {
+                if slots.available_permits() > 0 {
+                    let (db, sender, slots) = (db.clone(), sender.clone(), slots.clone());
+                    tokio::spawn(async move {
+                        match pass(&db, &sender, &slots).await {
+                            Ok(n) if n > 0 => tracing::debug!(count = n, "webhook deliveries sent or retried"),
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error.message = %e, "webhook sender pass failed"),
+                        }
+                    });
                 }
-            });
-            tokio::select! {
-                () = wake.notified() => {}
-                () = tokio::time::sleep(interval) => {}
-                _ = stop.changed() => return,
+                tokio::select! {
+                    () = wake.notified() => {}
+                    () = tokio::time::sleep(interval) => {}
+                    _ = stop.changed() => return,
+                }
             }
         }
     });
@@ -101,7 +109,7 @@ pub fn spawn(db: DatabaseConnection, live: &Live, settings: &WebhookSettings) ->
 
 /// One pass: every due delivery of an active subscription this node manages to take; returns
 /// how many it handled.
-pub async fn pass(db: &DatabaseConnection, sender: &Sender) -> Result<usize, ApiError> {
+pub async fn pass(db: &DatabaseConnection, sender: &Sender, slots: &tokio::sync::Semaphore) -> Result<usize, ApiError> {
     let subscriptions: HashMap<i64, webhook_subscription::Model> = webhook_subscription::Entity::find()
         .filter(webhook_subscription::Column::Active.eq(true))
         .all(db)
@@ -135,6 +143,7 @@ pub async fn pass(db: &DatabaseConnection, sender: &Sender) -> Result<usize, Api
             let (free, handled, subscriptions) = (free.clone(), &handled, &subscriptions);
             async move {
                 let Some(subscription) = subscriptions.get(&subscription_id) else { return };
+                let Ok(_slot) = slots.acquire().await else { return };
                 // Take it: of several nodes, exactly one sees its update touch the row.
                 // From now, not from the pass's start: later ones of a pass start later.
                 let lock = Utc::now() + sender.lease;

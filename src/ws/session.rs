@@ -350,7 +350,6 @@ impl Session {
         let result = match cmd {
             Ok(cmd) => {
                 let activity = Activity::of(&cmd);
-                let audited = audited(&cmd);
                 if let Activity::Ends(c) = activity {
                     // Settled first, so the resolution carries the conversation's whole
                     // handling time.
@@ -360,9 +359,6 @@ impl Session {
                 let r = self.execute(cmd).await;
                 if let Ok(Answer::Ack(fields)) = &r {
                     self.note_activity(activity, fields);
-                    if let Some((action, conversation)) = audited {
-                        self.audit_work(action, conversation, fields).await;
-                    }
                 }
                 r
             }
@@ -387,33 +383,16 @@ impl Session {
         }
     }
 
-    /// Records conversation work done over the socket right after it committed (as the REST
-    /// routes do); a failure is logged, not returned.
-    async fn audit_work(&self, action: &'static str, conversation: Option<i64>, fields: &Value) {
-        // One conversation, the one `next` handed out, or each that a bulk reassign moved.
-        let ids: Vec<(i64, Value)> = match conversation.or_else(|| fields["conversation"]["id"].as_i64()) {
-            Some(id) => vec![(id, fields.clone())],
-            None => fields["results"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|r| r["error"].is_null())
-                .filter_map(|r| Some((r["conversation_id"].as_i64()?, r.clone())))
-                .collect(),
-        };
-        for (id, after) in ids {
-            let entry = crate::audit::Entry {
-                actor: format!("agent:{}", self.agent.id),
-                action: action.into(),
-                target_type: "conversation".into(),
-                target_id: Some(id.to_string()),
-                after: Some(after),
-                ip: self.ip.map(|a| a.to_string()),
-                ..Default::default()
-            };
-            if let Err(e) = crate::audit::record(&self.state.db, entry).await {
-                tracing::error!(error.message = %e, action, conversation_id = id, "recording work in the audit trail failed");
-            }
+    /// The audit entry of conversation work done over the socket: written by the work itself,
+    /// in its transaction, with what changed as `after` (as the REST routes do).
+    fn audit(&self, action: &str, conversation_id: i64) -> crate::audit::Entry {
+        crate::audit::Entry {
+            actor: format!("agent:{}", self.agent.id),
+            action: action.into(),
+            target_type: "conversation".into(),
+            target_id: Some(conversation_id.to_string()),
+            ip: self.ip.map(|a| a.to_string()),
+            ..Default::default()
         }
     }
 
@@ -488,28 +467,38 @@ impl Session {
                 json!({"topics": live.hub.topics_of(self.id)})
             }
             Command::Claim { conversation_id } => {
-                json!({"claim": claims::claim(db, live, conversation_id, &self.claimant()).await?})
+                let audit = self.audit("conversation.claim", conversation_id);
+                json!({"claim": claims::claim(db, live, conversation_id, &self.claimant(), audit).await?})
             }
             Command::Release { conversation_id, fence_token } => {
-                claims::release(db, live, conversation_id, me, fence_token).await?;
+                let audit = self.audit("conversation.release", conversation_id);
+                claims::release(db, live, conversation_id, me, fence_token, audit).await?;
                 json!({"conversation_id": conversation_id})
             }
-            Command::Next {} => match claims::next(db, live, &self.claimant()).await? {
-                Some((claim, conversation)) => json!({"claim": claim, "conversation": conversation}),
-                None => json!({"claim": null, "conversation": null}),
-            },
+            Command::Next {} => {
+                match claims::next(db, live, &self.claimant(), &self.audit("conversation.claim", 0)).await? {
+                    Some((claim, conversation)) => json!({"claim": claim, "conversation": conversation}),
+                    None => json!({"claim": null, "conversation": null}),
+                }
+            }
             Command::Reassign { conversation_id, mut conversation_ids, agent_id } => {
                 conversation_ids.extend(conversation_id);
-                json!({"results": claims::reassign_many(db, live, &conversation_ids, agent_id, lease).await?})
+                let audit = self.audit("conversation.reassign", 0);
+                json!({"results": claims::reassign_many(db, live, &conversation_ids, agent_id, lease, &audit).await?})
             }
             Command::Resolve { conversation_id, fence_token } => {
-                json!({"conversation": actions::resolve(db, live, conversation_id, me, fence_token).await?})
+                let audit = self.audit("conversation.resolve", conversation_id);
+                json!({"conversation": actions::resolve(db, live, conversation_id, me, fence_token, audit).await?})
             }
             Command::Status { conversation_id, fence_token, status } => {
-                json!({"conversation": actions::set_status(db, live, conversation_id, me, fence_token, &status).await?})
+                let audit = self.audit("conversation.status", conversation_id);
+                let summary = actions::set_status(db, live, conversation_id, me, fence_token, &status, audit).await?;
+                json!({"conversation": summary})
             }
             Command::Tags { conversation_id, fence_token, add, remove } => {
-                json!({"tags": actions::tag(db, live, conversation_id, me, fence_token, &add, &remove).await?})
+                let audit = self.audit("conversation.tags", conversation_id);
+                let edit = actions::TagEdit { add: &add, remove: &remove };
+                json!({"tags": actions::tag(db, live, conversation_id, me, fence_token, edit, audit).await?})
             }
             Command::Reply {
                 conversation_id,
@@ -528,7 +517,9 @@ impl Session {
                     idempotency_key,
                     confirm_private_details,
                 };
-                json!({"reply": crate::replies::submit(db, live, &st.reply_wake, conversation_id, me, new).await?})
+                let audit = self.audit("reply.submit", conversation_id);
+                let wake = &st.reply_wake;
+                json!({"reply": crate::replies::submit(db, live, wake, conversation_id, me, new, audit).await?})
             }
             Command::ApprovalDecide { approval_id, decision, text, comment, send_for } => {
                 let d = crate::approvals::Decision { decision, text, comment, send_for };
@@ -545,7 +536,8 @@ impl Session {
                 json!(crate::escalations::give_back(db, live, conversation_id, &self.agent, &note, lease, ip).await?)
             }
             Command::Note { conversation_id, text } => {
-                json!({"note": conversations::add_note(db, live, conversation_id, me, &text).await?})
+                let audit = self.audit("conversation.note", conversation_id);
+                json!({"note": conversations::add_note(db, live, conversation_id, me, &text, audit).await?})
             }
             Command::Viewing { conversation_id, on } => {
                 exists(db, conversation_id).await?;
@@ -735,25 +727,6 @@ impl Activity {
             _ => Self::None,
         }
     }
-}
-
-/// The audit action of a command that changes a conversation and is not audited elsewhere
-/// (escalations and approval decisions are, in their own transactions), with its conversation
-/// (`next`: named in the ack).
-fn audited(cmd: &Command) -> Option<(&'static str, Option<i64>)> {
-    let (action, c) = match *cmd {
-        Command::Claim { conversation_id: c } => ("conversation.claim", Some(c)),
-        Command::Next {} => ("conversation.claim", None),
-        Command::Release { conversation_id: c, .. } => ("conversation.release", Some(c)),
-        Command::Reassign { conversation_id, .. } => ("conversation.reassign", conversation_id),
-        Command::Resolve { conversation_id: c, .. } => ("conversation.resolve", Some(c)),
-        Command::Status { conversation_id: c, .. } => ("conversation.status", Some(c)),
-        Command::Tags { conversation_id: c, .. } => ("conversation.tags", Some(c)),
-        Command::Reply { conversation_id: c, .. } => ("reply.submit", Some(c)),
-        Command::Note { conversation_id: c, .. } => ("conversation.note", Some(c)),
-        _ => return None,
-    };
-    Some((action, c))
 }
 
 /// What a command answers.

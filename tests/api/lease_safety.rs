@@ -66,7 +66,12 @@ async fn a_release_overtaken_by_the_next_grant_still_succeeds() -> TestResult {
 
     app.state.live.coord.release(id, ana, t1).await?;
     let lease = Duration::from_secs(120);
-    let granted = claims::claim(&app.state.db, &app.state.live, id, &claimant(ben, lease)).await?;
+    let audit = chorus::audit::Entry {
+        actor: format!("agent:{ben}"),
+        action: "conversation.claim".into(),
+        ..Default::default()
+    };
+    let granted = claims::claim(&app.state.db, &app.state.live, id, &claimant(ben, lease), audit).await?;
     assert!(granted.fence_token > t1, "granted at once: the holder had released it");
     let path = format!("/api/v1/conversations/{id}/release");
     let (s, e) = post(&app, &ana_t, &path, json!({"fence_token": t1})).await;

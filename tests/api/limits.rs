@@ -63,3 +63,21 @@ async fn each_credential_has_its_own_budget_and_logins_are_limited_per_address()
     ws.ok(json!({"type": "ping"})).await;
     Ok(())
 }
+
+#[tokio::test]
+async fn made_up_tokens_are_charged_to_the_address_not_given_a_budget_each() -> TestResult {
+    let app = spawn_app_with(|s| {
+        s.limits.api_per_second = 1;
+        s.limits.api_burst = 4;
+    })
+    .await;
+    let mut codes = Vec::new();
+    for i in 0..8 {
+        // A new token each time: were buckets keyed by any token, none would ever run out.
+        codes.push(app.call(Method::GET, &format!("made-up-token-{i}"), "/api/v1/me", None).await.0);
+    }
+    assert_eq!(codes, [401, 401, 401, 401, 429, 429, 429, 429], "one budget for this address");
+    // A valid credential from the same address keeps its own budget.
+    assert_eq!(app.call(Method::GET, &app.admin_token, "/api/v1/me", None).await.0, 200);
+    Ok(())
+}

@@ -39,6 +39,8 @@ async fn the_upgrade_needs_a_valid_token_given_any_of_three_ways() -> TestResult
     Ws::ready(s).await.close().await;
     let mut req = format!("{base}/ws").into_client_request()?;
     req.headers_mut().insert("cookie", format!("chorus_token={}", app.admin_token).parse()?);
+    // The console's own page (a cookie is checked against the page's origin: tests/api/hardening.rs).
+    req.headers_mut().insert("origin", app.addr.parse()?);
     let (s, _) = tokio_tungstenite::connect_async(req).await?;
     Ws::ready(s).await.close().await;
     // A plain GET is not an upgrade.

@@ -5,7 +5,7 @@ use reqwest::Method;
 use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestResult, msg, spawn_app, spawn_app_with};
+use crate::helpers::{TestApp, TestResult, conv_id, msg, spawn_app, spawn_app_with};
 
 async fn make_key(app: &TestApp, body: Value) -> (String, Value) {
     let (s, v) = app.call(Method::POST, &app.admin_token, "/api/v1/api-keys", Some(body)).await;
@@ -318,6 +318,7 @@ async fn conversation_work_is_audited_with_who_and_where_over_rest_and_websocket
         .as_array()
         .into_iter()
         .flatten()
+        .filter(|e| e["target_type"] == "conversation")
         .map(|e| (e["action"].as_str().unwrap_or("").to_owned(), e["target_id"].as_str().unwrap_or("").to_owned()))
         .collect();
     seen.reverse();
@@ -335,8 +336,64 @@ async fn conversation_work_is_audited_with_who_and_where_over_rest_and_websocket
     .map(|(a, c)| ((*a).to_owned(), c.to_string()))
     .collect();
     assert_eq!(seen, expect, "{trail}");
-    let entries = trail["entries"].as_array().cloned().unwrap_or_default();
-    assert!(entries.iter().all(|e| e["ip"] == "127.0.0.1" && e["target_type"] == "conversation"), "{trail}");
+    let entries: Vec<Value> = trail["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["target_type"] == "conversation")
+        .cloned()
+        .collect();
+    assert!(entries.iter().all(|e| e["ip"] == "127.0.0.1"), "{trail}");
     assert!(entries.iter().any(|e| e["after"].as_str().is_some_and(|a| a.contains("On it"))), "the reply as sent");
+    Ok(())
+}
+
+/// Conversation work and its audit row commit together: when the row cannot be written, the
+/// work is not done either (no note stored, no event), rather than done and unaudited.
+#[tokio::test]
+async fn conversation_work_that_cannot_be_audited_is_not_done() -> TestResult {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = spawn_app().await;
+    let r = app.ingest(&json!([msg("w1", "wes", "@BrandOne where is it", "2026-11-20T10:00:00Z")])).await;
+    let id = conv_id(&r[0]);
+    let (_, ana) = app.agent("ana@example.com", &["agent"], 5).await;
+    let db = &app.state.db;
+    let backend = db.get_database_backend();
+    let refuse: &[&str] = if app.database_url.starts_with("postgres") {
+        &[
+            "CREATE FUNCTION refuse_work_audit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF NEW.action IN ('conversation.note', 'conversation.claim') THEN RAISE EXCEPTION 'audit down'; END IF; \
+             RETURN NEW; END $$",
+            "CREATE TRIGGER refuse_work_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_work_audit()",
+        ]
+    } else {
+        &["CREATE TRIGGER refuse_work_audit BEFORE INSERT ON audit_log \
+           WHEN NEW.action IN ('conversation.note', 'conversation.claim') BEGIN SELECT RAISE(ABORT, 'audit down'); END"]
+    };
+    for sql in refuse {
+        db.execute_raw(Statement::from_string(backend, (*sql).to_owned())).await?;
+    }
+    let count = |sql: &'static str| async move {
+        let row = db.query_one_raw(Statement::from_string(backend, sql.to_owned())).await.ok().flatten();
+        row.and_then(|r| r.try_get_by_index::<i64>(0).ok()).unwrap_or(-1)
+    };
+    let events_before = count("SELECT COUNT(*) FROM events").await;
+    let (s, _) =
+        app.call(Method::POST, &ana, &format!("/api/v1/conversations/{id}/notes"), Some(json!({"text": "hm"}))).await;
+    assert_eq!(s, 500, "the work fails with its audit row");
+    let (s, _) = app.call(Method::POST, &ana, &format!("/api/v1/conversations/{id}/claim"), Some(json!({}))).await;
+    assert_eq!(s, 500);
+    assert_eq!(count("SELECT COUNT(*) FROM notes").await, 0, "no note without its audit row");
+    assert_eq!(count("SELECT COUNT(*) FROM events").await, events_before, "no event either");
+    assert!(app.conversation(id).await["conversation"]["assignee_id"].is_null(), "no holder recorded");
+    // And the grant went back: once the trail works again, the claim succeeds at once.
+    db.execute_raw(Statement::from_string(
+        backend,
+        "DROP TRIGGER refuse_work_audit".to_owned()
+            + if app.database_url.starts_with("postgres") { " ON audit_log" } else { "" },
+    ))
+    .await?;
+    let (s, v) = app.call(Method::POST, &ana, &format!("/api/v1/conversations/{id}/claim"), Some(json!({}))).await;
+    assert_eq!(s, 200, "{v}");
     Ok(())
 }

@@ -34,6 +34,28 @@ pub async fn connect(url: &str) -> anyhow::Result<DatabaseConnection> {
     Database::connect(opts).await.with_context(|| format!("cannot open the store at {}", redact(url)))
 }
 
+/// Whether a store error means the store cannot be reached (down, restarting, the pool unable
+/// to get a connection), rather than something wrong with the request or the data: callers
+/// answer those 503 (try again), never 500.
+pub fn unreachable(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    let sqlx = match e {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(RuntimeErr::SqlxError(s))
+        | DbErr::Exec(RuntimeErr::SqlxError(s))
+        | DbErr::Query(RuntimeErr::SqlxError(s)) => s,
+        DbErr::Conn(_) => return true,
+        _ => return false,
+    };
+    use sea_orm::sqlx::Error;
+    match sqlx.as_ref() {
+        Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed | Error::Tls(_) => true,
+        // PostgreSQL shutting down or starting up, or the connection failing (class 08).
+        Error::Database(d) => d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+        _ => false,
+    }
+}
+
 /// After an erasure: on SQLite, moves the WAL into the main file and truncates it, so no copy
 /// of the erased pages stays in the log (`secure_delete` zeroed them in the main file). Readers
 /// mid-snapshot can hold the checkpoint back, so it is tried a few times; a failure is logged.

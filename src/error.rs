@@ -210,6 +210,10 @@ impl From<crate::coord::CoordError> for ApiError {
 
 impl From<sea_orm::DbErr> for ApiError {
     fn from(e: sea_orm::DbErr) -> Self {
+        if crate::db::unreachable(&e) {
+            tracing::warn!(error.message = %e, "the store is unreachable");
+            return ApiError::Unavailable("the store is unreachable; try again shortly");
+        }
         ApiError::Unexpected(anyhow::Error::new(e))
     }
 }

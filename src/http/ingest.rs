@@ -23,6 +23,7 @@ impl From<IngestError> for ApiError {
         match e {
             IngestError::Overloaded => ApiError::Unavailable("ingest is overloaded, retry later"),
             IngestError::Closed => ApiError::Unavailable("ingest is shutting down"),
+            IngestError::Unreachable => ApiError::Unavailable("the store is unreachable; retry later"),
             IngestError::Store(db) => ApiError::Unexpected(anyhow::Error::new(db).context("ingest commit")),
         }
     }

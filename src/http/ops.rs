@@ -24,14 +24,25 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     if state.live.is_shutting_down() {
         return Err(ApiError::Unavailable("shutting down"));
     }
-    state.db.ping().await.map_err(|e| {
-        tracing::warn!(error.message = %e, "store not reachable");
-        ApiError::Unavailable("store not reachable")
-    })?;
-    state.coord.ping().await.map_err(|e| {
-        tracing::warn!(error.message = %e, "coordination not reachable");
-        ApiError::Unavailable("coordination backend not reachable")
-    })?;
+    // Bounded: a load balancer's check must get a clear 503 from a node whose store hangs,
+    // not a timeout of its own.
+    let within = std::time::Duration::from_secs(2);
+    match tokio::time::timeout(within, state.db.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error.message = %e, "store not reachable");
+            return Err(ApiError::Unavailable("store not reachable"));
+        }
+        Err(_) => return Err(ApiError::Unavailable("store not reachable")),
+    }
+    match tokio::time::timeout(within, state.coord.ping()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => {
+            tracing::warn!(error.message = %e, "coordination not reachable");
+            return Err(ApiError::Unavailable("coordination backend not reachable"));
+        }
+        Err(_) => return Err(ApiError::Unavailable("coordination backend not reachable")),
+    }
     if let Some((task, why)) = state.live.tasks.unhealthy().into_iter().next() {
         tracing::warn!(task, why, "not ready: a background task is down or keeps failing");
         return Err(ApiError::TaskFailing(task));

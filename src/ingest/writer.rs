@@ -66,9 +66,18 @@ pub enum IngestError {
     /// The writer has stopped (shutdown).
     #[error("ingest is shutting down")]
     Closed,
+    /// The store cannot be reached (down, restarting); nothing was committed: retry later.
+    #[error("the store is unreachable")]
+    Unreachable,
     /// The store failed; nothing of the delivery was committed.
     #[error("store error: {0}")]
-    Store(#[from] DbErr),
+    Store(DbErr),
+}
+
+impl From<DbErr> for IngestError {
+    fn from(e: DbErr) -> Self {
+        if crate::db::unreachable(&e) { IngestError::Unreachable } else { IngestError::Store(e) }
+    }
 }
 
 struct Job {
@@ -123,9 +132,15 @@ impl Matchers {
     }
 }
 
+/// How long ingest refuses at once after finding the store unreachable, before trying again.
+const DOWN_PAUSE: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Everything the writer task owns.
 #[derive(Clone)]
 struct Writer {
+    /// Until when the store counts as unreachable (its last write failed to reach it): batches
+    /// meanwhile are refused at once instead of each waiting out the pool's timeout.
+    down_until: Arc<std::sync::Mutex<Option<Instant>>>,
     db: DatabaseConnection,
     triager: Arc<Triager>,
     matchers: Matchers,
@@ -146,7 +161,7 @@ impl IngestWriter {
     ) -> Self {
         let (tx, rx) = mpsc::channel(settings.ingest.queue_capacity);
         let (stop, tasks) = (live.shutdown_signal(), live.tasks.clone());
-        let writer = Writer { db, triager, matchers, settings, metrics, live };
+        let writer = Writer { down_until: Arc::default(), db, triager, matchers, settings, metrics, live };
         // Shared, so a writer restarted after a failure takes the queue where it stood (the
         // batch in hand when it failed is answered with an error: never acknowledged).
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
@@ -226,6 +241,12 @@ impl Writer {
     /// Writes jobs together; if that fails, each job alone, so one bad delivery cannot fail
     /// the others that happened to share its batch.
     async fn write(&self, jobs: Vec<Job>) {
+        if self.store_down() {
+            for job in jobs {
+                self.finish(job, Err(IngestError::Unreachable));
+            }
+            return;
+        }
         let all: Vec<NormalizedMessage> = jobs.iter().flat_map(|j| j.messages.iter().cloned()).collect();
         let actor = if jobs.iter().all(|j| j.source == jobs[0].source) { jobs[0].source.actor() } else { "ingest" };
         match self.commit(&all, actor).await {
@@ -235,6 +256,15 @@ impl Writer {
                 for job in jobs {
                     let mine: Vec<Outcome> = rest.by_ref().take(job.messages.len()).collect();
                     self.finish(job, Ok(mine));
+                }
+            }
+            // The store is not there: no job alone would fare better. Refuse them all (503,
+            // the networks retry) and, for a moment, what comes next.
+            Err(e) if crate::db::unreachable(&e) => {
+                tracing::warn!(error.message = %e, jobs = jobs.len(), "the store is unreachable; ingest refuses for now");
+                self.mark_down();
+                for job in jobs {
+                    self.finish(job, Err(IngestError::Unreachable));
                 }
             }
             Err(e) if jobs.len() == 1 => {
@@ -251,6 +281,24 @@ impl Writer {
                 }
             }
         }
+    }
+
+    /// Whether the store counted as unreachable a moment ago.
+    fn store_down(&self) -> bool {
+        let mut until = self.down_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match *until {
+            Some(t) if Instant::now() < t => true,
+            Some(_) => {
+                *until = None;
+                false
+            }
+            None => false,
+        }
+    }
+
+    /// Refuses batches at once for [`DOWN_PAUSE`]; the next one after that tries the store.
+    fn mark_down(&self) {
+        *self.down_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now() + DOWN_PAUSE);
     }
 
     async fn commit(&self, msgs: &[NormalizedMessage], actor: &str) -> Result<Vec<Outcome>, DbErr> {

@@ -75,6 +75,12 @@ pub async fn spawn_node_beside_with(first: &TestApp, tweak: impl FnOnce(&mut Set
     start(first.database_url.clone(), None, tweak).await
 }
 
+/// A node on a store the test provides and owns (nothing is created or dropped), e.g. a
+/// private PostgreSQL server that the test stops and starts.
+pub async fn spawn_app_on(database_url: &str, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    start(database_url.to_owned(), None, tweak).await
+}
+
 /// Redis for tests that need cluster coordination whatever the run: `CHORUS_TEST_REDIS_URL`, or
 /// the local default. Missing Redis fails under CI and skips (saying so) elsewhere.
 pub async fn test_redis() -> Option<String> {

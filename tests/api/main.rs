@@ -17,6 +17,7 @@ mod echoes;
 mod erasure;
 mod erasure_traces;
 mod escalations;
+mod faults;
 mod group_commit;
 mod hardening;
 mod helpers;

@@ -176,3 +176,17 @@ async fn the_console_and_the_wallboard_are_served_with_a_strict_policy() -> Test
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn readiness_reports_a_background_task_that_is_down() -> TestResult {
+    let app = spawn_app().await;
+    assert_eq!(app.client.get(app.url("/readyz")).send().await?.status(), 200);
+    // What the supervisor records when a task panics (src/live/tasks.rs): down until restarted.
+    app.state.live.tasks.failed("ingest writer", "panicked: test");
+    let r = app.client.get(app.url("/readyz")).send().await?;
+    assert_eq!(r.status(), 503);
+    let body: Value = r.json().await?;
+    assert_eq!(body["error"]["code"], "unavailable", "{body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.contains("ingest writer")), "{body}");
+    Ok(())
+}

@@ -220,7 +220,7 @@ fn is_race(e: &DbErr) -> bool {
 }
 
 impl Writer {
-    async fn run(&self, rx: &mut mpsc::Receiver<Job>) {
+    async fn run(&self, rx: &mut mpsc::Receiver<Job>) -> crate::live::tasks::Ended {
         let max = self.settings.ingest.max_batch_messages;
         while let Some(first) = rx.recv().await {
             let mut jobs = vec![first];
@@ -236,6 +236,8 @@ impl Writer {
             }
             self.write(jobs).await;
         }
+        // Every handle is gone: the node is being dropped.
+        crate::live::tasks::Ended::Done
     }
 
     /// Writes jobs together; if that fails, each job alone, so one bad delivery cannot fail

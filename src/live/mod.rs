@@ -253,7 +253,7 @@ async fn publish_loop(
     rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Vec<LogEntry>>>>,
     unpublished: Arc<AtomicUsize>,
     dropped: Arc<AtomicUsize>,
-) {
+) -> tasks::Ended {
     let mut rx = rx.lock().await;
     let mut pending: Vec<LogEntry> = Vec::new();
     while let Some(first) = rx.recv().await {
@@ -291,9 +291,11 @@ async fn publish_loop(
             }
         }
     }
+    // Every sender is gone: the node is being dropped.
+    tasks::Ended::Done
 }
 
-async fn tail_loop(coord: Coordination, hub: Arc<Hub>, mut shutdown: watch::Receiver<bool>) {
+async fn tail_loop(coord: Coordination, hub: Arc<Hub>, mut shutdown: watch::Receiver<bool>) -> tasks::Ended {
     let mut backoff = Duration::from_millis(50);
     // Set by a failed read: the backend may have restarted, so check the log before reading on.
     let mut check = false;
@@ -312,7 +314,7 @@ async fn tail_loop(coord: Coordination, hub: Arc<Hub>, mut shutdown: watch::Rece
         let after = hub.last_seq();
         let read = tokio::select! {
             r = coord.tail(after, Duration::from_secs(1)) => r,
-            _ = shutdown.changed() => return,
+            _ = shutdown.changed() => return tasks::Ended::Done,
         };
         match read {
             Ok(tail) => {

@@ -21,6 +21,15 @@ const FAILING_AFTER: usize = 3;
 const FIRST_PAUSE: Duration = Duration::from_millis(200);
 const MAX_PAUSE: Duration = Duration::from_secs(30);
 
+/// How a supervised task's future ended without panicking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// Its work is over: its input closed (the node is being dropped) or the node stops.
+    Done,
+    /// It stopped although the node runs on: a failure, restarted.
+    Early,
+}
+
 #[derive(Debug, Default)]
 struct Health {
     failures: VecDeque<Instant>,
@@ -46,13 +55,14 @@ impl Tasks {
         self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Runs the future `make` builds until the node stops (`stop` turns true); when it panics
-    /// or returns before that, logs why, counts it, waits, and runs a new one. State a task must
+    /// Runs the future `make` builds until the node stops (`stop` turns true) or the future
+    /// says its work is [`Ended::Done`]; when it panics or ends [`Ended::Early`], logs why,
+    /// counts it, waits, and runs a new one. State a task must
     /// keep across restarts (a channel's receiving end) lives outside the future, shared.
     pub fn spawn<F, Fut>(&self, name: &'static str, mut stop: watch::Receiver<bool>, mut make: F)
     where
         F: FnMut() -> Fut + Send + 'static,
-        Fut: std::future::Future<Output = ()> + Send + 'static,
+        Fut: std::future::Future<Output = Ended> + Send + 'static,
     {
         let tasks = self.clone();
         tasks.lock().entry(name).or_default();
@@ -63,7 +73,8 @@ impl Tasks {
                     return;
                 }
                 let why = match outcome {
-                    Ok(()) => "it returned while the node runs".to_owned(),
+                    Ok(Ended::Done) => return,
+                    Ok(Ended::Early) => "it returned while the node runs".to_owned(),
                     Err(panic) => panic_message(panic.as_ref()),
                 };
                 let pause = tasks.failed(name, &why);
@@ -144,7 +155,7 @@ mod tests {
                 if n < 3 {
                     panic!("run {n} broke");
                 }
-                std::future::pending::<()>().await;
+                std::future::pending::<Ended>().await
             }
         });
         let deadline = Instant::now() + Duration::from_secs(10);

@@ -74,7 +74,7 @@ pub fn spawn(
                 tokio::select! {
                     () = wake.notified() => {}
                     () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    _ = stop.changed() => return,
+                    _ = stop.changed() => return crate::live::tasks::Ended::Done,
                 }
             }
         }

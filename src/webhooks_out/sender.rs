@@ -99,7 +99,7 @@ pub fn spawn(db: DatabaseConnection, live: &Live, settings: &WebhookSettings) ->
                 tokio::select! {
                     () = wake.notified() => {}
                     () = tokio::time::sleep(interval) => {}
-                    _ = stop.changed() => return,
+                    _ = stop.changed() => return crate::live::tasks::Ended::Done,
                 }
             }
         }

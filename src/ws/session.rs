@@ -439,9 +439,8 @@ impl Session {
                     topics::authorize(&self.agent, t)?;
                 }
                 // A conversation that is gone (erased, or never was) cannot be followed.
-                for id in wanted.iter().filter_map(|t| topics::conversation_of(t)) {
-                    exists(db, id).await?;
-                }
+                let ids: Vec<i64> = wanted.iter().filter_map(|t| topics::conversation_of(t)).collect();
+                all_exist(db, &ids).await?;
                 let wanted: Vec<String> = wanted.iter().flat_map(|t| topics::expand(&self.agent, t)).collect();
                 let mut after: BTreeSet<String> = live.hub.topics_of(self.id).into_iter().collect();
                 after.extend(wanted.iter().cloned());
@@ -735,6 +734,20 @@ enum Answer {
     Ack(Value),
     /// `ack`, then `resync` and a snapshot as of the seq.
     AckThenResync(Value, i64),
+}
+
+/// Every one of these conversations exists (one query for a whole `subscribe`).
+async fn all_exist(db: &sea_orm::DatabaseConnection, ids: &[i64]) -> Result<(), ApiError> {
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let distinct: std::collections::BTreeSet<i64> = ids.iter().copied().collect();
+    let found = entity::conversation::Entity::find()
+        .filter(entity::conversation::Column::Id.is_in(distinct.iter().copied()))
+        .count(db)
+        .await?;
+    if found == distinct.len() as u64 { Ok(()) } else { Err(ApiError::NotFound("conversation")) }
 }
 
 async fn exists(db: &sea_orm::DatabaseConnection, id: i64) -> Result<(), ApiError> {

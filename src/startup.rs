@@ -124,6 +124,10 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         }
     });
     let crm = crate::customers::crm::CrmLookup::new(&settings.crm)?;
+    if let Some(c) = &crm {
+        let c = c.clone();
+        live.on_erasure(Arc::new(move |erased| c.forget(&erased.customer_ids)));
+    }
     Ok(AppState { db, settings, ingest, listening, teams, crises, sla, reply_wake, metrics, coord, live, limits, crm })
 }
 

@@ -108,6 +108,15 @@ impl CrmLookup {
         }
     }
 
+    /// Drops what this node cached about these customers (they were erased).
+    pub fn forget(&self, customers: &[i64]) {
+        if let Ok(mut c) = self.cache.lock() {
+            for id in customers {
+                c.remove(id);
+            }
+        }
+    }
+
     async fn refresh(&self, db: &DatabaseConnection, customer_id: i64) {
         let ctx = match self.fetch(db, customer_id).await {
             Ok(data) => CrmContext { status: "ok".into(), data: Some(data), error: None, fetched_at: Some(Utc::now()) },

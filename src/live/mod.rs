@@ -75,9 +75,15 @@ pub struct Live {
     backlog: usize,
     /// Entries dropped since the log was last reachable.
     dropped: Arc<AtomicUsize>,
+    /// What else this node keeps about customers, dropped when one is erased (on every node,
+    /// as the `customer.erased` entry is read).
+    erasure_hooks: ErasureHooks,
     shutdown: watch::Sender<bool>,
     group: Arc<commit::GroupCommit>,
 }
+
+/// Callbacks run on every node for each erasure, in log order.
+pub type ErasureHooks = Arc<std::sync::RwLock<Vec<Arc<dyn Fn(&forget::Forget) + Send + Sync>>>>;
 
 /// Most entries appended to the shared log in one call.
 const PUBLISH_BATCH: usize = 512;
@@ -110,8 +116,11 @@ impl Live {
             let (coord, hub, rx, unpublished, dropped) = (c.clone(), h.clone(), rx.clone(), u.clone(), d.clone());
             async move { publish_loop(coord, hub, rx, unpublished, dropped).await }
         });
-        let (c, h, stop) = (coord.clone(), hub.clone(), shutdown.subscribe());
-        tasks.spawn("event tail", shutdown.subscribe(), move || tail_loop(c.clone(), h.clone(), stop.clone()));
+        let erasure_hooks = ErasureHooks::default();
+        let (c, h, stop, hooks) = (coord.clone(), hub.clone(), shutdown.subscribe(), erasure_hooks.clone());
+        tasks.spawn("event tail", shutdown.subscribe(), move || {
+            tail_loop(c.clone(), h.clone(), stop.clone(), hooks.clone())
+        });
         Ok(Self {
             coord,
             hub,
@@ -121,6 +130,7 @@ impl Live {
             unpublished,
             backlog: settings.publish_backlog,
             dropped,
+            erasure_hooks,
             shutdown,
             group: Arc::new(commit::GroupCommit::for_backend(backend)),
         })
@@ -216,6 +226,12 @@ impl Live {
         });
     }
 
+    /// Runs `hook` on this node for every erasure (any node's), once its events are dropped
+    /// from the resume window: for what else the node keeps about customers (the CRM cache).
+    pub fn on_erasure(&self, hook: Arc<dyn Fn(&forget::Forget) + Send + Sync>) {
+        self.erasure_hooks.write().unwrap_or_else(std::sync::PoisonError::into_inner).push(hook);
+    }
+
     /// A receiver that turns true when the node shuts down.
     pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
         self.shutdown.subscribe()
@@ -295,7 +311,12 @@ async fn publish_loop(
     tasks::Ended::Done
 }
 
-async fn tail_loop(coord: Coordination, hub: Arc<Hub>, mut shutdown: watch::Receiver<bool>) -> tasks::Ended {
+async fn tail_loop(
+    coord: Coordination,
+    hub: Arc<Hub>,
+    mut shutdown: watch::Receiver<bool>,
+    hooks: ErasureHooks,
+) -> tasks::Ended {
     let mut backoff = Duration::from_millis(50);
     // Set by a failed read: the backend may have restarted, so check the log before reading on.
     let mut check = false;
@@ -345,6 +366,10 @@ async fn tail_loop(coord: Coordination, hub: Arc<Hub>, mut shutdown: watch::Rece
                     let m = f.matcher();
                     let n = hub.forget(seq, |ev| m.covers(&ev.topics, ev.data()));
                     tracing::info!(events = n, "erased customer's events dropped from the resume window");
+                    let hooks: Vec<_> = hooks.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+                    for hook in hooks {
+                        hook(&f);
+                    }
                 }
             }
             Err(e) => {

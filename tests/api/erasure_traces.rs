@@ -182,3 +182,36 @@ async fn the_audit_trail_still_refuses_every_other_change() -> TestResult {
     assert!(r.is_ok(), "the redaction erasure makes: {r:?}");
     Ok(())
 }
+
+/// Every node hears of an erasure and drops what it keeps about the customer (its resume window,
+/// its CRM cache): node B is told of an erasure made on node A.
+#[tokio::test]
+async fn every_node_drops_what_it_keeps_about_an_erased_customer() -> TestResult {
+    let Some(redis) = crate::helpers::test_redis().await else { return Ok(()) };
+    let prefix = format!("chorus-test:{}:", uuid::Uuid::new_v4().simple());
+    let cluster = |s: &mut chorus::config::Settings| {
+        s.redis_url = Some(redis.clone());
+        s.redis_prefix = prefix.clone();
+    };
+    let a = crate::helpers::spawn_app_with(cluster).await;
+    let b = crate::helpers::spawn_node_beside_with(&a, cluster).await;
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Vec<i64>>::new()));
+    let h = heard.clone();
+    b.state.live.on_erasure(std::sync::Arc::new(move |f| {
+        if let Ok(mut v) = h.lock() {
+            v.push(f.customer_ids.clone());
+        }
+    }));
+    let r = a.ingest(&json!([msg("x1", "xena", "@BrandOne quokkasecret", "2026-11-20T10:00:00Z")])).await;
+    let xena = a.conversation(conv_id(&r[0])).await["customer"]["id"].as_i64().unwrap_or_default();
+    let (_, legal) = a.agent("lee@example.com", &["legal"], 5).await;
+    let (s, v) = a.call(Method::DELETE, &legal, &format!("/api/v1/customers/{xena}"), None).await;
+    assert_eq!(s, 200, "{v}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while heard.lock().map(|v| v.is_empty()).unwrap_or(true) {
+        assert!(Instant::now() < deadline, "node B never heard of the erasure");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(heard.lock().map(|v| v.clone()).unwrap_or_default(), vec![vec![xena]]);
+    Ok(())
+}

@@ -28,7 +28,6 @@ pub mod example_responses;
 pub mod export;
 pub mod http;
 pub mod ingest;
-pub mod limits;
 pub mod listening;
 pub mod live;
 pub mod metrics;

@@ -114,7 +114,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     crate::replies::sender::spawn(db.clone(), live.clone(), channel, retry, reply_wake.clone());
     crate::webhooks_out::sender::spawn(db.clone(), &live, &settings.webhooks)?;
     spawn_crisis_watch(&db, &live, &settings, &reply_wake);
-    let limits = Arc::new(crate::limits::Limits::new(&settings.limits));
+    let limits = Arc::new(crate::http::limits::Limits::new(&settings.limits));
     let l = limits.clone();
     live.every(Duration::from_secs(60), "rate limit entries forgotten", move || {
         let l = l.clone();

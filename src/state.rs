@@ -39,7 +39,7 @@ pub struct AppState {
     /// The live layer: the shared event log and this node's WebSocket sessions.
     pub live: Live,
     /// Rate limits.
-    pub limits: Arc<crate::limits::Limits>,
+    pub limits: Arc<crate::http::limits::Limits>,
     /// The CRM lookup, when one is configured.
     pub crm: Option<Arc<crate::customers::crm::CrmLookup>>,
 }

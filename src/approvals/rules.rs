@@ -25,8 +25,8 @@ pub const GROUPS: [&str; 3] = [GROUP_TEAM_LEAD, GROUP_PR, GROUP_LEGAL];
 /// The kinds of rule.
 pub const KINDS: [&str; 5] = ["topic", "agent", "crisis", "risk", "spot_check"];
 
-const MAX_TERMS: usize = 200;
-const MAX_TERM_CHARS: usize = 100;
+/// Most agents an agent rule names.
+const MAX_AGENTS: usize = 200;
 const MAX_NOTE_CHARS: usize = 1000;
 
 /// The role whose holders decide a group's requests (admins decide everything).
@@ -121,20 +121,6 @@ impl From<approval_rule::Model> for RuleView {
     }
 }
 
-/// Trims, lowercases and deduplicates a list of words or phrases, refusing empty or overlong ones.
-pub fn clean_terms(field: &str, terms: &[String]) -> Result<Vec<String>, ApiError> {
-    let mut out: Vec<String> = terms.iter().map(|t| t.trim().to_lowercase()).collect();
-    if out.len() > MAX_TERMS || out.iter().any(|t| t.is_empty() || t.chars().count() > MAX_TERM_CHARS) {
-        return Err(ApiError::Validation(format!(
-            "{field}: at most {MAX_TERMS} entries of 1 to {MAX_TERM_CHARS} characters"
-        )));
-    }
-    out.sort();
-    out.dedup();
-    crate::triage::text::Lexicon::compile(&out).map_err(|e| ApiError::Validation(format!("{field}: {e}")))?;
-    Ok(out)
-}
-
 /// Checks a rule and normalizes it (terms trimmed, lowercased, deduplicated). Fields that do not
 /// belong to the rule's kind are refused rather than silently ignored.
 pub fn clean(mut s: RuleSpec) -> Result<RuleSpec, ApiError> {
@@ -144,8 +130,8 @@ pub fn clean(mut s: RuleSpec) -> Result<RuleSpec, ApiError> {
     if !GROUPS.contains(&s.group.as_str()) {
         return Err(ApiError::Validation(format!("group must be one of {}", GROUPS.join(", "))));
     }
-    s.keywords = clean_terms("keywords", &s.keywords)?;
-    s.categories = clean_terms("categories", &s.categories)?;
+    s.keywords = crate::triage::text::clean_terms("keywords", &s.keywords)?;
+    s.categories = crate::triage::text::clean_terms("categories", &s.categories)?;
     s.agent_ids.sort_unstable();
     s.agent_ids.dedup();
     if s.note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
@@ -168,8 +154,8 @@ pub fn clean(mut s: RuleSpec) -> Result<RuleSpec, ApiError> {
         "topic" if s.keywords.is_empty() && s.categories.is_empty() => {
             Err(ApiError::Validation("a topic rule needs keywords or categories".into()))
         }
-        "agent" if s.agent_ids.is_empty() || s.agent_ids.len() > MAX_TERMS => {
-            Err(ApiError::Validation(format!("an agent rule needs 1 to {MAX_TERMS} agent_ids")))
+        "agent" if s.agent_ids.is_empty() || s.agent_ids.len() > MAX_AGENTS => {
+            Err(ApiError::Validation(format!("an agent rule needs 1 to {MAX_AGENTS} agent_ids")))
         }
         "risk" if !s.risk_at_least.is_some_and(|r| (0..=100).contains(&r)) => {
             Err(ApiError::Validation("a risk rule needs risk_at_least between 0 and 100".into()))

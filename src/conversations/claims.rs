@@ -162,6 +162,13 @@ pub struct Claimant {
     pub lease: Duration,
 }
 
+impl Claimant {
+    /// An agent claiming for themselves, with their capacity and the configured lease.
+    pub fn of(agent: &crate::agents::AgentView, lease: Duration) -> Self {
+        Self { agent_id: agent.id, capacity: agent.capacity, lease }
+    }
+}
+
 fn capacity_of(c: &Claimant) -> u32 {
     u32::try_from(c.capacity).unwrap_or(0)
 }

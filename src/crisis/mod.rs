@@ -388,7 +388,7 @@ pub async fn declare(
     may_run(who)?;
     let name = bounded("name", &d.name, 200)?;
     let sev = severity(&d.severity)?;
-    let keywords = crate::approvals::rules::clean_terms("keywords", &d.keywords)?;
+    let keywords = crate::triage::text::clean_terms("keywords", &d.keywords)?;
     if keywords.is_empty() {
         return Err(ApiError::Validation("a crisis needs at least one keyword".into()));
     }

@@ -73,8 +73,8 @@ fn clean(mut s: GuideSpec) -> Result<GuideSpec, ApiError> {
     if !GROUPS.contains(&s.group.as_str()) {
         return Err(ApiError::Validation(format!("group must be one of {}", GROUPS.join(", "))));
     }
-    s.keywords = rules::clean_terms("keywords", &s.keywords)?;
-    s.categories = rules::clean_terms("categories", &s.categories)?;
+    s.keywords = crate::triage::text::clean_terms("keywords", &s.keywords)?;
+    s.categories = crate::triage::text::clean_terms("categories", &s.categories)?;
     if s.keywords.is_empty() && s.categories.is_empty() {
         return Err(ApiError::Validation("guidance needs keywords or categories".into()));
     }

@@ -70,8 +70,8 @@ fn lease(state: &AppState) -> std::time::Duration {
 }
 
 /// The caller as a claimant: their capacity and the configured lease.
-pub fn claimant(state: &AppState, who: &crate::agents::AgentView) -> claims::Claimant {
-    claims::Claimant { agent_id: who.id, capacity: who.capacity, lease: lease(state) }
+fn claimant(state: &AppState, who: &crate::agents::AgentView) -> claims::Claimant {
+    claims::Claimant::of(who, lease(state))
 }
 
 /// Claim a conversation (or renew your own claim). The answer's `fence_token` must accompany

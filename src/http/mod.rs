@@ -15,6 +15,7 @@ pub mod customers;
 pub mod escalations;
 pub mod example_responses;
 pub mod ingest;
+pub mod limits;
 pub mod listening;
 pub mod metrics;
 pub mod nul;
@@ -106,7 +107,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(webhooks::x_receive)
         .service(
             web::scope("/api/v1")
-                .wrap(actix_web::middleware::from_fn(crate::limits::enforce))
+                .wrap(actix_web::middleware::from_fn(crate::http::limits::enforce))
                 .service(auth::login)
                 .service(auth::logout)
                 .service(auth::me)

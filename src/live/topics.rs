@@ -1,9 +1,9 @@
-//! Topics: which events a subscription receives, and who may subscribe to what.
+//! Topics: which events a subscription receives (who may subscribe to what is the live
+//! session's to decide: `ws::topic_access`).
 
 use serde_json::Value;
 
 use crate::agents::AgentView;
-use crate::auth::Permission;
 use crate::error::ApiError;
 use crate::events::kind;
 
@@ -61,41 +61,11 @@ pub fn conversation_of(topic: &str) -> Option<i64> {
     id_after(topic, "conversation:").and_then(Result::ok)
 }
 
-fn id_after<'a>(topic: &'a str, prefix: &str) -> Option<Result<i64, ApiError>> {
+/// The id in a topic `<prefix><id>`: `None` for another topic, an error when the id is not a
+/// number.
+pub fn id_after<'a>(topic: &'a str, prefix: &str) -> Option<Result<i64, ApiError>> {
     let rest: &'a str = topic.strip_prefix(prefix)?;
     Some(rest.parse::<i64>().map_err(|_| ApiError::Validation(format!("topic {topic:?} needs a numeric id"))))
-}
-
-/// Checks that `who` may subscribe to `topic` (the permission table first, then the group or
-/// agent the topic names); unknown topics are refused.
-pub fn authorize(who: &AgentView, topic: &str) -> Result<(), ApiError> {
-    let need = |p: Permission| crate::auth::permissions::require(&who.roles, p);
-    match topic {
-        QUEUE | PRESENCE => return need(Permission::ReadConversations),
-        CRISIS => return need(Permission::ReadCrises),
-        WALLBOARD => return need(Permission::ReadMetrics),
-        ALERTS => return need(Permission::ReadAlerts),
-        APPROVALS | ESCALATIONS => return need(Permission::DecideApprovals),
-        _ => {}
-    }
-    if let Some(group) = topic.strip_prefix("approvals:").or_else(|| topic.strip_prefix("escalations:")) {
-        need(Permission::DecideApprovals)?;
-        return if crate::approvals::rules::groups_of(&who.roles).contains(&group) {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden("you do not decide this group's approvals"))
-        };
-    }
-    if let Some(id) = id_after(topic, "conversation:") {
-        id?;
-        return need(Permission::ReadConversations);
-    }
-    if let Some(id) = id_after(topic, "agent:") {
-        return if id? == who.id { Ok(()) } else { need(Permission::AssignConversations) };
-    }
-    Err(ApiError::Validation(format!(
-        "unknown topic {topic:?}; known: queue, conversation:<id>, agent:<id>, presence, approvals, approvals:<group>, escalations, escalations:<group>, crisis, alerts, wallboard"
-    )))
 }
 
 fn agent_field(data: &Value, field: &str) -> Option<String> {

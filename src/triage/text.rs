@@ -4,6 +4,27 @@ use std::sync::LazyLock;
 
 use regex::{Regex, RegexBuilder};
 
+use crate::error::ApiError;
+
+/// Most terms in one word list (rules, guides, a crisis's keywords).
+const MAX_TERMS: usize = 200;
+/// Longest term, in characters.
+const MAX_TERM_CHARS: usize = 100;
+
+/// Trims, lowercases and deduplicates a list of words or phrases, refusing empty or overlong ones.
+pub fn clean_terms(field: &str, terms: &[String]) -> Result<Vec<String>, ApiError> {
+    let mut out: Vec<String> = terms.iter().map(|t| t.trim().to_lowercase()).collect();
+    if out.len() > MAX_TERMS || out.iter().any(|t| t.is_empty() || t.chars().count() > MAX_TERM_CHARS) {
+        return Err(ApiError::Validation(format!(
+            "{field}: at most {MAX_TERMS} entries of 1 to {MAX_TERM_CHARS} characters"
+        )));
+    }
+    out.sort();
+    out.dedup();
+    Lexicon::compile(&out).map_err(|e| ApiError::Validation(format!("{field}: {e}")))?;
+    Ok(out)
+}
+
 /// A list of words and phrases compiled to one case-insensitive, whole-word regex.
 pub struct Lexicon(Option<Regex>);
 
@@ -99,6 +120,20 @@ pub fn is_question(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_word_list_is_trimmed_lowercased_deduplicated_and_bounded() {
+        let cleaned = clean_terms("keywords", &[" Refund ".into(), "refund".into(), "Outage".into()]);
+        assert_eq!(cleaned.ok(), Some(vec!["outage".to_owned(), "refund".to_owned()]));
+        assert!(clean_terms("keywords", &["".into()]).is_err());
+        assert!(clean_terms("keywords", &["x".repeat(101)]).is_err());
+        // The largest list allowed, in a script whose letters all have case variants, still
+        // compiles to one pattern: a saved list never becomes a rule that matches nothing.
+        let terms: Vec<String> = (0..200)
+            .map(|i| format!("{i:03}{}", "ǅΣϐДԱႠᏸꙀ".chars().cycle().skip(i).take(96).collect::<String>()))
+            .collect();
+        assert!(clean_terms("keywords", &terms).is_ok());
+    }
 
     #[test]
     fn lexicon_whole_words() {

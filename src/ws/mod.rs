@@ -4,6 +4,7 @@
 
 pub mod protocol;
 mod session;
+pub mod topic_access;
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde::Deserialize;

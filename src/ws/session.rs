@@ -274,7 +274,7 @@ impl Session {
         let dropped: Vec<String> = hub
             .topics_of(self.id)
             .into_iter()
-            .filter(|t| *t != own && topics::authorize(&self.agent, t).is_err())
+            .filter(|t| *t != own && super::topic_access::authorize(&self.agent, t).is_err())
             .collect();
         hub.unsubscribe(self.id, &dropped);
         if !dropped.is_empty() {
@@ -346,7 +346,7 @@ impl Session {
     /// Handles one text frame; false when the socket is gone.
     async fn command(&mut self, text: &str) -> bool {
         let (id, cmd) = protocol::parse(text);
-        let cmd = crate::limits::session_check(self.limiter.as_ref()).and(cmd);
+        let cmd = crate::http::limits::session_check(self.limiter.as_ref()).and(cmd);
         let result = match cmd {
             Ok(cmd) => {
                 let activity = Activity::of(&cmd);
@@ -420,7 +420,7 @@ impl Session {
     }
 
     fn claimant(&self) -> claims::Claimant {
-        crate::http::conversations::claimant(&self.state, &self.agent)
+        claims::Claimant::of(&self.agent, Duration::from_secs(self.state.settings.claim_lease_secs))
     }
 
     async fn execute(&mut self, cmd: Command) -> Result<Answer, ApiError> {
@@ -436,7 +436,7 @@ impl Session {
                     return Err(ApiError::Validation("subscribe to 1 to 64 topics at a time".into()));
                 }
                 for t in &wanted {
-                    topics::authorize(&self.agent, t)?;
+                    super::topic_access::authorize(&self.agent, t)?;
                 }
                 // A conversation that is gone (erased, or never was) cannot be followed.
                 let ids: Vec<i64> = wanted.iter().filter_map(|t| topics::conversation_of(t)).collect();

@@ -1,0 +1,39 @@
+//! Who may subscribe to which topic: the permission table first, then the group or agent the
+//! topic names. Access is the face's rule; the live layer only routes events by topic.
+
+use crate::agents::AgentView;
+use crate::auth::Permission;
+use crate::error::ApiError;
+use crate::live::topics::{ALERTS, APPROVALS, CRISIS, ESCALATIONS, PRESENCE, QUEUE, WALLBOARD, id_after};
+
+/// Checks that `who` may subscribe to `topic` (the permission table first, then the group or
+/// agent the topic names); unknown topics are refused.
+pub fn authorize(who: &AgentView, topic: &str) -> Result<(), ApiError> {
+    let need = |p: Permission| crate::auth::permissions::require(&who.roles, p);
+    match topic {
+        QUEUE | PRESENCE => return need(Permission::ReadConversations),
+        CRISIS => return need(Permission::ReadCrises),
+        WALLBOARD => return need(Permission::ReadMetrics),
+        ALERTS => return need(Permission::ReadAlerts),
+        APPROVALS | ESCALATIONS => return need(Permission::DecideApprovals),
+        _ => {}
+    }
+    if let Some(group) = topic.strip_prefix("approvals:").or_else(|| topic.strip_prefix("escalations:")) {
+        need(Permission::DecideApprovals)?;
+        return if crate::approvals::rules::groups_of(&who.roles).contains(&group) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("you do not decide this group's approvals"))
+        };
+    }
+    if let Some(id) = id_after(topic, "conversation:") {
+        id?;
+        return need(Permission::ReadConversations);
+    }
+    if let Some(id) = id_after(topic, "agent:") {
+        return if id? == who.id { Ok(()) } else { need(Permission::AssignConversations) };
+    }
+    Err(ApiError::Validation(format!(
+        "unknown topic {topic:?}; known: queue, conversation:<id>, agent:<id>, presence, approvals, approvals:<group>, escalations, escalations:<group>, crisis, alerts, wallboard"
+    )))
+}

@@ -24,31 +24,33 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     if state.live.is_shutting_down() {
         return Err(ApiError::Unavailable("shutting down"));
     }
-    // Bounded: a load balancer's check must get a clear 503 from a node whose store hangs,
-    // not a timeout of its own.
-    let within = std::time::Duration::from_secs(2);
-    match tokio::time::timeout(within, state.db.ping()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            tracing::warn!(error.message = %e, "store not reachable");
-            return Err(ApiError::Unavailable("store not reachable"));
-        }
-        Err(_) => return Err(ApiError::Unavailable("store not reachable")),
-    }
-    match tokio::time::timeout(within, state.coord.ping()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => {
-            tracing::warn!(error.message = %e, "coordination not reachable");
-            return Err(ApiError::Unavailable("coordination backend not reachable"));
-        }
-        Err(_) => return Err(ApiError::Unavailable("coordination backend not reachable")),
-    }
+    answers_soon(state.db.ping(), "store not reachable").await?;
+    answers_soon(state.coord.ping(), "coordination backend not reachable").await?;
     if let Some((task, why)) = state.live.tasks.unhealthy().into_iter().next() {
         tracing::warn!(task, why, "not ready: a background task is down or keeps failing");
         return Err(ApiError::TaskFailing(task));
     }
     Ok(HttpResponse::Ok()
         .json(serde_json::json!({"status": "ready", "store": "ok", "coordination": state.coord.backend()})))
+}
+
+/// A dependency's ping, bounded: a load balancer's check must get a clear 503 from a node whose
+/// store or Redis hangs, not a timeout of its own.
+async fn answers_soon<E: std::fmt::Display>(
+    ping: impl std::future::Future<Output = Result<(), E>>,
+    refusal: &'static str,
+) -> Result<(), ApiError> {
+    match tokio::time::timeout(std::time::Duration::from_secs(2), ping).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => {
+            tracing::warn!(error.message = %e, "{refusal}");
+            Err(ApiError::Unavailable(refusal))
+        }
+        Err(_) => {
+            tracing::warn!("{refusal}: no answer within 2 s");
+            Err(ApiError::Unavailable(refusal))
+        }
+    }
 }
 
 /// Prometheus text exposition: ingest counts and latency, group-commit sizes, queue depth.

@@ -333,17 +333,26 @@ impl Hub {
 
     /// Replaces the kept events before `before` that `covers` picks with tombstones (same seq,
     /// no topics), so a resuming session is never sent them and the window still spans the
-    /// same seqs.
+    /// same seqs. `covers` reads each event's JSON: it runs on a copy of the window's handles,
+    /// outside the lock that fan-out takes for every event.
     pub fn forget(&self, before: i64, covers: impl Fn(&LiveEvent) -> bool) -> usize {
-        let mut inner = self.lock();
-        let mut n = 0;
-        for ev in inner.ring.iter_mut().take_while(|e| e.seq < before) {
-            if ev.kind.as_ref() != crate::events::kind::FORGOTTEN && covers(ev) {
-                *ev = Arc::new(LiveEvent::new(ev.seq, crate::events::kind::FORGOTTEN, Vec::new(), "{}"));
-                n += 1;
-            }
+        let kept: Vec<Arc<LiveEvent>> = {
+            let inner = self.lock();
+            inner.ring.iter().take_while(|e| e.seq < before).cloned().collect()
+        };
+        let gone: HashSet<i64> = kept
+            .iter()
+            .filter(|e| e.kind.as_ref() != crate::events::kind::FORGOTTEN && covers(e))
+            .map(|e| e.seq)
+            .collect();
+        if gone.is_empty() {
+            return 0;
         }
-        n
+        let mut inner = self.lock();
+        for ev in inner.ring.iter_mut().filter(|e| gone.contains(&e.seq)) {
+            *ev = Arc::new(LiveEvent::new(ev.seq, crate::events::kind::FORGOTTEN, Vec::new(), "{}"));
+        }
+        gone.len()
     }
 
     /// The newest seq this node has seen, and its event if the node still keeps it.

@@ -1,13 +1,15 @@
-//! The command line: `serve` (default), `migrate`, `import`, `agent`, `demo`, `bench`.
+//! The command line: `serve` (default), `migrate`, `import`, `rethread`, `agent`, `demo`, and
+//! `bench`, which runs the separate `chorus-bench` binary (the load tools are not linked here).
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::config::Settings;
 use crate::startup::{Application, build_state};
-use crate::{agents, bench, db, demo_run, telemetry};
+use crate::{demo_run, telemetry};
+use chorus_core::config::Settings;
+use chorus_core::{agents, db};
 
 /// Chorus: a real-time collaborative inbox for social customer care.
 #[derive(Debug, Parser)]
@@ -61,11 +63,13 @@ pub enum Command {
         #[arg(long, default_value_t = 1.5)]
         interval: f64,
     },
-    /// Benchmarks that print their figures.
+    /// Benchmarks that print their figures: runs `chorus-bench` (built beside this binary by
+    /// `cargo build --workspace`) with the arguments that follow; `chorus bench --help` lists them.
+    #[command(disable_help_flag = true)]
     Bench {
-        /// Which benchmark.
-        #[command(subcommand)]
-        which: BenchWhich,
+        /// `ingest`, `triage`, `live`, `metrics` or `soak`, and their options.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<std::ffi::OsString>,
     },
 }
 
@@ -100,26 +104,10 @@ pub enum AgentAction {
     },
 }
 
-/// `chorus bench …`.
-#[derive(Debug, Subcommand)]
-pub enum BenchWhich {
-    /// Sustained signed webhook ingest against a server on 127.0.0.1.
-    Ingest(bench::IngestArgs),
-    /// The cost of ranking one message.
-    Triage(bench::TriageArgs),
-    /// Live sessions: idle memory, fan-out delay, claim round trips (starts its own nodes).
-    Live(crate::bench_live::LiveArgs),
-    /// Metrics reads over a month of history (live figures, hourly history).
-    Metrics(crate::bench_metrics::MetricsArgs),
-    /// A cluster under failure: three nodes, a Redis Cluster, killed and restarted; checks the
-    /// invariants (nothing acknowledged lost, one holder, replies sent at most once, resumed
-    /// clients saw every event in order).
-    Soak(crate::bench_soak::SoakArgs),
-}
-
-/// Runs the parsed command line.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let (settings, ignored) = Settings::load_noting(cli.config.as_deref())?;
+/// Loads the settings, starts logging (warning of environment variables it ignored) and
+/// installs the TLS provider before any HTTP client is built. Shared with `chorus-bench`.
+pub fn start(config: Option<&std::path::Path>) -> anyhow::Result<Settings> {
+    let (settings, ignored) = Settings::load_noting(config)?;
     telemetry::init(settings.log_format);
     for var in ignored {
         if var.kubernetes && var.nearest.is_none() {
@@ -128,8 +116,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::warn!(var = %var.var, "{var}");
         }
     }
-    // Before any HTTP client is built (the bench tools' too).
-    crate::tls::install_crypto_provider();
+    chorus_core::tls::install_crypto_provider();
+    Ok(settings)
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // The load tools read their own settings; the server's are not loaded for them.
+    if let Some(Command::Bench { args }) = &cli.command {
+        return bench(cli.config.as_deref(), args);
+    }
+    let settings = start(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,
         Command::Migrate => {
@@ -143,7 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let report = if twcs {
                 let text =
                     tokio::fs::read_to_string(&file).await.with_context(|| format!("reading {}", file.display()))?;
-                let (msgs, conv) = crate::ingest::twcs::convert(&text)?;
+                let (msgs, conv) = chorus_core::ingest::twcs::convert(&text)?;
                 println!("twcs: {} rows, {} converted, {} not placed", conv.rows, conv.converted, conv.skipped());
                 for (reason, n) in conv.by_reason() {
                     println!("  {n} {}: {}", reason.as_str(), reason.describe());
@@ -154,9 +151,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                         .with_context(|| format!("writing {}", path.display()))?;
                     println!("rows not placed: {}", path.display());
                 }
-                crate::ingest::import::import_messages(&state.ingest, msgs).await?
+                chorus_core::ingest::import::import_messages(&state.ingest, msgs).await?
             } else {
-                crate::ingest::import::import_file(&state.ingest, &file).await?
+                chorus_core::ingest::import::import_file(&state.ingest, &file).await?
             };
             println!(
                 "imported {} lines: {} stored, {} already present",
@@ -167,7 +164,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rethread { dry_run } => {
             let state = build_state(settings).await?;
             let policies = state.sla.current();
-            let r = crate::conversations::rethread::run(&state.db, &policies, dry_run).await?;
+            let r = chorus_core::conversations::rethread::run(&state.db, &policies, dry_run).await?;
             let verb = if dry_run { "would move" } else { "moved" };
             println!(
                 "rethread: {} {} misplaced messages, {} conversations created, {} re-timed",
@@ -177,49 +174,55 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Agent { action } => agent(settings, action).await,
         Command::Demo { interval } => demo_run::run(settings, interval).await,
-        Command::Bench { which: BenchWhich::Ingest(args) } => bench::ingest(settings, args).await,
-        Command::Bench { which: BenchWhich::Triage(args) } => bench::triage(&settings, &args),
-        Command::Bench { which: BenchWhich::Live(args) } => crate::bench_live::live(args).await,
-        Command::Bench { which: BenchWhich::Metrics(args) } => crate::bench_metrics::metrics(settings, args).await,
-        Command::Bench { which: BenchWhich::Soak(args) } => crate::bench_soak::soak(args).await,
+        Command::Bench { args } => bench(cli.config.as_deref(), &args),
     }
 }
 
 async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = Application::build(settings).await?;
-    announce(&app);
+    app.announce();
     app.run_until_stopped().await.context("server failed")
 }
 
-/// Prints where Chorus listens and, once, the first admin's generated password.
-pub fn announce(app: &Application) {
-    let bind = app.state().settings.bind;
-    tracing::info!(port = app.port(), "chorus listening on http://{}:{}", bind.ip(), app.port());
-    if let Some(pw) = &app.first_admin_password {
-        println!(
-            "\nCreated the first admin.\n  email:    {}\n  password: {pw}\nThis password is shown once; change it with `chorus agent set-password`.\n",
-            agents::FIRST_ADMIN_EMAIL
+/// `chorus bench …`: runs `chorus-bench` from this binary's directory with the same arguments
+/// (and `--config`), and exits with its status. The load tools are a binary of their own so the
+/// server links none of their clients (`cargo tree -p chorus -e normal` shows no WebSocket
+/// client).
+fn bench(config: Option<&std::path::Path>, args: &[std::ffi::OsString]) -> anyhow::Result<()> {
+    let exe = std::env::current_exe().context("locating this binary")?;
+    let tools = exe.with_file_name(format!("chorus-bench{}", std::env::consts::EXE_SUFFIX));
+    if !tools.exists() {
+        anyhow::bail!(
+            "{} is missing: the benchmarks are a separate binary; build it with `cargo build --workspace` \
+             (or `cargo build --release -p chorus-tools`)",
+            tools.display()
         );
     }
+    let mut cmd = std::process::Command::new(&tools);
+    if let Some(c) = config {
+        cmd.arg("--config").arg(c);
+    }
+    let status = cmd.args(args).status().with_context(|| format!("running {}", tools.display()))?;
+    if status.success() { Ok(()) } else { anyhow::bail!("{} failed ({status})", tools.display()) }
 }
 
 async fn agent(settings: Settings, action: AgentAction) -> anyhow::Result<()> {
     let conn = db::connect(&settings.database_url).await?;
     db::migrate(&conn).await?;
-    let show = |e: crate::error::ApiError| anyhow::anyhow!("{e}");
+    let show = |e: chorus_core::Error| anyhow::anyhow!("{e}");
     match action {
         AgentAction::Create { email, name, roles, password } => {
             let generated = password.is_none();
-            let password = password.unwrap_or_else(crate::auth::token::generate);
+            let password = password.unwrap_or_else(chorus_core::auth::token::generate);
             let a = agents::create(
                 &conn,
                 agents::NewAgent { email, name, password: password.clone(), roles, skills: vec![], capacity: None },
             )
             .await
             .map_err(show)?;
-            crate::audit::record(
+            chorus_core::audit::record(
                 &conn,
-                crate::audit::Entry {
+                chorus_core::audit::Entry {
                     actor: "cli".into(),
                     action: "agent.create".into(),
                     target_type: "agent".into(),
@@ -248,11 +251,11 @@ async fn agent(settings: Settings, action: AgentAction) -> anyhow::Result<()> {
         }
         AgentAction::SetPassword { email, password } => {
             let generated = password.is_none();
-            let password = password.unwrap_or_else(crate::auth::token::generate);
+            let password = password.unwrap_or_else(chorus_core::auth::token::generate);
             agents::set_password(&conn, &email, password.clone()).await.map_err(show)?;
-            crate::audit::record(
+            chorus_core::audit::record(
                 &conn,
-                crate::audit::Entry {
+                chorus_core::audit::Entry {
                     actor: "cli".into(),
                     action: "agent.set_password".into(),
                     target_type: "agent".into(),

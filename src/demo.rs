@@ -8,7 +8,8 @@ use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 
-use crate::ingest::normalized::{AccountRef, CustomerRef, Direction, Network, NormalizedMessage, Visibility};
+use chorus_core::ingest::normalized::{AccountRef, CustomerRef, NormalizedMessage};
+use chorus_core::network::{Direction, Network, Visibility};
 
 struct Brand {
     network: Network,

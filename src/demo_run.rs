@@ -6,11 +6,10 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::Utc;
 
-use crate::cli::announce;
-use crate::config::Settings;
 use crate::demo::DemoTraffic;
-use crate::ingest::Source;
 use crate::startup::Application;
+use chorus_core::config::Settings;
+use chorus_core::ingest::Source;
 
 /// Serves and feeds simulated deliveries through the real ingest path.
 pub async fn run(settings: Settings, interval_secs: f64) -> anyhow::Result<()> {
@@ -18,7 +17,7 @@ pub async fn run(settings: Settings, interval_secs: f64) -> anyhow::Result<()> {
         anyhow::bail!("--interval must be between 0.01 and 3600 seconds");
     }
     let app = Application::build(settings).await?;
-    announce(&app);
+    app.announce();
     let writer = app.state().ingest.clone();
     let seed = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(7);
     tokio::spawn(async move {

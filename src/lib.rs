@@ -1,46 +1,23 @@
-//! Chorus: a real-time collaborative inbox server for social customer care.
+//! Chorus: a real-time collaborative inbox server for social customer care. This crate is the
+//! face: HTTP, WebSocket, the command line and the running server, over `chorus-core`.
+//!
+//! # Layout
+//!
+//! - [`http`]: the REST API, webhooks, the console's files, the OpenAPI document; each handler
+//!   translates a request into one `chorus_core` call and its result into a response.
+//!   [`http::error`] maps the domain's error to a status once.
+//! - [`ws`]: the WebSocket session: frames in, one function per command, frames out.
+//! - [`startup`]: builds a node's services and the HTTP server; [`cli`] the command line;
+//!   [`telemetry`] logs and spans; [`demo`] a stream of realistic traffic for `chorus demo`.
+//!
+//! The one-way rule: this crate uses `chorus-core`, never the reverse; domain rules (audit,
+//! privacy, permissions on data) live in the core's functions, not here, so REST and WebSocket
+//! cannot drift.
 
-pub mod agents;
-pub mod approvals;
-pub mod archive;
-pub mod audit;
-pub mod auth;
-pub mod bench;
-pub mod bench_live;
-pub mod bench_metrics;
-pub mod bench_soak;
-pub mod brand_accounts;
-pub mod cached;
 pub mod cli;
-pub mod config;
-pub mod conversations;
-pub mod coord;
-pub mod crisis;
-pub mod customers;
-pub mod db;
 pub mod demo;
 pub mod demo_run;
-pub mod erasure;
-pub mod error;
-pub mod escalations;
-pub mod events;
-pub mod example_responses;
-pub mod export;
 pub mod http;
-pub mod ingest;
-pub mod listening;
-pub mod live;
-pub mod metrics;
-pub mod prom;
-pub mod replies;
-pub mod retry;
-pub mod scratch_db;
-pub mod sla;
 pub mod startup;
-pub mod state;
-pub mod teams;
 pub mod telemetry;
-pub mod tls;
-pub mod triage;
-pub mod webhooks_out;
 pub mod ws;

@@ -10,16 +10,19 @@ use anyhow::Context;
 use secrecy::ExposeSecret;
 use tracing_actix_web::TracingLogger;
 
-use crate::config::Settings;
-use crate::error::{self, ApiError};
-use crate::ingest::IngestWriter;
-use crate::listening::Listening;
-use crate::live::Live;
-use crate::prom::Metrics;
-use crate::state::AppState;
-use crate::teams::Teams;
-use crate::triage::Triager;
-use crate::{agents, db, http};
+use crate::http;
+use crate::http::error::{self, ApiError};
+use crate::http::limits::Limits;
+use chorus_core::Error;
+use chorus_core::config::Settings;
+use chorus_core::ingest::IngestWriter;
+use chorus_core::listening::Listening;
+use chorus_core::live::Live;
+use chorus_core::prom::Metrics;
+use chorus_core::state::AppState;
+use chorus_core::teams::Teams;
+use chorus_core::triage::Triager;
+use chorus_core::{agents, db};
 
 /// A built, bound, not yet running application.
 pub struct Application {
@@ -33,8 +36,8 @@ pub struct Application {
 /// Opens the store, migrates it, and builds the shared state (also used by `import` and
 /// `demo`, which need the ingest path without serving HTTP).
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
-    crate::tls::install_crypto_provider();
-    crate::customers::details::patterns_ready()
+    chorus_core::tls::install_crypto_provider();
+    chorus_core::customers::details::patterns_ready()
         .map_err(|p| anyhow::anyhow!("the private-details guard's {p} pattern does not compile"))?;
     let settings = Arc::new(settings);
     let db = db::connect(&settings.database_url).await?;
@@ -44,61 +47,64 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     listening.reload(&db).await.map_err(|e| anyhow::anyhow!("loading listening rules: {e}"))?;
     let teams = Teams::default();
     teams.reload(&db).await.map_err(|e| anyhow::anyhow!("loading team routes: {e}"))?;
-    let crises = crate::crisis::Crises::default();
+    let crises = chorus_core::crisis::Crises::default();
     crises.reload(&db).await.map_err(|e| anyhow::anyhow!("loading active crises: {e}"))?;
-    let sla = crate::sla::Policies::new(&settings.sla);
+    let sla = chorus_core::sla::Policies::new(&settings.sla);
     sla.reload(&db).await.map_err(|e| anyhow::anyhow!("loading SLA policies: {e}"))?;
     let metrics = Metrics::new()?;
-    let coord = crate::coord::Coordination::connect(settings.redis_url.as_deref(), &settings.redis_prefix)
+    let coord = chorus_core::coord::Coordination::connect(settings.redis_url.as_deref(), &settings.redis_prefix)
         .await
         .context("connecting to Redis (REDIS_URL)")?;
-    let tasks = crate::live::tasks::Tasks::new(metrics.task_failures.clone());
+    let tasks = chorus_core::live::tasks::Tasks::new(metrics.task_failures.clone());
     let live = Live::start(coord.clone(), &settings.live, db.get_database_backend(), tasks).await?;
     let ingest = IngestWriter::spawn(
         db.clone(),
         triager,
-        crate::ingest::writer::Matchers {
+        chorus_core::ingest::writer::Matchers {
             listening: listening.clone(),
             teams: teams.clone(),
             crises: crises.clone(),
             sla: sla.clone(),
         },
-        settings.clone(),
+        chorus_core::ingest::writer::WriterSettings {
+            ingest: settings.ingest.clone(),
+            reopen_window_secs: settings.reopen_window_secs,
+        },
         metrics.clone(),
         live.clone(),
     );
-    crate::ingest::mentions::spawn(db.clone(), &live, ingest.clone(), &settings.replies, metrics.clone())?;
+    chorus_core::ingest::mentions::spawn(db.clone(), &live, ingest.clone(), &settings.replies, metrics.clone())?;
     spawn_refresh(&db, &live, &listening, &teams, &crises);
     let (d, p) = (db.clone(), sla.clone());
-    live.every(crate::sla::REFRESH, "SLA policies reloaded", move || {
+    live.every(chorus_core::sla::REFRESH, "SLA policies reloaded", move || {
         let (db, policies) = (d.clone(), p.clone());
         async move { policies.reload(&db).await.map(|()| 0) }
     });
-    crate::conversations::reaper::spawn(
+    chorus_core::conversations::reaper::spawn(
         db.clone(),
         live.clone(),
         metrics.clone(),
         Duration::from_secs(settings.claim_lease_secs),
         Duration::from_millis(settings.live.reaper_interval_ms),
     );
-    crate::conversations::claims::spawn_renewals(
+    chorus_core::conversations::claims::spawn_renewals(
         db.clone(),
         live.clone(),
         Duration::from_secs(settings.claim_lease_secs),
         Duration::from_millis(settings.live.ping_interval_ms),
     );
-    crate::conversations::sla::spawn(
+    chorus_core::conversations::sla::spawn(
         db.clone(),
         live.clone(),
         Duration::from_millis(settings.sla.sweep_interval_ms),
         settings.sla.warning_secs,
     );
-    crate::metrics::wallboard::spawn(
+    chorus_core::metrics::wallboard::spawn(
         db.clone(),
         live.clone(),
         Duration::from_millis(settings.metrics.wallboard_interval_ms),
     );
-    crate::conversations::autoassign::spawn(
+    chorus_core::conversations::autoassign::spawn(
         db.clone(),
         live.clone(),
         settings.live.auto_assign,
@@ -106,29 +112,22 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         Duration::from_secs(settings.claim_lease_secs),
     );
     let reply_wake = Arc::new(tokio::sync::Notify::new());
-    let channel: Arc<dyn crate::replies::channel::Channel> = match settings.replies.channel {
-        crate::config::ChannelMode::Sandbox => Arc::new(crate::replies::channel::Sandbox),
-        crate::config::ChannelMode::Networks => Arc::new(crate::replies::networks::Networks::new(&settings.replies)?),
-    };
-    let retry = crate::replies::sender::retry_of(&settings.replies);
-    crate::replies::sender::spawn(db.clone(), live.clone(), channel, retry, reply_wake.clone());
-    crate::webhooks_out::sender::spawn(db.clone(), &live, &settings.webhooks)?;
-    spawn_crisis_watch(&db, &live, &settings, &reply_wake);
-    let limits = Arc::new(crate::http::limits::Limits::new(&settings.limits));
-    let l = limits.clone();
-    live.every(Duration::from_secs(60), "rate limit entries forgotten", move || {
-        let l = l.clone();
-        async move {
-            l.forget_quiet();
-            Ok(0)
+    let channel: Arc<dyn chorus_core::replies::channel::Channel> = match settings.replies.channel {
+        chorus_core::replies::ChannelMode::Sandbox => Arc::new(chorus_core::replies::channel::Sandbox),
+        chorus_core::replies::ChannelMode::Networks => {
+            Arc::new(chorus_core::replies::networks::Networks::new(&settings.replies)?)
         }
-    });
-    let crm = crate::customers::crm::CrmLookup::new(&settings.crm)?;
+    };
+    let retry = chorus_core::replies::sender::retry_of(&settings.replies);
+    chorus_core::replies::sender::spawn(db.clone(), live.clone(), channel, retry, reply_wake.clone());
+    chorus_core::webhooks_out::sender::spawn(db.clone(), &live, &settings.webhooks)?;
+    spawn_crisis_watch(&db, &live, &settings, &reply_wake);
+    let crm = chorus_core::customers::crm::CrmLookup::new(&settings.crm)?;
     if let Some(c) = &crm {
         let c = c.clone();
         live.on_erasure(Arc::new(move |erased| c.forget(&erased.customer_ids)));
     }
-    Ok(AppState { db, settings, ingest, listening, teams, crises, sla, reply_wake, metrics, coord, live, limits, crm })
+    Ok(AppState { db, settings, ingest, listening, teams, crises, sla, reply_wake, metrics, coord, live, crm })
 }
 
 /// Early warning and automatic crisis acknowledgements, on every node (the store makes each
@@ -142,12 +141,12 @@ fn spawn_crisis_watch(
     let (d, l, s) = (db.clone(), live.clone(), settings.clone());
     live.every(Duration::from_millis(settings.crisis.scan_interval_ms), "crisis alerts raised", move || {
         let (db, live, settings) = (d.clone(), l.clone(), s.clone());
-        async move { crate::crisis::warning::scan(&db, &live, &settings.crisis).await }
+        async move { chorus_core::crisis::warning::scan(&db, &live, &settings.crisis).await }
     });
     let (d, l, w) = (db.clone(), live.clone(), wake.clone());
     live.every(Duration::from_millis(settings.crisis.ack_interval_ms), "crisis acknowledgements queued", move || {
         let (db, live, wake) = (d.clone(), l.clone(), w.clone());
-        async move { crate::crisis::autoack::pass(&db, &live, &wake).await }
+        async move { chorus_core::crisis::autoack::pass(&db, &live, &wake).await }
     });
 }
 
@@ -157,10 +156,10 @@ fn spawn_refresh(
     live: &Live,
     listening: &Listening,
     teams: &Teams,
-    crises: &crate::crisis::Crises,
+    crises: &chorus_core::crisis::Crises,
 ) {
     let (d, c) = (db.clone(), crises.clone());
-    live.every(crate::crisis::matcher::REFRESH, "active crises reloaded", move || {
+    live.every(chorus_core::crisis::matcher::REFRESH, "active crises reloaded", move || {
         let (db, crises) = (d.clone(), c.clone());
         async move { crises.reload(&db).await.map(|()| 0) }
     });
@@ -170,7 +169,7 @@ fn spawn_refresh(
         async move { listening.reload(&db).await.map(|()| 0) }
     });
     let (d, t) = (db.clone(), teams.clone());
-    live.every(crate::teams::REFRESH, "team routes reloaded", move || {
+    live.every(chorus_core::teams::REFRESH, "team routes reloaded", move || {
         let (db, teams) = (d.clone(), t.clone());
         async move { teams.reload(&db).await.map(|()| 0) }
     });
@@ -186,8 +185,21 @@ impl Application {
             .await
             .map_err(|e| anyhow::anyhow!("creating the first admin: {e}"))?;
         let port = listener.local_addr()?.port();
-        let server = run(listener, state.clone())?;
+        let limits = rate_limits(&state);
+        let server = run(listener, state.clone(), limits)?;
         Ok(Self { port, server, state, first_admin_password })
+    }
+
+    /// Logs where Chorus listens and prints, once, the first admin's generated password.
+    pub fn announce(&self) {
+        let bind = self.state.settings.bind;
+        tracing::info!(port = self.port, "chorus listening on http://{}:{}", bind.ip(), self.port);
+        if let Some(pw) = &self.first_admin_password {
+            println!(
+                "\nCreated the first admin.\n  email:    {}\n  password: {pw}\nThis password is shown once; change it with `chorus agent set-password`.\n",
+                agents::FIRST_ADMIN_EMAIL
+            );
+        }
     }
 
     /// The bound port.
@@ -250,10 +262,24 @@ async fn wait_for_signal() {
 }
 
 async fn not_found() -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound("route"))
+    Err(Error::NotFound("route").into())
 }
 
-fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+/// The node's rate limits, and the task that forgets quiet callers' entries.
+fn rate_limits(state: &AppState) -> web::Data<Limits> {
+    let limits = web::Data::new(Limits::new(&state.settings.limits));
+    let l = limits.clone();
+    state.live.every(Duration::from_secs(60), "rate limit entries forgotten", move || {
+        let l = l.clone();
+        async move {
+            l.forget_quiet();
+            Ok(0)
+        }
+    });
+    limits
+}
+
+fn run(listener: TcpListener, state: AppState, limits: web::Data<Limits>) -> anyhow::Result<Server> {
     let limit = state.settings.max_body_bytes;
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
@@ -269,6 +295,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
             )
             .wrap(TracingLogger::<crate::telemetry::RedactedRootSpan>::new())
             .app_data(data.clone())
+            .app_data(limits.clone())
             .app_data(error::json_config(limit))
             .app_data(error::query_config())
             .app_data(error::path_config())

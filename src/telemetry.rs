@@ -3,7 +3,7 @@
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt;
 
-use crate::config::LogFormat;
+use chorus_core::config::LogFormat;
 
 /// Installs the global subscriber. `CHORUS_LOG` (or `RUST_LOG`) overrides the filter.
 /// Safe to call more than once (later calls are ignored), which tests rely on.

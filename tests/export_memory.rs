@@ -3,9 +3,9 @@
 //! the size of the export. Its own test binary, so no other test shares the process whose
 //! memory it reads. Prints its figures.
 
-use chorus::config::Settings;
-use chorus::scratch_db::ScratchDb;
 use chorus::startup::Application;
+use chorus_core::config::Settings;
+use chorus_tools::scratch_db::ScratchDb;
 use sea_orm::{ConnectionTrait, Statement};
 use secrecy::SecretString;
 use serde_json::json;

@@ -2,15 +2,16 @@
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 
-use crate::audit;
-use crate::auth::api_keys::{self, ApiKeyView, CreatedApiKey, NewApiKey};
-use crate::auth::{Authed, can};
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::Authed;
+use chorus_core::audit;
+use chorus_core::auth::api_keys::{self, ApiKeyView, CreatedApiKey, NewApiKey};
+use chorus_core::auth::can;
+use chorus_core::state::AppState;
 
 /// Every API key (never the keys themselves).
 #[utoipa::path(get, path = "/api/v1/api-keys", tag = "security", security(("bearer" = [])),
-    responses((status = 200, body = Vec<ApiKeyView>), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<ApiKeyView>), (status = 403, body = crate::http::error::ErrorBody)))]
 #[get("/api-keys")]
 pub async fn list(state: web::Data<AppState>, _who: Authed<can::ManageApiKeys>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(api_keys::list(&state.db).await?))
@@ -18,8 +19,8 @@ pub async fn list(state: web::Data<AppState>, _who: Authed<can::ManageApiKeys>) 
 
 /// Make an API key. The answer holds the key: the only time it is shown.
 #[utoipa::path(post, path = "/api/v1/api-keys", tag = "security", security(("bearer" = [])), request_body = NewApiKey,
-    responses((status = 201, body = CreatedApiKey), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = CreatedApiKey), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody)))]
 #[post("/api-keys")]
 pub async fn create(
     req: HttpRequest,
@@ -27,7 +28,7 @@ pub async fn create(
     who: Authed<can::ManageApiKeys>,
     body: web::Json<NewApiKey>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = chorus_core::db::begin_write(&state.db).await?;
     let created = api_keys::create(&txn, who.agent.id, body.into_inner()).await?;
     let entry = super::audit_entry(&req, &who, "api_key.create", "api_key", created.api_key.id);
     audit::record(&txn, entry.with_after(&created.api_key)).await?;
@@ -38,8 +39,8 @@ pub async fn create(
 /// Revoke an API key: it stops working at once.
 #[utoipa::path(delete, path = "/api/v1/api-keys/{id}", tag = "security", security(("bearer" = [])),
     params(("id" = i64, Path, description = "key id")),
-    responses((status = 200, body = ApiKeyView), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ApiKeyView), (status = 403, body = crate::http::error::ErrorBody),
+        (status = 404, body = crate::http::error::ErrorBody)))]
 #[delete("/api-keys/{id}")]
 pub async fn revoke(
     req: HttpRequest,
@@ -48,7 +49,7 @@ pub async fn revoke(
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = chorus_core::db::begin_write(&state.db).await?;
     let (before, after) = api_keys::revoke(&txn, id).await?;
     audit::record(
         &txn,

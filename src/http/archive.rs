@@ -2,16 +2,17 @@
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
 
-use crate::archive::{self, ArchiveQuery, HitPage};
-use crate::auth::{Caller, can};
-use crate::error::ApiError;
-use crate::export::Format;
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::Caller;
+use chorus_core::archive::{self, ArchiveQuery, HitPage};
+use chorus_core::auth::can;
+use chorus_core::export::Format;
+use chorus_core::state::AppState;
 
 /// Search messages or notes by words, with filters; newest first.
 #[utoipa::path(get, path = "/api/v1/archive/search", tag = "archive", security(("bearer" = [])), params(ArchiveQuery),
-    responses((status = 200, body = HitPage), (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = HitPage), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 401, body = crate::http::error::ErrorBody), (status = 403, body = crate::http::error::ErrorBody)))]
 #[get("/archive/search")]
 pub async fn search(
     state: web::Data<AppState>,
@@ -25,8 +26,8 @@ pub async fn search(
 /// NDJSON, streamed a page at a time whatever its size. The export is audited.
 #[utoipa::path(get, path = "/api/v1/archive/export", tag = "archive", security(("bearer" = [])), params(ArchiveQuery),
     responses((status = 200, description = "text/csv or application/x-ndjson, streamed"),
-        (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody)))]
+        (status = 400, body = crate::http::error::ErrorBody), (status = 401, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody)))]
 #[get("/archive/export")]
 pub async fn export(
     req: HttpRequest,
@@ -39,7 +40,7 @@ pub async fn export(
     let format = filters.format.unwrap_or(Format::Csv);
     super::record_export(&req, &state, &who.actor(), who.ip, "archive.export", &filters).await?;
     let db = state.db.clone();
-    let body = crate::export::paged(move |cursor, first| {
+    let body = chorus_core::export::paged(move |cursor, first| {
         let (db, filters) = (db.clone(), filters.clone());
         async move { archive::export_page(&db, &filters, cursor, first).await }
     });

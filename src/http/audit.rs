@@ -1,17 +1,19 @@
 //! `GET /api/v1/audit` (search) and `GET /api/v1/audit/export` (CSV or NDJSON, streamed).
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
+use chorus_core::Error;
 
-use crate::audit::{self, EntryPage, Search};
-use crate::auth::{Caller, can};
-use crate::error::ApiError;
-use crate::export::Format;
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::Caller;
+use chorus_core::audit::{self, EntryPage, Search};
+use chorus_core::auth::can;
+use chorus_core::export::Format;
+use chorus_core::state::AppState;
 
 /// Search the audit trail (legal, admins, or a key with `audit.read`), newest first.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])), params(Search),
-    responses((status = 200, body = EntryPage), (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = EntryPage), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 401, body = crate::http::error::ErrorBody), (status = 403, body = crate::http::error::ErrorBody)))]
 #[get("/audit")]
 pub async fn search(
     state: web::Data<AppState>,
@@ -19,7 +21,7 @@ pub async fn search(
     q: web::Query<Search>,
 ) -> Result<HttpResponse, ApiError> {
     if q.format.is_some() {
-        return Err(ApiError::Validation("format is for /api/v1/audit/export".into()));
+        return Err(ApiError::Domain(Error::Validation("format is for /api/v1/audit/export".into())));
     }
     Ok(HttpResponse::Ok().json(audit::search(&state.db, &q).await?))
 }
@@ -28,8 +30,8 @@ pub async fn search(
 /// streamed a page at a time, however long. The export is itself audited.
 #[utoipa::path(get, path = "/api/v1/audit/export", tag = "audit", security(("bearer" = [])), params(Search),
     responses((status = 200, description = "text/csv or application/x-ndjson, streamed"),
-        (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody)))]
+        (status = 400, body = crate::http::error::ErrorBody), (status = 401, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody)))]
 #[get("/audit/export")]
 pub async fn export(
     req: HttpRequest,
@@ -39,12 +41,12 @@ pub async fn export(
 ) -> Result<HttpResponse, ApiError> {
     let filters = q.into_inner();
     if filters.before_id.is_some() || filters.limit.is_some() {
-        return Err(ApiError::Validation("an export has no pages: drop before_id and limit".into()));
+        return Err(ApiError::Domain(Error::Validation("an export has no pages: drop before_id and limit".into())));
     }
     let format = filters.format.unwrap_or(Format::Csv);
     super::record_export(&req, &state, &who.actor(), who.ip, "audit.export", &filters).await?;
     let db = state.db.clone();
-    let body = crate::export::paged(move |cursor, first| {
+    let body = chorus_core::export::paged(move |cursor, first| {
         let (db, filters) = (db.clone(), filters.clone());
         async move { audit::export_page(&db, &filters, cursor, first).await }
     });

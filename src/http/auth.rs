@@ -1,13 +1,15 @@
 //! `POST /api/v1/auth/login`, `POST /api/v1/auth/logout`, `GET /api/v1/me`.
 
 use actix_web::{HttpResponse, get, post, web};
+use chorus_core::Error;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::agents::AgentView;
-use crate::auth::{self, AuthedAgent};
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::AuthedAgent;
+use chorus_core::agents::AgentView;
+use chorus_core::auth;
+use chorus_core::state::AppState;
 
 /// Credentials.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -30,9 +32,9 @@ pub struct LoginResponse {
 
 /// Log in with email and password.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 401, body = crate::error::ErrorBody), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody, description = "ip_not_allowed: none of the agent's roles may be used from this address"),
-        (status = 429, body = crate::error::ErrorBody, description = "locked after too many failed logins (Retry-After)")))]
+    responses((status = 200, body = LoginResponse), (status = 401, body = crate::http::error::ErrorBody), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody, description = "ip_not_allowed: none of the agent's roles may be used from this address"),
+        (status = 429, body = crate::http::error::ErrorBody, description = "locked after too many failed logins (Retry-After)")))]
 #[post("/auth/login")]
 pub async fn login(
     req: actix_web::HttpRequest,
@@ -40,13 +42,13 @@ pub async fn login(
     body: web::Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     if body.email.len() > 254 || body.password.len() > 1024 {
-        return Err(ApiError::Unauthorized("invalid email or password"));
+        return Err(ApiError::Domain(Error::Unauthorized("invalid email or password")));
     }
     let s = &state.settings;
     let lockout = auth::Lockout {
         max_failed: i32::try_from(s.max_failed_logins).unwrap_or(i32::MAX),
         lock: chrono::Duration::seconds(i64::try_from(s.lockout_secs).unwrap_or(900)),
-        ip: auth::client_ip(&req),
+        ip: crate::http::extract::client_ip(&req),
         role_allowlists: s.security.role_allowlists.clone(),
     };
     let out = auth::login(&state.db, &body.email, &body.password, s.session_ttl_secs, &lockout).await?;
@@ -55,7 +57,7 @@ pub async fn login(
 
 /// End the caller's session.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
-    responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 204), (status = 401, body = crate::http::error::ErrorBody)))]
 #[post("/auth/logout")]
 pub async fn logout(state: web::Data<AppState>, who: AuthedAgent) -> Result<HttpResponse, ApiError> {
     auth::logout(&state.db, &state.live, who.agent.id, who.session_id, who.ip).await?;
@@ -74,7 +76,7 @@ pub struct Me {
 
 /// The caller, with the permissions their roles hold.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
-    responses((status = 200, body = Me), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Me), (status = 401, body = crate::http::error::ErrorBody)))]
 #[get("/me")]
 pub async fn me(who: AuthedAgent) -> HttpResponse {
     let permissions = auth::permissions::held(&who.agent.roles).iter().map(|p| p.name().to_owned()).collect();

@@ -5,7 +5,7 @@ use actix_web::HttpRequest;
 use actix_web::web::{Bytes, BytesMut, Payload};
 use futures_util::StreamExt;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// Reads the whole body, refusing (413) as soon as it passes `limit`, before buffering more.
 pub async fn read_limited(req: &HttpRequest, mut payload: Payload, limit: usize) -> Result<Bytes, ApiError> {

@@ -4,9 +4,10 @@
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, get, web};
+use chorus_core::Error;
 use rust_embed::RustEmbed;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 #[derive(RustEmbed)]
 #[folder = "static/"]
@@ -17,7 +18,7 @@ const CSP: &str = "default-src 'self'; connect-src 'self' ws: wss:; img-src 'sel
                    style-src 'self'; script-src 'self'; frame-ancestors 'none'";
 
 fn asset(path: &str) -> Result<HttpResponse, ApiError> {
-    let found = Assets::get(path).ok_or(ApiError::NotFound("page"))?;
+    let found = Assets::get(path).ok_or(ApiError::Domain(Error::NotFound("page")))?;
     let mime = mime_guess::from_path(path).first_or_octet_stream();
     Ok(HttpResponse::Ok()
         .content_type(mime.as_ref())
@@ -45,7 +46,7 @@ pub async fn wallboard() -> Result<HttpResponse, ApiError> {
 pub async fn static_file(path: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let path = path.into_inner();
     if path.split('/').any(|seg| seg == ".." || seg.is_empty()) {
-        return Err(ApiError::NotFound("page"));
+        return Err(ApiError::Domain(Error::NotFound("page")));
     }
     asset(&path)
 }

@@ -1,19 +1,22 @@
 //! `GET /api/v1/conversations`, `GET /api/v1/conversations/{id}`, `POST …/{id}/notes`.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chorus_core::Error;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::{Authed, Caller, can};
-use crate::conversations::actions;
-use crate::conversations::claims::{self, ClaimView};
-use crate::conversations::{self, Detail, ListQuery, NoteView, Page};
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{Authed, Caller};
+use chorus_core::auth::can;
+use chorus_core::conversations::actions;
+use chorus_core::conversations::claims::{self, ClaimView};
+use chorus_core::conversations::{self, ListQuery, NoteView, Page};
+use chorus_core::detail::Detail;
+use chorus_core::state::AppState;
 
 /// Conversations of a view, a page at a time.
 #[utoipa::path(get, path = "/api/v1/conversations", tag = "conversations", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, body = Page), (status = 400, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Page), (status = 400, body = crate::http::error::ErrorBody), (status = 401, body = crate::http::error::ErrorBody)))]
 #[get("/conversations")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -27,15 +30,14 @@ pub async fn list(
 /// conversations.
 #[utoipa::path(get, path = "/api/v1/conversations/{id}", tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "conversation id")),
-    responses((status = 200, body = Detail), (status = 404, body = crate::error::ErrorBody), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Detail), (status = 404, body = crate::http::error::ErrorBody), (status = 401, body = crate::http::error::ErrorBody)))]
 #[get("/conversations/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     _who: Caller<can::ReadConversations>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut d = conversations::detail(&state.db, id.into_inner()).await?;
-    crate::customers::crm::fill(state.crm.as_ref(), &state.db, &mut d);
+    let d = chorus_core::detail::load(&state.db, state.crm.as_ref(), id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(d))
 }
 
@@ -50,7 +52,7 @@ pub struct NoteRequest {
 /// Add an internal note.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/notes", tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "conversation id")), request_body = NoteRequest,
-    responses((status = 201, body = NoteView), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = NoteView), (status = 400, body = crate::http::error::ErrorBody), (status = 404, body = crate::http::error::ErrorBody)))]
 #[post("/conversations/{id}/notes")]
 pub async fn add_note(
     req: HttpRequest,
@@ -70,7 +72,7 @@ fn lease(state: &AppState) -> std::time::Duration {
 }
 
 /// The caller as a claimant: their capacity and the configured lease.
-fn claimant(state: &AppState, who: &crate::agents::AgentView) -> claims::Claimant {
+fn claimant(state: &AppState, who: &chorus_core::agents::AgentView) -> claims::Claimant {
     claims::Claimant::of(who, lease(state))
 }
 
@@ -78,9 +80,9 @@ fn claimant(state: &AppState, who: &crate::agents::AgentView) -> claims::Claiman
 /// every later write to it.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/claim", tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "conversation id")),
-    responses((status = 200, body = ClaimView), (status = 404, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody, description = "already_claimed, or the conversation is resolved"),
-        (status = 503, body = crate::error::ErrorBody, description = "coordination_unavailable")))]
+    responses((status = 200, body = ClaimView), (status = 404, body = crate::http::error::ErrorBody),
+        (status = 409, body = crate::http::error::ErrorBody, description = "already_claimed, or the conversation is resolved"),
+        (status = 503, body = crate::http::error::ErrorBody, description = "coordination_unavailable")))]
 #[post("/conversations/{id}/claim")]
 pub async fn claim(
     req: HttpRequest,
@@ -105,8 +107,8 @@ pub struct FenceRequest {
 /// Give a conversation back to the queue.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/release", tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "conversation id")), request_body = FenceRequest,
-    responses((status = 204), (status = 404, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody, description = "stale_claim: not (or no longer) the holder")))]
+    responses((status = 204), (status = 404, body = crate::http::error::ErrorBody),
+        (status = 409, body = crate::http::error::ErrorBody, description = "stale_claim: not (or no longer) the holder")))]
 #[post("/conversations/{id}/release")]
 pub async fn release(
     req: HttpRequest,
@@ -117,7 +119,13 @@ pub async fn release(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let audit = super::audit_entry(&req, &who, "conversation.release", "conversation", id);
-    claims::release(&state.db, &state.live, id, who.agent.id, body.fence_token, audit).await?;
+    claims::release(
+        &state.db,
+        &state.live,
+        claims::Held { conversation_id: id, agent_id: who.agent.id, fence_token: body.fence_token },
+        audit,
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -133,8 +141,8 @@ pub struct ReassignRequest {
 /// previous holder's token stops working at once.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/reassign", tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "conversation id")), request_body = ReassignRequest,
-    responses((status = 200, body = ClaimView), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ClaimView), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody), (status = 404, body = crate::http::error::ErrorBody)))]
 #[post("/conversations/{id}/reassign")]
 pub async fn reassign(
     req: HttpRequest,
@@ -153,37 +161,35 @@ pub async fn reassign(
 /// sent (202: it is queued; `reply.sent` or `reply.failed` follow on the conversation's and your
 /// own topic); the same `idempotency_key` again returns the first reply instead of posting twice.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/replies", tag = "conversations", security(("bearer" = [])),
-    params(("id" = i64, Path, description = "conversation id")), request_body = crate::replies::NewReply,
-    responses((status = 202, body = crate::replies::ReplyView), (status = 400, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody, description = "stale_claim, resolved, or a key reused elsewhere")))]
+    params(("id" = i64, Path, description = "conversation id")), request_body = chorus_core::replies::NewReply,
+    responses((status = 202, body = chorus_core::replies::ReplyView), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 404, body = crate::http::error::ErrorBody),
+        (status = 409, body = crate::http::error::ErrorBody, description = "stale_claim, resolved, or a key reused elsewhere")))]
 #[post("/conversations/{id}/replies")]
 pub async fn reply(
     req: HttpRequest,
     state: web::Data<AppState>,
     who: Authed<can::WorkConversations>,
     id: web::Path<i64>,
-    body: web::Json<crate::replies::NewReply>,
+    body: web::Json<chorus_core::replies::NewReply>,
 ) -> Result<HttpResponse, ApiError> {
-    let (db, live, wake) = (&state.db, &state.live, &state.reply_wake);
     let id = id.into_inner();
-    crate::customers::crm::guard_public_reply(state.crm.as_ref(), db, id, &body.visibility, &body.text).await?;
     let audit = super::audit_entry(&req, &who, "reply.submit", "conversation", id);
-    let view = crate::replies::submit(db, live, wake, id, who.agent.id, body.into_inner(), audit).await?;
+    let view = chorus_core::replies::submit(&state.outbox(), id, who.agent.id, body.into_inner(), audit).await?;
     Ok(HttpResponse::Accepted().json(view))
 }
 
 /// The replies sent on a conversation, with their delivery status.
 #[utoipa::path(get, path = "/api/v1/conversations/{id}/replies", tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "conversation id")),
-    responses((status = 200, body = Vec<crate::replies::ReplyView>), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<chorus_core::replies::ReplyView>), (status = 401, body = crate::http::error::ErrorBody)))]
 #[get("/conversations/{id}/replies")]
 pub async fn replies(
     state: web::Data<AppState>,
     _who: Caller<can::ReadConversations>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(crate::replies::list(&state.db, id.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(chorus_core::replies::list(&state.db, id.into_inner()).await?))
 }
 
 /// The earlier texts of a message its author edited on the network, oldest first: kept for
@@ -191,8 +197,8 @@ pub async fn replies(
 #[utoipa::path(get, path = "/api/v1/conversations/{id}/messages/{message_id}/revisions", tag = "conversations",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "conversation id"), ("message_id" = i64, Path, description = "message id")),
-    responses((status = 200, body = Vec<conversations::RevisionView>), (status = 404, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<conversations::RevisionView>), (status = 404, body = crate::http::error::ErrorBody),
+        (status = 401, body = crate::http::error::ErrorBody)))]
 #[get("/conversations/{id}/messages/{message_id}/revisions")]
 pub async fn message_revisions(
     state: web::Data<AppState>,
@@ -205,8 +211,8 @@ pub async fn message_revisions(
         .filter(entity::message::Column::ConversationId.eq(conversation_id))
         .one(&state.db)
         .await?
-        .ok_or(ApiError::NotFound("message"))?;
-    let revisions = crate::ingest::changes::revisions(&state.db, message_id).await?;
+        .ok_or(ApiError::Domain(Error::NotFound("message")))?;
+    let revisions = chorus_core::ingest::changes::revisions(&state.db, message_id).await?;
     let views: Vec<conversations::RevisionView> = revisions
         .into_iter()
         .map(|r| conversations::RevisionView { text: r.text, replaced_at: r.replaced_at })
@@ -226,8 +232,8 @@ pub struct MoveToTeamRequest {
 /// holds it keeps it; it changes who is offered it next.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/team", tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "conversation id")), request_body = MoveToTeamRequest,
-    responses((status = 200, body = crate::conversations::Summary), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = chorus_core::conversations::Summary), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody), (status = 404, body = crate::http::error::ErrorBody)))]
 #[post("/conversations/{id}/team")]
 pub async fn move_to_team(
     req: HttpRequest,
@@ -256,8 +262,8 @@ pub struct BulkReassignRequest {
 /// transfer, and the answer says per conversation whether it moved.
 #[utoipa::path(post, path = "/api/v1/conversations/reassign", tag = "conversations", security(("bearer" = [])),
     request_body = BulkReassignRequest,
-    responses((status = 200, body = [claims::Moved]), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = [claims::Moved]), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody)))]
 #[post("/conversations/reassign")]
 pub async fn reassign_many(
     req: HttpRequest,
@@ -274,8 +280,8 @@ pub async fn reassign_many(
 /// Resolve a conversation you hold.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/resolve", tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "conversation id")), request_body = FenceRequest,
-    responses((status = 200, body = crate::conversations::Summary), (status = 404, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody, description = "stale_claim, or already resolved")))]
+    responses((status = 200, body = chorus_core::conversations::Summary), (status = 404, body = crate::http::error::ErrorBody),
+        (status = 409, body = crate::http::error::ErrorBody, description = "stale_claim, or already resolved")))]
 #[post("/conversations/{id}/resolve")]
 pub async fn resolve(
     req: HttpRequest,
@@ -286,7 +292,8 @@ pub async fn resolve(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let audit = super::audit_entry(&req, &who, "conversation.resolve", "conversation", id);
-    let summary = actions::resolve(&state.db, &state.live, id, who.agent.id, body.fence_token, audit).await?;
+    let held = claims::Held { conversation_id: id, agent_id: who.agent.id, fence_token: body.fence_token };
+    let summary = actions::resolve(&state.db, &state.live, held, audit).await?;
     Ok(HttpResponse::Ok().json(summary))
 }
 
@@ -304,9 +311,9 @@ pub struct StatusRequest {
 /// the customer (their next message reopens it), `open` puts it back.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/status", tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "conversation id")), request_body = StatusRequest,
-    responses((status = 200, body = crate::conversations::Summary), (status = 400, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody, description = "stale_claim, or already resolved")))]
+    responses((status = 200, body = chorus_core::conversations::Summary), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 404, body = crate::http::error::ErrorBody),
+        (status = 409, body = crate::http::error::ErrorBody, description = "stale_claim, or already resolved")))]
 #[post("/conversations/{id}/status")]
 pub async fn status(
     req: HttpRequest,
@@ -317,8 +324,8 @@ pub async fn status(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let audit = super::audit_entry(&req, &who, "conversation.status", "conversation", id);
-    let (token, status) = (body.fence_token, body.status.as_str());
-    let summary = actions::set_status(&state.db, &state.live, id, who.agent.id, token, status, audit).await?;
+    let held = claims::Held { conversation_id: id, agent_id: who.agent.id, fence_token: body.fence_token };
+    let summary = actions::set_status(&state.db, &state.live, held, &body.status, audit).await?;
     Ok(HttpResponse::Ok().json(summary))
 }
 
@@ -346,8 +353,8 @@ pub struct TagsResponse {
 /// Change the tags of a conversation you hold.
 #[utoipa::path(post, path = "/api/v1/conversations/{id}/tags", tag = "conversations", security(("bearer" = [])),
     params(("id" = i64, Path, description = "conversation id")), request_body = TagsRequest,
-    responses((status = 200, body = TagsResponse), (status = 400, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody, description = "stale_claim")))]
+    responses((status = 200, body = TagsResponse), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 404, body = crate::http::error::ErrorBody), (status = 409, body = crate::http::error::ErrorBody, description = "stale_claim")))]
 #[post("/conversations/{id}/tags")]
 pub async fn tags(
     req: HttpRequest,
@@ -359,7 +366,8 @@ pub async fn tags(
     let id = id.into_inner();
     let audit = super::audit_entry(&req, &who, "conversation.tags", "conversation", id);
     let edit = actions::TagEdit { add: &body.add, remove: &body.remove };
-    let tags = actions::tag(&state.db, &state.live, id, who.agent.id, body.fence_token, edit, audit).await?;
+    let held = claims::Held { conversation_id: id, agent_id: who.agent.id, fence_token: body.fence_token };
+    let tags = actions::tag(&state.db, &state.live, held, edit, audit).await?;
     let out = TagsResponse { tags };
     Ok(HttpResponse::Ok().json(out))
 }
@@ -370,15 +378,15 @@ pub struct NextResponse {
     /// The claim, with its fencing token.
     pub claim: ClaimView,
     /// The conversation.
-    pub conversation: crate::conversations::Summary,
+    pub conversation: chorus_core::conversations::Summary,
 }
 
 /// Take the best unassigned conversation for the caller, claimed atomically. 204 when the
 /// queue has nothing unclaimed.
 #[utoipa::path(post, path = "/api/v1/conversations/next", tag = "conversations", security(("bearer" = [])),
     responses((status = 200, body = NextResponse), (status = 204, description = "nothing to take"),
-        (status = 409, body = crate::error::ErrorBody, description = "at_capacity"),
-        (status = 503, body = crate::error::ErrorBody, description = "coordination_unavailable")))]
+        (status = 409, body = crate::http::error::ErrorBody, description = "at_capacity"),
+        (status = 503, body = crate::http::error::ErrorBody, description = "coordination_unavailable")))]
 #[post("/conversations/next")]
 pub async fn next(
     req: HttpRequest,

@@ -2,16 +2,18 @@
 //! early-warning alerts.
 
 use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
+use chorus_core::Error;
 use sea_orm::{EntityTrait, QueryOrder, QuerySelect};
 use serde::Deserialize;
 
-use crate::auth::{Authed, Caller, can};
-use crate::crisis::{self, CrisisPatch, CrisisView, Declare, NewResponse, ResponseView, timeline};
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{Authed, Caller};
+use chorus_core::auth::can;
+use chorus_core::crisis::{self, CrisisPatch, CrisisView, Declare, NewResponse, ResponseView, timeline};
+use chorus_core::state::AppState;
 
 fn ip(req: &HttpRequest) -> Option<String> {
-    crate::auth::client_ip(req).map(|a| a.to_string())
+    crate::http::extract::client_ip(req).map(|a| a.to_string())
 }
 
 /// Which crises to list.
@@ -24,7 +26,7 @@ pub struct CrisisQuery {
 
 /// Crises, newest first (anyone signed in: the banner comes from here after a reload).
 #[utoipa::path(get, path = "/api/v1/crises", tag = "crisis", security(("bearer" = [])), params(CrisisQuery),
-    responses((status = 200, body = Vec<CrisisView>), (status = 400, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<CrisisView>), (status = 400, body = crate::http::error::ErrorBody)))]
 #[get("/crises")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -36,8 +38,8 @@ pub async fn list(
 
 /// Declare a crisis (PR, legal, admin): every session on every node gets `crisis.declared`.
 #[utoipa::path(post, path = "/api/v1/crises", tag = "crisis", security(("bearer" = [])), request_body = Declare,
-    responses((status = 201, body = CrisisView), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = CrisisView), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody)))]
 #[post("/crises")]
 pub async fn declare(
     req: HttpRequest,
@@ -52,7 +54,7 @@ pub async fn declare(
 /// One crisis, with its current approved responses.
 #[utoipa::path(get, path = "/api/v1/crises/{id}", tag = "crisis", security(("bearer" = [])),
     params(("id" = i64, Path, description = "crisis id")),
-    responses((status = 200, body = CrisisView), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = CrisisView), (status = 404, body = crate::http::error::ErrorBody)))]
 #[get("/crises/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -65,9 +67,9 @@ pub async fn get(
 /// Change an active crisis: holding message, severity, rota, holds, acknowledgements.
 #[utoipa::path(patch, path = "/api/v1/crises/{id}", tag = "crisis", security(("bearer" = [])),
     params(("id" = i64, Path, description = "crisis id")), request_body = CrisisPatch,
-    responses((status = 200, body = CrisisView), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody, description = "stood down")))]
+    responses((status = 200, body = CrisisView), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody), (status = 404, body = crate::http::error::ErrorBody),
+        (status = 409, body = crate::http::error::ErrorBody, description = "stood down")))]
 #[patch("/crises/{id}")]
 pub async fn update(
     req: HttpRequest,
@@ -84,9 +86,9 @@ pub async fn update(
 /// Publish a new version of an approved response; every agent gets `crisis.response` at once.
 #[utoipa::path(post, path = "/api/v1/crises/{id}/responses", tag = "crisis", security(("bearer" = [])),
     params(("id" = i64, Path, description = "crisis id")), request_body = NewResponse,
-    responses((status = 201, body = ResponseView), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = ResponseView), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody), (status = 404, body = crate::http::error::ErrorBody),
+        (status = 409, body = crate::http::error::ErrorBody)))]
 #[post("/crises/{id}/responses")]
 pub async fn respond(
     req: HttpRequest,
@@ -102,8 +104,8 @@ pub async fn respond(
 /// Stand a crisis down: banners clear, linked conversations get their tier and team back.
 #[utoipa::path(post, path = "/api/v1/crises/{id}/resolve", tag = "crisis", security(("bearer" = [])),
     params(("id" = i64, Path, description = "crisis id")),
-    responses((status = 200, body = CrisisView), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = CrisisView), (status = 403, body = crate::http::error::ErrorBody),
+        (status = 404, body = crate::http::error::ErrorBody), (status = 409, body = crate::http::error::ErrorBody)))]
 #[post("/crises/{id}/resolve")]
 pub async fn resolve(
     req: HttpRequest,
@@ -127,7 +129,7 @@ pub struct TimelineQuery {
 #[utoipa::path(get, path = "/api/v1/crises/{id}/timeline", tag = "crisis", security(("bearer" = [])),
     params(("id" = i64, Path, description = "crisis id"), TimelineQuery),
     responses((status = 200, body = timeline::Timeline, description = "JSON, or text/csv with format=csv"),
-        (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+        (status = 400, body = crate::http::error::ErrorBody), (status = 404, body = crate::http::error::ErrorBody)))]
 #[get("/crises/{id}/timeline")]
 pub async fn export(
     state: web::Data<AppState>,
@@ -139,13 +141,13 @@ pub async fn export(
     match q.format.as_deref().unwrap_or("json") {
         "json" => Ok(HttpResponse::Ok().json(t)),
         "csv" => Ok(HttpResponse::Ok().content_type("text/csv; charset=utf-8").body(timeline::csv(&t)?)),
-        _ => Err(ApiError::Validation("format must be json or csv".into())),
+        _ => Err(ApiError::Domain(Error::Validation("format must be json or csv".into()))),
     }
 }
 
 /// The latest early-warning alerts, newest first (at most 100).
 #[utoipa::path(get, path = "/api/v1/crisis-alerts", tag = "crisis", security(("bearer" = [])),
-    responses((status = 200, description = "alerts as `crisis.alert` carries them"), (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "alerts as `crisis.alert` carries them"), (status = 403, body = crate::http::error::ErrorBody)))]
 #[get("/crisis-alerts")]
 pub async fn alerts(state: web::Data<AppState>, _who: Caller<can::ReadAlerts>) -> Result<HttpResponse, ApiError> {
     use entity::crisis_alert;

@@ -5,19 +5,20 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use crate::auth::{Authed, Caller, can};
-use crate::customers::{self, merge, profile, suggest};
-use crate::erasure::{self, Erased};
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{Authed, Caller};
+use chorus_core::auth::can;
+use chorus_core::customers::{self, merge, profile, suggest};
+use chorus_core::erasure::{self, Erased};
+use chorus_core::state::AppState;
 
 /// Erase a customer (legal, admins): their identities, conversations, messages (and search
 /// index entries), notes, replies, approvals, escalations and stored events, in one
 /// transaction; audited with the counts. Cannot be undone.
 #[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
     params(("id" = i64, Path, description = "customer id")),
-    responses((status = 200, body = Erased), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Erased), (status = 403, body = crate::http::error::ErrorBody),
+        (status = 404, body = crate::http::error::ErrorBody)))]
 #[delete("/customers/{id}")]
 pub async fn erase(
     req: HttpRequest,
@@ -34,8 +35,8 @@ pub async fn erase(
 /// who handled it, sentiment trend, notes, tags, influence, open merge suggestions, merges.
 #[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", security(("bearer" = [])),
     params(("id" = i64, Path, description = "customer id")),
-    responses((status = 200, body = profile::Profile), (status = 401, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = profile::Profile), (status = 401, body = crate::http::error::ErrorBody),
+        (status = 404, body = crate::http::error::ErrorBody)))]
 #[get("/customers/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -58,9 +59,9 @@ pub struct MergeRequest {
 /// Audited; every session viewing a conversation of either customer gets `customer.merged`.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/merge", tag = "customers", security(("bearer" = [])),
     params(("id" = i64, Path, description = "the surviving customer")), request_body = MergeRequest,
-    responses((status = 200, body = merge::MergeView), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody, description = "one of them is already merged into another")))]
+    responses((status = 200, body = merge::MergeView), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody), (status = 404, body = crate::http::error::ErrorBody),
+        (status = 409, body = crate::http::error::ErrorBody, description = "one of them is already merged into another")))]
 #[post("/customers/{id}/merge")]
 pub async fn merge_into(
     req: HttpRequest,
@@ -87,10 +88,10 @@ pub struct UnmergeRequest {
 /// `customer.unmerged`.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/unmerge", tag = "customers", security(("bearer" = [])),
     params(("id" = i64, Path, description = "the surviving customer")), request_body = UnmergeRequest,
-    responses((status = 200, body = merge::MergeView), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody, description = "no merge of that customer into this one to undo"),
-        (status = 409, body = crate::error::ErrorBody, description = "this customer is itself merged: undo that first")))]
+    responses((status = 200, body = merge::MergeView), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody),
+        (status = 404, body = crate::http::error::ErrorBody, description = "no merge of that customer into this one to undo"),
+        (status = 409, body = crate::http::error::ErrorBody, description = "this customer is itself merged: undo that first")))]
 #[post("/customers/{id}/unmerge")]
 pub async fn unmerge(
     req: HttpRequest,
@@ -115,8 +116,8 @@ pub struct CustomerNoteRequest {
 /// Add a note on the customer (kept across all their conversations; never sent to them).
 #[utoipa::path(post, path = "/api/v1/customers/{id}/notes", tag = "customers", security(("bearer" = [])),
     params(("id" = i64, Path, description = "customer id")), request_body = CustomerNoteRequest,
-    responses((status = 201, body = profile::CustomerNoteView), (status = 400, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = profile::CustomerNoteView), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 404, body = crate::http::error::ErrorBody), (status = 409, body = crate::http::error::ErrorBody)))]
 #[post("/customers/{id}/notes")]
 pub async fn add_note(
     req: HttpRequest,
@@ -146,8 +147,8 @@ pub struct CustomerTagsRequest {
 /// Change a customer's tags (conversation lists filter by them: `customer_tag=vip`). Audited.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/tags", tag = "customers", security(("bearer" = [])),
     params(("id" = i64, Path, description = "customer id")), request_body = CustomerTagsRequest,
-    responses((status = 200, body = customers::CustomerTags), (status = 400, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = customers::CustomerTags), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 404, body = crate::http::error::ErrorBody), (status = 409, body = crate::http::error::ErrorBody)))]
 #[post("/customers/{id}/tags")]
 pub async fn tags(
     req: HttpRequest,
@@ -173,9 +174,9 @@ pub struct CrmLinkRequest {
 /// `customers.link_crm`, supervisors). Audited with before and after.
 #[utoipa::path(put, path = "/api/v1/customers/{id}/crm", tag = "customers", security(("bearer" = []), ("api_key" = [])),
     params(("id" = i64, Path, description = "customer id")), request_body = CrmLinkRequest,
-    responses((status = 200, body = customers::CrmLink), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody, description = "the customer is merged into another")))]
+    responses((status = 200, body = customers::CrmLink), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody), (status = 404, body = crate::http::error::ErrorBody),
+        (status = 409, body = crate::http::error::ErrorBody, description = "the customer is merged into another")))]
 #[put("/customers/{id}/crm")]
 pub async fn link_crm(
     req: HttpRequest,
@@ -192,8 +193,8 @@ pub async fn link_crm(
 /// Remove a customer's CRM link. Audited.
 #[utoipa::path(delete, path = "/api/v1/customers/{id}/crm", tag = "customers", security(("bearer" = []), ("api_key" = [])),
     params(("id" = i64, Path, description = "customer id")),
-    responses((status = 200, body = customers::CrmLink), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = customers::CrmLink), (status = 403, body = crate::http::error::ErrorBody),
+        (status = 404, body = crate::http::error::ErrorBody), (status = 409, body = crate::http::error::ErrorBody)))]
 #[delete("/customers/{id}/crm")]
 pub async fn unlink_crm(
     req: HttpRequest,
@@ -209,8 +210,8 @@ pub async fn unlink_crm(
 /// Merge suggestions (open ones unless `status` says otherwise), newest first.
 #[utoipa::path(get, path = "/api/v1/merge-suggestions", tag = "customers", security(("bearer" = [])),
     params(suggest::SuggestionQuery),
-    responses((status = 200, body = Vec<suggest::SuggestionView>), (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<suggest::SuggestionView>), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 401, body = crate::http::error::ErrorBody)))]
 #[get("/merge-suggestions")]
 pub async fn suggestions(
     state: web::Data<AppState>,
@@ -224,8 +225,8 @@ pub async fn suggestions(
 /// one it was known for (as `POST /customers/{other}/merge`).
 #[utoipa::path(post, path = "/api/v1/merge-suggestions/{id}/accept", tag = "customers", security(("bearer" = [])),
     params(("id" = i64, Path, description = "suggestion id")),
-    responses((status = 200, body = merge::MergeView), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = merge::MergeView), (status = 403, body = crate::http::error::ErrorBody),
+        (status = 404, body = crate::http::error::ErrorBody), (status = 409, body = crate::http::error::ErrorBody)))]
 #[post("/merge-suggestions/{id}/accept")]
 pub async fn accept_suggestion(
     req: HttpRequest,
@@ -241,8 +242,8 @@ pub async fn accept_suggestion(
 /// Dismiss a merge suggestion (not the same person). Audited.
 #[utoipa::path(post, path = "/api/v1/merge-suggestions/{id}/dismiss", tag = "customers", security(("bearer" = [])),
     params(("id" = i64, Path, description = "suggestion id")),
-    responses((status = 200, body = suggest::SuggestionView), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = suggest::SuggestionView), (status = 403, body = crate::http::error::ErrorBody),
+        (status = 404, body = crate::http::error::ErrorBody), (status = 409, body = crate::http::error::ErrorBody)))]
 #[post("/merge-suggestions/{id}/dismiss")]
 pub async fn dismiss_suggestion(
     req: HttpRequest,

@@ -3,15 +3,16 @@
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
 
 use super::audit_entry as entry;
-use crate::audit;
-use crate::auth::{Authed, Caller, can};
-use crate::error::ApiError;
-use crate::example_responses::{self, ExampleSpec, ExampleView, ListQuery};
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{Authed, Caller};
+use chorus_core::audit;
+use chorus_core::auth::can;
+use chorus_core::example_responses::{self, ExampleSpec, ExampleView, ListQuery};
+use chorus_core::state::AppState;
 
 /// Example responses, by topic, optionally filtered by topic and words.
 #[utoipa::path(get, path = "/api/v1/example-responses", tag = "writing", security(("bearer" = [])), params(ListQuery),
-    responses((status = 200, body = Vec<ExampleView>), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<ExampleView>), (status = 401, body = crate::http::error::ErrorBody)))]
 #[get("/example-responses")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -24,8 +25,8 @@ pub async fn list(
 /// Add an example response.
 #[utoipa::path(post, path = "/api/v1/example-responses", tag = "writing", security(("bearer" = [])),
     request_body = ExampleSpec,
-    responses((status = 201, body = ExampleView), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = ExampleView), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody)))]
 #[post("/example-responses")]
 pub async fn create(
     req: HttpRequest,
@@ -33,7 +34,7 @@ pub async fn create(
     who: Authed<can::ManageGuidance>,
     body: web::Json<ExampleSpec>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = chorus_core::db::begin_write(&state.db).await?;
     let created = example_responses::create(&txn, body.into_inner(), who.agent.id).await?;
     let e = entry(&req, &who, "example_response.create", "example_response", created.id);
     audit::record(&txn, e.with_after(&created)).await?;
@@ -44,8 +45,8 @@ pub async fn create(
 /// Replace an example response.
 #[utoipa::path(put, path = "/api/v1/example-responses/{id}", tag = "writing", security(("bearer" = [])),
     params(("id" = i64, Path, description = "example id")), request_body = ExampleSpec,
-    responses((status = 200, body = ExampleView), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = ExampleView), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody), (status = 404, body = crate::http::error::ErrorBody)))]
 #[put("/example-responses/{id}")]
 pub async fn replace(
     req: HttpRequest,
@@ -56,7 +57,7 @@ pub async fn replace(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let before = example_responses::get(&state.db, id).await?;
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = chorus_core::db::begin_write(&state.db).await?;
     let after = example_responses::replace(&txn, id, body.into_inner()).await?;
     let e = entry(&req, &who, "example_response.update", "example_response", id);
     audit::record(&txn, e.with_before(&before).with_after(&after)).await?;
@@ -67,8 +68,8 @@ pub async fn replace(
 /// Delete an example response.
 #[utoipa::path(delete, path = "/api/v1/example-responses/{id}", tag = "writing", security(("bearer" = [])),
     params(("id" = i64, Path, description = "example id")),
-    responses((status = 204), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 204), (status = 403, body = crate::http::error::ErrorBody),
+        (status = 404, body = crate::http::error::ErrorBody)))]
 #[delete("/example-responses/{id}")]
 pub async fn remove(
     req: HttpRequest,
@@ -78,7 +79,7 @@ pub async fn remove(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let before = example_responses::get(&state.db, id).await?;
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = chorus_core::db::begin_write(&state.db).await?;
     example_responses::delete(&txn, id).await?;
     let e = entry(&req, &who, "example_response.delete", "example_response", id);
     audit::record(&txn, e.with_before(&before)).await?;

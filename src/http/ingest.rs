@@ -2,14 +2,15 @@
 //! listening tools. One message object or an array of them.
 
 use actix_web::{HttpRequest, HttpResponse, post, web};
+use chorus_core::Error;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::body::read_limited;
-use crate::auth::IngestKey;
-use crate::error::ApiError;
-use crate::ingest::{IngestError, NormalizedMessage, Outcome, Source};
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::IngestKey;
+use chorus_core::ingest::{NormalizedMessage, Outcome, Source};
+use chorus_core::state::AppState;
 
 /// The fate of each submitted message, in submission order.
 #[derive(Debug, Serialize, ToSchema)]
@@ -18,24 +19,13 @@ pub struct IngestResponse {
     pub results: Vec<Outcome>,
 }
 
-impl From<IngestError> for ApiError {
-    fn from(e: IngestError) -> Self {
-        match e {
-            IngestError::Overloaded => ApiError::Unavailable("ingest is overloaded, retry later"),
-            IngestError::Closed => ApiError::Unavailable("ingest is shutting down"),
-            IngestError::Unreachable => ApiError::Unavailable("the store is unreachable; retry later"),
-            IngestError::Store(db) => ApiError::Unexpected(anyhow::Error::new(db).context("ingest commit")),
-        }
-    }
-}
-
 /// Parses one message or an array of messages.
 pub fn parse_messages(body: &[u8], max: usize) -> Result<Vec<NormalizedMessage>, ApiError> {
     let value: serde_json::Value = serde_json::from_slice(body).map_err(|e| ApiError::from_json(&e))?;
     let msgs: Vec<NormalizedMessage> = match value {
         serde_json::Value::Array(items) => {
             if items.len() > max {
-                return Err(ApiError::Validation(format!("at most {max} messages per request")));
+                return Err(ApiError::Domain(Error::Validation(format!("at most {max} messages per request"))));
             }
             items
                 .into_iter()
@@ -60,9 +50,9 @@ pub fn parse_messages(body: &[u8], max: usize) -> Result<Vec<NormalizedMessage>,
 /// resubmitting a message (same brand account and `platform_message_id`) stores nothing new.
 #[utoipa::path(post, path = "/api/v1/ingest/messages", tag = "ingest", security(("api_key" = [])),
     request_body(content = Vec<NormalizedMessage>, description = "One message object, or an array of them"),
-    responses((status = 200, body = IngestResponse), (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
-        (status = 503, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = IngestResponse), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 401, body = crate::http::error::ErrorBody), (status = 413, body = crate::http::error::ErrorBody),
+        (status = 503, body = crate::http::error::ErrorBody)))]
 #[post("/ingest/messages")]
 pub async fn ingest_messages(
     req: HttpRequest,

@@ -12,9 +12,8 @@ use actix_web::web;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, Quota};
 
-use crate::config::LimitSettings;
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use chorus_core::config::LimitSettings;
 
 /// The node's limiters.
 pub struct Limits {
@@ -90,13 +89,14 @@ pub async fn enforce(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    if let Some(state) = req.app_data::<web::Data<AppState>>() {
+    if let Some(limits) = req.app_data::<web::Data<Limits>>() {
         let path = req.path();
-        let ip = || crate::auth::client_ip(req.request()).map_or_else(|| "unknown".to_owned(), |a| a.to_string());
+        let ip =
+            || crate::http::extract::client_ip(req.request()).map_or_else(|| "unknown".to_owned(), |a| a.to_string());
         if path == "/api/v1/auth/login" {
-            state.limits.login(&ip())?;
-        } else if !path.starts_with("/api/v1/ingest/") && crate::auth::token_of(req.request()).is_none() {
-            state.limits.api(&format!("ip:{}", ip()))?;
+            limits.login(&ip())?;
+        } else if !path.starts_with("/api/v1/ingest/") && crate::http::extract::token_of(req.request()).is_none() {
+            limits.api(&format!("ip:{}", ip()))?;
         }
     }
     next.call(req).await

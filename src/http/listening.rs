@@ -2,15 +2,16 @@
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 
-use crate::audit;
-use crate::auth::{Authed, Caller, can};
-use crate::error::ApiError;
-use crate::listening::{self, ListeningRule, NewListeningRule};
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{Authed, Caller};
+use chorus_core::audit;
+use chorus_core::auth::can;
+use chorus_core::listening::{self, ListeningRule, NewListeningRule};
+use chorus_core::state::AppState;
 
 /// Saved searches.
 #[utoipa::path(get, path = "/api/v1/listening-rules", tag = "listening", security(("bearer" = [])),
-    responses((status = 200, body = Vec<ListeningRule>), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<ListeningRule>), (status = 401, body = crate::http::error::ErrorBody)))]
 #[get("/listening-rules")]
 pub async fn list(state: web::Data<AppState>, _who: Caller<can::ReadSettings>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(listening::list(&state.db).await?))
@@ -18,8 +19,8 @@ pub async fn list(state: web::Data<AppState>, _who: Caller<can::ReadSettings>) -
 
 /// Save a search (supervisor or admin). Applies to messages ingested from now on.
 #[utoipa::path(post, path = "/api/v1/listening-rules", tag = "listening", security(("bearer" = [])), request_body = NewListeningRule,
-    responses((status = 201, body = ListeningRule), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = ListeningRule), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody), (status = 409, body = crate::http::error::ErrorBody)))]
 #[post("/listening-rules")]
 pub async fn create(
     req: HttpRequest,
@@ -27,7 +28,7 @@ pub async fn create(
     who: Authed<can::ManageListening>,
     body: web::Json<NewListeningRule>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = chorus_core::db::begin_write(&state.db).await?;
     let rule = listening::create(&txn, body.into_inner()).await?;
     audit::record(
         &txn,
@@ -42,7 +43,7 @@ pub async fn create(
 /// Delete a saved search (supervisor or admin).
 #[utoipa::path(delete, path = "/api/v1/listening-rules/{id}", tag = "listening", security(("bearer" = [])),
     params(("id" = i64, Path, description = "rule id")),
-    responses((status = 204), (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 204), (status = 403, body = crate::http::error::ErrorBody), (status = 404, body = crate::http::error::ErrorBody)))]
 #[delete("/listening-rules/{id}")]
 pub async fn delete(
     req: HttpRequest,
@@ -50,7 +51,7 @@ pub async fn delete(
     who: Authed<can::ManageListening>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = chorus_core::db::begin_write(&state.db).await?;
     let rule = listening::delete(&txn, id.into_inner()).await?;
     audit::record(
         &txn,

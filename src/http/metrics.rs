@@ -2,23 +2,25 @@
 //! now, the figures over time, and the targets they are measured against.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, put, web};
+use chorus_core::Error;
 
 use super::audit_entry as entry;
-use crate::audit;
-use crate::auth::{Authed, Caller, can};
-use crate::error::ApiError;
-use crate::metrics::history::{self as hist, History, HistoryQuery};
-use crate::metrics::live::{self, LiveFigures};
-use crate::sla::{self, PolicySpec, PolicyView};
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use crate::http::extract::{Authed, Caller};
+use chorus_core::audit;
+use chorus_core::auth::can;
+use chorus_core::metrics::history::{self as hist, History, HistoryQuery};
+use chorus_core::metrics::live::{self, LiveFigures};
+use chorus_core::sla::{self, PolicySpec, PolicyView};
+use chorus_core::state::AppState;
 
 /// The queue (by tier and team, oldest wait, overdue, escalated), the agents (online, away,
 /// with room, at capacity), today's first responses, and today's FRT, ART, attainment, breaches
 /// and handling in and out of business hours, overall and per team.
 /// `brand_account_id` narrows the queue and today's figures to one brand account.
 #[utoipa::path(get, path = "/api/v1/metrics/live", tag = "metrics", security(("bearer" = [])), params(live::Scope),
-    responses((status = 200, body = LiveFigures), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = LiveFigures), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody)))]
 #[get("/metrics/live")]
 pub async fn current(
     state: web::Data<AppState>,
@@ -33,7 +35,7 @@ pub async fn current(
 #[utoipa::path(get, path = "/api/v1/metrics/history", tag = "metrics", security(("bearer" = [])),
     params(HistoryQuery),
     responses((status = 200, body = History, description = "JSON, or text/csv with format=csv"),
-        (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)))]
+        (status = 400, body = crate::http::error::ErrorBody), (status = 403, body = crate::http::error::ErrorBody)))]
 #[get("/metrics/history")]
 pub async fn over_time(
     state: web::Data<AppState>,
@@ -47,13 +49,13 @@ pub async fn over_time(
             .content_type("text/csv; charset=utf-8")
             .insert_header(("Content-Disposition", "attachment; filename=\"chorus-metrics.csv\""))
             .body(hist::csv(&h)?)),
-        other => Err(ApiError::Validation(format!("format is json or csv (got {other:?})"))),
+        other => Err(ApiError::Domain(Error::Validation(format!("format is json or csv (got {other:?})")))),
     }
 }
 
 /// The SLA policies (anyone signed in: agents see what they are measured against).
 #[utoipa::path(get, path = "/api/v1/sla-policies", tag = "metrics", security(("bearer" = [])),
-    responses((status = 200, body = Vec<PolicyView>), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<PolicyView>), (status = 401, body = crate::http::error::ErrorBody)))]
 #[get("/sla-policies")]
 pub async fn list_policies(
     state: web::Data<AppState>,
@@ -66,8 +68,8 @@ pub async fn list_policies(
 /// messages stored from now on, on every node.
 #[utoipa::path(post, path = "/api/v1/sla-policies", tag = "metrics", security(("bearer" = [])),
     request_body = PolicySpec,
-    responses((status = 201, body = PolicyView), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = PolicyView), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody), (status = 409, body = crate::http::error::ErrorBody)))]
 #[post("/sla-policies")]
 pub async fn create_policy(
     req: HttpRequest,
@@ -75,7 +77,7 @@ pub async fn create_policy(
     who: Authed<can::ManageSlaPolicies>,
     body: web::Json<PolicySpec>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = chorus_core::db::begin_write(&state.db).await?;
     let created = sla::create(&txn, body.into_inner()).await?;
     let e = entry(&req, &who, "sla_policy.create", "sla_policy", created.id);
     audit::record(&txn, e.with_after(&created)).await?;
@@ -87,9 +89,9 @@ pub async fn create_policy(
 /// Replace a policy.
 #[utoipa::path(put, path = "/api/v1/sla-policies/{id}", tag = "metrics", security(("bearer" = [])),
     params(("id" = i64, Path, description = "policy id")), request_body = PolicySpec,
-    responses((status = 200, body = PolicyView), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = PolicyView), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody), (status = 404, body = crate::http::error::ErrorBody),
+        (status = 409, body = crate::http::error::ErrorBody)))]
 #[put("/sla-policies/{id}")]
 pub async fn replace_policy(
     req: HttpRequest,
@@ -100,7 +102,7 @@ pub async fn replace_policy(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let before = sla::get(&state.db, id).await?;
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = chorus_core::db::begin_write(&state.db).await?;
     let after = sla::replace(&txn, id, body.into_inner()).await?;
     let e = entry(&req, &who, "sla_policy.update", "sla_policy", id);
     audit::record(&txn, e.with_before(&before).with_after(&after)).await?;
@@ -112,8 +114,8 @@ pub async fn replace_policy(
 /// Delete a policy.
 #[utoipa::path(delete, path = "/api/v1/sla-policies/{id}", tag = "metrics", security(("bearer" = [])),
     params(("id" = i64, Path, description = "policy id")),
-    responses((status = 204), (status = 403, body = crate::error::ErrorBody),
-        (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 204), (status = 403, body = crate::http::error::ErrorBody),
+        (status = 404, body = crate::http::error::ErrorBody)))]
 #[delete("/sla-policies/{id}")]
 pub async fn delete_policy(
     req: HttpRequest,
@@ -123,7 +125,7 @@ pub async fn delete_policy(
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let before = sla::get(&state.db, id).await?;
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = chorus_core::db::begin_write(&state.db).await?;
     sla::delete(&txn, id).await?;
     let e = entry(&req, &who, "sla_policy.delete", "sla_policy", id);
     audit::record(&txn, e.with_before(&before)).await?;

@@ -12,8 +12,10 @@ pub mod console;
 pub mod conversations;
 pub mod crises;
 pub mod customers;
+pub mod error;
 pub mod escalations;
 pub mod example_responses;
+pub mod extract;
 pub mod ingest;
 pub mod limits;
 pub mod listening;
@@ -27,7 +29,7 @@ pub mod webhooks_out;
 
 use actix_web::{HttpRequest, web};
 
-use crate::auth::AuthedAgent;
+use crate::http::extract::AuthedAgent;
 
 /// The audit entry of an action an agent took through the API: actor and client address filled
 /// in, before/after left to the caller.
@@ -37,18 +39,18 @@ pub fn audit_entry(
     action: &str,
     target_type: &str,
     target_id: impl ToString,
-) -> crate::audit::Entry {
+) -> chorus_core::audit::Entry {
     entry_for(req, format!("agent:{}", who.agent.id), who.ip, action, target_type, target_id)
 }
 
 /// [`audit_entry`] for a route agents and API keys both call (`agent:<id>` or `key:<id>`).
 pub fn caller_audit_entry<P>(
     req: &HttpRequest,
-    who: &crate::auth::Caller<P>,
+    who: &crate::http::extract::Caller<P>,
     action: &str,
     target_type: &str,
     target_id: impl ToString,
-) -> crate::audit::Entry {
+) -> chorus_core::audit::Entry {
     entry_for(req, who.actor(), who.ip, action, target_type, target_id)
 }
 
@@ -59,13 +61,13 @@ fn entry_for(
     action: &str,
     target_type: &str,
     target_id: impl ToString,
-) -> crate::audit::Entry {
-    crate::audit::Entry {
+) -> chorus_core::audit::Entry {
+    chorus_core::audit::Entry {
         actor,
         action: action.into(),
         target_type: target_type.into(),
         target_id: Some(target_id.to_string()),
-        ip: ip.or_else(|| crate::auth::client_ip(req)).map(|a| a.to_string()),
+        ip: ip.or_else(|| crate::http::extract::client_ip(req)).map(|a| a.to_string()),
         ..Default::default()
     }
 }
@@ -73,21 +75,21 @@ fn entry_for(
 /// Audits an export as it starts: who asked for what (the filters), from where.
 pub async fn record_export(
     req: &HttpRequest,
-    state: &crate::state::AppState,
+    state: &chorus_core::state::AppState,
     actor: &str,
     ip: Option<std::net::IpAddr>,
     action: &str,
     filters: &impl serde::Serialize,
-) -> Result<(), crate::error::ApiError> {
-    let entry = crate::audit::Entry {
+) -> Result<(), crate::http::error::ApiError> {
+    let entry = chorus_core::audit::Entry {
         actor: actor.to_owned(),
         action: action.into(),
         target_type: "export".into(),
         after: serde_json::to_value(filters).ok(),
-        ip: ip.or_else(|| crate::auth::client_ip(req)).map(|a| a.to_string()),
+        ip: ip.or_else(|| crate::http::extract::client_ip(req)).map(|a| a.to_string()),
         ..Default::default()
     };
-    crate::audit::record(&state.db, entry).await?;
+    chorus_core::audit::record(&state.db, entry).await?;
     Ok(())
 }
 

@@ -10,8 +10,9 @@
 //! ([`NormalizedMessage::sanitize`]).
 //! WebSocket commands are checked in `ws::protocol::parse`.
 //!
-//! [`NormalizedMessage::sanitize`]: crate::ingest::normalized::NormalizedMessage::sanitize
+//! [`NormalizedMessage::sanitize`]: chorus_core::ingest::normalized::NormalizedMessage::sanitize
 
+use chorus_core::Error;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -24,7 +25,7 @@ use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use futures_util::Stream;
 
-use crate::error::ApiError;
+use crate::http::error::ApiError;
 
 /// A request body as actix streams it.
 type Boxed = Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>;
@@ -45,7 +46,7 @@ pub async fn refuse_nul(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let uri = req.uri();
     if has_encoded_nul(uri.path()) || uri.query().is_some_and(has_encoded_nul) {
-        return Err(ApiError::Validation(REFUSED.into()).into());
+        return Err(ApiError::Domain(Error::Validation(REFUSED.into())).into());
     }
     // Customers' words (webhooks, the ingest API) are stripped instead (see above); a
     // WebSocket's body is its frame stream, checked command by command once decoded.

@@ -58,8 +58,8 @@ impl Modify for Security {
         super::webhooks_out::list, super::webhooks_out::create, super::webhooks_out::update,
         super::webhooks_out::remove, super::webhooks_out::deliveries, super::webhooks_out::retry,
     ),
-    components(schemas(crate::error::ErrorBody, crate::triage::Reason, crate::triage::Tier, crate::export::Format,
-        crate::archive::Kind, crate::conversations::View))
+    components(schemas(crate::http::error::ErrorBody, chorus_core::triage::Reason, chorus_core::triage::Tier, chorus_core::export::Format,
+        chorus_core::archive::Kind, chorus_core::conversations::View))
 )]
 pub struct ApiDoc;
 
@@ -145,7 +145,7 @@ fn finish_operations(doc: &mut serde_json::Value) {
 }
 
 /// The description of a response that has none: from the operation's summary for a success,
-/// from the error codes `crate::error` maps to its status for an error.
+/// from the error codes `crate::http::error` maps to its status for an error.
 fn response_description(method: &str, status: &str, summary: &str) -> String {
     let error = match status {
         "400" => {

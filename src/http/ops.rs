@@ -1,13 +1,14 @@
 //! Operations: liveness, readiness, Prometheus metrics.
 
 use actix_web::{HttpResponse, get, web};
+use chorus_core::Error;
 use entity::conversation;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
-use crate::conversations::{STATUS_NEW, STATUS_OPEN};
-use crate::error::ApiError;
-use crate::state::AppState;
-use crate::triage::Tier;
+use crate::http::error::ApiError;
+use chorus_core::conversations::{STATUS_NEW, STATUS_OPEN};
+use chorus_core::state::AppState;
+use chorus_core::triage::Tier;
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "ok")))]
@@ -18,11 +19,11 @@ pub async fn healthz() -> HttpResponse {
 
 /// The store (and Redis, in cluster mode) answers, and every background task runs.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "ready"), (status = 503, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "ready"), (status = 503, body = crate::http::error::ErrorBody)))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     if state.live.is_shutting_down() {
-        return Err(ApiError::Unavailable("shutting down"));
+        return Err(ApiError::Domain(Error::Unavailable("shutting down")));
     }
     answers_soon(state.db.ping(), "store not reachable").await?;
     answers_soon(state.coord.ping(), "coordination backend not reachable").await?;
@@ -44,11 +45,11 @@ async fn answers_soon<E: std::fmt::Display>(
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => {
             tracing::warn!(error.message = %e, "{refusal}");
-            Err(ApiError::Unavailable(refusal))
+            Err(ApiError::Domain(Error::Unavailable(refusal)))
         }
         Err(_) => {
             tracing::warn!("{refusal}: no answer within 2 s");
-            Err(ApiError::Unavailable(refusal))
+            Err(ApiError::Domain(Error::Unavailable(refusal)))
         }
     }
 }

@@ -5,11 +5,12 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::audit_entry as entry;
-use crate::audit;
-use crate::auth::{Authed, Caller, can};
-use crate::error::ApiError;
-use crate::state::AppState;
-use crate::teams::{self, NewTeam, TeamPatch, TeamView};
+use crate::http::error::ApiError;
+use crate::http::extract::{Authed, Caller};
+use chorus_core::audit;
+use chorus_core::auth::can;
+use chorus_core::state::AppState;
+use chorus_core::teams::{self, NewTeam, TeamPatch, TeamView};
 
 /// Reloads this node's routes after a change, so the next batch routes by them (other nodes
 /// pick the change up within `teams::REFRESH`).
@@ -21,7 +22,7 @@ async fn reload(state: &AppState) {
 
 /// All teams, with their members.
 #[utoipa::path(get, path = "/api/v1/teams", tag = "teams", security(("bearer" = [])),
-    responses((status = 200, body = Vec<TeamView>), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = Vec<TeamView>), (status = 401, body = crate::http::error::ErrorBody)))]
 #[get("/teams")]
 pub async fn list(state: web::Data<AppState>, _who: Caller<can::ReadDirectory>) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(teams::list(&state.db).await?))
@@ -29,8 +30,8 @@ pub async fn list(state: web::Data<AppState>, _who: Caller<can::ReadDirectory>) 
 
 /// Create a team (admin).
 #[utoipa::path(post, path = "/api/v1/teams", tag = "teams", security(("bearer" = [])), request_body = NewTeam,
-    responses((status = 201, body = TeamView), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 201, body = TeamView), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody), (status = 409, body = crate::http::error::ErrorBody)))]
 #[post("/teams")]
 pub async fn create(
     req: HttpRequest,
@@ -38,7 +39,7 @@ pub async fn create(
     who: Authed<can::ManageAgents>,
     body: web::Json<NewTeam>,
 ) -> Result<HttpResponse, ApiError> {
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = chorus_core::db::begin_write(&state.db).await?;
     let created = teams::create(&txn, body.into_inner()).await?;
     audit::record(&txn, entry(&req, &who, "team.create", "team", created.id).with_after(&created)).await?;
     txn.commit().await?;
@@ -50,9 +51,9 @@ pub async fn create(
 /// from now on; turning push on hands the team's waiting work to its members within a second.
 #[utoipa::path(patch, path = "/api/v1/teams/{id}", tag = "teams", security(("bearer" = [])),
     params(("id" = i64, Path, description = "team id")), request_body = TeamPatch,
-    responses((status = 200, body = TeamView), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
-        (status = 409, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = TeamView), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody), (status = 404, body = crate::http::error::ErrorBody),
+        (status = 409, body = crate::http::error::ErrorBody)))]
 #[patch("/teams/{id}")]
 pub async fn update(
     req: HttpRequest,
@@ -62,7 +63,7 @@ pub async fn update(
     body: web::Json<TeamPatch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = chorus_core::db::begin_write(&state.db).await?;
     let (before, after) = teams::update(&txn, id, body.into_inner()).await?;
     audit::record(&txn, entry(&req, &who, "team.update", "team", id).with_before(&before).with_after(&after)).await?;
     txn.commit().await?;
@@ -82,8 +83,8 @@ pub struct TeamMembership {
 /// team's queue; they need not reconnect.
 #[utoipa::path(put, path = "/api/v1/agents/{id}/team", tag = "teams", security(("bearer" = [])),
     params(("id" = i64, Path, description = "agent id")), request_body = TeamMembership,
-    responses((status = 200, body = crate::agents::AgentView), (status = 400, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = chorus_core::agents::AgentView), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody), (status = 404, body = crate::http::error::ErrorBody)))]
 #[put("/agents/{id}/team")]
 pub async fn set_agent_team(
     req: HttpRequest,
@@ -93,7 +94,7 @@ pub async fn set_agent_team(
     body: web::Json<TeamMembership>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
-    let txn = crate::db::begin_write(&state.db).await?;
+    let txn = chorus_core::db::begin_write(&state.db).await?;
     let (before, after) = teams::set_agent_team(&txn, id, body.team_id).await?;
     audit::record(&txn, entry(&req, &who, "agent.team", "agent", id).with_before(&before).with_after(&after)).await?;
     txn.commit().await?;

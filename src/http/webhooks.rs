@@ -2,15 +2,16 @@
 //! anything is parsed; a delivery is answered 200 only after its messages are committed.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chorus_core::Error;
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::body::read_limited;
-use crate::error::ApiError;
-use crate::ingest::webhook::{PayloadError, SignatureError};
-use crate::ingest::{Source, meta, x};
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use chorus_core::ingest::webhook::{PayloadError, SignatureError};
+use chorus_core::ingest::{Source, meta, x};
+use chorus_core::state::AppState;
 
 impl From<SignatureError> for ApiError {
     fn from(e: SignatureError) -> Self {
@@ -50,15 +51,13 @@ pub struct MetaVerifyQuery {
 
 /// Answers Meta's `hub.challenge` when `hub.verify_token` matches.
 #[utoipa::path(get, path = "/webhooks/meta", tag = "webhooks", params(MetaVerifyQuery),
-    responses((status = 200, description = "the challenge, as text/plain"), (status = 403, body = crate::error::ErrorBody),
-        (status = 503, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "the challenge, as text/plain"), (status = 403, body = crate::http::error::ErrorBody),
+        (status = 503, body = crate::http::error::ErrorBody)))]
 #[get("/webhooks/meta")]
 pub async fn meta_verify(state: web::Data<AppState>, q: web::Query<MetaVerifyQuery>) -> Result<HttpResponse, ApiError> {
-    let expected = state
-        .settings
-        .meta_verify_token
-        .as_ref()
-        .ok_or(ApiError::NotConfigured("Meta webhooks are not configured: set CHORUS_META_VERIFY_TOKEN"))?;
+    let expected = state.settings.meta_verify_token.as_ref().ok_or(ApiError::Domain(Error::NotConfigured(
+        "Meta webhooks are not configured: set CHORUS_META_VERIFY_TOKEN",
+    )))?;
     match meta::verify_challenge(
         q.mode.as_deref(),
         q.verify_token.as_deref(),
@@ -66,7 +65,7 @@ pub async fn meta_verify(state: web::Data<AppState>, q: web::Query<MetaVerifyQue
         expected.expose_secret(),
     ) {
         Some(challenge) => Ok(HttpResponse::Ok().content_type("text/plain").body(challenge)),
-        None => Err(ApiError::Forbidden("verify token does not match")),
+        None => Err(ApiError::Domain(Error::Forbidden("verify token does not match"))),
     }
 }
 
@@ -74,9 +73,9 @@ pub async fn meta_verify(state: web::Data<AppState>, q: web::Query<MetaVerifyQue
 #[utoipa::path(post, path = "/webhooks/meta", tag = "webhooks",
     params(("X-Hub-Signature-256" = String, Header, description = "sha256=<hex HMAC-SHA256 of the body with the app secret>")),
     request_body(content = Object, description = "Meta's webhook payload (object page, instagram or whatsapp_business_account)"),
-    responses((status = 200, description = "committed"), (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
-        (status = 503, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "committed"), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 401, body = crate::http::error::ErrorBody), (status = 413, body = crate::http::error::ErrorBody),
+        (status = 503, body = crate::http::error::ErrorBody)))]
 #[post("/webhooks/meta")]
 pub async fn meta_receive(
     req: HttpRequest,
@@ -109,14 +108,14 @@ struct Network<'a> {
 type VerifyFn = fn(secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), SignatureError>;
 
 /// Turns a verified body into what the delivery holds.
-type ParseFn = fn(body: &[u8]) -> Result<crate::ingest::delivery::Delivery, PayloadError>;
+type ParseFn = fn(body: &[u8]) -> Result<chorus_core::ingest::delivery::Delivery, PayloadError>;
 
 /// Reads the body within the limit, checks the signature over those exact bytes, parses, and
 /// returns once the messages and the changes to earlier ones are committed. What the delivery
 /// holds that Chorus does not use is counted and answered 2xx like the rest: the networks retry
 /// a refused delivery and in the end disable the subscription.
 async fn receive(req: &HttpRequest, state: &AppState, payload: web::Payload, n: Network<'_>) -> Result<(), ApiError> {
-    let secret = n.secret.ok_or(ApiError::NotConfigured(n.missing))?;
+    let secret = n.secret.ok_or(ApiError::Domain(Error::NotConfigured(n.missing)))?;
     let body = read_limited(req, payload, state.settings.max_body_bytes).await?;
     (n.verify)(secret.expose_secret().as_bytes(), &body, header(req, n.signature_header))?;
     let mut delivery = (n.parse)(&body)?;
@@ -132,12 +131,12 @@ async fn receive(req: &HttpRequest, state: &AppState, payload: web::Payload, n: 
     }
     let count = msgs.len();
     state.ingest.submit(n.source, msgs).await?;
-    let applied = crate::ingest::changes::apply(&state.db, &state.live, &delivery.changes).await?;
-    if crate::ingest::mentions::configured(&state.settings.replies) {
-        crate::ingest::mentions::record(&state.db, &delivery.mentions).await?;
+    let applied = chorus_core::ingest::changes::apply(&state.db, &state.live, &delivery.changes).await?;
+    if chorus_core::ingest::mentions::configured(&state.settings.replies) {
+        chorus_core::ingest::mentions::record(&state.db, &delivery.mentions).await?;
     } else {
         for _ in 0..delivery.mentions.len() {
-            delivery.ignore(crate::ingest::normalized::Network::Instagram, "mentions");
+            delivery.ignore(chorus_core::network::Network::Instagram, "mentions");
         }
     }
     // One delivery is one network's.
@@ -178,19 +177,18 @@ pub struct CrcResponse {
 
 /// Answers X's challenge-response check.
 #[utoipa::path(get, path = "/webhooks/x", tag = "webhooks", params(CrcQuery),
-    responses((status = 200, body = CrcResponse), (status = 400, body = crate::error::ErrorBody), (status = 503, body = crate::error::ErrorBody)))]
+    responses((status = 200, body = CrcResponse), (status = 400, body = crate::http::error::ErrorBody), (status = 503, body = crate::http::error::ErrorBody)))]
 #[get("/webhooks/x")]
 pub async fn x_crc(state: web::Data<AppState>, q: web::Query<CrcQuery>) -> Result<HttpResponse, ApiError> {
-    let secret = state
-        .settings
-        .x_consumer_secret
-        .as_ref()
-        .ok_or(ApiError::NotConfigured("X webhooks are not configured: set CHORUS_X_CONSUMER_SECRET"))?;
+    let secret =
+        state.settings.x_consumer_secret.as_ref().ok_or(ApiError::Domain(Error::NotConfigured(
+            "X webhooks are not configured: set CHORUS_X_CONSUMER_SECRET",
+        )))?;
     let token = q
         .crc_token
         .as_deref()
         .filter(|t| !t.is_empty() && t.len() <= 1024)
-        .ok_or_else(|| ApiError::Validation("crc_token is required".into()))?;
+        .ok_or_else(|| ApiError::Domain(Error::Validation("crc_token is required".into())))?;
     Ok(HttpResponse::Ok()
         .json(CrcResponse { response_token: x::crc_response(secret.expose_secret().as_bytes(), token) }))
 }
@@ -199,9 +197,9 @@ pub async fn x_crc(state: web::Data<AppState>, q: web::Query<CrcQuery>) -> Resul
 #[utoipa::path(post, path = "/webhooks/x", tag = "webhooks",
     params(("x-twitter-webhooks-signature" = String, Header, description = "sha256=<base64 HMAC-SHA256 of the body with the consumer secret>")),
     request_body(content = Object, description = "Account Activity payload (for_user_id, tweet_create_events, direct_message_events)"),
-    responses((status = 200, description = "committed"), (status = 400, body = crate::error::ErrorBody),
-        (status = 401, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody),
-        (status = 503, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "committed"), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 401, body = crate::http::error::ErrorBody), (status = 413, body = crate::http::error::ErrorBody),
+        (status = 503, body = crate::http::error::ErrorBody)))]
 #[post("/webhooks/x")]
 pub async fn x_receive(
     req: HttpRequest,

@@ -7,10 +7,11 @@ mod session;
 pub mod topic_access;
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
+use chorus_core::Error;
 use serde::Deserialize;
 
-use crate::error::ApiError;
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use chorus_core::state::AppState;
 
 /// Whether an upgrade authenticated by cookie comes from a page of this server (its `Origin`
 /// names the host the request was sent to) or from a configured origin. Browsers always send
@@ -35,36 +36,38 @@ struct TokenQuery {
 #[utoipa::path(get, path = "/ws", tag = "live",
     params(("token" = Option<String>, Query, description = "login token, when no bearer header or cookie can be sent")),
     responses((status = 101, description = "switching to the WebSocket protocol"),
-        (status = 400, body = crate::error::ErrorBody, description = "not a WebSocket upgrade"),
-        (status = 401, body = crate::error::ErrorBody),
-        (status = 403, body = crate::error::ErrorBody, description = "authenticated by cookie from another site's page")))]
+        (status = 400, body = crate::http::error::ErrorBody, description = "not a WebSocket upgrade"),
+        (status = 401, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody, description = "authenticated by cookie from another site's page")))]
 #[get("/ws")]
 pub async fn connect(
     req: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,
+    limits: web::Data<crate::http::limits::Limits>,
 ) -> Result<HttpResponse, ApiError> {
-    let named = crate::auth::bearer_of(&req)
+    let named = crate::http::extract::bearer_of(&req)
         .or_else(|| web::Query::<TokenQuery>::from_query(req.query_string()).ok().and_then(|q| q.0.token));
     let token = match named {
         Some(t) => t,
         None => {
-            let t = crate::auth::cookie_of(&req)
-                .ok_or(ApiError::Unauthorized("missing token (bearer header, chorus_token cookie, or ?token=)"))?;
+            let t = crate::http::extract::cookie_of(&req).ok_or(ApiError::Domain(Error::Unauthorized(
+                "missing token (bearer header, chorus_token cookie, or ?token=)",
+            )))?;
             // A browser sends the cookie with any page's upgrade request: only the console's own
             // pages (or a configured origin) may open a session with it.
             if !origin_allowed(&req, &state.settings.security.allowed_origins) {
-                return Err(ApiError::Forbidden(
+                return Err(ApiError::Domain(Error::Forbidden(
                     "this page's origin may not open a live session with the console's cookie",
-                ));
+                )));
             }
             t
         }
     };
-    let ip = crate::auth::client_ip(&req);
-    let who = crate::auth::agent_for(&state, &token, ip).await?;
-    let (response, ws, stream) =
-        actix_ws::handle(&req, body).map_err(|e| ApiError::Validation(format!("not a WebSocket upgrade: {e}")))?;
+    let ip = crate::http::extract::client_ip(&req);
+    let who = crate::http::extract::agent_for(&state, &token, ip).await?;
+    let (response, ws, stream) = actix_ws::handle(&req, body)
+        .map_err(|e| ApiError::Domain(Error::Validation(format!("not a WebSocket upgrade: {e}"))))?;
     let max = state.settings.live.max_frame_bytes;
     let stream = stream.max_frame_size(max).aggregate_continuations().max_continuation_size(max);
     let span = tracing::info_span!(
@@ -73,7 +76,12 @@ pub async fn connect(
         login_id = who.session_id,
         session_id = tracing::field::Empty
     );
-    let login = session::Login { id: who.session_id, expires_at: who.expires_at };
-    actix_web::rt::spawn(session::run(state.get_ref().clone(), who.agent, ws, stream, span, ip, login));
+    let opener = session::Opener {
+        login: session::Login { id: who.session_id, expires_at: who.expires_at },
+        agent: who.agent,
+        ip,
+        limiter: limits.session(),
+    };
+    actix_web::rt::spawn(session::run(state.get_ref().clone(), opener, ws, stream, span));
     Ok(response)
 }

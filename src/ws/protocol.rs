@@ -1,11 +1,12 @@
 //! The WebSocket protocol's wire format: commands the client sends, frames the server answers
-//! with. Events themselves are built once per node in `crate::live`.
+//! with. Events themselves are built once per node in `chorus_core::live`.
 
+use chorus_core::Error;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::auth::Permission;
-use crate::error::ApiError;
+use crate::http::error::ApiError;
+use chorus_core::auth::Permission;
 
 /// Presence an agent can set for themselves (`offline` is what closing the session means).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -134,7 +135,7 @@ pub enum Command {
         /// The approver's confirmation for the current holder, when the author lost the
         /// conversation; see `POST /api/v1/approvals/{id}/decision`.
         #[serde(default)]
-        send_for: Option<crate::approvals::SendFor>,
+        send_for: Option<chorus_core::approvals::SendFor>,
     },
     /// Escalate a conversation one holds; see `POST …/escalate`.
     Escalate {
@@ -223,7 +224,7 @@ pub const MAX_TOPICS: usize = 256;
 /// bad, so the error can name it.
 pub fn parse(text: &str) -> (Value, Result<Command, ApiError>) {
     if crate::http::nul::text_has_nul(text) {
-        return (Value::Null, Err(ApiError::Validation(crate::http::nul::REFUSED.into())));
+        return (Value::Null, Err(ApiError::Domain(Error::Validation(crate::http::nul::REFUSED.into()))));
     }
     let mut value: Value = match serde_json::from_str(text) {
         Ok(v) => v,

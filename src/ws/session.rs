@@ -3,6 +3,7 @@
 //! client and drops it when silent, renews the agent's leases while it lives, and keeps the
 //! agent's presence and the conversations they view.
 
+use chorus_core::Error;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,14 +13,14 @@ use serde_json::{Value, json};
 use tracing::Instrument;
 
 use super::protocol::{self, Command, Status};
-use crate::agents::AgentView;
-use crate::conversations::{self, ListQuery, actions, claims};
-use crate::coord::{Coordinator, Marker};
-use crate::error::ApiError;
-use crate::events::kind;
-use crate::live::{LiveEvent, SessionId, batch_frame, topics, wire_entry};
-use crate::metrics::handling::{self, HandlingClock};
-use crate::state::AppState;
+use crate::http::error::ApiError;
+use chorus_core::agents::AgentView;
+use chorus_core::conversations::{self, ListQuery, actions, claims};
+use chorus_core::coord::{Coordinator, Marker};
+use chorus_core::events::kind;
+use chorus_core::live::{LiveEvent, SessionId, batch_frame, topics, wire_entry};
+use chorus_core::metrics::handling::{self, HandlingClock};
+use chorus_core::state::AppState;
 
 /// Most events written in one `batch` frame. The socket layer queues up to 32 frames, so this
 /// also bounds what a stalled client can hold in memory beyond its own buffer.
@@ -81,21 +82,32 @@ pub struct Login {
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
+/// Who opened a session: the agent, from where, with which login, and the command rate limit
+/// the node gives them.
+pub struct Opener {
+    /// The agent, with the roles usable from `ip`.
+    pub agent: AgentView,
+    /// The client's address.
+    pub ip: Option<std::net::IpAddr>,
+    /// The login behind the session.
+    pub login: Login,
+    /// The session's command rate limit (none when limits are off).
+    pub limiter: Option<governor::DefaultDirectRateLimiter>,
+}
+
 /// Runs a session until it ends, then cleans up after it.
 pub async fn run(
     state: AppState,
-    agent: AgentView,
+    opener: Opener,
     ws: actix_ws::Session,
     stream: AggregatedMessageStream,
     span: tracing::Span,
-    ip: Option<std::net::IpAddr>,
-    login: Login,
 ) {
+    let Opener { agent, ip, login, limiter } = opener;
     let reg = state.live.hub.register(agent.id, state.settings.live.session_buffer);
     span.record("session_id", reg.id);
     let idle = chrono::Duration::seconds(i64::try_from(state.settings.metrics.handling_idle_secs).unwrap_or(60));
     let handling = HandlingClock::new(idle);
-    let limiter = state.limits.session();
     let session = Session {
         state,
         agent,
@@ -248,7 +260,7 @@ impl Session {
     /// the agent, close when the login is no longer good, else narrow the subscriptions to what
     /// the roles now allow and tell the client.
     async fn recheck_access(&mut self) -> bool {
-        let found = match crate::auth::still_valid(&self.state.db, self.login.id).await {
+        let found = match chorus_core::auth::still_valid(&self.state.db, self.login.id).await {
             Ok(found) => found,
             Err(e) => {
                 // Failing closed: a session we cannot vouch for is ended; the client reconnects.
@@ -262,7 +274,7 @@ impl Session {
         };
         let mut agent = AgentView::from(agent);
         let lists = &self.state.settings.security.role_allowlists;
-        let usable = crate::auth::address::usable_roles(&agent.roles, self.ip, lists);
+        let usable = chorus_core::auth::address::usable_roles(&agent.roles, self.ip, lists);
         if usable.is_empty() && !agent.roles.is_empty() {
             self.revoked = Some("access revoked");
             return true;
@@ -281,7 +293,7 @@ impl Session {
             tracing::info!(?dropped, "subscriptions narrowed to new roles");
         }
         let permissions: Vec<&str> =
-            crate::auth::permissions::held(&self.agent.roles).iter().map(|p| p.name()).collect();
+            chorus_core::auth::permissions::held(&self.agent.roles).iter().map(|p| p.name()).collect();
         let frame = json!({
             "type": "access",
             "agent": self.agent,
@@ -322,8 +334,7 @@ impl Session {
             if details.len() >= SNAPSHOT_CONVERSATIONS {
                 break;
             }
-            if let Ok(mut d) = conversations::detail(db, id).await {
-                crate::customers::crm::fill(self.state.crm.as_ref(), db, &mut d);
+            if let Ok(d) = chorus_core::detail::load(db, self.state.crm.as_ref(), id).await {
                 details.push(json!(d));
             }
         }
@@ -385,8 +396,8 @@ impl Session {
 
     /// The audit entry of conversation work done over the socket: written by the work itself,
     /// in its transaction, with what changed as `after` (as the REST routes do).
-    fn audit(&self, action: &str, conversation_id: i64) -> crate::audit::Entry {
-        crate::audit::Entry {
+    fn audit(&self, action: &str, conversation_id: i64) -> chorus_core::audit::Entry {
+        chorus_core::audit::Entry {
             actor: format!("agent:{}", self.agent.id),
             action: action.into(),
             target_type: "conversation".into(),
@@ -428,12 +439,12 @@ impl Session {
         let (db, live, me) = (&st.db, &st.live, self.agent.id);
         let lease = Duration::from_secs(st.settings.claim_lease_secs);
         if let Some(p) = cmd.permission() {
-            crate::auth::permissions::require(&self.agent.roles, p)?;
+            chorus_core::auth::permissions::require(&self.agent.roles, p)?;
         }
         Ok(Answer::Ack(match cmd {
             Command::Subscribe { topics: wanted, resume_from } => {
                 if wanted.is_empty() || wanted.len() > 64 {
-                    return Err(ApiError::Validation("subscribe to 1 to 64 topics at a time".into()));
+                    return Err(ApiError::Domain(Error::Validation("subscribe to 1 to 64 topics at a time".into())));
                 }
                 for t in &wanted {
                     super::topic_access::authorize(&self.agent, t)?;
@@ -441,14 +452,15 @@ impl Session {
                 // A conversation that is gone (erased, or never was) cannot be followed.
                 let ids: Vec<i64> = wanted.iter().filter_map(|t| topics::conversation_of(t)).collect();
                 all_exist(db, &ids).await?;
-                let wanted: Vec<String> = wanted.iter().flat_map(|t| topics::expand(&self.agent, t)).collect();
+                let wanted: Vec<String> =
+                    wanted.iter().flat_map(|t| crate::ws::topic_access::expand(&self.agent, t)).collect();
                 let mut after: BTreeSet<String> = live.hub.topics_of(self.id).into_iter().collect();
                 after.extend(wanted.iter().cloned());
                 if after.len() > protocol::MAX_TOPICS {
-                    return Err(ApiError::Validation(format!(
+                    return Err(ApiError::Domain(Error::Validation(format!(
                         "a session follows at most {} topics; unsubscribe from some first",
                         protocol::MAX_TOPICS
-                    )));
+                    ))));
                 }
                 let s = live.hub.subscribe(self.id, &wanted, resume_from);
                 let mut fields = json!({"seq": s.seq, "replayed": s.replayed, "topics": live.hub.topics_of(self.id)});
@@ -471,7 +483,7 @@ impl Session {
             }
             Command::Release { conversation_id, fence_token } => {
                 let audit = self.audit("conversation.release", conversation_id);
-                claims::release(db, live, conversation_id, me, fence_token, audit).await?;
+                claims::release(db, live, claims::Held { conversation_id, agent_id: me, fence_token }, audit).await?;
                 json!({"conversation_id": conversation_id})
             }
             Command::Next {} => {
@@ -487,17 +499,20 @@ impl Session {
             }
             Command::Resolve { conversation_id, fence_token } => {
                 let audit = self.audit("conversation.resolve", conversation_id);
-                json!({"conversation": actions::resolve(db, live, conversation_id, me, fence_token, audit).await?})
+                let held = claims::Held { conversation_id, agent_id: me, fence_token };
+                json!({"conversation": actions::resolve(db, live, held, audit).await?})
             }
             Command::Status { conversation_id, fence_token, status } => {
                 let audit = self.audit("conversation.status", conversation_id);
-                let summary = actions::set_status(db, live, conversation_id, me, fence_token, &status, audit).await?;
+                let held = claims::Held { conversation_id, agent_id: me, fence_token };
+                let summary = actions::set_status(db, live, held, &status, audit).await?;
                 json!({"conversation": summary})
             }
             Command::Tags { conversation_id, fence_token, add, remove } => {
                 let audit = self.audit("conversation.tags", conversation_id);
                 let edit = actions::TagEdit { add: &add, remove: &remove };
-                json!({"tags": actions::tag(db, live, conversation_id, me, fence_token, edit, audit).await?})
+                let held = claims::Held { conversation_id, agent_id: me, fence_token };
+                json!({"tags": actions::tag(db, live, held, edit, audit).await?})
             }
             Command::Reply {
                 conversation_id,
@@ -507,9 +522,7 @@ impl Session {
                 idempotency_key,
                 confirm_private_details,
             } => {
-                crate::customers::crm::guard_public_reply(st.crm.as_ref(), db, conversation_id, &visibility, &text)
-                    .await?;
-                let new = crate::replies::NewReply {
+                let new = chorus_core::replies::NewReply {
                     fence_token,
                     text,
                     visibility,
@@ -517,22 +530,24 @@ impl Session {
                     confirm_private_details,
                 };
                 let audit = self.audit("reply.submit", conversation_id);
-                let wake = &st.reply_wake;
-                json!({"reply": crate::replies::submit(db, live, wake, conversation_id, me, new, audit).await?})
+                json!({"reply": chorus_core::replies::submit(&st.outbox(), conversation_id, me, new, audit).await?})
             }
             Command::ApprovalDecide { approval_id, decision, text, comment, send_for } => {
-                let d = crate::approvals::Decision { decision, text, comment, send_for };
+                let d = chorus_core::approvals::Decision { decision, text, comment, send_for };
                 let ip = self.ip.map(|a| a.to_string());
-                json!({"approval": crate::approvals::decide(&st, approval_id, &self.agent, d, ip).await?})
+                json!({"approval": chorus_core::replies::decide_held(&st.outbox(), approval_id, &self.agent, d, ip).await?})
             }
             Command::Escalate { conversation_id, fence_token, group, team_id, reason } => {
-                let new = crate::escalations::NewEscalation { fence_token, group, team_id, reason };
+                let new = chorus_core::escalations::NewEscalation { fence_token, group, team_id, reason };
                 let ip = self.ip.map(|a| a.to_string());
-                json!(crate::escalations::escalate(db, live, conversation_id, &self.agent, new, ip).await?)
+                json!(chorus_core::escalations::escalate(db, live, conversation_id, &self.agent, new, ip).await?)
             }
             Command::EscalationReturn { conversation_id, note } => {
                 let ip = self.ip.map(|a| a.to_string());
-                json!(crate::escalations::give_back(db, live, conversation_id, &self.agent, &note, lease, ip).await?)
+                json!(
+                    chorus_core::escalations::give_back(db, live, conversation_id, &self.agent, &note, lease, ip)
+                        .await?
+                )
             }
             Command::Note { conversation_id, text } => {
                 let audit = self.audit("conversation.note", conversation_id);
@@ -747,12 +762,15 @@ async fn all_exist(db: &sea_orm::DatabaseConnection, ids: &[i64]) -> Result<(), 
         .filter(entity::conversation::Column::Id.is_in(distinct.iter().copied()))
         .count(db)
         .await?;
-    if found == distinct.len() as u64 { Ok(()) } else { Err(ApiError::NotFound("conversation")) }
+    if found == distinct.len() as u64 { Ok(()) } else { Err(ApiError::Domain(Error::NotFound("conversation"))) }
 }
 
 async fn exists(db: &sea_orm::DatabaseConnection, id: i64) -> Result<(), ApiError> {
     use sea_orm::EntityTrait;
-    entity::conversation::Entity::find_by_id(id).one(db).await?.ok_or(ApiError::NotFound("conversation"))?;
+    entity::conversation::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(ApiError::Domain(Error::NotFound("conversation")))?;
     Ok(())
 }
 

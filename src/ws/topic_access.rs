@@ -1,15 +1,15 @@
 //! Who may subscribe to which topic: the permission table first, then the group or agent the
 //! topic names. Access is the face's rule; the live layer only routes events by topic.
 
-use crate::agents::AgentView;
-use crate::auth::Permission;
-use crate::error::ApiError;
-use crate::live::topics::{ALERTS, APPROVALS, CRISIS, ESCALATIONS, PRESENCE, QUEUE, WALLBOARD, id_after};
+use chorus_core::Error;
+use chorus_core::agents::AgentView;
+use chorus_core::auth::Permission;
+use chorus_core::live::topics::{self, ALERTS, APPROVALS, CRISIS, ESCALATIONS, PRESENCE, QUEUE, WALLBOARD, id_after};
 
 /// Checks that `who` may subscribe to `topic` (the permission table first, then the group or
 /// agent the topic names); unknown topics are refused.
-pub fn authorize(who: &AgentView, topic: &str) -> Result<(), ApiError> {
-    let need = |p: Permission| crate::auth::permissions::require(&who.roles, p);
+pub fn authorize(who: &AgentView, topic: &str) -> Result<(), Error> {
+    let need = |p: Permission| chorus_core::auth::permissions::require(&who.roles, p);
     match topic {
         QUEUE | PRESENCE => return need(Permission::ReadConversations),
         CRISIS => return need(Permission::ReadCrises),
@@ -20,10 +20,10 @@ pub fn authorize(who: &AgentView, topic: &str) -> Result<(), ApiError> {
     }
     if let Some(group) = topic.strip_prefix("approvals:").or_else(|| topic.strip_prefix("escalations:")) {
         need(Permission::DecideApprovals)?;
-        return if crate::approvals::rules::groups_of(&who.roles).contains(&group) {
+        return if chorus_core::approvals::rules::groups_of(&who.roles).contains(&group) {
             Ok(())
         } else {
-            Err(ApiError::Forbidden("you do not decide this group's approvals"))
+            Err(Error::Forbidden("you do not decide this group's approvals"))
         };
     }
     if let Some(id) = id_after(topic, "conversation:") {
@@ -33,7 +33,18 @@ pub fn authorize(who: &AgentView, topic: &str) -> Result<(), ApiError> {
     if let Some(id) = id_after(topic, "agent:") {
         return if id? == who.id { Ok(()) } else { need(Permission::AssignConversations) };
     }
-    Err(ApiError::Validation(format!(
+    Err(Error::Validation(format!(
         "unknown topic {topic:?}; known: queue, conversation:<id>, agent:<id>, presence, approvals, approvals:<group>, escalations, escalations:<group>, crisis, alerts, wallboard"
     )))
+}
+
+/// The topics a requested topic stands for: `approvals` and `escalations` become the caller's
+/// groups; every other topic stands for itself.
+pub fn expand(who: &AgentView, topic: &str) -> Vec<String> {
+    let groups = || chorus_core::approvals::rules::groups_of(&who.roles).into_iter();
+    match topic {
+        APPROVALS => groups().map(topics::approvals).collect(),
+        ESCALATIONS => groups().map(topics::escalations).collect(),
+        _ => vec![topic.to_owned()],
+    }
 }

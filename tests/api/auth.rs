@@ -94,7 +94,7 @@ async fn admin_creates_agents_and_agents_cannot() -> TestResult {
 async fn first_admin_is_created_once() -> TestResult {
     let app = spawn_app().await;
     // Building again on the same store must not create a second admin or change the password.
-    let again = chorus::agents::ensure_first_admin(&app.state.db, Some("another-password".into())).await?;
+    let again = chorus_core::agents::ensure_first_admin(&app.state.db, Some("another-password".into())).await?;
     assert!(again.is_none());
     let list: Value = app.get_json("/api/v1/agents").await;
     assert_eq!(list.as_array().map(Vec::len), Some(1));
@@ -104,8 +104,8 @@ async fn first_admin_is_created_once() -> TestResult {
 #[tokio::test]
 async fn generated_first_admin_password_works() -> TestResult {
     let scratch =
-        chorus::scratch_db::ScratchDb::create(crate::helpers::test_database_base().as_deref(), "test").await?;
-    let settings = chorus::config::Settings {
+        chorus_tools::scratch_db::ScratchDb::create(crate::helpers::test_database_base().as_deref(), "test").await?;
+    let settings = chorus_core::config::Settings {
         bind: "127.0.0.1:0".parse()?,
         database_url: scratch.url.clone(),
         ..Default::default()

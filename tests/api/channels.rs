@@ -77,7 +77,7 @@ async fn with_network() -> (TestApp, Arc<Network>) {
         .run();
     tokio::spawn(server);
     let app = spawn_app_with(|s| {
-        s.replies.channel = chorus::config::ChannelMode::Networks;
+        s.replies.channel = chorus_core::replies::ChannelMode::Networks;
         s.replies.meta_graph_url = format!("{base}/v21.0");
         s.replies.meta_access_token = Some("meta-token".into());
         s.replies.x_api_url = base.clone();
@@ -271,7 +271,7 @@ async fn a_reply_left_mid_send_by_a_stopped_node_is_failed_not_sent_twice() -> T
         }
     }
     assert_eq!(outcomes["mid-send"]["event"], "reply.failed");
-    assert_eq!(outcomes["mid-send"]["data"]["last_error"], chorus::replies::sender::INTERRUPTED);
+    assert_eq!(outcomes["mid-send"]["data"]["last_error"], chorus_core::replies::sender::INTERRUPTED);
     assert_eq!(outcomes["before-send"]["event"], "reply.sent", "a send that never started is safe to make");
     let texts: Vec<Value> = net.calls().iter().map(|(_, _, b)| b["text"].clone()).collect();
     assert_eq!(texts, vec![json!("reply before-send")], "only the unstarted reply reached the network");

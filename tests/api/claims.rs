@@ -105,7 +105,7 @@ async fn claim_release_reassign_with_fencing() -> TestResult {
 async fn two_nodes_never_grant_one_conversation_twice() -> TestResult {
     let Some(redis) = test_redis().await else { return Ok(()) };
     let prefix = format!("chorus-test:{}:", uuid::Uuid::new_v4().simple());
-    let cluster = |s: &mut chorus::config::Settings| {
+    let cluster = |s: &mut chorus_core::config::Settings| {
         s.redis_url = Some(redis.clone());
         s.redis_prefix = prefix.clone();
     };

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use chorus::coord::{CoordError, Coordinator, Holder, MemoryCoordinator, Recorded, RedisCoordinator, Verdict};
+use chorus_core::coord::{CoordError, Coordinator, Holder, MemoryCoordinator, Recorded, RedisCoordinator, Verdict};
 
 const LONG: Duration = Duration::from_secs(30);
 /// No capacity limit.
@@ -66,7 +66,7 @@ async fn claims_are_exclusive_and_tokens_grow(a: impl Coordinator, b: impl Coord
     assert_eq!(b.claim(1, 20, LONG, FREE, ANY).await, Err(CoordError::Held(10)));
     let again = a.claim(1, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(again.token, g1.token, "re-claiming keeps the token");
-    assert_eq!(b.holder(1).await, Ok(Some(chorus::coord::Holder { agent_id: 10, token: g1.token })));
+    assert_eq!(b.holder(1).await, Ok(Some(chorus_core::coord::Holder { agent_id: 10, token: g1.token })));
     assert_eq!(b.release(1, 20, g1.token).await, Err(CoordError::StaleClaim), "only the holder releases");
     a.release(1, 10, g1.token).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(a.holder(1).await, Ok(None));
@@ -337,7 +337,7 @@ async fn presence_and_markers_expire(a: impl Coordinator, b: impl Coordinator) {
     b.clear_presence(1).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(a.presences().await, Ok(vec![]));
 
-    use chorus::coord::Marker;
+    use chorus_core::coord::Marker;
     assert_eq!(a.mark(Marker::Viewers, 9, 3, true, LONG).await, Ok(vec![3]));
     assert_eq!(b.mark(Marker::Viewers, 9, 1, true, Duration::from_millis(150)).await, Ok(vec![1, 3]));
     assert_eq!(b.mark(Marker::Typing, 9, 1, true, LONG).await, Ok(vec![1]), "typing is its own set");
@@ -349,7 +349,7 @@ async fn presence_and_markers_expire(a: impl Coordinator, b: impl Coordinator) {
 /// The shared log: one order across nodes, tails see every entry after a seq, and a floor
 /// keeps seqs growing after the log was lost.
 async fn the_log_orders_entries_across_nodes(a: impl Coordinator, b: impl Coordinator) {
-    use chorus::coord::LogEntry;
+    use chorus_core::coord::LogEntry;
     let e =
         |n: u32| LogEntry { kind: "queue.upsert".into(), topics: vec!["queue".into()], data: format!("{{\"n\":{n}}}") };
     let start = a.last_seq().await.unwrap_or_else(|e| panic!("{e}"));
@@ -404,8 +404,8 @@ async fn local_pair<T>(
 /// A Redis Cluster of three primaries on loopback for one test, and two coordinators on it.
 async fn redis_cluster_pair(
     prefix: &str,
-) -> Option<(chorus::bench_soak::local_redis::LocalRedisCluster, RedisCoordinator, RedisCoordinator)> {
-    let started = chorus::bench_soak::local_redis::LocalRedisCluster::start(3).await;
+) -> Option<(chorus_tools::bench_soak::local_redis::LocalRedisCluster, RedisCoordinator, RedisCoordinator)> {
+    let started = chorus_tools::bench_soak::local_redis::LocalRedisCluster::start(3).await;
     local_pair("Redis Cluster", started, |c| c.url(), prefix).await
 }
 
@@ -415,7 +415,7 @@ async fn redis_cluster_pair(
 macro_rules! suite {
     ($($name:ident),*) => {
         mod memory {
-            $(#[tokio::test] async fn $name() { let m = chorus::coord::MemoryCoordinator::default(); crate::coord::$name(m.clone(), m).await; })*
+            $(#[tokio::test] async fn $name() { let m = chorus_core::coord::MemoryCoordinator::default(); crate::coord::$name(m.clone(), m).await; })*
         }
         mod redis {
             $(#[tokio::test] async fn $name() {
@@ -471,7 +471,7 @@ mod leases {
 /// the Sentinel.
 async fn redis_sentinel_pair(
     prefix: &str,
-) -> Option<(chorus::bench_soak::local_redis::LocalSentinel, RedisCoordinator, RedisCoordinator)> {
-    let started = chorus::bench_soak::local_redis::LocalSentinel::start().await;
+) -> Option<(chorus_tools::bench_soak::local_redis::LocalSentinel, RedisCoordinator, RedisCoordinator)> {
+    let started = chorus_tools::bench_soak::local_redis::LocalSentinel::start().await;
     local_pair("Redis Sentinel", started, |s| s.url(), prefix).await
 }

@@ -189,7 +189,7 @@ async fn the_audit_trail_still_refuses_every_other_change() -> TestResult {
 async fn every_node_drops_what_it_keeps_about_an_erased_customer() -> TestResult {
     let Some(redis) = crate::helpers::test_redis().await else { return Ok(()) };
     let prefix = format!("chorus-test:{}:", uuid::Uuid::new_v4().simple());
-    let cluster = |s: &mut chorus::config::Settings| {
+    let cluster = |s: &mut chorus_core::config::Settings| {
         s.redis_url = Some(redis.clone());
         s.redis_prefix = prefix.clone();
     };

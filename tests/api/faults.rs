@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use chorus::config::Settings;
+use chorus_core::config::Settings;
 use reqwest::Client;
 use serde_json::{Value, json};
 
@@ -339,7 +339,7 @@ impl PrivateRedis {
 
     async fn wait_ready(&self) {
         let started = Instant::now();
-        while chorus::coord::RedisCoordinator::connect(&self.url(), "probe:").await.is_err() {
+        while chorus_core::coord::RedisCoordinator::connect(&self.url(), "probe:").await.is_err() {
             assert!(started.elapsed() < Duration::from_secs(20), "the private redis-server did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -825,7 +825,7 @@ async fn redis_down_longer_than_a_lease(persistent: bool) -> TestResult {
     for node in nodes {
         wait_readyz(&probe, node, 503, Duration::from_secs(20)).await;
     }
-    let outage = (LEASE * 2).max(chorus::conversations::reaper::outage_after(Duration::from_millis(250))) + LEASE;
+    let outage = (LEASE * 2).max(chorus_core::conversations::reaper::outage_after(Duration::from_millis(250))) + LEASE;
     let mut problems = Vec::new();
     let mut refusals = BTreeMap::<String, usize>::new();
     let mut round = 0;

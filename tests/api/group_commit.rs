@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use chorus::error::ApiError;
-use chorus::events::NewEvent;
+use chorus_core::Error;
+use chorus_core::events::NewEvent;
 use entity::{conversation, event};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -15,7 +15,7 @@ use crate::helpers::{TestResult, conv_id, msg, spawn_app};
 
 /// Sets the conversation's risk and records one event, inside the group commit; fails after
 /// writing when `fail` is set.
-async fn write(app: &crate::helpers::TestApp, id: i64, fail: bool, hold: Duration) -> Result<i64, ApiError> {
+async fn write(app: &crate::helpers::TestApp, id: i64, fail: bool, hold: Duration) -> Result<i64, Error> {
     app.state
         .live
         .commit(&app.state.db, move |txn| {
@@ -30,10 +30,10 @@ async fn write(app: &crate::helpers::TestApp, id: i64, fail: bool, hold: Duratio
                     conversation_id: Some(id),
                     payload: json!({"conversation_id": id}),
                 }];
-                chorus::events::append(txn, &evs).await?;
+                chorus_core::events::append(txn, &evs).await?;
                 tokio::time::sleep(hold).await;
                 if fail {
-                    return Err(ApiError::Conflict(format!("refused {id}")));
+                    return Err(Error::Conflict(format!("refused {id}")));
                 }
                 Ok((id, evs))
             })
@@ -72,7 +72,7 @@ async fn failed_writes_roll_back_alone_and_the_rest_commit_together() -> TestRes
             .count(db)
             .await?;
         if failed {
-            assert!(matches!(result, Err(ApiError::Conflict(_))), "{id}: {result:?}");
+            assert!(matches!(result, Err(Error::Conflict(_))), "{id}: {result:?}");
             assert_ne!(risk, 99, "conversation {id}: a refused write left its update behind");
             assert_eq!(events, 0, "conversation {id}: a refused write left its event behind");
         } else {

@@ -4,11 +4,11 @@
 //! case each test gets its own freshly created database on it (dropped afterwards).
 
 use base64::Engine;
-use chorus::config::Settings;
-use chorus::ingest::webhook::hmac_sha256;
-use chorus::scratch_db::ScratchDb;
 use chorus::startup::Application;
-use chorus::state::AppState;
+use chorus_core::config::Settings;
+use chorus_core::ingest::webhook::hmac_sha256;
+use chorus_core::state::AppState;
+use chorus_tools::scratch_db::ScratchDb;
 use reqwest::{Client, Response};
 use secrecy::SecretString;
 use serde_json::{Value, json};
@@ -57,7 +57,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
 pub async fn spawn_app_with_graph(base: &str) -> TestApp {
     let url = format!("{base}/v21.0");
     spawn_app_with(move |s| {
-        s.replies.channel = chorus::config::ChannelMode::Networks;
+        s.replies.channel = chorus_core::replies::ChannelMode::Networks;
         s.replies.meta_graph_url = url;
         s.replies.meta_access_token = Some("meta-token".into());
         s.replies.retry_base_ms = 20;
@@ -85,7 +85,7 @@ pub async fn spawn_app_on(database_url: &str, tweak: impl FnOnce(&mut Settings))
 /// the local default. Missing Redis fails under CI and skips (saying so) elsewhere.
 pub async fn test_redis() -> Option<String> {
     let url = std::env::var("CHORUS_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    match chorus::coord::RedisCoordinator::connect(&url, "probe:").await {
+    match chorus_core::coord::RedisCoordinator::connect(&url, "probe:").await {
         Ok(_) => Some(url),
         Err(e) if std::env::var_os("CI").is_some() => panic!("Redis at {url} is required in CI: {e:#}"),
         Err(e) => {
@@ -148,7 +148,7 @@ impl Drop for TestApp {
 
 /// Deletes every key under a test's prefix.
 pub async fn delete_redis_keys(url: &str, prefix: &str) {
-    if let Ok(coord) = chorus::coord::RedisCoordinator::connect(url, prefix).await {
+    if let Ok(coord) = chorus_core::coord::RedisCoordinator::connect(url, prefix).await {
         let _ = coord.purge().await;
     }
 }

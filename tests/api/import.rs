@@ -28,7 +28,7 @@ async fn ndjson_import_keeps_original_timestamps() -> TestResult {
     }
     writeln!(file)?;
     file.flush()?;
-    let report = chorus::ingest::import::import_file(&app.state.ingest, file.path()).await?;
+    let report = chorus_core::ingest::import::import_file(&app.state.ingest, file.path()).await?;
     assert_eq!((report.lines, report.stored, report.duplicates), (4, 4, 0));
     let page = app.get_json("/api/v1/conversations?view=all").await;
     let c = &page["items"][0];
@@ -42,7 +42,7 @@ async fn ndjson_import_keeps_original_timestamps() -> TestResult {
     assert_eq!(times, ["2017-10-11T06:55:44Z", "2017-10-11T07:10:00Z", "2017-10-11T07:12:30Z", "2017-10-11T07:40:00Z"]);
 
     // Importing the same file again is harmless.
-    let again = chorus::ingest::import::import_file(&app.state.ingest, file.path()).await?;
+    let again = chorus_core::ingest::import::import_file(&app.state.ingest, file.path()).await?;
     assert_eq!((again.stored, again.duplicates), (0, 4));
     assert_eq!(app.count_messages().await, 4);
     Ok(())
@@ -55,7 +55,7 @@ async fn bad_line_stops_with_its_number() -> TestResult {
     writeln!(file, "{}", msg("g1", "gc", "fine", "2017-10-11T06:55:44Z"))?;
     writeln!(file, "{{\"network\": \"x\"}}")?;
     file.flush()?;
-    let err = chorus::ingest::import::import_file(&app.state.ingest, file.path())
+    let err = chorus_core::ingest::import::import_file(&app.state.ingest, file.path())
         .await
         .err()
         .map(|e| format!("{e:#}"))
@@ -67,11 +67,11 @@ async fn bad_line_stops_with_its_number() -> TestResult {
 #[tokio::test]
 async fn twcs_sample_imports_and_threads() -> TestResult {
     let app = spawn_app().await;
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/twcs_sample.csv"))?;
-    let (msgs, conv) = chorus::ingest::twcs::convert(&text)?;
+    let text = std::fs::read_to_string(chorus_tests::fixture("twcs_sample.csv"))?;
+    let (msgs, conv) = chorus_core::ingest::twcs::convert(&text)?;
     assert_eq!(conv.rows, 93);
     assert_eq!(conv.converted + conv.skipped(), conv.rows);
-    let report = chorus::ingest::import::import_messages(&app.state.ingest, msgs).await?;
+    let report = chorus_core::ingest::import::import_messages(&app.state.ingest, msgs).await?;
     assert_eq!(report.stored as usize, conv.converted);
     // Every answered thread has a first response at the brand's own tweet time, never before
     // the first customer message.

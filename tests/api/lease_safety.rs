@@ -6,9 +6,9 @@
 
 use std::time::{Duration, Instant};
 
-use chorus::conversations::claims::{self, Claimant};
-use chorus::conversations::reaper;
-use chorus::coord::{Coordination, Coordinator, Recorded};
+use chorus_core::conversations::claims::{self, Claimant};
+use chorus_core::conversations::reaper;
+use chorus_core::coord::{Coordination, Coordinator, Recorded};
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 use serde_json::{Value, json};
 
@@ -66,7 +66,7 @@ async fn a_release_overtaken_by_the_next_grant_still_succeeds() -> TestResult {
 
     app.state.live.coord.release(id, ana, t1).await?;
     let lease = Duration::from_secs(120);
-    let audit = chorus::audit::Entry {
+    let audit = chorus_core::audit::Entry {
         actor: format!("agent:{ben}"),
         action: "conversation.claim".into(),
         ..Default::default()

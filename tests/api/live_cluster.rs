@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use chorus::coord::Coordinator;
+use chorus_core::coord::Coordinator;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -89,7 +89,7 @@ struct ChildNode {
 
 impl ChildNode {
     async fn start(database_url: &str, redis: &str, prefix: &str) -> ChildNode {
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_chorus"))
+        let mut child = tokio::process::Command::new(chorus_tests::server_binary())
             .arg("serve")
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -267,7 +267,7 @@ impl PrivateRedis {
 
     async fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(10);
-        while chorus::coord::RedisCoordinator::connect(&self.url(), "probe:").await.is_err() {
+        while chorus_core::coord::RedisCoordinator::connect(&self.url(), "probe:").await.is_err() {
             assert!(Instant::now() < deadline, "private redis did not start");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -376,7 +376,8 @@ async fn a_redis_restart_grants_nothing_twice_and_sessions_recover() -> TestResu
     // event is still in the shared log: it was queued during the outage, not lost.
     let mut after = before;
     while !seen_second {
-        let tail = chorus::coord::Coordinator::tail(&app.state.live.coord, after, Duration::from_millis(10)).await?;
+        let tail =
+            chorus_core::coord::Coordinator::tail(&app.state.live.coord, after, Duration::from_millis(10)).await?;
         let Some((last, _)) = tail.entries.last() else { break };
         after = *last;
         seen_second = tail.entries.iter().any(|(_, e)| {
@@ -433,7 +434,7 @@ async fn sigterm_tells_sessions_and_their_claims_carry_on_from_another_node() ->
 async fn team_routes_reach_every_node_and_team_push_hands_each_conversation_out_once() -> TestResult {
     let Some(redis) = test_redis().await else { return Ok(()) };
     let prefix = unique_prefix();
-    let push_fast = |s: &mut chorus::config::Settings| s.live.auto_assign_interval_ms = 50;
+    let push_fast = |s: &mut chorus_core::config::Settings| s.live.auto_assign_interval_ms = 50;
     let a = spawn_app_with(|s| {
         s.redis_url = Some(redis.clone());
         s.redis_prefix = prefix.clone();
@@ -469,7 +470,7 @@ async fn team_routes_reach_every_node_and_team_push_hands_each_conversation_out_
     }
     let (outsider, token) = a.agent("outsider@cluster.example", &["agent"], 50).await;
     let _outsider_session = b.ws(&token).await;
-    tokio::time::sleep(chorus::teams::REFRESH + Duration::from_millis(1500)).await;
+    tokio::time::sleep(chorus_core::teams::REFRESH + Duration::from_millis(1500)).await;
     // Twelve conversations through node B: exactly the members' capacity (4 × 3).
     let batch: Vec<Value> = (0..12)
         .map(|i| msg(&format!("tp{i}"), &format!("team-cust-{i}"), "Where is my parcel?", "2026-11-20T10:00:00Z"))
@@ -612,7 +613,7 @@ async fn a_crisis_declared_on_one_node_reaches_sessions_on_both_and_takes_over_w
     eprintln!("crisis.declared reached 4 sessions on 2 nodes within {:?} of the answer", started.elapsed());
     assert_eq!(b.conversation(before).await["conversation"]["crisis_id"], declared["id"]);
     // Node B's ingest links new matching conversations within its refresh period.
-    tokio::time::sleep(chorus::crisis::matcher::REFRESH + std::time::Duration::from_millis(500)).await;
+    tokio::time::sleep(chorus_core::crisis::matcher::REFRESH + std::time::Duration::from_millis(500)).await;
     let after =
         crate::helpers::conv_id(&b.ingest(&json!([msg("k2", "kc2", "payments failing for me too", &at)])).await[0]);
     assert_eq!(a.conversation(after).await["conversation"]["crisis_id"], declared["id"]);

@@ -164,7 +164,7 @@ async fn hand_computed_figures_live_and_imported_are_the_same() -> TestResult {
         writeln!(file, "{m}")?;
     }
     file.flush()?;
-    let report = chorus::ingest::import::import_file(&imported.state.ingest, file.path()).await?;
+    let report = chorus_core::ingest::import::import_file(&imported.state.ingest, file.path()).await?;
     assert_eq!(report.stored, 76);
     let from_import = imported.get_json(PERIOD).await;
     check_by_hand(&from_import);
@@ -241,7 +241,7 @@ async fn history_splits_by_network_and_refuses_bad_queries() -> TestResult {
 /// the same function a session uses, and resolves the conversations through the API.
 #[tokio::test]
 async fn average_handling_time_from_activity_worked_out_by_hand() -> TestResult {
-    use chorus::metrics::handling::{HandlingClock, settle};
+    use chorus_core::metrics::handling::{HandlingClock, settle};
     use chrono::Duration;
     let app = spawn_app().await;
     let (agent_id, token) = app.agent("handler@m.example", &["agent"], 5).await;

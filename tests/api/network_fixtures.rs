@@ -6,7 +6,7 @@
 //! one or moving the conversation's figures; events Chorus does not use counted on `/metrics`.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use entity::{brand_account, conversation, customer_identity, message, message_revision};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::helpers::{TestApp, TestResult, spawn_app};
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/networks")
+    chorus_tests::fixture("networks")
 }
 
 /// Every fixture, by its path under the root, in a stable order.

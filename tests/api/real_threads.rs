@@ -223,10 +223,10 @@ fn expected(csv_text: &str) -> BTreeMap<String, Expected> {
 #[tokio::test]
 async fn imported_twcs_history_matches_an_independent_computation_per_brand() -> TestResult {
     let app = spawn_app().await;
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/twcs_sample.csv"))?;
+    let text = std::fs::read_to_string(chorus_tests::fixture("twcs_sample.csv"))?;
     let want = expected(&text);
-    let (msgs, report) = chorus::ingest::twcs::convert(&text)?;
-    chorus::ingest::import::import_messages(&app.state.ingest, msgs).await?;
+    let (msgs, report) = chorus_core::ingest::twcs::convert(&text)?;
+    chorus_core::ingest::import::import_messages(&app.state.ingest, msgs).await?;
     let placed_rows: i64 = want.values().map(|e| e.inbound + e.outbound).sum();
     assert_eq!(placed_rows as usize, report.converted, "the converter placed the same rows: {:?}", report.unplaced);
 
@@ -318,10 +318,10 @@ async fn rethread_moves_replies_under_other_customers_posts_to_their_own_convers
     entity::conversation::Entity::delete_by_id(b).exec(db).await?;
 
     let policies = app.state.sla.current();
-    let dry = chorus::conversations::rethread::run(db, &policies, true).await?;
+    let dry = chorus_core::conversations::rethread::run(db, &policies, true).await?;
     assert_eq!((dry.misplaced, dry.created), (2, 1), "{dry:?}");
     assert_eq!(app.conversation(a).await["messages"].as_array().map(Vec::len), Some(3), "a dry run changes nothing");
-    let done = chorus::conversations::rethread::run(db, &policies, false).await?;
+    let done = chorus_core::conversations::rethread::run(db, &policies, false).await?;
     assert_eq!((done.misplaced, done.created, done.retimed), (2, 1, 2), "{done:?}");
     let ca = app.conversation(a).await;
     assert_eq!(ca["messages"].as_array().map(Vec::len), Some(1), "{ca}");
@@ -333,7 +333,7 @@ async fn rethread_moves_replies_under_other_customers_posts_to_their_own_convers
     assert_eq!(theirs.len(), 1, "{page}");
     assert_eq!(theirs[0]["first_response_at"], "2026-11-30T10:20:00Z", "B's answer is B's: {page}");
     assert_eq!(theirs[0]["message_count"].as_i64(), Some(2));
-    let again = chorus::conversations::rethread::run(db, &policies, false).await?;
+    let again = chorus_core::conversations::rethread::run(db, &policies, false).await?;
     assert_eq!(again.misplaced, 0, "{again:?}");
     Ok(())
 }

@@ -1,13 +1,13 @@
 //! Chorus on Redis Cluster and on Sentinel, against real `redis-server` processes on loopback
-//! (`chorus::bench_soak::local_redis`): live fan-out and claims across nodes on a three-primary
+//! (`chorus_tools::bench_soak::local_redis`): live fan-out and claims across nodes on a three-primary
 //! cluster, a primary killed and started again, and a Sentinel failover. A missing
 //! `redis-server` fails under CI and skips, saying why, elsewhere.
 
 use std::time::{Duration, Instant};
 
 use crate::helpers::{TestResult, spawn_app_with, spawn_node_beside_with};
-use chorus::bench_soak::local_redis::{LocalRedisCluster, LocalSentinel};
-use chorus::coord::{CoordError, Coordinator, LogEntry, Recorded, RedisCoordinator};
+use chorus_core::coord::{CoordError, Coordinator, LogEntry, Recorded, RedisCoordinator};
+use chorus_tools::bench_soak::local_redis::{LocalRedisCluster, LocalSentinel};
 
 const LONG: Duration = Duration::from_secs(60);
 
@@ -113,11 +113,13 @@ async fn a_sentinel_failover_keeps_leases_and_claims_continue_on_the_new_primary
 #[test]
 fn redis_urls_of_every_topology_are_accepted_and_nonsense_is_refused() {
     for good in ["redis://127.0.0.1:6379", "redis+cluster://a:7000,b:7001", "redis+sentinel://s:26379/main"] {
-        let s = chorus::config::Settings { redis_url: Some(good.into()), ..chorus::config::Settings::default() };
+        let s =
+            chorus_core::config::Settings { redis_url: Some(good.into()), ..chorus_core::config::Settings::default() };
         assert!(s.validate().is_ok(), "{good} refused");
     }
-    let bad = chorus::config::Settings { redis_url: Some("redis+sentinel://s:26379".into()), ..Default::default() };
+    let bad =
+        chorus_core::config::Settings { redis_url: Some("redis+sentinel://s:26379".into()), ..Default::default() };
     assert!(bad.validate().is_err(), "a Sentinel URL without the master's name");
-    let braces = chorus::config::Settings { redis_prefix: "a{b}:".into(), ..Default::default() };
+    let braces = chorus_core::config::Settings { redis_prefix: "a{b}:".into(), ..Default::default() };
     assert!(braces.validate().is_err(), "a brace in the prefix would move the hash tag");
 }

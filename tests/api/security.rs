@@ -37,7 +37,7 @@ async fn api_keys_are_scoped_hashed_shown_once_and_revocable() -> TestResult {
         .one(&app.state.db)
         .await?
         .unwrap_or_else(|| panic!("no key row"));
-    assert_eq!(row.key_hash, chorus::auth::token::hash(&key));
+    assert_eq!(row.key_hash, chorus_core::auth::token::hash(&key));
     assert!(!serde_json::to_string(&row)?.contains(&key[4..]), "the key itself is not stored");
     let (_, list) = app.call(Method::GET, &app.admin_token, "/api/v1/api-keys", None).await;
     assert!(!list.to_string().contains(&key[4..]), "{list}");
@@ -109,7 +109,7 @@ async fn a_key_locked_to_addresses_is_refused_elsewhere_and_the_refusal_is_audit
     Ok(())
 }
 
-fn locked_supervisors(s: &mut chorus::config::Settings, trust_proxy: bool) {
+fn locked_supervisors(s: &mut chorus_core::config::Settings, trust_proxy: bool) {
     let net = |v: &str| v.parse::<ipnet::IpNet>().unwrap_or_else(|e| panic!("{v}: {e}"));
     s.security.role_allowlists.insert("supervisor".into(), vec![net("203.0.113.0/24")]);
     if trust_proxy {

@@ -10,7 +10,7 @@ use crate::helpers::{TestApp, TestResult, conv_id, msg, patch, spawn_app_with, s
 async fn two_nodes() -> Option<(TestApp, TestApp)> {
     let redis = test_redis().await?;
     let prefix = format!("chorus-test:{}:", uuid::Uuid::new_v4().simple());
-    let cluster = |s: &mut chorus::config::Settings| {
+    let cluster = |s: &mut chorus_core::config::Settings| {
         s.redis_url = Some(redis.clone());
         s.redis_prefix = prefix.clone();
     };

@@ -1,0 +1,349 @@
+//! Approval rules: which replies wait for a human decision before they go out, and to whom the
+//! request goes. Rules live in the store and are read afresh for every reply, so an edit by PR
+//! or an admin applies to the very next reply on every node, with no restart and no cache to
+//! go stale (replies are typed by people: one small query each costs nothing).
+
+use chrono::Utc;
+use entity::{approval_rule, conversation};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::Error;
+use crate::triage::text::Lexicon;
+
+/// Team leads: the supervisors.
+pub const GROUP_TEAM_LEAD: &str = "team_lead";
+/// Public relations: agents with the `approver` role.
+pub const GROUP_PR: &str = "pr";
+/// Legal: agents with the `legal` role.
+pub const GROUP_LEGAL: &str = "legal";
+/// Approver groups, least senior first: a reply several rules hold goes to the most senior.
+pub const GROUPS: [&str; 3] = [GROUP_TEAM_LEAD, GROUP_PR, GROUP_LEGAL];
+
+/// The kinds of rule.
+pub const KINDS: [&str; 5] = ["topic", "agent", "crisis", "risk", "spot_check"];
+
+/// Most agents an agent rule names.
+const MAX_AGENTS: usize = 200;
+const MAX_NOTE_CHARS: usize = 1000;
+
+/// The role whose holders decide a group's requests (admins decide everything).
+pub fn role_of_group(group: &str) -> &'static str {
+    match group {
+        GROUP_TEAM_LEAD => "supervisor",
+        GROUP_LEGAL => "legal",
+        _ => "approver",
+    }
+}
+
+/// The groups whose requests someone with these roles decides.
+pub fn groups_of(roles: &[String]) -> Vec<&'static str> {
+    let admin = roles.iter().any(|r| r == "admin");
+    GROUPS.into_iter().filter(|g| admin || roles.iter().any(|r| r == role_of_group(g))).collect()
+}
+
+/// A rule as it is written (create or replace).
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RuleSpec {
+    /// `topic` (keywords in the reply or the customer's messages, or the conversation's
+    /// category), `agent` (every reply by these agents), `crisis` (every reply in a conversation
+    /// linked to an active crisis), `risk` (public replies on conversations whose risk is at least
+    /// `risk_at_least`) or `spot_check` (a random `percent` of all replies).
+    pub kind: String,
+    /// Who decides: `team_lead`, `pr` or `legal`.
+    pub group: String,
+    /// `topic`: words or phrases (whole words, any case).
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    /// `topic`: triage categories (e.g. `complaint`, `urgent`).
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// `agent`: the agents whose every reply is held (e.g. new hires).
+    #[serde(default)]
+    pub agent_ids: Vec<i64>,
+    /// `risk`: the lowest risk (0–100) that holds a public reply.
+    #[serde(default)]
+    pub risk_at_least: Option<i32>,
+    /// `spot_check`: the share of replies held, 1–100 percent.
+    #[serde(default)]
+    pub percent: Option<i32>,
+    /// Disabled rules are kept but hold nothing.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Why the rule exists, for whoever edits it next.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A rule as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct RuleView {
+    /// Id.
+    pub id: i64,
+    /// The rule.
+    #[serde(flatten)]
+    pub spec: RuleSpec,
+    /// Who wrote it.
+    pub created_by: i64,
+    /// Last change.
+    pub updated_at: chrono::DateTime<Utc>,
+}
+
+fn strings(v: &serde_json::Value) -> Vec<String> {
+    serde_json::from_value(v.clone()).unwrap_or_default()
+}
+
+impl From<approval_rule::Model> for RuleView {
+    fn from(m: approval_rule::Model) -> Self {
+        Self {
+            id: m.id,
+            spec: RuleSpec {
+                kind: m.kind,
+                group: m.group_name,
+                keywords: strings(&m.keywords),
+                categories: strings(&m.categories),
+                agent_ids: serde_json::from_value(m.agent_ids).unwrap_or_default(),
+                risk_at_least: m.risk_at_least,
+                percent: m.percent,
+                enabled: m.enabled,
+                note: m.note,
+            },
+            created_by: m.created_by,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+/// Checks a rule and normalizes it (terms trimmed, lowercased, deduplicated). Fields that do not
+/// belong to the rule's kind are refused rather than silently ignored.
+pub fn clean(mut s: RuleSpec) -> Result<RuleSpec, Error> {
+    if !KINDS.contains(&s.kind.as_str()) {
+        return Err(Error::Validation(format!("kind must be one of {}", KINDS.join(", "))));
+    }
+    if !GROUPS.contains(&s.group.as_str()) {
+        return Err(Error::Validation(format!("group must be one of {}", GROUPS.join(", "))));
+    }
+    s.keywords = crate::triage::text::clean_terms("keywords", &s.keywords)?;
+    s.categories = crate::triage::text::clean_terms("categories", &s.categories)?;
+    s.agent_ids.sort_unstable();
+    s.agent_ids.dedup();
+    if s.note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
+        return Err(Error::Validation(format!("note: at most {MAX_NOTE_CHARS} characters")));
+    }
+    let k = s.kind.as_str();
+    let stray = |present: bool, field: &str, owner: &str| {
+        if present && k != owner {
+            Err(Error::Validation(format!("{field} applies only to {owner} rules")))
+        } else {
+            Ok(())
+        }
+    };
+    stray(!s.keywords.is_empty(), "keywords", "topic")?;
+    stray(!s.categories.is_empty(), "categories", "topic")?;
+    stray(!s.agent_ids.is_empty(), "agent_ids", "agent")?;
+    stray(s.risk_at_least.is_some(), "risk_at_least", "risk")?;
+    stray(s.percent.is_some(), "percent", "spot_check")?;
+    match k {
+        "topic" if s.keywords.is_empty() && s.categories.is_empty() => {
+            Err(Error::Validation("a topic rule needs keywords or categories".into()))
+        }
+        "agent" if s.agent_ids.is_empty() || s.agent_ids.len() > MAX_AGENTS => {
+            Err(Error::Validation(format!("an agent rule needs 1 to {MAX_AGENTS} agent_ids")))
+        }
+        "risk" if !s.risk_at_least.is_some_and(|r| (0..=100).contains(&r)) => {
+            Err(Error::Validation("a risk rule needs risk_at_least between 0 and 100".into()))
+        }
+        "spot_check" if !s.percent.is_some_and(|p| (1..=100).contains(&p)) => {
+            Err(Error::Validation("a spot_check rule needs percent between 1 and 100".into()))
+        }
+        _ => Ok(s),
+    }
+}
+
+async fn known_agents(db: &impl ConnectionTrait, ids: &[i64]) -> Result<(), Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let found = entity::agent::Entity::find().filter(entity::agent::Column::Id.is_in(ids.to_vec())).all(db).await?;
+    match ids.iter().find(|id| !found.iter().any(|a| a.id == **id)) {
+        Some(missing) => Err(Error::Validation(format!("agent {missing} does not exist"))),
+        None => Ok(()),
+    }
+}
+
+fn active(s: &RuleSpec, by: i64, now: chrono::DateTime<Utc>) -> approval_rule::ActiveModel {
+    approval_rule::ActiveModel {
+        kind: Set(s.kind.clone()),
+        group_name: Set(s.group.clone()),
+        keywords: Set(serde_json::json!(s.keywords)),
+        categories: Set(serde_json::json!(s.categories)),
+        agent_ids: Set(serde_json::json!(s.agent_ids)),
+        risk_at_least: Set(s.risk_at_least),
+        percent: Set(s.percent),
+        enabled: Set(s.enabled),
+        note: Set(s.note.clone()),
+        created_by: Set(by),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+}
+
+// Each write below writes first and reads after: on SQLite a transaction that reads and only
+// then writes loses its snapshot to any other writer in between and fails at once.
+
+/// Adds a rule.
+pub async fn create(db: &impl ConnectionTrait, spec: RuleSpec, by: i64) -> Result<RuleView, Error> {
+    let spec = clean(spec)?;
+    let created = active(&spec, by, Utc::now()).insert(db).await?;
+    known_agents(db, &spec.agent_ids).await?;
+    Ok(RuleView::from(created))
+}
+
+/// A rule as stored now.
+pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<RuleView, Error> {
+    let found = approval_rule::Entity::find_by_id(id).one(db).await?;
+    found.map(RuleView::from).ok_or(Error::NotFound("approval rule"))
+}
+
+/// Replaces a rule read as `before` (outside the caller's transaction).
+pub async fn replace(db: &impl ConnectionTrait, before: &RuleView, spec: RuleSpec) -> Result<RuleView, Error> {
+    let spec = clean(spec)?;
+    let mut m = active(&spec, before.created_by, Utc::now());
+    m.created_at = sea_orm::ActiveValue::NotSet;
+    m.created_by = sea_orm::ActiveValue::NotSet;
+    let after = approval_rule::Entity::update_many()
+        .set(m)
+        .filter(approval_rule::Column::Id.eq(before.id))
+        .exec_with_returning(db)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(Error::NotFound("approval rule"))?;
+    known_agents(db, &spec.agent_ids).await?;
+    Ok(RuleView::from(after))
+}
+
+/// Deletes a rule.
+pub async fn delete(db: &impl ConnectionTrait, id: i64) -> Result<(), Error> {
+    let gone = approval_rule::Entity::delete_many().filter(approval_rule::Column::Id.eq(id)).exec(db).await?;
+    if gone.rows_affected == 0 {
+        return Err(Error::NotFound("approval rule"));
+    }
+    Ok(())
+}
+
+/// Every rule, oldest first.
+pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<RuleView>, Error> {
+    let rows = approval_rule::Entity::find().order_by_asc(approval_rule::Column::Id).all(db).await?;
+    Ok(rows.into_iter().map(RuleView::from).collect())
+}
+
+/// The enabled rules, as the next reply is checked against them.
+pub async fn enabled(db: &impl ConnectionTrait) -> Result<Vec<RuleView>, Error> {
+    let rows = approval_rule::Entity::find()
+        .filter(approval_rule::Column::Enabled.eq(true))
+        .order_by_asc(approval_rule::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(RuleView::from).collect())
+}
+
+/// One rule that held a reply, and why.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Reason {
+    /// The rule.
+    pub rule_id: i64,
+    /// Its kind.
+    pub kind: String,
+    /// Its group.
+    pub group: String,
+    /// What matched, in words.
+    pub why: String,
+}
+
+/// What a reply is checked on.
+pub struct Subject<'a> {
+    /// The conversation as it is now.
+    pub conversation: &'a conversation::Model,
+    /// The reply's author.
+    pub author_id: i64,
+    /// The reply's text.
+    pub text: &'a str,
+    /// `public` or `private`.
+    pub visibility: &'a str,
+    /// The customer's recent messages in the conversation.
+    pub inbound: &'a [String],
+    /// A uniform draw in 0..100 for spot checks.
+    pub roll: i32,
+}
+
+/// Whether a topic rule needs the customer's messages (so the caller only loads them then).
+pub fn needs_inbound(rules: &[RuleView]) -> bool {
+    rules.iter().any(|r| r.spec.kind == "topic" && !r.spec.keywords.is_empty())
+}
+
+/// Whether a topic (keywords or categories) applies to a conversation of `category` whose
+/// customer wrote `texts`; says what matched.
+pub fn topic_match(
+    keywords: &[String],
+    categories: &[String],
+    category: Option<&str>,
+    texts: &[&str],
+) -> Option<String> {
+    if let Some(cat) = category.filter(|cat| categories.iter().any(|x| x == cat)) {
+        return Some(format!("category {cat}"));
+    }
+    let words = Lexicon::new(keywords);
+    texts.iter().find_map(|t| words.first(t)).map(|w| format!("the customer mentions \"{w}\""))
+}
+
+fn why(r: &RuleView, s: &Subject) -> Option<String> {
+    let c = s.conversation;
+    match r.spec.kind.as_str() {
+        "topic" => {
+            if let Some(w) = Lexicon::new(&r.spec.keywords).first(s.text) {
+                return Some(format!("the reply mentions \"{w}\""));
+            }
+            let inbound: Vec<&str> = s.inbound.iter().map(String::as_str).collect();
+            topic_match(&r.spec.keywords, &r.spec.categories, c.category.as_deref(), &inbound)
+        }
+        "agent" => r.spec.agent_ids.contains(&s.author_id).then(|| "every reply by this agent is checked".into()),
+        "crisis" => c.crisis_id.map(|id| format!("the conversation is linked to crisis {id}")),
+        "risk" => {
+            let at = r.spec.risk_at_least.unwrap_or(101);
+            (s.visibility == "public" && c.risk >= at).then(|| format!("public reply at risk {} (≥ {at})", c.risk))
+        }
+        "spot_check" => {
+            let p = r.spec.percent.unwrap_or(0);
+            (s.roll < p).then(|| format!("random spot check ({p}%)"))
+        }
+        _ => None,
+    }
+}
+
+/// The rules that hold this reply (empty: it goes out at once).
+pub fn evaluate(rules: &[RuleView], s: &Subject) -> Vec<Reason> {
+    rules
+        .iter()
+        .filter(|r| r.spec.enabled)
+        .filter_map(|r| {
+            why(r, s).map(|why| Reason { rule_id: r.id, kind: r.spec.kind.clone(), group: r.spec.group.clone(), why })
+        })
+        .collect()
+}
+
+/// The group a held reply goes to: the most senior among the rules that held it.
+pub fn group_for(reasons: &[Reason]) -> Option<&'static str> {
+    GROUPS.into_iter().rev().find(|g| reasons.iter().any(|r| r.group == *g))
+}
+
+#[cfg(test)]
+mod tests;

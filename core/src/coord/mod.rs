@@ -1,0 +1,474 @@
+//! Coordination between agents' sessions, on one node or many: claims are leases with fencing
+//! tokens, so no two agents ever work the same conversation.
+//!
+//! Two backends implement [`Coordinator`] and pass one shared test suite: [`MemoryCoordinator`]
+//! (the embedded default, in process) and [`RedisCoordinator`] (cluster mode, Lua scripts so
+//! every decision is one atomic step on the Redis server). [`Coordination`] picks one at start.
+//!
+//! A lease alone is not enough (a paused holder can act after it expired), so every grant carries
+//! a fencing token that grows with each new claim of that conversation; the store refuses writes
+//! with a token older than the newest it has seen.
+//!
+//! Besides claims the coordinator keeps what live sessions share across nodes: presence with
+//! expiry, viewers and typing per conversation, and the ordered event log every node tails to
+//! fan events out to its own sessions (the `live` module).
+
+mod memory;
+mod redis;
+mod redis_conn;
+
+pub use self::memory::MemoryCoordinator;
+pub use self::redis::RedisCoordinator;
+pub use self::redis_conn::Topology;
+
+use std::future::Future;
+use std::time::Duration;
+
+/// How long a release is remembered, so that the holder's retry of it (after an answer lost to
+/// a cut connection or a dying node) succeeds instead of reading as a lost lease, and so that a
+/// release whose store write never happened is finished by the reaper rather than undone.
+pub const RELEASED_MEMORY: Duration = Duration::from_secs(600);
+
+/// How many conversations each agent held at this node's last renewal of their leases: the
+/// load their presence reports, read without asking the coordinator on every heartbeat.
+#[derive(Debug, Default)]
+pub struct Loads(std::sync::Mutex<std::collections::HashMap<i64, u32>>);
+
+impl Loads {
+    /// Records an agent's load as a renewal found it.
+    pub fn set(&self, agent_id: i64, held: u32) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(agent_id, held);
+    }
+
+    /// The agent's load as of the last renewal on this node, if any.
+    pub fn get(&self, agent_id: i64) -> Option<u32> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&agent_id).copied()
+    }
+
+    /// Keeps only the agents in `online` (those with a session here).
+    pub fn retain(&self, online: &[i64]) {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).retain(|a, _| online.binary_search(a).is_ok());
+    }
+}
+
+/// A granted lease.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Grant {
+    /// The fencing token: strictly greater than every earlier grant of this conversation.
+    pub token: i64,
+    /// The holder before a forced transfer (None for a plain claim).
+    pub previous: Option<i64>,
+}
+
+/// Who holds a conversation now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holder {
+    /// The agent.
+    pub agent_id: i64,
+    /// Their fencing token.
+    pub token: i64,
+}
+
+/// Why a coordination call did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CoordError {
+    /// Somebody else holds the conversation.
+    #[error("conversation is held by agent {0}")]
+    Held(i64),
+    /// The caller's lease is gone (expired, released, or transferred): a newer token exists.
+    #[error("the claim is no longer yours")]
+    StaleClaim,
+    /// The agent already holds as many conversations as their capacity allows.
+    #[error("at capacity ({0} conversations)")]
+    AtCapacity(u32),
+    /// The coordination backend cannot be reached; nothing was granted.
+    #[error("coordination unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// One entry of the shared event log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    /// The event kind (`queue.upsert`, ...).
+    pub kind: String,
+    /// The topics it is delivered on (`queue`, `conversation:7`, `agent:3`, ...).
+    pub topics: Vec<String>,
+    /// The event body, serialized JSON.
+    pub data: String,
+}
+
+/// What a read of the event log returned.
+#[derive(Debug, Clone, Default)]
+pub struct Tail {
+    /// Entries after the requested seq, in order, with their seq.
+    pub entries: Vec<(i64, LogEntry)>,
+    /// Some entries between the requested seq and the first returned one are gone (trimmed, or
+    /// lost with a Redis restart): whoever relied on them must resync.
+    pub gap: bool,
+}
+
+/// Per-conversation sets of agents that expire on their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Marker {
+    /// Agents with the conversation open.
+    Viewers,
+    /// Agents typing a reply in it.
+    Typing,
+}
+
+impl Marker {
+    fn key(self) -> &'static str {
+        match self {
+            Marker::Viewers => "viewers",
+            Marker::Typing => "typing",
+        }
+    }
+}
+
+/// What the store has recorded about a conversation's holder, read just before a claim,
+/// transfer or renewal: the coordinator reconciles its own (possibly forgotten or older) view
+/// of the lease against it, because the store is what survives a Redis restart or failover.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// The agent the store shows holding it, if any.
+    pub holder: Option<i64>,
+    /// The newest fencing token the store has accepted for it.
+    pub token: i64,
+}
+
+impl Recorded {
+    /// Nobody recorded; tokens above `token` are new.
+    pub fn free(token: i64) -> Self {
+        Self { holder: None, token }
+    }
+}
+
+/// What the lease reaper should do with one conversation the store shows held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The lease is alive (or a newer grant is on its way to the store): leave it.
+    Live,
+    /// The holder did not renew within its lease: hand it back to the queue.
+    Lapsed,
+    /// The holder released it here, but the store never heard: finish the release.
+    Released,
+    /// The coordinator had forgotten the lease (a restart without persistence, a failover that
+    /// lost writes, an embedded node restarted): it was given back to the recorded holder for
+    /// one full term, which their renewals keep going.
+    Reinstated,
+    /// It expired while the coordinator could not be watched (Redis, the store or every node
+    /// was down): the holder gets a new full term instead of losing it.
+    Extended,
+}
+
+/// One sweep of the reaper over a page of held conversations.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sweep {
+    /// No sweep anywhere had been recorded for longer than the outage threshold: this one
+    /// extends instead of lapsing (pass it on to the next page of the same sweep).
+    pub outage: bool,
+    /// One verdict per conversation, in the order given.
+    pub verdicts: Vec<Verdict>,
+}
+
+/// Claims as leases with fencing tokens.
+///
+/// A lease counts only while it is alive and the store has not moved past it: a lease whose
+/// token the store has since released, lapsed or superseded is dead whatever its expiry says.
+/// The other way round, a holder the store records whose lease the coordinator has forgotten
+/// keeps it: the coordinator reinstates it instead of granting it to someone else. Only the
+/// reaper ([`Coordinator::sweep`]) decides that an expired lease has lapsed.
+pub trait Coordinator: Send + Sync {
+    /// Grants the conversation to `agent_id` for `ttl` if nobody else holds it; the current holder
+    /// (by a live lease, or by the store's record) claiming again keeps its token and extends the
+    /// lease. A new token is always above `recorded.token`, so a backend that lost its counters
+    /// still issues tokens the store accepts.
+    ///
+    /// A new claim is refused with `AtCapacity` when the agent already holds `capacity` live
+    /// leases: the count and the grant are one atomic step, so two simultaneous claims by one
+    /// agent cannot both slip under the limit.
+    fn claim(
+        &self,
+        conversation_id: i64,
+        agent_id: i64,
+        ttl: Duration,
+        recorded: Recorded,
+        capacity: u32,
+    ) -> impl Future<Output = Result<Grant, CoordError>> + Send;
+
+    /// Gives the conversation back, only for the holder of exactly this token. Idempotent for
+    /// that holder: releasing again (a retry after a lost answer) succeeds for a while
+    /// (`RELEASED_MEMORY`) without touching whoever holds it now.
+    fn release(
+        &self,
+        conversation_id: i64,
+        agent_id: i64,
+        token: i64,
+    ) -> impl Future<Output = Result<(), CoordError>> + Send;
+
+    /// A supervisor's forced transfer: a new token (above `recorded.token`) for `to_agent`,
+    /// whoever held it before.
+    fn transfer(
+        &self,
+        conversation_id: i64,
+        to_agent: i64,
+        ttl: Duration,
+        recorded: Recorded,
+    ) -> impl Future<Output = Result<Grant, CoordError>> + Send;
+
+    /// The current holder, if a lease is alive.
+    fn holder(&self, conversation_id: i64) -> impl Future<Output = Result<Option<Holder>, CoordError>> + Send;
+
+    /// The reaper's decision for each conversation the store shows held (`(conversation,
+    /// recorded holder)`), acted on in the same atomic step: forgotten leases are reinstated,
+    /// and after an outage (no sweep recorded for `outage_after`, or `outage` already known
+    /// from an earlier page) expired ones are extended rather than lapsed.
+    fn sweep(
+        &self,
+        held: &[(i64, Holder)],
+        ttl: Duration,
+        outage_after: Duration,
+        outage: bool,
+    ) -> impl Future<Output = Result<Sweep, CoordError>> + Send;
+
+    /// Extends the agent's leases (a live session calls this on each heartbeat) and returns how
+    /// many it holds. `recorded` is what the store shows them holding, `(conversation, token)`:
+    /// exactly those are renewed, and reinstated where the coordinator forgot them; a lease the
+    /// store never recorded (its write failed, its node died) is left to expire. `None` (the
+    /// store could not be read) renews the live leases the coordinator knows of instead.
+    fn renew_held(
+        &self,
+        agent_id: i64,
+        recorded: Option<&[(i64, i64)]>,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<u32, CoordError>> + Send;
+
+    /// The conversations whose leases the agent holds now (their current load).
+    fn held(&self, agent_id: i64) -> impl Future<Output = Result<Vec<i64>, CoordError>> + Send;
+
+    /// Records an agent's presence (a JSON document) until `ttl` passes without a refresh.
+    fn set_presence(
+        &self,
+        agent_id: i64,
+        presence: String,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<(), CoordError>> + Send;
+
+    /// Forgets an agent's presence (they went offline).
+    fn clear_presence(&self, agent_id: i64) -> impl Future<Output = Result<(), CoordError>> + Send;
+
+    /// Every unexpired presence, as `(agent, document)`.
+    fn presences(&self) -> impl Future<Output = Result<Vec<(i64, String)>, CoordError>> + Send;
+
+    /// Adds (`on`) or removes an agent from a conversation's viewers or typists, each member
+    /// expiring after `ttl`; returns the members now, sorted.
+    fn mark(
+        &self,
+        marker: Marker,
+        conversation_id: i64,
+        agent_id: i64,
+        on: bool,
+        ttl: Duration,
+    ) -> impl Future<Output = Result<Vec<i64>, CoordError>> + Send;
+
+    /// Appends entries to the shared event log, returning the seq given to each. Seqs form one
+    /// order across all nodes and are always above `floor` (the newest seq the caller has seen),
+    /// so they keep growing even after the backend lost its counter.
+    fn publish(&self, entries: &[LogEntry], floor: i64) -> impl Future<Output = Result<Vec<i64>, CoordError>> + Send;
+
+    /// Entries after `after`, waiting up to `wait` for one to arrive.
+    fn tail(&self, after: i64, wait: Duration) -> impl Future<Output = Result<Tail, CoordError>> + Send;
+
+    /// The newest seq in the log (0 when empty).
+    fn last_seq(&self) -> impl Future<Output = Result<i64, CoordError>> + Send;
+
+    /// The entry at `seq`, if the log holds it. After an outage a node checks that the newest
+    /// entry it delivered is still there as it was: a restarted Redis may have lost the log's
+    /// newest entries, and other nodes may then issue those seqs again for other events.
+    fn log_entry(&self, seq: i64) -> impl Future<Output = Result<Option<LogEntry>, CoordError>> + Send;
+
+    /// Removes from the log the entries before `before` that `covers` picks (an erased
+    /// customer's events), returning how many.
+    fn forget_log(
+        &self,
+        covers: &(dyn Fn(&LogEntry) -> bool + Send + Sync),
+        before: i64,
+    ) -> impl Future<Output = Result<u64, CoordError>> + Send;
+}
+
+/// The backend chosen at start: in process unless `REDIS_URL` is set.
+#[derive(Clone)]
+pub enum Coordination {
+    /// Embedded, one node.
+    Memory(MemoryCoordinator),
+    /// Redis, any number of nodes.
+    Redis(RedisCoordinator),
+}
+
+impl Coordination {
+    /// Connects to Redis when a URL is given (keys under `prefix`), else in process.
+    pub async fn connect(redis_url: Option<&str>, prefix: &str) -> anyhow::Result<Self> {
+        match redis_url {
+            Some(url) => Ok(Self::Redis(RedisCoordinator::connect(url, prefix).await?)),
+            None => Ok(Self::Memory(MemoryCoordinator::default())),
+        }
+    }
+}
+
+impl Coordination {
+    /// Whether the backend answers (for `/readyz`).
+    pub async fn ping(&self) -> Result<(), CoordError> {
+        match self {
+            Self::Memory(_) => Ok(()),
+            Self::Redis(r) => r.ping().await,
+        }
+    }
+
+    /// `memory` or `redis`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            Self::Memory(_) => "memory",
+            Self::Redis(_) => "redis",
+        }
+    }
+}
+
+impl Coordinator for Coordination {
+    async fn claim(&self, c: i64, a: i64, ttl: Duration, rec: Recorded, cap: u32) -> Result<Grant, CoordError> {
+        match self {
+            Self::Memory(m) => m.claim(c, a, ttl, rec, cap).await,
+            Self::Redis(r) => r.claim(c, a, ttl, rec, cap).await,
+        }
+    }
+
+    async fn release(&self, c: i64, a: i64, t: i64) -> Result<(), CoordError> {
+        match self {
+            Self::Memory(m) => m.release(c, a, t).await,
+            Self::Redis(r) => r.release(c, a, t).await,
+        }
+    }
+
+    async fn transfer(&self, c: i64, to: i64, ttl: Duration, rec: Recorded) -> Result<Grant, CoordError> {
+        match self {
+            Self::Memory(m) => m.transfer(c, to, ttl, rec).await,
+            Self::Redis(r) => r.transfer(c, to, ttl, rec).await,
+        }
+    }
+
+    async fn holder(&self, c: i64) -> Result<Option<Holder>, CoordError> {
+        match self {
+            Self::Memory(m) => m.holder(c).await,
+            Self::Redis(r) => r.holder(c).await,
+        }
+    }
+
+    async fn sweep(
+        &self,
+        held: &[(i64, Holder)],
+        ttl: Duration,
+        after: Duration,
+        outage: bool,
+    ) -> Result<Sweep, CoordError> {
+        match self {
+            Self::Memory(m) => m.sweep(held, ttl, after, outage).await,
+            Self::Redis(r) => r.sweep(held, ttl, after, outage).await,
+        }
+    }
+
+    async fn renew_held(&self, a: i64, rec: Option<&[(i64, i64)]>, ttl: Duration) -> Result<u32, CoordError> {
+        match self {
+            Self::Memory(m) => m.renew_held(a, rec, ttl).await,
+            Self::Redis(r) => r.renew_held(a, rec, ttl).await,
+        }
+    }
+
+    async fn held(&self, a: i64) -> Result<Vec<i64>, CoordError> {
+        match self {
+            Self::Memory(m) => m.held(a).await,
+            Self::Redis(r) => r.held(a).await,
+        }
+    }
+
+    async fn set_presence(&self, a: i64, p: String, ttl: Duration) -> Result<(), CoordError> {
+        match self {
+            Self::Memory(m) => m.set_presence(a, p, ttl).await,
+            Self::Redis(r) => r.set_presence(a, p, ttl).await,
+        }
+    }
+
+    async fn clear_presence(&self, a: i64) -> Result<(), CoordError> {
+        match self {
+            Self::Memory(m) => m.clear_presence(a).await,
+            Self::Redis(r) => r.clear_presence(a).await,
+        }
+    }
+
+    async fn presences(&self) -> Result<Vec<(i64, String)>, CoordError> {
+        match self {
+            Self::Memory(m) => m.presences().await,
+            Self::Redis(r) => r.presences().await,
+        }
+    }
+
+    async fn mark(&self, k: Marker, c: i64, a: i64, on: bool, ttl: Duration) -> Result<Vec<i64>, CoordError> {
+        match self {
+            Self::Memory(m) => m.mark(k, c, a, on, ttl).await,
+            Self::Redis(r) => r.mark(k, c, a, on, ttl).await,
+        }
+    }
+
+    async fn publish(&self, entries: &[LogEntry], floor: i64) -> Result<Vec<i64>, CoordError> {
+        match self {
+            Self::Memory(m) => m.publish(entries, floor).await,
+            Self::Redis(r) => r.publish(entries, floor).await,
+        }
+    }
+
+    async fn tail(&self, after: i64, wait: Duration) -> Result<Tail, CoordError> {
+        match self {
+            Self::Memory(m) => m.tail(after, wait).await,
+            Self::Redis(r) => r.tail(after, wait).await,
+        }
+    }
+
+    async fn last_seq(&self) -> Result<i64, CoordError> {
+        match self {
+            Self::Memory(m) => m.last_seq().await,
+            Self::Redis(r) => r.last_seq().await,
+        }
+    }
+
+    async fn log_entry(&self, seq: i64) -> Result<Option<LogEntry>, CoordError> {
+        match self {
+            Self::Memory(m) => m.log_entry(seq).await,
+            Self::Redis(r) => r.log_entry(seq).await,
+        }
+    }
+
+    async fn forget_log(
+        &self,
+        covers: &(dyn Fn(&LogEntry) -> bool + Send + Sync),
+        before: i64,
+    ) -> Result<u64, CoordError> {
+        match self {
+            Self::Memory(m) => m.forget_log(covers, before).await,
+            Self::Redis(r) => r.forget_log(covers, before).await,
+        }
+    }
+}
+
+/// The kind of the tombstone the shared log and every node's resume window keep where an
+/// erased event was: its place (sequence number) stays, its content is gone.
+pub const FORGOTTEN: &str = "log.forgotten";
+
+impl From<CoordError> for crate::Error {
+    fn from(e: CoordError) -> Self {
+        use crate::Error;
+        match e {
+            CoordError::Held(agent) => Error::AlreadyClaimed(agent),
+            CoordError::StaleClaim => Error::StaleClaim,
+            CoordError::AtCapacity(n) => Error::AtCapacity(i32::try_from(n).unwrap_or(i32::MAX)),
+            CoordError::Unavailable(m) => Error::CoordinationUnavailable(m),
+        }
+    }
+}

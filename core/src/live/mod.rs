@@ -1,0 +1,507 @@
+//! The live layer of one node: events committed to the store are appended to the deployment's
+//! shared, ordered log (the coordinator's), every node tails that log, and each node's hub fans
+//! the events out to its own WebSocket sessions.
+//!
+//! Going through the shared log even on one node means one code path for the embedded and the
+//! cluster mode, and one global `seq`: an event raised on node A reaches node B's sessions with
+//! the same seq, in the same order.
+
+pub mod commit;
+pub mod forget;
+pub mod hub;
+pub mod tasks;
+pub mod topics;
+
+use serde::Deserialize;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use bytestring::ByteString;
+use tokio::sync::{mpsc, watch};
+
+pub use self::hub::{Hub, Registration, SessionId, Subscribed};
+use crate::coord::{Coordination, Coordinator, LogEntry};
+use crate::events::NewEvent;
+
+/// One event as this node delivers it: serialized once, the same bytes for every session.
+#[derive(Debug)]
+pub struct LiveEvent {
+    /// Its place in the deployment's order.
+    pub seq: i64,
+    /// Its kind (`conversation.message`, …).
+    pub kind: Box<str>,
+    /// The topics it is delivered on.
+    pub topics: Box<[Box<str>]>,
+    /// The whole frame: `{"type":"event","seq":…,"event":…,"data":…}`.
+    pub frame: ByteString,
+}
+
+impl LiveEvent {
+    /// The event's data, as serialized in its frame.
+    pub fn data(&self) -> &str {
+        self.frame.split_once(r#","data":"#).and_then(|(_, rest)| rest.strip_suffix('}')).unwrap_or("null")
+    }
+
+    /// Builds the frame around already-serialized `data`.
+    pub fn new(seq: i64, kind: &str, topics: Vec<String>, data: &str) -> Self {
+        let quoted = serde_json::to_string(kind).unwrap_or_else(|_| "\"unknown\"".to_owned());
+        let frame = format!(r#"{{"type":"event","seq":{seq},"event":{quoted},"data":{data}}}"#);
+        Self {
+            seq,
+            kind: kind.into(),
+            topics: topics.into_iter().map(String::into_boxed_str).collect(),
+            frame: ByteString::from(frame),
+        }
+    }
+}
+
+/// A handle on the node's live layer (cheap to clone).
+#[derive(Clone)]
+pub struct Live {
+    /// Claims, presence, markers and the shared log.
+    pub coord: Coordination,
+    /// This node's sessions.
+    pub hub: Arc<Hub>,
+    /// Each online agent's load as of this node's last lease renewal.
+    pub loads: Arc<crate::coord::Loads>,
+    /// The node's supervised background tasks (`/readyz` reports them).
+    pub tasks: tasks::Tasks,
+    outbox: mpsc::UnboundedSender<Vec<LogEntry>>,
+    /// Entries handed to the publisher and not yet in the shared log.
+    unpublished: Arc<AtomicUsize>,
+    /// Most entries waiting for the shared log (`live.publish_backlog`); beyond, new ones are
+    /// dropped and every session resyncs once the log is back.
+    backlog: usize,
+    /// Entries dropped since the log was last reachable.
+    dropped: Arc<AtomicUsize>,
+    /// What else this node keeps about customers, dropped when one is erased (on every node,
+    /// as the `customer.erased` entry is read).
+    erasure_hooks: ErasureHooks,
+    shutdown: watch::Sender<bool>,
+    group: Arc<commit::GroupCommit>,
+}
+
+/// Callbacks run on every node for each erasure, in log order.
+pub type ErasureHooks = Arc<std::sync::RwLock<Vec<Arc<dyn Fn(&forget::Forget) + Send + Sync>>>>;
+
+/// Most entries appended to the shared log in one call.
+const PUBLISH_BATCH: usize = 512;
+
+impl Live {
+    /// Starts the node's publisher and tail tasks, continuing the log where it stands.
+    pub async fn start(
+        coord: Coordination,
+        settings: &LiveSettings,
+        backend: sea_orm::DatabaseBackend,
+        tasks: tasks::Tasks,
+    ) -> anyhow::Result<Self> {
+        let mut last = coord.last_seq().await.map_err(|e| anyhow::anyhow!("reading the event log: {e}"))?;
+        if matches!(coord, Coordination::Memory(_)) {
+            // The in-process log starts empty at every start. Starting its order at the clock
+            // (microseconds) keeps every seq above those of any earlier run (catching up would
+            // take a million events a second), so a client resuming from before a restart is
+            // told to resync rather than left waiting for seqs it has already seen.
+            last = last.max(chrono::Utc::now().timestamp_micros());
+        }
+        let hub = Arc::new(Hub::new(last, settings.resume_window));
+        let (outbox, rx) = mpsc::unbounded_channel();
+        let (shutdown, _) = watch::channel(false);
+        let unpublished = Arc::new(AtomicUsize::new(0));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        // The receiver outlives a publisher that failed, so its restart carries on with it.
+        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let (c, h, u, d) = (coord.clone(), hub.clone(), unpublished.clone(), dropped.clone());
+        tasks.spawn("event publisher", shutdown.subscribe(), move || {
+            let (coord, hub, rx, unpublished, dropped) = (c.clone(), h.clone(), rx.clone(), u.clone(), d.clone());
+            async move { publish_loop(coord, hub, rx, unpublished, dropped).await }
+        });
+        let erasure_hooks = ErasureHooks::default();
+        let (c, h, stop, hooks) = (coord.clone(), hub.clone(), shutdown.subscribe(), erasure_hooks.clone());
+        tasks.spawn("event tail", shutdown.subscribe(), move || {
+            tail_loop(c.clone(), h.clone(), stop.clone(), hooks.clone())
+        });
+        Ok(Self {
+            coord,
+            hub,
+            loads: Arc::default(),
+            tasks,
+            outbox,
+            unpublished,
+            backlog: settings.publish_backlog,
+            dropped,
+            erasure_hooks,
+            shutdown,
+            group: Arc::new(commit::GroupCommit::for_backend(backend)),
+        })
+    }
+
+    /// Publishes events the store has committed. Never waits: a node-local task appends them
+    /// to the shared log in order, retrying while the backend is unreachable.
+    pub fn publish(&self, events: &[NewEvent]) {
+        let entries: Vec<LogEntry> = events.iter().map(entry_of).collect();
+        self.publish_entries(entries);
+    }
+
+    /// Runs a small store write in this node's next group commit (see [`commit`]) and publishes
+    /// its events once committed. `work` runs in a savepoint: when it fails, nothing of it is
+    /// stored and the other writes of the batch are unaffected.
+    pub async fn commit<T, F>(&self, db: &sea_orm::DatabaseConnection, work: F) -> Result<T, crate::error::Error>
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(
+                &'a sea_orm::DatabaseTransaction,
+            )
+                -> futures_util::future::BoxFuture<'a, Result<(T, Vec<NewEvent>), crate::error::Error>>
+            + Send
+            + 'static,
+    {
+        self.group.run(db, self, work).await
+    }
+
+    /// Publishes events that live only on the wire (presence, viewers, typing).
+    pub fn publish_entries(&self, entries: Vec<LogEntry>) {
+        if entries.is_empty() {
+            return;
+        }
+        let n = entries.len();
+        if self.unpublished.load(Ordering::SeqCst) + n > self.backlog {
+            // The shared log has been unreachable for long: memory must not grow without
+            // limit. The store has every event; sessions resync once the log is back.
+            if self.dropped.fetch_add(n, Ordering::SeqCst) == 0 {
+                tracing::error!(
+                    backlog = self.backlog,
+                    "the shared event log is unreachable and the backlog is full: live events are dropped until it is back; sessions will resync"
+                );
+            }
+            return;
+        }
+        self.unpublished.fetch_add(n, Ordering::SeqCst);
+        if self.outbox.send(entries).is_err() {
+            self.unpublished.fetch_sub(n, Ordering::SeqCst);
+            tracing::error!("live publisher stopped; events not published");
+        }
+    }
+
+    /// Waits (up to `limit`) until everything handed to [`publish`](Self::publish) is in the
+    /// shared log; true when it is.
+    pub async fn flush(&self, limit: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.unpublished.load(Ordering::SeqCst) > 0 {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        true
+    }
+
+    /// Runs `job` every `every` until the node shuts down, logging what it did (`what`: how many
+    /// things one run handled) and its failures. The node's housekeeping (the lease reaper,
+    /// auto-assignment) runs this way.
+    pub fn every<F, Fut>(&self, every: Duration, what: &'static str, mut job: F)
+    where
+        F: FnMut() -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<usize, crate::error::Error>> + Send,
+    {
+        use futures_util::FutureExt;
+        let mut stop = self.shutdown_signal();
+        let tasks = self.tasks.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stop.changed() => return,
+                }
+                // A pass that panics is a failure of this task; the next tick runs anew.
+                match std::panic::AssertUnwindSafe(job()).catch_unwind().await {
+                    Ok(Ok(0)) => {}
+                    Ok(Ok(n)) => tracing::info!(count = n, "{what}"),
+                    Ok(Err(e)) => tracing::warn!(error.message = %e, "{what}: failed"),
+                    Err(panic) => tasks.failed_once(what, &tasks::panic_message(panic.as_ref())),
+                }
+            }
+        });
+    }
+
+    /// Runs `hook` on this node for every erasure (any node's), once its events are dropped
+    /// from the resume window: for what else the node keeps about customers (the CRM cache).
+    pub fn on_erasure(&self, hook: Arc<dyn Fn(&forget::Forget) + Send + Sync>) {
+        self.erasure_hooks.write().unwrap_or_else(std::sync::PoisonError::into_inner).push(hook);
+    }
+
+    /// A receiver that turns true when the node shuts down.
+    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+
+    /// Whether the node is shutting down (readiness answers 503 from then on, so a load
+    /// balancer stops sending new sessions here while the old ones are told to move).
+    pub fn is_shutting_down(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Tells every session the node is going away.
+    pub fn shut_down(&self) {
+        self.shutdown.send_replace(true);
+    }
+}
+
+/// A log entry for a store event.
+pub fn entry_of(e: &NewEvent) -> LogEntry {
+    LogEntry {
+        kind: e.kind.to_owned(),
+        topics: topics::for_event(e.kind, e.conversation_id, &e.payload),
+        data: e.payload.to_string(),
+    }
+}
+
+/// A log entry for a wire-only event.
+pub fn wire_entry(kind: &'static str, conversation_id: Option<i64>, data: serde_json::Value) -> LogEntry {
+    entry_of(&NewEvent { kind, conversation_id, payload: data })
+}
+
+async fn publish_loop(
+    coord: Coordination,
+    hub: Arc<Hub>,
+    rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<Vec<LogEntry>>>>,
+    unpublished: Arc<AtomicUsize>,
+    dropped: Arc<AtomicUsize>,
+) -> tasks::Ended {
+    let mut rx = rx.lock().await;
+    let mut pending: Vec<LogEntry> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        pending.extend(first);
+        while pending.len() < PUBLISH_BATCH {
+            match rx.try_recv() {
+                Ok(more) => pending.extend(more),
+                Err(_) => break,
+            }
+        }
+        let mut backoff = Duration::from_millis(50);
+        while !pending.is_empty() {
+            let n = pending.len().min(PUBLISH_BATCH);
+            match coord.publish(&pending[..n], hub.last_seq()).await {
+                Ok(seqs) => {
+                    for (e, seq) in pending[..n].iter().zip(seqs) {
+                        if let Some(erased) = forget::Forget::of_entry(&e.kind, &e.data) {
+                            forget_in_log(coord.clone(), erased, seq);
+                        }
+                    }
+                    pending.drain(..n);
+                    unpublished.fetch_sub(n, Ordering::SeqCst);
+                    let lost = dropped.swap(0, Ordering::SeqCst);
+                    if lost > 0 {
+                        // Every node's sessions missed those events: all of them resync here.
+                        pending.insert(0, lost_entry(lost));
+                        unpublished.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error.message = %e, waiting = pending.len(), "publishing events failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                }
+            }
+        }
+    }
+    // Every sender is gone: the node is being dropped.
+    tasks::Ended::Done
+}
+
+async fn tail_loop(
+    coord: Coordination,
+    hub: Arc<Hub>,
+    mut shutdown: watch::Receiver<bool>,
+    hooks: ErasureHooks,
+) -> tasks::Ended {
+    let mut backoff = Duration::from_millis(50);
+    // Set by a failed read: the backend may have restarted, so check the log before reading on.
+    let mut check = false;
+    loop {
+        if check {
+            match still_holds_what_was_delivered(&coord, &hub).await {
+                Ok(()) => check = false,
+                Err(e) => {
+                    tracing::warn!(error.message = %e, "checking the shared event log failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    continue;
+                }
+            }
+        }
+        let after = hub.last_seq();
+        let read = tokio::select! {
+            r = coord.tail(after, Duration::from_secs(1)) => r,
+            _ = shutdown.changed() => return tasks::Ended::Done,
+        };
+        match read {
+            Ok(tail) => {
+                backoff = Duration::from_millis(50);
+                if tail.gap {
+                    tracing::warn!(after, "events missing from the shared log; every session resyncs");
+                    hub.resync_all();
+                }
+                let lost = tail.entries.iter().any(|(_, e)| e.kind == crate::events::kind::LOG_LOST);
+                let erased: Vec<(i64, forget::Forget)> = tail
+                    .entries
+                    .iter()
+                    .filter_map(|(seq, e)| Some((*seq, forget::Forget::of_entry(&e.kind, &e.data)?)))
+                    .collect();
+                let events: Vec<Arc<LiveEvent>> = tail
+                    .entries
+                    .into_iter()
+                    .map(|(seq, e)| Arc::new(LiveEvent::new(seq, &e.kind, e.topics, &e.data)))
+                    .collect();
+                hub.dispatch(&events);
+                if lost {
+                    tracing::warn!(
+                        "a node dropped live events while the shared log was unreachable; every session resyncs"
+                    );
+                    hub.resync_all();
+                }
+                for (seq, f) in erased {
+                    let m = f.matcher();
+                    let n = hub.forget(seq, |ev| m.covers(&ev.topics, ev.data()));
+                    tracing::info!(events = n, "erased customer's events dropped from the resume window");
+                    let hooks: Vec<_> = hooks.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+                    for hook in hooks {
+                        hook(&f);
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error.message = %e, "reading the shared event log failed; retrying");
+                check = true;
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(2));
+            }
+        }
+    }
+}
+
+/// The entry that tells every node some live events were dropped (the store has them).
+fn lost_entry(dropped: usize) -> LogEntry {
+    LogEntry {
+        kind: crate::events::kind::LOG_LOST.to_owned(),
+        topics: Vec::new(),
+        data: serde_json::json!({"dropped": dropped}).to_string(),
+    }
+}
+
+/// Removes an erased customer's events from the shared log: those before the `customer.erased`
+/// entry at `seq` (all of them: the entries a node publishes reach the log in order). Retried
+/// while the backend is unreachable; until then, every node's resume window is already clean.
+fn forget_in_log(coord: Coordination, erased: forget::Forget, seq: i64) {
+    tokio::spawn(async move {
+        let m = erased.matcher();
+        let covers = move |e: &LogEntry| m.covers(&e.topics, &e.data);
+        let mut backoff = Duration::from_millis(100);
+        for _ in 0..20 {
+            match coord.forget_log(&covers, seq).await {
+                Ok(n) => {
+                    tracing::info!(entries = n, "erased customer's events removed from the shared log");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error.message = %e, "removing erased events from the shared log failed; retrying");
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+        tracing::error!(seq, "erased customer's events could not be removed from the shared log");
+    });
+}
+
+/// After an outage: whether the newest event this node delivered is still in the shared log as
+/// it was. A Redis that restarted may have lost the log's newest entries (no persistence, or
+/// writes it had not made durable); the other nodes then issue those seqs again for other
+/// events, which this node — past them already — would never read. If the entry is gone or
+/// differs, the log is moved past what this node delivered and every session resyncs.
+async fn still_holds_what_was_delivered(coord: &Coordination, hub: &Hub) -> Result<(), crate::coord::CoordError> {
+    let (seq, delivered) = hub.newest();
+    if seq <= 0 {
+        return Ok(());
+    }
+    let kept = coord.log_entry(seq).await?;
+    let same = match (&kept, &delivered) {
+        (Some(e), Some(ev)) => LiveEvent::new(seq, &e.kind, e.topics.clone(), &e.data).frame == ev.frame,
+        (Some(_), None) => true,
+        (None, _) => false,
+    };
+    if !same {
+        // Every seq issued from now on is above what this node delivered (the log takes the
+        // higher of its newest entry and the floor), and what others issued below it since the
+        // restart reaches the sessions in their snapshots.
+        let marker = LogEntry { kind: "log.restarted".into(), topics: Vec::new(), data: "{}".into() };
+        coord.publish(&[marker], seq).await?;
+        tracing::warn!(delivered = seq, "the shared event log lost events this node delivered; every session resyncs");
+        hub.resync_all();
+    }
+    Ok(())
+}
+
+/// Builds a `{"type":"batch","events":[…]}` frame from already-serialized event frames: the
+/// bytes of each event are copied, not serialized again.
+pub fn batch_frame(events: &[Arc<LiveEvent>]) -> ByteString {
+    let len: usize = events.iter().map(|e| e.frame.len() + 1).sum::<usize>() + 32;
+    let mut out = String::with_capacity(len);
+    out.push_str(r#"{"type":"batch","events":["#);
+    for (i, e) in events.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&e.frame);
+    }
+    out.push_str("]}");
+    ByteString::from(out)
+}
+
+/// Live sessions: heartbeats, buffers and the resume window.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LiveSettings {
+    /// How often the server pings each WebSocket client, in milliseconds.
+    pub ping_interval_ms: u64,
+    /// A client silent this long (no frame, not even a pong) is dropped, in milliseconds.
+    pub client_timeout_ms: u64,
+    /// Events that may wait for one slow session before it is cut over to `resync`.
+    pub session_buffer: usize,
+    /// Events each node keeps for clients that reconnect with `resume_from`.
+    pub resume_window: usize,
+    /// Largest frame a client may send, in bytes; larger ones are refused.
+    pub max_frame_bytes: usize,
+    /// Events for one session that arrive within this many milliseconds of its previous frame
+    /// are sent together in one `batch` frame (0 sends each at once).
+    pub coalesce_ms: u64,
+    /// Push assignment: hand waiting conversations to online agents with room (off: agents
+    /// take work with `next` or `claim`).
+    pub auto_assign: bool,
+    /// How often each node runs an auto-assignment round, in milliseconds.
+    pub auto_assign_interval_ms: u64,
+    /// How often each node looks for lapsed leases to hand back to the queue, in milliseconds.
+    pub reaper_interval_ms: u64,
+    /// Most live events one node holds while the shared log (Redis) is unreachable; beyond,
+    /// new ones are dropped (the store has them) and every session resyncs once it is back.
+    pub publish_backlog: usize,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        Self {
+            ping_interval_ms: 10_000,
+            client_timeout_ms: 30_000,
+            session_buffer: 1024,
+            resume_window: 20_000,
+            max_frame_bytes: 64 * 1024,
+            reaper_interval_ms: 2_000,
+            coalesce_ms: 10,
+            auto_assign: false,
+            auto_assign_interval_ms: 1_000,
+            publish_backlog: 100_000,
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Handling time from agent activity: each thing an agent does on a conversation (opening it,
+//! typing, claiming, replying, noting, tagging) keeps that conversation's clock running for up
+//! to the idle cut-off; closing it, releasing or resolving stops it. So a conversation left open
+//! on a screen over lunch counts one cut-off, not an hour, and the figure is time worked, not
+//! the wall clock between first and last message.
+//!
+//! A live session keeps one [`HandlingClock`]; what it settles is written with
+//! [`settle`] — onto the conversation (`handling_ms`, the basis of AHT when it is resolved) and
+//! into the hourly aggregates (THT) — on each heartbeat, before a resolution and when the
+//! session ends.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use entity::conversation;
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+
+use crate::error::Error;
+
+/// One session's handling clocks.
+#[derive(Debug)]
+pub struct HandlingClock {
+    idle: Duration,
+    /// Conversations with a running clock: the last activity.
+    running: BTreeMap<i64, DateTime<Utc>>,
+    /// Settled milliseconds not yet written.
+    settled: BTreeMap<i64, i64>,
+}
+
+impl HandlingClock {
+    /// Clocks that stop `idle` after the last activity.
+    pub fn new(idle: Duration) -> Self {
+        Self { idle, running: BTreeMap::new(), settled: BTreeMap::new() }
+    }
+
+    fn credit(&mut self, c: i64, from: DateTime<Utc>, to: DateTime<Utc>) {
+        let ms = Ord::max((to - from).min(self.idle).num_milliseconds(), 0);
+        if ms > 0 {
+            *self.settled.entry(c).or_default() += ms;
+        }
+    }
+
+    /// Activity on `c` at `at`.
+    pub fn touch(&mut self, c: i64, at: DateTime<Utc>) {
+        if let Some(last) = self.running.insert(c, at) {
+            self.credit(c, last, at);
+        }
+    }
+
+    /// Work on `c` stopped at `at`.
+    pub fn stop(&mut self, c: i64, at: DateTime<Utc>) {
+        if let Some(last) = self.running.remove(&c) {
+            self.credit(c, last, at);
+        }
+    }
+
+    /// Stops every clock (the session ended).
+    pub fn stop_all(&mut self, at: DateTime<Utc>) {
+        for c in self.running.keys().copied().collect::<Vec<_>>() {
+            self.stop(c, at);
+        }
+    }
+
+    /// Stops the clocks idle past the cut-off at `at` (each counts one cut-off).
+    pub fn expire(&mut self, at: DateTime<Utc>) {
+        let idle: Vec<i64> = self.running.iter().filter(|(_, l)| at - **l >= self.idle).map(|(c, _)| *c).collect();
+        for c in idle {
+            self.stop(c, at);
+        }
+    }
+
+    /// Takes what was settled: (conversation, milliseconds).
+    pub fn take(&mut self) -> Vec<(i64, i64)> {
+        std::mem::take(&mut self.settled).into_iter().collect()
+    }
+}
+
+/// Writes settled handling time of `agent`: onto each conversation and into the hourly figures.
+pub async fn settle(db: &DatabaseConnection, agent: i64, settled: &[(i64, i64)]) -> Result<(), Error> {
+    if settled.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    let txn = crate::db::begin_write(db).await?;
+    let mut tally = super::tally::Tally::default();
+    for &(c, ms) in settled {
+        let rows = conversation::Entity::update_many()
+            .col_expr(conversation::Column::HandlingMs, Expr::col(conversation::Column::HandlingMs).add(ms))
+            .filter(conversation::Column::Id.eq(c))
+            .exec_with_returning(&txn)
+            .await?;
+        for row in rows {
+            tally.add(&row, &super::facts::handled(&row, now, agent, ms));
+        }
+    }
+    tally.flush(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn activity_counts_up_to_the_idle_cut_off() {
+        let t = |s: i64| Utc.timestamp_opt(1_800_000_000 + s, 0).single().unwrap_or_default();
+        let mut h = HandlingClock::new(Duration::seconds(60));
+        // Conversation 1: open at 0, type at 20 and 50, then nothing until 400, close at 430.
+        h.touch(1, t(0));
+        h.touch(1, t(20));
+        h.touch(1, t(50));
+        h.touch(1, t(400)); // 350 s idle: counts 60
+        h.stop(1, t(430));
+        // Conversation 2: open at 100, left open; the heartbeat at 200 expires it (60).
+        h.touch(2, t(100));
+        h.expire(t(130));
+        h.expire(t(200));
+        // Conversation 3: open at 300, session ends at 310.
+        h.touch(3, t(300));
+        h.stop_all(t(310));
+        // 1: 20 + 30 + 60 + 30 = 140 s; 2: 60 s; 3: 10 s.
+        assert_eq!(h.take(), vec![(1, 140_000), (2, 60_000), (3, 10_000)]);
+        assert!(h.take().is_empty());
+        // Stopping a conversation that was never touched counts nothing.
+        h.stop(9, t(500));
+        assert!(h.take().is_empty());
+    }
+}

@@ -102,6 +102,11 @@ impl AuditTargets {
 
 /// Erases a customer; `audit` is recorded in the same transaction (after: the counts). Live
 /// queues drop the conversations and their claims are released once committed.
+///
+/// In steps, all in one transaction: who the person is ([`person`]); what hangs off their
+/// conversations ([`erase_conversation_work`]); what is known about them ([`erase_profile`]);
+/// their messages, conversations and identities ([`erase_threads`]); then the audit trail's
+/// copies are redacted and the erasure itself recorded.
 pub async fn erase(
     db: &DatabaseConnection,
     live: &Live,
@@ -110,20 +115,7 @@ pub async fn erase(
 ) -> Result<Erased, Error> {
     let txn = crate::db::begin_write(db).await?;
     customer::Entity::find_by_id(customer_id).one(&txn).await?.ok_or(Error::NotFound("customer"))?;
-    // The customer and everyone merged into them (at any depth): one person.
-    let mut people = vec![customer_id];
-    let mut next = vec![customer_id];
-    while !next.is_empty() {
-        next = customer::Entity::find()
-            .select_only()
-            .column(customer::Column::Id)
-            .filter(customer::Column::MergedInto.is_in(next))
-            .into_tuple()
-            .all(&txn)
-            .await?;
-        next.retain(|c| !people.contains(c));
-        people.extend(next.iter().copied());
-    }
+    let people = person(&txn, customer_id).await?;
     let convs: Vec<i64> = conversation::Entity::find()
         .select_only()
         .column(conversation::Column::Id)
@@ -135,6 +127,45 @@ pub async fn erase(
     let mut targets = AuditTargets::default();
     targets.add("conversation", convs.iter().copied());
     targets.add("customer", people.iter().copied());
+    erase_conversation_work(&txn, &convs, &mut out, &mut targets).await?;
+    erase_profile(&txn, customer_id, &people, &mut out, &mut targets).await?;
+    erase_threads(&txn, customer_id, &people, &convs, &mut out).await?;
+    out.audit_entries_redacted = targets.redact(&txn).await?;
+    let after = serde_json::to_value(&out).ok();
+    crate::audit::record(&txn, crate::audit::Entry { after, ..audit }).await?;
+    txn.commit().await?;
+    forget_live(live, &convs, &people).await;
+    crate::db::clear_freed_pages(db).await;
+    tracing::info!(customer_id, conversations = out.conversations, messages = out.messages, "customer erased");
+    Ok(out)
+}
+
+/// The customer and everyone merged into them (at any depth): one person.
+async fn person(txn: &sea_orm::DatabaseTransaction, customer_id: i64) -> Result<Vec<i64>, Error> {
+    let mut people = vec![customer_id];
+    let mut next = vec![customer_id];
+    while !next.is_empty() {
+        next = customer::Entity::find()
+            .select_only()
+            .column(customer::Column::Id)
+            .filter(customer::Column::MergedInto.is_in(next))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        next.retain(|c| !people.contains(c));
+        people.extend(next.iter().copied());
+    }
+    Ok(people)
+}
+
+/// What hangs off the conversations: notes, replies, approvals, escalations, crisis links, the
+/// event log and the outgoing webhook deliveries that carry copies of its events.
+async fn erase_conversation_work(
+    txn: &sea_orm::DatabaseTransaction,
+    convs: &[i64],
+    out: &mut Erased,
+    targets: &mut AuditTargets,
+) -> Result<(), Error> {
     for chunk in convs.chunks(500) {
         let ids = chunk.to_vec();
         targets.add(
@@ -144,142 +175,157 @@ pub async fn erase(
                 .column(approval::Column::Id)
                 .filter(approval::Column::ConversationId.is_in(ids.clone()))
                 .into_tuple::<i64>()
-                .all(&txn)
+                .all(txn)
                 .await?,
         );
         out.notes += note::Entity::delete_many()
             .filter(note::Column::ConversationId.is_in(ids.clone()))
-            .exec(&txn)
+            .exec(txn)
             .await?
             .rows_affected;
         out.replies += reply::Entity::delete_many()
             .filter(reply::Column::ConversationId.is_in(ids.clone()))
-            .exec(&txn)
+            .exec(txn)
             .await?
             .rows_affected;
         out.approvals += approval::Entity::delete_many()
             .filter(approval::Column::ConversationId.is_in(ids.clone()))
-            .exec(&txn)
+            .exec(txn)
             .await?
             .rows_affected;
         out.escalations += escalation::Entity::delete_many()
             .filter(escalation::Column::ConversationId.is_in(ids.clone()))
-            .exec(&txn)
+            .exec(txn)
             .await?
             .rows_affected;
         crisis_link::Entity::delete_many()
             .filter(crisis_link::Column::ConversationId.is_in(ids.clone()))
-            .exec(&txn)
+            .exec(txn)
             .await?;
-        // Outgoing webhook deliveries carry copies of the events: they go with them.
-        let event_ids: Vec<i64> = event::Entity::find()
-            .select_only()
-            .column(event::Column::Seq)
-            .filter(event::Column::ConversationId.is_in(ids.clone()))
-            .into_tuple()
-            .all(&txn)
-            .await?;
-        for evs in event_ids.chunks(500) {
-            out.webhook_deliveries += webhook_delivery::Entity::delete_many()
-                .filter(webhook_delivery::Column::EventId.is_in(evs.to_vec()))
-                .exec(&txn)
-                .await?
-                .rows_affected;
-        }
-        out.events += event::Entity::delete_many()
-            .filter(event::Column::ConversationId.is_in(ids.clone()))
-            .exec(&txn)
+        erase_events(txn, ids, out).await?;
+    }
+    Ok(())
+}
+
+/// The conversations' events, and the outgoing webhook deliveries that carry copies of them.
+async fn erase_events(
+    txn: &sea_orm::DatabaseTransaction,
+    conversation_ids: Vec<i64>,
+    out: &mut Erased,
+) -> Result<(), Error> {
+    let event_ids: Vec<i64> = event::Entity::find()
+        .select_only()
+        .column(event::Column::Seq)
+        .filter(event::Column::ConversationId.is_in(conversation_ids.clone()))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    for evs in event_ids.chunks(500) {
+        out.webhook_deliveries += webhook_delivery::Entity::delete_many()
+            .filter(webhook_delivery::Column::EventId.is_in(evs.to_vec()))
+            .exec(txn)
             .await?
             .rows_affected;
     }
-    // The details seen in their messages (merge suggestions are made from them).
+    out.events += event::Entity::delete_many()
+        .filter(event::Column::ConversationId.is_in(conversation_ids))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    Ok(())
+}
+
+/// What is known about the person: the details seen in their messages (merge suggestions are
+/// made from them), notes and tags, merge suggestions and merge records.
+async fn erase_profile(
+    txn: &sea_orm::DatabaseTransaction,
+    customer_id: i64,
+    people: &[i64],
+    out: &mut Erased,
+    targets: &mut AuditTargets,
+) -> Result<(), Error> {
     let message_ids: Vec<i64> = message::Entity::find()
         .select_only()
         .column(message::Column::Id)
         .filter(message::Column::CustomerId.eq(customer_id))
         .into_tuple()
-        .all(&txn)
+        .all(txn)
         .await?;
     for chunk in message_ids.chunks(500) {
         customer_detail::Entity::delete_many()
             .filter(customer_detail::Column::MessageId.is_in(chunk.to_vec()))
-            .exec(&txn)
+            .exec(txn)
             .await?;
     }
+    let people = people.to_vec();
     out.customer_notes = customer_note::Entity::delete_many()
         .filter(customer_note::Column::CustomerId.is_in(people.clone()))
-        .exec(&txn)
+        .exec(txn)
         .await?
         .rows_affected;
     customer_tag::Entity::delete_many()
         .filter(customer_tag::Column::CustomerId.is_in(people.clone()))
-        .exec(&txn)
+        .exec(txn)
         .await?;
+    let suggestions = sea_orm::Condition::any()
+        .add(merge_suggestion::Column::CustomerId.is_in(people.clone()))
+        .add(merge_suggestion::Column::OtherCustomerId.is_in(people.clone()));
     targets.add(
         "merge_suggestion",
         merge_suggestion::Entity::find()
             .select_only()
             .column(merge_suggestion::Column::Id)
-            .filter(
-                sea_orm::Condition::any()
-                    .add(merge_suggestion::Column::CustomerId.is_in(people.clone()))
-                    .add(merge_suggestion::Column::OtherCustomerId.is_in(people.clone())),
-            )
+            .filter(suggestions.clone())
             .into_tuple::<i64>()
-            .all(&txn)
+            .all(txn)
             .await?,
     );
-    out.merge_records = merge_suggestion::Entity::delete_many()
-        .filter(
-            sea_orm::Condition::any()
-                .add(merge_suggestion::Column::CustomerId.is_in(people.clone()))
-                .add(merge_suggestion::Column::OtherCustomerId.is_in(people.clone())),
-        )
-        .exec(&txn)
-        .await?
-        .rows_affected;
+    out.merge_records = merge_suggestion::Entity::delete_many().filter(suggestions).exec(txn).await?.rows_affected;
     out.merge_records += customer_merge::Entity::delete_many()
         .filter(
             sea_orm::Condition::any()
                 .add(customer_merge::Column::SurvivorId.is_in(people.clone()))
-                .add(customer_merge::Column::MergedId.is_in(people.clone())),
+                .add(customer_merge::Column::MergedId.is_in(people)),
         )
-        .exec(&txn)
+        .exec(txn)
         .await?
         .rows_affected;
-    // Messages by customer (the index entries go with them: triggers on SQLite, the generated
-    // column on PostgreSQL).
+    Ok(())
+}
+
+/// Their messages (the search index entries go with them: triggers on SQLite, the generated
+/// column on PostgreSQL), conversations, alert samples, identities and customer rows.
+async fn erase_threads(
+    txn: &sea_orm::DatabaseTransaction,
+    customer_id: i64,
+    people: &[i64],
+    convs: &[i64],
+    out: &mut Erased,
+) -> Result<(), Error> {
     out.messages = message::Entity::delete_many()
         .filter(message::Column::CustomerId.eq(customer_id))
-        .exec(&txn)
+        .exec(txn)
         .await?
         .rows_affected;
     out.conversations = conversation::Entity::delete_many()
         .filter(conversation::Column::CustomerId.eq(customer_id))
-        .exec(&txn)
+        .exec(txn)
         .await?
         .rows_affected;
-    out.alerts_scrubbed = scrub_alerts(&txn, &convs.iter().copied().collect()).await?;
+    out.alerts_scrubbed = scrub_alerts(txn, &convs.iter().copied().collect()).await?;
     out.identities = customer_identity::Entity::delete_many()
         .filter(customer_identity::Column::CustomerId.eq(customer_id))
-        .exec(&txn)
+        .exec(txn)
         .await?
         .rows_affected;
     out.merged_customers = customer::Entity::delete_many()
-        .filter(customer::Column::Id.is_in(people.clone()))
+        .filter(customer::Column::Id.is_in(people.to_vec()))
         .filter(customer::Column::Id.ne(customer_id))
-        .exec(&txn)
+        .exec(txn)
         .await?
         .rows_affected;
-    customer::Entity::delete_by_id(customer_id).exec(&txn).await?;
-    out.audit_entries_redacted = targets.redact(&txn).await?;
-    let after = serde_json::to_value(&out).ok();
-    crate::audit::record(&txn, crate::audit::Entry { after, ..audit }).await?;
-    txn.commit().await?;
-    forget_live(live, &convs, &people).await;
-    crate::db::clear_freed_pages(db).await;
-    tracing::info!(customer_id, conversations = out.conversations, messages = out.messages, "customer erased");
-    Ok(out)
+    customer::Entity::delete_by_id(customer_id).exec(txn).await?;
+    Ok(())
 }
 
 /// Takes the customer's messages out of early-warning alert samples.

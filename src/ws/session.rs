@@ -12,14 +12,19 @@ use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReaso
 use serde_json::{Value, json};
 use tracing::Instrument;
 
+mod commands;
+
 use super::protocol::{self, Command, Status};
 use crate::http::error::ApiError;
 use chorus_core::agents::AgentView;
+use chorus_core::approvals::Decision;
 use chorus_core::conversations::{self, ListQuery, actions, claims};
 use chorus_core::coord::{Coordinator, Marker};
+use chorus_core::escalations::NewEscalation;
 use chorus_core::events::kind;
 use chorus_core::live::{LiveEvent, SessionId, batch_frame, topics, wire_entry};
 use chorus_core::metrics::handling::{self, HandlingClock};
+use chorus_core::replies::NewReply;
 use chorus_core::state::AppState;
 
 /// Most events written in one `batch` frame. The socket layer queues up to 32 frames, so this
@@ -368,8 +373,8 @@ impl Session {
                     self.settle_handling().await;
                 }
                 let r = self.execute(cmd).await;
-                if let Ok(Answer::Ack(fields)) = &r {
-                    self.note_activity(activity, fields);
+                if r.is_ok() {
+                    self.note_activity(activity);
                 }
                 r
             }
@@ -407,17 +412,13 @@ impl Session {
         }
     }
 
-    /// Runs the handling clock after a command that succeeded.
-    fn note_activity(&mut self, activity: Activity, fields: &Value) {
+    /// Runs the handling clock after a command that succeeded (`next` starts its own, from the
+    /// claim it got).
+    fn note_activity(&mut self, activity: Activity) {
         let now = chrono::Utc::now();
         match activity {
             Activity::On(c) => self.handling.touch(c, now),
             Activity::Off(c) => self.handling.stop(c, now),
-            Activity::Claimed => {
-                if let Some(c) = fields["conversation"]["id"].as_i64() {
-                    self.handling.touch(c, now);
-                }
-            }
             Activity::Ends(_) | Activity::None => {}
         }
     }
@@ -434,85 +435,27 @@ impl Session {
         claims::Claimant::of(&self.agent, Duration::from_secs(self.state.settings.claim_lease_secs))
     }
 
+    /// Checks the command's permission and runs it (one function per command, in `commands`).
     async fn execute(&mut self, cmd: Command) -> Result<Answer, ApiError> {
-        let st = self.state.clone();
-        let (db, live, me) = (&st.db, &st.live, self.agent.id);
-        let lease = Duration::from_secs(st.settings.claim_lease_secs);
         if let Some(p) = cmd.permission() {
             chorus_core::auth::permissions::require(&self.agent.roles, p)?;
         }
-        Ok(Answer::Ack(match cmd {
-            Command::Subscribe { topics: wanted, resume_from } => {
-                if wanted.is_empty() || wanted.len() > 64 {
-                    return Err(ApiError::Domain(Error::Validation("subscribe to 1 to 64 topics at a time".into())));
-                }
-                for t in &wanted {
-                    super::topic_access::authorize(&self.agent, t)?;
-                }
-                // A conversation that is gone (erased, or never was) cannot be followed.
-                let ids: Vec<i64> = wanted.iter().filter_map(|t| topics::conversation_of(t)).collect();
-                all_exist(db, &ids).await?;
-                let wanted: Vec<String> =
-                    wanted.iter().flat_map(|t| crate::ws::topic_access::expand(&self.agent, t)).collect();
-                let mut after: BTreeSet<String> = live.hub.topics_of(self.id).into_iter().collect();
-                after.extend(wanted.iter().cloned());
-                if after.len() > protocol::MAX_TOPICS {
-                    return Err(ApiError::Domain(Error::Validation(format!(
-                        "a session follows at most {} topics; unsubscribe from some first",
-                        protocol::MAX_TOPICS
-                    ))));
-                }
-                let s = live.hub.subscribe(self.id, &wanted, resume_from);
-                let mut fields = json!({"seq": s.seq, "replayed": s.replayed, "topics": live.hub.topics_of(self.id)});
-                if wanted.iter().any(|t| t == topics::PRESENCE) {
-                    // Who is on now; `presence.changed` events keep it current from here.
-                    fields["presence"] = json!(self.presence_list().await);
-                }
-                if s.resync {
-                    return Ok(Answer::AckThenResync(fields, s.seq));
-                }
-                fields
-            }
-            Command::Unsubscribe { topics: gone } => {
-                live.hub.unsubscribe(self.id, &gone);
-                json!({"topics": live.hub.topics_of(self.id)})
-            }
-            Command::Claim { conversation_id } => {
-                let audit = self.audit("conversation.claim", conversation_id);
-                json!({"claim": claims::claim(db, live, conversation_id, &self.claimant(), audit).await?})
-            }
-            Command::Release { conversation_id, fence_token } => {
-                let audit = self.audit("conversation.release", conversation_id);
-                claims::release(db, live, claims::Held { conversation_id, agent_id: me, fence_token }, audit).await?;
-                json!({"conversation_id": conversation_id})
-            }
-            Command::Next {} => {
-                match claims::next(db, live, &self.claimant(), &self.audit("conversation.claim", 0)).await? {
-                    Some((claim, conversation)) => json!({"claim": claim, "conversation": conversation}),
-                    None => json!({"claim": null, "conversation": null}),
-                }
-            }
+        let fields = match cmd {
+            Command::Subscribe { topics, resume_from } => return self.subscribe(topics, resume_from).await,
+            Command::Unsubscribe { topics } => self.unsubscribe(&topics),
+            Command::Claim { conversation_id } => self.claim(conversation_id).await?,
+            Command::Release { conversation_id, fence_token } => self.release(conversation_id, fence_token).await?,
+            Command::Next {} => self.next().await?,
             Command::Reassign { conversation_id, mut conversation_ids, agent_id } => {
                 conversation_ids.extend(conversation_id);
-                let audit = self.audit("conversation.reassign", 0);
-                json!({"results": claims::reassign_many(db, live, &conversation_ids, agent_id, lease, &audit).await?})
+                self.reassign(&conversation_ids, agent_id).await?
             }
-            Command::Resolve { conversation_id, fence_token } => {
-                let audit = self.audit("conversation.resolve", conversation_id);
-                let held = claims::Held { conversation_id, agent_id: me, fence_token };
-                json!({"conversation": actions::resolve(db, live, held, audit).await?})
-            }
+            Command::Resolve { conversation_id, fence_token } => self.resolve(conversation_id, fence_token).await?,
             Command::Status { conversation_id, fence_token, status } => {
-                let audit = self.audit("conversation.status", conversation_id);
-                let held = claims::Held { conversation_id, agent_id: me, fence_token };
-                let summary = actions::set_status(db, live, held, &status, audit).await?;
-                json!({"conversation": summary})
+                self.set_status(conversation_id, fence_token, &status).await?
             }
             Command::Tags { conversation_id, fence_token, add, remove } => {
-                let audit = self.audit("conversation.tags", conversation_id);
-                let edit = actions::TagEdit { add: &add, remove: &remove };
-                let held = claims::Held { conversation_id, agent_id: me, fence_token };
-                json!({"tags": actions::tag(db, live, held, edit, audit).await?})
+                self.tags(conversation_id, fence_token, actions::TagEdit { add: &add, remove: &remove }).await?
             }
             Command::Reply {
                 conversation_id,
@@ -522,59 +465,23 @@ impl Session {
                 idempotency_key,
                 confirm_private_details,
             } => {
-                let new = chorus_core::replies::NewReply {
-                    fence_token,
-                    text,
-                    visibility,
-                    idempotency_key,
-                    confirm_private_details,
-                };
-                let audit = self.audit("reply.submit", conversation_id);
-                json!({"reply": chorus_core::replies::submit(&st.outbox(), conversation_id, me, new, audit).await?})
+                let new = NewReply { fence_token, text, visibility, idempotency_key, confirm_private_details };
+                self.reply(conversation_id, new).await?
             }
             Command::ApprovalDecide { approval_id, decision, text, comment, send_for } => {
-                let d = chorus_core::approvals::Decision { decision, text, comment, send_for };
-                let ip = self.ip.map(|a| a.to_string());
-                json!({"approval": chorus_core::replies::decide_held(&st.outbox(), approval_id, &self.agent, d, ip).await?})
+                self.decide(approval_id, Decision { decision, text, comment, send_for }).await?
             }
             Command::Escalate { conversation_id, fence_token, group, team_id, reason } => {
-                let new = chorus_core::escalations::NewEscalation { fence_token, group, team_id, reason };
-                let ip = self.ip.map(|a| a.to_string());
-                json!(chorus_core::escalations::escalate(db, live, conversation_id, &self.agent, new, ip).await?)
+                self.escalate(conversation_id, NewEscalation { fence_token, group, team_id, reason }).await?
             }
-            Command::EscalationReturn { conversation_id, note } => {
-                let ip = self.ip.map(|a| a.to_string());
-                json!(
-                    chorus_core::escalations::give_back(db, live, conversation_id, &self.agent, &note, lease, ip)
-                        .await?
-                )
-            }
-            Command::Note { conversation_id, text } => {
-                let audit = self.audit("conversation.note", conversation_id);
-                json!({"note": conversations::add_note(db, live, conversation_id, me, &text, audit).await?})
-            }
-            Command::Viewing { conversation_id, on } => {
-                exists(db, conversation_id).await?;
-                if on {
-                    self.viewing.insert(conversation_id);
-                } else {
-                    self.viewing.remove(&conversation_id);
-                }
-                let viewers = self.mark(Marker::Viewers, conversation_id, on).await?;
-                json!({"conversation_id": conversation_id, "viewers": viewers})
-            }
-            Command::Typing { conversation_id, on } => {
-                exists(db, conversation_id).await?;
-                let typing = self.mark(Marker::Typing, conversation_id, on).await?;
-                json!({"conversation_id": conversation_id, "typing": typing})
-            }
-            Command::Presence { status } => {
-                self.status = status;
-                self.announce_presence(None).await;
-                json!({"status": status.as_str()})
-            }
-            Command::Ping {} => json!({"seq": live.hub.last_seq(), "time": chrono::Utc::now()}),
-        }))
+            Command::EscalationReturn { conversation_id, note } => self.give_back(conversation_id, &note).await?,
+            Command::Note { conversation_id, text } => self.note(conversation_id, &text).await?,
+            Command::Viewing { conversation_id, on } => self.viewing(conversation_id, on).await?,
+            Command::Typing { conversation_id, on } => self.typing(conversation_id, on).await?,
+            Command::Presence { status } => self.presence(status).await,
+            Command::Ping {} => self.ping(),
+        };
+        Ok(Answer::Ack(fields))
     }
 
     fn marker_ttl(&self, marker: Marker) -> Duration {
@@ -713,8 +620,6 @@ enum Activity {
     Off(i64),
     /// Resolving it: stop and settle before the resolution is written.
     Ends(i64),
-    /// Took the conversation named in the ack (`next`).
-    Claimed,
     /// Nothing to do with a conversation.
     None,
 }
@@ -737,7 +642,6 @@ impl Activity {
             | Command::Status { conversation_id: c, .. } => Self::On(c),
             Command::Release { conversation_id: c, .. } | Command::Escalate { conversation_id: c, .. } => Self::Off(c),
             Command::Resolve { conversation_id: c, .. } => Self::Ends(c),
-            Command::Next {} => Self::Claimed,
             _ => Self::None,
         }
     }

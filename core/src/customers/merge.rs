@@ -219,84 +219,10 @@ pub async fn merge(
     not_merged(&survivor)?;
     not_merged(&merged)?;
     refuse_two_open_threads(&txn, survivor_id, merged_id).await?;
-    // Moved by customer in one statement each (their ids returned), so a row another node
-    // commits meanwhile (a new conversation) is not left behind with the merged customer.
-    use {conversation as c, customer_identity as i, customer_note as n};
-    let identities: Vec<i64> = take_over::<i::Entity>(&txn, i::Column::CustomerId, merged_id, survivor_id)
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    let conversations: Vec<i64> = take_over::<c::Entity>(&txn, c::Column::CustomerId, merged_id, survivor_id)
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    let notes: Vec<i64> = take_over::<n::Entity>(&txn, n::Column::CustomerId, merged_id, survivor_id)
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    message::Entity::update_many()
-        .col_expr(message::Column::CustomerId, Expr::value(survivor_id))
-        .filter(message::Column::CustomerId.eq(merged_id))
-        .exec(&txn)
-        .await?;
-    let tags_of = |id: i64| {
-        customer_tag::Entity::find()
-            .select_only()
-            .column(customer_tag::Column::Tag)
-            .filter(customer_tag::Column::CustomerId.eq(id))
-            .into_tuple::<String>()
-    };
-    let had = tags_of(survivor_id).all(&txn).await?;
-    let tags_added: Vec<String> =
-        tags_of(merged_id).all(&txn).await?.into_iter().filter(|t| !had.contains(t)).collect();
-    let crm_id_taken = if survivor.crm_id.is_none() { merged.crm_id.clone() } else { None };
-    let moved =
-        Moved { identities, conversations, notes, tags_added, crm_id_taken, survivor_followers: survivor.followers };
-
+    let moved = take_over_rows(&txn, &survivor, &merged).await?;
     let now = Utc::now();
-    if !moved.tags_added.is_empty() {
-        let rows = moved.tags_added.iter().map(|t| customer_tag::ActiveModel {
-            customer_id: Set(survivor_id),
-            tag: Set(t.clone()),
-            created_at: Set(now),
-        });
-        customer_tag::Entity::insert_many(rows).exec_without_returning(&txn).await?;
-    }
-    let mut s: customer::ActiveModel = survivor.clone().into();
-    if moved.crm_id_taken.is_some() {
-        s.crm_id = Set(moved.crm_id_taken.clone());
-    }
-    s.followers = Set(Ord::max(survivor.followers, merged.followers));
-    s.updated_at = Set(now);
-    let survivor = s.update(&txn).await?;
-    let mut m: customer::ActiveModel = merged.into();
-    m.merged_into = Set(Some(survivor_id));
-    m.updated_at = Set(now);
-    m.update(&txn).await?;
-    // Suggestions between the two are settled by the merge.
-    merge_suggestion::Entity::update_many()
-        .col_expr(merge_suggestion::Column::Status, Expr::value(super::suggest::STATUS_ACCEPTED))
-        .col_expr(merge_suggestion::Column::DecidedAt, Expr::value(now))
-        .col_expr(merge_suggestion::Column::DecidedBy, Expr::value(audit.actor.clone()))
-        .filter(merge_suggestion::Column::Status.eq(super::suggest::STATUS_OPEN))
-        .filter(
-            sea_orm::Condition::any()
-                .add(
-                    merge_suggestion::Column::CustomerId
-                        .eq(survivor_id)
-                        .and(merge_suggestion::Column::OtherCustomerId.eq(merged_id)),
-                )
-                .add(
-                    merge_suggestion::Column::CustomerId
-                        .eq(merged_id)
-                        .and(merge_suggestion::Column::OtherCustomerId.eq(survivor_id)),
-                ),
-        )
-        .exec(&txn)
-        .await?;
+    let survivor = take_profile(&txn, survivor, merged, &moved, now).await?;
+    settle_suggestions(&txn, survivor_id, merged_id, &audit.actor, now).await?;
     let row = customer_merge::ActiveModel {
         survivor_id: Set(survivor_id),
         merged_id: Set(merged_id),
@@ -320,6 +246,104 @@ pub async fn merge(
         "customers merged"
     );
     Ok(view)
+}
+
+/// Moves the merged customer's identities, conversations, notes and messages to the survivor
+/// and says what moved (so an unmerge can put each back). Moved by customer in one statement
+/// each (their ids returned), so a row another node commits meanwhile (a new conversation) is
+/// not left behind with the merged customer.
+async fn take_over_rows(
+    txn: &impl ConnectionTrait,
+    survivor: &customer::Model,
+    merged: &customer::Model,
+) -> Result<Moved, Error> {
+    use {conversation as c, customer_identity as i, customer_note as n};
+    let (survivor_id, merged_id) = (survivor.id, merged.id);
+    let identities: Vec<i64> = take_over::<i::Entity>(txn, i::Column::CustomerId, merged_id, survivor_id)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let conversations: Vec<i64> = take_over::<c::Entity>(txn, c::Column::CustomerId, merged_id, survivor_id)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    let notes: Vec<i64> = take_over::<n::Entity>(txn, n::Column::CustomerId, merged_id, survivor_id)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    message::Entity::update_many()
+        .col_expr(message::Column::CustomerId, Expr::value(survivor_id))
+        .filter(message::Column::CustomerId.eq(merged_id))
+        .exec(txn)
+        .await?;
+    let tags_of = |id: i64| {
+        customer_tag::Entity::find()
+            .select_only()
+            .column(customer_tag::Column::Tag)
+            .filter(customer_tag::Column::CustomerId.eq(id))
+            .into_tuple::<String>()
+    };
+    let had = tags_of(survivor_id).all(txn).await?;
+    let tags_added: Vec<String> = tags_of(merged_id).all(txn).await?.into_iter().filter(|t| !had.contains(t)).collect();
+    let crm_id_taken = if survivor.crm_id.is_none() { merged.crm_id.clone() } else { None };
+    Ok(Moved { identities, conversations, notes, tags_added, crm_id_taken, survivor_followers: survivor.followers })
+}
+
+/// The survivor takes the merged customer's tags, CRM id (when it had none) and larger
+/// follower count; the merged row stays, pointing at the survivor.
+async fn take_profile(
+    txn: &impl ConnectionTrait,
+    survivor: customer::Model,
+    merged: customer::Model,
+    moved: &Moved,
+    now: chrono::DateTime<Utc>,
+) -> Result<customer::Model, Error> {
+    if !moved.tags_added.is_empty() {
+        let rows = moved.tags_added.iter().map(|t| customer_tag::ActiveModel {
+            customer_id: Set(survivor.id),
+            tag: Set(t.clone()),
+            created_at: Set(now),
+        });
+        customer_tag::Entity::insert_many(rows).exec_without_returning(txn).await?;
+    }
+    let survivor_id = survivor.id;
+    let mut s: customer::ActiveModel = survivor.clone().into();
+    if moved.crm_id_taken.is_some() {
+        s.crm_id = Set(moved.crm_id_taken.clone());
+    }
+    s.followers = Set(Ord::max(survivor.followers, merged.followers));
+    s.updated_at = Set(now);
+    let survivor = s.update(txn).await?;
+    let mut m: customer::ActiveModel = merged.into();
+    m.merged_into = Set(Some(survivor_id));
+    m.updated_at = Set(now);
+    m.update(txn).await?;
+    Ok(survivor)
+}
+
+/// Open suggestions to merge these two are settled by the merge.
+async fn settle_suggestions(
+    txn: &impl ConnectionTrait,
+    survivor_id: i64,
+    merged_id: i64,
+    actor: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), Error> {
+    let pair = |a: i64, b: i64| {
+        merge_suggestion::Column::CustomerId.eq(a).and(merge_suggestion::Column::OtherCustomerId.eq(b))
+    };
+    merge_suggestion::Entity::update_many()
+        .col_expr(merge_suggestion::Column::Status, Expr::value(super::suggest::STATUS_ACCEPTED))
+        .col_expr(merge_suggestion::Column::DecidedAt, Expr::value(now))
+        .col_expr(merge_suggestion::Column::DecidedBy, Expr::value(actor.to_owned()))
+        .filter(merge_suggestion::Column::Status.eq(super::suggest::STATUS_OPEN))
+        .filter(sea_orm::Condition::any().add(pair(survivor_id, merged_id)).add(pair(merged_id, survivor_id)))
+        .exec(txn)
+        .await?;
+    Ok(())
 }
 
 /// Undoes the (latest, not yet undone) merge of `merged_id` into `survivor_id`: everything that

@@ -83,11 +83,13 @@ struct Loaded {
     last_resolved: HashMap<(i64, i64), WorkIx>,
     /// Whether the customer's latest resolved conversation ended negative.
     customer_negative: HashMap<i64, bool>,
+    /// The batch's customers' display names.
+    names: HashMap<i64, String>,
 }
 
 impl Loaded {
     /// Adds rows (newest first), skipping ones already loaded.
-    fn load(&mut self, rows: Vec<conversation::Model>, names: &HashMap<i64, String>) {
+    fn load(&mut self, rows: Vec<conversation::Model>) {
         for c in rows {
             if self.by_id.contains_key(&c.id) {
                 continue;
@@ -101,7 +103,7 @@ impl Loaded {
             } else {
                 self.active.insert(key, ix);
             }
-            let customer_name = names.get(&c.customer_id).cloned().unwrap_or_default();
+            let customer_name = self.names.get(&c.customer_id).cloned().unwrap_or_default();
             self.works.push(Work { model: c, customer_name, is_new: false, dirty: false });
         }
     }
@@ -109,6 +111,11 @@ impl Loaded {
 
 /// Stores a batch. Duplicates (already stored, or repeated within the batch) change nothing.
 /// Returns the outcome per message and the events written, for publishing after the commit.
+///
+/// In steps: find the brand accounts; drop what is already stored; decide whose conversation
+/// each message is ([`Party`]) and load the conversations those customers have; walk the
+/// messages in network time, threading and ranking each ([`place`]); write it all set-wise
+/// ([`write`]); then the events and the answer per message.
 #[tracing::instrument(skip_all, fields(messages = msgs.len()))]
 pub async fn ingest(
     db: &impl ConnectionTrait,
@@ -118,18 +125,51 @@ pub async fn ingest(
     let now = Utc::now();
     let crises_active = still_active(db, ctx.crises).await?;
     let accounts = resolve_accounts(db, ctx, msgs, now).await?;
-    let account_of = |m: &NormalizedMessage| accounts.ids.get(&(m.network, m.brand_account.id.clone())).copied();
-
-    // Idempotency: already stored, or a repeat inside this batch.
+    let account_ids = accounts.distinct_ids();
     let ids: Vec<&str> = msgs.iter().map(|m| m.platform_message_id.as_str()).collect();
-    let mut account_ids: Vec<i64> = accounts.ids.values().copied().collect();
-    account_ids.sort_unstable();
-    account_ids.dedup();
     let stored = find_messages(db, &account_ids, &ids).await?;
+    let fresh = fresh_messages(msgs, &accounts, &stored);
+    let reply_ids: Vec<&str> = fresh.iter().filter_map(|&i| msgs[i].in_reply_to.as_deref()).collect();
+    let replied = find_messages(db, &account_ids, &reply_ids).await?;
+    let parties = parties_of(msgs, &accounts, &fresh, &replied);
+    let party_rows = customers_of(db, msgs, &parties, now).await?;
+    let replied: HashMap<(i64, String), i64> = replied.into_iter().map(|(k, s)| (k, s.conversation_id)).collect();
+    let loaded = load_conversations(db, &party_rows, &replied).await?;
+    let input = Walk { msgs, accounts: &accounts, fresh: &fresh, party_rows: &party_rows, replied: &replied };
+    let mut placed = place(ctx, &input, loaded, &crises_active, now);
+    let message_ids = write(db, ctx, &input, &mut placed, now).await?;
+    let evs = events_of(&input, &placed, &message_ids);
+    events::append(db, &evs).await?;
+    let out = outcomes(msgs, &accounts, &stored, &message_ids, &placed)?;
+    Ok((out, evs))
+}
+
+impl Accounts {
+    /// The brand account a message names (resolved by [`resolve_accounts`]).
+    fn of(&self, m: &NormalizedMessage) -> Option<i64> {
+        self.ids.get(&(m.network, m.brand_account.id.clone())).copied()
+    }
+
+    /// Each account once, in order.
+    fn distinct_ids(&self) -> Vec<i64> {
+        let mut ids: Vec<i64> = self.ids.values().copied().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+}
+
+/// Idempotency: the positions of the messages neither stored already nor repeated earlier in
+/// the batch, in network-time order (threading follows the networks' clocks, not arrival).
+fn fresh_messages(
+    msgs: &[NormalizedMessage],
+    accounts: &Accounts,
+    stored: &HashMap<(i64, String), Stored>,
+) -> Vec<usize> {
     let mut fresh: Vec<usize> = Vec::new();
     let mut seen: HashSet<(i64, &str)> = HashSet::new();
     for (i, m) in msgs.iter().enumerate() {
-        let Some(acct) = account_of(m) else { continue };
+        let Some(acct) = accounts.of(m) else { continue };
         if stored.contains_key(&(acct, m.platform_message_id.clone())) {
             continue;
         }
@@ -137,18 +177,23 @@ pub async fn ingest(
             fresh.push(i);
         }
     }
-    // Threading follows the networks' clocks, not arrival order.
     fresh.sort_by_key(|&i| msgs[i].sent_at);
+    fresh
+}
 
-    // Whose conversation each message belongs to (see [`Party`]). A brand message answering a
-    // stored message, or one earlier in this batch, belongs to that message's customer.
-    let reply_ids: Vec<&str> = fresh.iter().filter_map(|&i| msgs[i].in_reply_to.as_deref()).collect();
-    let replied = find_messages(db, &account_ids, &reply_ids).await?;
+/// Whose conversation each fresh message belongs to (see [`Party`]). A brand message answering
+/// a stored message, or one earlier in this batch, belongs to that message's customer.
+fn parties_of(
+    msgs: &[NormalizedMessage],
+    accounts: &Accounts,
+    fresh: &[usize],
+    replied: &HashMap<(i64, String), Stored>,
+) -> Vec<Party> {
     let mut parties: Vec<Party> = Vec::with_capacity(fresh.len());
     let mut party_of_batch: HashMap<(i64, &str), Party> = HashMap::new();
-    for &i in &fresh {
+    for &i in fresh {
         let m = &msgs[i];
-        let acct = account_of(m);
+        let acct = accounts.of(m);
         let answered = match (m.direction, acct, m.in_reply_to.as_deref()) {
             (Direction::Outbound, Some(acct), Some(r)) => party_of_batch
                 .get(&(acct, r))
@@ -162,36 +207,50 @@ pub async fn ingest(
         }
         parties.push(party);
     }
+    parties
+}
+
+/// (customer id, display name, followers) of each fresh message, by its position in `fresh`:
+/// customers the messages name are found or created, known ones are read.
+async fn customers_of(
+    db: &impl ConnectionTrait,
+    msgs: &[NormalizedMessage],
+    parties: &[Party],
+    now: DateTime<Utc>,
+) -> Result<Vec<Option<CustomerRow>>, DbErr> {
     let named: Vec<usize> =
         parties.iter().filter_map(|p| if let Party::Named(i) = p { Some(*i) } else { None }).collect();
     let customers = resolve_customers(db, msgs, &named, now).await?;
     let known: Vec<i64> =
         parties.iter().filter_map(|p| if let Party::Known(c) = p { Some(*c) } else { None }).collect();
     let known_names = customer_names(db, &known).await?;
-    // (customer id, display name, followers) of each fresh message, by its position in `fresh`.
-    let party_rows: Vec<Option<CustomerRow>> = parties
+    Ok(parties
         .iter()
         .map(|p| match *p {
             Party::Named(i) => customers.get(&(msgs[i].network, msgs[i].customer.id.clone())).cloned(),
             Party::Known(c) => Some((c, known_names.get(&c).cloned().unwrap_or_default(), None)),
         })
-        .collect();
+        .collect())
+}
 
-    // Conversations the batch may touch: active and resolved ones of these customers, and the
-    // conversations of the messages being replied to.
-    let customer_ids: Vec<i64> = party_rows.iter().flatten().map(|c| c.0).collect();
+/// The conversations the batch may touch: active and resolved ones of these customers, and the
+/// conversations of the messages being replied to. On PostgreSQL the rows are locked until
+/// commit: another node writing to the same conversations waits, then reads what this batch
+/// wrote, so no count or due time is lost. SQLite has one writer at a time already.
+async fn load_conversations(
+    db: &impl ConnectionTrait,
+    party_rows: &[Option<CustomerRow>],
+    replied: &HashMap<(i64, String), i64>,
+) -> Result<Loaded, DbErr> {
     let mut names: HashMap<i64, String> = HashMap::new();
     for (cid, name, _) in party_rows.iter().flatten() {
         names.entry(*cid).or_insert_with(|| name.clone());
     }
-    let mut ix = Loaded::default();
-    let mut uniq = customer_ids.clone();
+    let mut uniq: Vec<i64> = party_rows.iter().flatten().map(|c| c.0).collect();
     uniq.sort_unstable();
     uniq.dedup();
-    // On PostgreSQL the rows are locked until commit: another node writing to the same
-    // conversations waits, then reads what this batch wrote, so no count or due time is lost.
-    // SQLite has one writer at a time already.
     let lock = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
+    let mut ix = Loaded { names, ..Loaded::default() };
     for chunk in crate::db::fixed_chunks(&uniq) {
         let mut q = conversation::Entity::find()
             .filter(conversation::Column::CustomerId.is_in(chunk.iter().copied()))
@@ -200,9 +259,8 @@ pub async fn ingest(
             q = q.lock_exclusive();
         }
         let rows = q.all(db).await?;
-        ix.load(rows, &names);
+        ix.load(rows);
     }
-    let replied: HashMap<(i64, String), i64> = replied.into_iter().map(|(k, s)| (k, s.conversation_id)).collect();
     let missing: Vec<i64> = replied.values().copied().filter(|c| !ix.by_id.contains_key(c)).collect();
     if !missing.is_empty() {
         let mut q = conversation::Entity::find()
@@ -211,26 +269,64 @@ pub async fn ingest(
         if lock {
             q = q.lock_exclusive();
         }
-        ix.load(q.all(db).await?, &names);
+        ix.load(q.all(db).await?);
     }
-    let Loaded { mut works, by_id, mut active, last_resolved, customer_negative } = ix;
+    Ok(ix)
+}
 
-    // Walk the messages in time order, deciding each one's conversation.
-    let hits_buf: Vec<Vec<String>> = fresh.iter().map(|&i| ctx.listening.matches(&msgs[i].text)).collect();
-    let mut placed: Vec<(usize, WorkIx, Option<f64>)> = Vec::with_capacity(fresh.len());
-    let mut batch_msgs: HashMap<(i64, &str), WorkIx> = HashMap::new();
-    // Conversations an active crisis takes over in this batch: (work, crisis, its team, tier before).
-    let mut crisis_links: Vec<(WorkIx, i64, Option<i64>, i16)> = Vec::new();
-    // What each message does to the hourly figures, tallied once teams are known.
-    let mut facts: Vec<(WorkIx, crate::metrics::facts::Fact)> = Vec::new();
+/// What the walk over the batch reads.
+struct Walk<'a> {
+    msgs: &'a [NormalizedMessage],
+    accounts: &'a Accounts,
+    /// Positions of the fresh messages, in network time.
+    fresh: &'a [usize],
+    /// Each fresh message's customer, by its position in `fresh`.
+    party_rows: &'a [Option<CustomerRow>],
+    /// The conversation of each stored message being replied to.
+    replied: &'a HashMap<(i64, String), i64>,
+}
+
+/// The outcome of the walk: every conversation touched, where each message went, and what it
+/// does to the figures and to crises.
+struct Placed<'a> {
+    works: Vec<Work>,
+    /// (message position, its conversation, its sentiment) in network time.
+    placed: Vec<(usize, WorkIx, Option<f64>)>,
+    /// Where each message of the batch went, by (account, platform id).
+    batch_msgs: HashMap<(i64, &'a str), WorkIx>,
+    /// Conversations an active crisis takes over in this batch: (work, crisis, its team, tier before).
+    crisis_links: Vec<(WorkIx, i64, Option<i64>, i16)>,
+    /// What each message does to the hourly figures, tallied once teams are known.
+    facts: Vec<(WorkIx, crate::metrics::facts::Fact)>,
+}
+
+/// Walks the messages in time order, deciding each one's conversation and ranking customers'
+/// messages. In memory only: nothing is written until [`write`].
+fn place<'a>(
+    ctx: &BatchContext<'_>,
+    input: &Walk<'a>,
+    loaded: Loaded,
+    crises_active: &HashSet<i64>,
+    now: DateTime<Utc>,
+) -> Placed<'a> {
+    let Walk { msgs, accounts, fresh, party_rows, replied } = *input;
+    let Loaded { works, by_id, mut active, last_resolved, customer_negative, names } = loaded;
+    let mut out = Placed {
+        works,
+        placed: Vec::with_capacity(fresh.len()),
+        batch_msgs: HashMap::new(),
+        crisis_links: Vec::new(),
+        facts: Vec::new(),
+    };
     for (n, &i) in fresh.iter().enumerate() {
         let m = &msgs[i];
-        let (Some(acct), Some((cust, followers))) = (account_of(m), party_rows[n].as_ref().map(|c| (c.0, c.2))) else {
+        let (Some(acct), Some((cust, followers))) = (accounts.of(m), party_rows[n].as_ref().map(|c| (c.0, c.2))) else {
             continue;
         };
         let key = (cust, acct);
+        let works = &mut out.works;
         let thread = m.in_reply_to.as_deref().and_then(|r| {
-            batch_msgs
+            out.batch_msgs
                 .get(&(acct, r))
                 .copied()
                 .or_else(|| replied.get(&(acct, r.to_owned())).and_then(|c| by_id.get(c).copied()))
@@ -273,59 +369,105 @@ pub async fn ingest(
         };
         let sentiment = match m.direction {
             Direction::Inbound => {
-                let t = ctx.triager.triage(&TriageInput {
-                    text: &m.text,
-                    visibility: m.visibility,
-                    addressed_to_brand: m.addressed_to_brand,
-                    followers,
-                    earlier_negative: customer_negative.get(&cust).copied().unwrap_or(false),
-                    listening_hits: &hits_buf[n],
-                });
-                facts.push((ix, apply_inbound(&mut works[ix].model, m, &t, ctx.policies)));
-                if works[ix].model.crisis_id.is_none()
-                    && let Some(a) = ctx.crises.matching(m.network.as_str(), &m.text)
-                    && crises_active.contains(&a.id)
-                {
-                    crisis_links.push((ix, a.id, a.team_id, works[ix].model.priority));
-                    works[ix].model.crisis_id = Some(a.id);
-                    works[ix].model.priority = 1;
-                }
-                Some(t.sentiment)
+                let earlier_negative = customer_negative.get(&cust).copied().unwrap_or(false);
+                Some(rank_inbound(ctx, &mut out, ix, m, followers, earlier_negative, crises_active))
             }
             Direction::Outbound => {
-                let f = conversations::apply_outbound(
-                    &mut works[ix].model,
-                    m.sent_at,
-                    m.visibility == Visibility::Public,
-                    None,
-                );
-                facts.extend(f.into_iter().map(|f| (ix, f)));
+                let public = m.visibility == Visibility::Public;
+                let f = conversations::apply_outbound(&mut out.works[ix].model, m.sent_at, public, None);
+                out.facts.extend(f.into_iter().map(|f| (ix, f)));
                 None
             }
         };
-        works[ix].dirty = true;
-        batch_msgs.insert((acct, m.platform_message_id.as_str()), ix);
-        placed.push((i, ix, sentiment));
+        out.works[ix].dirty = true;
+        out.batch_msgs.insert((acct, m.platform_message_id.as_str()), ix);
+        out.placed.push((i, ix, sentiment));
     }
+    out
+}
 
-    // Write: changed conversations, new conversations, messages, events.
-    let changed: Vec<&conversation::Model> = works.iter().filter(|w| w.dirty && !w.is_new).map(|w| &w.model).collect();
+/// Ranks a customer's message into its conversation (triage, due times, figures) and lets an
+/// active crisis that matches it take the conversation over; returns its sentiment.
+fn rank_inbound(
+    ctx: &BatchContext<'_>,
+    out: &mut Placed<'_>,
+    ix: WorkIx,
+    m: &NormalizedMessage,
+    followers: Option<i64>,
+    earlier_negative: bool,
+    crises_active: &HashSet<i64>,
+) -> f64 {
+    let hits = ctx.listening.matches(&m.text);
+    let t = ctx.triager.triage(&TriageInput {
+        text: &m.text,
+        visibility: m.visibility,
+        addressed_to_brand: m.addressed_to_brand,
+        followers,
+        earlier_negative,
+        listening_hits: &hits,
+    });
+    let model = &mut out.works[ix].model;
+    out.facts.push((ix, apply_inbound(model, m, &t, ctx.policies)));
+    if model.crisis_id.is_none()
+        && let Some(a) = ctx.crises.matching(m.network.as_str(), &m.text)
+        && crises_active.contains(&a.id)
+    {
+        out.crisis_links.push((ix, a.id, a.team_id, model.priority));
+        model.crisis_id = Some(a.id);
+        model.priority = 1;
+    }
+    t.sentiment
+}
+
+/// Writes the walk's outcome: changed conversations, new ones (routed to their team once, with
+/// what the batch learned), crisis links, the hourly figures, the messages, and the details
+/// customers wrote. Returns the new messages' ids by (account, platform id).
+async fn write(
+    db: &impl ConnectionTrait,
+    ctx: &BatchContext<'_>,
+    input: &Walk<'_>,
+    out: &mut Placed<'_>,
+    now: DateTime<Utc>,
+) -> Result<HashMap<(i64, String), i64>, DbErr> {
+    let changed: Vec<&conversation::Model> =
+        out.works.iter().filter(|w| w.dirty && !w.is_new).map(|w| &w.model).collect();
     update_conversations(db, &changed).await?;
-    let new_ix: Vec<WorkIx> = (0..works.len()).filter(|&w| works[w].is_new).collect();
-    // Routed once, with what the batch learned (category, language): a team's queue does not
-    // reshuffle under its members as later messages refine the triage.
-    // No route matching: the brand account's default team, if it names one.
-    for &w in &new_ix {
-        let m = &works[w].model;
-        works[w].model.team_id = ctx.teams.route(m).or_else(|| accounts.default_team.get(&m.brand_account_id).copied());
+    let prev_teams = route_new(ctx, input.accounts, out);
+    insert_new(db, &mut out.works).await?;
+    link_to_crises(db, &mut out.works, &out.crisis_links, &prev_teams, now).await?;
+    let mut tally = crate::metrics::tally::Tally::default();
+    for (w, f) in &out.facts {
+        tally.add(&out.works[*w].model, f);
+    }
+    tally.flush(db).await?;
+    let message_ids = insert_messages(db, input, out, now).await?;
+    record_details(db, input, out, &message_ids).await?;
+    Ok(message_ids)
+}
+
+/// Routes the conversations the batch opens, once, with what it learned (category, language):
+/// a team's queue does not reshuffle under its members as later messages refine the triage.
+/// No route matching: the brand account's default team, if it names one; a crisis's team
+/// before either. Returns the teams before a crisis took them over.
+fn route_new(ctx: &BatchContext<'_>, accounts: &Accounts, out: &mut Placed<'_>) -> HashMap<WorkIx, Option<i64>> {
+    let works = &mut out.works;
+    for w in works.iter_mut().filter(|w| w.is_new) {
+        let m = &w.model;
+        w.model.team_id = ctx.teams.route(m).or_else(|| accounts.default_team.get(&m.brand_account_id).copied());
     }
     let prev_teams: HashMap<WorkIx, Option<i64>> =
-        crisis_links.iter().map(|&(w, ..)| (w, works[w].model.team_id)).collect();
-    for &(w, _, team, _) in &crisis_links {
+        out.crisis_links.iter().map(|&(w, ..)| (w, works[w].model.team_id)).collect();
+    for &(w, _, team, _) in &out.crisis_links {
         if works[w].is_new {
             works[w].model.team_id = team.or(works[w].model.team_id);
         }
     }
+    prev_teams
+}
+
+/// Inserts the conversations the batch opens and gives each its id.
+async fn insert_new(db: &impl ConnectionTrait, works: &mut [Work]) -> Result<(), DbErr> {
+    let new_ix: Vec<WorkIx> = (0..works.len()).filter(|&w| works[w].is_new).collect();
     for chunk in crate::db::fixed_chunks(&new_ix) {
         let models = chunk.iter().map(|&w| {
             let mut am = works[w].model.clone().into_active_model().reset_all();
@@ -341,20 +483,24 @@ pub async fn ingest(
                 ids.get(&key).copied().ok_or_else(|| DbErr::Custom("new conversation id not returned".into()))?;
         }
     }
-    link_to_crises(db, &mut works, &crisis_links, &prev_teams, now).await?;
-    let mut tally = crate::metrics::tally::Tally::default();
-    for (w, f) in &facts {
-        tally.add(&works[*w].model, f);
-    }
-    tally.flush(db).await?;
+    Ok(())
+}
+
+/// Inserts the placed messages; returns their ids by (account, platform id).
+async fn insert_messages(
+    db: &impl ConnectionTrait,
+    input: &Walk<'_>,
+    out: &Placed<'_>,
+    now: DateTime<Utc>,
+) -> Result<HashMap<(i64, String), i64>, DbErr> {
     let mut message_ids: HashMap<(i64, String), i64> = HashMap::new();
-    for chunk in crate::db::fixed_chunks(&placed) {
+    for chunk in crate::db::fixed_chunks(&out.placed) {
         let models = chunk.iter().filter_map(|&(i, w, sentiment)| {
-            let m = &msgs[i];
-            let conv = &works[w].model;
+            let m = &input.msgs[i];
+            let conv = &out.works[w].model;
             Some(message::ActiveModel {
                 conversation_id: Set(conv.id),
-                brand_account_id: Set(account_of(m)?),
+                brand_account_id: Set(input.accounts.of(m)?),
                 customer_id: Set(conv.customer_id),
                 network: Set(m.network.as_str().to_owned()),
                 direction: Set(m.direction.as_str().to_owned()),
@@ -376,25 +522,38 @@ pub async fn ingest(
             message_ids.insert((r.brand_account_id, r.platform_message_id), r.id);
         }
     }
+    Ok(message_ids)
+}
 
-    // Details a customer wrote (email, phone, order) that another customer is known by.
-    let inbound: Vec<crate::customers::suggest::Inbound<'_>> = placed
+/// Records the details customers wrote (email, phone, order) that another customer is known by.
+async fn record_details(
+    db: &impl ConnectionTrait,
+    input: &Walk<'_>,
+    out: &Placed<'_>,
+    message_ids: &HashMap<(i64, String), i64>,
+) -> Result<(), DbErr> {
+    let inbound: Vec<crate::customers::suggest::Inbound<'_>> = out
+        .placed
         .iter()
-        .filter(|&&(i, _, _)| msgs[i].direction == Direction::Inbound)
+        .filter(|&&(i, _, _)| input.msgs[i].direction == Direction::Inbound)
         .filter_map(|&(i, w, _)| {
-            let m = &msgs[i];
-            let message_id = message_ids.get(&(account_of(m)?, m.platform_message_id.clone())).copied()?;
-            let customer_id = works[w].model.customer_id;
+            let m = &input.msgs[i];
+            let message_id = message_ids.get(&(input.accounts.of(m)?, m.platform_message_id.clone())).copied()?;
+            let customer_id = out.works[w].model.customer_id;
             Some(crate::customers::suggest::Inbound { customer_id, message_id, text: &m.text })
         })
         .collect();
-    crate::customers::suggest::record(db, &inbound).await?;
+    crate::customers::suggest::record(db, &inbound).await.map(drop)
+}
 
-    let mut evs = Vec::with_capacity(placed.len() + works.len());
-    for &(i, w, sentiment) in &placed {
-        let m = &msgs[i];
-        let conv = &works[w].model;
-        let id = account_of(m).and_then(|a| message_ids.get(&(a, m.platform_message_id.clone())).copied());
+/// The batch's events: each message as it joined its conversation, then each changed
+/// conversation's queue entry as it now stands.
+fn events_of(input: &Walk<'_>, out: &Placed<'_>, message_ids: &HashMap<(i64, String), i64>) -> Vec<NewEvent> {
+    let mut evs = Vec::with_capacity(out.placed.len() + out.works.len());
+    for &(i, w, sentiment) in &out.placed {
+        let m = &input.msgs[i];
+        let conv = &out.works[w].model;
+        let id = input.accounts.of(m).and_then(|a| message_ids.get(&(a, m.platform_message_id.clone())).copied());
         evs.push(NewEvent {
             kind: kind::CONVERSATION_MESSAGE,
             conversation_id: Some(conv.id),
@@ -415,37 +574,46 @@ pub async fn ingest(
             }),
         });
     }
-    for w in works.iter().filter(|w| w.dirty) {
+    for w in out.works.iter().filter(|w| w.dirty) {
         let summary = conversations::Summary::from_model(&w.model, Some(w.customer_name.clone()));
         let kind = if conversations::is_queued(&w.model) { kind::QUEUE_UPSERT } else { kind::QUEUE_REMOVE };
         evs.push(NewEvent { kind, conversation_id: Some(w.model.id), payload: json!(summary) });
     }
-    events::append(db, &evs).await?;
+    evs
+}
 
-    // Answer in submission order: the first occurrence of a new message is `Stored`, any
-    // repeat (earlier batch, or earlier in this one) is a `Duplicate` of it.
-    let mut out = Vec::with_capacity(msgs.len());
+/// The answer per message, in submission order: the first occurrence of a new message is
+/// `Stored`, any repeat (earlier batch, or earlier in this one) is a `Duplicate` of it.
+fn outcomes(
+    msgs: &[NormalizedMessage],
+    accounts: &Accounts,
+    stored: &HashMap<(i64, String), Stored>,
+    message_ids: &HashMap<(i64, String), i64>,
+    out: &Placed<'_>,
+) -> Result<Vec<Outcome>, DbErr> {
+    let mut outcomes = Vec::with_capacity(msgs.len());
     let mut answered: HashSet<i64> = HashSet::with_capacity(msgs.len());
     for m in msgs {
-        let acct = account_of(m).ok_or_else(|| DbErr::Custom("brand account not resolved".into()))?;
+        let acct = accounts.of(m).ok_or_else(|| DbErr::Custom("brand account not resolved".into()))?;
         let key = (acct, m.platform_message_id.clone());
         if let Some(&Stored { id: message_id, conversation_id, .. }) = stored.get(&key) {
-            out.push(Outcome::Duplicate { message_id, conversation_id });
+            outcomes.push(Outcome::Duplicate { message_id, conversation_id });
             continue;
         }
         let message_id =
             message_ids.get(&key).copied().ok_or_else(|| DbErr::Custom("message id not returned".into()))?;
-        let conversation_id = batch_msgs
+        let conversation_id = out
+            .batch_msgs
             .get(&(acct, m.platform_message_id.as_str()))
-            .map(|&w| works[w].model.id)
+            .map(|&w| out.works[w].model.id)
             .ok_or_else(|| DbErr::Custom("message not placed".into()))?;
-        out.push(if answered.insert(message_id) {
+        outcomes.push(if answered.insert(message_id) {
             Outcome::Stored { message_id, conversation_id }
         } else {
             Outcome::Duplicate { message_id, conversation_id }
         });
     }
-    Ok((out, evs))
+    Ok(outcomes)
 }
 
 /// The columns ingest changes on an existing conversation, with their PostgreSQL types.

@@ -3,13 +3,11 @@
 
 import { ApiError, query } from './api.js';
 import { openConversation } from './agent.js';
-import { $, h, setText } from './util.js';
+import { $, h, NETWORK_NAME, setText } from './util.js';
 
 let ctx;
 let last = null; // the filters of the search on screen (load more repeats them)
 let shown = 0;
-
-const NETWORK = { x: 'X', facebook: 'Facebook', instagram: 'Instagram', whatsapp: 'WhatsApp' };
 
 export function init(c) {
   ctx = c;
@@ -127,7 +125,7 @@ function makeHit(x) {
       'p',
       { class: 'small muted hit-meta' },
       h('span', { class: 'badge' }, x.kind),
-      h('span', { class: 'badge' }, NETWORK[x.network] || x.network),
+      h('span', { class: 'badge' }, NETWORK_NAME[x.network] || x.network),
       x.kind === 'message' ? h('span', { class: `badge visibility ${x.visibility || ''}` }, [x.direction, x.visibility].filter(Boolean).join(' · ')) : '',
       h('span', { class: 'author' }, author),
       ' · ',

@@ -6,7 +6,7 @@
 
 import { openConversation } from './agent.js';
 import { query } from './api.js';
-import { $, batched, duration, h, reconcile, setText, when } from './util.js';
+import { $, batched, duration, h, holderText, onCtrlEnter, reconcile, setText, tierLabel, when } from './util.js';
 
 let ctx;
 let items = new Map(); // conversation id -> {escalation, conversation} (one open escalation each)
@@ -192,12 +192,7 @@ function makeRow(d) {
     ev.preventDefault();
     giveBack(li, e);
   });
-  r.note.addEventListener('keydown', (ev) => {
-    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
-      ev.preventDefault();
-      r.form.requestSubmit();
-    }
-  });
+  onCtrlEnter(r.note, () => r.form.requestSubmit());
   return li;
 }
 
@@ -207,11 +202,11 @@ function updateRow(li, d) {
   const name = customerName(d);
   const mine = s.assignee_id === ctx.me.id;
   setText(r.name, name);
-  setText(r.tier, s.priority === 'tier1' ? 'Tier 1' : s.priority === 'tier2' ? 'Tier 2' : s.priority);
+  setText(r.tier, tierLabel(s.priority));
   r.tier.className = `tier ${s.priority}`;
   setText(r.facts, `Conversation ${s.id} · ${s.network}, started ${s.origin_visibility} · risk ${s.risk} · ${s.status}${s.crisis_id != null ? ' · crisis' : ''}`);
   setText(r.reasons, (s.risk_reasons || []).length ? `Risk reasons: ${s.risk_reasons.map((x) => `${x.detail || x.code} (+${x.weight})`).join(' · ')}` : 'No risk reasons.');
-  setText(r.holder, s.assignee_id == null ? 'Unassigned' : mine ? 'Held by you' : `Held by ${ctx.agentName(s.assignee_id)}`);
+  setText(r.holder, holderText(s.assignee_id, ctx.me.id, ctx.agentName));
   r.holder.dataset.holder = s.assignee_id ?? '';
   r.claim.hidden = mine;
   setText(r.claim, s.assignee_id != null && !mine ? `Claim (held by ${ctx.agentName(s.assignee_id)})` : 'Claim');

@@ -113,6 +113,44 @@ export function sentimentLabel(x) {
   return `neutral (${v})`;
 }
 
+/** The networks' names as people write them. */
+export const NETWORK_NAME = { x: 'X', facebook: 'Facebook', instagram: 'Instagram', whatsapp: 'WhatsApp' };
+
+/** A brand account as a choice in a list: "Acme (X)". */
+export function brandLabel(b) {
+  return `${b.name || b.platform_account_id} (${NETWORK_NAME[b.network] ?? b.network})`;
+}
+
+/** A conversation's priority in words: "Tier 1", "Tier 2" (anything else as it is). */
+export function tierLabel(priority) {
+  return priority === 'tier1' ? 'Tier 1' : priority === 'tier2' ? 'Tier 2' : priority;
+}
+
+/** Who holds a conversation: "Unassigned", "Held by you", or "Held by " and `nameOf(id)`. */
+export function holderText(assigneeId, meId, nameOf) {
+  if (assigneeId == null) return 'Unassigned';
+  return assigneeId === meId ? 'Held by you' : `Held by ${nameOf(assigneeId)}`;
+}
+
+/** Calls `fn(event)` on Ctrl+Enter (Cmd+Enter on a Mac) in `el`, instead of a new line. */
+export function onCtrlEnter(el, fn) {
+  el.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && (e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      fn(e);
+    }
+  });
+}
+
+/** Runs `fn` `ms` after the last of a burst of calls, with that call's arguments. */
+export function debounced(fn, ms) {
+  let timer = null;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
 /** A random id for reply idempotency keys (made once per press of "send"). */
 export function randomKey() {
   return crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(16).slice(2)}`;

@@ -8,7 +8,7 @@
 
 import { ApiError, createApi, login } from './api.js';
 import { LiveClient } from './live.js';
-import { $, compactDuration, duration, h, percent, reconcile, replaceChildren, setText, when } from './util.js';
+import { $, brandLabel, compactDuration, duration, h, percent, reconcile, replaceChildren, setText, when } from './util.js';
 
 // A wall display keeps its sign-in across browser restarts, hence localStorage.
 const TOKEN_KEY = 'chorus_wallboard_token';
@@ -21,7 +21,6 @@ const crises = new Map();
 const slaEvents = [];
 let brands = []; // GET /api/v1/brand-accounts
 let brandId = null; // the brand account shown, or null for the whole floor
-const NETWORK_NAME = { x: 'X', facebook: 'Facebook', instagram: 'Instagram', whatsapp: 'WhatsApp' };
 
 function boot() {
   // ?token=… lets a display be set up from a URL; it is stored and taken out of the address bar.
@@ -151,10 +150,6 @@ async function loadBrands() {
     brands = [];
   }
   renderBrands();
-}
-
-function brandLabel(b) {
-  return `${b.name || b.platform_account_id} (${NETWORK_NAME[b.network] ?? b.network})`;
 }
 
 function renderBrands() {

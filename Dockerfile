@@ -15,15 +15,17 @@
 FROM rust:1-bookworm AS builder
 WORKDIR /src
 
-# Only what the build reads (see .dockerignore): the workspace and member manifests, the lock
-# file, the patched crates in vendor/, the sources, static/ (embedded into the release binary
-# by rust-embed) and tests/fixtures/ (`chorus bench triage` includes triage_cases.json).
+# Only what the build reads (see .dockerignore): the workspace and every member (cargo loads
+# them all, though only chorus-core and chorus are built), the lock file, the patched crates in
+# vendor/, static/ (embedded into the release binary by rust-embed) and tests/fixtures/.
 COPY Cargo.toml Cargo.lock ./
 COPY vendor ./vendor
 COPY entity ./entity
 COPY migration ./migration
 COPY static ./static
-COPY tests/fixtures ./tests/fixtures
+COPY tests ./tests
+COPY core ./core
+COPY tools ./tools
 COPY src ./src
 
 # The crate registry and the target directory live in BuildKit cache mounts, so a rebuild after

@@ -102,17 +102,17 @@ pub async fn migrate(db: &DatabaseConnection) -> anyhow::Result<()> {
     Migrator::up(db, None).await.context("running migrations")
 }
 
-/// Hides a password in a database URL before it is logged.
+/// Hides a password in a database URL before it is logged (parsed with the `url` crate, so an
+/// `@` or `:` inside the password does not leak part of it).
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.find(':') {
-                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => match u.set_password(Some("***")) {
+            Ok(()) => u.to_string(),
+            Err(()) => "<database URL>".to_owned(),
+        },
+        Ok(_) => url.to_owned(),
+        // Not a URL at all: it may still hold a secret, so none of it is shown.
+        Err(_) => "<database URL>".to_owned(),
     }
 }
 
@@ -122,6 +122,8 @@ mod tests {
     fn redacts_password() {
         assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(super::redact("sqlite://chorus.db"), "sqlite://chorus.db");
+        assert_eq!(super::redact("postgres://u:p@ss:w0rd@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(super::redact("not a url with secret"), "<database URL>");
     }
 }
 

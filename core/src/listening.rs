@@ -7,12 +7,12 @@ use crate::cached::{Cached, Kind};
 
 use chrono::Utc;
 use entity::listening_rule;
-use regex::{Regex, RegexBuilder};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::Error;
+use crate::triage::text::Lexicon;
 
 /// A saved search as the API shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -44,20 +44,20 @@ impl From<listening_rule::Model> for ListeningRule {
     }
 }
 
-/// Active rules compiled to one regex each.
-#[derive(Debug, Default)]
+/// Active rules, each compiled to one [`Lexicon`] (whole words or phrases, case-insensitive).
+#[derive(Default)]
 pub struct ListeningMatcher {
-    rules: Vec<(String, Regex)>,
+    rules: Vec<(String, Lexicon)>,
 }
 
 impl ListeningMatcher {
-    /// Compiles rules. Keywords are escaped, so only size can fail: saving such a rule is
-    /// refused ([`pattern`]); one stored before that check is logged as an error and skipped.
+    /// Compiles rules. Keywords are literal, so only size can fail: saving such a rule is
+    /// refused ([`create`]); one stored before that check is logged as an error and skipped.
     pub fn compile(rules: &[ListeningRule]) -> Self {
         let rules = rules
             .iter()
             .filter(|r| r.active && !r.keywords.is_empty())
-            .filter_map(|r| match pattern(&r.keywords) {
+            .filter_map(|r| match Lexicon::compile(&r.keywords) {
                 Ok(re) => Some((r.name.clone(), re)),
                 Err(e) => {
                     tracing::error!(rule = %r.name, error.message = %e, "listening rule skipped: it cannot be matched");
@@ -70,18 +70,8 @@ impl ListeningMatcher {
 
     /// Names of the rules the text matches.
     pub fn matches(&self, text: &str) -> Vec<String> {
-        self.rules.iter().filter(|(_, re)| re.is_match(text)).map(|(n, _)| n.clone()).collect()
+        self.rules.iter().filter(|(_, words)| words.is_match(text)).map(|(n, _)| n.clone()).collect()
     }
-}
-
-/// One rule's keywords as one case-insensitive pattern.
-pub fn pattern(keywords: &[String]) -> Result<Regex, String> {
-    let alts: Vec<String> = keywords.iter().map(|k| regex::escape(k.trim())).collect();
-    let pattern = format!(r"(?:^|\W)(?:{})(?:\W|$)", alts.join("|"));
-    RegexBuilder::new(&pattern)
-        .case_insensitive(true)
-        .build()
-        .map_err(|e| format!("these keywords cannot be matched together ({e}); use fewer or shorter ones"))
 }
 
 /// The current compiled rules, swapped whole when they change.
@@ -138,7 +128,7 @@ pub async fn create(db: &impl ConnectionTrait, new: NewListeningRule) -> Result<
     if keywords.is_empty() || keywords.len() > 50 || keywords.iter().any(|k| k.chars().count() > 100) {
         return Err(Error::Validation("keywords: 1 to 50, each 1 to 100 characters".into()));
     }
-    pattern(&keywords).map_err(|e| Error::Validation(format!("keywords: {e}")))?;
+    Lexicon::compile(&keywords).map_err(|e| Error::Validation(format!("keywords: {e}")))?;
     if listening_rule::Entity::find().filter(listening_rule::Column::Name.eq(&name)).one(db).await?.is_some() {
         return Err(Error::Conflict(format!("a listening rule named {name:?} exists")));
     }

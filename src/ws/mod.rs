@@ -24,7 +24,13 @@ fn origin_allowed(req: &HttpRequest, allowed: &[String]) -> bool {
     if allowed.iter().any(|a| a.trim_end_matches('/').eq_ignore_ascii_case(origin)) {
         return true;
     }
-    origin.split_once("://").is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(req.connection_info().host()))
+    let Ok(origin) = url::Url::parse(origin) else { return false };
+    let Some(host) = origin.host_str() else { return false };
+    let authority = match origin.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    };
+    authority.eq_ignore_ascii_case(req.connection_info().host())
 }
 
 #[derive(Debug, Deserialize)]

@@ -145,7 +145,7 @@ impl Session {
             Duration::from_millis(live.ping_interval_ms),
         );
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut shutdown = self.state.live.shutdown_signal();
+        let shutdown = self.state.live.shutdown_signal();
         let mut last_heard = Instant::now();
         let coalesce = Duration::from_millis(live.coalesce_ms);
         let mut last_flush = Instant::now().checked_sub(coalesce).unwrap_or_else(Instant::now);
@@ -173,7 +173,7 @@ impl Session {
             }
             let flush_due = last_flush + coalesce;
             tokio::select! {
-                _ = shutdown.changed() => break End::Shutdown,
+                () = shutdown.cancelled() => break End::Shutdown,
                 msg = stream.recv() => {
                     last_heard = Instant::now();
                     match msg {

@@ -458,7 +458,9 @@ impl Coordinator for Coordination {
 }
 
 /// The kind of the tombstone the shared log and every node's resume window keep where an
-/// erased event was: its place (sequence number) stays, its content is gone.
+/// erased event was: its place (sequence number) stays, its content is gone. The same kind as
+/// `events::kind::FORGOTTEN` (a test there checks), named here so the coordinator needs no
+/// module above it.
 pub const FORGOTTEN: &str = "log.forgotten";
 
 impl From<CoordError> for crate::Error {

@@ -18,7 +18,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytestring::ByteString;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::retry::Backoff;
 
 pub use self::hub::{Hub, Registration, SessionId, Subscribed};
 use crate::coord::{Coordination, Coordinator, LogEntry};
@@ -78,12 +81,18 @@ pub struct Live {
     /// What else this node keeps about customers, dropped when one is erased (on every node,
     /// as the `customer.erased` entry is read).
     erasure_hooks: ErasureHooks,
-    shutdown: watch::Sender<bool>,
+    shutdown: CancellationToken,
+    /// Cancels `shutdown` when the last handle on this node is dropped (a test's node), so its
+    /// tasks end rather than run on without it.
+    _stop_on_drop: Arc<tokio_util::sync::DropGuard>,
     group: Arc<commit::GroupCommit>,
 }
 
 /// Callbacks run on every node for each erasure, in log order.
 pub type ErasureHooks = Arc<std::sync::RwLock<Vec<Arc<dyn Fn(&forget::Forget) + Send + Sync>>>>;
+
+/// How the publisher and the tail wait while the shared log is unreachable.
+const LOG_BACKOFF: Backoff = Backoff::new(Duration::from_millis(50), Duration::from_secs(2));
 
 /// Most entries appended to the shared log in one call.
 const PUBLISH_BATCH: usize = 512;
@@ -106,19 +115,19 @@ impl Live {
         }
         let hub = Arc::new(Hub::new(last, settings.resume_window));
         let (outbox, rx) = mpsc::unbounded_channel();
-        let (shutdown, _) = watch::channel(false);
+        let shutdown = CancellationToken::new();
         let unpublished = Arc::new(AtomicUsize::new(0));
         let dropped = Arc::new(AtomicUsize::new(0));
         // The receiver outlives a publisher that failed, so its restart carries on with it.
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         let (c, h, u, d) = (coord.clone(), hub.clone(), unpublished.clone(), dropped.clone());
-        tasks.spawn("event publisher", shutdown.subscribe(), move || {
+        tasks.spawn("event publisher", shutdown.clone(), move || {
             let (coord, hub, rx, unpublished, dropped) = (c.clone(), h.clone(), rx.clone(), u.clone(), d.clone());
             async move { publish_loop(coord, hub, rx, unpublished, dropped).await }
         });
         let erasure_hooks = ErasureHooks::default();
-        let (c, h, stop, hooks) = (coord.clone(), hub.clone(), shutdown.subscribe(), erasure_hooks.clone());
-        tasks.spawn("event tail", shutdown.subscribe(), move || {
+        let (c, h, stop, hooks) = (coord.clone(), hub.clone(), shutdown.clone(), erasure_hooks.clone());
+        tasks.spawn("event tail", shutdown.clone(), move || {
             tail_loop(c.clone(), h.clone(), stop.clone(), hooks.clone())
         });
         Ok(Self {
@@ -131,6 +140,7 @@ impl Live {
             backlog: settings.publish_backlog,
             dropped,
             erasure_hooks,
+            _stop_on_drop: Arc::new(shutdown.clone().drop_guard()),
             shutdown,
             group: Arc::new(commit::GroupCommit::for_backend(backend)),
         })
@@ -205,7 +215,7 @@ impl Live {
         Fut: std::future::Future<Output = Result<usize, crate::error::Error>> + Send,
     {
         use futures_util::FutureExt;
-        let mut stop = self.shutdown_signal();
+        let stop = self.shutdown_signal();
         let tasks = self.tasks.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
@@ -213,7 +223,7 @@ impl Live {
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
-                    _ = stop.changed() => return,
+                    () = stop.cancelled() => return,
                 }
                 // A pass that panics is a failure of this task; the next tick runs anew.
                 match std::panic::AssertUnwindSafe(job()).catch_unwind().await {
@@ -233,19 +243,19 @@ impl Live {
     }
 
     /// A receiver that turns true when the node shuts down.
-    pub fn shutdown_signal(&self) -> watch::Receiver<bool> {
-        self.shutdown.subscribe()
+    pub fn shutdown_signal(&self) -> CancellationToken {
+        self.shutdown.clone()
     }
 
     /// Whether the node is shutting down (readiness answers 503 from then on, so a load
     /// balancer stops sending new sessions here while the old ones are told to move).
     pub fn is_shutting_down(&self) -> bool {
-        *self.shutdown.borrow()
+        self.shutdown.is_cancelled()
     }
 
     /// Tells every session the node is going away.
     pub fn shut_down(&self) {
-        self.shutdown.send_replace(true);
+        self.shutdown.cancel();
     }
 }
 
@@ -280,7 +290,7 @@ async fn publish_loop(
                 Err(_) => break,
             }
         }
-        let mut backoff = Duration::from_millis(50);
+        let mut backoff = LOG_BACKOFF;
         while !pending.is_empty() {
             let n = pending.len().min(PUBLISH_BATCH);
             match coord.publish(&pending[..n], hub.last_seq()).await {
@@ -301,8 +311,7 @@ async fn publish_loop(
                 }
                 Err(e) => {
                     tracing::warn!(error.message = %e, waiting = pending.len(), "publishing events failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    backoff.wait().await;
                 }
             }
         }
@@ -314,10 +323,10 @@ async fn publish_loop(
 async fn tail_loop(
     coord: Coordination,
     hub: Arc<Hub>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: CancellationToken,
     hooks: ErasureHooks,
 ) -> tasks::Ended {
-    let mut backoff = Duration::from_millis(50);
+    let mut backoff = LOG_BACKOFF;
     // Set by a failed read: the backend may have restarted, so check the log before reading on.
     let mut check = false;
     loop {
@@ -326,8 +335,7 @@ async fn tail_loop(
                 Ok(()) => check = false,
                 Err(e) => {
                     tracing::warn!(error.message = %e, "checking the shared event log failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(2));
+                    backoff.wait().await;
                     continue;
                 }
             }
@@ -335,11 +343,11 @@ async fn tail_loop(
         let after = hub.last_seq();
         let read = tokio::select! {
             r = coord.tail(after, Duration::from_secs(1)) => r,
-            _ = shutdown.changed() => return tasks::Ended::Done,
+            () = shutdown.cancelled() => return tasks::Ended::Done,
         };
         match read {
             Ok(tail) => {
-                backoff = Duration::from_millis(50);
+                backoff.reset();
                 if tail.gap {
                     tracing::warn!(after, "events missing from the shared log; every session resyncs");
                     hub.resync_all();
@@ -375,8 +383,7 @@ async fn tail_loop(
             Err(e) => {
                 tracing::warn!(error.message = %e, "reading the shared event log failed; retrying");
                 check = true;
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(2));
+                backoff.wait().await;
             }
         }
     }
@@ -398,7 +405,7 @@ fn forget_in_log(coord: Coordination, erased: forget::Forget, seq: i64) {
     tokio::spawn(async move {
         let m = erased.matcher();
         let covers = move |e: &LogEntry| m.covers(&e.topics, &e.data);
-        let mut backoff = Duration::from_millis(100);
+        let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_secs(30));
         for _ in 0..20 {
             match coord.forget_log(&covers, seq).await {
                 Ok(n) => {
@@ -407,8 +414,7 @@ fn forget_in_log(coord: Coordination, erased: forget::Forget, seq: i64) {
                 }
                 Err(e) => {
                     tracing::warn!(error.message = %e, "removing erased events from the shared log failed; retrying");
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    backoff.wait().await;
                 }
             }
         }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 use prometheus::IntCounterVec;
-use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// Failures within this window that make a task count as failing.
 const FAILING_WINDOW: Duration = Duration::from_secs(300);
@@ -55,11 +55,11 @@ impl Tasks {
         self.health.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Runs the future `make` builds until the node stops (`stop` turns true) or the future
+    /// Runs the future `make` builds until the node stops (`stop` is cancelled) or the future
     /// says its work is [`Ended::Done`]; when it panics or ends [`Ended::Early`], logs why,
     /// counts it, waits, and runs a new one. State a task must
     /// keep across restarts (a channel's receiving end) lives outside the future, shared.
-    pub fn spawn<F, Fut>(&self, name: &'static str, mut stop: watch::Receiver<bool>, mut make: F)
+    pub fn spawn<F, Fut>(&self, name: &'static str, stop: CancellationToken, mut make: F)
     where
         F: FnMut() -> Fut + Send + 'static,
         Fut: std::future::Future<Output = Ended> + Send + 'static,
@@ -69,7 +69,7 @@ impl Tasks {
         tokio::spawn(async move {
             loop {
                 let outcome = AssertUnwindSafe(make()).catch_unwind().await;
-                if *stop.borrow() {
+                if stop.is_cancelled() {
                     return;
                 }
                 let why = match outcome {
@@ -80,7 +80,7 @@ impl Tasks {
                 let pause = tasks.failed(name, &why);
                 tokio::select! {
                     () = tokio::time::sleep(pause) => {}
-                    _ = stop.changed() => return,
+                    () = stop.cancelled() => return,
                 }
                 tasks.lock().entry(name).or_default().down = false;
                 tracing::warn!(task = name, "background task restarted");
@@ -146,7 +146,8 @@ mod tests {
     #[tokio::test]
     async fn a_task_that_panics_is_restarted_and_reported_until_it_settles() {
         let tasks = Tasks::default();
-        let (stop_tx, stop) = watch::channel(false);
+        let stop = CancellationToken::new();
+        let stop_tx = stop.clone();
         let runs = Arc::new(AtomicUsize::new(0));
         let r = runs.clone();
         tasks.spawn("flaky", stop, move || {
@@ -166,7 +167,7 @@ mod tests {
         let unhealthy = tasks.unhealthy();
         assert_eq!(unhealthy.len(), 1, "three failures in a row: failing");
         assert!(unhealthy[0].1.contains("run 2 broke"), "{unhealthy:?}");
-        stop_tx.send_replace(true);
+        stop_tx.cancel();
     }
 
     #[tokio::test]

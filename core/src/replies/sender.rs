@@ -54,7 +54,7 @@ pub fn spawn(
     let slots = Arc::new(tokio::sync::Semaphore::new(CONCURRENT));
     let (tasks, stop) = (live.tasks.clone(), live.shutdown_signal());
     tasks.spawn("reply sender", stop.clone(), move || {
-        let (db, live, channel, wake, slots, mut stop) =
+        let (db, live, channel, wake, slots, stop) =
             (db.clone(), live.clone(), channel.clone(), wake.clone(), slots.clone(), stop.clone());
         async move {
             loop {
@@ -74,7 +74,7 @@ pub fn spawn(
                 tokio::select! {
                     () = wake.notified() => {}
                     () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                    _ = stop.changed() => return crate::live::tasks::Ended::Done,
+                    () = stop.cancelled() => return crate::live::tasks::Ended::Done,
                 }
             }
         }

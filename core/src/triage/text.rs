@@ -2,7 +2,8 @@
 
 use std::sync::LazyLock;
 
-use regex::{Regex, RegexBuilder};
+use aho_corasick::{AhoCorasick, MatchKind};
+use regex::Regex;
 
 use crate::error::Error;
 
@@ -25,25 +26,26 @@ pub fn clean_terms(field: &str, terms: &[String]) -> Result<Vec<String>, Error> 
     Ok(out)
 }
 
-/// A list of words and phrases compiled to one case-insensitive, whole-word regex.
-pub struct Lexicon(Option<Regex>);
+/// A list of words and phrases matched whole and case-insensitively: one Aho-Corasick
+/// automaton over the lowercased terms, each hit kept only when it stands between word
+/// boundaries (start or end of text, or a character that is not a letter, digit or `_`). The
+/// one keyword matcher of the crate: triage's lexicons, approval and escalation rules, crisis
+/// keywords and listening searches all use it.
+pub struct Lexicon(Option<AhoCorasick>);
 
 impl Lexicon {
-    /// Compiles the terms (escaped; empty terms ignored). The terms are literal, so only size
-    /// can fail (many long terms, case-insensitive over Unicode): the caller saving a rule
-    /// refuses such a list rather than storing a rule that would match nothing.
+    /// Compiles the terms (trimmed, lowercased; empty terms ignored). The terms are literal,
+    /// so only an automaton too large to build can fail: the caller saving a rule refuses such
+    /// a list rather than storing a rule that would match nothing.
     pub fn compile(terms: &[String]) -> Result<Self, String> {
-        let alts: Vec<String> = terms.iter().map(|t| t.trim()).filter(|t| !t.is_empty()).map(regex::escape).collect();
-        if alts.is_empty() {
+        let terms: Vec<String> = terms.iter().map(|t| normalize(t.trim())).filter(|t| !t.is_empty()).collect();
+        if terms.is_empty() {
             return Ok(Self(None));
         }
-        // \b does not work next to punctuation such as "can't"; use explicit non-word lookaround
-        // substitutes (start/end or a non-alphanumeric neighbour).
-        let pattern = format!(r"(?:^|[^\p{{L}}\p{{N}}_])({})(?:$|[^\p{{L}}\p{{N}}_])", alts.join("|"));
-        RegexBuilder::new(&pattern)
-            .case_insensitive(true)
-            .build()
-            .map(|re| Self(Some(re)))
+        AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&terms)
+            .map(|ac| Self(Some(ac)))
             .map_err(|e| format!("these terms cannot be matched together ({e}); use fewer or shorter ones"))
     }
 
@@ -56,33 +58,61 @@ impl Lexicon {
         })
     }
 
-    /// The first term found, as written in the text (apostrophes normalized).
-    pub fn first(&self, text: &str) -> Option<String> {
-        let re = self.0.as_ref()?;
-        let norm = normalize(text);
-        re.captures(&norm).and_then(|c| c.get(1)).map(|m| m.as_str().to_lowercase())
+    /// Every whole-word hit in the (normalized) text, as (start, end) byte ranges, leftmost
+    /// first and, at one start, longest first.
+    fn hits(&self, norm: &str) -> Vec<(usize, usize)> {
+        let Some(ac) = self.0.as_ref() else { return Vec::new() };
+        let mut hits: Vec<(usize, usize)> = ac
+            .find_overlapping_iter(norm)
+            .map(|m| (m.start(), m.end()))
+            .filter(|&(s, e)| boundary_before(norm, s) && boundary_after(norm, e))
+            .collect();
+        hits.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        hits
     }
 
-    /// How many non-overlapping terms are found.
-    pub fn count(&self, text: &str) -> usize {
-        let Some(re) = self.0.as_ref() else { return 0 };
+    /// The first term found (the leftmost; at one place, the longest), lowercased with
+    /// apostrophes straightened, as the terms are.
+    pub fn first(&self, text: &str) -> Option<String> {
         let norm = normalize(text);
-        // Matches consume one neighbour character, so step by hand to allow adjacent terms.
+        self.hits(&norm).first().map(|&(s, e)| norm[s..e].to_owned())
+    }
+
+    /// How many non-overlapping terms are found (leftmost first, longest at each place).
+    pub fn count(&self, text: &str) -> usize {
+        let norm = normalize(text);
         let mut n = 0;
-        let mut at = 0;
-        while at <= norm.len() {
-            let Some(c) = re.captures_at(&norm, at) else { break };
-            let Some(m) = c.get(1) else { break };
-            n += 1;
-            at = m.end();
+        let mut end = 0;
+        for (s, e) in self.hits(&norm) {
+            if s >= end {
+                n += 1;
+                end = e;
+            }
         }
         n
     }
+
+    /// Whether any term is found.
+    pub fn is_match(&self, text: &str) -> bool {
+        self.first(text).is_some()
+    }
 }
 
-/// Curly apostrophes to straight ones, so "can’t" matches "can't".
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+fn boundary_before(text: &str, at: usize) -> bool {
+    text[..at].chars().next_back().is_none_or(|c| !is_word(c))
+}
+
+fn boundary_after(text: &str, at: usize) -> bool {
+    text[at..].chars().next().is_none_or(|c| !is_word(c))
+}
+
+/// Lowercased, curly apostrophes straightened (so "Can’t" matches "can't").
 fn normalize(text: &str) -> String {
-    text.replace(['\u{2019}', '\u{2018}'], "'")
+    text.replace(['\u{2019}', '\u{2018}'], "'").to_lowercase()
 }
 
 static MENTION_URL_TAG: LazyLock<Option<Regex>> =

@@ -82,8 +82,7 @@ pub fn spawn(db: DatabaseConnection, live: &Live, settings: &WebhookSettings) ->
     let slots = Arc::new(tokio::sync::Semaphore::new(CONCURRENT));
     let stop = live.shutdown_signal();
     live.tasks.spawn("webhook sender", stop.clone(), move || {
-        let (db, sender, wake, slots, mut stop) =
-            (db.clone(), sender.clone(), wake.clone(), slots.clone(), stop.clone());
+        let (db, sender, wake, slots, stop) = (db.clone(), sender.clone(), wake.clone(), slots.clone(), stop.clone());
         async move {
             loop {
                 if slots.available_permits() > 0 {
@@ -99,7 +98,7 @@ pub fn spawn(db: DatabaseConnection, live: &Live, settings: &WebhookSettings) ->
                 tokio::select! {
                     () = wake.notified() => {}
                     () = tokio::time::sleep(interval) => {}
-                    _ = stop.changed() => return crate::live::tasks::Ended::Done,
+                    () = stop.cancelled() => return crate::live::tasks::Ended::Done,
                 }
             }
         }

@@ -13,7 +13,8 @@
 //! Inside this crate, from the bottom up:
 //!
 //! - Foundations: [`db`], [`error`] (the one domain error type), [`network`] (the words for a
-//!   message on its network), [`prom`], [`retry`], [`tls`], [`cached`].
+//!   message on its network), [`signature`] (HMAC-SHA256, in and out), [`prom`], [`retry`],
+//!   [`tls`], [`cached`].
 //! - The record: [`audit`] (who did what, written inside the work's own transaction),
 //!   [`events`] (what every client sees, published with the commit that caused it).
 //! - Coordination and live: [`coord`] (claims with fencing tokens, leases, the shared event
@@ -58,6 +59,7 @@ pub mod network;
 pub mod prom;
 pub mod replies;
 pub mod retry;
+pub mod signature;
 pub mod sla;
 pub mod state;
 pub mod teams;

@@ -35,3 +35,13 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// The values of `status`.
+pub mod status {
+    /// Waiting for a decision.
+    pub const PENDING: &str = "pending";
+    /// Approved (as written or edited): the reply is in the outbox.
+    pub const APPROVED: &str = "approved";
+    /// Rejected: the reply is never sent.
+    pub const REJECTED: &str = "rejected";
+}

@@ -79,3 +79,16 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// The values of `status`, named once for every layer (the domain's rules about them live in
+/// `chorus_core::conversations`).
+pub mod status {
+    /// Nobody has worked on it yet.
+    pub const NEW: &str = "new";
+    /// Being worked on, or the customer spoke again.
+    pub const OPEN: &str = "open";
+    /// The brand answered; waiting on the customer.
+    pub const PENDING: &str = "pending";
+    /// Done.
+    pub const RESOLVED: &str = "resolved";
+}

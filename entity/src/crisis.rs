@@ -42,3 +42,11 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// The values of `status`.
+pub mod status {
+    /// Declared and not stood down.
+    pub const ACTIVE: &str = "active";
+    /// Stood down.
+    pub const RESOLVED: &str = "resolved";
+}

@@ -20,7 +20,7 @@ pub fn authorize(who: &AgentView, topic: &str) -> Result<(), Error> {
     }
     if let Some(group) = topic.strip_prefix("approvals:").or_else(|| topic.strip_prefix("escalations:")) {
         need(Permission::DecideApprovals)?;
-        return if chorus_core::approvals::rules::groups_of(&who.roles).contains(&group) {
+        return if chorus_core::auth::groups::groups_of(&who.roles).contains(&group) {
             Ok(())
         } else {
             Err(Error::Forbidden("you do not decide this group's approvals"))
@@ -41,7 +41,7 @@ pub fn authorize(who: &AgentView, topic: &str) -> Result<(), Error> {
 /// The topics a requested topic stands for: `approvals` and `escalations` become the caller's
 /// groups; every other topic stands for itself.
 pub fn expand(who: &AgentView, topic: &str) -> Vec<String> {
-    let groups = || chorus_core::approvals::rules::groups_of(&who.roles).into_iter();
+    let groups = || chorus_core::auth::groups::groups_of(&who.roles).into_iter();
     match topic {
         APPROVALS => groups().map(topics::approvals).collect(),
         ESCALATIONS => groups().map(topics::escalations).collect(),

@@ -32,7 +32,7 @@ struct Crm {
 
 async fn answer(req: HttpRequest, body: web::Bytes, crm: web::Data<Crm>) -> HttpResponse {
     let sig = req.headers().get("x-chorus-signature").and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if !chorus_core::webhooks_out::sign::verify(SECRET, sig, &body, chrono::Utc::now().timestamp(), 300) {
+    if !chorus_core::signature::verify(SECRET, sig, &body, chrono::Utc::now().timestamp(), 300) {
         crm.bad_signatures.fetch_add(1, Ordering::SeqCst);
     }
     let v: Value = serde_json::from_slice(&body).unwrap_or_default();

@@ -6,7 +6,7 @@
 use base64::Engine;
 use chorus::startup::Application;
 use chorus_core::config::Settings;
-use chorus_core::ingest::webhook::hmac_sha256;
+use chorus_core::signature::hmac_sha256;
 use chorus_core::state::AppState;
 use chorus_tools::scratch_db::ScratchDb;
 use reqwest::{Client, Response};

@@ -251,7 +251,7 @@ async fn x_crc() -> TestResult {
     let expected = format!(
         "sha256={}",
         base64::engine::general_purpose::STANDARD
-            .encode(chorus_core::ingest::webhook::hmac_sha256(X_SECRET.as_bytes(), b"challenge123"))
+            .encode(chorus_core::signature::hmac_sha256(X_SECRET.as_bytes(), b"challenge123"))
     );
     assert_eq!(v["response_token"], expected);
     let r = app.client.get(app.url("/webhooks/x")).send().await?;

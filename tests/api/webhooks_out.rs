@@ -140,7 +140,7 @@ fn verifies(secret: &str, header: &str, body: &[u8]) -> Option<i64> {
     let t = t?;
     let mut signed = format!("{t}.").into_bytes();
     signed.extend_from_slice(body);
-    let expected = hex::encode(chorus_core::ingest::webhook::hmac_sha256(secret.as_bytes(), &signed));
+    let expected = hex::encode(chorus_core::signature::hmac_sha256(secret.as_bytes(), &signed));
     (v1.as_deref() == Some(expected.as_str())).then_some(t)
 }
 
@@ -193,7 +193,7 @@ async fn deliveries_are_signed_carry_the_event_id_and_follow_the_subscriptions()
     assert!((now_secs() - t).abs() <= 60, "timestamp {t} is not recent");
     assert!(verifies("whsec_wrong", &header, &crm.body).is_none(), "a wrong secret verifies");
     assert!(verifies(&secret, &header, b"{\"id\":\"1\"}").is_none(), "another body verifies");
-    assert!(chorus_core::webhooks_out::sign::verify(&secret, &header, &crm.body, now_secs(), 300));
+    assert!(chorus_core::signature::verify(&secret, &header, &crm.body, now_secs(), 300));
 
     // Only subscribed kinds; nothing for the paused subscription; the log says delivered.
     assert!(rx.on("/crm").iter().all(|r| r.json()["event"] == "conversation.message"));

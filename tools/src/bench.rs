@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use crate::scratch_db::ScratchDb;
 use chorus::startup::Application;
 use chorus_core::config::Settings;
-use chorus_core::ingest::webhook::hmac_sha256;
+use chorus_core::signature::hmac_sha256;
 
 /// Options of `chorus bench ingest`.
 #[derive(Debug, Clone, Args)]

@@ -24,11 +24,11 @@ use crate::events::{NewEvent, kind};
 pub use rules::Reason;
 
 /// Waiting for a decision.
-pub const STATUS_PENDING: &str = "pending";
+pub const STATUS_PENDING: &str = approval::status::PENDING;
 /// Approved (as written or edited): the reply is in the outbox.
-pub const STATUS_APPROVED: &str = "approved";
+pub const STATUS_APPROVED: &str = approval::status::APPROVED;
 /// Rejected: the reply is never sent.
-pub const STATUS_REJECTED: &str = "rejected";
+pub const STATUS_REJECTED: &str = approval::status::REJECTED;
 
 /// Customer messages shown with a request, newest last.
 const CONTEXT_MESSAGES: u64 = 5;
@@ -139,12 +139,12 @@ pub async fn check(
     let mut held = Vec::new();
     // A crisis that holds replies holds every reply in the conversations it took over.
     if let Some(id) = c.crisis_id
-        && let Some(name) = crate::crisis::holds_replies(db, id).await?
+        && let Some(name) = crisis_holding_replies(db, id).await?
     {
         held.push(Reason {
             rule_id: 0,
             kind: "crisis".into(),
-            group: rules::GROUP_PR.into(),
+            group: crate::auth::groups::GROUP_PR.into(),
             why: format!("crisis \"{name}\" holds every reply"),
         });
     }
@@ -180,7 +180,7 @@ pub async fn raise(
     r: &reply::Model,
     reasons: Vec<Reason>,
 ) -> Result<(ApprovalView, NewEvent), Error> {
-    let group = rules::group_for(&reasons).unwrap_or(rules::GROUP_TEAM_LEAD);
+    let group = rules::group_for(&reasons).unwrap_or(crate::auth::groups::GROUP_TEAM_LEAD);
     let a = approval::ActiveModel {
         reply_id: Set(r.id),
         conversation_id: Set(r.conversation_id),
@@ -250,7 +250,7 @@ pub async fn list(db: &impl ConnectionTrait, who: &AgentView, q: &ListQuery) -> 
         s @ (STATUS_PENDING | STATUS_APPROVED | STATUS_REJECTED) => find = find.filter(approval::Column::Status.eq(s)),
         _ => return Err(Error::Validation("status must be pending, approved, rejected or all".into())),
     }
-    let mine = rules::groups_of(&who.roles);
+    let mine = crate::auth::groups::groups_of(&who.roles);
     let groups: Vec<&str> = match q.group.as_deref() {
         Some(g) if mine.contains(&g) => vec![g],
         Some(_) => return Err(Error::Forbidden("you do not decide this group's approvals")),
@@ -383,7 +383,7 @@ pub struct Decided {
 /// `replies::decide_held` moves it on.
 pub async fn decide_in(txn: &DatabaseTransaction, id: i64, who: &AgentView, d: &Decision) -> Result<Decided, Error> {
     let before = approval::Entity::find_by_id(id).one(txn).await?.ok_or(Error::NotFound("approval"))?;
-    if !rules::groups_of(&who.roles).contains(&before.group_name.as_str()) {
+    if !crate::auth::groups::groups_of(&who.roles).contains(&before.group_name.as_str()) {
         return Err(Error::Forbidden("you do not decide this group's approvals"));
     }
     if before.author_id == who.id {
@@ -424,4 +424,10 @@ pub async fn decide_in(txn: &DatabaseTransaction, id: i64, who: &AgentView, d: &
 /// The request's view once its reply has moved on.
 pub fn decided_view(decided: approval::Model, r: &reply::Model) -> ApprovalView {
     view(decided, r, None)
+}
+
+/// The name of the crisis, when it is active and holds every reply in its conversations.
+async fn crisis_holding_replies(db: &impl ConnectionTrait, crisis_id: i64) -> Result<Option<String>, Error> {
+    let c = entity::crisis::Entity::find_by_id(crisis_id).one(db).await?;
+    Ok(c.filter(|c| c.status == entity::crisis::status::ACTIVE && c.hold_replies).map(|c| c.name))
 }

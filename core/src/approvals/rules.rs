@@ -10,17 +10,9 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::auth::groups::GROUPS;
 use crate::error::Error;
-use crate::triage::text::Lexicon;
-
-/// Team leads: the supervisors.
-pub const GROUP_TEAM_LEAD: &str = "team_lead";
-/// Public relations: agents with the `approver` role.
-pub const GROUP_PR: &str = "pr";
-/// Legal: agents with the `legal` role.
-pub const GROUP_LEGAL: &str = "legal";
-/// Approver groups, least senior first: a reply several rules hold goes to the most senior.
-pub const GROUPS: [&str; 3] = [GROUP_TEAM_LEAD, GROUP_PR, GROUP_LEGAL];
+use crate::triage::text::{Lexicon, topic_match};
 
 /// The kinds of rule.
 pub const KINDS: [&str; 5] = ["topic", "agent", "crisis", "risk", "spot_check"];
@@ -28,21 +20,6 @@ pub const KINDS: [&str; 5] = ["topic", "agent", "crisis", "risk", "spot_check"];
 /// Most agents an agent rule names.
 const MAX_AGENTS: usize = 200;
 const MAX_NOTE_CHARS: usize = 1000;
-
-/// The role whose holders decide a group's requests (admins decide everything).
-pub fn role_of_group(group: &str) -> &'static str {
-    match group {
-        GROUP_TEAM_LEAD => "supervisor",
-        GROUP_LEGAL => "legal",
-        _ => "approver",
-    }
-}
-
-/// The groups whose requests someone with these roles decides.
-pub fn groups_of(roles: &[String]) -> Vec<&'static str> {
-    let admin = roles.iter().any(|r| r == "admin");
-    GROUPS.into_iter().filter(|g| admin || roles.iter().any(|r| r == role_of_group(g))).collect()
-}
 
 /// A rule as it is written (create or replace).
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema, PartialEq)]
@@ -288,21 +265,6 @@ pub struct Subject<'a> {
 /// Whether a topic rule needs the customer's messages (so the caller only loads them then).
 pub fn needs_inbound(rules: &[RuleView]) -> bool {
     rules.iter().any(|r| r.spec.kind == "topic" && !r.spec.keywords.is_empty())
-}
-
-/// Whether a topic (keywords or categories) applies to a conversation of `category` whose
-/// customer wrote `texts`; says what matched.
-pub fn topic_match(
-    keywords: &[String],
-    categories: &[String],
-    category: Option<&str>,
-    texts: &[&str],
-) -> Option<String> {
-    if let Some(cat) = category.filter(|cat| categories.iter().any(|x| x == cat)) {
-        return Some(format!("category {cat}"));
-    }
-    let words = Lexicon::new(keywords);
-    texts.iter().find_map(|t| words.first(t)).map(|w| format!("the customer mentions \"{w}\""))
 }
 
 fn why(r: &RuleView, s: &Subject) -> Option<String> {

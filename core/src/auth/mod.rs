@@ -5,6 +5,7 @@
 
 pub mod address;
 pub mod api_keys;
+pub mod groups;
 pub mod password;
 pub mod permissions;
 pub mod token;

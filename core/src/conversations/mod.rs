@@ -29,13 +29,13 @@ use crate::error::Error;
 use crate::events::{self, NewEvent, kind};
 
 /// Nobody has worked on it yet.
-pub const STATUS_NEW: &str = "new";
+pub const STATUS_NEW: &str = conversation::status::NEW;
 /// Being worked on, or the customer spoke again.
-pub const STATUS_OPEN: &str = "open";
+pub const STATUS_OPEN: &str = conversation::status::OPEN;
 /// The brand answered; waiting on the customer.
-pub const STATUS_PENDING: &str = "pending";
+pub const STATUS_PENDING: &str = conversation::status::PENDING;
 /// Done.
-pub const STATUS_RESOLVED: &str = "resolved";
+pub const STATUS_RESOLVED: &str = conversation::status::RESOLVED;
 
 /// Whether resolving `c` now leaves a public follow-up due: it started in public and the brand's
 /// latest message in it (`last_outbound_visibility`) was private — the guide's "back to

@@ -31,9 +31,9 @@ use crate::triage::text::Lexicon;
 pub use matcher::Crises;
 
 /// Declared and not stood down.
-pub const STATUS_ACTIVE: &str = "active";
+pub const STATUS_ACTIVE: &str = crisis::status::ACTIVE;
 /// Stood down.
-pub const STATUS_RESOLVED: &str = "resolved";
+pub const STATUS_RESOLVED: &str = crisis::status::RESOLVED;
 /// How serious, least first.
 pub const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
 /// How far back declaring looks for open conversations' messages that match.
@@ -635,12 +635,6 @@ pub async fn list(db: &impl ConnectionTrait, status: Option<&str>) -> Result<Vec
         out.push(view(db, c).await?);
     }
     Ok(out)
-}
-
-/// Whether an active crisis holds every reply in a conversation linked to it.
-pub async fn holds_replies(db: &impl ConnectionTrait, crisis_id: i64) -> Result<Option<String>, Error> {
-    let c = crisis::Entity::find_by_id(crisis_id).one(db).await?;
-    Ok(c.filter(|c| c.status == STATUS_ACTIVE && c.hold_replies).map(|c| c.name))
 }
 
 /// Crisis mode: early warning and automatic acknowledgements.

@@ -156,12 +156,12 @@ impl CrmLookup {
                 .collect::<Vec<_>>(),
         });
         let bytes = serde_json::to_vec(&body).map_err(|e| e.to_string())?;
-        let sig = crate::webhooks_out::sign::signature(self.secret.expose_secret(), Utc::now().timestamp(), &bytes);
+        let sig = crate::signature::signature(self.secret.expose_secret(), Utc::now().timestamp(), &bytes);
         let resp = self
             .http
             .post(&self.url)
             .header("content-type", "application/json")
-            .header(crate::webhooks_out::sign::HEADER, sig)
+            .header(crate::signature::HEADER, sig)
             .body(bytes)
             .send()
             .await

@@ -8,7 +8,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::approvals::rules::{self, GROUPS};
+use crate::auth::groups::GROUPS;
 use crate::error::Error;
 
 const MAX_GUIDANCE_CHARS: usize = 4000;
@@ -143,7 +143,8 @@ pub fn hints(guides: &[GuideView], c: &conversation::Model, inbound: &[&str]) ->
     guides
         .iter()
         .filter_map(|g| {
-            let matched = rules::topic_match(&g.spec.keywords, &g.spec.categories, c.category.as_deref(), inbound)?;
+            let matched =
+                crate::triage::text::topic_match(&g.spec.keywords, &g.spec.categories, c.category.as_deref(), inbound)?;
             Some(Hint { guide_id: g.id, group: g.spec.group.clone(), guidance: g.spec.guidance.clone(), matched })
         })
         .collect()

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::agents::AgentView;
-use crate::approvals::rules::{self, GROUP_LEGAL, GROUP_PR, GROUP_TEAM_LEAD};
+use crate::auth::groups::{GROUP_LEGAL, GROUP_PR, GROUP_TEAM_LEAD};
 use crate::conversations::claims::{self, Held};
 use crate::conversations::{Summary, actions};
 use crate::error::Error;
@@ -127,7 +127,7 @@ fn is(who: &AgentView, role: &str) -> bool {
 fn handles(who: &AgentView, group: &str, to_team: Option<i64>) -> bool {
     match group {
         TO_TEAM => is(who, "supervisor") || (to_team.is_some() && who.team_id == to_team),
-        g => rules::groups_of(&who.roles).contains(&g),
+        g => crate::auth::groups::groups_of(&who.roles).contains(&g),
     }
 }
 
@@ -372,7 +372,7 @@ pub async fn list(db: &impl ConnectionTrait, q: &ListQuery, who: &AgentView) -> 
     // shared queue, and everyone sees the ones they raised.
     if !who.roles.iter().any(|r| r == "admin") {
         let mut groups: Vec<String> =
-            crate::approvals::rules::groups_of(&who.roles).into_iter().map(str::to_owned).collect();
+            crate::auth::groups::groups_of(&who.roles).into_iter().map(str::to_owned).collect();
         groups.push("team".into());
         find = find.filter(
             sea_orm::Condition::any()

@@ -25,8 +25,9 @@ use subtle::ConstantTimeEq;
 
 use super::delivery::{Change as DeliveryChange, Delivery, KINDS, MentionOf, MessageChange};
 use super::normalized::{AccountRef, CustomerRef, NormalizedMessage, Origin};
-use super::webhook::{PayloadError, SignatureError, parse_json, verify_hmac_sha256};
+use super::webhook::{PayloadError, SignatureError, parse_json};
 use crate::network::{Direction, Network, Visibility};
+use crate::signature::verify_hmac_sha256;
 
 /// Meta's subscription handshake (`GET ?hub.mode=subscribe&hub.verify_token=…&hub.challenge=…`):
 /// the challenge is echoed only to whoever knows the verify token, so nobody else can point
@@ -926,7 +927,7 @@ mod tests {
     #[test]
     fn signature_missing_or_malformed() {
         let body = br#"{"object":"page","entry":[]}"#;
-        let hex_mac = hex::encode(super::super::webhook::hmac_sha256(b"s3cret", body));
+        let hex_mac = hex::encode(crate::signature::hmac_sha256(b"s3cret", body));
         assert_eq!(verify_signature(b"s3cret", body, Some(&format!("sha256={hex_mac}"))), Ok(()));
         assert_eq!(verify_signature(b"s3cret", body, None), Err(SignatureError::Missing));
         assert_eq!(verify_signature(b"s3cret", body, Some("")), Err(SignatureError::Invalid));

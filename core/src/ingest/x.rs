@@ -24,8 +24,9 @@ use serde_json::Value;
 
 use super::delivery::{Change, Delivery, MessageChange};
 use super::normalized::{AccountRef, CustomerRef, NormalizedMessage, Origin};
-use super::webhook::{PayloadError, SignatureError, hmac_sha256, parse_json, verify_hmac_sha256};
+use super::webhook::{PayloadError, SignatureError, parse_json};
 use crate::network::{Direction, Network, Visibility};
+use crate::signature::{hmac_sha256, verify_hmac_sha256};
 
 /// The Challenge-Response Check answer, `sha256=` + base64 HMAC-SHA256 of the token with the
 /// consumer secret: X sends it on registration and hourly, and stops delivering to a webhook

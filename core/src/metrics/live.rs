@@ -9,9 +9,9 @@ use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter,
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::conversations::{STATUS_NEW, STATUS_OPEN, STATUS_RESOLVED};
 use crate::coord::{Coordination, Coordinator};
 use crate::error::Error;
+use entity::conversation::status::{NEW as STATUS_NEW, OPEN as STATUS_OPEN, RESOLVED as STATUS_RESOLVED};
 
 /// Waiting conversations on one team's queue (`team_id` null: the general queue).
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]

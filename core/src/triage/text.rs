@@ -115,6 +115,21 @@ fn normalize(text: &str) -> String {
     text.replace(['\u{2019}', '\u{2018}'], "'").to_lowercase()
 }
 
+/// Whether a topic (keywords or categories) applies to a conversation of `category` whose
+/// customer wrote `texts`; says what matched.
+pub fn topic_match(
+    keywords: &[String],
+    categories: &[String],
+    category: Option<&str>,
+    texts: &[&str],
+) -> Option<String> {
+    if let Some(cat) = category.filter(|cat| categories.iter().any(|x| x == cat)) {
+        return Some(format!("category {cat}"));
+    }
+    let words = Lexicon::new(keywords);
+    texts.iter().find_map(|t| words.first(t)).map(|w| format!("the customer mentions \"{w}\""))
+}
+
 static MENTION_URL_TAG: LazyLock<Option<Regex>> =
     LazyLock::new(|| Regex::new(r"(?:@\w+|#\w+|https?://\S+|\bRT\b)").ok());
 

@@ -9,7 +9,6 @@
 
 pub mod relay;
 pub mod sender;
-pub mod sign;
 
 use chrono::{DateTime, Utc};
 use entity::{webhook_delivery, webhook_subscription};

@@ -17,10 +17,11 @@ use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::{STATUS_DELIVERED, STATUS_FAILED, STATUS_PENDING, sign};
+use super::{STATUS_DELIVERED, STATUS_FAILED, STATUS_PENDING};
 use crate::error::Error;
 use crate::live::Live;
 use crate::retry::Retry;
+use crate::signature as sign;
 use crate::webhooks_out::WebhookSettings;
 
 /// Deliveries taken per pass.

@@ -144,12 +144,3 @@ fn rules_are_checked_and_normalized() {
         assert!(matches!(clean(s.clone()), Err(Error::Validation(_))), "{s:?} should be refused");
     }
 }
-
-#[test]
-fn approver_groups_follow_roles() {
-    let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    assert_eq!(groups_of(&roles(&["agent"])), Vec::<&str>::new());
-    assert_eq!(groups_of(&roles(&["supervisor"])), vec!["team_lead"]);
-    assert_eq!(groups_of(&roles(&["approver", "legal"])), vec!["pr", "legal"]);
-    assert_eq!(groups_of(&roles(&["admin"])), vec!["team_lead", "pr", "legal"]);
-}

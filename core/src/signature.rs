@@ -1,8 +1,36 @@
+//! HMAC-SHA256 signatures, one place for all: the networks sign their deliveries with it (Meta,
+//! X and X's CRC), and Chorus signs what it sends (outgoing webhooks, CRM lookups) as
 //! `X-Chorus-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`, the
 //! scheme Stripe made familiar: the timestamp is inside the MAC, so a receiver that refuses old
 //! timestamps cannot be fed a recorded delivery again later.
 
-use crate::ingest::webhook::{hmac_sha256, verify_hmac_sha256};
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+/// HMAC-SHA256 of `data` with `key`: what both networks sign deliveries (and X its CRC) with.
+pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    // HMAC takes keys of any length, so this cannot fail; the fallback only avoids a panic path.
+    match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(data);
+            mac.finalize().into_bytes().into()
+        }
+        Err(_) => [0; 32],
+    }
+}
+
+/// Whether `expected_mac` is the HMAC-SHA256 of `data` with `key`, compared in constant time
+/// so a forger cannot learn the right MAC byte by byte from response timing. A MAC of the
+/// wrong length never matches.
+pub fn verify_hmac_sha256(key: &[u8], data: &[u8], expected_mac: &[u8]) -> bool {
+    match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(data);
+            mac.verify_slice(expected_mac).is_ok()
+        }
+        Err(_) => false,
+    }
+}
 
 /// The header name.
 pub const HEADER: &str = "X-Chorus-Signature";
@@ -46,6 +74,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn rfc4231_case_2() {
+        // RFC 4231 test case 2: key "Jefe", data "what do ya want for nothing?".
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(hex::encode(mac), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+        assert!(verify_hmac_sha256(b"Jefe", b"what do ya want for nothing?", &mac));
+        assert!(!verify_hmac_sha256(b"Jefe", b"what do ya want for nothing!", &mac));
+        assert!(!verify_hmac_sha256(b"Jeff", b"what do ya want for nothing?", &mac));
+        assert!(!verify_hmac_sha256(b"Jefe", b"what do ya want for nothing?", &mac[..31]));
+        assert!(!verify_hmac_sha256(b"Jefe", b"what do ya want for nothing?", &[]));
+    }
+
+    #[test]
     fn signs_the_timestamp_and_the_body() {
         let body = br#"{"id":"7","event":"reply.sent"}"#;
         let header = signature("whsec_test", 1_700_000_000, body);
@@ -59,5 +99,22 @@ mod tests {
         let moved = header.replace("t=1700000000", "t=1700000900");
         assert!(!verify("whsec_test", &moved, body, 1_700_000_900, 300), "the timestamp is signed");
         assert!(!verify("whsec_test", "v1=00", body, 1_700_000_000, 300));
+    }
+
+    #[test]
+    fn rfc4231_case_6_key_longer_than_a_block() {
+        // RFC 4231 test case 6: a 131-byte key of 0xaa is hashed first.
+        let key = [0xaa_u8; 131];
+        let mac = hmac_sha256(&key, b"Test Using Larger Than Block-Size Key - Hash Key First");
+        assert_eq!(hex::encode(mac), "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    }
+
+    #[test]
+    fn empty_key_still_signs() {
+        // python3 -c 'import hmac,hashlib;print(hmac.new(b"",b"",hashlib.sha256).hexdigest())'
+        assert_eq!(
+            hex::encode(hmac_sha256(b"", b"")),
+            "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad"
+        );
     }
 }

@@ -333,33 +333,33 @@ impl Coordination {
     }
 }
 
+/// Runs one call on whichever backend is in use: the forwarding of every [`Coordinator`]
+/// method, written once. (Its methods return `impl Future + Send`, so neither `dyn` nor an
+/// enum-dispatch derive fits without boxing every claim's future.)
+macro_rules! on_backend {
+    ($self:ident, $b:ident => $call:expr) => {
+        match $self {
+            Self::Memory($b) => $call,
+            Self::Redis($b) => $call,
+        }
+    };
+}
+
 impl Coordinator for Coordination {
     async fn claim(&self, c: i64, a: i64, ttl: Duration, rec: Recorded, cap: u32) -> Result<Grant, CoordError> {
-        match self {
-            Self::Memory(m) => m.claim(c, a, ttl, rec, cap).await,
-            Self::Redis(r) => r.claim(c, a, ttl, rec, cap).await,
-        }
+        on_backend!(self, b => b.claim(c, a, ttl, rec, cap).await)
     }
 
     async fn release(&self, c: i64, a: i64, t: i64) -> Result<(), CoordError> {
-        match self {
-            Self::Memory(m) => m.release(c, a, t).await,
-            Self::Redis(r) => r.release(c, a, t).await,
-        }
+        on_backend!(self, b => b.release(c, a, t).await)
     }
 
     async fn transfer(&self, c: i64, to: i64, ttl: Duration, rec: Recorded) -> Result<Grant, CoordError> {
-        match self {
-            Self::Memory(m) => m.transfer(c, to, ttl, rec).await,
-            Self::Redis(r) => r.transfer(c, to, ttl, rec).await,
-        }
+        on_backend!(self, b => b.transfer(c, to, ttl, rec).await)
     }
 
     async fn holder(&self, c: i64) -> Result<Option<Holder>, CoordError> {
-        match self {
-            Self::Memory(m) => m.holder(c).await,
-            Self::Redis(r) => r.holder(c).await,
-        }
+        on_backend!(self, b => b.holder(c).await)
     }
 
     async fn sweep(
@@ -369,80 +369,47 @@ impl Coordinator for Coordination {
         after: Duration,
         outage: bool,
     ) -> Result<Sweep, CoordError> {
-        match self {
-            Self::Memory(m) => m.sweep(held, ttl, after, outage).await,
-            Self::Redis(r) => r.sweep(held, ttl, after, outage).await,
-        }
+        on_backend!(self, b => b.sweep(held, ttl, after, outage).await)
     }
 
     async fn renew_held(&self, a: i64, rec: Option<&[(i64, i64)]>, ttl: Duration) -> Result<u32, CoordError> {
-        match self {
-            Self::Memory(m) => m.renew_held(a, rec, ttl).await,
-            Self::Redis(r) => r.renew_held(a, rec, ttl).await,
-        }
+        on_backend!(self, b => b.renew_held(a, rec, ttl).await)
     }
 
     async fn held(&self, a: i64) -> Result<Vec<i64>, CoordError> {
-        match self {
-            Self::Memory(m) => m.held(a).await,
-            Self::Redis(r) => r.held(a).await,
-        }
+        on_backend!(self, b => b.held(a).await)
     }
 
     async fn set_presence(&self, a: i64, p: String, ttl: Duration) -> Result<(), CoordError> {
-        match self {
-            Self::Memory(m) => m.set_presence(a, p, ttl).await,
-            Self::Redis(r) => r.set_presence(a, p, ttl).await,
-        }
+        on_backend!(self, b => b.set_presence(a, p, ttl).await)
     }
 
     async fn clear_presence(&self, a: i64) -> Result<(), CoordError> {
-        match self {
-            Self::Memory(m) => m.clear_presence(a).await,
-            Self::Redis(r) => r.clear_presence(a).await,
-        }
+        on_backend!(self, b => b.clear_presence(a).await)
     }
 
     async fn presences(&self) -> Result<Vec<(i64, String)>, CoordError> {
-        match self {
-            Self::Memory(m) => m.presences().await,
-            Self::Redis(r) => r.presences().await,
-        }
+        on_backend!(self, b => b.presences().await)
     }
 
     async fn mark(&self, k: Marker, c: i64, a: i64, on: bool, ttl: Duration) -> Result<Vec<i64>, CoordError> {
-        match self {
-            Self::Memory(m) => m.mark(k, c, a, on, ttl).await,
-            Self::Redis(r) => r.mark(k, c, a, on, ttl).await,
-        }
+        on_backend!(self, b => b.mark(k, c, a, on, ttl).await)
     }
 
     async fn publish(&self, entries: &[LogEntry], floor: i64) -> Result<Vec<i64>, CoordError> {
-        match self {
-            Self::Memory(m) => m.publish(entries, floor).await,
-            Self::Redis(r) => r.publish(entries, floor).await,
-        }
+        on_backend!(self, b => b.publish(entries, floor).await)
     }
 
     async fn tail(&self, after: i64, wait: Duration) -> Result<Tail, CoordError> {
-        match self {
-            Self::Memory(m) => m.tail(after, wait).await,
-            Self::Redis(r) => r.tail(after, wait).await,
-        }
+        on_backend!(self, b => b.tail(after, wait).await)
     }
 
     async fn last_seq(&self) -> Result<i64, CoordError> {
-        match self {
-            Self::Memory(m) => m.last_seq().await,
-            Self::Redis(r) => r.last_seq().await,
-        }
+        on_backend!(self, b => b.last_seq().await)
     }
 
     async fn log_entry(&self, seq: i64) -> Result<Option<LogEntry>, CoordError> {
-        match self {
-            Self::Memory(m) => m.log_entry(seq).await,
-            Self::Redis(r) => r.log_entry(seq).await,
-        }
+        on_backend!(self, b => b.log_entry(seq).await)
     }
 
     async fn forget_log(
@@ -450,10 +417,7 @@ impl Coordinator for Coordination {
         covers: &(dyn Fn(&LogEntry) -> bool + Send + Sync),
         before: i64,
     ) -> Result<u64, CoordError> {
-        match self {
-            Self::Memory(m) => m.forget_log(covers, before).await,
-            Self::Redis(r) => r.forget_log(covers, before).await,
-        }
+        on_backend!(self, b => b.forget_log(covers, before).await)
     }
 }
 

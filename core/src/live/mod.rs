@@ -18,6 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use bytestring::ByteString;
+use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -46,10 +47,25 @@ impl LiveEvent {
         self.frame.split_once(r#","data":"#).and_then(|(_, rest)| rest.strip_suffix('}')).unwrap_or("null")
     }
 
-    /// Builds the frame around already-serialized `data`.
+    /// Builds the frame around already-serialized `data` (kept as it is: a `RawValue`, checked
+    /// once here, never parsed into a tree and written again). Data that is not JSON (a
+    /// corrupted log entry) is logged and sent as `null` rather than breaking the frame.
     pub fn new(seq: i64, kind: &str, topics: Vec<String>, data: &str) -> Self {
-        let quoted = serde_json::to_string(kind).unwrap_or_else(|_| "\"unknown\"".to_owned());
-        let frame = format!(r#"{{"type":"event","seq":{seq},"event":{quoted},"data":{data}}}"#);
+        /// `{"type":"event","seq":…,"event":…,"data":…}`.
+        #[derive(serde::Serialize)]
+        struct Frame<'a> {
+            #[serde(rename = "type")]
+            frame_type: &'static str,
+            seq: i64,
+            event: &'a str,
+            data: &'a RawValue,
+        }
+        let null = RawValue::NULL;
+        let data = serde_json::from_str::<&RawValue>(data).unwrap_or_else(|e| {
+            tracing::error!(seq, kind, error.message = %e, "an event's data is not JSON; sent as null");
+            null
+        });
+        let frame = serde_json::to_string(&Frame { frame_type: "event", seq, event: kind, data }).unwrap_or_default();
         Self {
             seq,
             kind: kind.into(),

@@ -322,7 +322,7 @@ mod tests {
             customer_id: 1,
             network: network.into(),
             origin_visibility: "public".into(),
-            status: "new".into(),
+            status: entity::conversation::Status::New,
             priority: 1,
             risk: 0,
             risk_reasons: serde_json::json!([]),

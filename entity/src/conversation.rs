@@ -14,8 +14,8 @@ pub struct Model {
     pub network: String,
     /// Visibility of the message that opened it (public starts need a public follow-up).
     pub origin_visibility: String,
-    /// new | open | pending | resolved
-    pub status: String,
+    /// Where it stands.
+    pub status: Status,
     /// 1 = tier 1, 2 = tier 2, 3 = noise (kept, not queued).
     pub priority: i16,
     pub risk: i32,
@@ -80,15 +80,45 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// The values of `status`, named once for every layer (the domain's rules about them live in
-/// `chorus_core::conversations`).
-pub mod status {
+/// Where a conversation stands. Stored as its lowercase name (a text column on both stores);
+/// the domain's rules about each live in `chorus_core::conversations`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
+#[sea_orm(rs_type = "String", db_type = "Text")]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
     /// Nobody has worked on it yet.
-    pub const NEW: &str = "new";
+    #[sea_orm(string_value = "new")]
+    New,
     /// Being worked on, or the customer spoke again.
-    pub const OPEN: &str = "open";
+    #[sea_orm(string_value = "open")]
+    Open,
     /// The brand answered; waiting on the customer.
-    pub const PENDING: &str = "pending";
+    #[sea_orm(string_value = "pending")]
+    Pending,
     /// Done.
-    pub const RESOLVED: &str = "resolved";
+    #[sea_orm(string_value = "resolved")]
+    Resolved,
+}
+
+impl Status {
+    /// The stored (and wire) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::New => "new",
+            Status::Open => "open",
+            Status::Pending => "pending",
+            Status::Resolved => "resolved",
+        }
+    }
+
+    /// The status a stored or submitted name stands for.
+    pub fn parse(s: &str) -> Option<Self> {
+        [Status::New, Status::Open, Status::Pending, Status::Resolved].into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }

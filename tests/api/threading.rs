@@ -65,7 +65,7 @@ async fn resolve(app: &crate::helpers::TestApp, id: i64, at: &str) {
     let c = entity::conversation::Entity::find_by_id(id).one(&app.state.db).await.ok().flatten();
     let Some(c) = c else { panic!("conversation {id} missing") };
     let mut am = c.into_active_model();
-    am.status = Set("resolved".into());
+    am.status = Set(entity::conversation::Status::Resolved);
     am.resolved_at = Set(Some(at.parse().unwrap_or_else(|e| panic!("{e}"))));
     am.update(&app.state.db).await.unwrap_or_else(|e| panic!("{e}"));
 }

@@ -123,7 +123,7 @@ pub async fn resolve(
 /// customer for something) takes the conversation off the queue while it waits, and `open` puts
 /// it back to work. The customer's next message reopens a pending conversation by itself;
 /// `resolved` has its own write, which also gives the lease back.
-pub const SETTABLE_STATUSES: [&str; 2] = [STATUS_OPEN, STATUS_PENDING];
+pub const SETTABLE_STATUSES: [entity::conversation::Status; 2] = [STATUS_OPEN, STATUS_PENDING];
 
 /// Sets the status of the conversation `held` names.
 pub async fn set_status(
@@ -134,9 +134,10 @@ pub async fn set_status(
     audit: crate::audit::Entry,
 ) -> Result<Summary, Error> {
     let Held { conversation_id: id, agent_id, .. } = held;
-    let Some(status) = SETTABLE_STATUSES.into_iter().find(|s| *s == status) else {
+    let Some(status) = SETTABLE_STATUSES.into_iter().find(|s| s.as_str() == status) else {
+        let names: Vec<&str> = SETTABLE_STATUSES.iter().map(|s| s.as_str()).collect();
         return Err(Error::Validation(format!(
-            "status must be one of {SETTABLE_STATUSES:?} (resolve a conversation with `resolve`)"
+            "status must be one of {names:?} (resolve a conversation with `resolve`)"
         )));
     };
     let txn = crate::db::begin_write(db).await?;

@@ -130,10 +130,10 @@ pub async fn list(db: &impl ConnectionTrait, q: &ListQuery, me: i64) -> Result<P
         View::Noise => sel.filter(C::Priority.eq(Tier::Noise.as_i16())),
     };
     if let Some(s) = &q.status {
-        if ![STATUS_NEW, STATUS_OPEN, STATUS_PENDING, STATUS_RESOLVED].contains(&s.as_str()) {
+        let Some(status) = entity::conversation::Status::parse(s) else {
             return Err(Error::Validation(format!("unknown status {s:?}")));
-        }
-        sel = sel.filter(C::Status.eq(s.as_str()));
+        };
+        sel = sel.filter(C::Status.eq(status));
     }
     if let Some(p) = q.priority {
         sel = sel.filter(C::Priority.eq(p.as_i16()));

@@ -22,6 +22,7 @@ pub async fn load(db: &impl sea_orm::ConnectionTrait, id: i64) -> Result<entity:
 }
 
 use chrono::Utc;
+use entity::conversation::Status;
 use entity::{conversation, note};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, TransactionSession, TransactionTrait};
 
@@ -29,13 +30,13 @@ use crate::error::Error;
 use crate::events::{self, NewEvent, kind};
 
 /// Nobody has worked on it yet.
-pub const STATUS_NEW: &str = conversation::status::NEW;
+pub const STATUS_NEW: Status = Status::New;
 /// Being worked on, or the customer spoke again.
-pub const STATUS_OPEN: &str = conversation::status::OPEN;
+pub const STATUS_OPEN: Status = Status::Open;
 /// The brand answered; waiting on the customer.
-pub const STATUS_PENDING: &str = conversation::status::PENDING;
+pub const STATUS_PENDING: Status = Status::Pending;
 /// Done.
-pub const STATUS_RESOLVED: &str = conversation::status::RESOLVED;
+pub const STATUS_RESOLVED: Status = Status::Resolved;
 
 /// Whether resolving `c` now leaves a public follow-up due: it started in public and the brand's
 /// latest message in it (`last_outbound_visibility`) was private — the guide's "back to
@@ -120,7 +121,7 @@ pub fn apply_inbound(
     was_converted: bool,
 ) -> crate::metrics::facts::Fact {
     if c.status == STATUS_PENDING {
-        c.status = STATUS_OPEN.to_owned();
+        c.status = STATUS_OPEN;
     }
     c.message_count += 1;
     c.last_message_at = c.last_message_at.max(sent_at);
@@ -167,7 +168,7 @@ pub fn apply_outbound(
         c.next_response_due_at = None;
     }
     if c.status == STATUS_NEW || c.status == STATUS_OPEN {
-        c.status = STATUS_PENDING.to_owned();
+        c.status = STATUS_PENDING;
     }
     c.message_count += 1;
     c.last_message_at = c.last_message_at.max(sent_at);

@@ -249,8 +249,7 @@ fn replay(
     c.sentiment_now = None;
     c.in_hours = 0;
     if base.status != STATUS_RESOLVED {
-        c.status = if msgs.first().is_some_and(|m| m.direction == "outbound") { STATUS_PENDING } else { STATUS_NEW }
-            .to_owned();
+        c.status = if msgs.first().is_some_and(|m| m.direction == "outbound") { STATUS_PENDING } else { STATUS_NEW };
     }
     let mut out = Vec::new();
     for m in msgs {
@@ -267,7 +266,7 @@ fn replay(
         }
     }
     if base.status == STATUS_RESOLVED {
-        c.status = STATUS_RESOLVED.to_owned();
+        c.status = STATUS_RESOLVED;
         c.public_followup_due_at = base.public_followup_due_at;
     }
     (c, out)

@@ -123,7 +123,7 @@ impl Summary {
             origin_visibility: c.origin_visibility.clone(),
             customer_id: c.customer_id,
             customer_name,
-            status: c.status.clone(),
+            status: c.status.to_string(),
             priority: Tier::from_i16(c.priority),
             risk: c.risk,
             risk_reasons: serde_json::from_value(c.risk_reasons.clone()).unwrap_or_default(),

@@ -235,7 +235,7 @@ pub async fn load(db: &impl ConnectionTrait, id: i64) -> Result<Profile, Error> 
             id: c.id,
             network: c.network.clone(),
             brand_account_id: c.brand_account_id,
-            status: c.status.clone(),
+            status: c.status.to_string(),
             outcome: outcome(c).to_owned(),
             category: c.category.clone(),
             tags: serde_json::from_value(c.tags.clone()).unwrap_or_default(),

@@ -646,7 +646,7 @@ const UPDATED: [(&str, &str); 22] = [
 fn updated_values(c: &conversation::Model) -> [sea_orm::Value; UPDATED.len() + 1] {
     [
         c.id.into(),
-        c.status.clone().into(),
+        c.status.into(),
         c.priority.into(),
         c.risk.into(),
         c.risk_reasons.clone().into(),
@@ -1072,7 +1072,7 @@ fn new_conversation(
 
 /// A resolved conversation the customer writes to again within the window.
 fn reopen(c: &mut conversation::Model) {
-    c.status = STATUS_OPEN.to_owned();
+    c.status = STATUS_OPEN;
     c.resolved_at = None;
     c.assignee_id = None;
     // The new message is triaged afresh: the old issue's tier and reasons no longer apply.

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::coord::{Coordination, Coordinator};
 use crate::error::Error;
-use entity::conversation::status::{NEW as STATUS_NEW, OPEN as STATUS_OPEN, RESOLVED as STATUS_RESOLVED};
+use entity::conversation::Status;
 
 /// Waiting conversations on one team's queue (`team_id` null: the general queue).
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
@@ -109,7 +109,7 @@ pub struct TeamToday {
 
 fn queued() -> Condition {
     Condition::all()
-        .add(conversation::Column::Status.is_in([STATUS_NEW, STATUS_OPEN]))
+        .add(conversation::Column::Status.is_in([Status::New, Status::Open]))
         .add(conversation::Column::Priority.lte(2))
 }
 
@@ -182,7 +182,7 @@ pub async fn queue(db: &impl ConnectionTrait, now: DateTime<Utc>, scope: Scope) 
     let (tier1, tier2) = by_team.iter().fold((0, 0), |(a, b), t| (a + t.tier1, b + t.tier2));
     let escalated = conversation::Entity::find()
         .filter(conversation::Column::EscalatedTo.is_not_null())
-        .filter(conversation::Column::Status.ne(STATUS_RESOLVED))
+        .filter(conversation::Column::Status.ne(Status::Resolved))
         .filter(scope.condition())
         .count(db)
         .await?;

@@ -287,7 +287,7 @@ async fn record_sent(
         conversation::Entity::find_by_id(r.conversation_id).one(&txn).await?.ok_or(Error::NotFound("conversation"))?;
     let facts = crate::conversations::apply_outbound(&mut c, now, r.visibility == "public", Some(r.agent_id));
     let updated = conversation::Entity::update_many()
-        .col_expr(conversation::Column::Status, Expr::value(c.status.clone()))
+        .col_expr(conversation::Column::Status, Expr::value(c.status))
         .col_expr(conversation::Column::FirstResponseAt, Expr::value(c.first_response_at))
         .col_expr(conversation::Column::AwaitingSince, Expr::value(c.awaiting_since))
         .col_expr(conversation::Column::NextResponseDueAt, Expr::value(c.next_response_due_at))

@@ -10,7 +10,7 @@ fn conversation(risk: i32, category: Option<&str>, crisis: Option<i64>) -> conve
         customer_id: 1,
         network: "x".into(),
         origin_visibility: "public".into(),
-        status: "open".into(),
+        status: entity::conversation::Status::Open,
         priority: 1,
         risk,
         risk_reasons: serde_json::json!([]),

@@ -275,28 +275,17 @@ return redis.call('ZRANGE', KEYS[1], 0, -1)
 /// KEYS stream; ARGV floor, maxlen, then kind, topics, data per entry. The seq is the stream
 /// entry id (`<seq>-0`), one past the newest entry or the caller's floor, whichever is higher,
 /// so the log and the counter can never disagree.
-///
-/// An empty stream under a caller who has seen seqs (floor above 0) means the log was lost
-/// (Redis came back without its data). The caller's floor is only what its own node has read:
-/// another node may already have delivered higher seqs, and reusing one would hand clients two
-/// different events under one number. So the log starts again above every seq it ever gave, at
-/// the server's clock in microseconds (as the in-process log does at each start); every reader
-/// then finds a gap and resyncs.
 const PUBLISH: &str = r"
 local s = tonumber(ARGV[1])
 local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
 if last[1] then
   local l = tonumber(string.match(last[1][1], '^(%d+)-'))
   if l > s then s = l end
-elseif s > 0 then
-  local t = redis.call('TIME')
-  local us = tonumber(t[1]) * 1000000 + tonumber(t[2])
-  if us > s then s = us end
 end
 local out = {}
 for i = 3, #ARGV, 3 do
   s = s + 1
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], string.format('%d-0', s), 'k', ARGV[i], 't', ARGV[i + 1], 'd', ARGV[i + 2])
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], s .. '-0', 'k', ARGV[i], 't', ARGV[i + 1], 'd', ARGV[i + 2])
   out[#out + 1] = s
 end
 return out

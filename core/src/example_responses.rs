@@ -1,6 +1,8 @@
 //! The library of example responses: per topic, with notes on tone of voice. The guide warns
 //! against copy-paste templates, so these are shown as examples to adapt — the console puts
 //! one in the composer as a draft, never sends it as it is — and each carries notes on how.
+//! Used as a macro (see [`crate::macros`]), one may also name actions the console takes when
+//! the reply it drafted is sent: tags to add, a status to set, a group to escalate to.
 
 use chrono::Utc;
 use entity::example_response;
@@ -28,6 +30,64 @@ pub struct ExampleSpec {
     /// How to adapt it: tone of voice, what to personalise, what never to say.
     #[serde(default)]
     pub tone_notes: Option<String>,
+    /// What using it as a macro also does.
+    #[serde(default)]
+    pub actions: MacroActions,
+}
+
+/// The status a macro sets (resolving goes through `resolve`, which releases the claim).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MacroStatus {
+    /// Back on the queue.
+    Open,
+    /// Waiting on the customer.
+    Pending,
+    /// Done.
+    Resolved,
+}
+
+/// What a macro does besides drafting text, when the reply it drafted is sent. Each action is
+/// the ordinary one (tags, status, escalation), with its own checks; none bypasses approval.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MacroActions {
+    /// Tags to add (lowercased).
+    #[serde(default)]
+    pub add_tags: Vec<String>,
+    /// A status to set.
+    #[serde(default)]
+    pub set_status: Option<MacroStatus>,
+    /// A group to escalate to: `team_lead`, `pr` or `legal`.
+    #[serde(default)]
+    pub escalate_to: Option<String>,
+}
+
+impl MacroActions {
+    fn clean(self) -> Result<Self, Error> {
+        if self.add_tags.len() > 10 {
+            return Err(Error::Validation("actions.add_tags takes at most 10 tags".into()));
+        }
+        let mut tags = Vec::with_capacity(self.add_tags.len());
+        for t in &self.add_tags {
+            let t = bounded("actions.add_tags", t, 100)?.to_lowercase();
+            if !tags.contains(&t) {
+                tags.push(t);
+            }
+        }
+        if let Some(g) = &self.escalate_to
+            && !crate::auth::groups::GROUPS.contains(&g.as_str())
+        {
+            return Err(Error::Validation(format!(
+                "actions.escalate_to must be one of {:?}",
+                crate::auth::groups::GROUPS
+            )));
+        }
+        if self.escalate_to.is_some() && self.set_status == Some(MacroStatus::Resolved) {
+            return Err(Error::Validation("a macro cannot both escalate and resolve".into()));
+        }
+        Ok(Self { add_tags: tags, ..self })
+    }
 }
 
 /// An example as the API shows it.
@@ -48,7 +108,14 @@ impl From<example_response::Model> for ExampleView {
     fn from(m: example_response::Model) -> Self {
         Self {
             id: m.id,
-            spec: ExampleSpec { topic: m.topic, title: m.title, body: m.body, tone_notes: m.tone_notes },
+            spec: ExampleSpec {
+                topic: m.topic,
+                title: m.title,
+                body: m.body,
+                tone_notes: m.tone_notes,
+                // Written by `clean`: a row that no longer reads does nothing.
+                actions: m.actions.and_then(|a| serde_json::from_value(a).ok()).unwrap_or_default(),
+            },
             created_by: m.created_by,
             updated_at: m.updated_at,
         }
@@ -69,6 +136,7 @@ fn clean(s: ExampleSpec) -> Result<ExampleSpec, Error> {
         title: bounded("title", &s.title, MAX_TITLE)?,
         body: bounded("body", &s.body, MAX_BODY)?,
         tone_notes: s.tone_notes.as_deref().map(|n| bounded("tone_notes", n, MAX_NOTES)).transpose()?,
+        actions: s.actions.clean()?,
     })
 }
 
@@ -79,6 +147,7 @@ fn active(s: ExampleSpec, by: i64) -> example_response::ActiveModel {
         title: Set(s.title),
         body: Set(s.body),
         tone_notes: Set(s.tone_notes),
+        actions: Set((s.actions != MacroActions::default()).then(|| serde_json::json!(s.actions))),
         created_by: Set(by),
         created_at: Set(now),
         updated_at: Set(now),

@@ -25,7 +25,8 @@
 //!   (threading, claims, actions), [`replies`] (the reply state machine and the sender),
 //!   [`approvals`] (the gate a held reply waits at), [`escalations`], [`crisis`],
 //!   [`customers`], [`listening`], [`metrics`], [`webhooks_out`], [`erasure`], [`export`],
-//!   [`archive`], [`example_responses`].
+//!   [`archive`], [`example_responses`] and [`macros`] (an example made ready for one
+//!   conversation), [`console_settings`] and [`saved_views`] (what each agent keeps).
 //! - [`state`]: one node's services, built once at start and shared by every request.
 //!
 //! The one-way rule: nothing here names actix, a wire frame or an HTTP status. Errors are
@@ -39,6 +40,7 @@ pub mod auth;
 pub mod brand_accounts;
 pub mod cached;
 pub mod config;
+pub mod console_settings;
 pub mod conversations;
 pub mod coord;
 pub mod crisis;
@@ -54,11 +56,13 @@ pub mod export;
 pub mod ingest;
 pub mod listening;
 pub mod live;
+pub mod macros;
 pub mod metrics;
 pub mod network;
 pub mod prom;
 pub mod replies;
 pub mod retry;
+pub mod saved_views;
 pub mod signature;
 pub mod sla;
 pub mod state;

@@ -42,6 +42,38 @@ impl Network {
     }
 }
 
+impl Network {
+    /// Where the network shows a public post, from its id alone, so an agent can see it in
+    /// place (the thread above it, the likes, what others answered). X: any post by its
+    /// numeric id (`x.com/i/web/status/<id>`, the form X's own share menu resolves). Facebook:
+    /// a Page post or comment by its Graph id (`<page>_<post>`, `<post>_<comment>`), which
+    /// `facebook.com/<id>` opens. Instagram's links need the post's shortcode, which its
+    /// webhooks do not send, and private messages have no public address: `None`.
+    pub fn permalink(self, visibility: Visibility, platform_id: &str) -> Option<String> {
+        let digits = |s: &str| !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_digit());
+        match (self, visibility) {
+            (Network::X, Visibility::Public) if digits(platform_id) => {
+                Some(format!("https://x.com/i/web/status/{platform_id}"))
+            }
+            (Network::Facebook, Visibility::Public) if platform_id.split('_').all(digits) => {
+                Some(format!("https://www.facebook.com/{platform_id}"))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl Visibility {
+    /// Parses the stored name back.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "public" => Some(Visibility::Public),
+            "private" => Some(Visibility::Private),
+            _ => None,
+        }
+    }
+}
+
 /// Who wrote the message: the customer (inbound) or the brand (outbound, e.g. a reply sent from
 /// the network's own app, or imported history).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -80,5 +112,24 @@ impl Visibility {
             Visibility::Public => "public",
             Visibility::Private => "private",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Network, Visibility};
+
+    #[test]
+    fn permalinks_for_public_posts_whose_address_follows_from_the_id() {
+        let x = Network::X.permalink(Visibility::Public, "1852634312345678901");
+        assert_eq!(x.as_deref(), Some("https://x.com/i/web/status/1852634312345678901"));
+        let fb = Network::Facebook.permalink(Visibility::Public, "104712345678_987654321");
+        assert_eq!(fb.as_deref(), Some("https://www.facebook.com/104712345678_987654321"));
+        // Direct messages have no public address; neither do ids that are not the network's.
+        assert_eq!(Network::X.permalink(Visibility::Private, "1852634312345678901"), None);
+        assert_eq!(Network::X.permalink(Visibility::Public, "../evil"), None);
+        assert_eq!(Network::Facebook.permalink(Visibility::Public, "m_abc"), None);
+        assert_eq!(Network::Instagram.permalink(Visibility::Public, "17895695668004550"), None);
+        assert_eq!(Network::Whatsapp.permalink(Visibility::Private, "wamid.HBgL"), None);
     }
 }

@@ -355,6 +355,8 @@ mod tests {
             unanswered: None,
             handling_ms: 0,
             in_hours: 1,
+            snippet: None,
+            customer_handle: None,
             created_at: now,
             updated_at: now,
         }

@@ -23,6 +23,9 @@ pub struct Model {
     pub failed_logins: i32,
     /// Logins are refused until then.
     pub locked_until: Option<DateTimeUtc>,
+    /// The console's settings for this agent (theme, density, notifications); `None` until
+    /// first saved.
+    pub console_settings: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

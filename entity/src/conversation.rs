@@ -70,6 +70,11 @@ pub struct Model {
     pub handling_ms: i64,
     /// 1 when its first customer message arrived inside its SLA policy's business hours.
     pub in_hours: i64,
+    /// The newest customer message, cut to 160 characters: what a queue row shows. `None`
+    /// when there is none, or it was deleted on the network.
+    pub snippet: Option<String>,
+    /// The customer's handle on this conversation's network, when the network gave one.
+    pub customer_handle: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

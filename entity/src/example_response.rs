@@ -14,6 +14,8 @@ pub struct Model {
     pub body: String,
     /// How to adapt it: tone of voice, what to personalise, what never to say.
     pub tone_notes: Option<String>,
+    /// What using it as a macro also does (tags, status, escalation); `None`: nothing.
+    pub actions: Option<Json>,
     pub created_by: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

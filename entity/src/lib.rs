@@ -29,6 +29,7 @@ pub mod message_revision;
 pub mod metric_hour;
 pub mod note;
 pub mod reply;
+pub mod saved_view;
 pub mod session;
 pub mod sla_policy;
 pub mod team;

@@ -26,6 +26,7 @@ mod m20261202_000020_assignee_index;
 mod m20261203_000021_metrics_by_brand_account;
 mod m20261203_000022_message_changes;
 mod m20261203_000023_erasure_leaves_nothing;
+mod m20261204_000024_agent_workspace;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000021_metrics_by_brand_account::Migration),
             Box::new(m20261203_000022_message_changes::Migration),
             Box::new(m20261203_000023_erasure_leaves_nothing::Migration),
+            Box::new(m20261204_000024_agent_workspace::Migration),
         ]
     }
 }

@@ -86,3 +86,21 @@ pub async fn remove(
     txn.commit().await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// The example responses as macros for one conversation: each one's text with its variables
+/// filled for this conversation and the caller (`missing` names those with no value here),
+/// and what sending it also does. Filtered by `topic` and words as the library is.
+#[utoipa::path(get, path = "/api/v1/conversations/{id}/macros", tag = "writing", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "conversation id"), ListQuery),
+    responses((status = 200, body = Vec<chorus_core::macros::Rendered>), (status = 401, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody), (status = 404, body = crate::http::error::ErrorBody)))]
+#[get("/conversations/{id}/macros")]
+pub async fn macros(
+    state: web::Data<AppState>,
+    who: Authed<can::WorkConversations>,
+    id: web::Path<i64>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let rendered = chorus_core::macros::for_conversation(&state.db, id.into_inner(), &who.agent.name, &q).await?;
+    Ok(HttpResponse::Ok().json(rendered))
+}

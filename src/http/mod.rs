@@ -19,6 +19,7 @@ pub mod extract;
 pub mod ingest;
 pub mod limits;
 pub mod listening;
+pub mod me;
 pub mod metrics;
 pub mod nul;
 pub mod openapi;
@@ -113,6 +114,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(auth::login)
                 .service(auth::logout)
                 .service(auth::me)
+                .service(me::settings)
+                .service(me::put_settings)
+                .service(me::views)
+                .service(me::create_view)
+                .service(me::replace_view)
+                .service(me::delete_view)
                 .service(agents::list)
                 .service(agents::create)
                 .service(agents::update)
@@ -175,6 +182,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(example_responses::create)
                 .service(example_responses::replace)
                 .service(example_responses::remove)
+                .service(example_responses::macros)
                 .service(crises::list)
                 .service(crises::declare)
                 .service(crises::alerts)

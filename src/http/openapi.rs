@@ -27,6 +27,8 @@ impl Modify for Security {
     paths(
         super::ops::healthz, super::ops::readyz, super::ops::metrics, openapi_json,
         super::auth::login, super::auth::logout, super::auth::me,
+        super::me::settings, super::me::put_settings, super::me::views, super::me::create_view, super::me::replace_view,
+        super::me::delete_view,
         super::agents::list, super::agents::create, super::agents::update, super::agents::revoke_sessions,
         super::api_keys::list, super::api_keys::create, super::api_keys::revoke, super::audit::search, super::audit::export,
         super::archive::search, super::archive::export, super::customers::erase,
@@ -50,7 +52,7 @@ impl Modify for Security {
         super::escalations::list_guides, super::escalations::create_guide, super::escalations::replace_guide,
         super::escalations::delete_guide,
         super::example_responses::list, super::example_responses::create, super::example_responses::replace,
-        super::example_responses::remove,
+        super::example_responses::remove, super::example_responses::macros,
         super::crises::list, super::crises::declare, super::crises::get, super::crises::update, super::crises::respond,
         super::crises::resolve, super::crises::export, super::crises::alerts,
         super::metrics::current, super::metrics::over_time, super::metrics::list_policies, super::metrics::create_policy,

@@ -44,5 +44,6 @@ mod threading;
 mod triage_table;
 mod webhooks;
 mod webhooks_out;
+mod workspace;
 mod writing;
 mod ws_client;

@@ -48,6 +48,8 @@ enum Needs {
     Escalated,
     /// A login of the caller's own, made for the call (logout ends it).
     OwnLogin,
+    /// A saved view of the caller's own (`{view}`).
+    OwnView,
     /// An API key (`{key}`).
     ApiKey,
     /// A paused webhook subscription (`{subscription}`).
@@ -89,6 +91,12 @@ fn table() -> Vec<Row> {
     let fence = json!({"fence_token": "{fence}"});
     vec![
         row(M::GET, "/api/v1/me", EVERYONE, N::Nothing, None),
+        row(M::GET, "/api/v1/me/settings", EVERYONE, N::Nothing, None),
+        row(M::PUT, "/api/v1/me/settings", EVERYONE, N::Nothing, Some(json!({"theme": "dark"}))),
+        row(M::GET, "/api/v1/me/views", EVERYONE, N::Nothing, None),
+        row(M::POST, "/api/v1/me/views", EVERYONE, N::Nothing, Some(json!({"name": "v{n}"}))),
+        row(M::PUT, "/api/v1/me/views/{view}", EVERYONE, N::OwnView, Some(json!({"name": "w{n}"}))),
+        row(M::DELETE, "/api/v1/me/views/{view}", EVERYONE, N::OwnView, None),
         row(M::POST, "/api/v1/auth/logout", EVERYONE, N::OwnLogin, None),
         row(M::GET, "/api/v1/agents", EVERYONE, N::Nothing, None),
         row(
@@ -260,6 +268,7 @@ fn table() -> Vec<Row> {
             Some(json!({"topic": "u{n}", "title": "Title", "body": "Body"})),
         ),
         row(M::DELETE, "/api/v1/example-responses/{example}", DECIDERS, N::Example, None),
+        row(M::GET, "/api/v1/conversations/{conv}/macros", WORKERS, N::Conversation, None),
         row(M::GET, "/api/v1/crises", CRISIS_READERS, N::Nothing, None),
         row(
             M::POST,
@@ -474,6 +483,12 @@ impl World {
             Needs::OwnLogin => {
                 let token = self.app.login(&format!("{role}@example.com"), PASSWORD).await;
                 vars.push(("token", json!(token)));
+            }
+            Needs::OwnView => {
+                let body = json!({"name": format!("view {n}")});
+                let (s, v) = self.app.call(Method::POST, &my_token, "/api/v1/me/views", Some(body)).await;
+                assert_eq!(s, 201, "{role}'s view: {v}");
+                vars.push(("view", v["id"].clone()));
             }
             Needs::Conversation => {
                 let conv = self.conversation("@BrandOne why is my bill wrong?").await;

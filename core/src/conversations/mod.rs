@@ -10,6 +10,7 @@ pub mod reaper;
 pub mod rethread;
 pub mod routing;
 pub mod sla;
+pub mod snippet;
 mod view;
 
 pub use list::{ListQuery, Page, View, list};

@@ -221,6 +221,8 @@ fn new_conversation(source: &conversation::Model, m: &message::Model, customer: 
         sla_warned_due: None,
         sla_breached_due: None,
         handling_ms: 0,
+        // Another customer's: their handle is read when the conversation is next written.
+        customer_handle: None,
         created_at: Utc::now(),
         updated_at: Utc::now(),
         ..source.clone()
@@ -248,6 +250,7 @@ fn replay(
     c.sentiment_start = None;
     c.sentiment_now = None;
     c.in_hours = 0;
+    c.snippet = None;
     if base.status != STATUS_RESOLVED {
         c.status = if msgs.first().is_some_and(|m| m.direction == "outbound") { STATUS_PENDING } else { STATUS_NEW };
     }
@@ -259,6 +262,9 @@ fn replay(
             if let Some(s) = m.sentiment {
                 c.sentiment_start.get_or_insert(s);
                 c.sentiment_now = Some(s);
+            }
+            if m.deleted_at.is_none() {
+                c.snippet = super::snippet::of(&m.text).or(c.snippet.take());
             }
             out.push(super::apply_inbound(&mut c, m.sent_at, policies, opened, was_converted));
         } else {

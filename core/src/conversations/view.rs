@@ -23,6 +23,11 @@ pub struct Summary {
     pub customer_id: i64,
     /// The customer's display name, when known.
     pub customer_name: Option<String>,
+    /// The customer's handle on this network (`@name`), when the network gave one.
+    pub customer_handle: Option<String>,
+    /// The newest customer message on one line, at most 160 characters; absent when it has
+    /// no words or was deleted on the network.
+    pub snippet: Option<String>,
     /// `new`, `open`, `pending`, `resolved`.
     pub status: String,
     /// `tier1`, `tier2` or `noise`.
@@ -123,6 +128,8 @@ impl Summary {
             origin_visibility: c.origin_visibility.clone(),
             customer_id: c.customer_id,
             customer_name,
+            customer_handle: c.customer_handle.clone(),
+            snippet: c.snippet.clone(),
             status: c.status.to_string(),
             priority: Tier::from_i16(c.priority),
             risk: c.risk,
@@ -168,6 +175,9 @@ pub struct MessageView {
     pub network: String,
     /// The network's id.
     pub platform_message_id: String,
+    /// Where the network shows it, for a public post whose address follows from its id
+    /// (X, Facebook); `None` otherwise.
+    pub permalink: Option<String>,
     /// The network's id of the message it answers.
     pub in_reply_to: Option<String>,
     /// The message it answers, when Chorus has it: customers reply under each other's public
@@ -200,8 +210,12 @@ pub struct MessageView {
 
 impl From<message::Model> for MessageView {
     fn from(m: message::Model) -> Self {
+        let permalink = crate::network::Network::parse(&m.network)
+            .zip(crate::network::Visibility::parse(&m.visibility))
+            .and_then(|(n, v)| n.permalink(v, &m.platform_message_id));
         Self {
             id: m.id,
+            permalink,
             direction: m.direction,
             visibility: m.visibility,
             network: m.network,

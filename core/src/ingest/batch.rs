@@ -617,7 +617,7 @@ fn outcomes(
 }
 
 /// The columns ingest changes on an existing conversation, with their PostgreSQL types.
-const UPDATED: [(&str, &str); 22] = [
+const UPDATED: [(&str, &str); 24] = [
     ("status", "varchar"),
     ("priority", "smallint"),
     ("risk", "integer"),
@@ -640,6 +640,8 @@ const UPDATED: [(&str, &str); 22] = [
     ("public_followup_due_at", "timestamptz"),
     ("unanswered", "json"),
     ("in_hours", "bigint"),
+    ("snippet", "text"),
+    ("customer_handle", "varchar"),
 ];
 
 /// The id, then the values of [`UPDATED`] in order.
@@ -668,6 +670,8 @@ fn updated_values(c: &conversation::Model) -> [sea_orm::Value; UPDATED.len() + 1
         c.public_followup_due_at.into(),
         c.unanswered.clone().into(),
         c.in_hours.into(),
+        c.snippet.clone().into(),
+        c.customer_handle.clone().into(),
     ]
 }
 
@@ -1065,6 +1069,8 @@ fn new_conversation(
         unanswered: None,
         handling_ms: 0,
         in_hours: 1,
+        snippet: None,
+        customer_handle: m.customer.handle.clone(),
         created_at: now,
         updated_at: now,
     }
@@ -1103,6 +1109,13 @@ fn apply_inbound(
 ) -> crate::metrics::facts::Fact {
     let opened = c.last_inbound_at.is_none();
     let was_converted = crate::metrics::facts::converted(c);
+    // The newest customer message is what the queue row shows; one arriving late stays behind it.
+    if c.last_inbound_at.is_none_or(|l| m.sent_at >= l) {
+        c.snippet = conversations::snippet::of(&m.text).or(c.snippet.take());
+    }
+    if m.customer.handle.is_some() {
+        c.customer_handle.clone_from(&m.customer.handle);
+    }
     let tier = t.tier.as_i16();
     let fresh = c.message_count == 0 || c.last_inbound_at.is_none();
     if fresh || tier < c.priority {

@@ -63,12 +63,25 @@ pub async fn apply(db: &DatabaseConnection, live: &Live, changes: &[MessageChang
             Some(updated) => {
                 applied.changed += 1;
                 let conversation_id = updated.conversation_id;
+                let inbound = updated.direction == "inbound";
                 let view = crate::conversations::MessageView::from(updated);
                 evs.push(NewEvent {
                     kind: kind::CONVERSATION_MESSAGE_UPDATED,
                     conversation_id: Some(conversation_id),
                     payload: json!({"conversation_id": conversation_id, "message": view}),
                 });
+                // The queue row shows the newest customer words: an edit or a deletion there
+                // reaches every agent's queue.
+                if inbound
+                    && let Some(c) = crate::conversations::snippet::refresh(&txn, conversation_id).await?
+                    && crate::conversations::is_queued(&c)
+                {
+                    evs.push(NewEvent {
+                        kind: kind::QUEUE_UPSERT,
+                        conversation_id: Some(conversation_id),
+                        payload: json!(crate::conversations::Summary::named(&txn, &c).await?),
+                    });
+                }
             }
             None => applied.unchanged += 1,
         }
@@ -123,18 +136,16 @@ async fn change_message(
 }
 
 /// The event log and the outgoing webhook deliveries keep copies of what a message said (for
-/// `resume_from` and for delivery to subscribers): a deleted message's copies lose its text too.
+/// `resume_from` and for delivery to subscribers): the message itself in message events, and
+/// its snippet in every conversation summary written while it was the newest (queue updates,
+/// escalations, approvals). A deleted message's copies lose its words too.
 async fn scrub_copies(txn: &impl sea_orm::ConnectionTrait, m: &message::Model) -> Result<(), DbErr> {
     use entity::{event, webhook_delivery};
-    let kinds = [kind::CONVERSATION_MESSAGE, kind::CONVERSATION_MESSAGE_UPDATED];
-    let events = event::Entity::find()
-        .filter(event::Column::ConversationId.eq(m.conversation_id))
-        .filter(event::Column::Kind.is_in(kinds))
-        .all(txn)
-        .await?;
+    let words = Withdrawn { id: m.id, snippet: crate::conversations::snippet::of(&m.text) };
+    let events = event::Entity::find().filter(event::Column::ConversationId.eq(m.conversation_id)).all(txn).await?;
     for e in events {
         let mut payload = e.payload.clone();
-        if !scrub(&mut payload, m.id) {
+        if !scrub(&mut payload, &words) {
             continue;
         }
         event::Entity::update_many()
@@ -146,7 +157,7 @@ async fn scrub_copies(txn: &impl sea_orm::ConnectionTrait, m: &message::Model) -
             webhook_delivery::Entity::find().filter(webhook_delivery::Column::EventId.eq(e.seq)).all(txn).await?;
         for d in copies {
             let mut payload = d.payload.clone();
-            if scrub(&mut payload, m.id) {
+            if scrub(&mut payload, &words) {
                 webhook_delivery::Entity::update_many()
                     .col_expr(webhook_delivery::Column::Payload, Expr::value(payload))
                     .filter(webhook_delivery::Column::Id.eq(d.id))
@@ -158,21 +169,39 @@ async fn scrub_copies(txn: &impl sea_orm::ConnectionTrait, m: &message::Model) -
     Ok(())
 }
 
-/// Empties the text of message `id` wherever `v` carries it (`message` of an event, or the
-/// `data.message` of a delivery's envelope); true when something changed.
-fn scrub(v: &mut serde_json::Value, id: i64) -> bool {
+/// A deleted message: its id, and the snippet summaries showed of it.
+struct Withdrawn {
+    id: i64,
+    snippet: Option<String>,
+}
+
+/// Empties the text of the withdrawn message wherever `v` carries it (`message` of an event, or
+/// the `data.message` of a delivery's envelope) and clears its snippet from summaries; true
+/// when something changed.
+fn scrub(v: &mut serde_json::Value, w: &Withdrawn) -> bool {
     let mut changed = false;
-    if let Some(obj) = v.as_object_mut() {
-        for (key, child) in obj.iter_mut() {
-            if key == "message" && child.get("id").and_then(serde_json::Value::as_i64) == Some(id) {
-                if let Some(text) = child.get_mut("text").filter(|t| t.as_str().is_some_and(|t| !t.is_empty())) {
-                    *text = json!("");
+    match v {
+        serde_json::Value::Object(obj) => {
+            for (key, child) in obj.iter_mut() {
+                if key == "message" && child.get("id").and_then(serde_json::Value::as_i64) == Some(w.id) {
+                    if let Some(text) = child.get_mut("text").filter(|t| t.as_str().is_some_and(|t| !t.is_empty())) {
+                        *text = json!("");
+                        changed = true;
+                    }
+                } else if key == "snippet" && w.snippet.is_some() && child.as_str() == w.snippet.as_deref() {
+                    *child = serde_json::Value::Null;
                     changed = true;
+                } else {
+                    changed |= scrub(child, w);
                 }
-            } else if child.is_object() {
-                changed |= scrub(child, id);
             }
         }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                changed |= scrub(item, w);
+            }
+        }
+        _ => {}
     }
     changed
 }

@@ -43,6 +43,8 @@ fn conversation(risk: i32, category: Option<&str>, crisis: Option<i64>) -> conve
         unanswered: None,
         handling_ms: 0,
         in_hours: 1,
+        snippet: None,
+        customer_handle: None,
         created_at: now,
         updated_at: now,
     }

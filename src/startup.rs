@@ -213,8 +213,8 @@ impl Application {
     }
 
     /// Serves until SIGINT/SIGTERM, then shuts down gracefully: live sessions are told and
-    /// closed (their agents' claims released), pending events reach the shared log, and open
-    /// HTTP requests finish.
+    /// closed (their agents' claims released), the housekeeping passes in flight finish,
+    /// pending events reach the shared log, and open HTTP requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let handle = self.server.handle();
         let live = self.state.live.clone();
@@ -225,6 +225,9 @@ impl Application {
             let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
             while live.hub.session_count() > 0 && tokio::time::Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            if !live.housekeeping_stopped(Duration::from_secs(3)).await {
+                tracing::warn!("shutting down with a housekeeping pass still running");
             }
             if !live.flush(Duration::from_secs(3)).await {
                 tracing::warn!("shutting down with events not yet in the shared log");

@@ -18,8 +18,8 @@ pub struct Model {
     pub group_name: String,
     /// Why it was held: the rules that matched.
     pub reasons: Json,
-    /// pending | approved | rejected
-    pub status: String,
+    /// Where the request stands.
+    pub status: Status,
     /// The text as the agent wrote it (an edit-and-approve changes the reply's text).
     pub original_text: String,
     pub decided_by: Option<i64>,
@@ -36,12 +36,14 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// The values of `status`.
-pub mod status {
-    /// Waiting for a decision.
-    pub const PENDING: &str = "pending";
-    /// Approved (as written or edited): the reply is in the outbox.
-    pub const APPROVED: &str = "approved";
-    /// Rejected: the reply is never sent.
-    pub const REJECTED: &str = "rejected";
+stored_enum! {
+    /// Where an approval request stands.
+    pub enum Status {
+        /// Waiting for a decision.
+        Pending = "pending",
+        /// Approved (as written or edited): the reply is in the outbox.
+        Approved = "approved",
+        /// Rejected: the reply is never sent.
+        Rejected = "rejected",
+    }
 }

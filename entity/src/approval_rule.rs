@@ -10,7 +10,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     /// topic | agent | crisis | risk | spot_check
-    pub kind: String,
+    pub kind: Kind,
     /// The approver group it sends requests to: team_lead | pr | legal.
     pub group_name: String,
     pub keywords: Json,
@@ -30,3 +30,19 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+stored_enum! {
+    /// What a rule looks at (the fields that apply depend on it).
+    pub enum Kind {
+        /// Keywords in the reply or the customer's messages, or the conversation's category.
+        Topic = "topic",
+        /// Every reply by the named agents.
+        Agent = "agent",
+        /// Every reply in a conversation linked to an active crisis.
+        Crisis = "crisis",
+        /// Public replies on conversations at or above a risk.
+        Risk = "risk",
+        /// A random share of all replies.
+        SpotCheck = "spot_check",
+    }
+}

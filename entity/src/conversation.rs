@@ -85,45 +85,17 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// Where a conversation stands. Stored as its lowercase name (a text column on both stores);
-/// the domain's rules about each live in `chorus_core::conversations`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize)]
-#[sea_orm(rs_type = "String", db_type = "Text")]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Nobody has worked on it yet.
-    #[sea_orm(string_value = "new")]
-    New,
-    /// Being worked on, or the customer spoke again.
-    #[sea_orm(string_value = "open")]
-    Open,
-    /// The brand answered; waiting on the customer.
-    #[sea_orm(string_value = "pending")]
-    Pending,
-    /// Done.
-    #[sea_orm(string_value = "resolved")]
-    Resolved,
-}
-
-impl Status {
-    /// The stored (and wire) name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::New => "new",
-            Status::Open => "open",
-            Status::Pending => "pending",
-            Status::Resolved => "resolved",
-        }
-    }
-
-    /// The status a stored or submitted name stands for.
-    pub fn parse(s: &str) -> Option<Self> {
-        [Status::New, Status::Open, Status::Pending, Status::Resolved].into_iter().find(|v| v.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+stored_enum! {
+    /// Where a conversation stands; the domain's rules about each live in
+    /// `chorus_core::conversations`.
+    pub enum Status {
+        /// Nobody has worked on it yet.
+        New = "new",
+        /// Being worked on, or the customer spoke again.
+        Open = "open",
+        /// The brand answered; waiting on the customer.
+        Pending = "pending",
+        /// Done.
+        Resolved = "resolved",
     }
 }

@@ -29,7 +29,7 @@ pub struct Model {
     pub ack_window_start: Option<DateTimeUtc>,
     pub ack_window_count: i32,
     /// active | resolved
-    pub status: String,
+    pub status: Status,
     pub declared_by: i64,
     pub declared_at: DateTimeUtc,
     pub resolved_by: Option<i64>,
@@ -43,10 +43,12 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// The values of `status`.
-pub mod status {
-    /// Declared and not stood down.
-    pub const ACTIVE: &str = "active";
-    /// Stood down.
-    pub const RESOLVED: &str = "resolved";
+stored_enum! {
+    /// Where a crisis stands.
+    pub enum Status {
+        /// Declared and not stood down.
+        Active = "active",
+        /// Stood down.
+        Resolved = "resolved",
+    }
 }

@@ -20,7 +20,7 @@ pub struct Model {
     pub from_team_id: Option<i64>,
     pub reason: String,
     /// open | returned | resolved
-    pub status: String,
+    pub status: Status,
     pub closed_by: Option<i64>,
     pub return_note: Option<String>,
     pub created_at: DateTimeUtc,
@@ -32,3 +32,17 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+stored_enum! {
+    /// Where an escalation stands.
+    pub enum Status {
+        /// With its group (or team) now.
+        Open = "open",
+        /// Sent back to the agent who escalated it.
+        Returned = "returned",
+        /// Escalated further by the group that had it.
+        Forwarded = "forwarded",
+        /// The conversation was resolved while escalated.
+        Resolved = "resolved",
+    }
+}

@@ -1,5 +1,41 @@
 //! sea-orm models of the Chorus store. Models only: the rules live in the `chorus` crate.
 
+/// A column of named states, stored as its lowercase name (a text column on both stores) and
+/// read back as a Rust enum, so a misspelt state fails to compile instead of matching nothing:
+/// the enum, its stored names (`as_str`, `parse`, `ALL`) and `Display`, written once.
+macro_rules! stored_enum {
+    ($(#[$meta:meta])* pub enum $name:ident { $( $(#[$vmeta:meta])* $variant:ident = $value:literal ),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sea_orm::EnumIter, sea_orm::DeriveActiveEnum,
+            serde::Serialize, serde::Deserialize)]
+        #[sea_orm(rs_type = "String", db_type = "Text")]
+        pub enum $name {
+            $( $(#[$vmeta])* #[sea_orm(string_value = $value)] #[serde(rename = $value)] $variant ),+
+        }
+
+        impl $name {
+            /// Every state, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored (and wire) name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $value),+ }
+            }
+
+            /// The state a stored or submitted name stands for.
+            pub fn parse(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|v| v.as_str() == s)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 pub mod agent;
 pub mod api_key;
 pub mod approval;

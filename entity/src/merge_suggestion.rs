@@ -20,7 +20,7 @@ pub struct Model {
     /// The message that carried it.
     pub message_id: i64,
     /// open | dismissed | accepted
-    pub status: String,
+    pub status: Status,
     pub created_at: DateTimeUtc,
     pub decided_at: Option<DateTimeUtc>,
     pub decided_by: Option<String>,
@@ -31,3 +31,15 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+stored_enum! {
+    /// Where a merge suggestion stands.
+    pub enum Status {
+        /// Waiting for a decision.
+        Open = "open",
+        /// Not the same person.
+        Dismissed = "dismissed",
+        /// Merged (through the suggestion or by hand).
+        Accepted = "accepted",
+    }
+}

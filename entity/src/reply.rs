@@ -17,7 +17,7 @@ pub struct Model {
     pub visibility: String,
     pub text: String,
     /// queued | sent | failed
-    pub status: String,
+    pub status: Status,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     /// A sender on some node is delivering it until then (so two nodes never send it twice).
@@ -38,3 +38,19 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+stored_enum! {
+    /// Where a reply stands (the state machine is `chorus_core::replies`).
+    pub enum Status {
+        /// Held by an approval rule until an approver decides.
+        Held = "held",
+        /// Waiting to be sent (or to be tried again).
+        Queued = "queued",
+        /// The network took it.
+        Sent = "sent",
+        /// Given up on: refused by the network, or out of attempts.
+        Failed = "failed",
+        /// An approver rejected it: it is never sent.
+        Rejected = "rejected",
+    }
+}

@@ -17,7 +17,7 @@ pub struct Model {
     /// The event's payload, as stored in `events`.
     pub payload: Json,
     /// pending | delivered | failed
-    pub status: String,
+    pub status: Status,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     /// A sender on some node is delivering it until then (so two nodes never send it at once).
@@ -35,3 +35,15 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+stored_enum! {
+    /// Where an outgoing delivery stands.
+    pub enum Status {
+        /// Waiting for its (next) attempt.
+        Pending = "pending",
+        /// The receiver answered 2xx.
+        Delivered = "delivered",
+        /// Out of attempts; an admin may send it again.
+        Failed = "failed",
+    }
+}

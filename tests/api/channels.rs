@@ -249,7 +249,7 @@ async fn a_reply_left_mid_send_by_a_stopped_node_is_failed_not_sent_twice() -> T
         idempotency_key: Set(key.to_owned()),
         visibility: Set("public".into()),
         text: Set(format!("reply {key}")),
-        status: Set("queued".into()),
+        status: Set(entity::reply::Status::Queued),
         attempts: Set(0),
         next_attempt_at: Set(past),
         locked_until: Set(Some(past)),

@@ -65,8 +65,9 @@ async fn ignored(app: &TestApp) -> u64 {
         .sum()
 }
 
-/// Each conversation's message count.
-async fn message_counts(app: &TestApp) -> Result<Vec<(i64, i32)>, sea_orm::DbErr> {
+/// Each conversation's message count, by id (PostgreSQL returns rows in no set order, and an
+/// updated row moves).
+async fn message_counts(app: &TestApp) -> Result<std::collections::BTreeMap<i64, i32>, sea_orm::DbErr> {
     Ok(conversation::Entity::find().all(&app.state.db).await?.into_iter().map(|c| (c.id, c.message_count)).collect())
 }
 

@@ -441,7 +441,7 @@ impl World {
             event_id: Set(1),
             event_kind: Set("conversation.message".into()),
             payload: Set(json!({})),
-            status: Set("failed".into()),
+            status: Set(entity::webhook_delivery::Status::Failed),
             attempts: Set(8),
             next_attempt_at: Set(now),
             locked_until: Set(None),

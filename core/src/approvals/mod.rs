@@ -24,11 +24,11 @@ use crate::events::{NewEvent, kind};
 pub use rules::Reason;
 
 /// Waiting for a decision.
-pub const STATUS_PENDING: &str = approval::status::PENDING;
+pub const STATUS_PENDING: approval::Status = approval::Status::Pending;
 /// Approved (as written or edited): the reply is in the outbox.
-pub const STATUS_APPROVED: &str = approval::status::APPROVED;
+pub const STATUS_APPROVED: approval::Status = approval::Status::Approved;
 /// Rejected: the reply is never sent.
-pub const STATUS_REJECTED: &str = approval::status::REJECTED;
+pub const STATUS_REJECTED: approval::Status = approval::Status::Rejected;
 
 /// Customer messages shown with a request, newest last.
 const CONTEXT_MESSAGES: u64 = 5;
@@ -96,11 +96,11 @@ fn view(a: approval::Model, r: &reply::Model, context: Option<Context>) -> Appro
         author_id: a.author_id,
         group: a.group_name,
         reasons: serde_json::from_value(a.reasons).unwrap_or_default(),
-        status: a.status,
+        status: a.status.to_string(),
         visibility: r.visibility.clone(),
         text: r.text.clone(),
         original_text: a.original_text,
-        reply_status: r.status.clone(),
+        reply_status: r.status.to_string(),
         decision: a.decision,
         decided_by: a.decided_by,
         comment: a.comment,
@@ -143,7 +143,7 @@ pub async fn check(
     {
         held.push(Reason {
             rule_id: 0,
-            kind: "crisis".into(),
+            kind: entity::approval_rule::Kind::Crisis,
             group: crate::auth::groups::GROUP_PR.into(),
             why: format!("crisis \"{name}\" holds every reply"),
         });
@@ -187,7 +187,7 @@ pub async fn raise(
         author_id: Set(r.agent_id),
         group_name: Set(group.to_owned()),
         reasons: Set(serde_json::json!(reasons)),
-        status: Set(STATUS_PENDING.into()),
+        status: Set(STATUS_PENDING),
         original_text: Set(r.text.clone()),
         decided_by: Set(None),
         decision: Set(None),
@@ -245,10 +245,12 @@ pub struct ListQuery {
 /// requests on their own replies.
 pub async fn list(db: &impl ConnectionTrait, who: &AgentView, q: &ListQuery) -> Result<Vec<ApprovalView>, Error> {
     let mut find = approval::Entity::find();
-    match q.status.as_deref().unwrap_or(STATUS_PENDING) {
-        "all" => {}
-        s @ (STATUS_PENDING | STATUS_APPROVED | STATUS_REJECTED) => find = find.filter(approval::Column::Status.eq(s)),
-        _ => return Err(Error::Validation("status must be pending, approved, rejected or all".into())),
+    let wanted = q.status.as_deref().unwrap_or(STATUS_PENDING.as_str());
+    if wanted != "all" {
+        let Some(s) = approval::Status::parse(wanted) else {
+            return Err(Error::Validation("status must be pending, approved, rejected or all".into()));
+        };
+        find = find.filter(approval::Column::Status.eq(s));
     }
     let mine = crate::auth::groups::groups_of(&who.roles);
     let groups: Vec<&str> = match q.group.as_deref() {
@@ -429,5 +431,5 @@ pub fn decided_view(decided: approval::Model, r: &reply::Model) -> ApprovalView 
 /// The name of the crisis, when it is active and holds every reply in its conversations.
 async fn crisis_holding_replies(db: &impl ConnectionTrait, crisis_id: i64) -> Result<Option<String>, Error> {
     let c = entity::crisis::Entity::find_by_id(crisis_id).one(db).await?;
-    Ok(c.filter(|c| c.status == entity::crisis::status::ACTIVE && c.hold_replies).map(|c| c.name))
+    Ok(c.filter(|c| c.status == entity::crisis::Status::Active && c.hold_replies).map(|c| c.name))
 }

@@ -4,6 +4,7 @@
 //! go stale (replies are typed by people: one small query each costs nothing).
 
 use chrono::Utc;
+use entity::approval_rule::Kind;
 use entity::{approval_rule, conversation};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 
@@ -13,9 +14,6 @@ use utoipa::ToSchema;
 use crate::auth::groups::GROUPS;
 use crate::error::Error;
 use crate::triage::text::{Lexicon, topic_match};
-
-/// The kinds of rule.
-pub const KINDS: [&str; 5] = ["topic", "agent", "crisis", "risk", "spot_check"];
 
 /// Most agents an agent rule names.
 const MAX_AGENTS: usize = 200;
@@ -29,7 +27,8 @@ pub struct RuleSpec {
     /// category), `agent` (every reply by these agents), `crisis` (every reply in a conversation
     /// linked to an active crisis), `risk` (public replies on conversations whose risk is at least
     /// `risk_at_least`) or `spot_check` (a random `percent` of all replies).
-    pub kind: String,
+    #[schema(value_type = String, example = "topic")]
+    pub kind: Kind,
     /// Who decides: `team_lead`, `pr` or `legal`.
     pub group: String,
     /// `topic`: words or phrases (whole words, any case).
@@ -101,9 +100,6 @@ impl From<approval_rule::Model> for RuleView {
 /// Checks a rule and normalizes it (terms trimmed, lowercased, deduplicated). Fields that do not
 /// belong to the rule's kind are refused rather than silently ignored.
 pub fn clean(mut s: RuleSpec) -> Result<RuleSpec, Error> {
-    if !KINDS.contains(&s.kind.as_str()) {
-        return Err(Error::Validation(format!("kind must be one of {}", KINDS.join(", "))));
-    }
     if !GROUPS.contains(&s.group.as_str()) {
         return Err(Error::Validation(format!("group must be one of {}", GROUPS.join(", "))));
     }
@@ -114,30 +110,30 @@ pub fn clean(mut s: RuleSpec) -> Result<RuleSpec, Error> {
     if s.note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
         return Err(Error::Validation(format!("note: at most {MAX_NOTE_CHARS} characters")));
     }
-    let k = s.kind.as_str();
-    let stray = |present: bool, field: &str, owner: &str| {
+    let k = s.kind;
+    let stray = |present: bool, field: &str, owner: Kind| {
         if present && k != owner {
             Err(Error::Validation(format!("{field} applies only to {owner} rules")))
         } else {
             Ok(())
         }
     };
-    stray(!s.keywords.is_empty(), "keywords", "topic")?;
-    stray(!s.categories.is_empty(), "categories", "topic")?;
-    stray(!s.agent_ids.is_empty(), "agent_ids", "agent")?;
-    stray(s.risk_at_least.is_some(), "risk_at_least", "risk")?;
-    stray(s.percent.is_some(), "percent", "spot_check")?;
+    stray(!s.keywords.is_empty(), "keywords", Kind::Topic)?;
+    stray(!s.categories.is_empty(), "categories", Kind::Topic)?;
+    stray(!s.agent_ids.is_empty(), "agent_ids", Kind::Agent)?;
+    stray(s.risk_at_least.is_some(), "risk_at_least", Kind::Risk)?;
+    stray(s.percent.is_some(), "percent", Kind::SpotCheck)?;
     match k {
-        "topic" if s.keywords.is_empty() && s.categories.is_empty() => {
+        Kind::Topic if s.keywords.is_empty() && s.categories.is_empty() => {
             Err(Error::Validation("a topic rule needs keywords or categories".into()))
         }
-        "agent" if s.agent_ids.is_empty() || s.agent_ids.len() > MAX_AGENTS => {
+        Kind::Agent if s.agent_ids.is_empty() || s.agent_ids.len() > MAX_AGENTS => {
             Err(Error::Validation(format!("an agent rule needs 1 to {MAX_AGENTS} agent_ids")))
         }
-        "risk" if !s.risk_at_least.is_some_and(|r| (0..=100).contains(&r)) => {
+        Kind::Risk if !s.risk_at_least.is_some_and(|r| (0..=100).contains(&r)) => {
             Err(Error::Validation("a risk rule needs risk_at_least between 0 and 100".into()))
         }
-        "spot_check" if !s.percent.is_some_and(|p| (1..=100).contains(&p)) => {
+        Kind::SpotCheck if !s.percent.is_some_and(|p| (1..=100).contains(&p)) => {
             Err(Error::Validation("a spot_check rule needs percent between 1 and 100".into()))
         }
         _ => Ok(s),
@@ -157,7 +153,7 @@ async fn known_agents(db: &impl ConnectionTrait, ids: &[i64]) -> Result<(), Erro
 
 fn active(s: &RuleSpec, by: i64, now: chrono::DateTime<Utc>) -> approval_rule::ActiveModel {
     approval_rule::ActiveModel {
-        kind: Set(s.kind.clone()),
+        kind: Set(s.kind),
         group_name: Set(s.group.clone()),
         keywords: Set(serde_json::json!(s.keywords)),
         categories: Set(serde_json::json!(s.categories)),
@@ -239,7 +235,8 @@ pub struct Reason {
     /// The rule.
     pub rule_id: i64,
     /// Its kind.
-    pub kind: String,
+    #[schema(value_type = String, example = "topic")]
+    pub kind: Kind,
     /// Its group.
     pub group: String,
     /// What matched, in words.
@@ -264,30 +261,29 @@ pub struct Subject<'a> {
 
 /// Whether a topic rule needs the customer's messages (so the caller only loads them then).
 pub fn needs_inbound(rules: &[RuleView]) -> bool {
-    rules.iter().any(|r| r.spec.kind == "topic" && !r.spec.keywords.is_empty())
+    rules.iter().any(|r| r.spec.kind == Kind::Topic && !r.spec.keywords.is_empty())
 }
 
 fn why(r: &RuleView, s: &Subject) -> Option<String> {
     let c = s.conversation;
-    match r.spec.kind.as_str() {
-        "topic" => {
+    match r.spec.kind {
+        Kind::Topic => {
             if let Some(w) = Lexicon::new(&r.spec.keywords).first(s.text) {
                 return Some(format!("the reply mentions \"{w}\""));
             }
             let inbound: Vec<&str> = s.inbound.iter().map(String::as_str).collect();
             topic_match(&r.spec.keywords, &r.spec.categories, c.category.as_deref(), &inbound)
         }
-        "agent" => r.spec.agent_ids.contains(&s.author_id).then(|| "every reply by this agent is checked".into()),
-        "crisis" => c.crisis_id.map(|id| format!("the conversation is linked to crisis {id}")),
-        "risk" => {
+        Kind::Agent => r.spec.agent_ids.contains(&s.author_id).then(|| "every reply by this agent is checked".into()),
+        Kind::Crisis => c.crisis_id.map(|id| format!("the conversation is linked to crisis {id}")),
+        Kind::Risk => {
             let at = r.spec.risk_at_least.unwrap_or(101);
             (s.visibility == "public" && c.risk >= at).then(|| format!("public reply at risk {} (≥ {at})", c.risk))
         }
-        "spot_check" => {
+        Kind::SpotCheck => {
             let p = r.spec.percent.unwrap_or(0);
             (s.roll < p).then(|| format!("random spot check ({p}%)"))
         }
-        _ => None,
     }
 }
 
@@ -297,7 +293,7 @@ pub fn evaluate(rules: &[RuleView], s: &Subject) -> Vec<Reason> {
         .iter()
         .filter(|r| r.spec.enabled)
         .filter_map(|r| {
-            why(r, s).map(|why| Reason { rule_id: r.id, kind: r.spec.kind.clone(), group: r.spec.group.clone(), why })
+            why(r, s).map(|why| Reason { rule_id: r.id, kind: r.spec.kind, group: r.spec.group.clone(), why })
         })
         .collect()
 }

@@ -84,7 +84,7 @@ async fn acknowledge(
         idempotency_key: Set(key(c.id, conv.customer_id)),
         visibility: Set("public".into()),
         text: Set(c.holding_message.clone()),
-        status: Set(replies::STATUS_QUEUED.into()),
+        status: Set(replies::STATUS_QUEUED),
         attempts: Set(0),
         next_attempt_at: Set(now),
         locked_until: Set(None),

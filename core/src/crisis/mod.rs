@@ -31,9 +31,9 @@ use crate::triage::text::Lexicon;
 pub use matcher::Crises;
 
 /// Declared and not stood down.
-pub const STATUS_ACTIVE: &str = crisis::status::ACTIVE;
+pub const STATUS_ACTIVE: crisis::Status = crisis::Status::Active;
 /// Stood down.
-pub const STATUS_RESOLVED: &str = crisis::status::RESOLVED;
+pub const STATUS_RESOLVED: crisis::Status = crisis::Status::Resolved;
 /// How serious, least first.
 pub const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
 /// How far back declaring looks for open conversations' messages that match.
@@ -230,7 +230,7 @@ pub async fn view(db: &impl ConnectionTrait, c: crisis::Model) -> Result<CrisisV
         hold_replies: c.hold_replies,
         auto_ack: c.auto_ack,
         auto_ack_per_minute: c.auto_ack_per_minute,
-        status: c.status,
+        status: c.status.to_string(),
         declared_by: c.declared_by,
         declared_at: c.declared_at,
         resolved_by: c.resolved_by,
@@ -421,7 +421,7 @@ pub async fn declare(
         auto_ack_per_minute: Set(per_minute),
         ack_window_start: Set(None),
         ack_window_count: Set(0),
-        status: Set(STATUS_ACTIVE.into()),
+        status: Set(STATUS_ACTIVE),
         declared_by: Set(who.id),
         declared_at: Set(now),
         resolved_by: Set(None),
@@ -624,10 +624,12 @@ pub async fn get(db: &impl ConnectionTrait, id: i64) -> Result<CrisisView, Error
 /// Crises, newest first: `active` (default), `resolved` or `all`.
 pub async fn list(db: &impl ConnectionTrait, status: Option<&str>) -> Result<Vec<CrisisView>, Error> {
     let mut find = crisis::Entity::find();
-    match status.unwrap_or(STATUS_ACTIVE) {
-        "all" => {}
-        s @ (STATUS_ACTIVE | STATUS_RESOLVED) => find = find.filter(crisis::Column::Status.eq(s)),
-        _ => return Err(Error::Validation("status must be active, resolved or all".into())),
+    let wanted = status.unwrap_or(STATUS_ACTIVE.as_str());
+    if wanted != "all" {
+        let Some(s) = crisis::Status::parse(wanted) else {
+            return Err(Error::Validation("status must be active, resolved or all".into()));
+        };
+        find = find.filter(crisis::Column::Status.eq(s));
     }
     let rows = find.order_by_desc(crisis::Column::Id).limit(200).all(db).await?;
     let mut out = Vec::with_capacity(rows.len());

@@ -109,9 +109,9 @@ pub async fn build(db: &impl ConnectionTrait, crisis_id: i64) -> Result<Timeline
         asked.iter().filter_map(|a| a.decided_at.map(|d| (d - a.requested_at).num_milliseconds())).collect();
     let approvals = Approvals {
         requested: u32::try_from(asked.len()).unwrap_or(u32::MAX),
-        approved: u32::try_from(asked.iter().filter(|a| a.status == entity::approval::status::APPROVED).count())
+        approved: u32::try_from(asked.iter().filter(|a| a.status == entity::approval::Status::Approved).count())
             .unwrap_or(u32::MAX),
-        rejected: u32::try_from(asked.iter().filter(|a| a.status == entity::approval::status::REJECTED).count())
+        rejected: u32::try_from(asked.iter().filter(|a| a.status == entity::approval::Status::Rejected).count())
             .unwrap_or(u32::MAX),
         median_wait_ms: crate::metrics::median(&mut waits),
     };

@@ -17,11 +17,11 @@ use super::details;
 use crate::error::Error;
 
 /// Waiting for a decision.
-pub const STATUS_OPEN: &str = "open";
+pub const STATUS_OPEN: entity::merge_suggestion::Status = entity::merge_suggestion::Status::Open;
 /// Not the same person.
-pub const STATUS_DISMISSED: &str = "dismissed";
+pub const STATUS_DISMISSED: entity::merge_suggestion::Status = entity::merge_suggestion::Status::Dismissed;
 /// Merged (through the suggestion or by hand).
-pub const STATUS_ACCEPTED: &str = "accepted";
+pub const STATUS_ACCEPTED: entity::merge_suggestion::Status = entity::merge_suggestion::Status::Accepted;
 
 /// Most other customers one detail suggests (a shared support address is not a person).
 const MAX_MATCHES: u64 = 5;
@@ -60,7 +60,7 @@ impl From<merge_suggestion::Model> for SuggestionView {
             kind: s.kind,
             value: s.value,
             message_id: s.message_id,
-            status: s.status,
+            status: s.status.to_string(),
             created_at: s.created_at,
             decided_at: s.decided_at,
             decided_by: s.decided_by,
@@ -175,14 +175,12 @@ pub struct SuggestionQuery {
 /// Suggestions, newest first (at most 200).
 pub async fn list(db: &impl ConnectionTrait, q: &SuggestionQuery) -> Result<Vec<SuggestionView>, Error> {
     let mut sel = merge_suggestion::Entity::find();
-    match q.status.as_deref().unwrap_or(STATUS_OPEN) {
-        "all" => {}
-        s @ (STATUS_OPEN | STATUS_DISMISSED | STATUS_ACCEPTED) => {
-            sel = sel.filter(merge_suggestion::Column::Status.eq(s));
-        }
-        other => {
-            return Err(Error::Validation(format!("status {other:?} is not one of open, dismissed, accepted, all")));
-        }
+    let wanted = q.status.as_deref().unwrap_or(STATUS_OPEN.as_str());
+    if wanted != "all" {
+        let Some(s) = merge_suggestion::Status::parse(wanted) else {
+            return Err(Error::Validation(format!("status {wanted:?} is not one of open, dismissed, accepted, all")));
+        };
+        sel = sel.filter(merge_suggestion::Column::Status.eq(s));
     }
     if let Some(c) = q.customer_id {
         sel = sel.filter(

@@ -29,13 +29,13 @@ pub const TO_TEAM: &str = "team";
 /// Where a conversation can be escalated.
 pub const TARGETS: [&str; 4] = [GROUP_TEAM_LEAD, GROUP_PR, GROUP_LEGAL, TO_TEAM];
 /// With its group (or team) now.
-pub const STATUS_OPEN: &str = "open";
+pub const STATUS_OPEN: entity::escalation::Status = entity::escalation::Status::Open;
 /// Sent back to the agent who escalated it.
-pub const STATUS_RETURNED: &str = "returned";
+pub const STATUS_RETURNED: entity::escalation::Status = entity::escalation::Status::Returned;
 /// Escalated further by the group that had it.
-pub const STATUS_FORWARDED: &str = "forwarded";
+pub const STATUS_FORWARDED: entity::escalation::Status = entity::escalation::Status::Forwarded;
 /// The conversation was resolved while escalated.
-pub const STATUS_RESOLVED: &str = "resolved";
+pub const STATUS_RESOLVED: entity::escalation::Status = entity::escalation::Status::Resolved;
 
 const MAX_TEXT_CHARS: usize = 2000;
 
@@ -93,7 +93,7 @@ impl From<escalation::Model> for EscalationView {
             to_team_id: e.to_team_id,
             from_team_id: e.from_team_id,
             reason: e.reason,
-            status: e.status,
+            status: e.status.to_string(),
             closed_by: e.closed_by,
             return_note: e.return_note,
             created_at: e.created_at,
@@ -151,7 +151,12 @@ async fn open_of(db: &impl ConnectionTrait, conversation_id: i64) -> Result<Opti
 }
 
 /// Closes the open escalation of a conversation (forwarded, or resolved with it).
-pub async fn close_open(db: &impl ConnectionTrait, conversation_id: i64, status: &str, by: i64) -> Result<(), Error> {
+pub async fn close_open(
+    db: &impl ConnectionTrait,
+    conversation_id: i64,
+    status: escalation::Status,
+    by: i64,
+) -> Result<(), Error> {
     escalation::Entity::update_many()
         .col_expr(escalation::Column::Status, Expr::value(status))
         .col_expr(escalation::Column::ClosedBy, Expr::value(Some(by)))
@@ -223,7 +228,7 @@ pub async fn escalate(
         to_team_id: Set(to_team),
         from_team_id: Set(before.team_id),
         reason: Set(reason),
-        status: Set(STATUS_OPEN.into()),
+        status: Set(STATUS_OPEN),
         closed_by: Set(None),
         return_note: Set(None),
         created_at: Set(Utc::now()),
@@ -358,12 +363,12 @@ pub struct ListQuery {
 /// An escalation queue: escalations with their conversations, oldest first.
 pub async fn list(db: &impl ConnectionTrait, q: &ListQuery, who: &AgentView) -> Result<Vec<Escalated>, Error> {
     let mut find = escalation::Entity::find();
-    match q.status.as_deref().unwrap_or(STATUS_OPEN) {
-        "all" => {}
-        s @ (STATUS_OPEN | STATUS_RETURNED | STATUS_FORWARDED | STATUS_RESOLVED) => {
-            find = find.filter(escalation::Column::Status.eq(s));
-        }
-        _ => return Err(Error::Validation("status must be open, returned, forwarded, resolved or all".into())),
+    let wanted = q.status.as_deref().unwrap_or(STATUS_OPEN.as_str());
+    if wanted != "all" {
+        let Some(s) = escalation::Status::parse(wanted) else {
+            return Err(Error::Validation("status must be open, returned, forwarded, resolved or all".into()));
+        };
+        find = find.filter(escalation::Column::Status.eq(s));
     }
     if let Some(g) = &q.group {
         find = find.filter(escalation::Column::GroupName.eq(g.as_str()));

@@ -98,6 +98,9 @@ pub struct Live {
     /// as the `customer.erased` entry is read).
     erasure_hooks: ErasureHooks,
     shutdown: CancellationToken,
+    /// The housekeeping passes ([`Live::every`]): shutdown waits for the ones in flight, so a
+    /// reaper or auto-assignment pass is not cut off between its store write and its events.
+    housekeeping: tokio_util::task::TaskTracker,
     /// Cancels `shutdown` when the last handle on this node is dropped (a test's node), so its
     /// tasks end rather than run on without it.
     _stop_on_drop: Arc<tokio_util::sync::DropGuard>,
@@ -158,6 +161,7 @@ impl Live {
             erasure_hooks,
             _stop_on_drop: Arc::new(shutdown.clone().drop_guard()),
             shutdown,
+            housekeeping: tokio_util::task::TaskTracker::new(),
             group: Arc::new(commit::GroupCommit::for_backend(backend)),
         })
     }
@@ -233,13 +237,16 @@ impl Live {
         use futures_util::FutureExt;
         let stop = self.shutdown_signal();
         let tasks = self.tasks.clone();
-        tokio::spawn(async move {
+        self.housekeeping.spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {
-                    _ = tick.tick() => {}
+                    // Once the node stops, no new pass starts (a due tick would otherwise win
+                    // half the time).
+                    biased;
                     () = stop.cancelled() => return,
+                    _ = tick.tick() => {}
                 }
                 // A pass that panics is a failure of this task; the next tick runs anew.
                 match std::panic::AssertUnwindSafe(job()).catch_unwind().await {
@@ -272,6 +279,13 @@ impl Live {
     /// Tells every session the node is going away.
     pub fn shut_down(&self) {
         self.shutdown.cancel();
+    }
+
+    /// After [`Live::shut_down`]: waits up to `limit` for the housekeeping passes in flight to
+    /// finish (none starts after the shutdown); false if one was still running.
+    pub async fn housekeeping_stopped(&self, limit: Duration) -> bool {
+        self.housekeeping.close();
+        tokio::time::timeout(limit, self.housekeeping.wait()).await.is_ok()
     }
 }
 
@@ -525,5 +539,37 @@ impl Default for LiveSettings {
             auto_assign_interval_ms: 1_000,
             publish_backlog: 100_000,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tasks::Tasks;
+
+    #[tokio::test]
+    async fn shutdown_waits_for_the_housekeeping_pass_in_flight_and_starts_no_other() -> anyhow::Result<()> {
+        let coord = Coordination::connect(None, "t").await?;
+        let live =
+            Live::start(coord, &LiveSettings::default(), sea_orm::DatabaseBackend::Sqlite, Tasks::default()).await?;
+        let (started, finished) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (s, f) = (started.clone(), finished.clone());
+        live.every(Duration::from_millis(10), "slow pass", move || {
+            let (s, f) = (s.clone(), f.clone());
+            async move {
+                s.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                f.fetch_add(1, Ordering::SeqCst);
+                Ok(0)
+            }
+        });
+        while started.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        live.shut_down();
+        assert!(live.housekeeping_stopped(Duration::from_secs(5)).await, "the pass did not end");
+        assert_eq!(finished.load(Ordering::SeqCst), 1, "shutdown returned before the pass in flight finished");
+        assert_eq!(started.load(Ordering::SeqCst), 1, "a pass started after the shutdown");
+        Ok(())
     }
 }

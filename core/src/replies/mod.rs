@@ -25,15 +25,15 @@ use crate::events::{self, NewEvent, kind};
 use crate::live::Live;
 
 /// Waiting to be sent (or to be tried again).
-pub const STATUS_QUEUED: &str = "queued";
+pub const STATUS_QUEUED: entity::reply::Status = entity::reply::Status::Queued;
 /// The network took it.
-pub const STATUS_SENT: &str = "sent";
+pub const STATUS_SENT: entity::reply::Status = entity::reply::Status::Sent;
 /// Given up on: refused by the network, or out of attempts.
-pub const STATUS_FAILED: &str = "failed";
+pub const STATUS_FAILED: entity::reply::Status = entity::reply::Status::Failed;
 /// Held by an approval rule until an approver decides (`crate::approvals`).
-pub const STATUS_HELD: &str = "held";
+pub const STATUS_HELD: entity::reply::Status = entity::reply::Status::Held;
 /// An approver rejected it: it is never sent.
-pub const STATUS_REJECTED: &str = "rejected";
+pub const STATUS_REJECTED: entity::reply::Status = entity::reply::Status::Rejected;
 
 /// Longest idempotency key.
 pub const MAX_KEY_CHARS: usize = 128;
@@ -97,7 +97,7 @@ impl From<reply::Model> for ReplyView {
             conversation_id: r.conversation_id,
             agent_id: r.agent_id,
             idempotency_key: r.idempotency_key,
-            status: r.status,
+            status: r.status.to_string(),
             attempts: r.attempts,
             last_error: r.last_error,
             message_id: r.message_id,
@@ -221,7 +221,7 @@ pub async fn submit(
         idempotency_key: Set(key.clone()),
         visibility: Set(new.visibility.clone()),
         text: Set(text),
-        status: Set(if held.is_empty() { STATUS_QUEUED } else { STATUS_HELD }.into()),
+        status: Set(if held.is_empty() { STATUS_QUEUED } else { STATUS_HELD }),
         attempts: Set(0),
         next_attempt_at: Set(now),
         locked_until: Set(None),
@@ -257,7 +257,7 @@ pub async fn submit(
     crate::audit::record(&txn, audit.with_after(&view)).await?;
     txn.commit().await?;
     live.publish(&evs);
-    if view.status == STATUS_QUEUED {
+    if view.status == STATUS_QUEUED.as_str() {
         wake.notify_one();
     }
     Ok(view)

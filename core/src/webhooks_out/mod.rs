@@ -24,11 +24,11 @@ use crate::error::Error;
 use crate::events::kind;
 
 /// A delivery waiting for its (next) attempt.
-pub const STATUS_PENDING: &str = "pending";
+pub const STATUS_PENDING: entity::webhook_delivery::Status = entity::webhook_delivery::Status::Pending;
 /// The receiver answered 2xx.
-pub const STATUS_DELIVERED: &str = "delivered";
+pub const STATUS_DELIVERED: entity::webhook_delivery::Status = entity::webhook_delivery::Status::Delivered;
 /// Out of attempts; an admin may send it again (`POST /webhook-deliveries/{id}/retry`).
-pub const STATUS_FAILED: &str = "failed";
+pub const STATUS_FAILED: entity::webhook_delivery::Status = entity::webhook_delivery::Status::Failed;
 
 /// Most subscriptions a deployment may have (each event is copied once per subscription).
 pub const MAX_SUBSCRIPTIONS: u64 = 50;
@@ -352,7 +352,7 @@ impl From<webhook_delivery::Model> for DeliveryView {
             event_id: m.event_id,
             event: m.event_kind,
             next_attempt_at: (m.status == STATUS_PENDING).then_some(m.next_attempt_at),
-            status: m.status,
+            status: m.status.to_string(),
             attempts: m.attempts,
             last_status: m.last_status,
             last_error: m.last_error,
@@ -394,16 +394,18 @@ pub async fn deliveries(
     if !(1..=200).contains(&limit) {
         return Err(Error::Validation("limit must be 1 to 200".into()));
     }
-    if let Some(s) = &q.status
-        && ![STATUS_PENDING, STATUS_DELIVERED, STATUS_FAILED].contains(&s.as_str())
-    {
-        return Err(Error::Validation("status must be pending, delivered or failed".into()));
-    }
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(
+            webhook_delivery::Status::parse(s)
+                .ok_or_else(|| Error::Validation("status must be pending, delivered or failed".into()))?,
+        ),
+    };
     find(db, subscription_id).await?;
     let mut select =
         webhook_delivery::Entity::find().filter(webhook_delivery::Column::SubscriptionId.eq(subscription_id));
-    if let Some(s) = &q.status {
-        select = select.filter(webhook_delivery::Column::Status.eq(s.as_str()));
+    if let Some(s) = status {
+        select = select.filter(webhook_delivery::Column::Status.eq(s));
     }
     if let Some(before) = q.before_id {
         select = select.filter(webhook_delivery::Column::Id.lt(before));

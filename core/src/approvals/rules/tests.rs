@@ -52,7 +52,7 @@ fn conversation(risk: i32, category: Option<&str>, crisis: Option<i64>) -> conve
 
 fn spec(kind: &str, group: &str) -> RuleSpec {
     RuleSpec {
-        kind: kind.into(),
+        kind: entity::approval_rule::Kind::parse(kind).unwrap_or_else(|| panic!("no rule kind {kind}")),
         group: group.into(),
         keywords: vec![],
         categories: vec![],
@@ -120,7 +120,12 @@ fn each_kind_holds_only_what_it_names() {
 
 #[test]
 fn the_most_senior_group_among_the_reasons_decides() {
-    let reason = |group: &str| Reason { rule_id: 1, kind: "topic".into(), group: group.into(), why: String::new() };
+    let reason = |group: &str| Reason {
+        rule_id: 1,
+        kind: entity::approval_rule::Kind::Topic,
+        group: group.into(),
+        why: String::new(),
+    };
     assert_eq!(group_for(&[reason("team_lead"), reason("legal"), reason("pr")]), Some("legal"));
     assert_eq!(group_for(&[reason("team_lead"), reason("pr")]), Some("pr"));
     assert_eq!(group_for(&[]), None);
@@ -133,7 +138,6 @@ fn rules_are_checked_and_normalized() {
     assert_eq!(t.keywords, vec!["refund"]);
     let bad = [
         spec("topic", "pr"),
-        spec("nonsense", "pr"),
         RuleSpec { keywords: vec!["x".into()], ..spec("topic", "ceo") },
         RuleSpec { keywords: vec!["x".into()], ..spec("risk", "pr") },
         RuleSpec { risk_at_least: Some(101), ..spec("risk", "pr") },
@@ -145,4 +149,7 @@ fn rules_are_checked_and_normalized() {
     for s in bad {
         assert!(matches!(clean(s.clone()), Err(Error::Validation(_))), "{s:?} should be refused");
     }
+    // A kind Chorus does not know is not even a rule.
+    let unknown = serde_json::json!({"kind": "nonsense", "group": "pr", "keywords": ["x"]});
+    assert!(serde_json::from_value::<RuleSpec>(unknown).is_err());
 }

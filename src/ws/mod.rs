@@ -2,6 +2,7 @@
 //! header, the `chorus_token` cookie, or `?token=` for clients that cannot set headers), then
 //! handed to a task of its own on the worker's runtime (the actix-ws stream is not `Send`).
 
+mod ack;
 pub mod protocol;
 mod session;
 pub mod topic_access;

@@ -3,7 +3,7 @@
 
 use chorus_core::Error;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::http::error::ApiError;
 use chorus_core::auth::Permission;
@@ -241,17 +241,6 @@ pub fn parse(text: &str) -> (Value, Result<Command, ApiError>) {
     (id, cmd)
 }
 
-/// `{"type":"ack","id":…, …fields}`.
-pub fn ack(id: &Value, fields: Value) -> String {
-    let mut out = Map::new();
-    out.insert("type".into(), json!("ack"));
-    out.insert("id".into(), id.clone());
-    if let Value::Object(f) = fields {
-        out.extend(f);
-    }
-    Value::Object(out).to_string()
-}
-
 /// `{"type":"error","id":…,"code":…,"message":…}`.
 pub fn error(id: &Value, e: &ApiError) -> String {
     let d = e.detail();
@@ -279,11 +268,5 @@ mod tests {
         assert_eq!(cmd.map(|_| ()).map_err(|e| e.code()), Err("malformed_json"));
         let (_, cmd) = parse(r#"{"type":"ping"}"#);
         assert_eq!(cmd.map(|_| ()).map_err(|e| e.code()), Err("invalid_payload"));
-    }
-
-    #[test]
-    fn ack_merges_fields() {
-        let a: Value = serde_json::from_str(&ack(&json!(1), json!({"seq": 9}))).unwrap_or_default();
-        assert_eq!(a, json!({"type": "ack", "id": 1, "seq": 9}));
     }
 }

@@ -381,9 +381,9 @@ impl Session {
             Err(e) => Err(e),
         };
         match result {
-            Ok(Answer::Ack(fields)) => self.send(protocol::ack(&id, fields)).await,
+            Ok(Answer::Ack(fields)) => self.send(crate::ws::ack::frame(&id, &fields)).await,
             Ok(Answer::AckThenResync(fields, seq)) => {
-                if !self.send(protocol::ack(&id, fields)).await {
+                if !self.send(crate::ws::ack::frame(&id, &fields)).await {
                     return false;
                 }
                 if !self.send(json!({"type": "resync", "reason": "gap", "seq": seq}).to_string()).await {
@@ -650,9 +650,9 @@ impl Activity {
 /// What a command answers.
 enum Answer {
     /// `ack` with these fields.
-    Ack(Value),
+    Ack(crate::ws::ack::Ack),
     /// `ack`, then `resync` and a snapshot as of the seq.
-    AckThenResync(Value, i64),
+    AckThenResync(crate::ws::ack::Ack, i64),
 }
 
 /// Every one of these conversations exists (one query for a whole `subscribe`).

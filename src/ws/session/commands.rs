@@ -10,10 +10,10 @@ use chorus_core::Error;
 use chorus_core::conversations::{self, actions, claims};
 use chorus_core::coord::Marker;
 use chorus_core::live::topics;
-use serde_json::{Value, json};
 
 use super::{Answer, Session, all_exist, exists};
 use crate::http::error::ApiError;
+use crate::ws::ack::Ack;
 use crate::ws::protocol::{self, Status};
 
 /// Topics one `subscribe` may name.
@@ -58,55 +58,57 @@ impl Session {
             .into());
         }
         let s = hub.subscribe(self.id, &wanted, resume_from);
-        let mut fields = json!({"seq": s.seq, "replayed": s.replayed, "topics": hub.topics_of(self.id)});
-        if wanted.iter().any(|t| t == topics::PRESENCE) {
-            // Who is on now; `presence.changed` events keep it current from here.
-            fields["presence"] = json!(self.presence_list().await);
-        }
+        // Who is on now, for a `presence` subscription; `presence.changed` events keep it
+        // current from here.
+        let presence =
+            if wanted.iter().any(|t| t == topics::PRESENCE) { Some(self.presence_list().await) } else { None };
+        let fields = Ack::Subscribed { seq: s.seq, replayed: s.replayed, topics: hub.topics_of(self.id), presence };
         Ok(if s.resync { Answer::AckThenResync(fields, s.seq) } else { Answer::Ack(fields) })
     }
 
-    pub(super) fn unsubscribe(&self, gone: &[String]) -> Value {
+    pub(super) fn unsubscribe(&self, gone: &[String]) -> Ack {
         self.state.live.hub.unsubscribe(self.id, gone);
-        json!({"topics": self.state.live.hub.topics_of(self.id)})
+        Ack::Topics { topics: self.state.live.hub.topics_of(self.id) }
     }
 
-    pub(super) async fn claim(&self, conversation_id: i64) -> Result<Value, ApiError> {
+    pub(super) async fn claim(&self, conversation_id: i64) -> Result<Ack, ApiError> {
         let audit = self.audit("conversation.claim", conversation_id);
         let st = &self.state;
-        Ok(json!({"claim": claims::claim(&st.db, &st.live, conversation_id, &self.claimant(), audit).await?}))
+        Ok(Ack::Claimed { claim: claims::claim(&st.db, &st.live, conversation_id, &self.claimant(), audit).await? })
     }
 
-    pub(super) async fn release(&self, conversation_id: i64, fence_token: i64) -> Result<Value, ApiError> {
+    pub(super) async fn release(&self, conversation_id: i64, fence_token: i64) -> Result<Ack, ApiError> {
         let audit = self.audit("conversation.release", conversation_id);
         let held = self.held(conversation_id, fence_token);
         claims::release(&self.state.db, &self.state.live, held, audit).await?;
-        Ok(json!({"conversation_id": conversation_id}))
+        Ok(Ack::Released { conversation_id })
     }
 
     /// Takes the next conversation; its handling clock starts here, from the typed claim.
-    pub(super) async fn next(&mut self) -> Result<Value, ApiError> {
+    pub(super) async fn next(&mut self) -> Result<Ack, ApiError> {
         let audit = self.audit("conversation.claim", 0);
         let st = self.state.clone();
         Ok(match claims::next(&st.db, &st.live, &self.claimant(), &audit).await? {
             Some((claim, conversation)) => {
                 self.handling.touch(claim.conversation_id, chrono::Utc::now());
-                json!({"claim": claim, "conversation": conversation})
+                Ack::Next { claim: Some(claim), conversation: Some(conversation) }
             }
-            None => json!({"claim": null, "conversation": null}),
+            None => Ack::Next { claim: None, conversation: None },
         })
     }
 
-    pub(super) async fn reassign(&self, ids: &[i64], agent_id: i64) -> Result<Value, ApiError> {
+    pub(super) async fn reassign(&self, ids: &[i64], agent_id: i64) -> Result<Ack, ApiError> {
         let audit = self.audit("conversation.reassign", 0);
         let st = &self.state;
-        Ok(json!({"results": claims::reassign_many(&st.db, &st.live, ids, agent_id, self.lease(), &audit).await?}))
+        Ok(Ack::Reassigned {
+            results: claims::reassign_many(&st.db, &st.live, ids, agent_id, self.lease(), &audit).await?,
+        })
     }
 
-    pub(super) async fn resolve(&self, conversation_id: i64, fence_token: i64) -> Result<Value, ApiError> {
+    pub(super) async fn resolve(&self, conversation_id: i64, fence_token: i64) -> Result<Ack, ApiError> {
         let audit = self.audit("conversation.resolve", conversation_id);
         let held = self.held(conversation_id, fence_token);
-        Ok(json!({"conversation": actions::resolve(&self.state.db, &self.state.live, held, audit).await?}))
+        Ok(Ack::Conversation { conversation: actions::resolve(&self.state.db, &self.state.live, held, audit).await? })
     }
 
     pub(super) async fn set_status(
@@ -114,10 +116,11 @@ impl Session {
         conversation_id: i64,
         fence_token: i64,
         status: &str,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Ack, ApiError> {
         let audit = self.audit("conversation.status", conversation_id);
         let held = self.held(conversation_id, fence_token);
-        Ok(json!({"conversation": actions::set_status(&self.state.db, &self.state.live, held, status, audit).await?}))
+        let conversation = actions::set_status(&self.state.db, &self.state.live, held, status, audit).await?;
+        Ok(Ack::Conversation { conversation })
     }
 
     pub(super) async fn tags(
@@ -125,55 +128,54 @@ impl Session {
         conversation_id: i64,
         fence_token: i64,
         edit: actions::TagEdit<'_>,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Ack, ApiError> {
         let audit = self.audit("conversation.tags", conversation_id);
         let held = self.held(conversation_id, fence_token);
-        Ok(json!({"tags": actions::tag(&self.state.db, &self.state.live, held, edit, audit).await?}))
+        Ok(Ack::Tags { tags: actions::tag(&self.state.db, &self.state.live, held, edit, audit).await? })
     }
 
     pub(super) async fn reply(
         &self,
         conversation_id: i64,
         new: chorus_core::replies::NewReply,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Ack, ApiError> {
         let audit = self.audit("reply.submit", conversation_id);
         let out = self.state.outbox();
-        Ok(json!({"reply": chorus_core::replies::submit(&out, conversation_id, self.agent.id, new, audit).await?}))
+        Ok(Ack::Reply { reply: chorus_core::replies::submit(&out, conversation_id, self.agent.id, new, audit).await? })
     }
 
-    pub(super) async fn decide(
-        &self,
-        approval_id: i64,
-        d: chorus_core::approvals::Decision,
-    ) -> Result<Value, ApiError> {
+    pub(super) async fn decide(&self, approval_id: i64, d: chorus_core::approvals::Decision) -> Result<Ack, ApiError> {
         let out = self.state.outbox();
-        Ok(json!({"approval": chorus_core::replies::decide_held(&out, approval_id, &self.agent, d, self.ip()).await?}))
+        let approval = chorus_core::replies::decide_held(&out, approval_id, &self.agent, d, self.ip()).await?;
+        Ok(Ack::Approval { approval })
     }
 
     pub(super) async fn escalate(
         &self,
         conversation_id: i64,
         new: chorus_core::escalations::NewEscalation,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<Ack, ApiError> {
         let (db, live) = (&self.state.db, &self.state.live);
-        Ok(json!(chorus_core::escalations::escalate(db, live, conversation_id, &self.agent, new, self.ip()).await?))
+        let escalated =
+            chorus_core::escalations::escalate(db, live, conversation_id, &self.agent, new, self.ip()).await?;
+        Ok(Ack::Escalation(escalated))
     }
 
-    pub(super) async fn give_back(&self, conversation_id: i64, note: &str) -> Result<Value, ApiError> {
+    pub(super) async fn give_back(&self, conversation_id: i64, note: &str) -> Result<Ack, ApiError> {
         let (db, live) = (&self.state.db, &self.state.live);
         let back =
             chorus_core::escalations::give_back(db, live, conversation_id, &self.agent, note, self.lease(), self.ip())
                 .await?;
-        Ok(json!(back))
+        Ok(Ack::Escalation(back))
     }
 
-    pub(super) async fn note(&self, conversation_id: i64, text: &str) -> Result<Value, ApiError> {
+    pub(super) async fn note(&self, conversation_id: i64, text: &str) -> Result<Ack, ApiError> {
         let audit = self.audit("conversation.note", conversation_id);
         let (db, live) = (&self.state.db, &self.state.live);
-        Ok(json!({"note": conversations::add_note(db, live, conversation_id, self.agent.id, text, audit).await?}))
+        Ok(Ack::Note { note: conversations::add_note(db, live, conversation_id, self.agent.id, text, audit).await? })
     }
 
-    pub(super) async fn viewing(&mut self, conversation_id: i64, on: bool) -> Result<Value, ApiError> {
+    pub(super) async fn viewing(&mut self, conversation_id: i64, on: bool) -> Result<Ack, ApiError> {
         exists(&self.state.db, conversation_id).await?;
         if on {
             self.viewing.insert(conversation_id);
@@ -181,22 +183,22 @@ impl Session {
             self.viewing.remove(&conversation_id);
         }
         let viewers = self.mark(Marker::Viewers, conversation_id, on).await?;
-        Ok(json!({"conversation_id": conversation_id, "viewers": viewers}))
+        Ok(Ack::Viewers { conversation_id, viewers })
     }
 
-    pub(super) async fn typing(&self, conversation_id: i64, on: bool) -> Result<Value, ApiError> {
+    pub(super) async fn typing(&self, conversation_id: i64, on: bool) -> Result<Ack, ApiError> {
         exists(&self.state.db, conversation_id).await?;
         let typing = self.mark(Marker::Typing, conversation_id, on).await?;
-        Ok(json!({"conversation_id": conversation_id, "typing": typing}))
+        Ok(Ack::Typing { conversation_id, typing })
     }
 
-    pub(super) async fn presence(&mut self, status: Status) -> Value {
+    pub(super) async fn presence(&mut self, status: Status) -> Ack {
         self.status = status;
         self.announce_presence(None).await;
-        json!({"status": status.as_str()})
+        Ack::Presence { status: status.as_str() }
     }
 
-    pub(super) fn ping(&self) -> Value {
-        json!({"seq": self.state.live.hub.last_seq(), "time": chrono::Utc::now()})
+    pub(super) fn ping(&self) -> Ack {
+        Ack::Pong { seq: self.state.live.hub.last_seq(), time: chrono::Utc::now() }
     }
 }

@@ -6,6 +6,7 @@
 // approval with 409 `holder_changed` and sends nothing; the approver may then confirm sending it
 // anyway on behalf of whoever holds it now (`send_for`), or leave it pending.
 
+import { humanize, plainError } from './errors.js';
 import { $, batched, duration, h, reconcile, replaceChildren, setText, when } from './util.js';
 
 let ctx;
@@ -124,7 +125,7 @@ function makeCard(a) {
         await askToSendAnyway(e, body);
         return;
       }
-      setText(msg, e.code === 'conflict' ? `Already decided: ${e.message}` : e.code === 'forbidden' ? `Not yours to decide: ${e.message}` : e.message);
+      setText(msg, e.code === 'conflict' ? `Already decided: ${humanize(e.message, ctx.agentName)}.` : e.code === 'forbidden' ? `Not yours to decide: ${humanize(e.message, ctx.agentName)}.` : plainError(e, ctx.agentName));
       if (e.code === 'conflict') setTimeout(() => { approvals.delete(a.id); renderList(); }, 3000);
       enable();
     }
@@ -138,7 +139,7 @@ function makeCard(a) {
       const d = await ctx.api.get(`/api/v1/conversations/${a.conversation_id}`);
       holder = (d.conversation ?? d).assignee_id ?? null;
     } catch (err) {
-      setText(msg, `${e.message} (and who holds it now could not be read: ${err.message})`);
+      setText(msg, `${humanize(e.message, ctx.agentName)} (and who holds it now could not be read: ${plainError(err)})`);
       enable();
       return;
     }

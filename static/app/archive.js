@@ -1,8 +1,9 @@
 // The archive view: full-text search of past messages and notes (`archive.search`), a page at a
 // time, and CSV / NDJSON exports of the same filters for those with `archive.export`.
 
-import { ApiError, query } from './api.js';
 import { openConversation } from './agent.js';
+import { ApiError, query } from './api.js';
+import { plainError } from './errors.js';
 import { $, h, NETWORK_NAME, setText } from './util.js';
 
 let ctx;
@@ -152,8 +153,7 @@ export function fullTime(iso) {
 }
 
 export function errorText(e) {
-  if (e instanceof ApiError && e.code === 'forbidden') return `Not allowed: ${e.message}`;
-  return e.message || String(e);
+  return plainError(e, ctx?.agentName);
 }
 
 function invalid(errEl, selector, text) {

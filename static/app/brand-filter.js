@@ -1,19 +1,17 @@
-// The queue's brand account filter: the accounts from GET /api/v1/brand-accounts, the choice
-// kept in localStorage across reloads, and the select shown only when there is a choice. Without
-// the list (an older server) there is no filter.
+// The brand accounts the queue can be narrowed to (GET /api/v1/brand-accounts), as the options of
+// the filters' brand select, shown only when there is a choice. Without the list (an older
+// server) there is no brand filter. Which account is chosen is part of the queue's filters
+// (queue-controls.js).
 
 import { ctx } from './agent-state.js';
-import { renderQueue } from './queue-view.js';
 import { $, brandLabel, h, replaceChildren } from './util.js';
 
-const BRAND_KEY = 'chorus_brand_filter'; // the chosen account survives a reload (localStorage)
-let brands = []; // the brand accounts (GET /api/v1/brand-accounts), for the queue's filter
+let brands = []; // the brand accounts, for the queue's filter
+const listeners = new Set();
 
-export function wireBrandFilter() {
-  $('#brand-filter').addEventListener('change', (e) => {
-    localStorage.setItem(BRAND_KEY, e.target.value);
-    renderQueue();
-  });
+/** Calls `fn()` when the list of accounts changes. */
+export function onBrandsChange(fn) {
+  listeners.add(fn);
 }
 
 /** The brand accounts for the queue's filter; without them (an older server) there is no filter. */
@@ -24,8 +22,7 @@ export async function loadBrands() {
     console.warn('brand accounts', e);
     brands = [];
   }
-  renderBrandFilter();
-  renderQueue();
+  for (const fn of listeners) fn();
 }
 
 /** A conversation from an account registered since we loaded the list: read it again (at most every 10 s). */
@@ -40,27 +37,31 @@ const refreshBrandsSoon = (() => {
 
 /** Reads the accounts again when a queued conversation names one the list does not have. */
 export function noticeUnknownBrands(queued) {
-  if (brands.length && queued.some((s) => s.brand_account_id != null && !brands.some((b) => b.id === s.brand_account_id))) {
-    refreshBrandsSoon();
+  if (!brands.length) return;
+  const known = new Set(brands.map((b) => b.id));
+  for (const s of queued) {
+    if (s.brand_account_id != null && !known.has(s.brand_account_id)) {
+      refreshBrandsSoon();
+      return;
+    }
   }
 }
 
-function renderBrandFilter() {
-  const select = $('#brand-filter');
-  const wanted = localStorage.getItem(BRAND_KEY) || '';
-  replaceChildren(
-    select,
-    h('option', { value: '' }, 'All brand accounts'),
-    brands.map((b) => h('option', { value: b.id }, brandLabel(b))),
-  );
-  select.value = brands.some((b) => String(b.id) === wanted) ? wanted : '';
-  // One account: nothing to choose between.
-  $('#brand-filter-wrap').hidden = brands.length < 2;
+/** True when `id` is an account one may narrow the queue to (only while there is a choice). */
+export function brandChoosable(id) {
+  return brands.length >= 2 && brands.some((b) => b.id === id);
 }
 
-/** The account the queue is narrowed to, or null: only a listed one, and only while there is a choice. */
-export function brandFilter() {
-  if (brands.length < 2) return null;
-  const id = Number($('#brand-filter').value);
-  return brands.some((b) => b.id === id) ? id : null;
+/** An account's name, for saying what a filter keeps. */
+export function brandName(id) {
+  const b = brands.find((x) => x.id === id);
+  return b ? brandLabel(b) : `account ${id}`;
+}
+
+/** Fills the brand select with the accounts and `chosen`; hides it when there is nothing to choose. */
+export function renderBrandOptions(chosen) {
+  const select = $('#brand-filter');
+  replaceChildren(select, h('option', { value: '' }, 'All brand accounts'), brands.map((b) => h('option', { value: b.id }, brandLabel(b))));
+  select.value = brandChoosable(chosen) ? String(chosen) : '';
+  $('#brand-filter-wrap').hidden = brands.length < 2;
 }

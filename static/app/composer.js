@@ -1,11 +1,14 @@
-// The reply composer of the open conversation: public or private, the per-network character
-// counter, "typing" said to colleagues, sending with one idempotency key per reply (so a retry
-// is never sent twice), the private-details warning that a second press confirms, and the
-// status of the latest reply (held for approval, sent, rejected, failed).
+// The composer of the open conversation: one text box that writes a public reply, a private
+// message or an internal note (a switch above it), the per-network character counter, "typing"
+// said to colleagues, sending replies with one idempotency key per reply (so a retry is never
+// sent twice), the private-details warning that a second press confirms, @mentions in notes,
+// macros (macros.js) and the status of the latest reply (held for approval, sent, rejected,
+// failed).
 
 import { ctx, open } from './agent-state.js';
-import { exampleRow, loadExamples } from './drafts.js';
+import { plainError } from './errors.js';
 import { conflictText, paneState, tokenOf } from './holding.js';
+import { applyMacroActions, forgetMacro, macroPicker, openMacroPicker } from './macros.js';
 import { renderThread, STATUS_TEXT } from './thread-view.js';
 import { h, onCtrlEnter, randomKey, setText } from './util.js';
 
@@ -17,81 +20,179 @@ const LIMITS = {
   whatsapp: { public: 0, private: 4096 },
 };
 
+const MODES = {
+  public: { label: 'Public reply', send: 'Send reply', key: 'r' },
+  private: { label: 'Private message', send: 'Send private message', key: 'm' },
+  note: { label: 'Internal note', send: 'Add note', key: 'i' },
+};
+
 const TYPING_SAY_EVERY_MS = 4000; // the server forgets typing after 8 s
 const TYPING_STOP_AFTER_MS = 3000;
+const PLACEHOLDER = /\{\{\s*[\w.]+\s*\}\}/;
 
-/** Builds the composer form into `el`; it starts `el.holderOnly` (inputs only the holder may use). */
+/** Builds the composer form into `el`. */
 export function composer(el) {
-  el.holderOnly = [];
-  el.text = replyText();
-  const visibility = visibilityChoice(el);
+  el.text = replyText(el);
+  el.modeSwitch = modeSwitch(el);
+  el.textLabel = h('label', { for: 'reply-text', id: 'reply-text-label' });
   el.counter = h('span', { id: 'reply-counter', class: 'small muted' });
   el.composerHint = h('span', { id: 'composer-hint', class: 'small muted' });
-  el.send = h('button', { type: 'submit', class: 'primary', id: 'send-reply' }, 'Send reply');
+  el.send = h('button', { type: 'submit', class: 'primary', id: 'send-reply', 'data-live-action': true });
+  el.macroButton = h('button', { type: 'button', id: 'macro-open', 'aria-haspopup': 'listbox', 'aria-keyshortcuts': '/', onclick: () => openMacroPicker() }, 'Macros');
+  el.mention = mentionSelect(el);
+  el.mentionWrap = h('span', { class: 'mention-wrap' }, h('label', { for: 'mention-select', class: 'visually-hidden' }, 'Mention a colleague'), el.mention);
   el.replyStatus = h('p', { id: 'reply-status', class: 'reply-status', role: 'status', 'aria-live': 'polite' });
-  el.composerMsg = h('p', { class: 'error small', role: 'alert' });
-  const examples = exampleRow(el);
+  el.composerMsg = h('p', { id: 'composer-msg', class: 'error small', role: 'alert' });
+  el.composerDone = h('p', { id: 'composer-done', class: 'small ok-text', role: 'status' });
+  el.macroNote = h('p', { id: 'macro-note', class: 'small muted macro-note', 'aria-live': 'polite' });
   el.crisisBox = h('div', { class: 'crisis-helpers' });
-  el.holderOnly.push(el.text, el.send, el.visPublic, el.visPrivate, el.useExample);
   const form = h(
     'form',
-    { class: 'composer card', 'aria-labelledby': 'composer-h', onsubmit: (e) => { e.preventDefault(); sendReply(); } },
-    h('h3', { id: 'composer-h' }, 'Reply'),
+    { class: 'composer', id: 'composer', 'aria-labelledby': 'composer-h', onsubmit: (e) => { e.preventDefault(); send(); } },
+    h('h3', { id: 'composer-h', class: 'visually-hidden' }, 'Write'),
     el.crisisBox,
-    visibility,
-    h('label', { for: 'reply-text' }, 'Message'),
-    el.text,
+    el.modeSwitch,
+    el.textLabel,
+    h('div', { class: 'composer-box' }, el.text, macroPicker(el)),
     h('div', { class: 'composer-row' }, el.counter, el.composerHint),
-    examples,
-    el.exampleNotes,
-    h('div', { class: 'composer-row' }, el.send, h('span', { class: 'small muted' }, 'Ctrl+Enter sends')),
+    el.macroNote,
+    h(
+      'div',
+      { class: 'composer-row' },
+      el.macroButton,
+      el.mentionWrap,
+      h('span', { class: 'spacer' }),
+      h('span', { class: 'small muted' }, h('kbd', {}, 'Ctrl'), '+', h('kbd', {}, 'Enter'), ' sends'),
+      el.send,
+    ),
     el.composerMsg,
+    el.composerDone,
     el.replyStatus,
   );
-  loadExamples('');
+  setMode(startMode(), { focus: false });
   return form;
 }
 
-function replyText() {
-  const text = h('textarea', { id: 'reply-text', rows: 4, 'aria-describedby': 'reply-counter composer-hint' });
+/** How the conversation started says how to answer: in private when it started there. */
+function startMode() {
+  const s = open.summary;
+  if (s.origin_visibility === 'private' || LIMITS[s.network]?.public === 0) return 'private';
+  return 'public';
+}
+
+function replyText(el) {
+  const text = h('textarea', { id: 'reply-text', rows: 3, 'aria-describedby': 'reply-counter composer-hint macro-note' });
   text.addEventListener('input', () => {
+    // "/" at the start of an empty reply opens the macros.
+    if (text.value === '/' && open.mode !== 'note') {
+      text.value = '';
+      openMacroPicker();
+      return;
+    }
+    if (!text.value.trim()) forgetMacro();
     updateCounter();
-    typing();
+    if (open.mode !== 'note') typing();
   });
-  onCtrlEnter(text, () => sendReply());
+  onCtrlEnter(text, () => send());
+  text.addEventListener('keydown', (e) => {
+    // Esc leaves the text box, so that single-key shortcuts work again.
+    if (e.key === 'Escape' && !e.defaultPrevented) {
+      e.preventDefault();
+      el.title?.focus();
+    }
+  });
   return text;
 }
 
-/** "Send as": public or private, starting from how the conversation started. */
-function visibilityChoice(el) {
-  const visName = 'reply-visibility';
-  el.visPublic = h('input', { type: 'radio', name: visName, value: 'public', id: 'vis-public' });
-  el.visPrivate = h('input', { type: 'radio', name: visName, value: 'private', id: 'vis-private' });
-  const origin = open.summary.origin_visibility;
-  (origin === 'private' ? el.visPrivate : el.visPublic).checked = true;
-  el.visPublic.addEventListener('change', updateCounter);
-  el.visPrivate.addEventListener('change', updateCounter);
-  return h(
-    'fieldset',
-    { class: 'inline' },
-    h('legend', {}, 'Send as'),
-    h('label', { for: 'vis-public' }, el.visPublic, ' Public reply'),
-    h('label', { for: 'vis-private' }, el.visPrivate, ' Private message'),
-  );
+/** Public reply / Private message / Internal note: radio buttons that look like a switch. */
+function modeSwitch(el) {
+  el.modes = {};
+  const group = h('div', { class: 'mode-switch', role: 'radiogroup', 'aria-label': 'Write as' });
+  for (const [mode, m] of Object.entries(MODES)) {
+    const input = h('input', { type: 'radio', name: 'composer-mode', value: mode, id: `mode-${mode}`, class: 'visually-hidden', 'aria-keyshortcuts': m.key });
+    input.addEventListener('change', () => input.checked && setMode(mode, { focus: false }));
+    el.modes[mode] = input;
+    group.append(input, h('label', { for: `mode-${mode}`, class: `mode mode-${mode}` }, m.label, h('kbd', { class: 'mode-key', 'aria-hidden': 'true' }, m.key)));
+  }
+  return group;
+}
+
+/** Switches the composer to `mode` (public, private, note), keeping what is written. */
+export function setMode(mode, { focus = true } = {}) {
+  if (!open?.el || !MODES[mode]) return;
+  const el = open.el;
+  open.mode = mode;
+  el.modes[mode].checked = true;
+  el.text.closest('form')?.setAttribute('data-mode', mode);
+  const who = open.summary.customer_name || open.detail?.customer?.display_name || 'the customer';
+  setText(el.textLabel, mode === 'note' ? 'Internal note (only colleagues see it; @name notifies one)' : mode === 'private' ? `Private message to ${who}` : `Public reply to ${who}`);
+  setText(el.send, MODES[mode].send);
+  el.mentionWrap.hidden = mode !== 'note';
+  el.macroButton.hidden = mode === 'note';
+  setText(el.composerMsg, '');
+  renderComposerState();
+  if (focus) {
+    if (el.text.disabled) {
+      setText(el.composerMsg, paneState(open.summary).resolved ? 'This conversation is resolved: nothing more to send here.' : 'Claim this conversation to reply (press c).');
+    } else el.text.focus();
+  }
+}
+
+/** What the composer allows now: notes always, replies only for the holder. */
+export function renderComposerState() {
+  if (!open?.el) return;
+  const el = open.el;
+  const st = paneState(open.summary);
+  const off = open.mode === 'note' ? false : !st.canWork;
+  el.text.disabled = off;
+  el.send.disabled = off;
+  el.macroButton.disabled = off;
+  el.modes.public.disabled = LIMITS[open.summary.network]?.public === 0;
+  updateCounter();
 }
 
 export function updateCounter() {
   if (!open?.el) return;
   const el = open.el;
-  const vis = el.visPrivate.checked ? 'private' : 'public';
-  const limit = LIMITS[open.summary.network]?.[vis];
-  const n = [...el.text.value].length;
-  if (limit === 0) {
-    setText(el.counter, `${open.summary.network} has no public replies: send a private message.`);
-  } else if (limit) {
-    setText(el.counter, `${n} / ${limit} characters`);
+  if (open.mode === 'note') {
+    setText(el.counter, '');
+    el.counter.classList.remove('error');
+    return;
   }
+  const limit = LIMITS[open.summary.network]?.[open.mode];
+  const n = [...el.text.value].length;
+  if (limit === 0) setText(el.counter, `${open.summary.network} has no public replies: send a private message.`);
+  else if (limit) setText(el.counter, `${n} / ${limit} characters`);
   el.counter.classList.toggle('error', limit !== undefined && n > limit);
+}
+
+/** Puts the keyboard in the composer, in `mode` (from the shortcuts r, m, i). */
+export function focusComposer(mode) {
+  setMode(mode === 'public' && LIMITS[open?.summary?.network]?.public === 0 ? 'private' : mode);
+}
+
+// ---------------------------------------------------------------- @mentions
+
+/** "Mention a colleague…": picking one writes their @handle into the note. */
+function mentionSelect(el) {
+  const handleOf = (a) => a.email.split('@')[0];
+  const select = h(
+    'select',
+    {
+      id: 'mention-select',
+      onchange: () => {
+        const handle = select.value;
+        if (handle) {
+          el.text.value = `${el.text.value}${el.text.value && !el.text.value.endsWith(' ') ? ' ' : ''}@${handle} `;
+          el.text.focus();
+        }
+        select.value = '';
+      },
+    },
+    h('option', { value: '' }, 'Mention a colleague…'),
+    [...ctx.agents.values()].filter((a) => a.id !== ctx.me.id && a.active).map((a) => h('option', { value: handleOf(a) }, `${a.name} (@${handleOf(a)})`)),
+  );
+  return select;
 }
 
 // ---------------------------------------------------------------- typing
@@ -121,13 +222,54 @@ export function stopTyping() {
 
 // ---------------------------------------------------------------- sending
 
+function send() {
+  if (!open?.el || open.el.send.disabled) return;
+  return open.mode === 'note' ? sendNote() : sendReply();
+}
+
+async function sendNote() {
+  const el = open.el;
+  const text = el.text.value.trim();
+  setText(el.composerMsg, '');
+  setText(el.composerDone, '');
+  if (!text) {
+    setText(el.composerMsg, 'Write the note first.');
+    el.text.focus();
+    return;
+  }
+  const id = open.id;
+  el.send.disabled = true;
+  try {
+    const ack = await ctx.live.send({ type: 'note', conversation_id: id, text });
+    if (open?.id !== id) return;
+    if (!open.notes.some((n) => n.id === ack.note.id)) open.notes.push(ack.note);
+    el.text.value = '';
+    const n = ack.note.mentions?.length || 0;
+    setText(el.composerDone, n ? `Note added; ${n === 1 ? 'a colleague was' : `${n} colleagues were`} notified.` : 'Note added.');
+    renderThread();
+    leaveComposer(el);
+  } catch (err) {
+    setText(el.composerMsg, `Could not add the note: ${plainError(err, ctx.agentName)}`);
+  } finally {
+    if (open?.el === el) renderComposerState();
+  }
+}
+
 async function sendReply() {
   const el = open.el;
   const text = el.text.value.trim();
   setText(el.composerMsg, '');
+  setText(el.composerDone, '');
   if (!text) {
     setText(el.composerMsg, 'Write a reply first.');
     el.text.focus();
+    return;
+  }
+  const gap = PLACEHOLDER.exec(el.text.value);
+  if (gap) {
+    setText(el.composerMsg, `Fill in ${gap[0]} first: the macro could not.`);
+    el.text.focus();
+    el.text.setSelectionRange(gap.index, gap.index + gap[0].length);
     return;
   }
   const token = tokenOf(open.id);
@@ -137,6 +279,7 @@ async function sendReply() {
   }
   keepDraftKey(text);
   const id = open.id;
+  const macro = open.macro;
   el.send.disabled = true;
   stopTyping();
   try {
@@ -145,17 +288,18 @@ async function sendReply() {
       conversation_id: id,
       fence_token: token,
       text,
-      visibility: el.visPrivate.checked ? 'private' : 'public',
+      visibility: open.mode === 'private' ? 'private' : 'public',
       idempotency_key: open.draftKey,
       // Sending the same text again after the private-details warning confirms it.
       confirm_private_details: open.privateWarned === text || undefined,
     });
     if (open?.id !== id) return;
     replySent(el, ack.reply);
+    if (macro) await applyMacroActions(id, macro, ack.reply);
   } catch (e) {
     replyRefused(el, id, text, e);
   } finally {
-    if (open?.el === el) el.send.disabled = !paneState(open.summary).canWork;
+    if (open?.el === el) renderComposerState();
   }
 }
 
@@ -175,15 +319,24 @@ function replySent(el, reply) {
   renderThread();
   renderReplyStatus();
   if (reply.status === 'held') ctx.announce('Your reply is awaiting approval.');
+  leaveComposer(el);
+}
+
+/**
+ * Once sent, the keyboard leaves the emptied box for the conversation, so the next key is an
+ * action again (e resolve, Shift+E resolve and next…); r, m or i writes more.
+ */
+function leaveComposer(el) {
+  if (document.activeElement === el.text) el.title?.focus();
 }
 
 function replyRefused(el, id, text, e) {
   if (e.code === 'private_details') {
     open.privateWarned = text;
-    setText(el.composerMsg, `Warning: ${e.message}. Press send again to post it in public anyway, or make it private.`);
+    setText(el.composerMsg, `Warning: ${e.message}. Press send again to post it in public anyway, or switch to a private message.`);
     return;
   }
-  setText(el.composerMsg, e.code === 'offline' || e.code === 'disconnected' || e.code === 'timeout' ? `${e.message}. Press send again: it will not be sent twice.` : conflictText(id, e));
+  setText(el.composerMsg, ['offline', 'disconnected', 'timeout'].includes(e.code) ? plainError(e) : conflictText(id, e));
 }
 
 // ---------------------------------------------------------------- the latest reply's status
@@ -207,7 +360,7 @@ function replyStatusText(latest) {
   if (latest.status === 'held') return `Awaiting approval${approval ? ` by ${approverName(approval.group)}` : ''} — nothing is sent until it is approved.`;
   if (latest.status === 'sent' && approval?.decision === 'edit') return 'Sent (edited by the approver).';
   if (latest.status === 'rejected') return `Rejected${approval?.comment ? `: ${approval.comment}` : ''}.`;
-  if (latest.status === 'failed') return `Failed: ${latest.last_error || 'unknown error'}.`;
+  if (latest.status === 'failed') return `Failed: ${latest.last_error || 'the network refused it'}.`;
   return `Your reply: ${STATUS_TEXT[latest.status] || latest.status}`;
 }
 

@@ -19,7 +19,7 @@ export function escalateForm(el) {
   el.escGroup.addEventListener('change', () => (el.escTeamWrap.hidden = el.escGroup.value !== 'team'));
   el.escReason = h('input', { id: 'esc-reason', required: true });
   el.escMsg = h('p', { class: 'small', role: 'status' });
-  const button = h('button', { type: 'submit' }, 'Escalate');
+  const button = h('button', { type: 'submit', 'data-live-action': true }, 'Escalate');
   el.holderOnly.push(el.escGroup, el.escReason, button);
   return h(
     'form',
@@ -44,20 +44,42 @@ function escalationGroups() {
 }
 
 async function escalate(el) {
-  const token = tokenOf(open.id);
-  if (token == null) return;
-  const cmd = { type: 'escalate', conversation_id: open.id, fence_token: token, group: el.escGroup.value, reason: el.escReason.value.trim() };
-  if (cmd.group === 'team') cmd.team_id = Number(el.escTeam.value);
+  if (tokenOf(open.id) == null) return;
+  const group = el.escGroup.value;
+  const teamId = group === 'team' ? Number(el.escTeam.value) : undefined;
   try {
-    const ack = await ctx.live.send(cmd);
+    await escalateTo(group, el.escReason.value.trim(), teamId);
     el.escReason.value = '';
-    setText(el.escMsg, `Escalated to ${cmd.group === 'team' ? ctx.teamName(cmd.team_id) : ctx.groupName(cmd.group)}; your claim was handed back.`);
-    applyEscalation(ack.escalation);
-    applySummary(ack.conversation);
-    refreshMineSoon();
+    setText(el.escMsg, `Escalated to ${group === 'team' ? ctx.teamName(teamId) : ctx.groupName(group)}; your claim was handed back.`);
   } catch (err) {
     setText(el.escMsg, conflictText(open.id, err));
   }
+}
+
+/** Escalates the open conversation (the form, a macro); throws the refusal. */
+export async function escalateTo(group, reason, teamId) {
+  const id = open.id;
+  const token = tokenOf(id);
+  if (token == null) throw Object.assign(new Error('you no longer hold this conversation'), { code: 'stale_claim' });
+  const cmd = { type: 'escalate', conversation_id: id, fence_token: token, group, reason };
+  if (group === 'team') cmd.team_id = teamId;
+  const ack = await ctx.live.send(cmd);
+  if (open?.id === id) {
+    applyEscalation(ack.escalation);
+    applySummary(ack.conversation);
+  }
+  refreshMineSoon();
+  return ack;
+}
+
+/** Puts the keyboard in the escalation form (the "x" shortcut). */
+export function focusEscalate() {
+  const el = open?.el;
+  if (!el) return false;
+  if (el.escReason.disabled) return false;
+  el.escReason.closest('form')?.scrollIntoView({ block: 'nearest' });
+  el.escReason.focus();
+  return true;
 }
 
 // ---------------------------------------------------------------- the case's escalations

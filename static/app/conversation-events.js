@@ -53,8 +53,9 @@ function wireThreadEvents() {
     // Keep what the REST view knew of it (the event may carry fewer fields).
     open.messages.set(d.message.id, { ...open.messages.get(d.message.id), ...d.message });
     renderThread();
-    // A reply whose quoted message the event does not describe: the conversation view does.
-    if (d.message.in_reply_to && d.message.replying_to === undefined) refreshMessagesSoon();
+    // What the event does not carry (the message a reply quotes; the link to the post on the
+    // network, from a server that leaves it out of events), the conversation view does.
+    if ((d.message.in_reply_to && d.message.replying_to === undefined) || d.message.permalink === undefined) refreshMessagesSoon();
   });
   // Its author edited or deleted it on the network, or the echo of a reply was linked to it.
   onConv('conversation.message_updated', (d) => {

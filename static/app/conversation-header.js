@@ -1,14 +1,15 @@
 // The open conversation's header, rendered from its Summary alone: the facts, the holder and due
-// line, which actions show, the composer's hint, who else is viewing or typing, and the
-// customer's earlier conversations and the escalation hints.
+// line, which actions show (and which the connection allows), the composer's hint, who else is
+// viewing or typing, and the customer's earlier conversations and the escalation hints.
 
 import { ctx, open } from './agent-state.js';
-import { updateCounter } from './composer.js';
+import { renderComposerState } from './composer.js';
+import { gateLiveActions } from './connection.js';
 import { openConversation } from './conversation.js';
-import { renderCrisisHelpers } from './drafts.js';
+import { renderCrisisHelpers } from './crisis-drafts.js';
 import { lockedOut, paneState } from './holding.js';
-import { renderTags } from './notes-tags.js';
-import { breachText, h, holderText, replaceChildren, sentimentLabel, setText, when } from './util.js';
+import { renderTags } from './conversation-tags.js';
+import { ago, breachText, h, holderText, NETWORK_NAME, replaceChildren, sentimentLabel, setText, tierLabel, timeEl } from './util.js';
 
 export function renderHeader() {
   if (!open || !open.el) return;
@@ -16,7 +17,7 @@ export function renderHeader() {
   const el = open.el;
   const st = paneState(s);
   renderFacts(el, s);
-  setText(el.reasons, (s.risk_reasons || []).length ? `Risk reasons: ${(s.risk_reasons || []).map((x) => `${x.detail} (+${x.weight})`).join(' · ')}` : '');
+  setText(el.reasons, (s.risk_reasons || []).length ? `Risk ${s.risk}: ${(s.risk_reasons || []).map((x) => `${x.detail} (+${x.weight})`).join(' · ')}` : `Risk ${s.risk}: nothing raised it.`);
   setText(el.holder, holderText(s.assignee_id, ctx.me.id, ctx.agentName));
   el.holder.dataset.holder = s.assignee_id ?? '';
   setText(el.due, dueText(s));
@@ -24,8 +25,10 @@ export function renderHeader() {
   renderActions(el, s, st);
   renderHint(el, s, st);
   renderTags();
-  updateCounter();
+  renderComposerState();
   renderCrisisHelpers();
+  gateLiveActions(el.article);
+  gateLiveActions(document.getElementById('side-pane'));
 }
 
 function renderFacts(el, s) {
@@ -33,16 +36,15 @@ function renderFacts(el, s) {
   replaceChildren(
     el.facts,
     fact('Status', s.status),
-    fact('Tier', s.priority === 'tier1' ? '1' : s.priority === 'tier2' ? '2' : s.priority),
+    fact('Tier', tierLabel(s.priority)),
     fact('Risk', String(s.risk)),
     fact('Sentiment', `${sentimentLabel(s.sentiment_start)} → ${sentimentLabel(s.sentiment_now)}`),
-    fact('Network', `${s.network}, started ${s.origin_visibility}`),
     fact('Category', s.category || '—'),
     fact('Language', s.language || '—'),
     fact('Team', ctx.teamName(s.team_id)),
     fact('Tags', (s.tags || []).join(', ') || '—'),
-    s.escalated_to ? fact('Escalated to', s.escalated_to) : '',
-    s.crisis_id != null ? fact('Crisis', crisis ? crisis.name : `#${s.crisis_id}`) : '',
+    s.escalated_to ? fact('Escalated to', ctx.groupName(s.escalated_to)) : '',
+    s.crisis_id != null ? fact('Crisis', crisis ? crisis.name : 'a crisis no longer active') : '',
   );
 }
 
@@ -53,9 +55,10 @@ function fact(label, value) {
 /** Which of the pane's actions show, and whether the holder-only inputs work. */
 function renderActions(el, s, st) {
   el.claim.hidden = !st.canClaim;
-  el.claim.textContent = s.assignee_id != null && !st.iHold ? 'Claim (held by someone else)' : 'Claim';
+  el.claim.textContent = s.assignee_id != null && !st.iHold ? `Claim (held by ${ctx.agentName(s.assignee_id)})` : 'Claim';
   el.release.hidden = !st.canWork;
   el.resolve.hidden = !st.canWork || st.resolved;
+  el.resolveNext.hidden = el.resolve.hidden;
   el.pending.hidden = !st.canWork || s.status === 'pending' || st.resolved;
   el.reopen.hidden = !st.canWork || s.status !== 'pending';
   for (const input of el.holderOnly) input.disabled = !st.canWork;
@@ -82,7 +85,7 @@ function composerHint(s, st) {
 /** The pane's due line: the time to breach, or when it was resolved (nothing is due then). */
 function dueText(s) {
   if (s.status !== 'resolved') return breachText(s.due_at);
-  return s.resolved_at ? `resolved ${when(s.resolved_at)}` : 'resolved';
+  return s.resolved_at ? `resolved ${ago(s.resolved_at)}` : 'resolved';
 }
 
 /** Moves the due line's clock on (once a second). */
@@ -129,7 +132,9 @@ export function renderEarlier() {
           h(
             'li',
             {},
-            h('button', { type: 'button', class: 'linklike', onclick: () => openConversation(s.id) }, `#${s.id} · ${when(s.first_message_at)} · ${s.status} · ${s.message_count} messages`),
+            h('button', { type: 'button', class: 'linklike', onclick: () => openConversation(s.id) }, `#${s.id} · ${NETWORK_NAME[s.network] ?? s.network} · ${s.status} · ${s.message_count} messages`),
+            ' ',
+            timeEl(s.first_message_at),
           ),
         )
       : h('li', { class: 'muted' }, 'None: first time this customer writes.'),
@@ -140,6 +145,6 @@ export function renderHints() {
   const hints = open.detail.escalation_hints || [];
   replaceChildren(
     open.el.hints,
-    hints.map((x) => h('p', { class: 'hint' }, h('strong', {}, `Escalate to ${x.group}: `), x.guidance, h('span', { class: 'small muted' }, ` (${x.matched})`))),
+    hints.map((x) => h('p', { class: 'hint' }, h('strong', {}, `Escalate to ${ctx.groupName(x.group)}: `), x.guidance, h('span', { class: 'small muted' }, ` (${x.matched})`))),
   );
 }

@@ -1,34 +1,47 @@
-// The open conversation pane: opening and closing it (its live topic and the "viewing" marker),
-// reading it over REST, building the pane from its parts (header, thread, composer, notes, tags,
-// customer, escalation), and applying Summaries to it so every session viewing it shows the same.
+// The open conversation: opening and closing it (its live topic and the "viewing" marker),
+// reading it over REST, building the workspace from its parts — the header and actions, the
+// thread and the composer in the middle, the side panel (tags, the customer, escalation, earlier
+// conversations) — and applying Summaries to it so every session viewing it shows the same.
+// On a narrow screen the conversation replaces the queue (with a way back) rather than sitting
+// under it.
 
 import { query } from './api.js';
 import { ctx, open, setOpen, watched } from './agent-state.js';
-import { claim, release, resolve, setStatus } from './claims.js';
-import { composer, renderReplyStatus, stopTyping } from './composer.js';
+import { claim, release, resolve, resolveAndNext, setStatus } from './claims.js';
+import { composer, renderReplyStatus, setMode, stopTyping } from './composer.js';
 import { escalateForm, escalationsBox, renderEscalations } from './conversation-escalation.js';
 import { renderEarlier, renderHeader, renderHints, renderPresence } from './conversation-header.js';
 import { customerPanel } from './customer.js';
-import { renderCrisisHelpers } from './drafts.js';
-import { notesForm, tagsForm } from './notes-tags.js';
-import { renderQueue } from './queue-view.js';
+import { renderCrisisHelpers } from './crisis-drafts.js';
+import { plainError } from './errors.js';
+import { tagsForm } from './conversation-tags.js';
+import { focusQueue, renderQueue } from './queue-view.js';
 import { renderThread } from './thread-view.js';
-import { $, h, replaceChildren, setText } from './util.js';
+import { clearToastsFor } from './toasts.js';
+import { $, h, NETWORK_NAME, replaceChildren, setText } from './util.js';
 
-const EMPTY_PANE = 'Open a conversation from the queue, or press “Take next”.';
+const EMPTY_PANE = 'Open a conversation from the queue, or press “Take next” (n). Press ? for every shortcut.';
 
 // ---------------------------------------------------------------- opening and closing
 
+/** Shows the queue or the conversation (on a narrow screen only one of them is in view). */
+function showPane(which) {
+  $('#view-agent').dataset.pane = which;
+}
+
 export async function openConversation(id) {
   if (location.hash && location.hash !== '#agent') location.hash = '#agent';
-  if (open && open.id !== id) closeConversation();
+  showPane('conversation');
+  clearToastsFor(id);
+  if (open && open.id !== id) closeConversation({ quiet: true });
   if (open && open.id === id) {
     open.el?.title.focus();
     return;
   }
   setOpen({ id, loading: true, buffer: [] });
   renderQueue();
-  replaceChildren($('#conv-pane'), h('p', { class: 'empty', role: 'status' }, `Loading conversation ${id}…`));
+  const known = ctx.queue.get(id)?.customer_name;
+  replaceChildren($('#conv-pane'), h('p', { class: 'empty loading', role: 'status' }, `Loading ${known ? `${known}'s conversation` : 'the conversation'}…`));
   try {
     // Subscribe first, then read: events in between wait in the buffer and apply after.
     await ctx.live.subscribe([`conversation:${id}`]).catch((e) => console.warn('subscribe', e));
@@ -36,7 +49,9 @@ export async function openConversation(id) {
     ctx.live.send({ type: 'viewing', conversation_id: id }).then(showViewers, () => {});
     open?.el?.title.focus();
   } catch (e) {
-    if (open?.id === id) replaceChildren($('#conv-pane'), h('p', { class: 'error', role: 'alert' }, `Could not open conversation ${id}: ${e.message}`));
+    if (open?.id === id) {
+      replaceChildren($('#conv-pane'), h('p', { class: 'error', role: 'alert' }, `Could not open ${known ? `${known}'s conversation` : 'the conversation'}: ${plainError(e, ctx.agentName)}`));
+    }
   }
 }
 
@@ -59,7 +74,7 @@ export async function loadOpen(id, { keepComposer = false } = {}) {
     ctx.api.get(`/api/v1/approvals${query({ conversation_id: id, status: 'all' })}`).catch(() => []),
   ]);
   if (!open || open.id !== id) return;
-  const draft = keepComposer && open.el ? { text: open.el.text.value, key: open.draftKey } : null;
+  const draft = keepComposer && open.el ? { text: open.el.text.value, key: open.draftKey, mode: open.mode, macro: open.macro } : null;
   Object.assign(open, {
     detail,
     summary: detail.conversation,
@@ -74,6 +89,8 @@ export async function loadOpen(id, { keepComposer = false } = {}) {
   if (draft) {
     open.el.text.value = draft.text;
     open.draftKey = draft.key;
+    open.macro = draft.macro;
+    if (draft.mode) setMode(draft.mode, { focus: false });
   }
   open.loading = false;
   applyBuffered();
@@ -86,7 +103,8 @@ function applyBuffered() {
   for (const fn of waiting) fn();
 }
 
-function closeConversation() {
+/** Closes the open conversation; back to the queue (and its row) unless another one opens. */
+function closeConversation({ quiet = false } = {}) {
   if (!open) return;
   const id = open.id;
   stopTyping();
@@ -94,47 +112,73 @@ function closeConversation() {
   if (!watched.has(id)) ctx.live.unsubscribe([`conversation:${id}`]);
   setOpen(null);
   replaceChildren($('#conv-pane'), h('p', { class: 'empty' }, EMPTY_PANE));
+  replaceChildren($('#side-pane'));
+  $('#side-pane').hidden = true;
+  $('#view-agent').classList.add('no-side');
+  if (quiet) return;
+  showPane('queue');
   renderQueue();
+  focusQueue();
+}
+
+/** The way back to the queue on a narrow screen: the conversation stays open. */
+function backToQueue() {
+  showPane('queue');
+  focusQueue();
 }
 
 // ---------------------------------------------------------------- building the pane
 
 function renderConversation() {
   const d = open.detail;
-  const el = {};
+  const el = { holderOnly: [] };
   open.el = el;
-  // The composer starts `el.holderOnly`, which the side forms add to: it is built before them.
   const article = h(
     'article',
     { class: 'conv', dataset: { conversationId: open.id }, 'aria-labelledby': 'conv-title' },
     paneHead(el, d),
-    h('section', { class: 'thread-wrap', 'aria-label': 'Thread' }, (el.thread = h('ol', { id: 'thread', class: 'thread' }))),
+    h('section', { class: 'thread-wrap', 'aria-label': 'Thread', tabindex: '-1' }, (el.thread = h('ol', { id: 'thread', class: 'thread' }))),
     composer(el),
-    sideColumn(el),
   );
   el.article = article;
   replaceChildren($('#conv-pane'), article);
+  const side = $('#side-pane');
+  replaceChildren(side, sideColumn(el));
+  side.hidden = false;
+  side.classList.remove('shown');
+  $('#view-agent').classList.remove('no-side');
   mountCustomerPanel(el, d);
   renderParts();
 }
 
 function paneHead(el, d) {
   const customer = d.customer;
-  const handles = (customer.identities || []).map((i) => `${i.handle || i.platform_user_id} on ${i.network}`).join(', ');
+  const s = d.conversation;
+  const handle = (customer.identities || []).find((i) => i.network === s.network)?.handle || s.customer_handle;
   return h(
     'header',
     { class: 'conv-head' },
     h(
       'div',
       { class: 'conv-title-row' },
+      h('button', { type: 'button', class: 'ghost back', id: 'conv-back', onclick: backToQueue }, h('span', { 'aria-hidden': 'true' }, '← '), 'Queue'),
       (el.title = h('h2', { id: 'conv-title', tabindex: '-1' }, customer.display_name || `Customer #${customer.id}`)),
-      h('button', { type: 'button', class: 'ghost', onclick: closeConversation, 'aria-label': 'Close conversation' }, 'Close'),
+      h(
+        'span',
+        { class: 'small muted conv-where' },
+        [handle, `${NETWORK_NAME[s.network] ?? s.network}, started ${s.origin_visibility}`, `to ${d.brand_account_name || 'the brand'}`, `#${open.id}`].filter(Boolean).join(' · '),
+        customer.followers != null ? ` · ${customer.followers} followers` : '',
+      ),
+      (el.sideToggle = h('button', { type: 'button', class: 'side-toggle', id: 'toggle-side', 'aria-controls': 'side-pane', 'aria-expanded': 'false', onclick: () => toggleSide() }, 'Customer & details')),
+      h('button', { type: 'button', class: 'ghost', onclick: () => closeConversation(), 'aria-label': 'Close conversation' }, 'Close'),
     ),
-    h('p', { class: 'small muted' }, `${handles}${customer.followers != null ? ` · ${customer.followers} followers` : ''} · to ${d.brand_account_name || 'brand'} · conversation ${open.id}`),
-    (el.facts = h('dl', { class: 'facts' })),
-    (el.reasons = h('p', { class: 'reasons small' })),
-    h('p', { class: 'holder-line' }, (el.holder = h('span', { id: 'conv-holder', class: 'holder' })), ' · ', (el.due = h('span', { class: 'breach' }))),
-    (el.presence = h('p', { id: 'conv-presence', class: 'presence small', 'aria-live': 'polite' })),
+    (el.facts = h('dl', { class: 'facts small' })),
+    h(
+      'div',
+      { class: 'status-row' },
+      h('p', { class: 'holder-line' }, (el.holder = h('span', { id: 'conv-holder', class: 'holder' })), ' · ', (el.due = h('span', { class: 'breach' }))),
+      (el.presence = h('p', { id: 'conv-presence', class: 'presence small', 'aria-live': 'polite' })),
+    ),
     (el.alert = h('div', { id: 'conv-alert', class: 'alert', role: 'alert' })),
     paneActions(el),
     (el.closed = h('p', { id: 'conv-closed', class: 'closed-note', hidden: true })),
@@ -144,27 +188,54 @@ function paneHead(el, d) {
 }
 
 function paneActions(el) {
+  const action = (id, label, run, extra = {}) => h('button', { type: 'button', id, 'data-live-action': true, onclick: run, ...extra }, label);
   return h(
     'div',
     { class: 'actions', role: 'group', 'aria-label': 'Conversation actions' },
-    (el.claim = h('button', { type: 'button', class: 'primary', id: 'conv-claim', onclick: () => claim(open.id) }, 'Claim')),
-    (el.release = h('button', { type: 'button', id: 'conv-release', onclick: () => release(open.id) }, 'Release')),
-    (el.resolve = h('button', { type: 'button', id: 'conv-resolve', onclick: resolve }, 'Resolve')),
-    (el.pending = h('button', { type: 'button', id: 'conv-pending', onclick: () => setStatus('pending') }, 'Waiting on customer')),
-    (el.reopen = h('button', { type: 'button', id: 'conv-reopen', onclick: () => setStatus('open') }, 'Back on the queue')),
+    (el.claim = action('conv-claim', 'Claim', () => claim(open.id), { class: 'primary', 'aria-keyshortcuts': 'c' })),
+    (el.release = action('conv-release', 'Release', () => release(open.id), { 'aria-keyshortcuts': 'u' })),
+    (el.resolve = action('conv-resolve', 'Resolve', resolve, { 'aria-keyshortcuts': 'e' })),
+    (el.resolveNext = action('conv-resolve-next', 'Resolve and take next', resolveAndNext, { class: 'primary', 'aria-keyshortcuts': 'Shift+E' })),
+    (el.pending = action('conv-pending', 'Waiting on customer', () => setStatus('pending'))),
+    (el.reopen = action('conv-reopen', 'Back on the queue', () => setStatus('open'))),
   );
 }
 
+/** The side panel: the conversation's tags, the customer, escalating, earlier conversations. */
 function sideColumn(el) {
   return h(
     'div',
-    { class: 'conv-side' },
-    notesForm(el),
+    { class: 'side-inner' },
+    h(
+      'div',
+      { class: 'side-head' },
+      h('h2', { id: 'side-h' }, 'Customer and details'),
+      h('button', { type: 'button', class: 'ghost side-close', id: 'side-close', onclick: () => toggleSide(false) }, 'Close details'),
+    ),
     tagsForm(el),
+    h('section', { class: 'card', 'aria-labelledby': 'triage-h' }, h('h3', { id: 'triage-h' }, 'Why this priority'), (el.reasons = h('p', { class: 'reasons small' }))),
     (el.customer = h('div', { id: 'customer-slot' })),
     escalateForm(el),
     h('section', { class: 'card', 'aria-labelledby': 'earlier-h' }, h('h3', { id: 'earlier-h' }, 'Earlier conversations'), (el.earlier = h('ul', { class: 'earlier' }))),
   );
+}
+
+/** On a narrower screen the side panel slides over the conversation on request (Esc closes it). */
+function toggleSide(show = !$('#side-pane').classList.contains('shown')) {
+  const side = $('#side-pane');
+  side.classList.toggle('shown', show);
+  open?.el?.sideToggle.setAttribute('aria-expanded', String(show));
+  if (show) $('#side-close').focus();
+  else open?.el?.sideToggle.focus();
+}
+
+export function wireSidePane() {
+  $('#side-pane').addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && $('#side-pane').classList.contains('shown') && !e.defaultPrevented) {
+      e.preventDefault();
+      toggleSide(false);
+    }
+  });
 }
 
 function mountCustomerPanel(el, d) {

@@ -2,6 +2,7 @@
 // approved responses, download its timeline, stand it down. PR, legal and admins run crises;
 // supervisors see them here read-only. Every change arrives back as a `crisis.*` event.
 
+import { plainError } from './errors.js';
 import { $, h, reconcile, replaceChildren, setText, when } from './util.js';
 
 let ctx;
@@ -42,7 +43,7 @@ async function declare(e) {
     form.reset();
     message(`Declared “${crisis.name}”: ${crisis.linked_conversations} open conversations taken over.`);
   } catch (err) {
-    message(`Could not declare the crisis: ${err.message}`);
+    message(`Could not declare the crisis: ${plainError(err, ctx.agentName)}`);
   } finally {
     button.disabled = false;
   }
@@ -125,7 +126,7 @@ function makeCard(c) {
         ctx.crisisChanged();
         message(`Stood down “${done.name}”.`);
       } catch (err) {
-        setText(r.msg, `Could not stand down: ${err.message}`);
+        setText(r.msg, `Could not stand down: ${plainError(err, ctx.agentName)}`);
       }
     });
   }
@@ -160,7 +161,7 @@ async function update(e, id, r) {
     ctx.crisisChanged();
     setText(r.msg, 'Updated; everyone sees the new holding message.');
   } catch (err) {
-    setText(r.msg, `Could not update: ${err.message}`);
+    setText(r.msg, `Could not update: ${plainError(err, ctx.agentName)}`);
   }
 }
 
@@ -175,7 +176,7 @@ async function publish(e, id, r) {
     r.text.value = '';
     setText(r.msg, `Published “${resp.message_type}” version ${resp.version}.`);
   } catch (err) {
-    setText(r.msg, err.code === 'conflict' ? `Someone published this type at the same moment: ${err.message}` : `Could not publish: ${err.message}`);
+    setText(r.msg, err.code === 'conflict' ? 'Someone published this type at the same moment: look at the list and try again.' : `Could not publish: ${plainError(err, ctx.agentName)}`);
   }
 }
 
@@ -191,6 +192,6 @@ async function timeline(id, r) {
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10000);
   } catch (err) {
-    setText(r.msg, `Could not download the timeline: ${err.message}`);
+    setText(r.msg, `Could not download the timeline: ${plainError(err)}`);
   }
 }

@@ -4,7 +4,8 @@
 // unmerging customers. It reads GET /api/v1/customers/{id}; the agent view reloads it when a
 // `customer.merged` or `customer.unmerged` event arrives.
 
-import { h, replaceChildren, sentimentLabel, setText, when } from './util.js';
+import { ago, h, NETWORK_NAME, replaceChildren, sentimentLabel, setText } from './util.js';
+import { plainError } from './errors.js';
 
 const OUTCOME = {
   in_progress: 'in progress',
@@ -55,7 +56,7 @@ export function customerPanel(ctx, customerId, { conversationId, crm, openConver
       setText(el.msg, what);
       await load();
     } catch (e) {
-      setText(el.msg, `Could not do that: ${e.message}`);
+      setText(el.msg, `Could not do that: ${plainError(e, ctx.agentName)}`);
     }
   }
 
@@ -64,7 +65,7 @@ export function customerPanel(ctx, customerId, { conversationId, crm, openConver
     try {
       p = await ctx.api.get(`/api/v1/customers/${customerId}`);
     } catch (e) {
-      replaceChildren(el.body, h('p', { class: 'error' }, `Could not load the customer: ${e.message}`));
+      replaceChildren(el.body, h('p', { class: 'error' }, `Could not load the customer: ${plainError(e, ctx.agentName)}`));
       return;
     }
     render(p);
@@ -117,13 +118,13 @@ export function customerPanel(ctx, customerId, { conversationId, crm, openConver
         : '',
       h('ul', { id: 'customer-merges', class: 'small' }, p.merges.filter((m) => m.survivor_id === p.id).map((m) =>
         h('li', { dataset: { merge: m.id } },
-          `#${m.merged_id} merged ${when(m.created_at)}${m.undone_at ? ` (undone ${when(m.undone_at)})` : ''} `,
+          `#${m.merged_id} merged ${ago(m.created_at)}${m.undone_at ? ` (undone ${ago(m.undone_at)})` : ''} `,
           mayMerge && !m.undone_at
             ? h('button', { type: 'button', class: 'merge-undo', onclick: () => act(`Customer #${m.merged_id} taken back out.`, () => ctx.api.post(`${path}/unmerge`, { customer_id: m.merged_id }).then(onMerged)) }, 'Unmerge')
             : ''))),
       // Notes
       h('h4', {}, 'Notes on the customer'),
-      h('ul', { id: 'customer-notes', class: 'small' }, p.notes.map((n) => h('li', {}, `${ctx.agentName(n.agent_id)}, ${when(n.created_at)}: ${n.text}`))),
+      h('ul', { id: 'customer-notes', class: 'small' }, p.notes.map((n) => h('li', {}, `${ctx.agentName(n.agent_id)}, ${ago(n.created_at)}: ${n.text}`))),
       h('form', { onsubmit: (e) => {
         e.preventDefault();
         const text = noteInput.value.trim();
@@ -133,7 +134,7 @@ export function customerPanel(ctx, customerId, { conversationId, crm, openConver
       h('h4', {}, 'Conversations on every network'),
       h('ul', { id: 'customer-history', class: 'earlier' }, p.conversations.map((c) =>
         h('li', {}, h('button', { type: 'button', class: 'linklike', onclick: () => openConversation(c.id) },
-          `#${c.id} · ${c.network} · ${when(c.first_message_at)} · ${OUTCOME[c.outcome] || c.outcome} · ${sentimentLabel(c.sentiment_end)}`
+          `#${c.id} · ${NETWORK_NAME[c.network] ?? c.network} · ${ago(c.first_message_at)} · ${OUTCOME[c.outcome] || c.outcome} · ${sentimentLabel(c.sentiment_end)}`
           + `${c.handled_by.length ? ` · ${c.handled_by.map((a) => a.name).join(', ')}` : ''}`)))),
     );
   }

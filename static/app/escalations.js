@@ -6,6 +6,7 @@
 
 import { openConversation } from './agent.js';
 import { query } from './api.js';
+import { humanize, plainError } from './errors.js';
 import { $, batched, duration, h, holderText, onCtrlEnter, reconcile, setText, tierLabel, when } from './util.js';
 
 let ctx;
@@ -92,7 +93,7 @@ function arrived(d) {
   const e = d.escalation;
   const text = `New escalation to ${ctx.groupName(e.group)} from ${ctx.agentName(e.from_agent_id)}: ${customerName(d)} (conversation ${e.conversation_id}) — “${e.reason}”.`;
   if (viewShown()) message(text);
-  else ctx.toast(text, { label: 'Show', run: () => (location.hash = '#escalations') });
+  else ctx.toast(text, { action: { label: 'Show', run: () => (location.hash = '#escalations') } });
 }
 
 /**
@@ -204,6 +205,7 @@ function updateRow(li, d) {
   setText(r.name, name);
   setText(r.tier, tierLabel(s.priority));
   r.tier.className = `tier ${s.priority}`;
+  li.classList.toggle('tier1', s.priority === 'tier1');
   setText(r.facts, `Conversation ${s.id} · ${s.network}, started ${s.origin_visibility} · risk ${s.risk} · ${s.status}${s.crisis_id != null ? ' · crisis' : ''}`);
   setText(r.reasons, (s.risk_reasons || []).length ? `Risk reasons: ${s.risk_reasons.map((x) => `${x.detail || x.code} (+${x.weight})`).join(' · ')}` : 'No risk reasons.');
   setText(r.holder, holderText(s.assignee_id, ctx.me.id, ctx.agentName));
@@ -231,12 +233,12 @@ async function claim(li, id) {
     setText(
       r.msg,
       e.code === 'already_claimed'
-        ? `Already taken: ${e.message}`
+        ? `Already taken: ${humanize(e.message, ctx.agentName)}.`
         : e.code === 'forbidden'
-          ? `Not allowed: ${e.message}`
+          ? `Not allowed: ${humanize(e.message, ctx.agentName)}.`
           : e.code === 'at_capacity'
             ? 'You are at capacity: resolve or release a conversation first.'
-            : `Could not claim it: ${e.message}`,
+            : `Could not claim it: ${plainError(e, ctx.agentName)}`,
     );
   } finally {
     r.claim.disabled = false;
@@ -266,10 +268,10 @@ async function giveBack(li, e) {
     setText(
       r.msg,
       err.code === 'forbidden'
-        ? `Not yours to return: ${err.message}`
+        ? `Not yours to return: ${humanize(err.message, ctx.agentName)}.`
         : err.code === 'not_found'
           ? 'It is no longer escalated (returned, resolved or sent on meanwhile).'
-          : `Could not return it: ${err.message}`,
+          : `Could not return it: ${plainError(err, ctx.agentName)}`,
     );
     if (err.code === 'not_found') {
       setTimeout(() => {

@@ -4,6 +4,7 @@
 // composer.
 
 import { ctx, mine, open } from './agent-state.js';
+import { humanize, plainError } from './errors.js';
 
 /** Escalated to a group one is not in: only that group may claim it (the server says 403). */
 export function lockedOut(s) {
@@ -35,20 +36,28 @@ export function paneState(s) {
   };
 }
 
-/** A refused claim, release or change on conversation `id`, said for the agent. */
+/** "Dana Whitfield's conversation" (or "conversation 12" when the console does not know her). */
+export function whose(id) {
+  const s = (open?.id === id ? open.summary : null) || ctx.queue.get(id) || mine.get(id);
+  return s?.customer_name ? `${s.customer_name}'s conversation` : `conversation ${id}`;
+}
+
+/** A refused claim, release or change on conversation `id` (null: none in particular), said for the agent. */
 export function conflictText(id, e) {
-  const s = ctx.queue.get(id) || (open?.id === id ? open.summary : null);
-  const who = s && s.assignee_id != null && s.assignee_id !== ctx.me.id ? ctx.agentName(s.assignee_id) : null;
+  const s = id == null ? null : ctx.queue.get(id) || (open?.id === id ? open.summary : null) || mine.get(id);
+  // Who holds it: as the console knows it, else as the server's message says ("held by agent 4").
+  const said = /\bagent #?(\d+)\b/.exec(e.message || '');
+  const holder = s && s.assignee_id != null && s.assignee_id !== ctx.me.id ? s.assignee_id : said ? Number(said[1]) : null;
+  const who = holder != null && holder !== ctx.me.id ? ctx.agentName(holder) : null;
+  const what = s?.customer_name ? `${s.customer_name}'s conversation` : id == null ? 'That conversation' : `Conversation ${id}`;
   switch (e.code) {
     case 'already_claimed':
-      return `Conversation ${id} is already taken${who ? ` by ${who}` : ''} (${e.message}).`;
+      return `${what} is already taken${who ? ` by ${who}` : ' by a colleague'}.`;
     case 'stale_claim':
-      return `Your claim on conversation ${id} is no longer valid: it was released, expired or reassigned. Nothing was changed.`;
-    case 'at_capacity':
-      return 'You are at capacity: resolve or release a conversation first.';
-    case 'forbidden':
-      return `Not allowed: ${e.message}`;
+      return `Your claim on ${what.replace(/^That/, 'that')} is no longer valid: it was released, expired or reassigned. Nothing was changed.`;
+    case 'conflict':
+      return `${what} cannot be changed that way: ${humanize(e.message, ctx.agentName)}.`;
     default:
-      return `Conversation ${id}: ${e.message}`;
+      return plainError(e, ctx.agentName);
   }
 }

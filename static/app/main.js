@@ -1,10 +1,16 @@
 // The console: sign-in, the views a role may use, the live connection and what the views share
-// (agents, teams, active crises, notifications).
+// (agents, teams, active crises, notifications, settings, the keyboard).
 
 import { ApiError, createApi, login } from './api.js';
+import { attend, setBaseTitle } from './attention.js';
+import { setConnectionState } from './connection.js';
+import { plainError } from './errors.js';
 import { LiveClient } from './live.js';
 import { QueueStore } from './queue.js';
-import { $, h, replaceChildren, setText } from './util.js';
+import { applyRememberedLook, loadSettings, openSettings, sayWith, wireSettingsDialog } from './settings.js';
+import { shortcut, showShortcuts, wireShortcuts } from './shortcuts.js';
+import { focusNewestToast, toast } from './toasts.js';
+import { $, h, refreshTimes, replaceChildren, setText } from './util.js';
 import * as agentView from './agent.js';
 import * as supervisorView from './supervisor.js';
 import * as approverView from './approver.js';
@@ -21,14 +27,15 @@ const api = createApi(() => token);
 
 // `may(roles, permissions)`: the role views go by roles; the archive and audit views by the
 // permissions GET /api/v1/me lists.
+// `key`: "g" then this key shows the view.
 const VIEWS = [
-  { id: 'agent', label: 'Queue', module: agentView, may: (r) => !(r.length === 1 && r[0] === 'wallboard') },
-  { id: 'supervisor', label: 'Supervisor', module: supervisorView, may: (r) => has(r, 'supervisor') },
-  { id: 'approvals', label: 'Approvals', module: approverView, may: (r) => has(r, 'approver', 'legal', 'supervisor') },
-  { id: 'escalations', label: 'Escalations', module: escalationsView, may: (r) => has(r, 'approver', 'legal', 'supervisor') },
-  { id: 'crisis', label: 'Crisis', module: crisisView, may: (r) => has(r, 'approver', 'legal', 'supervisor') },
-  { id: 'archive', label: 'Archive', module: archiveView, may: (r, p) => p.includes('archive.search') },
-  { id: 'audit', label: 'Audit', module: auditView, may: (r, p) => p.includes('audit.read') },
+  { id: 'agent', label: 'Queue', key: 'q', module: agentView, may: (r) => !(r.length === 1 && r[0] === 'wallboard') },
+  { id: 'supervisor', label: 'Supervisor', key: 'v', module: supervisorView, may: (r) => has(r, 'supervisor') },
+  { id: 'approvals', label: 'Approvals', key: 'p', module: approverView, may: (r) => has(r, 'approver', 'legal', 'supervisor') },
+  { id: 'escalations', label: 'Escalations', key: 'e', module: escalationsView, may: (r) => has(r, 'approver', 'legal', 'supervisor') },
+  { id: 'crisis', label: 'Crisis', key: 'c', module: crisisView, may: (r) => has(r, 'approver', 'legal', 'supervisor') },
+  { id: 'archive', label: 'Archive', key: 'r', module: archiveView, may: (r, p) => p.includes('archive.search') },
+  { id: 'audit', label: 'Audit', key: 'l', module: auditView, may: (r, p) => p.includes('audit.read') },
 ];
 
 const GROUP_NAME = { team_lead: 'Team lead', pr: 'PR', legal: 'Legal', team: 'another team' };
@@ -45,6 +52,7 @@ function has(roles, ...wanted) {
 }
 
 async function boot() {
+  applyRememberedLook();
   $('#login-form').addEventListener('submit', onLogin);
   if (!token) return showLogin();
   try {
@@ -56,7 +64,7 @@ async function boot() {
       token = null;
       return showLogin('Your session has ended; please sign in again.');
     }
-    showLogin(`Cannot reach Chorus: ${e.message}`);
+    showLogin(`Cannot reach Chorus: ${plainError(e)}`);
   }
 }
 
@@ -80,7 +88,7 @@ async function onLogin(e) {
     const me = await api.get('/api/v1/me').catch(() => res.agent);
     start(me);
   } catch (err) {
-    setText($('#login-error'), err.code === 'unauthorized' ? 'Wrong email or password.' : err.message);
+    setText($('#login-error'), err.code === 'unauthorized' ? 'Wrong email or password.' : err.code === 'locked' ? 'Too many wrong passwords: this account is locked for a while. Try again later.' : plainError(err));
   } finally {
     button.disabled = false;
   }
@@ -94,10 +102,14 @@ function topicsFor(roles) {
   return topics;
 }
 
-function start(me) {
+async function start(me) {
   $('#login-view').hidden = true;
   $('#session').hidden = false;
   setText($('#whoami'), `${me.name} (${me.roles.join(', ')})`);
+  // The agent's own look and alerts, before the views draw (defaults on an older server).
+  await loadSettings(api);
+  wireSettingsDialog();
+  sayWith((text) => toast(text));
 
   const live = new LiveClient({
     token: () => token,
@@ -117,8 +129,11 @@ function start(me) {
   if (!views.length) {
     replaceChildren($('#main'), h('p', { class: 'card' }, 'This account is for the wallboard: ', h('a', { href: '/wallboard' }, 'open the wallboard'), '.'));
   }
+  // The connection's state first: views read it as they wire their buttons.
+  live.on('status', (state, detail) => showConnection(state, detail));
   for (const v of views) v.module.init(ctx);
   setupNav(views);
+  wireGlobalShortcuts(views);
 
   // One loader for the whole page: everything a view shows comes from it or from events after.
   live.setLoader(async (snapshot, reason) => {
@@ -126,12 +141,11 @@ function start(me) {
     await loadShared(ctx);
     await Promise.all(ctx.loaders.map((fn) => fn(snapshot, reason)));
   });
-  live.on('status', (state, detail) => showConnection(state, detail));
   live.on('unauthorized', () => {
     sessionStorage.removeItem(TOKEN_KEY);
     location.reload();
   });
-  live.on('subscribe_error', (e) => toast(`Live updates refused: ${e.message}`));
+  live.on('subscribe_error', (e) => toast(`Live updates refused: ${plainError(e)}`));
   // Roles changed by an admin: rebuild the console for what they now allow.
   live.on('access', (f) => {
     const same = JSON.stringify(f.agent.roles) === JSON.stringify(ctx.me?.roles);
@@ -143,7 +157,7 @@ function start(me) {
       await live.send({ type: 'presence', status: e.target.value });
       toast(`You are ${e.target.value}.`);
     } catch (err) {
-      toast(`Could not change your status: ${err.message}`);
+      toast(`Could not change your status: ${plainError(err)}`);
     }
   });
   $('#logout').addEventListener('click', async () => {
@@ -156,8 +170,25 @@ function start(me) {
     sessionStorage.removeItem(TOKEN_KEY);
     location.reload();
   });
+  // "5 min ago" becomes "6 min ago".
+  setInterval(() => refreshTimes(), 30000);
 
   live.start();
+}
+
+/** Keys for every role: the shortcut list, settings, notifications, and "g" + a key per view. */
+function wireGlobalShortcuts(views) {
+  wireShortcuts();
+  shortcut('?', 'Show every keyboard shortcut', showShortcuts, { group: 'General' });
+  shortcut('g s or ,', 'Settings (theme, density, sound, notifications)', openSettings, { group: 'General' });
+  shortcut('t', 'Go to the newest notification', () => focusNewestToast() || announce('No notifications.'), { group: 'General' });
+  for (const v of views) {
+    shortcut(`g ${v.key}`, `Go to ${v.label}`, () => {
+      location.hash = `#${v.id}`;
+      $(`#view-${v.id}`)?.querySelector('h2, [tabindex="-1"]')?.focus();
+    }, { group: 'Views' });
+  }
+  shortcut('Escape', 'Leave the text box you are in (single keys work again), or close a dialog', null, { group: 'General', info: true });
 }
 
 /** What every view may use. */
@@ -188,9 +219,14 @@ function makeContext(me, live) {
   ctx.queue = new QueueStore(api, live);
 
   live.on('crisis.declared', (c) => {
+    const fresh = !ctx.crises.has(c.id);
     ctx.crises.set(c.id, c);
     announce(`Crisis declared: ${c.name}`);
     ctx.crisisChanged();
+    if (fresh && c.declared_by !== me.id) {
+      // The banner stays while it lasts; the notice calls attention to it.
+      attend({ kind: 'crisis', title: `Crisis declared: ${c.name}`, text: `Crisis declared: ${c.name} (${c.severity}). ${c.holding_message}` });
+    }
   });
   live.on('crisis.updated', (c) => {
     if (c.status === 'active') ctx.crises.set(c.id, c);
@@ -209,9 +245,14 @@ function makeContext(me, live) {
     ctx.crisisChanged();
   });
   live.on('agent.mentioned', (d) => {
-    toast(`${ctx.agentName(d.by)} mentioned you on conversation ${d.conversation_id}: “${d.note?.text ?? ''}”`, {
-      label: 'Open',
-      run: () => agentView.openConversation(d.conversation_id),
+    const name = ctx.queue.get(d.conversation_id)?.customer_name;
+    attend({
+      kind: 'mentions',
+      title: `${ctx.agentName(d.by)} mentioned you`,
+      text: `${ctx.agentName(d.by)} mentioned you on ${name ? `${name}'s conversation` : `conversation ${d.conversation_id}`}: “${d.note?.text ?? ''}”`,
+      conversationId: d.conversation_id,
+      action: { label: 'Open', run: () => agentView.openConversation(d.conversation_id) },
+      sticky: true,
     });
   });
   return ctx;
@@ -266,7 +307,7 @@ function setupNav(views) {
       if (link) link.toggleAttribute('aria-current', v === current);
       if (link && v === current) link.setAttribute('aria-current', 'page');
     }
-    if (current) document.title = `${current.label} · Chorus`;
+    if (current) setBaseTitle(`${current.label} · Chorus`);
   };
   window.addEventListener('hashchange', show);
   show();
@@ -283,6 +324,7 @@ const CONN_TEXT = {
 };
 
 function showConnection(state, detail) {
+  setConnectionState(state);
   const el = $('#conn');
   el.dataset.state = state;
   setText(el, detail && state !== 'live' ? `${CONN_TEXT[state] ?? state} (${detail})` : CONN_TEXT[state] ?? state);
@@ -321,20 +363,6 @@ function announce(text) {
   el.textContent = '';
   // A fresh text node in a live region is what screen readers notice.
   setTimeout(() => (el.textContent = text), 30);
-}
-
-/** A short visible notification, optionally with one action. */
-function toast(text, action = null) {
-  const box = $('#toasts');
-  const item = h(
-    'div',
-    { class: 'toast' },
-    h('span', {}, text),
-    action ? h('button', { type: 'button', onclick: () => { action.run(); item.remove(); } }, action.label) : '',
-    h('button', { type: 'button', class: 'ghost', 'aria-label': 'Dismiss', onclick: () => item.remove() }, '×'),
-  );
-  box.append(item);
-  setTimeout(() => item.remove(), action ? 15000 : 6000);
 }
 
 boot();

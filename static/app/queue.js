@@ -1,11 +1,10 @@
-// The live queue, shared by the agent and supervisor views: the initial list from REST (or a
-// resync snapshot), then `queue.upsert` / `queue.remove` events, plus who is viewing each
-// conversation (`conversation.viewers`, heard on the `conversation:<id>` topics we follow).
+// The live queue, shared by the agent and supervisor views: the whole list from REST, every page
+// of it (or a resync snapshot), then `queue.upsert` / `queue.remove` events, plus who is viewing
+// each conversation (`conversation.viewers`, heard on the `conversation:<id>` topics we follow).
 
 import { query } from './api.js';
 
-const PAGE = 200;
-const MAX_PAGES = 5; // a thousand queued conversations is plenty for one screen
+const PAGE = 200; // the server's largest page
 
 /** Queue order (docs/protocol.md): tier, then the due time that applies now, then risk, then id. */
 export function queueOrder(a, b) {
@@ -89,14 +88,14 @@ export class QueueStore {
     if (snapshot && snapshot.queue && !snapshot.queue.next_cursor) {
       items = snapshot.queue.items;
     } else {
+      // Every page: a queue of 10,000 is a bad day, and none of it may be hidden.
       items = [];
       let cursor = null;
-      for (let page = 0; page < MAX_PAGES; page++) {
+      do {
         const res = await this.api.get(`/api/v1/conversations${query({ view: 'queue', limit: PAGE, cursor })}`);
-        items.push(...res.items);
+        for (const s of res.items) items.push(s);
         cursor = res.next_cursor;
-        if (!cursor) break;
-      }
+      } while (cursor);
     }
     const names = new Map([...this.items].map(([id, s]) => [id, s.customer_name]));
     this.items = new Map(items.map((s) => [s.id, s.customer_name == null && names.get(s.id) ? { ...s, customer_name: names.get(s.id) } : s]));

@@ -1,6 +1,7 @@
 // The supervisor view: agents with status, load and capacity (the `presence` topic), the queue
 // by team with reassignment of one or many conversations, and the spike indicator (`alerts`).
 
+import { humanize, plainError } from './errors.js';
 import { $, batched, breachText, h, reconcile, replaceChildren, secondsUntil, setText, when } from './util.js';
 
 let ctx;
@@ -8,6 +9,7 @@ let presence = new Map(); // agent id -> presence document {agent_id, name, stat
 let heardSince = null; // agents whose presence.changed arrived since the last `presence` subscribe went out
 const selected = new Set(); // conversation ids picked for reassignment
 let alerts = []; // early-warning alerts, newest first
+const TEAM_ROWS = 200; // rows per team table (the rest are counted, and in the Queue view)
 const SPIKE_FRESH_SECS = 30 * 60; // an alert counts as a live spike for half an hour (the default cooldown)
 
 export function init(c) {
@@ -106,7 +108,21 @@ function showFloor(f) {
   setText($('#floor-figures'), `Floor now: ${a.online} online, ${a.available} available, ${a.at_capacity} at capacity, ${a.away} away, holding ${a.holding}.`);
 }
 
+/** Draws the view; while it is hidden, only once it is shown again (a busy queue changes often). */
 function renderAll() {
+  const section = $('#view-supervisor');
+  if (section.hidden) {
+    if (!section.waiting) {
+      section.waiting = new MutationObserver(() => {
+        if (section.hidden) return;
+        section.waiting.disconnect();
+        section.waiting = null;
+        renderAll();
+      });
+      section.waiting.observe(section, { attributes: true, attributeFilter: ['hidden'] });
+    }
+    return;
+  }
   renderAgents();
   renderPickers();
   renderTeams();
@@ -207,8 +223,11 @@ function renderTeams() {
     (section, g) => {
       const t1 = g.items.filter((s) => s.priority === 'tier1').length;
       const name = g.k === 'general' ? 'General queue' : ctx.teamName(g.k);
-      setText(section.refs.title, `${name}: ${g.items.length} waiting (tier 1: ${t1}, tier 2: ${g.items.length - t1})`);
-      reconcile(section.refs.body, g.items, (s) => s.id, makeQueueRow, updateQueueRow);
+      // A table of thousands helps nobody pick: the first ones in queue order, and the count of the rest.
+      const shown = g.items.slice(0, TEAM_ROWS);
+      const more = g.items.length - shown.length;
+      setText(section.refs.title, `${name}: ${g.items.length} waiting (tier 1: ${t1}, tier 2: ${g.items.length - t1})${more ? ` — the first ${shown.length} shown; filter the Queue view to reach the other ${more}` : ''}`);
+      reconcile(section.refs.body, shown, (s) => s.id, makeQueueRow, updateQueueRow);
     },
   );
 }
@@ -251,11 +270,11 @@ async function reassign() {
     setText(
       out,
       `Moved ${ack.results.length - failed.length} of ${ids.length} to ${ctx.agentName(agentId)}.` +
-        (failed.length ? ` Not moved: ${failed.map((r) => `#${r.conversation_id} (${r.error.message})`).join(', ')}.` : ''),
+        (failed.length ? ` Not moved: ${failed.map((r) => `#${r.conversation_id} (${humanize(r.error.message, ctx.agentName)})`).join(', ')}.` : ''),
     );
     renderAll();
   } catch (e) {
-    setText(out, `Reassignment refused: ${e.message}`);
+    setText(out, `Reassignment refused: ${plainError(e, ctx.agentName)}`);
   }
 }
 

@@ -1,10 +1,11 @@
 // The open conversation's thread: messages, internal notes and replies not (yet) sent, in time
-// order, with who wrote each, its approval, its edits on the network and the message it
+// order, with who wrote each, when (relative, "5 min ago", the date on hover), a link to the
+// original post on the network, its approval, its edits on the network and the message it
 // answers (which may sit in another conversation).
 
 import { ctx, open } from './agent-state.js';
 import { openConversation } from './conversation.js';
-import { debounced, h, reconcile, when } from './util.js';
+import { debounced, h, NETWORK_NAME, reconcile, timeEl } from './util.js';
 
 /** A reply's status in words. */
 export const STATUS_TEXT = {
@@ -31,7 +32,7 @@ export function renderThread() {
     open.el.thread,
     items,
     // The quote line is part of the key: it can arrive after the message (refreshMessagesSoon).
-    (i) => `${i.key}:${i.reply?.status ?? i.r?.status ?? ''}${i.m?.replying_to ? ':q' : ''}:${i.m?.edited_at ?? ''}:${i.m?.deleted_at ?? ''}:${i.m?.agent_id ?? ''}`,
+    (i) => `${i.key}:${i.reply?.status ?? i.r?.status ?? ''}${i.m?.replying_to ? ':q' : ''}:${i.m?.edited_at ?? ''}:${i.m?.deleted_at ?? ''}:${i.m?.agent_id ?? ''}:${i.m?.permalink ? 'p' : ''}`,
     threadItem,
     () => {},
   );
@@ -73,15 +74,16 @@ function messageItem(m, reply) {
       'div',
       { class: 'meta small' },
       h('strong', {}, messageAuthor(m, reply)),
-      ` · ${m.visibility === 'public' ? 'public' : 'private'} · ${m.network} · `,
-      h('time', { datetime: m.sent_at }, when(m.sent_at)),
+      ` · ${m.visibility === 'public' ? 'public' : 'private'} · ${NETWORK_NAME[m.network] ?? m.network} · `,
+      timeEl(m.sent_at),
+      permalink(m),
       reply ? h('span', { class: 'badge ok' }, STATUS_TEXT.sent) : '',
       reply ? approvalNote(reply) : '',
       ORIGIN_TEXT[m.origin] ? h('span', { class: 'badge origin', dataset: { origin: m.origin } }, ORIGIN_TEXT[m.origin]) : '',
       m.edited_at && !m.deleted_at ? [' · ', editedButton(m)] : '',
     ),
     m.deleted_at
-      ? h('p', { class: 'text deleted muted' }, h('em', {}, `Deleted by ${m.direction === 'inbound' ? 'the customer' : 'the brand'} on the network `), h('time', { datetime: m.deleted_at }, when(m.deleted_at)))
+      ? h('p', { class: 'text deleted muted' }, h('em', {}, `Deleted by ${m.direction === 'inbound' ? 'the customer' : 'the brand'} on the network `), timeEl(m.deleted_at))
       : h('p', { class: 'text' }, m.text || ''),
     h('div', { class: 'revisions small', hidden: true }),
   );
@@ -91,7 +93,7 @@ function noteItem(n) {
   return h(
     'li',
     { class: 'note', dataset: { noteId: n.id } },
-    h('div', { class: 'meta small' }, h('strong', {}, `Note by ${ctx.agentName(n.agent_id)}`), ' · ', h('time', { datetime: n.created_at }, when(n.created_at))),
+    h('div', { class: 'meta small' }, h('strong', {}, `Internal note by ${ctx.agentName(n.agent_id)}`), ' · ', timeEl(n.created_at)),
     h('p', { class: 'text' }, n.text),
   );
 }
@@ -117,6 +119,20 @@ function replyItem(r) {
   );
 }
 
+/** "Open on X": the original post on the network, in a new tab, when the server can say where. */
+function permalink(m) {
+  if (!m.permalink || m.deleted_at) return '';
+  return [
+    ' · ',
+    h(
+      'a',
+      { class: 'permalink', href: m.permalink, target: '_blank', rel: 'noopener noreferrer' },
+      `Open on ${NETWORK_NAME[m.network] ?? m.network}`,
+      h('span', { class: 'visually-hidden' }, ' (opens in a new tab)'),
+    ),
+  ];
+}
+
 function messageAuthor(m, reply) {
   if (m.author_name) return m.author_name;
   if (m.direction === 'inbound') return 'Customer';
@@ -140,7 +156,8 @@ function editedButton(m) {
   return h(
     'button',
     { type: 'button', class: 'linklike small edited', 'aria-expanded': 'false', onclick: (e) => toggleRevisions(e.currentTarget, m) },
-    `edited ${when(m.edited_at)}`,
+    'edited ',
+    timeEl(m.edited_at),
   );
 }
 
@@ -156,7 +173,7 @@ async function toggleRevisions(button, m) {
     const revs = await ctx.api.get(`/api/v1/conversations/${open.id}/messages/${m.id}/revisions`);
     box.replaceChildren(
       h('p', { class: 'muted' }, 'Earlier versions:'),
-      h('ol', {}, revs.map((r) => h('li', {}, h('q', {}, r.text), ' · replaced ', h('time', { datetime: r.replaced_at }, when(r.replaced_at))))),
+      h('ol', {}, revs.map((r) => h('li', {}, h('q', {}, r.text), ' · replaced ', timeEl(r.replaced_at)))),
     );
     box.hidden = false;
     button.setAttribute('aria-expanded', 'true');

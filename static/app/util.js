@@ -91,6 +91,57 @@ export function breachText(dueAt, now = Date.now()) {
   return left >= 0 ? `breach in ${clock(left)}` : `breached ${clock(left)} ago`;
 }
 
+/** Date and time in the reader's locale, in full ("4 Dec 2026, 20:31:05"). */
+function absoluteTime(iso) {
+  if (!iso) return '';
+  return new Date(iso).toLocaleString([], { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+}
+
+/** How long ago, in words: "just now", "5 min ago", "3 h ago", "yesterday", "4 Dec". Future times read "in 5 min". */
+export function ago(iso, now = Date.now()) {
+  if (!iso) return '';
+  const t = Date.parse(iso);
+  const secs = Math.round((now - t) / 1000);
+  if (secs < 0) return secs > -45 ? 'just now' : `in ${shortSpan(-secs)}`;
+  if (secs < 45) return 'just now';
+  if (secs < 86400) return `${shortSpan(secs)} ago`;
+  const d = new Date(t);
+  const yesterday = new Date(now - 86400000);
+  if (d.toDateString() === yesterday.toDateString()) return `yesterday ${d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
+  const sameYear = d.getFullYear() === new Date(now).getFullYear();
+  return d.toLocaleDateString([], sameYear ? { day: 'numeric', month: 'short' } : { day: 'numeric', month: 'short', year: 'numeric' });
+}
+
+/** "5 min", "3 h", "2 d": one unit, for waits and ages shown in narrow places. */
+export function shortSpan(secs) {
+  const s = Math.max(0, Math.round(secs));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min`;
+  if (s < 86400) return `${Math.floor(s / 3600)} h`;
+  return `${Math.floor(s / 86400)} d`;
+}
+
+/** A <time> that reads relative ("5 min ago") with the full date on hover; kept fresh by refreshTimes(). */
+export function timeEl(iso, prefix = '') {
+  const el = h('time', { datetime: iso || '', title: absoluteTime(iso), class: 'rel', dataset: { prefix } });
+  el.textContent = `${prefix}${ago(iso)}`;
+  return el;
+}
+
+/** Moves every relative time under `root` on (the thread's "5 min ago" becomes "6 min ago"). */
+export function refreshTimes(root = document) {
+  const now = Date.now();
+  for (const el of root.querySelectorAll('time.rel')) setText(el, `${el.dataset.prefix || ''}${ago(el.getAttribute('datetime'), now)}`);
+}
+
+/** A sentiment score's bucket, as the queue's filter has it: below -0.05 negative, above 0.05 positive. */
+export function sentimentBucket(x) {
+  if (x === null || x === undefined) return null;
+  if (x < -0.05) return 'negative';
+  if (x > 0.05) return 'positive';
+  return 'neutral';
+}
+
 /** Local time of day for a timestamp, with the date when it is not today. */
 export function when(iso) {
   if (!iso) return '';
@@ -104,13 +155,10 @@ export function percent(x) {
   return x === null || x === undefined ? '—' : `${Math.round(x * 1000) / 10}%`;
 }
 
-/** A sentiment score (−1…1) in words, for people rather than machines. */
+/** A sentiment score (−1…1) in words, for people rather than machines (the queue filter's buckets). */
 export function sentimentLabel(x) {
   if (x === null || x === undefined) return 'unknown';
-  const v = Math.round(x * 100) / 100;
-  if (x <= -0.3) return `negative (${v})`;
-  if (x >= 0.3) return `positive (${v})`;
-  return `neutral (${v})`;
+  return `${sentimentBucket(x)} (${Math.round(x * 100) / 100})`;
 }
 
 /** The networks' names as people write them. */
@@ -172,18 +220,22 @@ export function batched(fn) {
 /**
  * Keeps a list element's children in the order of `items`, creating a row with `make(item)` for
  * new keys, updating existing ones with `update(row, item)`, and removing the rest. Rows are
- * moved, not rebuilt, so focus inside a row survives.
+ * moved, not rebuilt, so focus inside a row survives; rows that leave go first, so rows that stay
+ * in order are not moved at all (a list scrolled by a few rows only adds and drops those).
  */
 export function reconcile(list, items, key, make, update) {
+  const keys = items.map((item) => String(key(item)));
+  const keep = new Set(keys);
   const existing = new Map();
   for (const child of [...list.children]) {
-    if (child.dataset.key !== undefined) existing.set(child.dataset.key, child);
+    const k = child.dataset.key;
+    if (k === undefined) continue;
+    if (keep.has(k)) existing.set(k, child);
+    else child.remove();
   }
   let cursor = list.firstElementChild;
-  const keep = new Set();
-  for (const item of items) {
-    const k = String(key(item));
-    keep.add(k);
+  items.forEach((item, i) => {
+    const k = keys[i];
     let row = existing.get(k);
     if (!row) {
       row = make(item);
@@ -192,8 +244,5 @@ export function reconcile(list, items, key, make, update) {
     update(row, item);
     if (row !== cursor) list.insertBefore(row, cursor);
     else cursor = cursor.nextElementSibling;
-  }
-  for (const [k, row] of existing) {
-    if (!keep.has(k)) row.remove();
-  }
+  });
 }

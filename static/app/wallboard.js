@@ -7,6 +7,7 @@
 // brand chosen a tick only says "something changed" and the brand's figures are read again.
 
 import { ApiError, createApi, login } from './api.js';
+import { plainError } from './errors.js';
 import { LiveClient } from './live.js';
 import { $, brandLabel, compactDuration, duration, h, percent, reconcile, replaceChildren, setText, when } from './util.js';
 
@@ -56,7 +57,7 @@ async function onLogin(e) {
     $('#wb-password').value = '';
     start();
   } catch (err) {
-    setText($('#wb-login-error'), err.code === 'unauthorized' ? 'Wrong email or password.' : err.message);
+    setText($('#wb-login-error'), err.code === 'unauthorized' ? 'Wrong email or password.' : plainError(err));
   }
 }
 
@@ -194,7 +195,7 @@ async function refreshSoon() {
     if (wanted === brandId) show(data);
     fetchError = null;
   } catch (e) {
-    fetchError = `figures unavailable: ${e.message}`;
+    fetchError = `figures unavailable: ${plainError(e)}`;
     tick();
   } finally {
     fetching = false;

@@ -50,7 +50,13 @@ async fn a_queue_row_shows_the_newest_customer_words_and_loses_them_when_deleted
         "an event still carries the deleted post's snippet"
     );
 
-    // A message's link to the original post.
+    // A message's link to the original post, in its event as in the thread.
+    let logged = entity::event::Entity::find().all(&app.state.db).await?;
+    let message = logged.iter().find(|e| e.kind == "conversation.message").map(|e| e.payload.clone());
+    assert_eq!(
+        message.map(|p| p["message"]["permalink"].clone()),
+        Some(json!("https://x.com/i/web/status/1900000000000000001"))
+    );
     let detail = app.conversation(c).await;
     let links: Vec<&str> =
         detail["messages"].as_array().into_iter().flatten().filter_map(|m| m["permalink"].as_str()).collect();

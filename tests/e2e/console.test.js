@@ -152,7 +152,7 @@ test('approval round trip: a held reply is approved on the approver page and the
   const replies = await api(srv.base, 'GET', `/api/v1/conversations/${id}/replies`, { token: admin });
   assert.equal(replies.length, 1);
   assert.equal(replies[0].status, 'sent');
-  await screenshot(ana, 'agent-console', { copyTo: 'docs/img/console.png' });
+  await screenshot(ana, 'agent-console', { copyTo: 'docs/screenshots/approval-sent.png' });
 });
 
 test('a declared crisis shows its banner on an agent page, and goes when stood down', async () => {
@@ -242,9 +242,11 @@ test('an agent works a conversation from the keyboard: take next, viewers and ty
   await ana.waitForFunction(() => /refund/.test(document.querySelector('ul.tags').textContent));
   assert.deepEqual((await api(srv.base, 'GET', `/api/v1/conversations/${id}`, { token: admin })).conversation.tags, ['refund']);
 
-  // A note that mentions Bob reaches him at once, and shows in both threads.
-  await ana.fill('#note-text', '@bob can you check the booking history?');
-  await ana.click('form[aria-labelledby="notes-h"] button[type="submit"]');
+  // A note that mentions Bob reaches him at once, and shows in both threads. The composer writes
+  // notes too, in its "Internal note" mode (filling the box replaces the reply typed above).
+  await ana.click('label[for="mode-note"]');
+  await ana.fill('#reply-text', '@bob can you check the booking history?');
+  await ana.click('#send-reply');
   await bob.waitForFunction(() => /Ana Ruiz mentioned you/.test(document.querySelector('#toasts').textContent), null, { timeout: 3000 });
   await bob.waitForFunction(() => /check the booking history/.test(document.querySelector('#thread').textContent));
 

@@ -147,6 +147,9 @@ test('brand accounts: the console narrows its queue to one (kept across a reload
   // One account: nothing to choose.
   const one = await api(srv.base, 'GET', '/api/v1/brand-accounts', { token: bobToken });
   assert.equal(one.length, 1, `one brand account so far: ${JSON.stringify(one)}`);
+  // The brand account filter is one of the queue's filters (shown with the Filters button).
+  await bob.click('#filters-toggle');
+  await bob.waitForSelector('#queue-filters', { state: 'visible' });
   assert.equal(await bob.isVisible('#brand-filter-wrap'), false, 'no brand select with one account');
 
   // A second account appears with its first message; the console offers the choice at once.

@@ -182,10 +182,11 @@ export async function launchBrowser() {
 
 /**
  * A fresh browser context signed in to the console as `email`; page errors are collected in
- * `page.errors` so a test can assert the page never threw.
+ * `page.errors` so a test can assert the page never threw. `contextOptions` go to the browser
+ * context (e.g. `bypassCSP` to inject axe, `permissions`).
  */
-export async function consolePage(browser, base, email, password = PASSWORD, { hash = '', viewport = { width: 1440, height: 900 }, setup = null } = {}) {
-  const context = await browser.newContext({ viewport });
+export async function consolePage(browser, base, email, password = PASSWORD, { hash = '', viewport = { width: 1440, height: 900 }, setup = null, contextOptions = {} } = {}) {
+  const context = await browser.newContext({ viewport, ...contextOptions });
   const page = await context.newPage();
   watchErrors(page);
   if (setup) await setup(context, page);

@@ -107,7 +107,7 @@ test('the wallboard shows the live figures and changes when a message arrives, w
   await ingest(srv.base, { customer: 'lucia', name: 'Lucía Gómez', text: 'Mi vuelo a Madrid fue cancelado y nadie me ayuda. ¿Qué opciones tengo para volver a casa?' });
   await page.waitForFunction(() => /Spanish desk/.test(document.querySelector('#wb-team-rows').textContent), null, { timeout: 5000 });
 
-  await screenshot(page, 'wallboard', { copyTo: 'docs/img/wallboard.png' });
+  await screenshot(page, 'wallboard', { copyTo: 'docs/screenshots/wallboard.png' });
 });
 
 test('the wallboard takes its token from the URL and keeps it out of the address bar', async () => {

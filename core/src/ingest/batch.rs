@@ -570,6 +570,8 @@ fn events_of(input: &Walk<'_>, out: &Placed<'_>, message_ids: &HashMap<(i64, Str
                     "author_name": author_name(m),
                     "origin": m.origin,
                     "in_reply_to": m.in_reply_to,
+                    "platform_message_id": m.platform_message_id,
+                    "permalink": m.network.permalink(m.visibility, &m.platform_message_id),
                 }
             }),
         });

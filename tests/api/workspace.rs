@@ -214,3 +214,34 @@ async fn macros_fill_their_variables_for_the_conversation_and_the_agent() -> Tes
     assert_eq!((s, e["error"]["code"].as_str()), (400, Some("private_details")), "{e}");
     Ok(())
 }
+
+#[tokio::test]
+async fn a_message_edited_then_unsent_leaves_no_snippet_of_either_text() -> TestResult {
+    let app = crate::helpers::spawn_app().await;
+    let read = |name: &str| -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+        let doc: Value = serde_json::from_str(&std::fs::read_to_string(chorus_tests::fixture(&format!(
+            "networks/messenger/{name}.json"
+        )))?)?;
+        Ok(doc["payload"].to_string())
+    };
+    let (text, edit, unsend) = (read("text")?, read("message_edit")?, read("unsend")?);
+    for body in [&text, &edit] {
+        assert_eq!(app.post_meta(body).await.status(), 200);
+    }
+    let logged = entity::event::Entity::find().all(&app.state.db).await?;
+    use sea_orm::EntityTrait;
+    let snippets: Vec<String> = logged
+        .iter()
+        .filter(|e| e.kind == "queue.upsert")
+        .filter_map(|e| e.payload["snippet"].as_str().map(str::to_owned))
+        .collect();
+    assert!(snippets.iter().any(|s| s.ends_with("Can you check?")), "the first text was a row's snippet: {snippets:?}");
+    assert!(snippets.iter().any(|s| s.contains("9 days")), "the edit rewrote it live: {snippets:?}");
+    assert_eq!(app.post_meta(&unsend).await.status(), 200);
+    let logged = entity::event::Entity::find().all(&app.state.db).await?;
+    for e in &logged {
+        let p = e.payload.to_string();
+        assert!(!p.contains("still hasn't shipped"), "{} keeps the unsent words: {p}", e.kind);
+    }
+    Ok(())
+}

@@ -122,11 +122,14 @@ async fn change_message(
                 .col_expr(message::Column::EditedAt, Expr::value(Some(at)))
         }
         Change::Deleted => {
+            // Every text it had: a queue row showed the snippet of whichever was newest then.
+            let mut texts: Vec<String> = revisions(txn, m.id).await?.into_iter().map(|r| r.text).collect();
+            texts.push(m.text.clone());
             message_revision::Entity::delete_many()
                 .filter(message_revision::Column::MessageId.eq(m.id))
                 .exec(txn)
                 .await?;
-            scrub_copies(txn, &m).await?;
+            scrub_copies(txn, &m, &texts).await?;
             update
                 .col_expr(message::Column::Text, Expr::value(String::new()))
                 .col_expr(message::Column::DeletedAt, Expr::value(Some(at)))
@@ -139,9 +142,11 @@ async fn change_message(
 /// `resume_from` and for delivery to subscribers): the message itself in message events, and
 /// its snippet in every conversation summary written while it was the newest (queue updates,
 /// escalations, approvals). A deleted message's copies lose its words too.
-async fn scrub_copies(txn: &impl sea_orm::ConnectionTrait, m: &message::Model) -> Result<(), DbErr> {
+/// `texts`: every text the message had (its edits' earlier texts, then the last).
+async fn scrub_copies(txn: &impl sea_orm::ConnectionTrait, m: &message::Model, texts: &[String]) -> Result<(), DbErr> {
     use entity::{event, webhook_delivery};
-    let words = Withdrawn { id: m.id, snippet: crate::conversations::snippet::of(&m.text) };
+    let words =
+        Withdrawn { id: m.id, snippets: texts.iter().filter_map(|t| crate::conversations::snippet::of(t)).collect() };
     let events = event::Entity::find().filter(event::Column::ConversationId.eq(m.conversation_id)).all(txn).await?;
     for e in events {
         let mut payload = e.payload.clone();
@@ -169,10 +174,10 @@ async fn scrub_copies(txn: &impl sea_orm::ConnectionTrait, m: &message::Model) -
     Ok(())
 }
 
-/// A deleted message: its id, and the snippet summaries showed of it.
+/// A deleted message: its id, and the snippets summaries showed of it (one per text it had).
 struct Withdrawn {
     id: i64,
-    snippet: Option<String>,
+    snippets: Vec<String>,
 }
 
 /// Empties the text of the withdrawn message wherever `v` carries it (`message` of an event, or
@@ -188,7 +193,7 @@ fn scrub(v: &mut serde_json::Value, w: &Withdrawn) -> bool {
                         *text = json!("");
                         changed = true;
                     }
-                } else if key == "snippet" && w.snippet.is_some() && child.as_str() == w.snippet.as_deref() {
+                } else if key == "snippet" && child.as_str().is_some_and(|s| w.snippets.iter().any(|t| t == s)) {
                     *child = serde_json::Value::Null;
                     changed = true;
                 } else {
@@ -217,4 +222,31 @@ pub async fn revisions(
         .order_by_asc(message_revision::Column::Id)
         .all(db)
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deleted_message_leaves_no_snippet_of_any_text_it_had() {
+        let w = Withdrawn { id: 7, snippets: vec!["first words".into(), "edited words".into()] };
+        let mut events = json!([
+            {"id": 1, "snippet": "first words", "customer_name": "Dana"},
+            {"conversation": {"id": 1, "snippet": "edited words"}},
+            {"message": {"id": 7, "text": "edited words"}},
+            {"id": 1, "snippet": "someone else's newer words"},
+        ]);
+        assert!(scrub(&mut events, &w));
+        assert_eq!(
+            events,
+            json!([
+                {"id": 1, "snippet": null, "customer_name": "Dana"},
+                {"conversation": {"id": 1, "snippet": null}},
+                {"message": {"id": 7, "text": ""}},
+                {"id": 1, "snippet": "someone else's newer words"},
+            ])
+        );
+        assert!(!scrub(&mut events, &w), "nothing left to scrub");
+    }
 }

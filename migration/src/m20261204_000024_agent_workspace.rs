@@ -18,7 +18,10 @@ pub struct Migration;
 
 /// Fills the new columns from what is stored (the same rule ingest applies from now on).
 const BACKFILL: [&str; 2] = [
-    "UPDATE conversations SET snippet = (SELECT substr(m.text, 1, 160) FROM messages m \
+    // On one line (line breaks and tabs as spaces; runs of spaces are left, which ingest's rule
+    // collapses), blank as NULL: the same functions on SQLite and PostgreSQL.
+    "UPDATE conversations SET snippet = (SELECT nullif(substr(trim(replace(replace(replace(m.text, \
+     '\r', ' '), '\n', ' '), '\t', ' ')), 1, 160), '') FROM messages m \
      WHERE m.conversation_id = conversations.id AND m.direction = 'inbound' AND m.deleted_at IS NULL \
      AND m.text <> '' ORDER BY m.sent_at DESC, m.id DESC LIMIT 1)",
     "UPDATE conversations SET customer_handle = (SELECT ci.handle FROM customer_identities ci \

@@ -13,8 +13,24 @@ pub const MAX_CHARS: usize = 160;
 /// What a queue row shows of a customer message: its first [`MAX_CHARS`] characters on one
 /// line; `None` for a message without text (a sticker, an attachment, a deleted post).
 pub fn of(text: &str) -> Option<String> {
-    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    (!one_line.is_empty()).then(|| one_line.chars().take(MAX_CHARS).collect())
+    // Runs once per customer message on the ingest path: stops at the cut instead of
+    // collapsing a whole 20,000-character text first.
+    let mut out = String::with_capacity(MAX_CHARS);
+    let mut n = 0;
+    for word in text.split_whitespace() {
+        if n > 0 {
+            if n == MAX_CHARS {
+                break;
+            }
+            out.push(' ');
+            n += 1;
+        }
+        for c in word.chars().take(MAX_CHARS - n) {
+            out.push(c);
+            n += 1;
+        }
+    }
+    (n > 0).then_some(out)
 }
 
 /// Sets a conversation's snippet again from its newest customer message that still has words;
@@ -57,5 +73,9 @@ mod tests {
         assert_eq!(of(" \n "), None);
         let long = "é".repeat(500);
         assert_eq!(of(&long).map(|s| s.chars().count()), Some(MAX_CHARS));
+        // The cut is the first MAX_CHARS characters of the text on one line.
+        let words = "ab  cd\n".repeat(100);
+        let collapsed: String = words.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(of(&words), Some(collapsed.chars().take(MAX_CHARS).collect()));
     }
 }

@@ -86,7 +86,7 @@ pub enum AgentAction {
         name: String,
         /// Roles (repeatable): agent, supervisor, approver (PR), legal, admin, wallboard.
         #[arg(long = "role")]
-        roles: Vec<String>,
+        roles: Vec<chorus_core::auth::Role>,
         /// Password (else read from CHORUS_AGENT_PASSWORD, else generated and printed).
         #[arg(long, env = "CHORUS_AGENT_PASSWORD", hide_env_values = true)]
         password: Option<String>,
@@ -244,7 +244,7 @@ async fn agent(settings: Settings, action: AgentAction) -> anyhow::Result<()> {
                     a.id,
                     a.email,
                     a.name,
-                    a.roles.join(","),
+                    a.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","),
                     if a.active { "active" } else { "disabled" }
                 );
             }

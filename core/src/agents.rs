@@ -8,12 +8,9 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::auth::password;
+use crate::auth::{Role, password};
 use crate::error::Error;
 use crate::events::{NewEvent, kind};
-
-/// The roles Chorus knows; what each may do is the table in [`crate::auth::permissions`].
-pub const ROLES: &[&str] = &["agent", "supervisor", "approver", "legal", "admin", "wallboard"];
 
 /// The public view of an agent (never the password hash).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
@@ -25,7 +22,7 @@ pub struct AgentView {
     /// Display name.
     pub name: String,
     /// Roles, e.g. `["agent"]`, `["admin"]`.
-    pub roles: Vec<String>,
+    pub roles: Vec<Role>,
     /// Skills; `network:<name>` and `category:<name>` route `next` and auto-assignment, e.g.
     /// `["network:x", "category:billing", "spanish"]`.
     pub skills: Vec<String>,
@@ -45,7 +42,7 @@ impl From<agent::Model> for AgentView {
     fn from(m: agent::Model) -> Self {
         Self {
             id: m.id,
-            roles: strings(&m.roles),
+            roles: Role::parse_stored(&m.roles),
             skills: strings(&m.skills),
             email: m.email,
             name: m.name,
@@ -68,13 +65,20 @@ pub struct NewAgent {
     pub password: String,
     /// Roles; defaults to `["agent"]`.
     #[serde(default)]
-    pub roles: Vec<String>,
+    pub roles: Vec<Role>,
     /// Skills (`network:<name>` and `category:<name>` route work; others are for people).
     #[serde(default)]
     pub skills: Vec<String>,
     /// Capacity; defaults to 5.
     #[serde(default)]
     pub capacity: Option<i32>,
+}
+
+/// Roles as they are stored: in [`Role::ALL`]'s order, each once.
+fn stored_order(mut roles: Vec<Role>) -> Vec<Role> {
+    roles.sort_unstable();
+    roles.dedup();
+    roles
 }
 
 /// Lowercases and trims an email so logins are case-insensitive.
@@ -91,9 +95,6 @@ fn validate(new: &NewAgent) -> Result<(), Error> {
         return Err(Error::Validation("name must be 1 to 200 characters".into()));
     }
     password::check_strength(&new.password).map_err(|m| Error::Validation(m.into()))?;
-    if let Some(bad) = new.roles.iter().find(|r| !ROLES.contains(&r.as_str())) {
-        return Err(Error::Validation(format!("unknown role {bad:?}; known: {}", ROLES.join(", "))));
-    }
     if matches!(new.capacity, Some(c) if !(0..=1000).contains(&c)) {
         return Err(Error::Validation("capacity must be between 0 and 1000".into()));
     }
@@ -108,7 +109,7 @@ pub async fn create(db: &impl ConnectionTrait, new: NewAgent) -> Result<AgentVie
     if agent::Entity::find().filter(agent::Column::Email.eq(&email)).one(db).await?.is_some() {
         return Err(Error::Conflict(format!("an agent with email {email} already exists")));
     }
-    let roles = if new.roles.is_empty() { vec!["agent".to_owned()] } else { new.roles };
+    let roles = if new.roles.is_empty() { vec![Role::Agent] } else { stored_order(new.roles) };
     let now = Utc::now();
     let model = agent::ActiveModel {
         email: Set(email),
@@ -144,7 +145,7 @@ pub struct AgentPatch {
     pub name: Option<String>,
     /// Roles (replaces them all; at least one).
     #[serde(default)]
-    pub roles: Option<Vec<String>>,
+    pub roles: Option<Vec<Role>>,
     /// Skills (replaces them all).
     #[serde(default)]
     pub skills: Option<Vec<String>>,
@@ -162,13 +163,10 @@ fn validate_patch(p: &AgentPatch, me: i64, id: i64) -> Result<(), Error> {
     {
         return Err(Error::Validation("name must be 1 to 200 characters".into()));
     }
-    if let Some(roles) = &p.roles {
-        if roles.is_empty() || roles.len() > ROLES.len() {
-            return Err(Error::Validation("give 1 to 6 roles".into()));
-        }
-        if let Some(bad) = roles.iter().find(|r| !ROLES.contains(&r.as_str())) {
-            return Err(Error::Validation(format!("unknown role {bad:?}; known: {}", ROLES.join(", "))));
-        }
+    if let Some(roles) = &p.roles
+        && (roles.is_empty() || roles.len() > Role::ALL.len())
+    {
+        return Err(Error::Validation(format!("give 1 to {} roles", Role::ALL.len())));
     }
     if let Some(skills) = &p.skills
         && (skills.len() > 100 || skills.iter().any(|s| s.trim().is_empty() || s.chars().count() > 100))
@@ -179,7 +177,7 @@ fn validate_patch(p: &AgentPatch, me: i64, id: i64) -> Result<(), Error> {
         return Err(Error::Validation("capacity must be between 0 and 1000".into()));
     }
     // An admin locking themselves out would leave nobody to undo it.
-    if me == id && (p.active == Some(false) || p.roles.as_ref().is_some_and(|r| !r.iter().any(|r| r == "admin"))) {
+    if me == id && (p.active == Some(false) || p.roles.as_ref().is_some_and(|r| !r.contains(&Role::Admin))) {
         return Err(Error::Validation("you cannot disable yourself or give up your own admin role".into()));
     }
     Ok(())
@@ -202,10 +200,8 @@ pub async fn update(
     if let Some(n) = patch.name {
         am.name = Set(n.trim().to_owned());
     }
-    if let Some(mut r) = patch.roles {
-        r.sort_by_key(|r| ROLES.iter().position(|k| k == r));
-        r.dedup();
-        am.roles = Set(serde_json::json!(r));
+    if let Some(r) = patch.roles {
+        am.roles = Set(serde_json::json!(stored_order(r)));
     }
     if let Some(s) = patch.skills {
         am.skills = Set(serde_json::json!(s));
@@ -287,7 +283,7 @@ pub async fn ensure_first_admin(
             email: FIRST_ADMIN_EMAIL.into(),
             name: "Administrator".into(),
             password: password.clone(),
-            roles: vec!["admin".into()],
+            roles: vec![Role::Admin],
             skills: vec![],
             capacity: Some(5),
         },

@@ -20,6 +20,7 @@ use utoipa::ToSchema;
 
 use crate::coord::Coordinator;
 use crate::error::Error;
+use crate::ids::ConversationId;
 use crate::live::{Live, wire_entry};
 
 /// What an erasure removed.
@@ -359,8 +360,8 @@ async fn forget_live(live: &Live, convs: &[i64], people: &[i64]) {
     let mut entries = Vec::with_capacity(convs.len() + 1);
     entries.push(forget.entry());
     for &c in convs {
-        if let Ok(Some(h)) = live.coord.holder(c).await
-            && let Err(e) = live.coord.release(c, h.agent_id, h.token).await
+        if let Ok(Some(h)) = live.coord.holder(ConversationId(c)).await
+            && let Err(e) = live.coord.release(ConversationId(c), h.agent_id, h.token).await
         {
             tracing::warn!(conversation_id = c, error.message = %e, "releasing an erased conversation's claim failed");
         }

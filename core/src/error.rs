@@ -30,7 +30,7 @@ pub enum Error {
     Conflict(String),
     /// Another agent holds the conversation.
     #[error("conversation is claimed by agent {0}")]
-    AlreadyClaimed(i64),
+    AlreadyClaimed(crate::ids::AgentId),
     /// The caller's claim is gone: its fencing token is older than the newest one seen.
     #[error("your claim on this conversation is no longer valid (a newer claim exists)")]
     StaleClaim,

@@ -12,8 +12,8 @@
 //!
 //! Inside this crate, from the bottom up:
 //!
-//! - Foundations: [`db`], [`error`] (the one domain error type), [`network`] (the words for a
-//!   message on its network), [`signature`] (HMAC-SHA256, in and out), [`prom`], [`retry`],
+//! - Foundations: [`db`], [`error`] (the one domain error type), [`ids`] (typed ids and fencing
+//!   tokens), [`network`] (the words for a message on its network), [`signature`] (HMAC-SHA256, in and out), [`prom`], [`retry`],
 //!   [`tls`], [`cached`].
 //! - The record: [`audit`] (who did what, written inside the work's own transaction),
 //!   [`events`] (what every client sees, published with the commit that caused it).
@@ -53,6 +53,7 @@ pub mod escalations;
 pub mod events;
 pub mod example_responses;
 pub mod export;
+pub mod ids;
 pub mod ingest;
 pub mod listening;
 pub mod live;

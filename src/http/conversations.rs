@@ -12,6 +12,7 @@ use chorus_core::conversations::actions;
 use chorus_core::conversations::claims::{self, ClaimView};
 use chorus_core::conversations::{self, ListQuery, NoteView, Page};
 use chorus_core::detail::Detail;
+use chorus_core::ids::{AgentId, ConversationId, FenceToken};
 use chorus_core::state::AppState;
 
 /// Conversations of a view, a page at a time.
@@ -88,7 +89,7 @@ pub async fn claim(
     req: HttpRequest,
     state: web::Data<AppState>,
     who: Authed<can::WorkConversations>,
-    id: web::Path<i64>,
+    id: web::Path<ConversationId>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let audit = super::audit_entry(&req, &who, "conversation.claim", "conversation", id);
@@ -101,7 +102,8 @@ pub async fn claim(
 #[serde(deny_unknown_fields)]
 pub struct FenceRequest {
     /// The token the claim returned.
-    pub fence_token: i64,
+    #[schema(value_type = i64)]
+    pub fence_token: FenceToken,
 }
 
 /// Give a conversation back to the queue.
@@ -114,18 +116,12 @@ pub async fn release(
     req: HttpRequest,
     state: web::Data<AppState>,
     who: Authed<can::WorkConversations>,
-    id: web::Path<i64>,
+    id: web::Path<ConversationId>,
     body: web::Json<FenceRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let audit = super::audit_entry(&req, &who, "conversation.release", "conversation", id);
-    claims::release(
-        &state.db,
-        &state.live,
-        claims::Held { conversation_id: id, agent_id: who.agent.id, fence_token: body.fence_token },
-        audit,
-    )
-    .await?;
+    claims::release(&state.db, &state.live, claims::Held::by(&who.agent, id, body.fence_token), audit).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -134,7 +130,8 @@ pub async fn release(
 #[serde(deny_unknown_fields)]
 pub struct ReassignRequest {
     /// The agent who takes it over.
-    pub agent_id: i64,
+    #[schema(value_type = i64)]
+    pub agent_id: AgentId,
 }
 
 /// Move a conversation to another agent (supervisor): a forced transfer with a new token; the
@@ -148,7 +145,7 @@ pub async fn reassign(
     req: HttpRequest,
     state: web::Data<AppState>,
     who: Authed<can::AssignConversations>,
-    id: web::Path<i64>,
+    id: web::Path<ConversationId>,
     body: web::Json<ReassignRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
@@ -253,9 +250,11 @@ pub async fn move_to_team(
 #[serde(deny_unknown_fields)]
 pub struct BulkReassignRequest {
     /// The conversations (1 to 500).
-    pub conversation_ids: Vec<i64>,
+    #[schema(value_type = Vec<i64>)]
+    pub conversation_ids: Vec<ConversationId>,
     /// The agent who takes them over.
-    pub agent_id: i64,
+    #[schema(value_type = i64)]
+    pub agent_id: AgentId,
 }
 
 /// Move many conversations to one agent (supervisor, during a spike): each is its own forced
@@ -287,12 +286,12 @@ pub async fn resolve(
     req: HttpRequest,
     state: web::Data<AppState>,
     who: Authed<can::WorkConversations>,
-    id: web::Path<i64>,
+    id: web::Path<ConversationId>,
     body: web::Json<FenceRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let audit = super::audit_entry(&req, &who, "conversation.resolve", "conversation", id);
-    let held = claims::Held { conversation_id: id, agent_id: who.agent.id, fence_token: body.fence_token };
+    let held = claims::Held::by(&who.agent, id, body.fence_token);
     let summary = actions::resolve(&state.db, &state.live, held, audit).await?;
     Ok(HttpResponse::Ok().json(summary))
 }
@@ -302,7 +301,8 @@ pub async fn resolve(
 #[serde(deny_unknown_fields)]
 pub struct StatusRequest {
     /// The token the claim returned.
-    pub fence_token: i64,
+    #[schema(value_type = i64)]
+    pub fence_token: FenceToken,
     /// `open` or `pending` (resolve with the resolve endpoint).
     pub status: String,
 }
@@ -319,12 +319,12 @@ pub async fn status(
     req: HttpRequest,
     state: web::Data<AppState>,
     who: Authed<can::WorkConversations>,
-    id: web::Path<i64>,
+    id: web::Path<ConversationId>,
     body: web::Json<StatusRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let audit = super::audit_entry(&req, &who, "conversation.status", "conversation", id);
-    let held = claims::Held { conversation_id: id, agent_id: who.agent.id, fence_token: body.fence_token };
+    let held = claims::Held::by(&who.agent, id, body.fence_token);
     let summary = actions::set_status(&state.db, &state.live, held, &body.status, audit).await?;
     Ok(HttpResponse::Ok().json(summary))
 }
@@ -334,7 +334,8 @@ pub async fn status(
 #[serde(deny_unknown_fields)]
 pub struct TagsRequest {
     /// The token the claim returned.
-    pub fence_token: i64,
+    #[schema(value_type = i64)]
+    pub fence_token: FenceToken,
     /// Tags to add (lower-cased, 1 to 64 characters).
     #[serde(default)]
     pub add: Vec<String>,
@@ -360,13 +361,13 @@ pub async fn tags(
     req: HttpRequest,
     state: web::Data<AppState>,
     who: Authed<can::WorkConversations>,
-    id: web::Path<i64>,
+    id: web::Path<ConversationId>,
     body: web::Json<TagsRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let id = id.into_inner();
     let audit = super::audit_entry(&req, &who, "conversation.tags", "conversation", id);
     let edit = actions::TagEdit { add: &body.add, remove: &body.remove };
-    let held = claims::Held { conversation_id: id, agent_id: who.agent.id, fence_token: body.fence_token };
+    let held = claims::Held::by(&who.agent, id, body.fence_token);
     let tags = actions::tag(&state.db, &state.live, held, edit, audit).await?;
     let out = TagsResponse { tags };
     Ok(HttpResponse::Ok().json(out))

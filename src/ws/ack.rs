@@ -11,6 +11,8 @@ use chorus_core::replies::ReplyView;
 use serde::Serialize;
 use serde_json::Value;
 
+use chorus_core::ids::{AgentId, ConversationId};
+
 /// The fields of an `ack`.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
@@ -41,7 +43,7 @@ pub enum Ack {
     /// `release`: the conversation given back.
     Released {
         /// The conversation.
-        conversation_id: i64,
+        conversation_id: ConversationId,
     },
     /// `next`: the claim and its conversation, or two nulls when nothing waits.
     Next {
@@ -85,16 +87,16 @@ pub enum Ack {
     /// `viewing`: who has the conversation open.
     Viewers {
         /// The conversation.
-        conversation_id: i64,
+        conversation_id: ConversationId,
         /// The agents viewing it.
-        viewers: Vec<i64>,
+        viewers: Vec<AgentId>,
     },
     /// `typing`: who is typing in it.
     Typing {
         /// The conversation.
-        conversation_id: i64,
+        conversation_id: ConversationId,
         /// The agents typing.
-        typing: Vec<i64>,
+        typing: Vec<AgentId>,
     },
     /// `presence`: the status set.
     Presence {
@@ -135,7 +137,8 @@ mod tests {
 
     #[test]
     fn acks_carry_their_fields_beside_type_and_id() -> Result<(), serde_json::Error> {
-        let pong: Value = serde_json::from_str(&frame(&json!(7), &Ack::Released { conversation_id: 12 }))?;
+        let pong: Value =
+            serde_json::from_str(&frame(&json!(7), &Ack::Released { conversation_id: ConversationId(12) }))?;
         assert_eq!(pong, json!({"type": "ack", "id": 7, "conversation_id": 12}));
         let next: Value = serde_json::from_str(&frame(&json!("a"), &Ack::Next { claim: None, conversation: None }))?;
         assert_eq!(next, json!({"type": "ack", "id": "a", "claim": null, "conversation": null}));

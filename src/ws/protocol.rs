@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use crate::http::error::ApiError;
 use chorus_core::auth::Permission;
+use chorus_core::ids::{AgentId, ConversationId, FenceToken};
 
 /// Presence an agent can set for themselves (`offline` is what closing the session means).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -52,14 +53,14 @@ pub enum Command {
     /// Claim a conversation (or renew one's own claim).
     Claim {
         /// The conversation.
-        conversation_id: i64,
+        conversation_id: ConversationId,
     },
     /// Give a conversation back to the queue.
     Release {
         /// The conversation.
-        conversation_id: i64,
+        conversation_id: ConversationId,
         /// The claim's token.
-        fence_token: i64,
+        fence_token: FenceToken,
     },
     /// Take the best unassigned conversation for me.
     Next {},
@@ -67,35 +68,35 @@ pub enum Command {
     Reassign {
         /// One conversation…
         #[serde(default)]
-        conversation_id: Option<i64>,
+        conversation_id: Option<ConversationId>,
         /// …or many.
         #[serde(default)]
-        conversation_ids: Vec<i64>,
+        conversation_ids: Vec<ConversationId>,
         /// The agent who takes them over.
-        agent_id: i64,
+        agent_id: AgentId,
     },
     /// Resolve a conversation one holds.
     Resolve {
         /// The conversation.
-        conversation_id: i64,
+        conversation_id: ConversationId,
         /// The claim's token.
-        fence_token: i64,
+        fence_token: FenceToken,
     },
     /// Set the status (`open` or `pending`) of a conversation one holds.
     Status {
         /// The conversation.
-        conversation_id: i64,
+        conversation_id: ConversationId,
         /// The claim's token.
-        fence_token: i64,
+        fence_token: FenceToken,
         /// `open` or `pending`.
         status: String,
     },
     /// Change tags of a conversation one holds.
     Tags {
         /// The conversation.
-        conversation_id: i64,
+        conversation_id: ConversationId,
         /// The claim's token.
-        fence_token: i64,
+        fence_token: FenceToken,
         /// Tags to add.
         #[serde(default)]
         add: Vec<String>,
@@ -106,9 +107,9 @@ pub enum Command {
     /// Reply (public or private) on a conversation one holds; see `POST …/replies`.
     Reply {
         /// The conversation.
-        conversation_id: i64,
+        conversation_id: ConversationId,
         /// The claim's token.
-        fence_token: i64,
+        fence_token: FenceToken,
         /// What to say.
         text: String,
         /// `public` or `private`.
@@ -140,9 +141,9 @@ pub enum Command {
     /// Escalate a conversation one holds; see `POST …/escalate`.
     Escalate {
         /// The conversation.
-        conversation_id: i64,
+        conversation_id: ConversationId,
         /// The claim's token.
-        fence_token: i64,
+        fence_token: FenceToken,
         /// `team_lead`, `pr`, `legal` or `team`.
         group: String,
         /// For `team`: the team.
@@ -155,21 +156,21 @@ pub enum Command {
     #[serde(rename = "escalation.return")]
     EscalationReturn {
         /// The conversation.
-        conversation_id: i64,
+        conversation_id: ConversationId,
         /// What the agent should know or do.
         note: String,
     },
     /// Add an internal note.
     Note {
         /// The conversation.
-        conversation_id: i64,
+        conversation_id: ConversationId,
         /// The note.
         text: String,
     },
     /// I have this conversation open (or closed it, with `on: false`).
     Viewing {
         /// The conversation.
-        conversation_id: i64,
+        conversation_id: ConversationId,
         /// Open (default) or closed.
         #[serde(default = "yes")]
         on: bool,
@@ -177,7 +178,7 @@ pub enum Command {
     /// I am typing in this conversation (or stopped).
     Typing {
         /// The conversation.
-        conversation_id: i64,
+        conversation_id: ConversationId,
         /// Typing (default) or stopped.
         #[serde(default = "yes")]
         on: bool,
@@ -255,7 +256,7 @@ mod tests {
     fn parses_commands_and_keeps_the_id_of_bad_ones() {
         let (id, cmd) = parse(r#"{"id":"c1","type":"claim","conversation_id":7}"#);
         assert_eq!(id, json!("c1"));
-        assert!(matches!(cmd, Ok(Command::Claim { conversation_id: 7 })));
+        assert!(matches!(cmd, Ok(Command::Claim { conversation_id: ConversationId(7) })));
         let (id, cmd) = parse(r#"{"id":3,"type":"next"}"#);
         assert_eq!(id, json!(3));
         assert!(matches!(cmd, Ok(Command::Next {})));

@@ -22,6 +22,7 @@ use chorus_core::conversations::{self, ListQuery, actions, claims};
 use chorus_core::coord::{Coordinator, Marker};
 use chorus_core::escalations::NewEscalation;
 use chorus_core::events::kind;
+use chorus_core::ids::{AgentId, ConversationId};
 use chorus_core::live::{LiveEvent, SessionId, batch_frame, topics, wire_entry};
 use chorus_core::metrics::handling::{self, HandlingClock};
 use chorus_core::replies::NewReply;
@@ -64,7 +65,7 @@ struct Session {
     agent: AgentView,
     id: SessionId,
     ws: actix_ws::Session,
-    viewing: BTreeSet<i64>,
+    viewing: BTreeSet<ConversationId>,
     status: Status,
     /// The client's address, for the audit trail of what it does.
     ip: Option<std::net::IpAddr>,
@@ -399,9 +400,14 @@ impl Session {
         }
     }
 
+    /// The agent this session is.
+    fn agent_id(&self) -> AgentId {
+        AgentId(self.agent.id)
+    }
+
     /// The audit entry of conversation work done over the socket: written by the work itself,
     /// in its transaction, with what changed as `after` (as the REST routes do).
-    fn audit(&self, action: &str, conversation_id: i64) -> chorus_core::audit::Entry {
+    fn audit(&self, action: &str, conversation_id: impl std::fmt::Display) -> chorus_core::audit::Entry {
         chorus_core::audit::Entry {
             actor: format!("agent:{}", self.agent.id),
             action: action.into(),
@@ -426,7 +432,7 @@ impl Session {
     /// Writes the handling time settled so far.
     async fn settle_handling(&mut self) {
         let settled = self.handling.take();
-        if let Err(e) = handling::settle(&self.state.db, self.agent.id, &settled).await {
+        if let Err(e) = handling::settle(&self.state.db, self.agent_id(), &settled).await {
             tracing::warn!(error.message = %e, "recording handling time failed");
         }
     }
@@ -492,9 +498,9 @@ impl Session {
     }
 
     /// Updates a viewers/typing set and tells the conversation's subscribers.
-    async fn mark(&self, marker: Marker, conversation_id: i64, on: bool) -> Result<Vec<i64>, ApiError> {
+    async fn mark(&self, marker: Marker, conversation_id: ConversationId, on: bool) -> Result<Vec<AgentId>, ApiError> {
         let members =
-            self.state.coord.mark(marker, conversation_id, self.agent.id, on, self.marker_ttl(marker)).await?;
+            self.state.coord.mark(marker, conversation_id, self.agent_id(), on, self.marker_ttl(marker)).await?;
         let (kind_name, data) = match marker {
             Marker::Viewers => {
                 (kind::CONVERSATION_VIEWERS, json!({"conversation_id": conversation_id, "viewers": members}))
@@ -504,7 +510,7 @@ impl Session {
                 json!({"conversation_id": conversation_id, "agent_id": self.agent.id, "typing": on, "typists": members}),
             ),
         };
-        self.state.live.publish_entries(vec![wire_entry(kind_name, Some(conversation_id), data)]);
+        self.state.live.publish_entries(vec![wire_entry(kind_name, Some(conversation_id.get()), data)]);
         Ok(members)
     }
 
@@ -518,7 +524,7 @@ impl Session {
     async fn presence_doc(&self, status: &str, load: Option<usize>) -> Value {
         let load = match load {
             Some(n) => Some(n),
-            None => self.state.coord.held(self.agent.id).await.map(|h| h.len()).ok(),
+            None => self.state.coord.held(self.agent_id()).await.map(|h| h.len()).ok(),
         };
         json!({
             "agent_id": self.agent.id,
@@ -533,7 +539,7 @@ impl Session {
     /// Whether this session is someone who takes work: a wallboard screen is not an agent on
     /// the floor, so it has no presence (and does not count as online or available).
     fn on_the_floor(&self) -> bool {
-        self.agent.roles.iter().any(|r| r != "wallboard")
+        self.agent.roles.iter().any(|&r| r != chorus_core::auth::Role::Wallboard)
     }
 
     /// Records presence and tells the `presence` topic; `load` when the caller knows it.
@@ -542,7 +548,7 @@ impl Session {
             return;
         }
         let doc = self.presence_doc(self.status.as_str(), load).await;
-        if let Err(e) = self.state.coord.set_presence(self.agent.id, doc.to_string(), self.presence_ttl()).await {
+        if let Err(e) = self.state.coord.set_presence(self.agent_id(), doc.to_string(), self.presence_ttl()).await {
             tracing::warn!(error.message = %e, "recording presence failed");
         }
         self.state.live.publish_entries(vec![wire_entry(kind::PRESENCE_CHANGED, None, doc)]);
@@ -551,7 +557,7 @@ impl Session {
     /// Renews the leases of every conversation the agent holds; their number, when known.
     async fn renew_claims(&self) -> Option<usize> {
         let lease = Duration::from_secs(self.state.settings.claim_lease_secs);
-        match claims::renew(&self.state.db, &self.state.live, self.agent.id, lease).await {
+        match claims::renew(&self.state.db, &self.state.live, self.agent_id(), lease).await {
             Ok(n) => Some(n as usize),
             Err(e) => {
                 tracing::warn!(error.message = %e, "renewing leases failed");
@@ -565,14 +571,14 @@ impl Session {
     async fn heartbeat(&self) {
         let coord = &self.state.coord;
         if self.on_the_floor() {
-            let load = self.state.live.loads.get(self.agent.id).map(|n| n as usize);
+            let load = self.state.live.loads.get(self.agent_id()).map(|n| n as usize);
             let doc = self.presence_doc(self.status.as_str(), load).await;
-            if let Err(e) = coord.set_presence(self.agent.id, doc.to_string(), self.presence_ttl()).await {
+            if let Err(e) = coord.set_presence(self.agent_id(), doc.to_string(), self.presence_ttl()).await {
                 tracing::warn!(error.message = %e, "refreshing presence failed");
             }
         }
         for &c in &self.viewing {
-            let _ = coord.mark(Marker::Viewers, c, self.agent.id, true, self.presence_ttl()).await;
+            let _ = coord.mark(Marker::Viewers, c, self.agent_id(), true, self.presence_ttl()).await;
         }
     }
 
@@ -586,7 +592,7 @@ impl Session {
             let _ = self.mark(Marker::Viewers, c, false).await;
         }
         if hub.sessions_of(self.agent.id) == 0 && self.on_the_floor() {
-            let _ = self.state.coord.clear_presence(self.agent.id).await;
+            let _ = self.state.coord.clear_presence(self.agent_id()).await;
             let doc = self.presence_doc("offline", None).await;
             self.state.live.publish_entries(vec![wire_entry(kind::PRESENCE_CHANGED, None, doc)]);
         }
@@ -615,11 +621,11 @@ impl Session {
 #[derive(Clone, Copy)]
 enum Activity {
     /// Working on this conversation.
-    On(i64),
+    On(ConversationId),
     /// Stopped working on it.
-    Off(i64),
+    Off(ConversationId),
     /// Resolving it: stop and settle before the resolution is written.
-    Ends(i64),
+    Ends(ConversationId),
     /// Nothing to do with a conversation.
     None,
 }

@@ -7,16 +7,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chorus_core::coord::{CoordError, Coordinator, Holder, MemoryCoordinator, Recorded, RedisCoordinator, Verdict};
+use chorus_core::ids::{AgentId as A, ConversationId as C, FenceToken as T};
 
 const LONG: Duration = Duration::from_secs(30);
 /// No capacity limit.
 const ANY: u32 = u32::MAX;
 /// The store records no holder and has accepted no token yet.
-const FREE: Recorded = Recorded { holder: None, token: 0 };
+const FREE: Recorded = Recorded::free(T(0));
 
 /// What the store records: `agent` holds it with `token`.
-fn held_by(agent: i64, token: i64) -> Recorded {
-    Recorded { holder: Some(agent), token }
+fn held_by(agent: i64, token: T) -> Recorded {
+    Recorded { holder: Some(A(agent)), token }
 }
 
 /// A backend forgetting its claims: the embedded node restarting, Redis restarting without
@@ -62,46 +63,46 @@ async fn redis_pair(prefix: &str) -> Option<(RedisCoordinator, RedisCoordinator)
 }
 
 async fn claims_are_exclusive_and_tokens_grow(a: impl Coordinator, b: impl Coordinator) {
-    let g1 = a.claim(1, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(b.claim(1, 20, LONG, FREE, ANY).await, Err(CoordError::Held(10)));
-    let again = a.claim(1, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let g1 = a.claim(C(1), A(10), LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.claim(C(1), A(20), LONG, FREE, ANY).await, Err(CoordError::Held(A(10))));
+    let again = a.claim(C(1), A(10), LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(again.token, g1.token, "re-claiming keeps the token");
-    assert_eq!(b.holder(1).await, Ok(Some(chorus_core::coord::Holder { agent_id: 10, token: g1.token })));
-    assert_eq!(b.release(1, 20, g1.token).await, Err(CoordError::StaleClaim), "only the holder releases");
-    a.release(1, 10, g1.token).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(a.holder(1).await, Ok(None));
-    let g2 = b.claim(1, 20, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.holder(C(1)).await, Ok(Some(chorus_core::coord::Holder { agent_id: A(10), token: g1.token })));
+    assert_eq!(b.release(C(1), A(20), g1.token).await, Err(CoordError::StaleClaim), "only the holder releases");
+    a.release(C(1), A(10), g1.token).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.holder(C(1)).await, Ok(None));
+    let g2 = b.claim(C(1), A(20), LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(g2.token > g1.token, "a new claim gets a newer token");
     // Another conversation has its own lease.
-    assert!(a.claim(2, 10, LONG, FREE, ANY).await.is_ok());
+    assert!(a.claim(C(2), A(10), LONG, FREE, ANY).await.is_ok());
 }
 
 async fn transfer_fences_out_the_old_holder(a: impl Coordinator, b: impl Coordinator) {
-    let old = a.claim(7, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
-    let moved = b.transfer(7, 20, LONG, held_by(10, old.token)).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(moved.previous, Some(10));
+    let old = a.claim(C(7), A(10), LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let moved = b.transfer(C(7), A(20), LONG, held_by(10, old.token)).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(moved.previous, Some(A(10)));
     assert!(moved.token > old.token);
-    assert_eq!(a.renew_held(10, Some(&[(7, old.token)]), LONG).await, Ok(0), "the old holder renews nothing");
-    assert_eq!(a.release(7, 10, old.token).await, Err(CoordError::StaleClaim));
-    assert_eq!(a.claim(7, 10, LONG, held_by(10, old.token), ANY).await, Err(CoordError::Held(20)));
-    assert_eq!(b.renew_held(20, Some(&[(7, moved.token)]), LONG).await, Ok(1));
-    let fresh = a.transfer(8, 30, LONG, FREE).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.renew_held(A(10), Some(&[(C(7), old.token)]), LONG).await, Ok(0), "the old holder renews nothing");
+    assert_eq!(a.release(C(7), A(10), old.token).await, Err(CoordError::StaleClaim));
+    assert_eq!(a.claim(C(7), A(10), LONG, held_by(10, old.token), ANY).await, Err(CoordError::Held(A(20))));
+    assert_eq!(b.renew_held(A(20), Some(&[(C(7), moved.token)]), LONG).await, Ok(1));
+    let fresh = a.transfer(C(8), A(30), LONG, FREE).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(fresh.previous, None, "transfer of an unheld conversation");
 }
 
 async fn leases_expire_and_tokens_still_grow(a: impl Coordinator, b: impl Coordinator) {
     let short = Duration::from_millis(150);
-    let g1 = a.claim(3, 10, short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let g1 = a.claim(C(3), A(10), short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
     let deadline = Instant::now() + Duration::from_secs(5);
-    while b.holder(3).await.unwrap_or_else(|e| panic!("{e}")).is_some() {
+    while b.holder(C(3)).await.unwrap_or_else(|e| panic!("{e}")).is_some() {
         assert!(Instant::now() < deadline, "lease never expired");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     // The store recorded the lapse (the reaper's work): the next claim gets it.
-    let g2 = b.claim(3, 20, LONG, Recorded::free(g1.token), ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let g2 = b.claim(C(3), A(20), LONG, Recorded::free(g1.token), ANY).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(g2.token > g1.token, "the next holder fences out the stalled one");
-    assert_eq!(a.renew_held(10, Some(&[(3, g1.token)]), LONG).await, Ok(0), "a late renewal takes nothing back");
-    assert_eq!(a.holder(3).await, Ok(Some(Holder { agent_id: 20, token: g2.token })));
+    assert_eq!(a.renew_held(A(10), Some(&[(C(3), g1.token)]), LONG).await, Ok(0), "a late renewal takes nothing back");
+    assert_eq!(a.holder(C(3)).await, Ok(Some(Holder { agent_id: A(20), token: g2.token })));
 }
 
 /// 50 agents on two "nodes" race for 100 conversations: every conversation is granted to
@@ -115,9 +116,9 @@ async fn racing_agents_never_share(a: impl Coordinator + 'static, b: impl Coordi
             let mut won = Vec::new();
             for conv in 100..200i64 {
                 let r = if agent % 2 == 0 {
-                    a.claim(conv, agent, LONG, FREE, ANY).await
+                    a.claim(C(conv), A(agent), LONG, FREE, ANY).await
                 } else {
-                    b.claim(conv, agent, LONG, FREE, ANY).await
+                    b.claim(C(conv), A(agent), LONG, FREE, ANY).await
                 };
                 match r {
                     Ok(g) => won.push((conv, agent, g.token)),
@@ -128,28 +129,28 @@ async fn racing_agents_never_share(a: impl Coordinator + 'static, b: impl Coordi
             won
         }));
     }
-    let mut grants: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
+    let mut grants: HashMap<i64, Vec<(A, T)>> = HashMap::new();
     for t in tasks {
         for (conv, agent, token) in t.await.unwrap_or_else(|e| panic!("{e}")) {
-            grants.entry(conv).or_default().push((agent, token));
+            grants.entry(conv).or_default().push((A(agent), token));
         }
     }
     assert_eq!(grants.len(), 100, "every conversation granted");
     for (conv, g) in &grants {
         assert_eq!(g.len(), 1, "conversation {conv} granted {} times: {g:?}", g.len());
-        let holder = a.holder(*conv).await.unwrap_or_else(|e| panic!("{e}"));
+        let holder = a.holder(C(*conv)).await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(holder.map(|h| (h.agent_id, h.token)), Some(g[0]));
     }
 }
 
 /// A backend that lost its counters still issues tokens above what the store has accepted.
 async fn tokens_respect_the_store_floor(a: impl Coordinator, b: impl Coordinator) {
-    let g = a.claim(9, 10, LONG, Recorded::free(41), ANY).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(g.token, 42);
-    let t = b.transfer(9, 20, LONG, Recorded::free(100)).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(t.token, 101);
-    let again = b.transfer(9, 30, LONG, Recorded::free(5)).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(again.token, 102, "a lower floor never lowers the counter");
+    let g = a.claim(C(9), A(10), LONG, Recorded::free(T(41)), ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(g.token, T(42));
+    let t = b.transfer(C(9), A(20), LONG, Recorded::free(T(100))).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(t.token, T(101));
+    let again = b.transfer(C(9), A(30), LONG, Recorded::free(T(5))).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again.token, T(102), "a lower floor never lowers the counter");
 }
 
 /// Capacity is checked in the same atomic step as the grant: 20 simultaneous claims by one
@@ -162,9 +163,9 @@ async fn capacity_is_atomic(a: impl Coordinator + 'static, b: impl Coordinator +
         let (a, b) = (a.clone(), b.clone());
         tasks.push(tokio::spawn(async move {
             let r = if conv % 2 == 0 {
-                a.claim(conv, 77, LONG, FREE, 3).await
+                a.claim(C(conv), A(77), LONG, FREE, 3).await
             } else {
-                b.claim(conv, 77, LONG, FREE, 3).await
+                b.claim(C(conv), A(77), LONG, FREE, 3).await
             };
             r.map(|g| (conv, g.token))
         }));
@@ -178,52 +179,52 @@ async fn capacity_is_atomic(a: impl Coordinator + 'static, b: impl Coordinator +
         }
     }
     assert_eq!(won.len(), 3, "exactly capacity grants: {won:?}");
-    let mut held = a.held(77).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut held = a.held(A(77)).await.unwrap_or_else(|e| panic!("{e}"));
     held.sort_unstable();
-    let mut expected: Vec<i64> = won.iter().map(|(c, _)| *c).collect();
+    let mut expected: Vec<C> = won.iter().map(|(c, _)| C(*c)).collect();
     expected.sort_unstable();
     assert_eq!(held, expected);
-    assert_eq!(b.claim(399, 77, LONG, FREE, 3).await, Err(CoordError::AtCapacity(3)));
+    assert_eq!(b.claim(C(399), A(77), LONG, FREE, 3).await, Err(CoordError::AtCapacity(3)));
     let (c0, t0) = won[0];
-    a.release(c0, 77, t0).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(b.claim(399, 77, LONG, FREE, 3).await.is_ok(), "a release frees a place");
+    a.release(C(c0), A(77), t0).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(b.claim(C(399), A(77), LONG, FREE, 3).await.is_ok(), "a release frees a place");
     let (c1, _) = won[1];
-    b.transfer(c1, 78, LONG, FREE).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(a.held(77).await.map(|h| h.len()), Ok(2), "a transfer takes the load away");
-    assert_eq!(a.held(78).await, Ok(vec![c1]));
+    b.transfer(C(c1), A(78), LONG, FREE).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.held(A(77)).await.map(|h| h.len()), Ok(2), "a transfer takes the load away");
+    assert_eq!(a.held(A(78)).await, Ok(vec![C(c1)]));
 }
 
 /// When the store cannot be read, a live session's heartbeat renews every lease the
 /// coordinator knows its agent holds, and only theirs.
 async fn renewals_extend_only_the_agents_leases(a: impl Coordinator, b: impl Coordinator) {
     let short = Duration::from_millis(400);
-    a.claim(500, 1, short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
-    a.claim(501, 1, short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
-    b.claim(502, 2, short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    a.claim(C(500), A(1), short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    a.claim(C(501), A(1), short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    b.claim(C(502), A(2), short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
     for _ in 0..4 {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(b.renew_held(1, None, short).await, Ok(2));
+        assert_eq!(b.renew_held(A(1), None, short).await, Ok(2));
     }
-    let holders = [a.holder(500).await, a.holder(501).await, a.holder(502).await];
-    let agents: Vec<Option<i64>> = holders.iter().map(|h| h.clone().ok().flatten().map(|h| h.agent_id)).collect();
-    assert_eq!(agents, vec![Some(1), Some(1), None], "renewed leases alive, the other agent's lapsed");
+    let holders = [a.holder(C(500)).await, a.holder(C(501)).await, a.holder(C(502)).await];
+    let agents: Vec<Option<A>> = holders.iter().map(|h| h.clone().ok().flatten().map(|h| h.agent_id)).collect();
+    assert_eq!(agents, vec![Some(A(1)), Some(A(1)), None], "renewed leases alive, the other agent's lapsed");
 }
 
 /// A lease the store has moved past does not count, whatever its expiry; and an expired lease
 /// the store still records is not taken over by a claim: only the reaper declares a lapse.
 async fn the_store_record_decides_which_lease_counts(a: impl Coordinator, b: impl Coordinator) {
-    let g = a.claim(20, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let g = a.claim(C(20), A(10), LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
     // The store recorded the holder's release (the coordinator's own release was lost).
-    let next = b.claim(20, 11, LONG, Recorded::free(g.token), ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let next = b.claim(C(20), A(11), LONG, Recorded::free(g.token), ANY).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(next.token > g.token);
-    assert_eq!(a.held(10).await, Ok(vec![]), "the superseded lease no longer counts as load");
+    assert_eq!(a.held(A(10)).await, Ok(vec![]), "the superseded lease no longer counts as load");
     // An expired lease that the store still records stays its holder's until the reaper says.
     let short = Duration::from_millis(150);
-    let g = a.claim(21, 10, short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let g = a.claim(C(21), A(10), short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(b.claim(21, 11, LONG, held_by(10, g.token), ANY).await, Err(CoordError::Held(10)));
+    assert_eq!(b.claim(C(21), A(11), LONG, held_by(10, g.token), ANY).await, Err(CoordError::Held(A(10))));
     // Its holder, claiming again, keeps the token the store knows.
-    let again = a.claim(21, 10, LONG, held_by(10, g.token), ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let again = a.claim(C(21), A(10), LONG, held_by(10, g.token), ANY).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(again.token, g.token);
 }
 
@@ -231,18 +232,18 @@ async fn the_store_record_decides_which_lease_counts(a: impl Coordinator, b: imp
 /// last writes): nobody else is granted a conversation the store records as held; the holder
 /// keeps it, with its token, by claiming again or by its session's renewals.
 async fn a_forgotten_lease_stays_with_its_recorded_holder<C: Coordinator + Forget>(a: C, b: C) {
-    let g = a.claim(30, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let g = a.claim(C(30), A(10), LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
     a.forget().await;
-    assert_eq!(b.claim(30, 11, LONG, held_by(10, g.token), ANY).await, Err(CoordError::Held(10)));
-    assert_eq!(a.holder(30).await, Ok(Some(Holder { agent_id: 10, token: g.token })), "reinstated");
+    assert_eq!(b.claim(C(30), A(11), LONG, held_by(10, g.token), ANY).await, Err(CoordError::Held(A(10))));
+    assert_eq!(a.holder(C(30)).await, Ok(Some(Holder { agent_id: A(10), token: g.token })), "reinstated");
     a.forget().await;
-    let again = a.claim(30, 10, LONG, held_by(10, g.token), ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let again = a.claim(C(30), A(10), LONG, held_by(10, g.token), ANY).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(again.token, g.token, "the holder keeps the token its writes carry");
     a.forget().await;
-    assert_eq!(b.renew_held(10, Some(&[(30, g.token)]), LONG).await, Ok(1));
-    assert_eq!(b.holder(30).await, Ok(Some(Holder { agent_id: 10, token: g.token })));
+    assert_eq!(b.renew_held(A(10), Some(&[(C(30), g.token)]), LONG).await, Ok(1));
+    assert_eq!(b.holder(C(30)).await, Ok(Some(Holder { agent_id: A(10), token: g.token })));
     // Tokens granted after the loss still rise above what the store accepted.
-    let moved = b.transfer(30, 11, LONG, held_by(10, g.token)).await.unwrap_or_else(|e| panic!("{e}"));
+    let moved = b.transfer(C(30), A(11), LONG, held_by(10, g.token)).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(moved.token > g.token);
 }
 
@@ -251,54 +252,54 @@ async fn a_forgotten_lease_stays_with_its_recorded_holder<C: Coordinator + Forge
 /// agent stays online), and a newer holder's lease is never overwritten.
 async fn renewals_follow_the_store_record(a: impl Coordinator, b: impl Coordinator) {
     let short = Duration::from_millis(300);
-    let kept = a.claim(70, 10, short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
-    a.claim(71, 10, short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let kept = a.claim(C(70), A(10), short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    a.claim(C(71), A(10), short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
     for _ in 0..5 {
         tokio::time::sleep(Duration::from_millis(120)).await;
-        assert_eq!(b.renew_held(10, Some(&[(70, kept.token)]), short).await, Ok(1));
+        assert_eq!(b.renew_held(A(10), Some(&[(C(70), kept.token)]), short).await, Ok(1));
     }
-    assert_eq!(a.holder(70).await, Ok(Some(Holder { agent_id: 10, token: kept.token })));
-    assert_eq!(a.holder(71).await, Ok(None), "the unrecorded grant expired");
-    assert!(b.claim(71, 11, LONG, FREE, ANY).await.is_ok());
-    let old = a.claim(72, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
-    let moved = b.transfer(72, 11, LONG, held_by(10, old.token)).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(a.renew_held(10, Some(&[(72, old.token)]), LONG).await, Ok(0));
-    assert_eq!(a.holder(72).await, Ok(Some(Holder { agent_id: 11, token: moved.token })));
+    assert_eq!(a.holder(C(70)).await, Ok(Some(Holder { agent_id: A(10), token: kept.token })));
+    assert_eq!(a.holder(C(71)).await, Ok(None), "the unrecorded grant expired");
+    assert!(b.claim(C(71), A(11), LONG, FREE, ANY).await.is_ok());
+    let old = a.claim(C(72), A(10), LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let moved = b.transfer(C(72), A(11), LONG, held_by(10, old.token)).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.renew_held(A(10), Some(&[(C(72), old.token)]), LONG).await, Ok(0));
+    assert_eq!(a.holder(C(72)).await, Ok(Some(Holder { agent_id: A(11), token: moved.token })));
 }
 
 /// A release is remembered: the holder's retry (its first answer lost) succeeds and touches
 /// nobody else's lease; anyone else's release of that token is still refused.
 async fn a_release_is_remembered(a: impl Coordinator, b: impl Coordinator) {
-    let g = a.claim(60, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
-    a.release(60, 10, g.token).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(b.release(60, 10, g.token).await, Ok(()), "a retry succeeds");
-    let next = b.claim(60, 11, LONG, Recorded::free(g.token), ANY).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(a.release(60, 10, g.token).await, Ok(()), "still remembered after another grant");
-    assert_eq!(a.holder(60).await, Ok(Some(Holder { agent_id: 11, token: next.token })), "and harmless");
-    assert_eq!(a.release(60, 12, next.token).await, Err(CoordError::StaleClaim));
+    let g = a.claim(C(60), A(10), LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    a.release(C(60), A(10), g.token).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.release(C(60), A(10), g.token).await, Ok(()), "a retry succeeds");
+    let next = b.claim(C(60), A(11), LONG, Recorded::free(g.token), ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.release(C(60), A(10), g.token).await, Ok(()), "still remembered after another grant");
+    assert_eq!(a.holder(C(60)).await, Ok(Some(Holder { agent_id: A(11), token: next.token })), "and harmless");
+    assert_eq!(a.release(C(60), A(12), next.token).await, Err(CoordError::StaleClaim));
     // Released here while the store still shows the holder (its write is on its way): the
     // next claim is granted at once, and the holder's renewals do not bring it back.
-    let g = a.claim(61, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
-    a.release(61, 10, g.token).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(a.renew_held(10, Some(&[(61, g.token)]), LONG).await, Ok(0));
-    let next = b.claim(61, 11, LONG, held_by(10, g.token), ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let g = a.claim(C(61), A(10), LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    a.release(C(61), A(10), g.token).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.renew_held(A(10), Some(&[(C(61), g.token)]), LONG).await, Ok(0));
+    let next = b.claim(C(61), A(11), LONG, held_by(10, g.token), ANY).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(next.token > g.token);
 }
 
 /// The reaper's verdicts: an expired lease lapses, a live one stays, a release the store never
 /// heard of is finished, a forgotten lease is reinstated, and after an outage (no sweep for
 /// longer than the threshold) an expired lease is extended instead of lapsed.
-async fn the_sweep_decides_each_lease<C: Coordinator + Forget>(a: C, b: C) {
+async fn the_sweep_decides_each_lease<K: Coordinator + Forget>(a: K, b: K) {
     let quiet = Duration::from_secs(30);
     let short = Duration::from_millis(300);
-    let h = |agent_id, token| Holder { agent_id, token };
+    let h = |agent: i64, token| Holder { agent_id: A(agent), token };
     b.sweep(&[], short, quiet, false).await.unwrap_or_else(|e| panic!("{e}"));
-    let expiring = a.claim(40, 10, short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
-    let live = a.claim(41, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
-    let released = a.claim(42, 10, LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
-    a.release(42, 10, released.token).await.unwrap_or_else(|e| panic!("{e}"));
+    let expiring = a.claim(C(40), A(10), short, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let live = a.claim(C(41), A(10), LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let released = a.claim(C(42), A(10), LONG, FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    a.release(C(42), A(10), released.token).await.unwrap_or_else(|e| panic!("{e}"));
     tokio::time::sleep(Duration::from_millis(450)).await;
-    let page = [(40, h(10, expiring.token)), (41, h(10, live.token)), (42, h(10, released.token))];
+    let page = [(C(40), h(10, expiring.token)), (C(41), h(10, live.token)), (C(42), h(10, released.token))];
     let s = b.sweep(&page, short, quiet, false).await.unwrap_or_else(|e| panic!("{e}"));
     assert!(!s.outage);
     assert_eq!(s.verdicts, vec![Verdict::Lapsed, Verdict::Live, Verdict::Released]);
@@ -307,19 +308,19 @@ async fn the_sweep_decides_each_lease<C: Coordinator + Forget>(a: C, b: C) {
     a.forget().await;
     let s = b.sweep(&page[..2], LONG, quiet, false).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(s.verdicts, vec![Verdict::Reinstated, Verdict::Reinstated]);
-    assert_eq!(a.holder(41).await, Ok(Some(h(10, live.token))));
+    assert_eq!(a.holder(C(41)).await, Ok(Some(h(10, live.token))));
 
     // An outage: nobody swept for longer than the threshold while a lease expired.
     // (The lease expires after 1 s and stays readable for another second; the silence, 1.4 s, is
     // well past the 0.4 s threshold.)
     let outage_after = Duration::from_millis(400);
-    let g = a.claim(43, 10, Duration::from_secs(1), FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
+    let g = a.claim(C(43), A(10), Duration::from_secs(1), FREE, ANY).await.unwrap_or_else(|e| panic!("{e}"));
     b.sweep(&[], short, outage_after, false).await.unwrap_or_else(|e| panic!("{e}"));
     tokio::time::sleep(Duration::from_millis(1400)).await;
-    let s = b.sweep(&[(43, h(10, g.token))], LONG, outage_after, false).await.unwrap_or_else(|e| panic!("{e}"));
+    let s = b.sweep(&[(C(43), h(10, g.token))], LONG, outage_after, false).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((s.outage, s.verdicts), (true, vec![Verdict::Extended]));
-    assert_eq!(a.holder(43).await, Ok(Some(h(10, g.token))), "a new term after the outage");
-    let s = b.sweep(&[(43, h(10, g.token))], LONG, outage_after, false).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(a.holder(C(43)).await, Ok(Some(h(10, g.token))), "a new term after the outage");
+    let s = b.sweep(&[(C(43), h(10, g.token))], LONG, outage_after, false).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((s.outage, s.verdicts), (false, vec![Verdict::Live]));
     // A later page of the same sweep is told about the outage.
     let s = b.sweep(&[], LONG, quiet, true).await.unwrap_or_else(|e| panic!("{e}"));
@@ -327,23 +328,23 @@ async fn the_sweep_decides_each_lease<C: Coordinator + Forget>(a: C, b: C) {
 }
 
 async fn presence_and_markers_expire(a: impl Coordinator, b: impl Coordinator) {
-    a.set_presence(1, r#"{"status":"online"}"#.into(), LONG).await.unwrap_or_else(|e| panic!("{e}"));
-    a.set_presence(2, r#"{"status":"away"}"#.into(), Duration::from_millis(150))
+    a.set_presence(A(1), r#"{"status":"online"}"#.into(), LONG).await.unwrap_or_else(|e| panic!("{e}"));
+    a.set_presence(A(2), r#"{"status":"away"}"#.into(), Duration::from_millis(150))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(b.presences().await.map(|p| p.len()), Ok(2));
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(b.presences().await, Ok(vec![(1, r#"{"status":"online"}"#.to_owned())]));
-    b.clear_presence(1).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(b.presences().await, Ok(vec![(A(1), r#"{"status":"online"}"#.to_owned())]));
+    b.clear_presence(A(1)).await.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(a.presences().await, Ok(vec![]));
 
     use chorus_core::coord::Marker;
-    assert_eq!(a.mark(Marker::Viewers, 9, 3, true, LONG).await, Ok(vec![3]));
-    assert_eq!(b.mark(Marker::Viewers, 9, 1, true, Duration::from_millis(150)).await, Ok(vec![1, 3]));
-    assert_eq!(b.mark(Marker::Typing, 9, 1, true, LONG).await, Ok(vec![1]), "typing is its own set");
+    assert_eq!(a.mark(Marker::Viewers, C(9), A(3), true, LONG).await, Ok(vec![A(3)]));
+    assert_eq!(b.mark(Marker::Viewers, C(9), A(1), true, Duration::from_millis(150)).await, Ok(vec![A(1), A(3)]));
+    assert_eq!(b.mark(Marker::Typing, C(9), A(1), true, LONG).await, Ok(vec![A(1)]), "typing is its own set");
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(a.mark(Marker::Viewers, 9, 4, true, LONG).await, Ok(vec![3, 4]), "expired viewer gone");
-    assert_eq!(a.mark(Marker::Viewers, 9, 3, false, LONG).await, Ok(vec![4]));
+    assert_eq!(a.mark(Marker::Viewers, C(9), A(4), true, LONG).await, Ok(vec![A(3), A(4)]), "expired viewer gone");
+    assert_eq!(a.mark(Marker::Viewers, C(9), A(3), false, LONG).await, Ok(vec![A(4)]));
 }
 
 /// The shared log: one order across nodes, tails see every entry after a seq, and a floor

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use chorus_core::conversations::claims::{self, Claimant};
 use chorus_core::conversations::reaper;
 use chorus_core::coord::{Coordination, Coordinator, Recorded};
+use chorus_core::ids::{AgentId, ConversationId, FenceToken};
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 use serde_json::{Value, json};
 
@@ -48,7 +49,7 @@ async fn forget_leases(app: &TestApp) {
 }
 
 fn claimant(agent_id: i64, lease: Duration) -> Claimant {
-    Claimant { agent_id, capacity: 5, lease }
+    Claimant { agent_id: AgentId(agent_id), capacity: 5, lease }
 }
 
 /// Under load, a holder's release reached the coordinator, the next agent was granted the
@@ -64,23 +65,24 @@ async fn a_release_overtaken_by_the_next_grant_still_succeeds() -> TestResult {
     let (_, c) = claim(&app, &ana_t, id).await;
     let t1 = c["fence_token"].as_i64().unwrap_or_default();
 
-    app.state.live.coord.release(id, ana, t1).await?;
+    app.state.live.coord.release(ConversationId(id), AgentId(ana), FenceToken(t1)).await?;
     let lease = Duration::from_secs(120);
     let audit = chorus_core::audit::Entry {
         actor: format!("agent:{ben}"),
         action: "conversation.claim".into(),
         ..Default::default()
     };
-    let granted = claims::claim(&app.state.db, &app.state.live, id, &claimant(ben, lease), audit).await?;
-    assert!(granted.fence_token > t1, "granted at once: the holder had released it");
+    let granted =
+        claims::claim(&app.state.db, &app.state.live, ConversationId(id), &claimant(ben, lease), audit).await?;
+    assert!(granted.fence_token > FenceToken(t1), "granted at once: the holder had released it");
     let path = format!("/api/v1/conversations/{id}/release");
     let (s, e) = post(&app, &ana_t, &path, json!({"fence_token": t1})).await;
     assert_eq!(s, 204, "{e}");
     let (s, e) = post(&app, &ana_t, &path, json!({"fence_token": t1})).await;
     assert_eq!(s, 204, "a retried release succeeds: {e}");
-    assert_eq!(recorded(&app, id).await, (Some(ben), Some(granted.fence_token)), "the new holder keeps it");
-    let holder = app.state.live.coord.holder(id).await?.map(|h| (h.agent_id, h.token));
-    assert_eq!(holder, Some((ben, granted.fence_token)));
+    assert_eq!(recorded(&app, id).await, (Some(ben), Some(granted.fence_token.get())), "the new holder keeps it");
+    let holder = app.state.live.coord.holder(ConversationId(id)).await?.map(|h| (h.agent_id, h.token));
+    assert_eq!(holder, Some((AgentId(ben), granted.fence_token)));
     Ok(())
 }
 
@@ -129,13 +131,17 @@ async fn renewals_keep_recorded_claims_and_let_unrecorded_grants_expire() -> Tes
     assert_eq!(s, 200);
     let lease = Duration::from_secs(1);
     let floor = recorded(&app, orphan).await.1.unwrap_or_default();
-    app.state.live.coord.claim(orphan, ana, lease, Recorded::free(floor), 5).await?;
+    app.state
+        .live
+        .coord
+        .claim(ConversationId(orphan), AgentId(ana), lease, Recorded::free(FenceToken(floor)), 5)
+        .await?;
     for _ in 0..8 {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        assert_eq!(claims::renew(&app.state.db, &app.state.live, ana, lease).await?, 1);
+        assert_eq!(claims::renew(&app.state.db, &app.state.live, AgentId(ana), lease).await?, 1);
     }
-    assert_eq!(app.state.live.coord.holder(kept).await?.map(|h| h.agent_id), Some(ana));
-    assert_eq!(app.state.live.coord.holder(orphan).await?, None, "the unrecorded grant expired");
+    assert_eq!(app.state.live.coord.holder(ConversationId(kept)).await?.map(|h| h.agent_id), Some(AgentId(ana)));
+    assert_eq!(app.state.live.coord.holder(ConversationId(orphan)).await?, None, "the unrecorded grant expired");
     let (s, e) = claim(&app, &ben_t, orphan).await;
     assert_eq!(s, 200, "{e}");
     Ok(())
@@ -209,8 +215,8 @@ async fn a_grant_the_store_could_not_record_is_given_back() -> TestResult {
     let (s, e) = claim(&app, &ana_t, id).await;
     assert!(s >= 500, "the failed write is reported: {s} {e}");
     assert_eq!(recorded(&app, id).await.0, None);
-    assert_eq!(app.state.live.coord.holder(id).await?, None, "the grant was given back");
-    assert_eq!(app.state.live.coord.held(ana).await?, Vec::<i64>::new(), "her capacity is free");
+    assert_eq!(app.state.live.coord.holder(ConversationId(id)).await?, None, "the grant was given back");
+    assert_eq!(app.state.live.coord.held(AgentId(ana)).await?, Vec::<ConversationId>::new(), "her capacity is free");
     let (s, e) = claim(&app, &ben_t, id).await;
     assert_eq!(s, 200, "{e}");
     Ok(())
@@ -242,7 +248,8 @@ async fn the_running_reaper_reinstates_and_counts_it() -> TestResult {
         assert!(Instant::now() < deadline, "never reinstated: {metrics}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let holder = app.state.live.coord.holder(id).await?.map(|h| (h.agent_id, Some(h.token)));
+    let holder =
+        app.state.live.coord.holder(ConversationId(id)).await?.map(|h| (h.agent_id.get(), Some(h.token.get())));
     assert_eq!(holder, Some((ana, token)));
     assert_eq!(recorded(&app, id).await.0, Some(ana));
     Ok(())

@@ -358,7 +358,8 @@ async fn live_sessions_keep_their_leases_and_lapsed_ones_return_to_the_queue() -
     tokio::time::sleep(Duration::from_millis(3000)).await;
     let detail = app.conversation(kept).await;
     assert_eq!(detail["conversation"]["assignee_id"], wb.hello["agent"]["id"], "{detail}");
-    let holder = chorus_core::coord::Coordinator::holder(&app.state.coord, kept).await?;
+    let holder =
+        chorus_core::coord::Coordinator::holder(&app.state.coord, chorus_core::ids::ConversationId(kept)).await?;
     assert!(holder.is_some(), "the live session's lease is alive");
     Ok(())
 }

@@ -338,7 +338,13 @@ async fn a_redis_restart_grants_nothing_twice_and_sessions_recover() -> TestResu
     }
     let taken = wb.command(json!({"type": "claim", "conversation_id": first})).await;
     assert_eq!(taken["code"], "already_claimed", "a forgotten lease is not handed to the next agent: {taken}");
-    let holder = app.state.live.coord.holder(first).await?.map(|h| (h.agent_id, Some(h.token)));
+    let holder = app
+        .state
+        .live
+        .coord
+        .holder(chorus_core::ids::ConversationId(first))
+        .await?
+        .map(|h| (h.agent_id.get(), Some(h.token.get())));
     assert_eq!(holder, Some((a_id, old)), "reinstated for its holder, with its token");
     let kept = wa.command(json!({"type": "tags", "conversation_id": first, "fence_token": old, "add": ["x"]})).await;
     assert_eq!(kept["type"], "ack", "the holder's token is still good: {kept}");

@@ -249,7 +249,7 @@ async fn average_handling_time_from_activity_worked_out_by_hand() -> TestResult 
     let mut ids = Vec::new();
     for i in 0..3 {
         let m = msg(&format!("ht{i}"), &format!("htc{i}"), NEUTRAL, &now.to_rfc3339());
-        ids.push(crate::helpers::conv_id(&app.ingest(&json!([m])).await[0]));
+        ids.push(chorus_core::ids::ConversationId(crate::helpers::conv_id(&app.ingest(&json!([m])).await[0])));
     }
     let t0 = now - Duration::minutes(30);
     let t = |s: i64| t0 + Duration::seconds(s);
@@ -268,7 +268,7 @@ async fn average_handling_time_from_activity_worked_out_by_hand() -> TestResult 
     // 3: opened at 0 and left; the heartbeat at 300 finds it idle: 60 s.
     clock.touch(ids[2], t(0));
     clock.expire(t(300));
-    settle(&app.state.db, agent_id, &clock.take()).await?;
+    settle(&app.state.db, chorus_core::ids::AgentId(agent_id), &clock.take()).await?;
     for &c in &ids {
         let (s, claim) =
             app.call(reqwest::Method::POST, &token, &format!("/api/v1/conversations/{c}/claim"), None).await;

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use crate::helpers::{TestResult, spawn_app_with, spawn_node_beside_with};
 use chorus_core::coord::{CoordError, Coordinator, LogEntry, Recorded, RedisCoordinator};
+use chorus_core::ids::{AgentId as A, ConversationId as C, FenceToken as T};
 use chorus_tools::bench_soak::local_redis::{LocalRedisCluster, LocalSentinel};
 
 const LONG: Duration = Duration::from_secs(60);
@@ -66,19 +67,19 @@ async fn a_cluster_primary_killed_and_restarted_keeps_its_leases_and_grants_noth
     let Some(mut cluster) = cluster().await else { return Ok(()) };
     let prefix = "chorus-test:";
     let coord = RedisCoordinator::connect(&cluster.url(), prefix).await?;
-    let held = coord.claim(1, 10, LONG, Recorded::free(0), u32::MAX).await?;
+    let held = coord.claim(C(1), A(10), LONG, Recorded::free(T(0)), u32::MAX).await?;
     coord.publish(&[LogEntry { kind: "k".into(), topics: vec!["queue".into()], data: "1".into() }], 0).await?;
     let primary = cluster.primary_of("{chorus-test:claims}:claim:1").await?;
     cluster.kill(primary).await?;
     // While the claims' primary is down nothing is granted, to anybody.
-    let down = coord.claim(1, 20, LONG, Recorded::free(0), u32::MAX).await;
+    let down = coord.claim(C(1), A(20), LONG, Recorded::free(T(0)), u32::MAX).await;
     assert!(matches!(down, Err(CoordError::Unavailable(_))), "granted while down: {down:?}");
     cluster.restart(primary).await?;
     // Back from its append-only file: the lease and the fence are as they were.
-    let after = once_available(|| coord.claim(1, 20, LONG, Recorded::free(0), u32::MAX)).await;
-    assert_eq!(after, Err(CoordError::Held(10)));
-    coord.release(1, 10, held.token).await?;
-    let next = once_available(|| coord.claim(1, 20, LONG, Recorded::free(0), u32::MAX)).await?;
+    let after = once_available(|| coord.claim(C(1), A(20), LONG, Recorded::free(T(0)), u32::MAX)).await;
+    assert_eq!(after, Err(CoordError::Held(A(10))));
+    coord.release(C(1), A(10), held.token).await?;
+    let next = once_available(|| coord.claim(C(1), A(20), LONG, Recorded::free(T(0)), u32::MAX)).await?;
     assert!(next.token > held.token, "tokens kept growing across the restart");
     let log = coord.tail(0, Duration::from_millis(10)).await?;
     assert_eq!(log.entries.len(), 1, "the event log survived");
@@ -95,18 +96,18 @@ async fn a_sentinel_failover_keeps_leases_and_claims_continue_on_the_new_primary
         }
     };
     let coord = RedisCoordinator::connect(&sentinel.url(), "chorus-test:").await?;
-    let held = coord.claim(1, 10, LONG, Recorded::free(0), u32::MAX).await?;
+    let held = coord.claim(C(1), A(10), LONG, Recorded::free(T(0)), u32::MAX).await?;
     let (old, replica) = sentinel.ports();
     let new = sentinel.fail_over().await?;
     assert_eq!(new, replica, "the Sentinel promoted the replica (old primary {old})");
     // The old primary is a replica now: the first command may fail (READONLY, or the cut
     // connection) and is not granted; the next ones reach the new primary.
-    let after = once_available(|| coord.claim(1, 20, LONG, Recorded::free(0), u32::MAX)).await;
-    assert_eq!(after, Err(CoordError::Held(10)), "the lease was replicated and is still agent 10's");
-    let fresh = once_available(|| coord.claim(2, 20, LONG, Recorded::free(0), u32::MAX)).await?;
-    assert!(fresh.token >= 1);
-    coord.release(1, 10, held.token).await?;
-    assert_eq!(coord.holder(1).await?, None);
+    let after = once_available(|| coord.claim(C(1), A(20), LONG, Recorded::free(T(0)), u32::MAX)).await;
+    assert_eq!(after, Err(CoordError::Held(A(10))), "the lease was replicated and is still agent 10's");
+    let fresh = once_available(|| coord.claim(C(2), A(20), LONG, Recorded::free(T(0)), u32::MAX)).await?;
+    assert!(fresh.token >= T(1));
+    coord.release(C(1), A(10), held.token).await?;
+    assert_eq!(coord.holder(C(1)).await?, None);
     Ok(())
 }
 

@@ -160,7 +160,8 @@ async fn resolved_in_private_after_a_public_start_owes_a_public_follow_up() -> T
         "{detail}"
     );
     assert!(followup_ids(&app.get_json("/api/v1/conversations?view=followup").await).is_empty());
-    let holder = chorus_core::coord::Coordinator::holder(&app.state.coord, owed).await?;
+    let holder =
+        chorus_core::coord::Coordinator::holder(&app.state.coord, chorus_core::ids::ConversationId(owed)).await?;
     assert_eq!(holder, None, "the follow-up's lease was given back");
 
     // A public follow-up posted from the network's own app (it comes back through ingest)

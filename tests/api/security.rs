@@ -111,7 +111,7 @@ async fn a_key_locked_to_addresses_is_refused_elsewhere_and_the_refusal_is_audit
 
 fn locked_supervisors(s: &mut chorus_core::config::Settings, trust_proxy: bool) {
     let net = |v: &str| v.parse::<ipnet::IpNet>().unwrap_or_else(|e| panic!("{v}: {e}"));
-    s.security.role_allowlists.insert("supervisor".into(), vec![net("203.0.113.0/24")]);
+    s.security.role_allowlists.insert(chorus_core::auth::Role::Supervisor, vec![net("203.0.113.0/24")]);
     if trust_proxy {
         s.security.trusted_proxies = vec![net("127.0.0.1/32")];
     }

@@ -832,10 +832,10 @@ async fn coordinator_phase(args: &LiveArgs, redis: &str, prefix: &str) -> anyhow
                 let t = Instant::now();
                 match coord
                     .claim(
-                        conversation,
-                        w as i64 + 1,
+                        chorus_core::ids::ConversationId(conversation),
+                        chorus_core::ids::AgentId(w as i64 + 1),
                         Duration::from_secs(60),
-                        chorus_core::coord::Recorded::free(0),
+                        chorus_core::coord::Recorded::free(chorus_core::ids::FenceToken::NONE),
                         u32::MAX,
                     )
                     .await

@@ -7,6 +7,8 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 
+use crate::auth::Role;
+
 /// The client's address, from the connection's peer and the request's `X-Forwarded-For`
 /// values. From a trusted proxy, the chain is read from the right (the proxies nearest us
 /// append last) and the first address that is not itself a trusted proxy is the client; a
@@ -85,6 +87,8 @@ pub mod nets {
     use ipnet::IpNet;
     use serde::{Deserialize, Deserializer, de::Error};
 
+    use crate::auth::Role;
+
     fn parse<E: Error>(list: Vec<String>) -> Result<Vec<IpNet>, E> {
         list.iter()
             .map(|s| super::parse_net(s).ok_or_else(|| E::custom(format!("{s:?} is not an address or a CIDR network"))))
@@ -97,17 +101,23 @@ pub mod nets {
     }
 
     /// Networks per role.
-    pub fn by_role<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Vec<IpNet>>, D::Error> {
-        BTreeMap::<String, Vec<String>>::deserialize(d)?.into_iter().map(|(k, v)| Ok((k, parse(v)?))).collect()
+    pub fn by_role<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<Role, Vec<IpNet>>, D::Error> {
+        BTreeMap::<String, Vec<String>>::deserialize(d)?
+            .into_iter()
+            .map(|(k, v)| {
+                let role = k.parse::<Role>().map_err(|e| D::Error::custom(format!("security.role_allowlists: {e}")))?;
+                Ok((role, parse(v)?))
+            })
+            .collect()
     }
 }
 
 /// The roles usable from `ip`: those without an allowlist, and those whose list has it. An
 /// unknown address (no peer) passes only roles without a list.
-pub fn usable_roles(roles: &[String], ip: Option<IpAddr>, lists: &BTreeMap<String, Vec<IpNet>>) -> Vec<String> {
+pub fn usable_roles(roles: &[Role], ip: Option<IpAddr>, lists: &BTreeMap<Role, Vec<IpNet>>) -> Vec<Role> {
     roles
         .iter()
-        .filter(|r| match lists.get(r.as_str()) {
+        .filter(|r| match lists.get(r) {
             None => true,
             Some(nets) => ip.is_some_and(|ip| listed(nets, ip)),
         })
@@ -147,11 +157,11 @@ mod tests {
     #[test]
     fn roles_outside_their_allowlist_are_not_usable() {
         let mut lists = BTreeMap::new();
-        lists.insert("admin".to_owned(), nets(&["10.0.0.0/8", "::1/128"]));
-        let roles = vec!["agent".to_owned(), "admin".to_owned()];
+        lists.insert(Role::Admin, nets(&["10.0.0.0/8", "::1/128"]));
+        let roles = vec![Role::Agent, Role::Admin];
         assert_eq!(usable_roles(&roles, Some(ip("10.1.2.3")), &lists), roles);
-        assert_eq!(usable_roles(&roles, Some(ip("192.0.2.1")), &lists), vec!["agent".to_owned()]);
-        assert_eq!(usable_roles(&roles, None, &lists), vec!["agent".to_owned()]);
+        assert_eq!(usable_roles(&roles, Some(ip("192.0.2.1")), &lists), vec![Role::Agent]);
+        assert_eq!(usable_roles(&roles, None, &lists), vec![Role::Agent]);
         assert_eq!(usable_roles(&roles, Some(ip("::ffff:10.0.0.1")), &lists), roles, "IPv4-mapped");
     }
 }
@@ -168,7 +178,7 @@ pub struct SecuritySettings {
     /// not listed work from anywhere. Outside a role's list an agent works with their other
     /// roles; with none left, the request is refused (403 `ip_not_allowed`, audited).
     #[serde(deserialize_with = "crate::auth::address::nets::by_role")]
-    pub role_allowlists: std::collections::BTreeMap<String, Vec<ipnet::IpNet>>,
+    pub role_allowlists: std::collections::BTreeMap<crate::auth::Role, Vec<ipnet::IpNet>>,
     /// Origins besides the server's own (`https://care.example.com`) whose pages may open a
     /// live session authenticated by the console's cookie (a console served from elsewhere).
     pub allowed_origins: Vec<String>,

@@ -2,6 +2,8 @@
 //! Approvals route held replies to a group, escalations send conversations to one, and live
 //! topics (`approvals:<group>`) are followed by its members.
 
+use super::Role;
+
 /// Team leads: the supervisors.
 pub const GROUP_TEAM_LEAD: &str = "team_lead";
 /// Public relations: agents with the `approver` role.
@@ -12,18 +14,18 @@ pub const GROUP_LEGAL: &str = "legal";
 pub const GROUPS: [&str; 3] = [GROUP_TEAM_LEAD, GROUP_PR, GROUP_LEGAL];
 
 /// The role whose holders decide a group's requests (admins decide everything).
-pub fn role_of_group(group: &str) -> &'static str {
+pub fn role_of_group(group: &str) -> Role {
     match group {
-        GROUP_TEAM_LEAD => "supervisor",
-        GROUP_LEGAL => "legal",
-        _ => "approver",
+        GROUP_TEAM_LEAD => Role::Supervisor,
+        GROUP_LEGAL => Role::Legal,
+        _ => Role::Approver,
     }
 }
 
 /// The groups whose requests someone with these roles decides.
-pub fn groups_of(roles: &[String]) -> Vec<&'static str> {
-    let admin = roles.iter().any(|r| r == "admin");
-    GROUPS.into_iter().filter(|g| admin || roles.iter().any(|r| r == role_of_group(g))).collect()
+pub fn groups_of(roles: &[Role]) -> Vec<&'static str> {
+    let admin = roles.contains(&Role::Admin);
+    GROUPS.into_iter().filter(|g| admin || roles.contains(&role_of_group(g))).collect()
 }
 
 #[cfg(test)]
@@ -32,10 +34,9 @@ mod tests {
 
     #[test]
     fn approver_groups_follow_roles() {
-        let roles = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(groups_of(&roles(&["agent"])), Vec::<&str>::new());
-        assert_eq!(groups_of(&roles(&["supervisor"])), vec!["team_lead"]);
-        assert_eq!(groups_of(&roles(&["approver", "legal"])), vec!["pr", "legal"]);
-        assert_eq!(groups_of(&roles(&["admin"])), vec!["team_lead", "pr", "legal"]);
+        assert_eq!(groups_of(&[Role::Agent]), Vec::<&str>::new());
+        assert_eq!(groups_of(&[Role::Supervisor]), vec!["team_lead"]);
+        assert_eq!(groups_of(&[Role::Approver, Role::Legal]), vec!["pr", "legal"]);
+        assert_eq!(groups_of(&[Role::Admin]), vec!["team_lead", "pr", "legal"]);
     }
 }

@@ -8,9 +8,11 @@ pub mod api_keys;
 pub mod groups;
 pub mod password;
 pub mod permissions;
+pub mod role;
 pub mod token;
 
 pub use permissions::{Permission, can};
+pub use role::Role;
 
 use chrono::{Duration, Utc};
 use entity::{agent, session};
@@ -133,7 +135,7 @@ pub struct Lockout {
     /// The client's address.
     pub ip: Option<std::net::IpAddr>,
     /// Per role, where it may be used from (`[security] role_allowlists`).
-    pub role_allowlists: std::collections::BTreeMap<String, Vec<ipnet::IpNet>>,
+    pub role_allowlists: std::collections::BTreeMap<Role, Vec<ipnet::IpNet>>,
 }
 
 /// The roles of `agent` usable from `ip`; when the agent has roles and none is usable here,
@@ -143,7 +145,7 @@ pub async fn usable_roles_or_refuse(
     security: &crate::auth::address::SecuritySettings,
     agent: &AgentView,
     ip: Option<std::net::IpAddr>,
-) -> Result<Vec<String>, Error> {
+) -> Result<Vec<Role>, Error> {
     if security.role_allowlists.is_empty() {
         return Ok(agent.roles.clone());
     }

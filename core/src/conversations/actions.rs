@@ -11,7 +11,7 @@ use sea_orm::{
 };
 
 use super::{STATUS_OPEN, STATUS_PENDING, STATUS_RESOLVED, Summary};
-use crate::coord::Coordinator;
+use crate::coord::{Coordinator, Recorded};
 use crate::error::Error;
 use crate::events::{self, NewEvent, kind};
 use crate::live::Live;
@@ -55,7 +55,7 @@ pub async fn write_held(
     change: impl FnOnce(sea_orm::UpdateMany<conversation::Entity>) -> sea_orm::UpdateMany<conversation::Entity>,
 ) -> Result<(DatabaseTransaction, conversation::Model), Error> {
     let updated = change(fenced(held)).exec_with_returning(&txn).await?;
-    updated_row(txn, updated, held.conversation_id).await
+    updated_row(txn, updated, held.conversation_id.get()).await
 }
 
 /// Resolves the conversation `held` names, and gives it back: the store records
@@ -68,7 +68,7 @@ pub async fn resolve(
     held: Held,
     audit: crate::audit::Entry,
 ) -> Result<Summary, Error> {
-    let Held { conversation_id: id, agent_id, .. } = held;
+    let (id, agent_id) = (held.conversation_id.get(), held.agent_id.get());
     let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
     let updated = fenced(held)
@@ -111,7 +111,7 @@ pub async fn resolve(
     let payload = serde_json::json!({"conversation_id": id, "agent_id": agent_id, "resolved_at": now,
         "public_followup_due": due});
     let summary = commit_change(txn, live, kind::CONVERSATION_RESOLVED, &c, payload, more, Some(audit)).await?;
-    if let Err(e) = live.coord.release(id, agent_id, held.fence_token).await {
+    if let Err(e) = live.coord.release(held.conversation_id, held.agent_id, held.fence_token).await {
         // The resolution stands; the lease lapses on its own and the reaper skips resolved
         // conversations.
         tracing::warn!(conversation_id = id, error.message = %e, "releasing the lease after resolving failed");
@@ -133,7 +133,7 @@ pub async fn set_status(
     status: &str,
     audit: crate::audit::Entry,
 ) -> Result<Summary, Error> {
-    let Held { conversation_id: id, agent_id, .. } = held;
+    let (id, agent_id) = (held.conversation_id.get(), held.agent_id.get());
     let Some(status) = SETTABLE_STATUSES.into_iter().find(|s| s.as_str() == status) else {
         let names: Vec<&str> = SETTABLE_STATUSES.iter().map(|s| s.as_str()).collect();
         return Err(Error::Validation(format!(
@@ -259,11 +259,11 @@ pub async fn tag(
     edit: TagEdit<'_>,
     audit: crate::audit::Entry,
 ) -> Result<Vec<String>, Error> {
-    let Held { conversation_id: id, agent_id, fence_token: token } = held;
+    let (id, agent_id) = (held.conversation_id.get(), held.agent_id.get());
     let (add, remove) = (clean_tags(edit.add)?, clean_tags(edit.remove)?);
     let txn = crate::db::begin_write(db).await?;
     let c = load(&txn, id).await?;
-    if c.assignee_id != Some(agent_id) || c.fence_token != token {
+    if super::claims::recorded(&c) != (Recorded { holder: Some(held.agent_id), token: held.fence_token }) {
         txn.rollback().await?;
         return Err(Error::StaleClaim);
     }

@@ -17,6 +17,7 @@ use super::claims::{self, Claimant};
 use super::routing::{self, Available, Skills};
 use super::{STATUS_NEW, STATUS_OPEN};
 use crate::error::Error;
+use crate::ids::{AgentId, ConversationId};
 use crate::live::Live;
 
 /// Waiting conversations looked at per round and group.
@@ -26,10 +27,10 @@ const ROUND: u64 = 200;
 /// else the least loaded whose skills cover it.
 fn pick(
     c: &conversation::Model,
-    previous: Option<i64>,
+    previous: Option<AgentId>,
     pool: &[Available],
     members: &[usize],
-    skills: &HashMap<i64, Skills>,
+    skills: &HashMap<AgentId, Skills>,
 ) -> Option<usize> {
     let fits = |a: &Available| a.load < a.capacity && skills.get(&a.agent_id).is_some_and(|s| s.covers(c));
     if let Some(p) = previous
@@ -80,14 +81,14 @@ pub async fn round(db: &DatabaseConnection, live: &Live, general: bool, lease: D
         .filter(agent::Column::Active.eq(true))
         .all(db)
         .await?;
-    let skills: HashMap<i64, Skills> = agents
+    let skills: HashMap<AgentId, Skills> = agents
         .iter()
         .map(|a| {
             let list: Vec<String> = serde_json::from_value(a.skills.clone()).unwrap_or_default();
-            (a.id, Skills::parse(&list))
+            (AgentId(a.id), Skills::parse(&list))
         })
         .collect();
-    let team_of: HashMap<i64, Option<i64>> = agents.iter().map(|a| (a.id, a.team_id)).collect();
+    let team_of: HashMap<AgentId, Option<i64>> = agents.iter().map(|a| (AgentId(a.id), a.team_id)).collect();
     pool.retain(|a| skills.contains_key(&a.agent_id));
     let mut assigned = 0;
     for group in groups {
@@ -112,7 +113,7 @@ async fn hand_out(
     group: Group,
     pool: &mut [Available],
     members: &[usize],
-    skills: &HashMap<i64, Skills>,
+    skills: &HashMap<AgentId, Skills>,
     lease: Duration,
 ) -> Result<usize, Error> {
     let q = conversation::Entity::find()
@@ -132,11 +133,11 @@ async fn hand_out(
         .limit(ROUND)
         .all(db)
         .await?;
-    let previous: HashMap<i64, Option<i64>> = conversation::Entity::find()
+    let previous: HashMap<i64, Option<AgentId>> = conversation::Entity::find()
         .select_only()
         .columns([conversation::Column::Id, conversation::Column::AssigneeId])
         .filter(conversation::Column::Id.is_in(waiting.iter().filter_map(|c| c.previous_conversation_id)))
-        .into_tuple::<(i64, Option<i64>)>()
+        .into_tuple::<(i64, Option<AgentId>)>()
         .all(db)
         .await?
         .into_iter()
@@ -163,7 +164,7 @@ async fn hand_out(
                 target_id: Some(c.id.to_string()),
                 ..Default::default()
             };
-            match claims::claim_as(db, live, c.id, &who, by.clone(), audit).await {
+            match claims::claim_as(db, live, ConversationId(c.id), &who, by.clone(), audit).await {
                 Ok(_) => {
                     pool[i].load += 1;
                     assigned += 1;

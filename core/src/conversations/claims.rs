@@ -17,17 +17,21 @@ use super::{STATUS_NEW, STATUS_OPEN, STATUS_RESOLVED, Summary, routing};
 use crate::coord::{CoordError, Coordinator, Recorded};
 use crate::error::Error;
 use crate::events::{self, NewEvent, kind};
+use crate::ids::{AgentId, ConversationId, FenceToken};
 use crate::live::Live;
 
 /// A claim held by the caller.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ClaimView {
     /// The conversation.
-    pub conversation_id: i64,
+    #[schema(value_type = i64)]
+    pub conversation_id: ConversationId,
     /// The holder.
-    pub agent_id: i64,
+    #[schema(value_type = i64)]
+    pub agent_id: AgentId,
     /// Carry this on every write to the conversation; older tokens are refused.
-    pub fence_token: i64,
+    #[schema(value_type = i64)]
+    pub fence_token: FenceToken,
     /// Seconds until the lease lapses unless renewed.
     pub lease_secs: u64,
 }
@@ -38,18 +42,25 @@ pub struct ClaimView {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Held {
     /// The conversation.
-    pub conversation_id: i64,
+    pub conversation_id: ConversationId,
     /// Its holder.
-    pub agent_id: i64,
+    pub agent_id: AgentId,
     /// The token of the holder's grant.
-    pub fence_token: i64,
+    pub fence_token: FenceToken,
+}
+
+impl Held {
+    /// The claim `agent` presents on `conversation_id` with `fence_token` (a request's).
+    pub fn by(agent: &crate::agents::AgentView, conversation_id: ConversationId, fence_token: FenceToken) -> Self {
+        Self { conversation_id, agent_id: AgentId(agent.id), fence_token }
+    }
 }
 
 /// A conversation that can still be worked on (resolved ones cannot be claimed).
 /// A conversation that can be held: unresolved, or resolved with a public follow-up due (the
 /// agent takes it back to post that follow-up; it stays resolved).
-async fn load_unresolved(db: &impl ConnectionTrait, id: i64) -> Result<conversation::Model, Error> {
-    let c = load(db, id).await?;
+async fn load_unresolved(db: &impl ConnectionTrait, id: ConversationId) -> Result<conversation::Model, Error> {
+    let c = load(db, id.get()).await?;
     if c.status == STATUS_RESOLVED && c.public_followup_due_at.is_none() {
         return Err(Error::Conflict("conversation is resolved".into()));
     }
@@ -58,7 +69,7 @@ async fn load_unresolved(db: &impl ConnectionTrait, id: i64) -> Result<conversat
 
 /// What the store records about the holder of `c`, for the coordinator to decide against.
 pub(crate) fn recorded(c: &conversation::Model) -> Recorded {
-    Recorded { holder: c.assignee_id, token: c.fence_token }
+    Recorded { holder: c.assignee_id.map(AgentId), token: FenceToken(c.fence_token) }
 }
 
 /// A change of holder, as the store records it behind the fence.
@@ -66,9 +77,9 @@ pub(crate) fn recorded(c: &conversation::Model) -> Recorded {
 enum Change {
     /// A new grant to `agent` (a claim or a transfer): its token is above every token the store
     /// has accepted for the conversation.
-    Grant { agent: i64, token: i64 },
+    Grant { agent: AgentId, token: FenceToken },
     /// `agent` gave back the grant with `token` (a release, or the reaper's lapse).
-    Release { agent: i64, token: i64 },
+    Release { agent: AgentId, token: FenceToken },
 }
 
 /// Records `change` if the fence allows it. `Ok(None)` when exactly this change is already
@@ -77,7 +88,7 @@ enum Change {
 /// shows this holder.
 async fn record_holder(
     db: &impl ConnectionTrait,
-    id: i64,
+    id: ConversationId,
     change: Change,
 ) -> Result<Option<conversation::Model>, Error> {
     let updated = match change {
@@ -102,10 +113,10 @@ async fn record_holder(
     if let Some(c) = updated.into_iter().next() {
         return Ok(Some(c));
     }
-    let now = conversation::Entity::find_by_id(id).one(db).await?;
+    let now = conversation::Entity::find_by_id(id.get()).one(db).await?;
     let already = match (change, &now) {
-        (Change::Grant { agent, token }, Some(c)) => c.fence_token == token && c.assignee_id == Some(agent),
-        (Change::Release { token, .. }, Some(c)) => c.fence_token == token && c.assignee_id.is_none(),
+        (Change::Grant { agent, token }, Some(c)) => c.fence_token == token.get() && c.assignee_id == Some(agent.get()),
+        (Change::Release { token, .. }, Some(c)) => c.fence_token == token.get() && c.assignee_id.is_none(),
         (_, None) => return Err(Error::NotFound("conversation")),
     };
     if already { Ok(None) } else { Err(Error::StaleClaim) }
@@ -139,7 +150,7 @@ pub(super) async fn announce(
 async fn record_and_announce(
     db: &DatabaseConnection,
     live: &Live,
-    id: i64,
+    id: ConversationId,
     change: Change,
     kind: &'static str,
     extra: serde_json::Value,
@@ -166,7 +177,7 @@ async fn record_and_announce(
 #[derive(Debug, Clone)]
 pub struct Claimant {
     /// The agent.
-    pub agent_id: i64,
+    pub agent_id: AgentId,
     /// Most conversations they may hold at once.
     pub capacity: i32,
     /// Lease length.
@@ -176,7 +187,7 @@ pub struct Claimant {
 impl Claimant {
     /// An agent claiming for themselves, with their capacity and the configured lease.
     pub fn of(agent: &crate::agents::AgentView, lease: Duration) -> Self {
-        Self { agent_id: agent.id, capacity: agent.capacity, lease }
+        Self { agent_id: AgentId(agent.id), capacity: agent.capacity, lease }
     }
 }
 
@@ -189,7 +200,7 @@ fn capacity_of(c: &Claimant) -> u32 {
 pub async fn claim(
     db: &DatabaseConnection,
     live: &Live,
-    id: i64,
+    id: ConversationId,
     who: &Claimant,
     audit: crate::audit::Entry,
 ) -> Result<ClaimView, Error> {
@@ -200,7 +211,7 @@ pub async fn claim(
 pub async fn claim_as(
     db: &DatabaseConnection,
     live: &Live,
-    id: i64,
+    id: ConversationId,
     who: &Claimant,
     extra: serde_json::Value,
     audit: crate::audit::Entry,
@@ -208,10 +219,10 @@ pub async fn claim_as(
     let (agent_id, lease) = (who.agent_id, who.lease);
     let current = load_unresolved(db, id).await?;
     if let Some(group) = current.escalated_to.as_deref() {
-        crate::escalations::may_take(db, group, agent_id).await?;
+        crate::escalations::may_take(db, group, agent_id.get()).await?;
     }
     let grant = live.coord.claim(id, agent_id, lease, recorded(&current), capacity_of(who)).await?;
-    if current.assignee_id != Some(agent_id) || current.fence_token != grant.token {
+    if recorded(&current) != (Recorded { holder: Some(agent_id), token: grant.token }) {
         let change = Change::Grant { agent: agent_id, token: grant.token };
         if let Err(e) = record_and_announce(db, live, id, change, kind::CONVERSATION_CLAIMED, extra, audit).await {
             give_back(live, id, agent_id, grant.token).await;
@@ -226,9 +237,9 @@ pub async fn claim_as(
 /// told `already_claimed` on a conversation the queue shows free, and the agent's capacity
 /// would be used up, until it expired. Should the write have committed after all, the reaper
 /// finds the release remembered and finishes it in the store.
-async fn give_back(live: &Live, id: i64, agent_id: i64, token: i64) {
+async fn give_back(live: &Live, id: ConversationId, agent_id: AgentId, token: FenceToken) {
     if let Err(e) = live.coord.release(id, agent_id, token).await {
-        tracing::warn!(conversation_id = id, agent_id, token, error.message = %e,
+        tracing::warn!(conversation_id = id.get(), agent_id = agent_id.get(), token = token.get(), error.message = %e,
             "giving back a grant the store did not record failed; it expires unrenewed");
     }
 }
@@ -247,7 +258,7 @@ pub async fn release(
     audit: crate::audit::Entry,
 ) -> Result<(), Error> {
     let Held { conversation_id: id, agent_id, fence_token: token } = held;
-    load(db, id).await?;
+    load(db, id.get()).await?;
     let released = match live.coord.release(id, agent_id, token).await {
         Ok(()) => true,
         Err(CoordError::StaleClaim) => {
@@ -274,18 +285,18 @@ pub async fn release(
 pub async fn reassign(
     db: &DatabaseConnection,
     live: &Live,
-    id: i64,
-    to_agent: i64,
+    id: ConversationId,
+    to_agent: AgentId,
     lease: Duration,
     audit: crate::audit::Entry,
 ) -> Result<ClaimView, Error> {
     let current = load_unresolved(db, id).await?;
-    let target = entity::agent::Entity::find_by_id(to_agent).one(db).await?;
+    let target = entity::agent::Entity::find_by_id(to_agent.get()).one(db).await?;
     if !target.is_some_and(|a| a.active) {
         return Err(Error::Validation(format!("agent {to_agent} does not exist or is disabled")));
     }
     let grant = live.coord.transfer(id, to_agent, lease, recorded(&current)).await?;
-    let extra = serde_json::json!({"from_agent_id": grant.previous.or(current.assignee_id)});
+    let extra = serde_json::json!({"from_agent_id": grant.previous.or(current.assignee_id.map(AgentId))});
     let change = Change::Grant { agent: to_agent, token: grant.token };
     if let Err(e) = record_and_announce(db, live, id, change, kind::CONVERSATION_REASSIGNED, extra, audit).await {
         // The previous holder's renewals reinstate their lease from the store's record.
@@ -302,9 +313,11 @@ pub const MAX_BULK: usize = 500;
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Moved {
     /// The conversation.
-    pub conversation_id: i64,
+    #[schema(value_type = i64)]
+    pub conversation_id: ConversationId,
     /// The new holder's token, when it moved.
-    pub fence_token: Option<i64>,
+    #[schema(value_type = Option<i64>)]
+    pub fence_token: Option<FenceToken>,
     /// Why it did not move (`not_found`, `conflict`, `coordination_unavailable`, ...).
     pub error: Option<crate::error::ErrorDetail>,
 }
@@ -313,8 +326,8 @@ pub struct Moved {
 pub async fn reassign_many(
     db: &DatabaseConnection,
     live: &Live,
-    ids: &[i64],
-    to_agent: i64,
+    ids: &[ConversationId],
+    to_agent: AgentId,
     lease: Duration,
     audit: &crate::audit::Entry,
 ) -> Result<Vec<Moved>, Error> {
@@ -360,7 +373,7 @@ pub async fn next(
     }
     // Skills and team as they are now, not as they were when the session opened: a supervisor
     // who moves people between teams during a spike does not make them reconnect.
-    let me = entity::agent::Entity::find_by_id(who.agent_id).one(db).await?.ok_or(Error::NotFound("agent"))?;
+    let me = entity::agent::Entity::find_by_id(who.agent_id.get()).one(db).await?.ok_or(Error::NotFound("agent"))?;
     let skills = routing::Skills::parse(&serde_json::from_value::<Vec<String>>(me.skills).unwrap_or_default());
     let team = me.team_id;
     let mut tried: std::collections::HashSet<i64> = std::collections::HashSet::new();
@@ -380,7 +393,7 @@ pub async fn next(
             .order_by_asc(conversation::Column::Id)
             .limit(NEXT_CANDIDATES)
     };
-    let returning = routing::returning_to(page(&tried), who.agent_id).all(db).await?;
+    let returning = routing::returning_to(page(&tried), who.agent_id.get()).all(db).await?;
     for round in 0..=NEXT_ROUNDS {
         let candidates = if round == 0 { returning.clone() } else { page(&tried).all(db).await? };
         if candidates.is_empty() {
@@ -392,7 +405,7 @@ pub async fn next(
         let held = if round == 0 {
             std::collections::HashSet::new()
         } else {
-            routing::held_for_others(db, &live.coord, &candidates, who.agent_id).await?
+            routing::held_for_others(db, &live.coord, &candidates, who.agent_id.get()).await?
         };
         for c in candidates {
             // Held ones count as tried too, so the next page looks past them.
@@ -400,7 +413,7 @@ pub async fn next(
                 continue;
             }
             let entry = crate::audit::Entry { target_id: Some(c.id.to_string()), ..audit.clone() };
-            match claim(db, live, c.id, who, entry).await {
+            match claim(db, live, ConversationId(c.id), who, entry).await {
                 Ok(view) => {
                     let now = load(db, c.id).await?;
                     return Ok(Some((view, Summary::named(db, &now).await?)));
@@ -452,13 +465,18 @@ pub async fn lapse(db: &DatabaseConnection, live: &Live, held: Held, why: Handba
 /// cannot be read the coordinator's own list is renewed instead, so a store outage costs nobody
 /// their work. Returns how many conversations the agent holds. A session calls it when it
 /// opens; [`spawn_renewals`] keeps it up for every agent with a session on the node.
-pub async fn renew(db: &DatabaseConnection, live: &Live, agent_id: i64, lease: Duration) -> Result<u32, CoordError> {
+pub async fn renew(
+    db: &DatabaseConnection,
+    live: &Live,
+    agent_id: AgentId,
+    lease: Duration,
+) -> Result<u32, CoordError> {
     let held = match held_in_store(db, &[agent_id]).await {
         Ok(held) => {
             live.coord.renew_held(agent_id, Some(&held.get(&agent_id).cloned().unwrap_or_default()), lease).await
         }
         Err(e) => {
-            tracing::warn!(agent_id, error.message = %e, "reading held conversations failed; renewing the known leases");
+            tracing::warn!(agent_id = agent_id.get(), error.message = %e, "reading held conversations failed; renewing the known leases");
             live.coord.renew_held(agent_id, None, lease).await
         }
     }?;
@@ -473,11 +491,12 @@ const RENEW_CHUNK: usize = 500;
 /// holding.
 async fn held_in_store(
     db: &DatabaseConnection,
-    agents: &[i64],
-) -> Result<std::collections::HashMap<i64, Vec<(i64, i64)>>, sea_orm::DbErr> {
-    let mut out: std::collections::HashMap<i64, Vec<(i64, i64)>> = std::collections::HashMap::new();
+    agents: &[AgentId],
+) -> Result<std::collections::HashMap<AgentId, Vec<(ConversationId, FenceToken)>>, sea_orm::DbErr> {
+    let mut out: std::collections::HashMap<AgentId, Vec<(ConversationId, FenceToken)>> =
+        std::collections::HashMap::new();
     for chunk in agents.chunks(RENEW_CHUNK) {
-        let rows: Vec<(Option<i64>, i64, i64)> = conversation::Entity::find()
+        let rows: Vec<(Option<AgentId>, ConversationId, FenceToken)> = conversation::Entity::find()
             .select_only()
             .columns([conversation::Column::AssigneeId, conversation::Column::Id, conversation::Column::FenceToken])
             .filter(conversation::Column::AssigneeId.is_in(chunk.iter().copied()))
@@ -522,7 +541,9 @@ pub fn spawn_renewals(db: DatabaseConnection, live: Live, lease: Duration, every
                     for (agent, list) in held {
                         match live.coord.renew_held(agent, Some(&list), lease).await {
                             Ok(n) => live.loads.set(agent, n),
-                            Err(e) => tracing::warn!(agent_id = agent, error.message = %e, "renewing leases failed"),
+                            Err(e) => {
+                                tracing::warn!(agent_id = agent.get(), error.message = %e, "renewing leases failed")
+                            }
                         }
                         tokio::time::sleep(gap).await;
                     }
@@ -532,7 +553,9 @@ pub fn spawn_renewals(db: DatabaseConnection, live: Live, lease: Duration, every
                     for agent in agents {
                         match live.coord.renew_held(agent, None, lease).await {
                             Ok(n) => live.loads.set(agent, n),
-                            Err(e) => tracing::warn!(agent_id = agent, error.message = %e, "renewing leases failed"),
+                            Err(e) => {
+                                tracing::warn!(agent_id = agent.get(), error.message = %e, "renewing leases failed")
+                            }
                         }
                     }
                 }

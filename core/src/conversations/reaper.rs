@@ -18,6 +18,7 @@ use super::STATUS_RESOLVED;
 use super::claims::{Handback, lapse};
 use crate::coord::{Coordinator, Holder, Verdict};
 use crate::error::Error;
+use crate::ids::{AgentId, ConversationId, FenceToken};
 use crate::live::Live;
 use crate::prom::Metrics;
 
@@ -46,11 +47,11 @@ pub fn outage_after(every: Duration) -> Duration {
 
 /// Decides every held conversation's lease once (see the module doc).
 pub async fn sweep(db: &DatabaseConnection, live: &Live, lease: Duration, every: Duration) -> Result<Swept, Error> {
-    let mut after = 0_i64;
+    let mut after = ConversationId(0);
     let mut done = Swept::default();
     let mut outage = false;
     loop {
-        let page: Vec<(i64, Option<i64>, i64)> = conversation::Entity::find()
+        let page: Vec<(ConversationId, Option<AgentId>, FenceToken)> = conversation::Entity::find()
             .select_only()
             .columns([conversation::Column::Id, conversation::Column::AssigneeId, conversation::Column::FenceToken])
             .filter(conversation::Column::AssigneeId.is_not_null())
@@ -61,7 +62,7 @@ pub async fn sweep(db: &DatabaseConnection, live: &Live, lease: Duration, every:
             .into_tuple()
             .all(db)
             .await?;
-        let held: Vec<(i64, Holder)> = page
+        let held: Vec<(ConversationId, Holder)> = page
             .iter()
             .filter_map(|&(id, assignee, token)| assignee.map(|agent_id| (id, Holder { agent_id, token })))
             .collect();

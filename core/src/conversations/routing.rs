@@ -76,7 +76,7 @@ impl Skills {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Available {
     /// The agent.
-    pub agent_id: i64,
+    pub agent_id: crate::ids::AgentId,
     /// Conversations they hold.
     pub load: i64,
     /// Most they may hold.
@@ -101,7 +101,7 @@ pub async fn available(coord: &Coordination) -> Result<Vec<Available>, Error> {
 }
 
 async fn available_agents(coord: &Coordination) -> Result<HashSet<i64>, Error> {
-    Ok(available(coord).await?.into_iter().map(|a| a.agent_id).collect())
+    Ok(available(coord).await?.into_iter().map(|a| a.agent_id.get()).collect())
 }
 
 /// Whether skills cover a conversation.

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use super::{
-    CoordError, Coordinator, Grant, Holder, LogEntry, Marker, RELEASED_MEMORY, Recorded, Sweep, Tail, Verdict,
+    AgentId, ConversationId, CoordError, Coordinator, FenceToken, Grant, Holder, LogEntry, Marker, RELEASED_MEMORY,
+    Recorded, Sweep, Tail, Verdict,
 };
 
 /// How many log entries the embedded backend keeps for its own tail. The node's hub keeps the
@@ -16,8 +17,8 @@ const LOG_CAPACITY: usize = 8192;
 
 #[derive(Debug, Clone, Copy)]
 struct Lease {
-    agent_id: i64,
-    token: i64,
+    agent_id: AgentId,
+    token: FenceToken,
     expires: Instant,
     /// An expired lease is kept until then, so the reaper can tell "expired" (the holder stopped
     /// renewing) from "never heard of" (forgotten): only the first is a lapse.
@@ -31,15 +32,18 @@ impl Lease {
     }
 }
 
+/// `(conversation, agent, token)` of one release.
+type ReleaseKey = (ConversationId, AgentId, FenceToken);
+
 /// Releases remembered for [`RELEASED_MEMORY`], oldest first.
 #[derive(Debug, Default)]
 struct Released {
-    order: VecDeque<(Instant, (i64, i64, i64))>,
-    set: HashSet<(i64, i64, i64)>,
+    order: VecDeque<(Instant, ReleaseKey)>,
+    set: HashSet<ReleaseKey>,
 }
 
 impl Released {
-    fn remember(&mut self, key: (i64, i64, i64), now: Instant) {
+    fn remember(&mut self, key: ReleaseKey, now: Instant) {
         while let Some((at, k)) = self.order.front().copied() {
             if now.duration_since(at) < RELEASED_MEMORY {
                 break;
@@ -52,42 +56,56 @@ impl Released {
         }
     }
 
-    fn contains(&self, key: (i64, i64, i64)) -> bool {
+    fn contains(&self, key: ReleaseKey) -> bool {
         self.set.contains(&key)
     }
 }
 
 #[derive(Debug, Default)]
 struct State {
-    leases: HashMap<i64, Lease>,
+    leases: HashMap<ConversationId, Lease>,
     /// Last token issued per conversation; never reset, so tokens only grow.
-    fences: HashMap<i64, i64>,
+    fences: HashMap<ConversationId, FenceToken>,
     /// `(conversation, agent, token)` of recent releases.
     released: Released,
     /// When the reaper last swept (on this node: the embedded mode is one node).
     swept: Option<Instant>,
-    presence: HashMap<i64, (String, Instant)>,
-    markers: HashMap<(Marker, i64), HashMap<i64, Instant>>,
+    presence: HashMap<AgentId, (String, Instant)>,
+    markers: HashMap<(Marker, ConversationId), HashMap<AgentId, Instant>>,
     log: VecDeque<(i64, LogEntry)>,
     seq: i64,
 }
 
 impl State {
-    fn put(&mut self, conversation_id: i64, agent_id: i64, token: i64, ttl: Duration, now: Instant) {
+    fn put(
+        &mut self,
+        conversation_id: ConversationId,
+        agent_id: AgentId,
+        token: FenceToken,
+        ttl: Duration,
+        now: Instant,
+    ) {
         let expires = now + ttl;
         self.leases.insert(conversation_id, Lease { agent_id, token, expires, lingers: expires + ttl });
-        let fence = self.fences.entry(conversation_id).or_insert(0);
+        let fence = self.fences.entry(conversation_id).or_insert(FenceToken::NONE);
         *fence = (*fence).max(token);
     }
 
-    fn grant(&mut self, conversation_id: i64, agent_id: i64, ttl: Duration, now: Instant, floor: i64) -> i64 {
-        let token = self.fences.get(&conversation_id).copied().unwrap_or(0).max(floor) + 1;
+    fn grant(
+        &mut self,
+        conversation_id: ConversationId,
+        agent_id: AgentId,
+        ttl: Duration,
+        now: Instant,
+        floor: FenceToken,
+    ) -> FenceToken {
+        let token = FenceToken(self.fences.get(&conversation_id).copied().unwrap_or_default().max(floor).0 + 1);
         self.put(conversation_id, agent_id, token, ttl, now);
         token
     }
 
-    fn held_by(&self, agent_id: i64, now: Instant) -> Vec<i64> {
-        let mut ids: Vec<i64> =
+    fn held_by(&self, agent_id: AgentId, now: Instant) -> Vec<ConversationId> {
+        let mut ids: Vec<ConversationId> =
             self.leases.iter().filter(|(_, l)| l.agent_id == agent_id && l.expires > now).map(|(c, _)| *c).collect();
         ids.sort_unstable();
         ids
@@ -129,8 +147,8 @@ impl MemoryCoordinator {
 impl Coordinator for MemoryCoordinator {
     async fn claim(
         &self,
-        conversation_id: i64,
-        agent_id: i64,
+        conversation_id: ConversationId,
+        agent_id: AgentId,
         ttl: Duration,
         rec: Recorded,
         capacity: u32,
@@ -167,7 +185,12 @@ impl Coordinator for MemoryCoordinator {
         }
     }
 
-    async fn release(&self, conversation_id: i64, agent_id: i64, token: i64) -> Result<(), CoordError> {
+    async fn release(
+        &self,
+        conversation_id: ConversationId,
+        agent_id: AgentId,
+        token: FenceToken,
+    ) -> Result<(), CoordError> {
         let now = Instant::now();
         let mut s = self.lock();
         match s.leases.get(&conversation_id) {
@@ -183,8 +206,8 @@ impl Coordinator for MemoryCoordinator {
 
     async fn transfer(
         &self,
-        conversation_id: i64,
-        to_agent: i64,
+        conversation_id: ConversationId,
+        to_agent: AgentId,
         ttl: Duration,
         rec: Recorded,
     ) -> Result<Grant, CoordError> {
@@ -194,7 +217,7 @@ impl Coordinator for MemoryCoordinator {
         Ok(Grant { token: s.grant(conversation_id, to_agent, ttl, now, rec.token), previous })
     }
 
-    async fn holder(&self, conversation_id: i64) -> Result<Option<Holder>, CoordError> {
+    async fn holder(&self, conversation_id: ConversationId) -> Result<Option<Holder>, CoordError> {
         let now = Instant::now();
         Ok(self
             .lock()
@@ -206,7 +229,7 @@ impl Coordinator for MemoryCoordinator {
 
     async fn sweep(
         &self,
-        held: &[(i64, Holder)],
+        held: &[(ConversationId, Holder)],
         ttl: Duration,
         outage_after: Duration,
         outage: bool,
@@ -244,8 +267,8 @@ impl Coordinator for MemoryCoordinator {
 
     async fn renew_held(
         &self,
-        agent_id: i64,
-        recorded: Option<&[(i64, i64)]>,
+        agent_id: AgentId,
+        recorded: Option<&[(ConversationId, FenceToken)]>,
         ttl: Duration,
     ) -> Result<u32, CoordError> {
         let now = Instant::now();
@@ -275,25 +298,25 @@ impl Coordinator for MemoryCoordinator {
         Ok(n)
     }
 
-    async fn held(&self, agent_id: i64) -> Result<Vec<i64>, CoordError> {
+    async fn held(&self, agent_id: AgentId) -> Result<Vec<ConversationId>, CoordError> {
         Ok(self.lock().held_by(agent_id, Instant::now()))
     }
 
-    async fn set_presence(&self, agent_id: i64, presence: String, ttl: Duration) -> Result<(), CoordError> {
+    async fn set_presence(&self, agent_id: AgentId, presence: String, ttl: Duration) -> Result<(), CoordError> {
         self.lock().presence.insert(agent_id, (presence, Instant::now() + ttl));
         Ok(())
     }
 
-    async fn clear_presence(&self, agent_id: i64) -> Result<(), CoordError> {
+    async fn clear_presence(&self, agent_id: AgentId) -> Result<(), CoordError> {
         self.lock().presence.remove(&agent_id);
         Ok(())
     }
 
-    async fn presences(&self) -> Result<Vec<(i64, String)>, CoordError> {
+    async fn presences(&self) -> Result<Vec<(AgentId, String)>, CoordError> {
         let now = Instant::now();
         let mut s = self.lock();
         s.presence.retain(|_, (_, expires)| *expires > now);
-        let mut all: Vec<(i64, String)> = s.presence.iter().map(|(a, (p, _))| (*a, p.clone())).collect();
+        let mut all: Vec<(AgentId, String)> = s.presence.iter().map(|(a, (p, _))| (*a, p.clone())).collect();
         all.sort_unstable_by_key(|(a, _)| *a);
         Ok(all)
     }
@@ -301,11 +324,11 @@ impl Coordinator for MemoryCoordinator {
     async fn mark(
         &self,
         marker: Marker,
-        conversation_id: i64,
-        agent_id: i64,
+        conversation_id: ConversationId,
+        agent_id: AgentId,
         on: bool,
         ttl: Duration,
-    ) -> Result<Vec<i64>, CoordError> {
+    ) -> Result<Vec<AgentId>, CoordError> {
         let now = Instant::now();
         let mut s = self.lock();
         let set = s.markers.entry((marker, conversation_id)).or_default();
@@ -315,7 +338,7 @@ impl Coordinator for MemoryCoordinator {
         } else {
             set.remove(&agent_id);
         }
-        let mut members: Vec<i64> = set.keys().copied().collect();
+        let mut members: Vec<AgentId> = set.keys().copied().collect();
         if set.is_empty() {
             s.markers.remove(&(marker, conversation_id));
         }

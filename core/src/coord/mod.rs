@@ -24,6 +24,8 @@ pub use self::redis_conn::Topology;
 use std::future::Future;
 use std::time::Duration;
 
+pub use crate::ids::{AgentId, ConversationId, FenceToken};
+
 /// How long a release is remembered, so that the holder's retry of it (after an answer lost to
 /// a cut connection or a dying node) succeeds instead of reading as a lost lease, and so that a
 /// release whose store write never happened is finished by the reaper rather than undone.
@@ -32,21 +34,21 @@ pub const RELEASED_MEMORY: Duration = Duration::from_secs(600);
 /// How many conversations each agent held at this node's last renewal of their leases: the
 /// load their presence reports, read without asking the coordinator on every heartbeat.
 #[derive(Debug, Default)]
-pub struct Loads(std::sync::Mutex<std::collections::HashMap<i64, u32>>);
+pub struct Loads(std::sync::Mutex<std::collections::HashMap<AgentId, u32>>);
 
 impl Loads {
     /// Records an agent's load as a renewal found it.
-    pub fn set(&self, agent_id: i64, held: u32) {
+    pub fn set(&self, agent_id: AgentId, held: u32) {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(agent_id, held);
     }
 
     /// The agent's load as of the last renewal on this node, if any.
-    pub fn get(&self, agent_id: i64) -> Option<u32> {
+    pub fn get(&self, agent_id: AgentId) -> Option<u32> {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&agent_id).copied()
     }
 
     /// Keeps only the agents in `online` (those with a session here).
-    pub fn retain(&self, online: &[i64]) {
+    pub fn retain(&self, online: &[AgentId]) {
         self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner).retain(|a, _| online.binary_search(a).is_ok());
     }
 }
@@ -55,18 +57,18 @@ impl Loads {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Grant {
     /// The fencing token: strictly greater than every earlier grant of this conversation.
-    pub token: i64,
+    pub token: FenceToken,
     /// The holder before a forced transfer (None for a plain claim).
-    pub previous: Option<i64>,
+    pub previous: Option<AgentId>,
 }
 
 /// Who holds a conversation now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Holder {
     /// The agent.
-    pub agent_id: i64,
+    pub agent_id: AgentId,
     /// Their fencing token.
-    pub token: i64,
+    pub token: FenceToken,
 }
 
 /// Why a coordination call did not succeed.
@@ -74,7 +76,7 @@ pub struct Holder {
 pub enum CoordError {
     /// Somebody else holds the conversation.
     #[error("conversation is held by agent {0}")]
-    Held(i64),
+    Held(AgentId),
     /// The caller's lease is gone (expired, released, or transferred): a newer token exists.
     #[error("the claim is no longer yours")]
     StaleClaim,
@@ -131,14 +133,14 @@ impl Marker {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Recorded {
     /// The agent the store shows holding it, if any.
-    pub holder: Option<i64>,
+    pub holder: Option<AgentId>,
     /// The newest fencing token the store has accepted for it.
-    pub token: i64,
+    pub token: FenceToken,
 }
 
 impl Recorded {
     /// Nobody recorded; tokens above `token` are new.
-    pub fn free(token: i64) -> Self {
+    pub const fn free(token: FenceToken) -> Self {
         Self { holder: None, token }
     }
 }
@@ -189,8 +191,8 @@ pub trait Coordinator: Send + Sync {
     /// agent cannot both slip under the limit.
     fn claim(
         &self,
-        conversation_id: i64,
-        agent_id: i64,
+        conversation_id: ConversationId,
+        agent_id: AgentId,
         ttl: Duration,
         recorded: Recorded,
         capacity: u32,
@@ -201,23 +203,26 @@ pub trait Coordinator: Send + Sync {
     /// (`RELEASED_MEMORY`) without touching whoever holds it now.
     fn release(
         &self,
-        conversation_id: i64,
-        agent_id: i64,
-        token: i64,
+        conversation_id: ConversationId,
+        agent_id: AgentId,
+        token: FenceToken,
     ) -> impl Future<Output = Result<(), CoordError>> + Send;
 
     /// A supervisor's forced transfer: a new token (above `recorded.token`) for `to_agent`,
     /// whoever held it before.
     fn transfer(
         &self,
-        conversation_id: i64,
-        to_agent: i64,
+        conversation_id: ConversationId,
+        to_agent: AgentId,
         ttl: Duration,
         recorded: Recorded,
     ) -> impl Future<Output = Result<Grant, CoordError>> + Send;
 
     /// The current holder, if a lease is alive.
-    fn holder(&self, conversation_id: i64) -> impl Future<Output = Result<Option<Holder>, CoordError>> + Send;
+    fn holder(
+        &self,
+        conversation_id: ConversationId,
+    ) -> impl Future<Output = Result<Option<Holder>, CoordError>> + Send;
 
     /// The reaper's decision for each conversation the store shows held (`(conversation,
     /// recorded holder)`), acted on in the same atomic step: forgotten leases are reinstated,
@@ -225,7 +230,7 @@ pub trait Coordinator: Send + Sync {
     /// from an earlier page) expired ones are extended rather than lapsed.
     fn sweep(
         &self,
-        held: &[(i64, Holder)],
+        held: &[(ConversationId, Holder)],
         ttl: Duration,
         outage_after: Duration,
         outage: bool,
@@ -238,38 +243,38 @@ pub trait Coordinator: Send + Sync {
     /// store could not be read) renews the live leases the coordinator knows of instead.
     fn renew_held(
         &self,
-        agent_id: i64,
-        recorded: Option<&[(i64, i64)]>,
+        agent_id: AgentId,
+        recorded: Option<&[(ConversationId, FenceToken)]>,
         ttl: Duration,
     ) -> impl Future<Output = Result<u32, CoordError>> + Send;
 
     /// The conversations whose leases the agent holds now (their current load).
-    fn held(&self, agent_id: i64) -> impl Future<Output = Result<Vec<i64>, CoordError>> + Send;
+    fn held(&self, agent_id: AgentId) -> impl Future<Output = Result<Vec<ConversationId>, CoordError>> + Send;
 
     /// Records an agent's presence (a JSON document) until `ttl` passes without a refresh.
     fn set_presence(
         &self,
-        agent_id: i64,
+        agent_id: AgentId,
         presence: String,
         ttl: Duration,
     ) -> impl Future<Output = Result<(), CoordError>> + Send;
 
     /// Forgets an agent's presence (they went offline).
-    fn clear_presence(&self, agent_id: i64) -> impl Future<Output = Result<(), CoordError>> + Send;
+    fn clear_presence(&self, agent_id: AgentId) -> impl Future<Output = Result<(), CoordError>> + Send;
 
     /// Every unexpired presence, as `(agent, document)`.
-    fn presences(&self) -> impl Future<Output = Result<Vec<(i64, String)>, CoordError>> + Send;
+    fn presences(&self) -> impl Future<Output = Result<Vec<(AgentId, String)>, CoordError>> + Send;
 
     /// Adds (`on`) or removes an agent from a conversation's viewers or typists, each member
     /// expiring after `ttl`; returns the members now, sorted.
     fn mark(
         &self,
         marker: Marker,
-        conversation_id: i64,
-        agent_id: i64,
+        conversation_id: ConversationId,
+        agent_id: AgentId,
         on: bool,
         ttl: Duration,
-    ) -> impl Future<Output = Result<Vec<i64>, CoordError>> + Send;
+    ) -> impl Future<Output = Result<Vec<AgentId>, CoordError>> + Send;
 
     /// Appends entries to the shared event log, returning the seq given to each. Seqs form one
     /// order across all nodes and are always above `floor` (the newest seq the caller has seen),
@@ -346,25 +351,38 @@ macro_rules! on_backend {
 }
 
 impl Coordinator for Coordination {
-    async fn claim(&self, c: i64, a: i64, ttl: Duration, rec: Recorded, cap: u32) -> Result<Grant, CoordError> {
+    async fn claim(
+        &self,
+        c: ConversationId,
+        a: AgentId,
+        ttl: Duration,
+        rec: Recorded,
+        cap: u32,
+    ) -> Result<Grant, CoordError> {
         on_backend!(self, b => b.claim(c, a, ttl, rec, cap).await)
     }
 
-    async fn release(&self, c: i64, a: i64, t: i64) -> Result<(), CoordError> {
+    async fn release(&self, c: ConversationId, a: AgentId, t: FenceToken) -> Result<(), CoordError> {
         on_backend!(self, b => b.release(c, a, t).await)
     }
 
-    async fn transfer(&self, c: i64, to: i64, ttl: Duration, rec: Recorded) -> Result<Grant, CoordError> {
+    async fn transfer(
+        &self,
+        c: ConversationId,
+        to: AgentId,
+        ttl: Duration,
+        rec: Recorded,
+    ) -> Result<Grant, CoordError> {
         on_backend!(self, b => b.transfer(c, to, ttl, rec).await)
     }
 
-    async fn holder(&self, c: i64) -> Result<Option<Holder>, CoordError> {
+    async fn holder(&self, c: ConversationId) -> Result<Option<Holder>, CoordError> {
         on_backend!(self, b => b.holder(c).await)
     }
 
     async fn sweep(
         &self,
-        held: &[(i64, Holder)],
+        held: &[(ConversationId, Holder)],
         ttl: Duration,
         after: Duration,
         outage: bool,
@@ -372,27 +390,39 @@ impl Coordinator for Coordination {
         on_backend!(self, b => b.sweep(held, ttl, after, outage).await)
     }
 
-    async fn renew_held(&self, a: i64, rec: Option<&[(i64, i64)]>, ttl: Duration) -> Result<u32, CoordError> {
+    async fn renew_held(
+        &self,
+        a: AgentId,
+        rec: Option<&[(ConversationId, FenceToken)]>,
+        ttl: Duration,
+    ) -> Result<u32, CoordError> {
         on_backend!(self, b => b.renew_held(a, rec, ttl).await)
     }
 
-    async fn held(&self, a: i64) -> Result<Vec<i64>, CoordError> {
+    async fn held(&self, a: AgentId) -> Result<Vec<ConversationId>, CoordError> {
         on_backend!(self, b => b.held(a).await)
     }
 
-    async fn set_presence(&self, a: i64, p: String, ttl: Duration) -> Result<(), CoordError> {
+    async fn set_presence(&self, a: AgentId, p: String, ttl: Duration) -> Result<(), CoordError> {
         on_backend!(self, b => b.set_presence(a, p, ttl).await)
     }
 
-    async fn clear_presence(&self, a: i64) -> Result<(), CoordError> {
+    async fn clear_presence(&self, a: AgentId) -> Result<(), CoordError> {
         on_backend!(self, b => b.clear_presence(a).await)
     }
 
-    async fn presences(&self) -> Result<Vec<(i64, String)>, CoordError> {
+    async fn presences(&self) -> Result<Vec<(AgentId, String)>, CoordError> {
         on_backend!(self, b => b.presences().await)
     }
 
-    async fn mark(&self, k: Marker, c: i64, a: i64, on: bool, ttl: Duration) -> Result<Vec<i64>, CoordError> {
+    async fn mark(
+        &self,
+        k: Marker,
+        c: ConversationId,
+        a: AgentId,
+        on: bool,
+        ttl: Duration,
+    ) -> Result<Vec<AgentId>, CoordError> {
         on_backend!(self, b => b.mark(k, c, a, on, ttl).await)
     }
 

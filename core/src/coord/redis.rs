@@ -32,7 +32,8 @@ use redis::streams::{StreamRangeReply, StreamReadReply};
 
 use super::redis_conn::{RedisConn, Timeouts, Topology};
 use super::{
-    CoordError, Coordinator, Grant, Holder, LogEntry, Marker, RELEASED_MEMORY, Recorded, Sweep, Tail, Verdict,
+    AgentId, ConversationId, CoordError, Coordinator, FenceToken, Grant, Holder, LogEntry, Marker, RELEASED_MEMORY,
+    Recorded, Sweep, Tail, Verdict,
 };
 
 /// Milliseconds on the Redis server's clock (every script uses the same clock for expiries).
@@ -330,6 +331,18 @@ pub struct RedisCoordinator {
     scripts: Arc<Scripts>,
 }
 
+/// The ids go to Redis as the integers the scripts compare.
+macro_rules! redis_arg {
+    ($($t:ty),*) => {$(
+        impl redis::ToRedisArgs for $t {
+            fn write_redis_args<W: ?Sized + redis::RedisWrite>(&self, out: &mut W) {
+                self.0.write_redis_args(out);
+            }
+        }
+    )*};
+}
+redis_arg!(ConversationId, AgentId, FenceToken);
+
 fn unavailable(e: redis::RedisError) -> CoordError {
     CoordError::Unavailable(e.to_string())
 }
@@ -382,7 +395,7 @@ impl RedisCoordinator {
 
     /// A key of the claims group (`claim`, `fence`, `held`): `group("claims")` and the key in
     /// one allocation, as every claim builds three.
-    fn claims(&self, kind: &str, id: i64) -> String {
+    fn claims(&self, kind: &str, id: impl std::fmt::Display) -> String {
         format!("{{{}claims}}:{kind}:{id}", self.prefix)
     }
 
@@ -416,7 +429,7 @@ impl RedisCoordinator {
     /// Runs the sweep script over `held`: (outage, the Redis clock in ms, verdicts).
     async fn sweep_script(
         &self,
-        held: &[(i64, Holder)],
+        held: &[(ConversationId, Holder)],
         ttl: Duration,
         outage_after: Duration,
         outage: bool,
@@ -444,16 +457,18 @@ impl RedisCoordinator {
         Ok((*flag == 1, *now, verdicts))
     }
 
-    async fn held_live(&self, agent_id: i64) -> Result<Vec<i64>, CoordError> {
+    async fn held_live(&self, agent_id: AgentId) -> Result<Vec<ConversationId>, CoordError> {
         let mut conn = self.conn.clone();
-        self.scripts
+        let ids: Vec<i64> = self
+            .scripts
             .held
             .key(self.claims("held", agent_id))
             .arg(agent_id)
             .arg(self.claims_group())
             .invoke_async(&mut conn)
             .await
-            .map_err(unavailable)
+            .map_err(unavailable)?;
+        Ok(ids.into_iter().map(ConversationId).collect())
     }
 }
 
@@ -462,14 +477,14 @@ impl RedisCoordinator {
 const LIVE_MARGIN_MS: i64 = 1_000;
 
 /// `agent:token:expiry` as the scripts write a lease.
-fn parse_lease(v: &str) -> Option<(i64, i64, i64)> {
+fn parse_lease(v: &str) -> Option<(AgentId, FenceToken, i64)> {
     let mut parts = v.splitn(3, ':');
-    Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
+    Some((AgentId(parts.next()?.parse().ok()?), FenceToken(parts.next()?.parse().ok()?), parts.next()?.parse().ok()?))
 }
 
 /// The recorded holder as the scripts take it (-1: nobody).
 fn recorded_holder(rec: Recorded) -> i64 {
-    rec.holder.unwrap_or(-1)
+    rec.holder.map_or(-1, AgentId::get)
 }
 
 /// A stream entry as a log entry.
@@ -491,8 +506,8 @@ fn parse_seq(id: &str) -> Option<i64> {
 impl Coordinator for RedisCoordinator {
     async fn claim(
         &self,
-        conversation_id: i64,
-        agent_id: i64,
+        conversation_id: ConversationId,
+        agent_id: AgentId,
         ttl: Duration,
         rec: Recorded,
         capacity: u32,
@@ -515,13 +530,18 @@ impl Coordinator for RedisCoordinator {
             .await
             .map_err(unavailable)?;
         match ok {
-            1 => Ok(Grant { token: value, previous: None }),
+            1 => Ok(Grant { token: FenceToken(value), previous: None }),
             2 => Err(CoordError::AtCapacity(capacity)),
-            _ => Err(CoordError::Held(value)),
+            _ => Err(CoordError::Held(AgentId(value))),
         }
     }
 
-    async fn release(&self, conversation_id: i64, agent_id: i64, token: i64) -> Result<(), CoordError> {
+    async fn release(
+        &self,
+        conversation_id: ConversationId,
+        agent_id: AgentId,
+        token: FenceToken,
+    ) -> Result<(), CoordError> {
         let mut conn = self.conn.clone();
         let ok: i64 = self
             .scripts
@@ -541,8 +561,8 @@ impl Coordinator for RedisCoordinator {
 
     async fn transfer(
         &self,
-        conversation_id: i64,
-        to_agent: i64,
+        conversation_id: ConversationId,
+        to_agent: AgentId,
         ttl: Duration,
         rec: Recorded,
     ) -> Result<Grant, CoordError> {
@@ -561,10 +581,10 @@ impl Coordinator for RedisCoordinator {
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
-        Ok(Grant { token, previous: (prev >= 0).then_some(prev) })
+        Ok(Grant { token: FenceToken(token), previous: (prev >= 0).then_some(AgentId(prev)) })
     }
 
-    async fn holder(&self, conversation_id: i64) -> Result<Option<Holder>, CoordError> {
+    async fn holder(&self, conversation_id: ConversationId) -> Result<Option<Holder>, CoordError> {
         let mut conn = self.conn.clone();
         let v: Vec<i64> = self
             .scripts
@@ -574,7 +594,7 @@ impl Coordinator for RedisCoordinator {
             .await
             .map_err(unavailable)?;
         Ok(match v[..] {
-            [agent_id, token] => Some(Holder { agent_id, token }),
+            [agent_id, token] => Some(Holder { agent_id: AgentId(agent_id), token: FenceToken(token) }),
             _ => None,
         })
     }
@@ -586,7 +606,7 @@ impl Coordinator for RedisCoordinator {
     /// extended) and gives the Redis clock the `MGET` answers are judged by.
     async fn sweep(
         &self,
-        held: &[(i64, Holder)],
+        held: &[(ConversationId, Holder)],
         ttl: Duration,
         outage_after: Duration,
         outage: bool,
@@ -613,7 +633,7 @@ impl Coordinator for RedisCoordinator {
                 .collect()
         };
         if !undecided.is_empty() {
-            let page: Vec<(i64, Holder)> = undecided.iter().map(|&i| held[i]).collect();
+            let page: Vec<(ConversationId, Holder)> = undecided.iter().map(|&i| held[i]).collect();
             let (_, _, decided) = self.sweep_script(&page, ttl, outage_after, outage).await?;
             for (i, v) in undecided.into_iter().zip(decided) {
                 verdicts[i] = v;
@@ -624,8 +644,8 @@ impl Coordinator for RedisCoordinator {
 
     async fn renew_held(
         &self,
-        agent_id: i64,
-        recorded: Option<&[(i64, i64)]>,
+        agent_id: AgentId,
+        recorded: Option<&[(ConversationId, FenceToken)]>,
         ttl: Duration,
     ) -> Result<u32, CoordError> {
         let mut conn = self.conn.clone();
@@ -646,13 +666,13 @@ impl Coordinator for RedisCoordinator {
         Ok(n)
     }
 
-    async fn held(&self, agent_id: i64) -> Result<Vec<i64>, CoordError> {
+    async fn held(&self, agent_id: AgentId) -> Result<Vec<ConversationId>, CoordError> {
         let mut held = self.held_live(agent_id).await?;
         held.sort_unstable();
         Ok(held)
     }
 
-    async fn set_presence(&self, agent_id: i64, presence: String, ttl: Duration) -> Result<(), CoordError> {
+    async fn set_presence(&self, agent_id: AgentId, presence: String, ttl: Duration) -> Result<(), CoordError> {
         let mut conn = self.conn.clone();
         let _: i64 = self
             .scripts
@@ -668,7 +688,7 @@ impl Coordinator for RedisCoordinator {
         Ok(())
     }
 
-    async fn clear_presence(&self, agent_id: i64) -> Result<(), CoordError> {
+    async fn clear_presence(&self, agent_id: AgentId) -> Result<(), CoordError> {
         let mut conn = self.conn.clone();
         let _: () = redis::pipe()
             .atomic()
@@ -685,7 +705,7 @@ impl Coordinator for RedisCoordinator {
         Ok(())
     }
 
-    async fn presences(&self) -> Result<Vec<(i64, String)>, CoordError> {
+    async fn presences(&self) -> Result<Vec<(AgentId, String)>, CoordError> {
         let mut conn = self.conn.clone();
         let flat: Vec<String> = self
             .scripts
@@ -695,8 +715,8 @@ impl Coordinator for RedisCoordinator {
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
-        let mut out: Vec<(i64, String)> =
-            flat.chunks_exact(2).filter_map(|pair| Some((pair[0].parse().ok()?, pair[1].clone()))).collect();
+        let mut out: Vec<(AgentId, String)> =
+            flat.chunks_exact(2).filter_map(|pair| Some((AgentId(pair[0].parse().ok()?), pair[1].clone()))).collect();
         out.sort_unstable_by_key(|(a, _)| *a);
         Ok(out)
     }
@@ -704,11 +724,11 @@ impl Coordinator for RedisCoordinator {
     async fn mark(
         &self,
         marker: Marker,
-        conversation_id: i64,
-        agent_id: i64,
+        conversation_id: ConversationId,
+        agent_id: AgentId,
         on: bool,
         ttl: Duration,
-    ) -> Result<Vec<i64>, CoordError> {
+    ) -> Result<Vec<AgentId>, CoordError> {
         let mut conn = self.conn.clone();
         let members: Vec<i64> = self
             .scripts
@@ -720,7 +740,7 @@ impl Coordinator for RedisCoordinator {
             .invoke_async(&mut conn)
             .await
             .map_err(unavailable)?;
-        let mut members = members;
+        let mut members: Vec<AgentId> = members.into_iter().map(AgentId).collect();
         members.sort_unstable();
         Ok(members)
     }

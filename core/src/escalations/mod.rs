@@ -17,11 +17,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::agents::AgentView;
+use crate::auth::Role;
 use crate::auth::groups::{GROUP_LEGAL, GROUP_PR, GROUP_TEAM_LEAD};
 use crate::conversations::claims::{self, Held};
 use crate::conversations::{Summary, actions};
 use crate::error::Error;
 use crate::events::{self, NewEvent, kind};
+use crate::ids::{AgentId, ConversationId};
 use crate::live::Live;
 
 /// Across to another team's queue.
@@ -44,7 +46,8 @@ const MAX_TEXT_CHARS: usize = 2000;
 #[serde(deny_unknown_fields)]
 pub struct NewEscalation {
     /// The caller's claim on the conversation.
-    pub fence_token: i64,
+    #[schema(value_type = i64)]
+    pub fence_token: crate::ids::FenceToken,
     /// `team_lead`, `pr`, `legal` (team leads only: agents go to their team lead first) or `team`.
     pub group: String,
     /// For `team`: the team.
@@ -119,14 +122,14 @@ fn text(field: &str, t: &str) -> Result<String, Error> {
     Ok(t.to_owned())
 }
 
-fn is(who: &AgentView, role: &str) -> bool {
-    who.roles.iter().any(|r| r == role || r == "admin")
+fn is(who: &AgentView, role: Role) -> bool {
+    who.roles.iter().any(|&r| r == role || r == Role::Admin)
 }
 
 /// Whether `who` works the escalation queue of `e` (returns it, may claim it).
 fn handles(who: &AgentView, group: &str, to_team: Option<i64>) -> bool {
     match group {
-        TO_TEAM => is(who, "supervisor") || (to_team.is_some() && who.team_id == to_team),
+        TO_TEAM => is(who, Role::Supervisor) || (to_team.is_some() && who.team_id == to_team),
         g => crate::auth::groups::groups_of(&who.roles).contains(&g),
     }
 }
@@ -192,7 +195,7 @@ pub async fn escalate(
     if !TARGETS.contains(&group) {
         return Err(Error::Validation(format!("group must be one of {}", TARGETS.join(", "))));
     }
-    if (group == GROUP_PR || group == GROUP_LEGAL) && !is(who, "supervisor") {
+    if (group == GROUP_PR || group == GROUP_LEGAL) && !is(who, Role::Supervisor) {
         return Err(Error::Forbidden("agents escalate to their team lead first"));
     }
     let to_team = match (group, new.team_id) {
@@ -209,7 +212,11 @@ pub async fn escalate(
     let before =
         conversation::Entity::find_by_id(conversation_id).one(db).await?.ok_or(Error::NotFound("conversation"))?;
     let txn = crate::db::begin_write(db).await?;
-    let held = Held { conversation_id, agent_id: who.id, fence_token: new.fence_token };
+    let held = Held {
+        conversation_id: ConversationId(conversation_id),
+        agent_id: AgentId(who.id),
+        fence_token: new.fence_token,
+    };
     let (txn, c) = actions::write_held(txn, held, |update| {
         let update = update
             .col_expr(conversation::Column::EscalatedTo, Expr::value((group != TO_TEAM).then(|| group.to_owned())))
@@ -332,8 +339,8 @@ pub async fn give_back(
         && let Err(err) = claims::reassign(
             db,
             live,
-            conversation_id,
-            out.escalation.from_agent_id,
+            ConversationId(conversation_id),
+            AgentId(out.escalation.from_agent_id),
             lease,
             audit_entry(who, "conversation.reassign", conversation_id, serde_json::Value::Null, ip),
         )
@@ -375,7 +382,7 @@ pub async fn list(db: &impl ConnectionTrait, q: &ListQuery, who: &AgentView) -> 
     }
     // Each group sees its own queue (admins every one); escalations to a team are on the
     // shared queue, and everyone sees the ones they raised.
-    if !who.roles.iter().any(|r| r == "admin") {
+    if !who.roles.contains(&Role::Admin) {
         let mut groups: Vec<String> =
             crate::auth::groups::groups_of(&who.roles).into_iter().map(str::to_owned).collect();
         groups.push("team".into());

@@ -115,8 +115,9 @@ impl Hub {
     }
 
     /// Agents with at least one session on this node.
-    pub fn agents(&self) -> Vec<i64> {
-        let mut agents: Vec<i64> = self.lock().sessions.values().map(|e| e.agent_id).collect();
+    pub fn agents(&self) -> Vec<crate::ids::AgentId> {
+        let mut agents: Vec<crate::ids::AgentId> =
+            self.lock().sessions.values().map(|e| crate::ids::AgentId(e.agent_id)).collect();
         agents.sort_unstable();
         agents.dedup();
         agents

@@ -17,15 +17,16 @@ use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::error::Error;
+use crate::ids::{AgentId, ConversationId};
 
 /// One session's handling clocks.
 #[derive(Debug)]
 pub struct HandlingClock {
     idle: Duration,
     /// Conversations with a running clock: the last activity.
-    running: BTreeMap<i64, DateTime<Utc>>,
+    running: BTreeMap<ConversationId, DateTime<Utc>>,
     /// Settled milliseconds not yet written.
-    settled: BTreeMap<i64, i64>,
+    settled: BTreeMap<ConversationId, i64>,
 }
 
 impl HandlingClock {
@@ -34,7 +35,7 @@ impl HandlingClock {
         Self { idle, running: BTreeMap::new(), settled: BTreeMap::new() }
     }
 
-    fn credit(&mut self, c: i64, from: DateTime<Utc>, to: DateTime<Utc>) {
+    fn credit(&mut self, c: ConversationId, from: DateTime<Utc>, to: DateTime<Utc>) {
         let ms = Ord::max((to - from).min(self.idle).num_milliseconds(), 0);
         if ms > 0 {
             *self.settled.entry(c).or_default() += ms;
@@ -42,14 +43,14 @@ impl HandlingClock {
     }
 
     /// Activity on `c` at `at`.
-    pub fn touch(&mut self, c: i64, at: DateTime<Utc>) {
+    pub fn touch(&mut self, c: ConversationId, at: DateTime<Utc>) {
         if let Some(last) = self.running.insert(c, at) {
             self.credit(c, last, at);
         }
     }
 
     /// Work on `c` stopped at `at`.
-    pub fn stop(&mut self, c: i64, at: DateTime<Utc>) {
+    pub fn stop(&mut self, c: ConversationId, at: DateTime<Utc>) {
         if let Some(last) = self.running.remove(&c) {
             self.credit(c, last, at);
         }
@@ -64,20 +65,21 @@ impl HandlingClock {
 
     /// Stops the clocks idle past the cut-off at `at` (each counts one cut-off).
     pub fn expire(&mut self, at: DateTime<Utc>) {
-        let idle: Vec<i64> = self.running.iter().filter(|(_, l)| at - **l >= self.idle).map(|(c, _)| *c).collect();
+        let idle: Vec<ConversationId> =
+            self.running.iter().filter(|(_, l)| at - **l >= self.idle).map(|(c, _)| *c).collect();
         for c in idle {
             self.stop(c, at);
         }
     }
 
     /// Takes what was settled: (conversation, milliseconds).
-    pub fn take(&mut self) -> Vec<(i64, i64)> {
+    pub fn take(&mut self) -> Vec<(ConversationId, i64)> {
         std::mem::take(&mut self.settled).into_iter().collect()
     }
 }
 
 /// Writes settled handling time of `agent`: onto each conversation and into the hourly figures.
-pub async fn settle(db: &DatabaseConnection, agent: i64, settled: &[(i64, i64)]) -> Result<(), Error> {
+pub async fn settle(db: &DatabaseConnection, agent: AgentId, settled: &[(ConversationId, i64)]) -> Result<(), Error> {
     if settled.is_empty() {
         return Ok(());
     }
@@ -91,7 +93,7 @@ pub async fn settle(db: &DatabaseConnection, agent: i64, settled: &[(i64, i64)])
             .exec_with_returning(&txn)
             .await?;
         for row in rows {
-            tally.add(&row, &super::facts::handled(&row, now, agent, ms));
+            tally.add(&row, &super::facts::handled(&row, now, agent.get(), ms));
         }
     }
     tally.flush(&txn).await?;
@@ -109,23 +111,26 @@ mod tests {
         let t = |s: i64| Utc.timestamp_opt(1_800_000_000 + s, 0).single().unwrap_or_default();
         let mut h = HandlingClock::new(Duration::seconds(60));
         // Conversation 1: open at 0, type at 20 and 50, then nothing until 400, close at 430.
-        h.touch(1, t(0));
-        h.touch(1, t(20));
-        h.touch(1, t(50));
-        h.touch(1, t(400)); // 350 s idle: counts 60
-        h.stop(1, t(430));
+        h.touch(ConversationId(1), t(0));
+        h.touch(ConversationId(1), t(20));
+        h.touch(ConversationId(1), t(50));
+        h.touch(ConversationId(1), t(400)); // 350 s idle: counts 60
+        h.stop(ConversationId(1), t(430));
         // Conversation 2: open at 100, left open; the heartbeat at 200 expires it (60).
-        h.touch(2, t(100));
+        h.touch(ConversationId(2), t(100));
         h.expire(t(130));
         h.expire(t(200));
         // Conversation 3: open at 300, session ends at 310.
-        h.touch(3, t(300));
+        h.touch(ConversationId(3), t(300));
         h.stop_all(t(310));
         // 1: 20 + 30 + 60 + 30 = 140 s; 2: 60 s; 3: 10 s.
-        assert_eq!(h.take(), vec![(1, 140_000), (2, 60_000), (3, 10_000)]);
+        assert_eq!(
+            h.take(),
+            vec![(ConversationId(1), 140_000), (ConversationId(2), 60_000), (ConversationId(3), 10_000)]
+        );
         assert!(h.take().is_empty());
         // Stopping a conversation that was never touched counts nothing.
-        h.stop(9, t(500));
+        h.stop(ConversationId(9), t(500));
         assert!(h.take().is_empty());
     }
 }

@@ -22,6 +22,7 @@ use crate::conversations::actions;
 use crate::conversations::claims::Held;
 use crate::error::Error;
 use crate::events::{self, NewEvent, kind};
+use crate::ids::{AgentId, ConversationId};
 use crate::live::Live;
 
 /// Waiting to be sent (or to be tried again).
@@ -43,7 +44,8 @@ pub const MAX_KEY_CHARS: usize = 128;
 #[serde(deny_unknown_fields)]
 pub struct NewReply {
     /// The token of the caller's claim.
-    pub fence_token: i64,
+    #[schema(value_type = i64)]
+    pub fence_token: crate::ids::FenceToken,
     /// What to say.
     pub text: String,
     /// `public` (in the thread) or `private` (a direct message).
@@ -209,7 +211,11 @@ pub async fn submit(
     let open = sea_orm::Condition::any()
         .add(conversation::Column::Status.ne(crate::conversations::STATUS_RESOLVED))
         .add(conversation::Column::PublicFollowupDueAt.is_not_null());
-    let held = Held { conversation_id, agent_id, fence_token: new.fence_token };
+    let held = Held {
+        conversation_id: ConversationId(conversation_id),
+        agent_id: AgentId(agent_id),
+        fence_token: new.fence_token,
+    };
     let (txn, c) = actions::write_held(txn, held, |update| update.filter(open)).await?;
     validate(&c, &new)?;
     let text = new.text.trim().to_owned();

@@ -19,6 +19,7 @@ use super::channel::{Channel, Outgoing, SendError};
 use super::{ReplyView, STATUS_FAILED, STATUS_QUEUED, STATUS_SENT};
 use crate::error::Error;
 use crate::events::{self, NewEvent, kind};
+use crate::ids::{AgentId, ConversationId, FenceToken};
 use crate::live::Live;
 pub use crate::retry::Retry;
 
@@ -331,7 +332,13 @@ async fn record_sent(
     // capacity frees now rather than when the lease runs out.
     if c.status == crate::conversations::STATUS_RESOLVED
         && c.assignee_id == Some(r.agent_id)
-        && let Err(e) = crate::coord::Coordinator::release(&live.coord, c.id, r.agent_id, c.fence_token).await
+        && let Err(e) = crate::coord::Coordinator::release(
+            &live.coord,
+            ConversationId(c.id),
+            AgentId(r.agent_id),
+            FenceToken(c.fence_token),
+        )
+        .await
     {
         tracing::warn!(conversation_id = c.id, error.message = %e, "releasing after the public follow-up failed");
     }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use chorus_core::Error;
 use chorus_core::conversations::{self, actions, claims};
 use chorus_core::coord::Marker;
+use chorus_core::ids::{AgentId, ConversationId, FenceToken};
 use chorus_core::live::topics;
 
 use super::{Answer, Session, all_exist, exists};
@@ -20,8 +21,8 @@ use crate::ws::protocol::{self, Status};
 const MAX_TOPICS_PER_SUBSCRIBE: usize = 64;
 
 impl Session {
-    fn held(&self, conversation_id: i64, fence_token: i64) -> claims::Held {
-        claims::Held { conversation_id, agent_id: self.agent.id, fence_token }
+    fn held(&self, conversation_id: ConversationId, fence_token: FenceToken) -> claims::Held {
+        claims::Held::by(&self.agent, conversation_id, fence_token)
     }
 
     fn lease(&self) -> Duration {
@@ -71,13 +72,17 @@ impl Session {
         Ack::Topics { topics: self.state.live.hub.topics_of(self.id) }
     }
 
-    pub(super) async fn claim(&self, conversation_id: i64) -> Result<Ack, ApiError> {
+    pub(super) async fn claim(&self, conversation_id: ConversationId) -> Result<Ack, ApiError> {
         let audit = self.audit("conversation.claim", conversation_id);
         let st = &self.state;
         Ok(Ack::Claimed { claim: claims::claim(&st.db, &st.live, conversation_id, &self.claimant(), audit).await? })
     }
 
-    pub(super) async fn release(&self, conversation_id: i64, fence_token: i64) -> Result<Ack, ApiError> {
+    pub(super) async fn release(
+        &self,
+        conversation_id: ConversationId,
+        fence_token: FenceToken,
+    ) -> Result<Ack, ApiError> {
         let audit = self.audit("conversation.release", conversation_id);
         let held = self.held(conversation_id, fence_token);
         claims::release(&self.state.db, &self.state.live, held, audit).await?;
@@ -97,7 +102,7 @@ impl Session {
         })
     }
 
-    pub(super) async fn reassign(&self, ids: &[i64], agent_id: i64) -> Result<Ack, ApiError> {
+    pub(super) async fn reassign(&self, ids: &[ConversationId], agent_id: AgentId) -> Result<Ack, ApiError> {
         let audit = self.audit("conversation.reassign", 0);
         let st = &self.state;
         Ok(Ack::Reassigned {
@@ -105,7 +110,11 @@ impl Session {
         })
     }
 
-    pub(super) async fn resolve(&self, conversation_id: i64, fence_token: i64) -> Result<Ack, ApiError> {
+    pub(super) async fn resolve(
+        &self,
+        conversation_id: ConversationId,
+        fence_token: FenceToken,
+    ) -> Result<Ack, ApiError> {
         let audit = self.audit("conversation.resolve", conversation_id);
         let held = self.held(conversation_id, fence_token);
         Ok(Ack::Conversation { conversation: actions::resolve(&self.state.db, &self.state.live, held, audit).await? })
@@ -113,8 +122,8 @@ impl Session {
 
     pub(super) async fn set_status(
         &self,
-        conversation_id: i64,
-        fence_token: i64,
+        conversation_id: ConversationId,
+        fence_token: FenceToken,
         status: &str,
     ) -> Result<Ack, ApiError> {
         let audit = self.audit("conversation.status", conversation_id);
@@ -125,8 +134,8 @@ impl Session {
 
     pub(super) async fn tags(
         &self,
-        conversation_id: i64,
-        fence_token: i64,
+        conversation_id: ConversationId,
+        fence_token: FenceToken,
         edit: actions::TagEdit<'_>,
     ) -> Result<Ack, ApiError> {
         let audit = self.audit("conversation.tags", conversation_id);
@@ -136,12 +145,14 @@ impl Session {
 
     pub(super) async fn reply(
         &self,
-        conversation_id: i64,
+        conversation_id: ConversationId,
         new: chorus_core::replies::NewReply,
     ) -> Result<Ack, ApiError> {
         let audit = self.audit("reply.submit", conversation_id);
         let out = self.state.outbox();
-        Ok(Ack::Reply { reply: chorus_core::replies::submit(&out, conversation_id, self.agent.id, new, audit).await? })
+        Ok(Ack::Reply {
+            reply: chorus_core::replies::submit(&out, conversation_id.get(), self.agent.id, new, audit).await?,
+        })
     }
 
     pub(super) async fn decide(&self, approval_id: i64, d: chorus_core::approvals::Decision) -> Result<Ack, ApiError> {
@@ -152,31 +163,40 @@ impl Session {
 
     pub(super) async fn escalate(
         &self,
-        conversation_id: i64,
+        conversation_id: ConversationId,
         new: chorus_core::escalations::NewEscalation,
     ) -> Result<Ack, ApiError> {
         let (db, live) = (&self.state.db, &self.state.live);
         let escalated =
-            chorus_core::escalations::escalate(db, live, conversation_id, &self.agent, new, self.ip()).await?;
+            chorus_core::escalations::escalate(db, live, conversation_id.get(), &self.agent, new, self.ip()).await?;
         Ok(Ack::Escalation(escalated))
     }
 
-    pub(super) async fn give_back(&self, conversation_id: i64, note: &str) -> Result<Ack, ApiError> {
+    pub(super) async fn give_back(&self, conversation_id: ConversationId, note: &str) -> Result<Ack, ApiError> {
         let (db, live) = (&self.state.db, &self.state.live);
-        let back =
-            chorus_core::escalations::give_back(db, live, conversation_id, &self.agent, note, self.lease(), self.ip())
-                .await?;
+        let back = chorus_core::escalations::give_back(
+            db,
+            live,
+            conversation_id.get(),
+            &self.agent,
+            note,
+            self.lease(),
+            self.ip(),
+        )
+        .await?;
         Ok(Ack::Escalation(back))
     }
 
-    pub(super) async fn note(&self, conversation_id: i64, text: &str) -> Result<Ack, ApiError> {
+    pub(super) async fn note(&self, conversation_id: ConversationId, text: &str) -> Result<Ack, ApiError> {
         let audit = self.audit("conversation.note", conversation_id);
         let (db, live) = (&self.state.db, &self.state.live);
-        Ok(Ack::Note { note: conversations::add_note(db, live, conversation_id, self.agent.id, text, audit).await? })
+        Ok(Ack::Note {
+            note: conversations::add_note(db, live, conversation_id.get(), self.agent.id, text, audit).await?,
+        })
     }
 
-    pub(super) async fn viewing(&mut self, conversation_id: i64, on: bool) -> Result<Ack, ApiError> {
-        exists(&self.state.db, conversation_id).await?;
+    pub(super) async fn viewing(&mut self, conversation_id: ConversationId, on: bool) -> Result<Ack, ApiError> {
+        exists(&self.state.db, conversation_id.get()).await?;
         if on {
             self.viewing.insert(conversation_id);
         } else {
@@ -186,8 +206,8 @@ impl Session {
         Ok(Ack::Viewers { conversation_id, viewers })
     }
 
-    pub(super) async fn typing(&self, conversation_id: i64, on: bool) -> Result<Ack, ApiError> {
-        exists(&self.state.db, conversation_id).await?;
+    pub(super) async fn typing(&self, conversation_id: ConversationId, on: bool) -> Result<Ack, ApiError> {
+        exists(&self.state.db, conversation_id.get()).await?;
         let typing = self.mark(Marker::Typing, conversation_id, on).await?;
         Ok(Ack::Typing { conversation_id, typing })
     }

@@ -122,6 +122,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     chorus_core::replies::sender::spawn(db.clone(), live.clone(), channel, retry, reply_wake.clone());
     chorus_core::webhooks_out::sender::spawn(db.clone(), &live, &settings.webhooks)?;
     spawn_crisis_watch(&db, &live, &settings, &reply_wake);
+    chorus_core::alerts::watch::spawn(db.clone(), live.clone(), settings.alerts.clone());
+    chorus_core::approvals::deadlines::spawn(db.clone(), live.clone(), &settings.approvals);
     let crm = chorus_core::customers::crm::CrmLookup::new(&settings.crm)?;
     if let Some(c) = &crm {
         let c = c.clone();
@@ -138,6 +140,12 @@ fn spawn_crisis_watch(
     settings: &Arc<Settings>,
     wake: &Arc<tokio::sync::Notify>,
 ) {
+    if settings.crisis.watch_terms.is_some() {
+        tracing::warn!(
+            "[crisis] watch_terms is no longer read: watched terms are data now (GET/POST /api/v1/watched-terms, \
+             the Admin screen); the upgrade seeded the default list"
+        );
+    }
     let (d, l, s) = (db.clone(), live.clone(), settings.clone());
     live.every(Duration::from_millis(settings.crisis.scan_interval_ms), "crisis alerts raised", move || {
         let (db, live, settings) = (d.clone(), l.clone(), s.clone());

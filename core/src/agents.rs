@@ -95,8 +95,23 @@ fn validate(new: &NewAgent) -> Result<(), Error> {
         return Err(Error::Validation("name must be 1 to 200 characters".into()));
     }
     password::check_strength(&new.password).map_err(|m| Error::Validation(m.into()))?;
+    check_skills(&new.skills)?;
     if matches!(new.capacity, Some(c) if !(0..=1000).contains(&c)) {
         return Err(Error::Validation("capacity must be between 0 and 1000".into()));
+    }
+    Ok(())
+}
+
+/// Skills are free text for people, except the two that route work: `network:<name>` must name
+/// a network Chorus knows (a typo would silently route nothing to the agent).
+fn check_skills(skills: &[String]) -> Result<(), Error> {
+    if skills.len() > 100 || skills.iter().any(|s| s.trim().is_empty() || s.chars().count() > 100) {
+        return Err(Error::Validation("skills: at most 100, each 1 to 100 characters".into()));
+    }
+    if let Some(bad) = skills.iter().find(|s| {
+        s.strip_prefix("network:").is_some_and(|n| crate::network::Network::parse(&n.trim().to_lowercase()).is_none())
+    }) {
+        return Err(Error::Validation(format!("skills: unknown network in {bad:?}")));
     }
     Ok(())
 }
@@ -166,12 +181,10 @@ fn validate_patch(p: &AgentPatch, me: i64, id: i64) -> Result<(), Error> {
     if let Some(roles) = &p.roles
         && (roles.is_empty() || roles.len() > Role::ALL.len())
     {
-        return Err(Error::Validation(format!("give 1 to {} roles", Role::ALL.len())));
+        return Err(Error::Validation(format!("roles: give 1 to {}", Role::ALL.len())));
     }
-    if let Some(skills) = &p.skills
-        && (skills.len() > 100 || skills.iter().any(|s| s.trim().is_empty() || s.chars().count() > 100))
-    {
-        return Err(Error::Validation("at most 100 skills of 1 to 100 characters".into()));
+    if let Some(skills) = &p.skills {
+        check_skills(skills)?;
     }
     if matches!(p.capacity, Some(c) if !(0..=1000).contains(&c)) {
         return Err(Error::Validation("capacity must be between 0 and 1000".into()));

@@ -114,6 +114,10 @@ pub struct Settings {
     pub replies: ReplySettings,
     /// Crisis mode.
     pub crisis: CrisisSettings,
+    /// Sentiment swings and influential customers.
+    pub alerts: crate::alerts::watch::AlertSettings,
+    /// Approval deadlines.
+    pub approvals: crate::approvals::deadlines::ApprovalSettings,
     /// Outgoing webhooks.
     pub webhooks: WebhookSettings,
     /// The optional CRM lookup.
@@ -152,6 +156,8 @@ impl Default for Settings {
             live: LiveSettings::default(),
             replies: ReplySettings::default(),
             crisis: CrisisSettings::default(),
+            alerts: crate::alerts::watch::AlertSettings::default(),
+            approvals: crate::approvals::deadlines::ApprovalSettings::default(),
             webhooks: WebhookSettings::default(),
             crm: CrmSettings::default(),
             metrics: MetricsSettings::default(),
@@ -330,6 +336,8 @@ impl Settings {
             ("CHORUS_CRISIS__BASELINE_WINDOWS", u64::from(self.crisis.baseline_windows)),
             ("CHORUS_CRISIS__MIN_COUNT", u64::from(self.crisis.min_count)),
             ("CHORUS_CRISIS__ACK_INTERVAL_MS", self.crisis.ack_interval_ms),
+            ("CHORUS_ALERTS__SCAN_INTERVAL_MS", self.alerts.scan_interval_ms),
+            ("CHORUS_APPROVALS__SCAN_INTERVAL_MS", self.approvals.scan_interval_ms),
             ("CHORUS_SLA__TIER1_FIRST_RESPONSE_SECS", self.sla.tier1_first_response_secs),
             ("CHORUS_SLA__TIER2_FIRST_RESPONSE_SECS", self.sla.tier2_first_response_secs),
             ("CHORUS_SLA__TIER1_NEXT_RESPONSE_SECS", self.sla.tier1_next_response_secs),

@@ -314,6 +314,13 @@ async fn erase_threads(
         .await?
         .rows_affected;
     out.alerts_scrubbed = scrub_alerts(txn, &convs.iter().copied().collect()).await?;
+    // Alerts about their conversations go with them (what they said is never copied into an
+    // alert, but the alert would still point at a conversation that is gone).
+    out.alerts_scrubbed += entity::alert::Entity::delete_many()
+        .filter(entity::alert::Column::ConversationId.is_in(convs.to_vec()))
+        .exec(txn)
+        .await?
+        .rows_affected;
     out.identities = customer_identity::Entity::delete_many()
         .filter(customer_identity::Column::CustomerId.eq(customer_id))
         .exec(txn)

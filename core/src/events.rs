@@ -103,6 +103,18 @@ pub mod kind {
     /// A node dropped live events while the shared log was unreachable (its backlog was full):
     /// every node's sessions resync (never sent to them).
     pub const LOG_LOST: &str = "log.lost";
+    /// An admin resource changed: screens showing it read it again (not stored).
+    pub const SETTINGS_CHANGED: &str = "settings.changed";
+    /// An approval request has waited three quarters of its deadline.
+    pub const APPROVAL_REMINDER: &str = "approval.reminder";
+    /// An approval request passed its deadline and moved to the next group.
+    pub const APPROVAL_ESCALATED: &str = "approval.escalated";
+    /// An approver sent a held reply back to its author with comments.
+    pub const REPLY_RETURNED: &str = "reply.returned";
+    /// An alert was raised (crisis spike, SLA breach, sentiment swing, influential customer).
+    pub const ALERT_RAISED: &str = "alert.raised";
+    /// An alert was acknowledged or assigned.
+    pub const ALERT_UPDATED: &str = "alert.updated";
 }
 
 /// An event to append.

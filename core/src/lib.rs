@@ -33,6 +33,7 @@
 //! [`error::Error`]; the face maps them to statuses and WebSocket codes once.
 
 pub mod agents;
+pub mod alerts;
 pub mod approvals;
 pub mod archive;
 pub mod audit;

@@ -23,11 +23,17 @@ pub struct Model {
     /// The text as the agent wrote it (an edit-and-approve changes the reply's text).
     pub original_text: String,
     pub decided_by: Option<i64>,
-    /// approve | edit | reject
+    /// approve | edit | reject | send_back
     pub decision: Option<String>,
     pub comment: Option<String>,
     pub requested_at: DateTimeUtc,
     pub decided_at: Option<DateTimeUtc>,
+    /// When it moves to the next group unless decided (the rule's deadline).
+    pub due_at: Option<DateTimeUtc>,
+    /// When the group was reminded of it.
+    pub reminded_at: Option<DateTimeUtc>,
+    /// The group it waited at before its deadline passed.
+    pub escalated_from: Option<String>,
 }
 
 /// No declared relations: queries join explicitly where they need to.
@@ -45,5 +51,7 @@ stored_enum! {
         Approved = "approved",
         /// Rejected: the reply is never sent.
         Rejected = "rejected",
+        /// Sent back to its author with comments, to change and submit again.
+        SentBack = "sent_back",
     }
 }

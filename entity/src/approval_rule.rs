@@ -20,6 +20,16 @@ pub struct Model {
     pub percent: Option<i32>,
     pub enabled: bool,
     pub note: Option<String>,
+    /// Minutes a request may wait before it moves to the next group (none: no deadline).
+    pub deadline_mins: Option<i32>,
+    /// Networks it applies to (JSON array of names; null or empty: every network).
+    pub networks: Option<Json>,
+    /// public | private (none: both).
+    pub visibility: Option<String>,
+    /// Customer tags, any of which makes it apply (JSON array; null or empty: every customer).
+    pub customer_tags: Option<Json>,
+    /// negative | neutral | positive: the conversation's sentiment (none: any).
+    pub sentiment: Option<String>,
     pub created_by: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -37,6 +37,8 @@ macro_rules! stored_enum {
 }
 
 pub mod agent;
+pub mod agent_status_change;
+pub mod alert;
 pub mod api_key;
 pub mod approval;
 pub mod approval_rule;
@@ -69,6 +71,7 @@ pub mod saved_view;
 pub mod session;
 pub mod sla_policy;
 pub mod team;
+pub mod watched_term;
 pub mod webhook_cursor;
 pub mod webhook_delivery;
 pub mod webhook_subscription;

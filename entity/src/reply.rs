@@ -52,5 +52,8 @@ stored_enum! {
         Failed = "failed",
         /// An approver rejected it: it is never sent.
         Rejected = "rejected",
+        /// An approver sent it back to its author with comments: never sent as it is; the
+        /// author submits a changed one.
+        Returned = "returned",
     }
 }

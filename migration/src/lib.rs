@@ -27,6 +27,7 @@ mod m20261203_000021_metrics_by_brand_account;
 mod m20261203_000022_message_changes;
 mod m20261203_000023_erasure_leaves_nothing;
 mod m20261204_000024_agent_workspace;
+mod m20261205_000025_contact_centre;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000022_message_changes::Migration),
             Box::new(m20261203_000023_erasure_leaves_nothing::Migration),
             Box::new(m20261204_000024_agent_workspace::Migration),
+            Box::new(m20261205_000025_contact_centre::Migration),
         ]
     }
 }

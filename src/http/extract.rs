@@ -8,7 +8,7 @@ use std::marker::PhantomData;
 use std::net::IpAddr;
 use std::pin::Pin;
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use secrecy::ExposeSecret;
 
 use crate::http::error::ApiError;
@@ -83,11 +83,13 @@ impl FromRequest for AuthedAgent {
         let state = state(req);
         let ip = client_ip(req);
         let limits = limits(req);
+        let req = req.clone();
         Box::pin(async move {
             let state = state?;
             let token = token.ok_or(ApiError::Domain(Error::Unauthorized("missing bearer token")))?;
-            let who = agent_for(&state, &token, ip).await;
-            charge(limits.as_ref().map(|l| l.get_ref()), &token, ip, who)
+            let who = charge(limits.as_ref().map(|l| l.get_ref()), &token, ip, agent_for(&state, &token, ip).await)?;
+            req.extensions_mut().insert(crate::http::settings_changed::Actor(format!("agent:{}", who.agent.id)));
+            Ok(who)
         })
     }
 }

@@ -9,6 +9,7 @@ use crate::http::error::ApiError;
 use crate::http::extract::{Authed, Caller};
 use chorus_core::audit;
 use chorus_core::auth::can;
+use chorus_core::metrics::floor::{Floor, FloorQuery};
 use chorus_core::metrics::history::{self as hist, History, HistoryQuery};
 use chorus_core::metrics::live::{self, LiveFigures};
 use chorus_core::sla::{self, PolicySpec, PolicyView};
@@ -28,6 +29,22 @@ pub async fn current(
     scope: web::Query<live::Scope>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(live::figures(&state.db, &state.coord, scope.into_inner()).await?))
+}
+
+/// The supervisor's floor: per agent their status now and through the day, conversations held,
+/// handling time, replies, first responses, resolutions, breaches and last action; per team the
+/// queue, its oldest wait and attainment; approval requests waiting, oldest first. Figures since
+/// `since` (default: the start of the UTC day).
+#[utoipa::path(get, path = "/api/v1/floor", tag = "metrics", security(("bearer" = [])), params(FloorQuery),
+    responses((status = 200, body = Floor), (status = 400, body = crate::http::error::ErrorBody),
+        (status = 403, body = crate::http::error::ErrorBody)))]
+#[get("/floor")]
+pub async fn floor(
+    state: web::Data<AppState>,
+    _who: Caller<can::ReadMetrics>,
+    q: web::Query<FloorQuery>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(chorus_core::metrics::floor::read(&state.db, &state.coord, &q).await?))
 }
 
 /// Figures by hour or day, optionally split by agent, team, network or category, as JSON or

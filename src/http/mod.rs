@@ -1,6 +1,7 @@
 //! The HTTP surface: one file per resource, translating wire formats to domain calls.
 
 pub mod agents;
+pub mod alerts;
 pub mod api_keys;
 pub mod approvals;
 pub mod archive;
@@ -24,6 +25,7 @@ pub mod metrics;
 pub mod nul;
 pub mod openapi;
 pub mod ops;
+pub mod settings_changed;
 pub mod teams;
 pub mod webhooks;
 pub mod webhooks_out;
@@ -110,6 +112,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(webhooks::x_receive)
         .service(
             web::scope("/api/v1")
+                .wrap(actix_web::middleware::from_fn(crate::http::settings_changed::announce))
                 .wrap(actix_web::middleware::from_fn(crate::http::limits::enforce))
                 .service(auth::login)
                 .service(auth::logout)
@@ -186,12 +189,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(crises::list)
                 .service(crises::declare)
                 .service(crises::alerts)
+                .service(alerts::list)
+                .service(alerts::acknowledge)
+                .service(alerts::assign)
+                .service(alerts::terms)
+                .service(alerts::watch)
+                .service(alerts::unwatch)
                 .service(crises::get)
                 .service(crises::update)
                 .service(crises::respond)
                 .service(crises::resolve)
                 .service(crises::export)
                 .service(metrics::current)
+                .service(metrics::floor)
                 .service(metrics::over_time)
                 .service(metrics::list_policies)
                 .service(metrics::create_policy)

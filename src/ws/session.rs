@@ -551,7 +551,16 @@ impl Session {
         if let Err(e) = self.state.coord.set_presence(self.agent_id(), doc.to_string(), self.presence_ttl()).await {
             tracing::warn!(error.message = %e, "recording presence failed");
         }
+        self.record_status(self.status.as_str()).await;
         self.state.live.publish_entries(vec![wire_entry(kind::PRESENCE_CHANGED, None, doc)]);
+    }
+
+    /// Keeps the status change for the floor's timeline of the day (a failure costs the
+    /// timeline one point, never the session).
+    async fn record_status(&self, status: &str) {
+        if let Err(e) = chorus_core::metrics::floor::record_status(&self.state.db, self.agent.id, status).await {
+            tracing::warn!(error.message = %e, "recording a status change failed");
+        }
     }
 
     /// Renews the leases of every conversation the agent holds; their number, when known.
@@ -593,6 +602,7 @@ impl Session {
         }
         if hub.sessions_of(self.agent.id) == 0 && self.on_the_floor() {
             let _ = self.state.coord.clear_presence(self.agent_id()).await;
+            self.record_status("offline").await;
             let doc = self.presence_doc("offline", None).await;
             self.state.live.publish_entries(vec![wire_entry(kind::PRESENCE_CHANGED, None, doc)]);
         }

@@ -4,7 +4,9 @@
 use chorus_core::Error;
 use chorus_core::agents::AgentView;
 use chorus_core::auth::Permission;
-use chorus_core::live::topics::{self, ALERTS, APPROVALS, CRISIS, ESCALATIONS, PRESENCE, QUEUE, WALLBOARD, id_after};
+use chorus_core::live::topics::{
+    self, ALERTS, APPROVALS, CRISIS, ESCALATIONS, PRESENCE, QUEUE, SETTINGS, WALLBOARD, id_after,
+};
 
 /// Checks that `who` may subscribe to `topic` (the permission table first, then the group or
 /// agent the topic names); unknown topics are refused.
@@ -15,6 +17,7 @@ pub fn authorize(who: &AgentView, topic: &str) -> Result<(), Error> {
         CRISIS => return need(Permission::ReadCrises),
         WALLBOARD => return need(Permission::ReadMetrics),
         ALERTS => return need(Permission::ReadAlerts),
+        SETTINGS => return need(Permission::ReadSettings),
         APPROVALS | ESCALATIONS => return need(Permission::DecideApprovals),
         _ => {}
     }
@@ -34,7 +37,7 @@ pub fn authorize(who: &AgentView, topic: &str) -> Result<(), Error> {
         return if id? == who.id { Ok(()) } else { need(Permission::AssignConversations) };
     }
     Err(Error::Validation(format!(
-        "unknown topic {topic:?}; known: queue, conversation:<id>, agent:<id>, presence, approvals, approvals:<group>, escalations, escalations:<group>, crisis, alerts, wallboard"
+        "unknown topic {topic:?}; known: queue, conversation:<id>, agent:<id>, presence, approvals, approvals:<group>, escalations, escalations:<group>, crisis, alerts, wallboard, settings"
     )))
 }
 

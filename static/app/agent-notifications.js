@@ -99,6 +99,7 @@ function wireTroubleEvents(live) {
   });
   live.on('approval.decided', (a) => {
     if (a.author_id !== ctx.me.id) return;
+    if (a.status === 'sent_back') return; // issue 25: reply.returned says it (returned-drafts.js)
     const here = open?.id === a.conversation_id && document.visibilityState === 'visible';
     const text = `Your reply on ${whose(a.conversation_id)} was ${a.status} by ${ctx.agentName(a.decided_by)}${a.comment ? `: “${a.comment}”` : '.'}`;
     // The open conversation says it in its own status line; elsewhere (or in another tab) it is news.

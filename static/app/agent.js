@@ -18,6 +18,7 @@ import { onViewChange, refreshFilterOptions, wireQueueControls } from './queue-c
 import { loadMine, renderQueue, tickQueueClocks, wireQueueList } from './queue-view.js';
 import { loadViews, wireSavedViews } from './saved-views.js';
 import { onSettings } from './settings.js';
+import { wireReturnedDrafts } from './returned-drafts.js'; // issue 25 (floor)
 import { $, batched, debounced } from './util.js';
 
 export { openConversation };
@@ -40,6 +41,7 @@ export function init(c) {
   wireConversationEvents();
   wireSidePane();
   wireAgentEvents();
+  wireReturnedDrafts(); // issue 25: replies sent back for changes
   wireAgentShortcuts();
   ctx.onCrisisChange(() => open && !open.loading && renderCrisisHelpers());
   // Viewing markers end with the session: say it again on every (re)connect.

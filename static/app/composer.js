@@ -10,6 +10,8 @@ import { plainError } from './errors.js';
 import { conflictText, paneState, tokenOf } from './holding.js';
 import { applyMacroActions, forgetMacro, macroPicker, openMacroPicker } from './macros.js';
 import { renderThread, STATUS_TEXT } from './thread-view.js';
+// Issue 25 (floor): a reply the approver sent back starts the composer again, with their comment.
+import { returnedDraftSent, showReturned } from './returned-drafts.js';
 import { h, onCtrlEnter, randomKey, setText } from './util.js';
 
 // What a reply may hold on each network (docs/protocol.md, "Replies"); shown as a counter.
@@ -46,11 +48,13 @@ export function composer(el) {
   el.composerDone = h('p', { id: 'composer-done', class: 'small ok-text', role: 'status' });
   el.macroNote = h('p', { id: 'macro-note', class: 'small muted macro-note', 'aria-live': 'polite' });
   el.crisisBox = h('div', { class: 'crisis-helpers' });
+  el.returnedBox = h('div', { id: 'returned-draft', class: 'returned-draft', role: 'note', 'aria-label': 'Reply sent back for changes', hidden: true }); // issue 25
   const form = h(
     'form',
     { class: 'composer', id: 'composer', 'aria-labelledby': 'composer-h', onsubmit: (e) => { e.preventDefault(); send(); } },
     h('h3', { id: 'composer-h', class: 'visually-hidden' }, 'Write'),
     el.crisisBox,
+    el.returnedBox,
     el.modeSwitch,
     el.textLabel,
     h('div', { class: 'composer-box' }, el.text, macroPicker(el)),
@@ -70,6 +74,9 @@ export function composer(el) {
     el.replyStatus,
   );
   setMode(startMode(), { focus: false });
+  // Issue 25: a returned draft fills the box, in the visibility it was written for.
+  const back = showReturned(el);
+  if (back) setMode(back.visibility === 'private' || LIMITS[open.summary.network]?.public === 0 ? 'private' : back.visibility === 'public' ? 'public' : open.mode, { focus: false });
   return form;
 }
 
@@ -312,6 +319,7 @@ function keepDraftKey(text) {
 }
 
 function replySent(el, reply) {
+  returnedDraftSent(el); // issue 25: the returned draft went out as this new reply
   open.replies.set(reply.id, { ...open.replies.get(reply.id), ...reply });
   el.text.value = '';
   open.draftKey = null;
@@ -360,6 +368,7 @@ function replyStatusText(latest) {
   if (latest.status === 'held') return `Awaiting approval${approval ? ` by ${approverName(approval.group)}` : ''} — nothing is sent until it is approved.`;
   if (latest.status === 'sent' && approval?.decision === 'edit') return 'Sent (edited by the approver).';
   if (latest.status === 'rejected') return `Rejected${approval?.comment ? `: ${approval.comment}` : ''}.`;
+  if (latest.status === 'returned') return `Sent back for changes${approval?.decided_by != null ? ` by ${ctx.agentName(approval.decided_by)}` : ''}${approval?.comment ? `: ${approval.comment}` : ''} — change it below and send again.`; // issue 25
   if (latest.status === 'failed') return `Failed: ${latest.last_error || 'the network refused it'}.`;
   return `Your reply: ${STATUS_TEXT[latest.status] || latest.status}`;
 }

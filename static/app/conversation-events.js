@@ -147,7 +147,7 @@ function wireReplyEvents() {
     const r = open.replies.get(a.reply_id);
     if (r && r.status === 'held') {
       // The decision moves the reply on (queued, or rejected); reply.sent follows an approval.
-      open.replies.set(a.reply_id, { ...r, status: a.reply_status || (a.status === 'rejected' ? 'rejected' : 'queued'), text: a.text ?? r.text });
+      open.replies.set(a.reply_id, { ...r, status: a.reply_status || (a.status === 'rejected' ? 'rejected' : a.status === 'sent_back' ? 'returned' : 'queued'), text: a.text ?? r.text });
     }
     renderReplies();
   });

@@ -18,6 +18,9 @@ import * as escalationsView from './escalations.js';
 import * as crisisView from './crisis.js';
 import * as archiveView from './archive.js';
 import * as auditView from './audit.js';
+import * as adminView from './admin.js'; // issue 25: admin screens
+// Issue 25 (floor): the alerts panel, shared by the supervisor and crisis views.
+import * as alertsPanel from './alerts.js';
 
 // sessionStorage: each tab signs in on its own (two agents may share a browser), and a reload
 // keeps the session.
@@ -36,6 +39,8 @@ const VIEWS = [
   { id: 'crisis', label: 'Crisis', key: 'c', module: crisisView, may: (r) => has(r, 'approver', 'legal', 'supervisor') },
   { id: 'archive', label: 'Archive', key: 'r', module: archiveView, may: (r, p) => p.includes('archive.search') },
   { id: 'audit', label: 'Audit', key: 'l', module: auditView, may: (r, p) => p.includes('audit.read') },
+  // Admin screens: anyone whose permissions allow one of them (admin.js lists which).
+  { id: 'admin', label: 'Admin', key: 'a', module: adminView, may: (r, p) => adminView.allowed(p) },
 ];
 
 const GROUP_NAME = { team_lead: 'Team lead', pr: 'PR', legal: 'Legal', team: 'another team' };
@@ -132,6 +137,7 @@ async function start(me) {
   // The connection's state first: views read it as they wire their buttons.
   live.on('status', (state, detail) => showConnection(state, detail));
   for (const v of views) v.module.init(ctx);
+  alertsPanel.init(ctx); // issue 25 (floor): alerts in the supervisor and crisis views
   setupNav(views);
   wireGlobalShortcuts(views);
 

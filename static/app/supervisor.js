@@ -1,112 +1,181 @@
-// The supervisor view: agents with status, load and capacity (the `presence` topic), the queue
-// by team with reassignment of one or many conversations, and the spike indicator (`alerts`).
+// The supervisor's floor view (issue 25): GET /api/v1/floor read when the view opens, every
+// 15 seconds while it is in view and shortly after anything moves, with the live events in
+// between — who is on (`presence`), the queue and its claims (`queue`), approvals (`approvals`),
+// the wallboard's totals (`wallboard`) and volume spikes (`crisis.alert`).
+//
+// Its parts: the agents table (floor-agents.js), the queue by team with reassignment by picker
+// or by drag and drop (floor-queue.js), the teams table (here), "Approvals waiting"
+// (floor-approvals.js) and the alerts panel (alerts.js, shared with the crisis console).
 
-import { humanize, plainError } from './errors.js';
-import { $, batched, breachText, h, reconcile, replaceChildren, secondsUntil, setText, when } from './util.js';
+import { wireApprovalTimers, onApprovalTimer } from './approval-timers.js';
+import { initAgents, renderAgents, tickAgents } from './floor-agents.js';
+import { initApprovals, renderApprovals, tickApprovals } from './floor-approvals.js';
+import { initQueue, renderPickers, renderTeamQueues, tickQueues } from './floor-queue.js';
+import { applyPresenceList, moveOffQueue, newer, noteAction, notePresence, state, takeBaseline, takeFloor } from './floor-state.js';
+import { $, batched, compactDuration, h, percent, reconcile, replaceChildren, setText, when } from './util.js';
 
 let ctx;
-let presence = new Map(); // agent id -> presence document {agent_id, name, status, capacity, load, at}
-let heardSince = null; // agents whose presence.changed arrived since the last `presence` subscribe went out
-const selected = new Set(); // conversation ids picked for reassignment
-let alerts = []; // early-warning alerts, newest first
-const TEAM_ROWS = 200; // rows per team table (the rest are counted, and in the Queue view)
+let render = () => {};
+let crisisAlerts = []; // early-warning alerts, newest first (the spike indicator)
 const SPIKE_FRESH_SECS = 30 * 60; // an alert counts as a live spike for half an hour (the default cooldown)
+const READ_EVERY_MS = 15000;
+const READ_AFTER_EVENT_MS = 1500;
 
 export function init(c) {
   ctx = c;
   ctx.loaders.push(load);
-  const render = batched(renderAll);
+  render = batched(renderAll);
   ctx.queue.onChange(render);
-  ctx.live.on('presence.changed', (p) => {
-    if (!newer(p, presence.get(p.agent_id))) return;
-    presence.set(p.agent_id, p);
-    heardSince?.add(p.agent_id);
+  wireApprovalTimers(ctx);
+  onApprovalTimer(() => {
     render();
+    readSoon();
+  });
+  initAgents(ctx, render);
+  initQueue(ctx, ({ reread }) => {
+    render();
+    if (reread) readSoon(800);
+  });
+  initApprovals(ctx, render);
+  wirePresence();
+  wireClaims();
+  // The floor totals, from the wallboard topic: they count everyone online, including agents
+  // whose presence this page has not heard yet.
+  ctx.live.on('tick', (f) => showFloorTotals(f));
+  ctx.live.on('crisis.alert', (a) => {
+    crisisAlerts = [a, ...crisisAlerts.filter((x) => x.id !== a.id)];
+    renderSpike();
+  });
+  for (const kind of ['approval.requested', 'approval.decided', 'queue.remove']) ctx.live.on(kind, () => readSoon());
+  setInterval(tick, 1000);
+  setInterval(() => shown() && readFloor(), READ_EVERY_MS);
+  document.addEventListener('visibilitychange', () => shown() && readSoon(100));
+}
+
+function wirePresence() {
+  ctx.live.on('presence.changed', (p) => {
+    if (!newer(p, state.presence.get(p.agent_id))) return;
+    state.presence.set(p.agent_id, p);
+    state.heardSince?.add(p.agent_id);
+    notePresence(p);
+    render();
+    readSoon();
   });
   // Subscribing to `presence` answers who is on now, in the ack: the list is whole from the
   // first moment, not only the agents who changed status since the page opened.
   ctx.live.on('subscribing', (topics) => {
-    if (topics.includes('presence')) heardSince = new Set();
+    if (topics.includes('presence')) state.heardSince = new Set();
   });
   ctx.live.on('subscribed', (ack) => {
     if (!Array.isArray(ack.presence)) return;
-    applyPresenceList(ack.presence);
+    applyPresenceList(ack.presence, ctx.me.id);
     render();
   });
   // Our own status is known without waiting for an event.
   ctx.live.on('hello', (hello) => {
-    if (!presence.has(hello.agent.id)) presence.set(hello.agent.id, { agent_id: hello.agent.id, name: hello.agent.name, status: 'online', capacity: hello.agent.capacity, load: null });
+    if (!state.presence.has(hello.agent.id)) state.presence.set(hello.agent.id, { agent_id: hello.agent.id, name: hello.agent.name, status: 'online', capacity: hello.agent.capacity, load: null });
     render();
   });
-  // The floor totals, from the wallboard topic: they count everyone online, including agents
-  // whose presence this page has not heard yet.
-  ctx.live.on('tick', (f) => showFloor(f));
-  ctx.live.on('crisis.alert', (a) => {
-    alerts = [a, ...alerts.filter((x) => x.id !== a.id)];
-    renderSpike();
-    ctx.announce(`Volume spike: ${a.topic}, ${a.count} messages, ${Math.round(a.ratio)} times the usual.`);
-  });
-  $('#reassign-form').addEventListener('submit', (e) => {
-    e.preventDefault();
-    reassign();
-  });
-  $('#move-team-btn').addEventListener('click', moveTeam);
-  $('#clear-selection').addEventListener('click', () => {
-    selected.clear();
-    renderAll();
-  });
-  setInterval(() => {
-    renderSpike();
-    for (const row of document.querySelectorAll('#team-queues tr[data-key]')) setText(row.refs.due, breachText(row.dueAt));
-  }, 1000);
-}
-
-/** True when presence document `p` is at least as recent as `old` (events may be held back and applied late). */
-function newer(p, old) {
-  if (!old || !old.at || !p.at) return true;
-  return Date.parse(p.at) >= Date.parse(old.at);
 }
 
 /**
- * Takes a whole list of who is on (a subscribe ack or a resync snapshot) as the truth: agents
- * not in it are offline. The exceptions are what presence.changed said after the subscribe
- * went out, which may be newer than the list the server read.
+ * Claims move load between agents. The queue store moves the conversations it lists; the ones
+ * it does not (held while waiting on the customer) move the off-queue counts here.
  */
-function applyPresenceList(list) {
-  const next = new Map(list.map((p) => [p.agent_id, p]));
-  for (const id of heardSince || []) {
-    const mine = presence.get(id);
-    if (mine && (!next.has(id) || newer(mine, next.get(id)))) next.set(id, mine);
-  }
-  // Our own session is on, whatever a list read a moment before it opened says.
-  const me = presence.get(ctx.me.id);
-  if (me && !next.has(ctx.me.id)) next.set(ctx.me.id, me);
-  heardSince = null;
-  presence = next;
+function wireClaims() {
+  ctx.live.on('conversation.claimed', (d) => {
+    if (!ctx.queue.get(d.conversation_id)) moveOffQueue(null, d.agent_id);
+    if (d.assigned_by !== 'auto') noteAction(d.agent_id);
+    render();
+    readSoon();
+  });
+  ctx.live.on('conversation.released', (d) => {
+    if (!ctx.queue.get(d.conversation_id) && d.released_by != null) moveOffQueue(d.released_by, null);
+    if (d.reason !== 'lease_expired') noteAction(d.released_by);
+    render();
+    readSoon();
+  });
+  ctx.live.on('conversation.reassigned', (d) => {
+    if (!ctx.queue.get(d.conversation_id)) moveOffQueue(d.from_agent_id ?? null, d.agent_id);
+    render();
+    readSoon();
+  });
+  // Waiting on the customer: off the queue, still held.
+  ctx.live.on('queue.remove', (s) => {
+    if (s.status === 'pending' && s.assignee_id != null) {
+      moveOffQueue(null, s.assignee_id);
+      render();
+    }
+  });
 }
 
 async function load(snapshot) {
-  // Who is on comes whole in the `presence` subscribe's ack (above) and in a resync snapshot;
-  // presence.changed events keep it current in between (there is no REST list of who is online).
-  if (snapshot && snapshot.presence) applyPresenceList(snapshot.presence);
-  try {
-    showFloor(await ctx.api.get('/api/v1/metrics/live'));
-  } catch (e) {
-    console.warn('live figures', e);
-  }
-  try {
-    alerts = await ctx.api.get('/api/v1/crisis-alerts');
-  } catch (e) {
-    console.warn('crisis alerts', e);
-  }
+  // Who is on comes whole in the `presence` subscribe's ack and in a resync snapshot;
+  // presence.changed events keep it current in between.
+  if (snapshot && snapshot.presence) applyPresenceList(snapshot.presence, ctx.me.id);
+  fillTeamFilter();
+  await Promise.all([
+    ctx.api.get('/api/v1/metrics/live').then(showFloorTotals, (e) => console.warn('live figures', e)),
+    ctx.api.get('/api/v1/crisis-alerts').then((list) => (crisisAlerts = list), (e) => console.warn('crisis alerts', e)),
+    readFloor(),
+  ]);
   renderAll();
   renderSpike();
 }
 
-function showFloor(f) {
-  const a = f.agents;
-  setText($('#floor-figures'), `Floor now: ${a.online} online, ${a.available} available, ${a.at_capacity} at capacity, ${a.away} away, holding ${a.holding}.`);
+// ---------------------------------------------------------------- reading the floor
+
+let reading = null;
+let readAgain = false;
+let readTimer = null;
+
+/** Reads GET /api/v1/floor (one read at a time; a read asked for meanwhile follows it). */
+async function readFloor() {
+  if (reading) {
+    readAgain = true;
+    return reading;
+  }
+  reading = (async () => {
+    try {
+      // The day as the supervisor lives it: from local midnight (the server's UTC day if it
+      // refuses that, e.g. a clock a little ahead of the server's just after midnight).
+      const midnight = new Date();
+      midnight.setHours(0, 0, 0, 0);
+      const floor = await ctx.api.get(`/api/v1/floor?since=${encodeURIComponent(midnight.toISOString())}`).catch((e) => {
+        if (e.status === 400) return ctx.api.get('/api/v1/floor');
+        throw e;
+      });
+      takeFloor(floor, ctx.queue);
+    } catch (e) {
+      if (e.status === 404) state.supported = false;
+      else console.warn('floor', e);
+    }
+  })();
+  await reading;
+  reading = null;
+  render();
+  if (readAgain) {
+    readAgain = false;
+    readSoon(300);
+  }
 }
+
+/** A read shortly (events come in bursts: one read for the burst). */
+function readSoon(ms = READ_AFTER_EVENT_MS) {
+  if (!state.supported) return;
+  if (readTimer) return;
+  readTimer = setTimeout(() => {
+    readTimer = null;
+    if (shown()) readFloor();
+    else state.stale = true;
+  }, ms);
+}
+
+function shown() {
+  return !$('#view-supervisor').hidden && document.visibilityState === 'visible';
+}
+
+// ---------------------------------------------------------------- drawing
 
 /** Draws the view; while it is hidden, only once it is shown again (a busy queue changes often). */
 function renderAll() {
@@ -118,178 +187,121 @@ function renderAll() {
         section.waiting.disconnect();
         section.waiting = null;
         renderAll();
+        if (state.stale) {
+          state.stale = false;
+          readFloor();
+        }
       });
       section.waiting.observe(section, { attributes: true, attributeFilter: ['hidden'] });
     }
     return;
   }
+  if (state.baselineDue && ctx.queue.loaded) takeBaseline(ctx.queue);
+  fillTeamFilter();
   renderAgents();
   renderPickers();
   renderTeams();
+  renderTeamQueues();
+  renderApprovals();
+  renderUpdated();
 }
 
-function holdingCounts() {
-  const n = new Map();
-  for (const s of ctx.queue.items.values()) if (s.assignee_id != null) n.set(s.assignee_id, (n.get(s.assignee_id) || 0) + 1);
-  return n;
+function tick() {
+  if ($('#view-supervisor').hidden) return;
+  tickAgents();
+  tickApprovals();
+  tickQueues();
+  tickTeams();
+  renderSpike();
 }
 
-function renderAgents() {
-  const holding = holdingCounts();
-  const agents = [...ctx.agents.values()].filter((a) => a.active && !(a.roles.length === 1 && a.roles[0] === 'wallboard'));
-  const statusOf = (a) => presence.get(a.id)?.status ?? 'unknown';
-  const order = { online: 0, away: 1, unknown: 2, offline: 3 };
-  agents.sort((a, b) => order[statusOf(a)] - order[statusOf(b)] || a.name.localeCompare(b.name));
-  reconcile(
-    $('#agents-rows'),
-    agents,
-    (a) => a.id,
-    () => {
-      const tr = h('tr');
-      tr.refs = { name: h('th', { scope: 'row' }), team: h('td'), status: h('td'), load: h('td'), holding: h('td') };
-      tr.append(tr.refs.name, tr.refs.team, tr.refs.status, tr.refs.load, tr.refs.holding);
-      return tr;
-    },
-    (tr, a) => {
-      const p = presence.get(a.id);
-      const status = statusOf(a);
-      // Presence carries the load as of the agent's last status change; claims since then show
-      // in the live queue. The higher of the two is the best we know.
-      const inQueue = holding.get(a.id) || 0;
-      const load = p && p.load != null ? Math.max(p.load, inQueue) : p ? inQueue : null;
-      const capacity = p?.capacity ?? a.capacity;
-      tr.dataset.agentId = a.id;
-      tr.dataset.status = status;
-      setText(tr.refs.name, a.name);
-      setText(tr.refs.team, a.team_id == null ? '—' : ctx.teamName(a.team_id));
-      replaceChildren(tr.refs.status, h('span', { class: `status-dot ${status}`, 'aria-hidden': 'true' }), ` ${status === 'unknown' ? 'not seen yet' : status}`);
-      setText(tr.refs.load, `${load ?? '?'} / ${capacity}${load != null && load >= capacity ? ' (at capacity)' : ''}`);
-      tr.classList.toggle('at-capacity', load != null && load >= capacity);
-      setText(tr.refs.holding, String(holding.get(a.id) || 0));
-    },
-  );
+function renderUpdated() {
+  const el = $('#floor-updated');
+  if (!state.supported) setText(el, 'This server gives no floor figures yet: status and load only.');
+  else if (state.floor) setText(el, `Figures since ${when(state.floor.since)}, as of ${new Date(state.floor.at).toLocaleTimeString()} (read every 15 s and after each change).`);
+  else setText(el, 'Reading the floor…');
 }
 
-function renderPickers() {
-  const pick = $('#reassign-agent');
-  const keep = pick.value;
-  const agents = [...ctx.agents.values()].filter((a) => a.active && a.roles.some((r) => r !== 'wallboard'));
-  replaceChildren(
-    pick,
-    agents.map((a) => {
-      const p = presence.get(a.id);
-      const state = p ? `${p.status}, ${p.load ?? '?'}/${p.capacity}` : 'not seen yet';
-      return h('option', { value: a.id }, `${a.name} (${state})`);
-    }),
-  );
-  if (keep) pick.value = keep;
-  const team = $('#move-team');
-  const keepTeam = team.value;
-  replaceChildren(team, h('option', { value: '' }, 'General queue'), [...ctx.teams.values()].map((t) => h('option', { value: t.id }, t.name)));
-  team.value = keepTeam;
-  for (const id of [...selected]) if (!ctx.queue.get(id)) selected.delete(id);
-  setText($('#selected-count'), `${selected.size} selected`);
+function fillTeamFilter() {
+  const select = $('#floor-team');
+  const teams = [...ctx.teams.values()].sort((a, b) => a.name.localeCompare(b.name));
+  const wanted = ['', 'none', ...teams.map((t) => String(t.id))].join('|');
+  if ([...select.options].map((o) => o.value).join('|') === wanted) return;
+  const keep = select.value;
+  replaceChildren(select, h('option', { value: '' }, 'Every team'), h('option', { value: 'none' }, 'No team (general queue)'), teams.map((t) => h('option', { value: t.id }, t.name)));
+  select.value = keep;
+}
+
+function showFloorTotals(f) {
+  const a = f.agents;
+  setText($('#floor-figures'), `Floor now: ${a.online} online, ${a.available} available, ${a.at_capacity} at capacity, ${a.away} away, holding ${a.holding}.`);
+}
+
+// ---------------------------------------------------------------- teams
+
+/** Per team: waiting, the oldest wait (ticking) and today's attainment. From the floor, else the queue. */
+function teamRows() {
+  if (state.floor) {
+    return state.floor.teams.map((t) => ({
+      key: t.team_id ?? 'general',
+      name: t.team_id == null ? t.name || 'General queue' : ctx.teamName(t.team_id),
+      queued: t.queued,
+      oldest: t.queued > 0 ? t.oldest_wait_secs : null,
+      attainment: t.attainment,
+      live: true,
+    }));
+  }
+  const groups = new Map();
+  for (const s of ctx.queue.items.values()) {
+    if (s.assignee_id != null) continue;
+    const k = s.team_id ?? 'general';
+    const g = groups.get(k) || { key: k, name: k === 'general' ? 'General queue' : ctx.teamName(k), queued: 0, since: null, attainment: null };
+    g.queued += 1;
+    const since = Date.parse(s.awaiting_since || s.first_message_at || 0);
+    if (since && (g.since === null || since < g.since)) g.since = since;
+    groups.set(k, g);
+  }
+  return [...groups.values()].map((g) => ({ ...g, oldest: g.since ? (Date.now() - g.since) / 1000 : null, live: false }));
 }
 
 function renderTeams() {
-  const groups = new Map();
-  for (const s of ctx.queue.sorted()) {
-    const k = s.team_id ?? 'general';
-    if (!groups.has(k)) groups.set(k, []);
-    groups.get(k).push(s);
-  }
-  // The general queue first, then teams by name; every known team shows, even when empty.
-  const keys = ['general', ...[...ctx.teams.values()].sort((a, b) => a.name.localeCompare(b.name)).map((t) => t.id)];
-  for (const k of groups.keys()) if (!keys.includes(k)) keys.push(k);
+  const rows = teamRows();
+  $('#teams-empty').hidden = rows.length > 0;
   reconcile(
-    $('#team-queues'),
-    keys.map((k) => ({ k, items: groups.get(k) || [] })),
-    (g) => g.k,
-    (g) => {
-      const id = `team-h-${g.k}`;
-      const section = h('section', { class: 'team-queue', 'aria-labelledby': id });
-      section.refs = { title: h('h4', { id }), body: h('tbody') };
-      section.append(
-        section.refs.title,
-        h(
-          'table',
-          { class: 'table' },
-          h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Select')), h('th', { scope: 'col' }, 'Conversation'), h('th', { scope: 'col' }, 'Tier'), h('th', { scope: 'col' }, 'Risk'), h('th', { scope: 'col' }, 'Due'), h('th', { scope: 'col' }, 'Held by'))),
-          section.refs.body,
-        ),
-      );
-      return section;
+    $('#teams-rows'),
+    rows,
+    (t) => t.key,
+    () => {
+      const tr = h('tr');
+      tr.refs = { name: h('th', { scope: 'row' }), queued: h('td', { class: 't-queued num' }), oldest: h('td', { class: 't-oldest num' }), attainment: h('td', { class: 't-attainment num' }) };
+      tr.append(tr.refs.name, tr.refs.queued, tr.refs.oldest, tr.refs.attainment);
+      return tr;
     },
-    (section, g) => {
-      const t1 = g.items.filter((s) => s.priority === 'tier1').length;
-      const name = g.k === 'general' ? 'General queue' : ctx.teamName(g.k);
-      // A table of thousands helps nobody pick: the first ones in queue order, and the count of the rest.
-      const shown = g.items.slice(0, TEAM_ROWS);
-      const more = g.items.length - shown.length;
-      setText(section.refs.title, `${name}: ${g.items.length} waiting (tier 1: ${t1}, tier 2: ${g.items.length - t1})${more ? ` — the first ${shown.length} shown; filter the Queue view to reach the other ${more}` : ''}`);
-      reconcile(section.refs.body, shown, (s) => s.id, makeQueueRow, updateQueueRow);
+    (tr, t) => {
+      tr.dataset.teamId = t.key;
+      tr.team = t;
+      tr.readAt = state.readAt;
+      setText(tr.refs.name, t.name);
+      setText(tr.refs.queued, t.queued);
+      setText(tr.refs.attainment, percent(t.attainment));
+      tr.classList.toggle('low', t.attainment != null && t.attainment < 0.8);
+      showOldest(tr);
     },
   );
 }
 
-function makeQueueRow(s) {
-  const tr = h('tr', { dataset: { conversationId: s.id } });
-  const box = h('input', { type: 'checkbox', id: `sel-${s.id}`, class: 'select-conv' });
-  box.addEventListener('change', () => {
-    if (box.checked) selected.add(s.id);
-    else selected.delete(s.id);
-    setText($('#selected-count'), `${selected.size} selected`);
-  });
-  tr.refs = { box, label: h('label', { for: `sel-${s.id}` }), tier: h('td'), risk: h('td'), due: h('td'), holder: h('td', { class: 'holder' }) };
-  tr.append(h('td', {}, box), h('td', {}, tr.refs.label), tr.refs.tier, tr.refs.risk, tr.refs.due, tr.refs.holder);
-  return tr;
+function showOldest(tr) {
+  const t = tr.team;
+  if (t.oldest == null) return setText(tr.refs.oldest, '—');
+  const since = t.live ? (Date.now() - tr.readAt) / 1000 : 0;
+  setText(tr.refs.oldest, compactDuration(t.oldest + since));
 }
 
-function updateQueueRow(tr, s) {
-  tr.dueAt = s.due_at;
-  tr.refs.box.checked = selected.has(s.id);
-  setText(tr.refs.label, `#${s.id} ${s.customer_name || `customer #${s.customer_id}`} · ${s.network} ${s.origin_visibility}`);
-  setText(tr.refs.tier, s.priority === 'tier1' ? 'Tier 1' : 'Tier 2');
-  setText(tr.refs.risk, String(s.risk));
-  setText(tr.refs.due, breachText(s.due_at));
-  const left = secondsUntil(s.due_at);
-  tr.classList.toggle('breached', left !== null && left < 0);
-  setText(tr.refs.holder, s.assignee_id == null ? 'Unassigned' : ctx.agentName(s.assignee_id));
+function tickTeams() {
+  for (const tr of $('#teams-rows').children) if (tr.team) showOldest(tr);
 }
 
-async function reassign() {
-  const ids = [...selected];
-  const agentId = Number($('#reassign-agent').value);
-  const out = $('#reassign-result');
-  if (!ids.length) return setText(out, 'Select one or more conversations first.');
-  if (!agentId) return setText(out, 'Pick an agent.');
-  try {
-    const ack = await ctx.live.send({ type: 'reassign', conversation_ids: ids, agent_id: agentId });
-    const failed = ack.results.filter((r) => r.error);
-    for (const r of ack.results) if (!r.error) selected.delete(r.conversation_id);
-    setText(
-      out,
-      `Moved ${ack.results.length - failed.length} of ${ids.length} to ${ctx.agentName(agentId)}.` +
-        (failed.length ? ` Not moved: ${failed.map((r) => `#${r.conversation_id} (${humanize(r.error.message, ctx.agentName)})`).join(', ')}.` : ''),
-    );
-    renderAll();
-  } catch (e) {
-    setText(out, `Reassignment refused: ${plainError(e, ctx.agentName)}`);
-  }
-}
-
-async function moveTeam() {
-  const ids = [...selected];
-  const out = $('#reassign-result');
-  if (!ids.length) return setText(out, 'Select one or more conversations first.');
-  const value = $('#move-team').value;
-  const teamId = value === '' ? null : Number(value);
-  const results = await Promise.allSettled(ids.map((id) => ctx.api.post(`/api/v1/conversations/${id}/team`, { team_id: teamId })));
-  const failed = results.map((r, i) => [r, ids[i]]).filter(([r]) => r.status === 'rejected');
-  for (const [r, id] of results.map((r, i) => [r, ids[i]])) if (r.status === 'fulfilled') selected.delete(id);
-  setText(out, `Moved ${ids.length - failed.length} of ${ids.length} to ${ctx.teamName(teamId)}.${failed.length ? ` Not moved: ${failed.map(([r, id]) => `#${id} (${r.reason.message})`).join(', ')}.` : ''}`);
-  renderAll();
-}
+// ---------------------------------------------------------------- the spike indicator
 
 function alertTime(a) {
   // An alert is about its window; it is fresh while that window is recent.
@@ -299,7 +311,7 @@ function alertTime(a) {
 
 function renderSpike() {
   const now = Date.now();
-  const fresh = alerts.filter((a) => now - alertTime(a) < SPIKE_FRESH_SECS * 1000);
+  const fresh = crisisAlerts.filter((a) => now - alertTime(a) < SPIKE_FRESH_SECS * 1000);
   const el = $('#spike');
   el.dataset.state = fresh.length ? 'spike' : 'calm';
   setText(
@@ -307,19 +319,5 @@ function renderSpike() {
     fresh.length
       ? `Spike: ${fresh.map((a) => `${a.topic} — ${a.count} messages in ${Math.round((a.window_secs || 300) / 60)} min, ${Math.round(a.ratio * 10) / 10}× usual`).join('; ')}`
       : 'No spike: volume is normal',
-  );
-  reconcile(
-    $('#alerts-list'),
-    alerts.slice(0, 10),
-    (a) => a.id,
-    (a) =>
-      h(
-        'li',
-        {},
-        h('strong', {}, a.topic),
-        ` · ${a.count} messages (baseline ${Math.round((a.baseline ?? 0) * 10) / 10}) · window from ${when(a.window_start)}`,
-        (a.samples || []).length ? h('ul', { class: 'small' }, a.samples.slice(0, 3).map((m) => h('li', {}, `“${m.text}”`))) : '',
-      ),
-    () => {},
   );
 }

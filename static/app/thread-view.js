@@ -14,6 +14,7 @@ export const STATUS_TEXT = {
   sent: 'Sent',
   failed: 'Failed',
   rejected: 'Rejected',
+  returned: 'Sent back for changes', // issue 25
 };
 
 /** How a message reached Chorus, when not as an ordinary message. */
@@ -115,6 +116,7 @@ function replyItem(r) {
     ),
     h('p', { class: 'text' }, r.text),
     r.status === 'rejected' && approval?.comment ? h('p', { class: 'small error' }, `Rejected by ${ctx.agentName(approval.decided_by)}: ${approval.comment}`) : '',
+    r.status === 'returned' && approval?.comment ? h('p', { class: 'small returned-note' }, `Sent back by ${ctx.agentName(approval.decided_by)}: ${approval.comment}`) : '',
     r.status === 'failed' && r.last_error ? h('p', { class: 'small error' }, r.last_error) : '',
   );
 }

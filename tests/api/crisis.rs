@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use chrono::Utc;
+use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestResult, conv_id, msg, spawn_app_with};
@@ -168,11 +169,19 @@ async fn a_spike_raises_the_alert_and_a_steady_stream_does_not() -> TestResult {
         s.crisis.window_secs = 60;
         s.crisis.baseline_windows = 10;
         s.crisis.min_count = 5;
-        s.crisis.watch_terms = vec!["battery".into()];
     })
     .await;
     let (_, pr) = app.agent("pr@w.example", &["approver"], 5).await;
     let (_, agent) = app.agent("agent@w.example", &["agent"], 5).await;
+    // PR watches "battery" from the API: data, not configuration, used from the next scan on.
+    let (s, term) = app.call(Method::POST, &pr, "/api/v1/watched-terms", Some(json!({"term": " Battery "}))).await;
+    assert_eq!((s, term["term"].as_str()), (201, Some("battery")), "{term}");
+    let (s, again) = app.call(Method::POST, &pr, "/api/v1/watched-terms", Some(json!({"term": "BATTERY"}))).await;
+    assert_eq!((s, again["error"]["code"].as_str()), (409, Some("conflict")), "{again}");
+    let (s, _) = app.call(Method::POST, &agent, "/api/v1/watched-terms", Some(json!({"term": "fire"}))).await;
+    assert_eq!(s, 403, "agents do not change what PR watches");
+    let (s, _) = app.call(Method::POST, &pr, "/api/v1/watched-terms", Some(json!({"term": "  "}))).await;
+    assert_eq!(s, 400);
     let mut pr_ws = app.ws(&pr).await;
     pr_ws.ok(json!({"type": "subscribe", "topics": ["alerts"]})).await;
     let refused = app.ws(&agent).await.command(json!({"type": "subscribe", "topics": ["alerts"]})).await;
@@ -207,6 +216,11 @@ async fn a_spike_raises_the_alert_and_a_steady_stream_does_not() -> TestResult {
     assert!(alert["count"].as_i64().is_some_and(|c| c >= 15), "{alert}");
     assert!(alert["ratio"].as_f64().is_some_and(|r| r >= 10.0), "{alert}");
     assert_eq!(alert["samples"].as_array().map(Vec::len), Some(5));
+    // The spike is also an alert someone can acknowledge.
+    let (s, open) = app.call(Method::GET, &pr, "/api/v1/alerts", None).await;
+    assert_eq!(s, 200, "{open}");
+    let spike = open.as_array().and_then(|a| a.iter().find(|x| x["crisis_alert_id"] == alert["id"]).cloned());
+    assert!(spike.as_ref().is_some_and(|x| x["kind"] == "crisis_spike"), "{open}");
     // Raised once: the next scans stay quiet about it.
     let again = pr_ws.drain(Duration::from_millis(600)).await;
     assert!(!again.iter().any(|f| f["event"] == "crisis.alert" && f["data"]["topic"] == "term:battery"), "{again:?}");

@@ -8,6 +8,7 @@ mod auth;
 mod channels;
 mod claims;
 mod cluster;
+mod contact_centre;
 mod conversations;
 mod coord;
 mod crisis;

@@ -62,6 +62,10 @@ enum Needs {
     Merged,
     /// An open merge suggestion (`{suggestion}`).
     Suggestion,
+    /// An open alert (`{alert}`) and an agent to assign it to (`{agent}`).
+    Alert,
+    /// A watched crisis term (`{term}`).
+    WatchedTerm,
 }
 
 struct Row {
@@ -291,6 +295,13 @@ fn table() -> Vec<Row> {
         row(M::POST, "/api/v1/crises/{crisis}/resolve", PR_LEGAL, N::Crisis, Some(json!({}))),
         row(M::GET, "/api/v1/crises/{crisis}/timeline", DECIDERS, N::Crisis, None),
         row(M::GET, "/api/v1/crisis-alerts", DECIDERS, N::Nothing, None),
+        row(M::GET, "/api/v1/alerts", DECIDERS, N::Nothing, None),
+        row(M::POST, "/api/v1/alerts/{alert}/acknowledge", DECIDERS, N::Alert, None),
+        row(M::POST, "/api/v1/alerts/{alert}/assign", DECIDERS, N::Alert, Some(json!({"agent_id": "{agent}"}))),
+        row(M::GET, "/api/v1/watched-terms", DECIDERS, N::Nothing, None),
+        row(M::POST, "/api/v1/watched-terms", PR_LEGAL, N::Nothing, Some(json!({"term": "term {n}"}))),
+        row(M::DELETE, "/api/v1/watched-terms/{term}", PR_LEGAL, N::WatchedTerm, None),
+        row(M::GET, "/api/v1/floor", FIGURES, N::Nothing, None),
         row(M::GET, "/api/v1/metrics/live", FIGURES, N::Nothing, None),
         row(M::GET, "/api/v1/metrics/history", FIGURES, N::Nothing, None),
         row(M::GET, "/api/v1/sla-policies", READERS, N::Nothing, None),
@@ -550,6 +561,26 @@ impl World {
                 let v = self.admin(Method::POST, "/api/v1/example-responses", body).await;
                 vars.push(("example", v["id"].clone()));
             }
+            Needs::Alert => {
+                let txn = chorus_core::db::begin_write(&self.app.state.db).await.unwrap_or_else(|e| panic!("{e}"));
+                let new = chorus_core::alerts::NewAlert {
+                    kind: entity::alert::Kind::SlaBreach,
+                    dedupe_key: format!("permissions:{n}"),
+                    title: "late".into(),
+                    detail: String::new(),
+                    conversation_id: None,
+                    crisis_alert_id: None,
+                };
+                let ev = chorus_core::alerts::raise(&txn, new).await.unwrap_or_else(|e| panic!("alert: {e}"));
+                txn.commit().await.unwrap_or_else(|e| panic!("{e}"));
+                let id = ev.map(|e| e.payload["id"].clone()).unwrap_or_else(|| panic!("alert {n} not raised"));
+                vars.push(("alert", id));
+                vars.push(("agent", json!(self.writer.0)));
+            }
+            Needs::WatchedTerm => {
+                let v = self.admin(Method::POST, "/api/v1/watched-terms", json!({"term": format!("watch{n}")})).await;
+                vars.push(("term", v["id"].clone()));
+            }
             Needs::ListeningRule => {
                 let body = json!({"name": format!("l{n}"), "keywords": [format!("listen{n}")]});
                 let v = self.admin(Method::POST, "/api/v1/listening-rules", body).await;
@@ -648,8 +679,15 @@ fn fill_str(s: &str, vars: &[(&str, Value)]) -> String {
 /// Everything a refused call could have changed: row counts of every table, the newest event,
 /// and the state of every conversation and agent.
 /// Kinds background jobs append on their own, whatever any caller does.
-const BACKGROUND: &[&str] =
-    &["sla.warning", "sla.breach", "crisis.alert", "crisis.response", "conversation.claimed", "queue.upsert"];
+const BACKGROUND: &[&str] = &[
+    "sla.warning",
+    "sla.breach",
+    "crisis.alert",
+    "crisis.response",
+    "conversation.claimed",
+    "queue.upsert",
+    "alert.raised",
+];
 
 /// The kinds of the events stored after `seq`.
 async fn kinds_after(app: &TestApp, seq: i64) -> Vec<String> {
@@ -718,8 +756,12 @@ async fn fingerprint(app: &TestApp) -> String {
         "customer_tags",
         "customer_merges",
         "merge_suggestions",
+        "watched_terms",
     ];
-    for t in tables {
+    // Alerts: background jobs raise them at any moment; what a call could change is who
+    // acknowledged or has them.
+    let acted = "(SELECT id FROM alerts WHERE acknowledged_by IS NOT NULL OR assignee_id IS NOT NULL) AS acted";
+    for t in tables.iter().copied().chain([acted]) {
         let sql = format!("SELECT CAST(COUNT(*) AS TEXT) AS v FROM {t}");
         let row = db.query_one_raw(Statement::from_string(backend, sql)).await.unwrap_or_else(|e| panic!("{t}: {e}"));
         let v: String = row.and_then(|r| r.try_get("", "v").ok()).unwrap_or_default();

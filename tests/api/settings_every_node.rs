@@ -96,3 +96,31 @@ async fn routes_policies_and_default_teams_changed_on_one_node_apply_on_the_othe
     assert_eq!(summary(&b, id).await["team_id"].as_i64(), Some(team));
     Ok(())
 }
+
+/// An admin screen on node B hears a change made on node A (`settings.changed` goes through the
+/// shared log), and PR's watched term added on A is counted by B's next early-warning scan
+/// (the terms are read from the store, not cached).
+#[tokio::test]
+async fn an_admin_change_on_one_node_reaches_the_screens_and_scans_of_the_other() -> TestResult {
+    let Some((a, b)) = two_nodes().await else { return Ok(()) };
+    let (_, admin_b) = b.agent("second-admin@n.example", &["admin"], 0).await;
+    let mut screen = b.ws(&admin_b).await;
+    screen.ok(json!({"type": "subscribe", "topics": ["settings"]})).await;
+    let (s, _) = a
+        .call(
+            reqwest::Method::POST,
+            &a.admin_token,
+            "/api/v1/sla-policies",
+            Some(json!({"name": "VIP", "first_response_secs": 600, "next_response_secs": 1800})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let seen = screen.event("settings.changed").await;
+    assert_eq!(seen["data"]["resource"], "sla_policies", "{seen}");
+    let (s, term) =
+        a.call(reqwest::Method::POST, &a.admin_token, "/api/v1/watched-terms", Some(json!({"term": "smoke"}))).await;
+    assert_eq!(s, 201, "{term}");
+    let terms = chorus_core::crisis::watched::terms(&b.state.db).await?;
+    assert!(terms.contains(&"smoke".to_owned()), "node B reads it at once: {terms:?}");
+    Ok(())
+}

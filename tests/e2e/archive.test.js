@@ -72,7 +72,7 @@ async function searchArchive(page, { q, network = '', limit = '50' }) {
 
 test('a supervisor searches the archive, filters by network, loads more and opens a conversation', async () => {
   const sue = (pages.sue = await consolePage(browser, srv.base, 'sue@skybridge.example', undefined, { hash: '#archive' }));
-  assert.deepEqual(await navLabels(sue), ['Queue', 'Supervisor', 'Approvals', 'Escalations', 'Crisis', 'Archive'], 'Archive, no Audit');
+  assert.deepEqual(await navLabels(sue), ['Queue', 'Supervisor', 'Approvals', 'Escalations', 'Crisis', 'Archive', 'Admin'], 'Archive, no Audit');
   assert.equal(await sue.isVisible('#view-archive'), true);
   assert.equal(await sue.isVisible('#archive-export-csv'), true, 'supervisors may export');
 
@@ -172,7 +172,7 @@ test('a supervisor exports the search as CSV and NDJSON files', async () => {
 
 test('legal sees both exports in the audit trail, filters by action and exports it', async () => {
   const lee = (pages.lee = await consolePage(browser, srv.base, 'lee@skybridge.example', undefined, { hash: '#audit' }));
-  assert.deepEqual(await navLabels(lee), ['Queue', 'Approvals', 'Escalations', 'Crisis', 'Archive', 'Audit']);
+  assert.deepEqual(await navLabels(lee), ['Queue', 'Approvals', 'Escalations', 'Crisis', 'Archive', 'Audit', 'Admin']);
   // The newest entries come on first sight of the view.
   await lee.waitForFunction(() => /found/.test(document.querySelector('#audit-count').textContent));
   const exportRow = lee.locator('#audit-rows tr[data-action="archive.export"]').first();

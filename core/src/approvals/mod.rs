@@ -5,6 +5,7 @@
 //! pressing at once get one success and one `conflict`; an approved reply joins the outbox and
 //! goes out like any other, a rejected one never leaves. The author hears the outcome live.
 
+pub mod deadlines;
 pub mod rules;
 
 use chrono::{DateTime, Utc};
@@ -29,6 +30,8 @@ pub const STATUS_PENDING: approval::Status = approval::Status::Pending;
 pub const STATUS_APPROVED: approval::Status = approval::Status::Approved;
 /// Rejected: the reply is never sent.
 pub const STATUS_REJECTED: approval::Status = approval::Status::Rejected;
+/// Sent back to its author with comments.
+pub const STATUS_SENT_BACK: approval::Status = approval::Status::SentBack;
 
 /// Customer messages shown with a request, newest last.
 const CONTEXT_MESSAGES: u64 = 5;
@@ -61,7 +64,7 @@ pub struct ApprovalView {
     pub group: String,
     /// The rules that held it.
     pub reasons: Vec<Reason>,
-    /// `pending`, `approved` or `rejected`.
+    /// `pending`, `approved`, `rejected` or `sent_back`.
     pub status: String,
     /// `public` or `private`.
     pub visibility: String,
@@ -83,6 +86,12 @@ pub struct ApprovalView {
     pub decided_at: Option<DateTime<Utc>>,
     /// How long the reply waited, in milliseconds, once decided.
     pub wait_ms: Option<i64>,
+    /// When it moves to the next group unless decided (its rules' deadline).
+    pub due_at: Option<DateTime<Utc>>,
+    /// When its group was reminded of it.
+    pub reminded_at: Option<DateTime<Utc>>,
+    /// The group it waited at before its deadline passed.
+    pub escalated_from: Option<String>,
     /// The conversation and its latest messages (on requests; left out of decisions).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub context: Option<Context>,
@@ -107,6 +116,9 @@ fn view(a: approval::Model, r: &reply::Model, context: Option<Context>) -> Appro
         requested_at: a.requested_at,
         decided_at: a.decided_at,
         wait_ms: a.decided_at.map(|d| (d - a.requested_at).num_milliseconds()),
+        due_at: a.due_at,
+        reminded_at: a.reminded_at,
+        escalated_from: a.escalated_from,
         context,
     }
 }
@@ -146,6 +158,7 @@ pub async fn check(
             kind: entity::approval_rule::Kind::Crisis,
             group: crate::auth::groups::GROUP_PR.into(),
             why: format!("crisis \"{name}\" holds every reply"),
+            deadline_mins: None,
         });
     }
     let active = rules::enabled(db).await?;
@@ -166,8 +179,27 @@ pub async fn check(
     } else {
         Vec::new()
     };
+    let customer_tags: Vec<String> = if rules::needs_customer_tags(&active) {
+        entity::customer_tag::Entity::find()
+            .select_only()
+            .column(entity::customer_tag::Column::Tag)
+            .filter(entity::customer_tag::Column::CustomerId.eq(c.customer_id))
+            .into_tuple()
+            .all(db)
+            .await?
+    } else {
+        Vec::new()
+    };
     let roll = rand::random_range(0..100);
-    let subject = rules::Subject { conversation: c, author_id, text, visibility, inbound: &inbound, roll };
+    let subject = rules::Subject {
+        conversation: c,
+        author_id,
+        text,
+        visibility,
+        inbound: &inbound,
+        roll,
+        customer_tags: &customer_tags,
+    };
     held.extend(rules::evaluate(&active, &subject));
     Ok(held)
 }
@@ -181,6 +213,7 @@ pub async fn raise(
     reasons: Vec<Reason>,
 ) -> Result<(ApprovalView, NewEvent), Error> {
     let group = rules::group_for(&reasons).unwrap_or(crate::auth::groups::GROUP_TEAM_LEAD);
+    let due_at = rules::deadline_for(&reasons).map(|d| r.created_at + d);
     let a = approval::ActiveModel {
         reply_id: Set(r.id),
         conversation_id: Set(r.conversation_id),
@@ -194,6 +227,7 @@ pub async fn raise(
         comment: Set(None),
         requested_at: Set(r.created_at),
         decided_at: Set(None),
+        due_at: Set(due_at),
         ..Default::default()
     }
     .insert(db)
@@ -231,7 +265,7 @@ pub async fn of_replies(
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
-    /// `pending` (default), `approved`, `rejected` or `all`.
+    /// `pending` (default), `approved`, `rejected`, `sent_back` or `all`.
     pub status: Option<String>,
     /// Only this group's (one the caller decides).
     pub group: Option<String>,
@@ -248,7 +282,7 @@ pub async fn list(db: &impl ConnectionTrait, who: &AgentView, q: &ListQuery) -> 
     let wanted = q.status.as_deref().unwrap_or(STATUS_PENDING.as_str());
     if wanted != "all" {
         let Some(s) = approval::Status::parse(wanted) else {
-            return Err(Error::Validation("status must be pending, approved, rejected or all".into()));
+            return Err(Error::Validation("status must be pending, approved, rejected, sent_back or all".into()));
         };
         find = find.filter(approval::Column::Status.eq(s));
     }
@@ -288,7 +322,8 @@ pub async fn list(db: &impl ConnectionTrait, who: &AgentView, q: &ListQuery) -> 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Decision {
-    /// `approve` (send as written), `edit` (send `text` instead) or `reject` (never send).
+    /// `approve` (send as written), `edit` (send `text` instead), `reject` (never send) or
+    /// `send_back` (return the draft to its author with `comment`, to change and submit again).
     pub decision: String,
     /// `edit`: the text to send.
     #[serde(default)]
@@ -346,10 +381,15 @@ fn validate_decision(d: &Decision) -> Result<(), Error> {
         ("approve", None) => Ok(()),
         ("reject", None) if !comment.is_empty() => Ok(()),
         ("reject", None) => Err(Error::Validation("a rejection needs a comment for the author".into())),
+        ("send_back", None) if !comment.is_empty() => Ok(()),
+        ("send_back", None) => Err(Error::Validation("sending back needs a comment: what should change".into())),
+        ("send_back", Some(_)) => {
+            Err(Error::Validation("text goes with edit only; say what to change in comment".into()))
+        }
         ("edit", Some(_)) => Ok(()),
         ("edit", None) => Err(Error::Validation("edit needs the text to send".into())),
         ("approve" | "reject", Some(_)) => Err(Error::Validation("text goes with edit only".into())),
-        _ => Err(Error::Validation("decision must be approve, edit or reject".into())),
+        _ => Err(Error::Validation("decision must be approve, edit, reject or send_back".into())),
     }
 }
 
@@ -371,8 +411,19 @@ pub struct Decided {
     pub before: approval::Model,
     /// The request as decided.
     pub after: approval::Model,
-    /// Whether the reply may go out (approved or edited) or never will (rejected).
-    pub approved: bool,
+    /// What becomes of the reply.
+    pub outcome: Outcome,
+}
+
+/// What a decision does to the held reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It goes out (as written, or as the approver edited it).
+    Approved,
+    /// It never goes out.
+    Rejected,
+    /// It goes back to its author, who changes it and submits a new one.
+    SentBack,
 }
 
 /// The gate's half of a decision, inside the caller's transaction: checks that `who` decides
@@ -395,8 +446,11 @@ pub async fn decide_in(txn: &DatabaseTransaction, id: i64, who: &AgentView, d: &
         return Err(already(txn, id).await);
     }
     validate_decision(d)?;
-    let approved = d.decision != "reject";
-    let status = if approved { STATUS_APPROVED } else { STATUS_REJECTED };
+    let (outcome, status) = match d.decision.as_str() {
+        "reject" => (Outcome::Rejected, STATUS_REJECTED),
+        "send_back" => (Outcome::SentBack, STATUS_SENT_BACK),
+        _ => (Outcome::Approved, STATUS_APPROVED),
+    };
     let comment = d.comment.as_deref().map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
     // Write first: the conditional UPDATE is the race's referee on both stores.
     let won = approval::Entity::update_many()
@@ -412,7 +466,7 @@ pub async fn decide_in(txn: &DatabaseTransaction, id: i64, who: &AgentView, d: &
     let Some(after) = won.into_iter().next() else {
         return Err(already(txn, id).await);
     };
-    if approved {
+    if outcome == Outcome::Approved {
         let mut q = conversation::Entity::find_by_id(before.conversation_id);
         if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
             q = q.lock_exclusive();
@@ -420,7 +474,7 @@ pub async fn decide_in(txn: &DatabaseTransaction, id: i64, who: &AgentView, d: &
         let c = q.one(txn).await?.ok_or(Error::NotFound("conversation"))?;
         may_send(&c, before.author_id, d.send_for)?;
     }
-    Ok(Decided { before, after, approved })
+    Ok(Decided { before, after, outcome })
 }
 
 /// The request's view once its reply has moved on.

@@ -13,6 +13,7 @@ use utoipa::ToSchema;
 
 use crate::auth::groups::GROUPS;
 use crate::error::Error;
+use crate::network::{Network, Visibility};
 use crate::triage::text::{Lexicon, topic_match};
 
 /// Most agents an agent rule names.
@@ -52,11 +53,68 @@ pub struct RuleSpec {
     /// Why the rule exists, for whoever edits it next.
     #[serde(default)]
     pub note: Option<String>,
+    /// Minutes a request it raises may wait for its group; then it moves to the next group
+    /// (team lead → PR → legal), after a reminder at three quarters of the time. 1 to 10080
+    /// (a week); none: no deadline.
+    #[serde(default)]
+    pub deadline_mins: Option<i32>,
+    /// Only replies on these networks (empty: every network).
+    #[serde(default)]
+    pub networks: Vec<Network>,
+    /// Only public or only private replies (none: both).
+    #[serde(default)]
+    pub visibility: Option<Visibility>,
+    /// Only replies to customers with any of these tags (empty: every customer).
+    #[serde(default)]
+    pub customer_tags: Vec<String>,
+    /// Only conversations whose customer's mood is this now (none: any).
+    #[serde(default)]
+    pub sentiment: Option<Mood>,
 }
 
 fn yes() -> bool {
     true
 }
+
+/// A conversation's mood, from its customer's latest sentiment (VADER's compound score: under
+/// -0.05 negative, over 0.05 positive, the usual cut-offs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mood {
+    /// Unhappy.
+    Negative,
+    /// Neither (or not known yet).
+    Neutral,
+    /// Happy.
+    Positive,
+}
+
+impl Mood {
+    /// The mood of a sentiment score.
+    pub fn of(score: Option<f64>) -> Self {
+        match score {
+            Some(s) if s < -0.05 => Mood::Negative,
+            Some(s) if s > 0.05 => Mood::Positive,
+            _ => Mood::Neutral,
+        }
+    }
+
+    /// The stored (and wire) name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mood::Negative => "negative",
+            Mood::Neutral => "neutral",
+            Mood::Positive => "positive",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Mood::Negative, Mood::Neutral, Mood::Positive].into_iter().find(|m| m.as_str() == s)
+    }
+}
+
+/// Longest deadline: a week.
+const MAX_DEADLINE_MINS: i32 = 7 * 24 * 60;
 
 /// A rule as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
@@ -90,6 +148,11 @@ impl From<approval_rule::Model> for RuleView {
                 percent: m.percent,
                 enabled: m.enabled,
                 note: m.note,
+                deadline_mins: m.deadline_mins,
+                networks: m.networks.and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default(),
+                visibility: m.visibility.as_deref().and_then(Visibility::parse),
+                customer_tags: m.customer_tags.as_ref().map(strings).unwrap_or_default(),
+                sentiment: m.sentiment.as_deref().and_then(Mood::parse),
             },
             created_by: m.created_by,
             updated_at: m.updated_at,
@@ -107,6 +170,12 @@ pub fn clean(mut s: RuleSpec) -> Result<RuleSpec, Error> {
     s.categories = crate::triage::text::clean_terms("categories", &s.categories)?;
     s.agent_ids.sort_unstable();
     s.agent_ids.dedup();
+    s.customer_tags = crate::triage::text::clean_terms("customer_tags", &s.customer_tags)?;
+    s.networks.sort_unstable();
+    s.networks.dedup();
+    if s.deadline_mins.is_some_and(|d| !(1..=MAX_DEADLINE_MINS).contains(&d)) {
+        return Err(Error::Validation(format!("deadline_mins must be 1 to {MAX_DEADLINE_MINS}")));
+    }
     if s.note.as_ref().is_some_and(|n| n.chars().count() > MAX_NOTE_CHARS) {
         return Err(Error::Validation(format!("note: at most {MAX_NOTE_CHARS} characters")));
     }
@@ -162,6 +231,11 @@ fn active(s: &RuleSpec, by: i64, now: chrono::DateTime<Utc>) -> approval_rule::A
         percent: Set(s.percent),
         enabled: Set(s.enabled),
         note: Set(s.note.clone()),
+        deadline_mins: Set(s.deadline_mins),
+        networks: Set((!s.networks.is_empty()).then(|| serde_json::json!(s.networks))),
+        visibility: Set(s.visibility.map(|v| v.as_str().to_owned())),
+        customer_tags: Set((!s.customer_tags.is_empty()).then(|| serde_json::json!(s.customer_tags))),
+        sentiment: Set(s.sentiment.map(|m| m.as_str().to_owned())),
         created_by: Set(by),
         created_at: Set(now),
         updated_at: Set(now),
@@ -241,6 +315,9 @@ pub struct Reason {
     pub group: String,
     /// What matched, in words.
     pub why: String,
+    /// The rule's deadline, in minutes, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_mins: Option<i32>,
 }
 
 /// What a reply is checked on.
@@ -257,6 +334,23 @@ pub struct Subject<'a> {
     pub inbound: &'a [String],
     /// A uniform draw in 0..100 for spot checks.
     pub roll: i32,
+    /// The customer's tags (read only when a rule asks about them).
+    pub customer_tags: &'a [String],
+}
+
+/// Whether any rule looks at customer tags (so the caller only loads them then).
+pub fn needs_customer_tags(rules: &[RuleView]) -> bool {
+    rules.iter().any(|r| !r.spec.customer_tags.is_empty())
+}
+
+/// Whether the reply is one the rule applies to at all: its network, visibility, customer and
+/// mood conditions (each unset one holds).
+fn applies(r: &RuleView, s: &Subject) -> bool {
+    let c = s.conversation;
+    (r.spec.networks.is_empty() || r.spec.networks.iter().any(|n| n.as_str() == c.network))
+        && r.spec.visibility.is_none_or(|v| v.as_str() == s.visibility)
+        && (r.spec.customer_tags.is_empty() || r.spec.customer_tags.iter().any(|t| s.customer_tags.contains(t)))
+        && r.spec.sentiment.is_none_or(|m| m == Mood::of(c.sentiment_now))
 }
 
 /// Whether a topic rule needs the customer's messages (so the caller only loads them then).
@@ -291,9 +385,15 @@ fn why(r: &RuleView, s: &Subject) -> Option<String> {
 pub fn evaluate(rules: &[RuleView], s: &Subject) -> Vec<Reason> {
     rules
         .iter()
-        .filter(|r| r.spec.enabled)
+        .filter(|r| r.spec.enabled && applies(r, s))
         .filter_map(|r| {
-            why(r, s).map(|why| Reason { rule_id: r.id, kind: r.spec.kind, group: r.spec.group.clone(), why })
+            why(r, s).map(|why| Reason {
+                rule_id: r.id,
+                kind: r.spec.kind,
+                group: r.spec.group.clone(),
+                why,
+                deadline_mins: r.spec.deadline_mins,
+            })
         })
         .collect()
 }
@@ -301,6 +401,12 @@ pub fn evaluate(rules: &[RuleView], s: &Subject) -> Vec<Reason> {
 /// The group a held reply goes to: the most senior among the rules that held it.
 pub fn group_for(reasons: &[Reason]) -> Option<&'static str> {
     GROUPS.into_iter().rev().find(|g| reasons.iter().any(|r| r.group == *g))
+}
+
+/// How long a request held for `reasons` may wait for a group: the shortest deadline among
+/// them (the most urgent rule sets the pace), none when no rule has one.
+pub fn deadline_for(reasons: &[Reason]) -> Option<chrono::Duration> {
+    reasons.iter().filter_map(|r| r.deadline_mins).min().map(|m| chrono::Duration::minutes(i64::from(m)))
 }
 
 #[cfg(test)]

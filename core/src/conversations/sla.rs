@@ -49,6 +49,19 @@ fn payload(c: &conversation::Model, now_ms: i64) -> serde_json::Value {
     })
 }
 
+/// The alert a breach raises: one per conversation and due time.
+fn breach_alert(c: &conversation::Model) -> crate::alerts::NewAlert {
+    let which = if c.first_response_at.is_none() { "first response" } else { "next response" };
+    crate::alerts::NewAlert {
+        kind: entity::alert::Kind::SlaBreach,
+        dedupe_key: format!("sla_breach:{}:{}", c.id, c.due_sort),
+        title: format!("Conversation {} missed its {which} target", c.id),
+        detail: format!("{} conversation on {}, risk {}", c.origin_visibility, c.network, c.risk),
+        conversation_id: Some(c.id),
+        crisis_alert_id: None,
+    }
+}
+
 async fn stage(db: &DatabaseConnection, live: &Live, s: Stage, lead_ms: i64) -> Result<usize, Error> {
     let now_ms = Utc::now().timestamp_millis();
     let window = match s {
@@ -89,8 +102,11 @@ async fn stage(db: &DatabaseConnection, live: &Live, s: Stage, lead_ms: i64) -> 
             Stage::Warning => kind::SLA_WARNING,
             Stage::Breach => kind::SLA_BREACH,
         };
-        let evs = [NewEvent { kind: k, conversation_id: Some(c.id), payload: payload(&c, now_ms) }];
+        let mut evs = vec![NewEvent { kind: k, conversation_id: Some(c.id), payload: payload(&c, now_ms) }];
         events::append(&txn, &evs).await?;
+        if let Stage::Breach = s {
+            evs.extend(crate::alerts::raise(&txn, breach_alert(&c)).await?);
+        }
         txn.commit().await?;
         live.publish(&evs);
         announced += 1;

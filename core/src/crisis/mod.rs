@@ -11,6 +11,7 @@ pub mod autoack;
 pub mod matcher;
 pub mod timeline;
 pub mod warning;
+pub mod watched;
 
 use chrono::{DateTime, Duration, Utc};
 use entity::{conversation, crisis, crisis_link, crisis_response, message};
@@ -655,8 +656,10 @@ pub struct CrisisSettings {
     pub min_count: u32,
     /// After an alert, the same topic stays quiet this long, in seconds.
     pub cooldown_secs: u64,
-    /// Terms watched besides all messages and each triage category.
-    pub watch_terms: Vec<String>,
+    /// No longer read: the watched terms are data (`/api/v1/watched-terms`), seeded with this
+    /// key's old default list. Accepted so an older configuration file still starts; a
+    /// warning at start says where the terms went.
+    pub watch_terms: Option<Vec<String>>,
     /// How often automatic acknowledgements are looked for, in milliseconds.
     pub ack_interval_ms: u64,
 }
@@ -670,9 +673,7 @@ impl Default for CrisisSettings {
             spike_ratio: 10.0,
             min_count: 20,
             cooldown_secs: 1800,
-            watch_terms: ["outage", "down", "broken", "refund", "recall", "hacked", "breach", "boycott", "scam"]
-                .map(str::to_owned)
-                .to_vec(),
+            watch_terms: None,
             ack_interval_ms: 1_000,
         }
     }

@@ -129,7 +129,7 @@ pub async fn scan(db: &DatabaseConnection, live: &Live, s: &CrisisSettings) -> R
         .await?;
     let mut topics = vec![Topic::All];
     topics.extend(categories.into_iter().flatten().map(Topic::Category));
-    topics.extend(s.watch_terms.iter().map(|t| Topic::Term(t.to_lowercase())));
+    topics.extend(super::watched::terms(db).await?.into_iter().map(Topic::Term));
     let mut raised = 0;
     for topic in topics {
         let now_count = count(db, narrow(inbound_between(start, now), &topic)).await?;
@@ -211,8 +211,18 @@ async fn raise(
         window_start: start,
         samples,
     };
-    let evs = [NewEvent { kind: kind::CRISIS_ALERT, conversation_id: None, payload: serde_json::json!(alert) }];
+    let mut evs = vec![NewEvent { kind: kind::CRISIS_ALERT, conversation_id: None, payload: serde_json::json!(alert) }];
     events::append(&txn, &evs).await?;
+    let ratio = if baseline > 0.0 { format!("{:.0}× its usual", alert.ratio) } else { "from nothing".to_owned() };
+    let actionable = crate::alerts::NewAlert {
+        kind: entity::alert::Kind::CrisisSpike,
+        dedupe_key: format!("crisis_spike:{}", row.id),
+        title: format!("Spike on {}: {} messages in {} min, {ratio}", alert.topic, alert.count, s.window_secs / 60),
+        detail: format!("{} sample messages in the early warning", alert.samples.len()),
+        conversation_id: None,
+        crisis_alert_id: Some(row.id),
+    };
+    evs.extend(crate::alerts::raise(&txn, actionable).await?);
     txn.commit().await?;
     live.publish(&evs);
     tracing::warn!(topic = %alert.topic, count = alert.count, baseline = alert.baseline, "crisis early warning raised");

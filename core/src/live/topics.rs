@@ -34,6 +34,8 @@ pub const CRISIS: &str = "crisis";
 pub const ALERTS: &str = "alerts";
 /// Wallboard figures (supervisors, wallboards).
 pub const WALLBOARD: &str = "wallboard";
+/// Admin resources changed (`settings.changed`): the admin screens re-read them.
+pub const SETTINGS: &str = "settings";
 
 /// One conversation's messages, notes, claims, viewers and typing.
 pub fn conversation(id: i64) -> String {
@@ -79,7 +81,18 @@ pub fn for_event(kind_name: &str, conversation_id: Option<i64>, data: &Value) ->
         kind::CRISIS_DECLARED | kind::CRISIS_UPDATED | kind::CRISIS_RESPONSE | kind::CRISIS_RESOLVED => {
             vec![CRISIS.to_owned()]
         }
-        kind::CRISIS_ALERT => vec![ALERTS.to_owned()],
+        kind::CRISIS_ALERT | kind::ALERT_RAISED | kind::ALERT_UPDATED => vec![ALERTS.to_owned()],
+        kind::SETTINGS_CHANGED => vec![SETTINGS.to_owned()],
+        kind::APPROVAL_REMINDER => {
+            let group = data.get("group").and_then(Value::as_str).map(approvals);
+            group.into_iter().chain(conv).collect()
+        }
+        // Both groups' queues change; the author hears where their reply waits now.
+        kind::APPROVAL_ESCALATED => {
+            let groups = ["from_group", "to_group"].map(|f| data.get(f).and_then(Value::as_str).map(approvals));
+            groups.into_iter().flatten().chain(conv).chain(agent_field(data, "author_id")).collect()
+        }
+        kind::REPLY_RETURNED => conv.into_iter().chain(agent_field(data, "agent_id")).collect(),
         // The floor (queue, wallboards) and whoever holds it.
         kind::SLA_WARNING | kind::SLA_BREACH => {
             let mut t = vec![QUEUE.to_owned(), WALLBOARD.to_owned()];

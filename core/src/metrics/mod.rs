@@ -3,6 +3,7 @@
 //! `history` reads the aggregates back by hour or day, `wallboard` pushes the live figures.
 
 pub mod facts;
+pub mod floor;
 pub mod handling;
 pub mod history;
 pub mod live;

@@ -18,6 +18,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, Qu
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::approvals::Outcome;
 use crate::conversations::actions;
 use crate::conversations::claims::Held;
 use crate::error::Error;
@@ -293,7 +294,7 @@ pub async fn decide_held(
         let c = conversation::Entity::find_by_id(r.conversation_id).one(&txn).await?;
         check_text(&c.ok_or(Error::NotFound("conversation"))?, &r.visibility, t)?;
     }
-    let r = move_on(&txn, r.id, gate.approved, edited).await?;
+    let r = move_on(&txn, r.id, gate.outcome, edited).await?;
     let v = crate::approvals::decided_view(gate.after, &r);
     let before = serde_json::json!({"status": gate.before.status, "text": gate.before.original_text});
     let after = serde_json::json!({"status": v.status, "decision": v.decision, "text": v.text, "comment": v.comment,
@@ -308,15 +309,25 @@ pub async fn decide_held(
         ip,
     };
     crate::audit::record(&txn, audit).await?;
-    let evs = [NewEvent {
+    let mut evs = vec![NewEvent {
         kind: kind::APPROVAL_DECIDED,
         conversation_id: Some(v.conversation_id),
         payload: serde_json::json!(v),
     }];
+    if gate.outcome == Outcome::SentBack {
+        // The author's console puts the draft back in their composer with the comment.
+        evs.push(NewEvent {
+            kind: kind::REPLY_RETURNED,
+            conversation_id: Some(v.conversation_id),
+            payload: serde_json::json!({"reply_id": r.id, "conversation_id": v.conversation_id,
+                "agent_id": v.author_id, "text": r.text, "visibility": r.visibility, "comment": v.comment,
+                "by": who.id, "approval_id": v.id}),
+        });
+    }
     events::append(&txn, &evs).await?;
     txn.commit().await?;
     out.live.publish(&evs);
-    if gate.approved {
+    if gate.outcome == Outcome::Approved {
         out.wake.notify_one();
     }
     if let Some(ms) = v.wait_ms {
@@ -327,15 +338,19 @@ pub async fn decide_held(
 }
 
 /// The held reply's one transition out of `held`: to the outbox (with the approver's text,
-/// when edited) or to `rejected`.
+/// when edited), to `rejected`, or back to its author (`returned`).
 async fn move_on(
     txn: &sea_orm::DatabaseTransaction,
     reply_id: i64,
-    approved: bool,
+    outcome: Outcome,
     text: Option<&str>,
 ) -> Result<reply::Model, Error> {
     let now = Utc::now();
-    let status = if approved { STATUS_QUEUED } else { STATUS_REJECTED };
+    let status = match outcome {
+        Outcome::Approved => STATUS_QUEUED,
+        Outcome::Rejected => STATUS_REJECTED,
+        Outcome::SentBack => reply::Status::Returned,
+    };
     let mut update = reply::Entity::update_many()
         .col_expr(reply::Column::Status, Expr::value(status))
         .col_expr(reply::Column::NextAttemptAt, Expr::value(now))

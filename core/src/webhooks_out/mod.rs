@@ -77,6 +77,11 @@ pub const EVENT_KINDS: &[&str] = &[
     kind::CUSTOMER_MERGED,
     kind::CUSTOMER_UNMERGED,
     kind::CUSTOMER_UPDATED,
+    kind::APPROVAL_REMINDER,
+    kind::APPROVAL_ESCALATED,
+    kind::REPLY_RETURNED,
+    kind::ALERT_RAISED,
+    kind::ALERT_UPDATED,
 ];
 
 /// Kinds that exist only on the wire (never in the store's log).
@@ -88,6 +93,7 @@ const WIRE_ONLY: &[&str] = &[
     kind::CUSTOMER_ERASED,
     kind::FORGOTTEN,
     kind::LOG_LOST,
+    kind::SETTINGS_CHANGED,
 ];
 
 /// A subscription as listed (never its secret).

@@ -61,6 +61,11 @@ fn spec(kind: &str, group: &str) -> RuleSpec {
         percent: None,
         enabled: true,
         note: None,
+        deadline_mins: None,
+        networks: vec![],
+        visibility: None,
+        customer_tags: vec![],
+        sentiment: None,
     }
 }
 
@@ -74,7 +79,7 @@ fn rule(id: i64, spec: RuleSpec) -> RuleView {
 }
 
 fn subject<'a>(c: &'a conversation::Model, text: &'a str, visibility: &'a str, inbound: &'a [String]) -> Subject<'a> {
-    Subject { conversation: c, author_id: 7, text, visibility, inbound, roll: 50 }
+    Subject { conversation: c, author_id: 7, text, visibility, inbound, roll: 50, customer_tags: &[] }
 }
 
 #[test]
@@ -125,10 +130,63 @@ fn the_most_senior_group_among_the_reasons_decides() {
         kind: entity::approval_rule::Kind::Topic,
         group: group.into(),
         why: String::new(),
+        deadline_mins: None,
     };
     assert_eq!(group_for(&[reason("team_lead"), reason("legal"), reason("pr")]), Some("legal"));
     assert_eq!(group_for(&[reason("team_lead"), reason("pr")]), Some("pr"));
     assert_eq!(group_for(&[]), None);
+}
+
+#[test]
+fn network_visibility_customer_tag_and_mood_narrow_any_rule() {
+    use crate::network::{Network, Visibility};
+    let narrow = rule(
+        1,
+        RuleSpec {
+            percent: Some(100),
+            networks: vec![Network::X],
+            visibility: Some(Visibility::Public),
+            customer_tags: vec!["VIP".into()],
+            sentiment: Some(Mood::Negative),
+            ..spec("spot_check", "pr")
+        },
+    );
+    assert_eq!(narrow.spec.customer_tags, vec!["vip"], "tags are normalized like keywords");
+    let mut c = conversation(10, None, None);
+    c.network = "x".into();
+    c.sentiment_now = Some(-0.6);
+    let vip = vec!["vip".to_owned(), "press".to_owned()];
+    let none: Vec<String> = vec![];
+    let held = |c: &conversation::Model, visibility: &str, tags: &[String]| {
+        !evaluate(
+            std::slice::from_ref(&narrow),
+            &Subject { customer_tags: tags, ..subject(c, "ok", visibility, &none) },
+        )
+        .is_empty()
+    };
+    assert!(held(&c, "public", &vip), "every condition holds");
+    assert!(!held(&c, "private", &vip), "visibility");
+    assert!(!held(&c, "public", &none), "customer tag");
+    let mut calm = c.clone();
+    calm.sentiment_now = Some(0.4);
+    assert!(!held(&calm, "public", &vip), "mood");
+    let mut facebook = c.clone();
+    facebook.network = "facebook".into();
+    assert!(!held(&facebook, "public", &vip), "network");
+}
+
+#[test]
+fn the_shortest_deadline_among_the_reasons_sets_the_pace() {
+    let reason = |deadline_mins| Reason {
+        rule_id: 1,
+        kind: entity::approval_rule::Kind::Topic,
+        group: "pr".into(),
+        why: String::new(),
+        deadline_mins,
+    };
+    assert_eq!(deadline_for(&[reason(Some(30)), reason(None), reason(Some(10))]), Some(chrono::Duration::minutes(10)));
+    assert_eq!(deadline_for(&[reason(None)]), None);
+    assert!(matches!(clean(RuleSpec { deadline_mins: Some(0), ..spec("crisis", "pr") }), Err(Error::Validation(_))));
 }
 
 #[test]

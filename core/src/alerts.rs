@@ -52,6 +52,8 @@ pub struct AlertView {
     pub crisis_alert_id: Option<i64>,
     /// The conversation's newest customer words, as they are now (none without a conversation).
     pub snippet: Option<String>,
+    /// The conversation's customer, as they are named now.
+    pub customer_name: Option<String>,
     /// When.
     pub raised_at: DateTime<Utc>,
     /// Who acknowledged it.
@@ -76,6 +78,7 @@ impl From<alert::Model> for AlertView {
             conversation_id: m.conversation_id,
             crisis_alert_id: m.crisis_alert_id,
             snippet: None,
+            customer_name: None,
             raised_at: m.raised_at,
             acknowledged_by: m.acknowledged_by,
             acknowledged_at: m.acknowledged_at,
@@ -158,24 +161,37 @@ pub async fn list(db: &impl ConnectionTrait, showing: Showing) -> Result<Vec<Ale
     with_snippets(db, rows.into_iter().map(AlertView::from).collect()).await
 }
 
-/// Fills in each alert's conversation snippet as it is now.
+/// Fills in each alert's conversation snippet and customer name as they are now.
 async fn with_snippets(db: &impl ConnectionTrait, mut views: Vec<AlertView>) -> Result<Vec<AlertView>, Error> {
-    use entity::conversation;
+    use std::collections::HashMap;
+
+    use entity::{conversation, customer};
     let ids: Vec<i64> = views.iter().filter_map(|v| v.conversation_id).collect();
     if ids.is_empty() {
         return Ok(views);
     }
-    let snippets: std::collections::HashMap<i64, Option<String>> = conversation::Entity::find()
+    let rows: Vec<(i64, Option<String>, i64)> = conversation::Entity::find()
         .select_only()
-        .columns([conversation::Column::Id, conversation::Column::Snippet])
+        .columns([conversation::Column::Id, conversation::Column::Snippet, conversation::Column::CustomerId])
         .filter(conversation::Column::Id.is_in(ids))
-        .into_tuple::<(i64, Option<String>)>()
+        .into_tuple()
+        .all(db)
+        .await?;
+    let names: HashMap<i64, String> = customer::Entity::find()
+        .select_only()
+        .columns([customer::Column::Id, customer::Column::DisplayName])
+        .filter(customer::Column::Id.is_in(rows.iter().map(|r| r.2)))
+        .into_tuple::<(i64, String)>()
         .all(db)
         .await?
         .into_iter()
         .collect();
+    let by_conversation: HashMap<i64, (Option<String>, i64)> = rows.into_iter().map(|(c, s, p)| (c, (s, p))).collect();
     for v in &mut views {
-        v.snippet = v.conversation_id.and_then(|c| snippets.get(&c).cloned().flatten());
+        if let Some((snippet, person)) = v.conversation_id.and_then(|c| by_conversation.get(&c)) {
+            v.snippet = snippet.clone();
+            v.customer_name = names.get(person).cloned();
+        }
     }
     Ok(views)
 }

@@ -184,8 +184,11 @@ function updateItem(li, a) {
   setText(r.title, a.title);
   setText(r.age, `raised ${ago(a.raised_at)}`);
   r.age.title = when(a.raised_at);
-  setText(r.detail, a.detail || '');
-  r.detail.hidden = !a.detail;
+  // The customer's words are the conversation's, as they are now (an alert copies none).
+  const words = a.snippet ? `${a.customer_name ? `${a.customer_name}: ` : ''}“${a.snippet}”` : a.customer_name || '';
+  const detail = [words, a.detail || ''].filter(Boolean).join(' — ');
+  setText(r.detail, detail);
+  r.detail.hidden = !detail;
   const parts = [];
   parts.push(acked ? `Acknowledged by ${ctx.agentName(a.acknowledged_by)} ${ago(a.acknowledged_at)}` : 'Not acknowledged yet');
   if (a.assignee_id != null) parts.push(`assigned to ${ctx.agentName(a.assignee_id)}${a.assigned_by != null ? ` by ${ctx.agentName(a.assigned_by)}` : ''}`);

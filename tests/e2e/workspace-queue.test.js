@@ -273,7 +273,8 @@ test('saved views: saved on the server with the filters and sort, counted live, 
   // Choosing the view sets its filters and sort.
   await chip.click();
   await eventually(async () => (await ana.inputValue('#f-network')) === 'x' && (await ana.inputValue('#queue-sort')) === 'risk', { what: 'the view applied' });
-  assert.equal((await listedIds(ana)).length, negativeOnX + 1);
+  // The list redraws on the next frame: wait for it rather than read it at once.
+  await eventually(async () => (await listedIds(ana)).length === negativeOnX + 1, { what: 'the view listed' });
 
   // Rename, update to other filters, delete.
   await ana.click('#views-manage');

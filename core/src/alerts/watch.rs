@@ -1,7 +1,7 @@
-//! Sentiment swings and influential customers, found in the customer messages that came in
-//! since a little before the last look. Every node looks; the alert's unique key makes each
-//! one raised once. Messages whose alerts exist are skipped before anything is written, so a
-//! look over messages already seen costs one read.
+//! Sentiment swings and influential customers, found in the customer messages sent since a
+//! little before the last look (the newest thousand of them). Every node looks; the alert's
+//! unique key makes each one raised once. Messages whose alerts exist are skipped before
+//! anything is written, so a look over messages already seen costs one read.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -87,11 +87,13 @@ fn alerts_for(
 /// One look; returns how many alerts it raised.
 pub async fn scan(db: &DatabaseConnection, live: &Live, s: &AlertSettings) -> Result<usize, Error> {
     let since = Utc::now() - s.lookback();
+    // By the messages' own time, which is indexed (the early warning reads it too): an import of
+    // old history raises nothing, and the look costs an index range, not a table scan.
     let recent = message::Entity::find()
+        .filter(message::Column::SentAt.gte(since))
         .filter(message::Column::Direction.eq("inbound"))
-        .filter(message::Column::ReceivedAt.gte(since))
         .filter(message::Column::DeletedAt.is_null())
-        .order_by_asc(message::Column::Id)
+        .order_by_desc(message::Column::Id)
         .limit(PAGE)
         .all(db)
         .await?;
@@ -142,21 +144,22 @@ pub async fn scan(db: &DatabaseConnection, live: &Live, s: &AlertSettings) -> Re
         .await?
         .into_iter()
         .collect();
-    let mut raised = 0;
     let mut seen = HashSet::new();
-    for a in wanted.into_iter().filter(|a| !known.contains(&a.dedupe_key)) {
-        if !seen.insert(a.dedupe_key.clone()) {
-            continue;
-        }
-        let txn = crate::db::begin_write(db).await?;
-        let ev = super::raise(&txn, a).await?;
-        txn.commit().await?;
-        if let Some(ev) = ev {
-            live.publish(&[ev]);
-            raised += 1;
-        }
+    let fresh: Vec<NewAlert> =
+        wanted.into_iter().filter(|a| !known.contains(&a.dedupe_key) && seen.insert(a.dedupe_key.clone())).collect();
+    if fresh.is_empty() {
+        return Ok(0);
     }
-    Ok(raised)
+    // One transaction for the look: the store's single writer (SQLite) is taken once, not once
+    // per alert, so a burst of alerts does not queue up claims and replies behind it.
+    let txn = crate::db::begin_write(db).await?;
+    let mut evs = Vec::with_capacity(fresh.len());
+    for a in fresh {
+        evs.extend(super::raise(&txn, a).await?);
+    }
+    txn.commit().await?;
+    live.publish(&evs);
+    Ok(evs.len())
 }
 
 /// Runs [`scan`] every `scan_interval_ms` until the node shuts down.

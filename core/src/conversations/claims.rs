@@ -261,12 +261,16 @@ pub async fn release(
     load(db, id.get()).await?;
     let released = match live.coord.release(id, agent_id, token).await {
         Ok(()) => true,
-        Err(CoordError::StaleClaim) => {
-            if live.coord.holder(id).await?.is_some() {
-                return Err(Error::StaleClaim);
+        Err(CoordError::StaleClaim) => match live.coord.holder(id).await? {
+            // The coordinator had forgotten the lease and, between the two calls, gave it back
+            // to its recorded holder — the caller, with this token: it is theirs to release.
+            Some(h) if h.agent_id == agent_id && h.token == token => {
+                live.coord.release(id, agent_id, token).await?;
+                true
             }
-            false
-        }
+            Some(_) => return Err(Error::StaleClaim),
+            None => false,
+        },
         Err(e) => return Err(e.into()),
     };
     let extra = serde_json::json!({"released_by": agent_id, "reason": "released"});

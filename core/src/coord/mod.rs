@@ -287,9 +287,10 @@ pub trait Coordinator: Send + Sync {
     /// The newest seq in the log (0 when empty).
     fn last_seq(&self) -> impl Future<Output = Result<i64, CoordError>> + Send;
 
-    /// The entry at `seq`, if the log holds it. After an outage a node checks that the newest
-    /// entry it delivered is still there as it was: a restarted Redis may have lost the log's
-    /// newest entries, and other nodes may then issue those seqs again for other events.
+    /// The entry at `seq`, if the log holds it. Before each read of the log a node checks that
+    /// the newest entry it delivered is still there as it was: a restarted Redis may have lost
+    /// the log's newest entries, and other nodes may then issue those seqs again for other
+    /// events.
     fn log_entry(&self, seq: i64) -> impl Future<Output = Result<Option<LogEntry>, CoordError>> + Send;
 
     /// Removes from the log the entries before `before` that `covers` picks (an erased

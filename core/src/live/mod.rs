@@ -357,18 +357,15 @@ async fn tail_loop(
     hooks: ErasureHooks,
 ) -> tasks::Ended {
     let mut backoff = LOG_BACKOFF;
-    // Set by a failed read: the backend may have restarted, so check the log before reading on.
-    let mut check = false;
     loop {
-        if check {
-            match still_holds_what_was_delivered(&coord, &hub).await {
-                Ok(()) => check = false,
-                Err(e) => {
-                    tracing::warn!(error.message = %e, "checking the shared event log failed; retrying");
-                    backoff.wait().await;
-                    continue;
-                }
-            }
+        // Before every read, not only after a failed one: a client that reconnects and retries
+        // on its own can carry a read across a Redis restart without an error, and the log it
+        // then reads may have lost (and other nodes reissued) the seqs this node delivered last.
+        // One small read of the newest delivered entry each time catches that.
+        if let Err(e) = still_holds_what_was_delivered(&coord, &hub).await {
+            tracing::warn!(error.message = %e, "checking the shared event log failed; retrying");
+            backoff.wait().await;
+            continue;
         }
         let after = hub.last_seq();
         let read = tokio::select! {
@@ -412,7 +409,6 @@ async fn tail_loop(
             }
             Err(e) => {
                 tracing::warn!(error.message = %e, "reading the shared event log failed; retrying");
-                check = true;
                 backoff.wait().await;
             }
         }

@@ -236,9 +236,10 @@ function deliveryRow(l, d) {
       retry.disabled = true;
       try {
         await l.screen.ctx.api.post(`/api/v1/webhook-deliveries/${d.id}/retry`);
+        // The list first: reading it rewrites the count line, and the outcome must stay shown.
+        await readDeliveries(false);
         setText(l.msg, `Delivery ${d.id} will be sent again now.`);
         l.screen.ctx.announce(`Delivery ${d.id} will be sent again now.`);
-        await readDeliveries(false);
       } catch (e) {
         setText(l.msg, `Could not retry delivery ${d.id}: ${plainError(e)}`);
         retry.disabled = false;

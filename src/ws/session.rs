@@ -1,5 +1,6 @@
 //! One agent's live session: reads commands and answers each with `ack` or `error`, writes the
-//! events of its topics (coalesced into one `batch` frame when several are waiting), pings the
+//! events of its topics (read from its buffer at most once per coalescing tick, each event its
+//! own frame, the same bytes for every session), pings the
 //! client and drops it when silent, renews the agent's leases while it lives, and keeps the
 //! agent's presence and the conversations they view.
 
@@ -23,12 +24,12 @@ use chorus_core::coord::{Coordinator, Marker};
 use chorus_core::escalations::NewEscalation;
 use chorus_core::events::kind;
 use chorus_core::ids::{AgentId, ConversationId};
-use chorus_core::live::{LiveEvent, SessionId, batch_frame, topics, wire_entry};
+use chorus_core::live::{LiveEvent, SessionId, topics, wire_entry};
 use chorus_core::metrics::handling::{self, HandlingClock};
 use chorus_core::replies::NewReply;
 use chorus_core::state::AppState;
 
-/// Most events written in one `batch` frame. The socket layer queues up to 32 frames, so this
+/// Most events taken from the buffer in one go. The socket layer queues up to 32 frames, so this
 /// also bounds what a stalled client can hold in memory beyond its own buffer.
 const MAX_BATCH: usize = 32;
 /// How long a typing indicator lasts without a refresh.
@@ -244,11 +245,17 @@ impl Session {
     }
 
     async fn write_events(&mut self, events: &[Arc<LiveEvent>]) -> bool {
-        let sent = match events {
-            [] => true,
-            [one] => self.send(one.frame.clone()).await,
-            many => self.send(batch_frame(many)).await,
-        };
+        // Each event's frame is the one serialized for every session (a reference count, no
+        // copy); joining them into a `batch` frame per session copied every byte once more per
+        // session, the largest cost of a delivery in the crisis-load bench (docs/performance.md).
+        // Frames written back to back still leave in one socket write.
+        let mut sent = true;
+        for e in events {
+            if !self.send(e.frame.clone()).await {
+                sent = false;
+                break;
+            }
+        }
         // Per write of every session: look at the kinds first, and name the own topic (an
         // allocation) only when an access event is in the batch at all.
         let is_access = |e: &&Arc<LiveEvent>| matches!(&*e.kind, kind::AGENT_UPDATED | kind::SESSION_REVOKED);
@@ -325,6 +332,8 @@ impl Session {
 
     /// The state of the session's topics, as of `seq`.
     async fn snapshot(&self, seq: i64) -> Value {
+        // A few at a time per node: see `Live::snapshot_turn`.
+        let _turn = self.state.live.snapshot_turn().await;
         let topics = self.state.live.hub.topics_of(self.id);
         let mut snap = json!({"type": "snapshot", "seq": seq, "topics": topics});
         let db = &self.state.db;

@@ -195,8 +195,13 @@ async function openDeliveries(screen, sub) {
       more,
     ),
   );
-  log = { screen, sub, status, body, more, msg, next: null };
-  status.addEventListener('change', () => readDeliveries(false));
+  // `notice`: the outcome of the last action here (a retry), kept in the line under the list
+  // when the list is read again, whether by that action or by a live event from elsewhere.
+  log = { screen, sub, status, body, more, msg, next: null, notice: null };
+  status.addEventListener('change', () => {
+    log.notice = null;
+    readDeliveries(false);
+  });
   more.addEventListener('click', () => readDeliveries(true));
   close.addEventListener('click', () => dialog.close());
   dialog.addEventListener('close', () => (log = null), { once: true });
@@ -223,7 +228,8 @@ async function readDeliveries(append) {
     l.next = page.next_before_id ?? null;
     l.more.hidden = l.next == null;
     const n = l.body.children.length;
-    setText(l.msg, n ? `${n} ${n === 1 ? 'delivery' : 'deliveries'}${l.next != null ? ', more to load' : ''}.` : 'No deliveries yet.');
+    const count = n ? `${n} ${n === 1 ? 'delivery' : 'deliveries'}${l.next != null ? ', more to load' : ''}.` : 'No deliveries yet.';
+    setText(l.msg, l.notice ? `${l.notice} ${count}` : count);
   } catch (e) {
     setText(l.msg, `Could not read the deliveries: ${plainError(e)}`);
   }
@@ -236,10 +242,10 @@ function deliveryRow(l, d) {
       retry.disabled = true;
       try {
         await l.screen.ctx.api.post(`/api/v1/webhook-deliveries/${d.id}/retry`);
-        // The list first: reading it rewrites the count line, and the outcome must stay shown.
+        // Every later read of the list (this one, or one a live event starts) keeps it shown.
+        l.notice = `Delivery ${d.id} will be sent again now.`;
         await readDeliveries(false);
-        setText(l.msg, `Delivery ${d.id} will be sent again now.`);
-        l.screen.ctx.announce(`Delivery ${d.id} will be sent again now.`);
+        l.screen.ctx.announce(l.notice);
       } catch (e) {
         setText(l.msg, `Could not retry delivery ${d.id}: ${plainError(e)}`);
         retry.disabled = false;

@@ -1,17 +1,28 @@
 //! `chorus bench live`: a load tool for live sessions, in the spirit of redis-benchmark. It
-//! starts `chorus serve` node processes of its own (or drives `--url` nodes) and, with real
-//! WebSocket clients in this process, measures:
+//! starts `chorus serve` node processes of its own and, with real WebSocket clients in this
+//! process, measures:
 //!
 //! 1. idle sessions: the server's resident memory per connected, subscribed, idle session;
-//! 2. fan-out: agents subscribed to the queue while messages arrive at a set rate — the delay
-//!    from ingest to the last subscribed agent, and events delivered per second;
-//! 3. claims: claim round trips at a set rate, every conversation raced by two agents (on
-//!    different nodes when there are several), counting duplicate grants (must be zero);
-//! 4. approvals: a held reply's approval request reaching every online approver (`approvals`);
-//! 5. crisis: a crisis declaration reaching every connected agent (`crisis`).
+//! 2. fan-out (`fanout`): agents subscribed to the queue while messages arrive at a set rate —
+//!    the delay from ingest to the first and last subscribed agent, deliveries per second, the
+//!    server's CPU per delivery and the bytes per delivery;
+//! 3. claims (`claims`): claim round trips at a set rate, every conversation raced by two
+//!    agents (on different nodes when there are several), counting duplicate grants (must be
+//!    zero), and the CPU per attempt;
+//! 4. the crisis mix: claims while a fan-out round runs;
+//! 5. approvals: a held reply's approval request reaching every online approver (`approvals`);
+//! 6. crisis: a crisis declaration reaching every connected agent (`crisis`).
+//!
+//! The timed phases run against every target in turn, round by round: this build, another
+//! build (`--against`) and the bare broadcaster (`--baseline`, see `baseline`); `compare`
+//! prints each one's medians and the ratios between them.
 
 mod approvals;
+pub mod baseline;
+mod claims;
+mod compare;
 mod crisis;
+mod fanout;
 
 use std::collections::HashMap;
 use std::process::Stdio;
@@ -28,15 +39,15 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::bench::percentile;
-
 /// Options of `chorus bench live`.
 #[derive(Debug, Clone, Args)]
 pub struct LiveArgs {
     /// Nodes to start (`chorus serve` processes). More than one needs `--redis`.
     #[arg(long, default_value_t = 1)]
     pub nodes: usize,
-    /// Store for the started nodes; default: a fresh SQLite file in a temporary directory.
+    /// A PostgreSQL server for the started nodes: each target gets a fresh database on it,
+    /// dropped at the end (the URL's own database is only used to create it); default: a fresh
+    /// SQLite file per target.
     #[arg(long)]
     pub database_url: Option<String>,
     /// Redis for the started nodes (cluster coordination); default: embedded coordination.
@@ -77,9 +88,23 @@ pub struct LiveArgs {
     /// Seconds each timed phase runs.
     #[arg(long, default_value_t = 10)]
     pub seconds: u64,
-    /// Fan-out rounds (each with fresh sessions and messages); the summary gives their median.
+    /// Rounds of each timed phase (fan-out, claims, the crisis mix), each with fresh sessions
+    /// and messages; the summary gives their medians.
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
+    /// Also run every fan-out round against a bare broadcaster built from the same parts
+    /// (actix-web, actix-ws, the same buffers; no store, no coordination, no triage), started
+    /// beside the node(s), and print Chorus's figures as ratios of its.
+    #[arg(long)]
+    pub baseline: bool,
+    /// Another build's `chorus` binary: every round also runs against its node(s), alternately
+    /// with this build's, and the ratios this/other are printed (a hot path's cost, measured the
+    /// hour it is changed).
+    #[arg(long, value_name = "OTHER_BINARY")]
+    pub against: Option<std::path::PathBuf>,
+    /// Run the crisis mix: claims at `--claim-rate` while a fan-out round runs (`false` skips it).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub mixed: bool,
 }
 
 pub(crate) const ADMIN_PASSWORD: &str = "bench-admin-password";
@@ -105,18 +130,25 @@ pub fn server_binary() -> anyhow::Result<std::path::PathBuf> {
 }
 
 impl Node {
-    async fn start(database_url: &str, redis: Option<&str>, prefix: &str) -> anyhow::Result<Node> {
-        Self::start_with(database_url, redis, prefix, &[]).await
-    }
-
-    /// Starts a node with extra environment (settings the soak test needs).
+    /// Starts a node of this build with extra environment (settings the soak test needs).
     pub(crate) async fn start_with(
         database_url: &str,
         redis: Option<&str>,
         prefix: &str,
         env: &[(String, String)],
     ) -> anyhow::Result<Node> {
-        let mut cmd = tokio::process::Command::new(server_binary()?);
+        Self::chorus(&server_binary()?, database_url, redis, prefix, env).await
+    }
+
+    /// Starts `binary serve` (this build's server or another's, for `--against`).
+    async fn chorus(
+        binary: &std::path::Path,
+        database_url: &str,
+        redis: Option<&str>,
+        prefix: &str,
+        env: &[(String, String)],
+    ) -> anyhow::Result<Node> {
+        let mut cmd = tokio::process::Command::new(binary);
         cmd.arg("serve")
             .env("DATABASE_URL", database_url)
             .env("CHORUS_BIND", "127.0.0.1:0")
@@ -128,22 +160,26 @@ impl Node {
             .env("CHORUS_LIMITS__LOGINS_PER_MINUTE", "0")
             .env("CHORUS_LIMITS__WS_COMMANDS_PER_SECOND", "0")
             .env("CHORUS_LOG", "warn,chorus::startup=info")
-            .env_remove("REDIS_URL")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+            .env_remove("REDIS_URL");
         if let Some(r) = redis {
             cmd.env("REDIS_URL", r);
         }
         cmd.envs(env.iter().map(|(k, v)| (k, v)));
-        let mut child = cmd.spawn().context("starting chorus serve")?;
+        Self::spawn(cmd).await
+    }
+
+    /// Runs a server process and waits until it says where it listens ("listening on
+    /// http://127.0.0.1:<port>" on stderr).
+    async fn spawn(mut cmd: tokio::process::Command) -> anyhow::Result<Node> {
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped()).kill_on_drop(true);
+        let mut child = cmd.spawn().context("starting a server process")?;
         let stderr = child.stderr.take().context("no stderr")?;
         let mut lines = BufReader::new(stderr).lines();
         let port = loop {
             let line = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
                 .await
-                .context("chorus serve did not start in time")??
-                .context("chorus serve exited")?;
+                .context("the server did not start in time")??
+                .context("the server exited")?;
             if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
                 let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
                 break digits.parse::<u16>().context("port")?;
@@ -159,6 +195,11 @@ impl Node {
             }
         });
         Ok(Node { child, http: format!("http://127.0.0.1:{port}"), ws: format!("ws://127.0.0.1:{port}/ws") })
+    }
+
+    /// CPU time all of `nodes` have used so far, in clock ticks (1/100 s).
+    pub(crate) fn cpu_ticks_of(nodes: &[Node]) -> u64 {
+        nodes.iter().filter_map(Node::cpu_ticks).sum()
     }
 
     /// CPU time the process has used so far, in clock ticks (utime + stime, from /proc).
@@ -381,82 +422,203 @@ pub async fn live(mut args: LiveArgs) -> anyhow::Result<()> {
     if args.nodes > 1 && args.redis.is_none() {
         bail!("more than one node needs --redis (cluster coordination)");
     }
-    let dir = tempfile::tempdir()?;
-    let database_url = match &args.database_url {
-        Some(u) => u.clone(),
-        None => format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display()),
-    };
-    let prefix = format!("chorus-bench:{}:", uuid::Uuid::new_v4().simple());
-    let mut nodes = Vec::new();
-    for _ in 0..args.nodes.max(1) {
-        nodes.push(Node::start(&database_url, args.redis.as_deref(), &prefix).await?);
+    let mut targets = vec![Target::chorus("chorus", &server_binary()?, &args).await?];
+    if let Some(other) = &args.against {
+        let other = std::fs::canonicalize(other).with_context(|| format!("--against {}", other.display()))?;
+        targets.push(Target::chorus("other", &other, &args).await?);
     }
-    let client = reqwest::Client::new();
-    let base = nodes[0].http.clone();
-    let mut api = Api { client, base, admin: String::new() };
-    api.admin = api.login("admin@localhost", ADMIN_PASSWORD).await?;
+    if args.baseline {
+        targets.push(Target::baseline().await?);
+    }
     println!(
-        "chorus bench live: {} node(s), store {}, coordination {}",
-        nodes.len(),
-        if database_url.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" },
+        "chorus bench live: {} node(s), store {}, coordination {}; compared: {}",
+        args.nodes.max(1),
+        if args.database_url.as_deref().is_some_and(|u| u.starts_with("postgres")) { "PostgreSQL" } else { "SQLite" },
         match (&args.redis, args.local_redis_cluster) {
             (_, Some(n)) => format!("Redis Cluster of {n} primaries"),
             (Some(_), None) => "Redis".to_owned(),
             (None, None) => "embedded".to_owned(),
-        }
+        },
+        targets.iter().map(Target::describe).collect::<Vec<_>>().join("; ")
     );
+    let outcome = phases(&args, &targets).await;
+    for t in targets {
+        t.stop(args.redis.as_deref()).await;
+    }
+    outcome
+}
+
+/// Every phase, each round alternating between the targets so that the host's drift during
+/// the run falls on all of them alike.
+async fn phases(args: &LiveArgs, targets: &[Target]) -> anyhow::Result<()> {
+    let this = &targets[0];
+    let api = this.api()?;
+    let rounds = args.rounds.max(1);
     if args.idle > 0 {
-        idle_phase(&args, &nodes, &api).await?;
+        idle_phase(args, &this.nodes, api).await?;
     }
     if args.agents > 0 {
-        let mut p99s = Vec::with_capacity(args.rounds.max(1));
-        for round in 0..args.rounds.max(1) {
-            let quiet = settle(&nodes).await;
-            if quiet > Duration::from_secs(1) {
-                println!("(waited {:.1} s for the node(s) to go quiet)", quiet.as_secs_f64());
+        let mut figures: Vec<Vec<fanout::Figures>> = vec![Vec::new(); targets.len()];
+        for round in 0..rounds {
+            for (t, target) in targets.iter().enumerate() {
+                target.settle().await;
+                let load = target.load(args, &format!("watcher{round}")).await?;
+                figures[t].push(fanout::round(&load, &target.label, round).await?);
             }
-            p99s.push(fanout_phase(&args, &nodes, &api, round).await?);
         }
-        if p99s.len() > 1 {
-            let each: Vec<String> = p99s.iter().map(|d| format!("{:.1}", ms(*d))).collect();
-            p99s.sort_unstable();
-            let mid = p99s.len() / 2;
-            // An even number of rounds has two middle values: their mean.
-            let median = if p99s.len() % 2 == 0 { (p99s[mid - 1] + p99s[mid]) / 2 } else { p99s[mid] };
-            println!(
-                "fan-out, median of {} rounds: ingest -> last agent p99 {:.1} ms (rounds: {} ms)",
-                p99s.len(),
-                ms(median),
-                each.join(", ")
-            );
+        compare::fanout(args, targets, &figures);
+    }
+    let chorus: Vec<&Target> = targets.iter().filter(|t| t.api.is_some()).collect();
+    if args.claim_rate > 0 {
+        let mut figures: Vec<Vec<claims::Figures>> = vec![Vec::new(); chorus.len()];
+        for round in 0..rounds {
+            for (t, target) in chorus.iter().enumerate() {
+                target.settle().await;
+                let plan = claims::prepare(args, target.api()?, &format!("k{round}-")).await?;
+                figures[t].push(claims::run(args, &target.nodes, plan, &target.label).await?);
+            }
+        }
+        compare::claims("claims alone", &chorus, &figures);
+        if let Some(r) = &args.redis {
+            claims::coordinator_only(args, r, &this.prefix).await?;
         }
     }
-    if args.claim_rate > 0 {
-        settle(&nodes).await;
-        claim_phase(&args, &nodes, &api).await?;
-        if let Some(r) = &args.redis {
-            coordinator_phase(&args, r, &prefix).await?;
+    if args.mixed && args.agents > 0 && args.claim_rate > 0 {
+        let mut fan: Vec<Vec<fanout::Figures>> = vec![Vec::new(); chorus.len()];
+        let mut claimed: Vec<Vec<claims::Figures>> = vec![Vec::new(); chorus.len()];
+        for round in 0..rounds {
+            for (t, target) in chorus.iter().enumerate() {
+                target.settle().await;
+                let plan = claims::prepare(args, target.api()?, &format!("m{round}-")).await?;
+                let load = target.load(args, &format!("mixed-watcher{round}")).await?;
+                let label = format!("{} (crisis mix)", target.label);
+                // The fan-out rounds above used customers of rounds 0..rounds: these are new.
+                let (f, c) = tokio::join!(
+                    fanout::round(&load, &label, rounds + round),
+                    claims::run(args, &target.nodes, plan, &label)
+                );
+                fan[t].push(f?);
+                claimed[t].push(c?);
+            }
         }
+        compare::mixed(args, &chorus, &fan, &claimed);
     }
     if args.approvers > 0 && args.approvals > 0 {
-        settle(&nodes).await;
-        approvals::phase(&args, &nodes, &api).await?;
+        this.settle().await;
+        approvals::phase(args, &this.nodes, api).await?;
     }
     if args.crisis_agents > 0 {
-        settle(&nodes).await;
-        crisis::phase(&args, &nodes, &api).await?;
-    }
-    // The nodes go first: a node still running would take the purge for a Redis that lost its
-    // data and reinstate every lease (and say so in its log).
-    for n in &mut nodes {
-        let _ = n.child.kill().await;
-    }
-    if let Some(r) = &args.redis
-        && let Ok(coord) = chorus_core::coord::RedisCoordinator::connect(r, &prefix).await
-    {
-        let _ = coord.purge().await;
+        this.settle().await;
+        crisis::phase(args, &this.nodes, api).await?;
     }
     Ok(())
+}
+
+/// What the rounds run against: this build's nodes, another build's (`--against`), or the
+/// baseline broadcaster (`--baseline`).
+pub(crate) struct Target {
+    /// How its figures are labelled.
+    pub(crate) label: String,
+    nodes: Vec<Node>,
+    /// The Chorus API on its first node; none for the baseline.
+    api: Option<Api>,
+    /// Its own store (a fresh SQLite file, or a fresh database on `--database-url`'s server).
+    scratch: Option<crate::scratch_db::ScratchDb>,
+    /// Its own Redis key prefix.
+    prefix: String,
+    binary: Option<std::path::PathBuf>,
+    client: reqwest::Client,
+}
+
+impl Target {
+    async fn chorus(label: &str, binary: &std::path::Path, args: &LiveArgs) -> anyhow::Result<Self> {
+        let scratch = crate::scratch_db::ScratchDb::create(args.database_url.as_deref(), "live").await?;
+        let prefix = format!("chorus-bench:{}:", uuid::Uuid::new_v4().simple());
+        let mut nodes = Vec::new();
+        for _ in 0..args.nodes.max(1) {
+            nodes.push(Node::chorus(binary, &scratch.url, args.redis.as_deref(), &prefix, &[]).await?);
+        }
+        let client = reqwest::Client::new();
+        let mut api = Api { client: client.clone(), base: nodes[0].http.clone(), admin: String::new() };
+        api.admin = api.login("admin@localhost", ADMIN_PASSWORD).await?;
+        Ok(Self {
+            client,
+            label: label.to_owned(),
+            nodes,
+            api: Some(api),
+            scratch: Some(scratch),
+            prefix,
+            binary: Some(binary.to_owned()),
+        })
+    }
+
+    async fn baseline() -> anyhow::Result<Self> {
+        let exe = std::env::current_exe().context("locating this binary")?;
+        let mut cmd = tokio::process::Command::new(exe);
+        cmd.arg("baseline-server");
+        let node = Node::spawn(cmd).await?;
+        Ok(Self {
+            client: reqwest::Client::new(),
+            label: "baseline".to_owned(),
+            nodes: vec![node],
+            api: None,
+            scratch: None,
+            prefix: String::new(),
+            binary: None,
+        })
+    }
+
+    fn describe(&self) -> String {
+        match &self.binary {
+            Some(b) => format!("{} = {}", self.label, b.display()),
+            None => format!("{} = a bare actix-ws broadcaster (no store, no coordination)", self.label),
+        }
+    }
+
+    fn api(&self) -> anyhow::Result<&Api> {
+        self.api.as_ref().context("the baseline has no Chorus API")
+    }
+
+    async fn settle(&self) {
+        let quiet = settle(&self.nodes).await;
+        if quiet > Duration::from_secs(1) {
+            println!("(waited {:.1} s for {} to go quiet)", quiet.as_secs_f64(), self.label);
+        }
+    }
+
+    /// A fan-out round's load on this target, its watchers signed in as a new agent.
+    async fn load(&self, args: &LiveArgs, watcher: &str) -> anyhow::Result<fanout::Load<'_>> {
+        let token = match &self.api {
+            Some(api) => api.agent(&format!("{watcher}@bench.local"), 5).await?,
+            None => "baseline".to_owned(),
+        };
+        Ok(fanout::Load {
+            nodes: &self.nodes,
+            client: &self.client,
+            token,
+            agents: args.agents,
+            rate: args.rate,
+            seconds: args.seconds,
+        })
+    }
+
+    /// Stops the nodes, then forgets the target's Redis keys and drops its database.
+    async fn stop(mut self, redis: Option<&str>) {
+        // The nodes go first: a node still running would take the purge for a Redis that lost
+        // its data and reinstate every lease (and say so in its log).
+        for n in &mut self.nodes {
+            let _ = n.child.kill().await;
+        }
+        if self.api.is_some()
+            && let Some(r) = redis
+            && let Ok(coord) = chorus_core::coord::RedisCoordinator::connect(r, &self.prefix).await
+        {
+            let _ = coord.purge().await;
+        }
+        if let Some(s) = self.scratch.take() {
+            let _ = s.drop_db().await;
+        }
+    }
 }
 
 async fn idle_phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow::Result<()> {
@@ -512,368 +674,6 @@ async fn idle_phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow::Resul
         let _ = r.await;
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
-    Ok(())
-}
-
-/// Finds `"customer_name":"@f<n>"` occurrences in a frame (one per queue.upsert), cheaply: the
-/// client must not be the bottleneck of what it measures (a SIMD substring search, built once).
-fn fanout_ids(finder: &memchr::memmem::Finder<'_>, text: &str, out: &mut Vec<usize>) {
-    let bytes = text.as_bytes();
-    for pos in finder.find_iter(bytes) {
-        let digits = &bytes[pos + finder.needle().len()..];
-        let end = digits.iter().position(|b| !b.is_ascii_digit()).unwrap_or(digits.len());
-        if let Some(n) = std::str::from_utf8(&digits[..end]).ok().and_then(|d| d.parse().ok()) {
-            out.push(n);
-        }
-    }
-}
-
-/// One fan-out round; returns the p99 from ingest to the last agent.
-async fn fanout_phase(args: &LiveArgs, nodes: &[Node], api: &Api, round: usize) -> anyhow::Result<Duration> {
-    let token = api.agent(&format!("watcher{round}@bench.local"), 5).await?;
-    let mut sockets = Vec::with_capacity(args.agents);
-    for i in 0..args.agents {
-        let mut s = open(&nodes[i % nodes.len()].ws, &token).await?;
-        command(&mut s, 1, json!({"type": "subscribe", "topics": ["queue"]})).await?;
-        sockets.push(s);
-    }
-    let per_tick = (args.rate as usize / 50).max(1);
-    let total = per_tick * 50 * args.seconds as usize;
-    // Every round ingests new customers: customer `f<offset + n>` carries message n.
-    let offset = round * total;
-    // Each reader notes when each message's change reached it, in a table sized up front: a
-    // growing list would be reallocated by all readers at the same message, and that stall
-    // (hundreds of MB copied at once) would show up in the figures as the server's.
-    let epoch = Instant::now();
-    let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
-    let mut readers = Vec::with_capacity(sockets.len());
-    for mut s in sockets {
-        let mut stop = stop.subscribe();
-        readers.push(tokio::spawn(async move {
-            let mut arrived: Vec<u32> = vec![u32::MAX; total];
-            let finder = memchr::memmem::Finder::new(br#""customer_name":"@f"#);
-            let resync = memchr::memmem::Finder::new(br#""type":"resync""#);
-            let snapshot = memchr::memmem::Finder::new(br#""type":"snapshot""#);
-            let mut ids = Vec::new();
-            let (mut events, mut resyncs) = (0_u64, 0_u64);
-            loop {
-                tokio::select! {
-                    _ = stop.recv() => break,
-                    m = s.next() => match m {
-                        Some(Ok(Message::Text(t))) => {
-                            let micros = u32::try_from(epoch.elapsed().as_micros()).unwrap_or(u32::MAX - 1);
-                            // A session that fell behind is told to resync and sent a snapshot:
-                            // counted, and the snapshot's conversations are not deliveries.
-                            if resync.find(t.as_bytes()).is_some() {
-                                resyncs += 1;
-                                continue;
-                            }
-                            if snapshot.find(t.as_bytes()).is_some() {
-                                continue;
-                            }
-                            ids.clear();
-                            fanout_ids(&finder, t.as_str(), &mut ids);
-                            events += ids.len() as u64;
-                            for &i in &ids {
-                                if let Some(slot) = i.checked_sub(offset).and_then(|i| arrived.get_mut(i)) {
-                                    *slot = (*slot).min(micros);
-                                }
-                            }
-                        }
-                        Some(Ok(_)) => {}
-                        _ => break,
-                    }
-                }
-            }
-            let _ = s.close(None).await;
-            (arrived, events, resyncs)
-        }));
-    }
-    // Ingest at the rate, in batches every 20 ms, each stamped with its send time. The first
-    // second is a warm-up at the same rate, not measured: it opens the client's HTTP
-    // connections and the store's first pages, a one-off that is not the steady state.
-    let warmup = per_tick * WARMUP_TICKS;
-    let mut sent: Vec<Instant> = Vec::with_capacity(total);
-    let mut tick = tokio::time::interval(Duration::from_millis(20));
-    let mut started = Instant::now();
-    let mut posts = Vec::new();
-    let mut warmup_posts = Vec::new();
-    let mut i = 0;
-    while i < warmup + total {
-        tick.tick().await;
-        let now = Instant::now();
-        let measured = i >= warmup;
-        let batch: Vec<Value> = if measured {
-            if i == warmup {
-                started = now;
-            }
-            sent.extend(std::iter::repeat_n(now, per_tick));
-            (i - warmup..i - warmup + per_tick).map(|n| message("f", offset + n)).collect()
-        } else {
-            (i..i + per_tick).map(|n| message("w", round * warmup + n)).collect()
-        };
-        i += per_tick;
-        let (client, base) = (api.client.clone(), nodes[(i / per_tick) % nodes.len()].http.clone());
-        let post = tokio::spawn(async move {
-            Api { client, base, admin: String::new() }.ingest(batch).await.map(|()| now.elapsed())
-        });
-        if measured { posts.push(post) } else { warmup_posts.push(post) }
-    }
-    for p in warmup_posts {
-        p.await??;
-    }
-    let mut round_trips = Vec::with_capacity(posts.len());
-    for p in posts {
-        round_trips.push(p.await??);
-    }
-    round_trips.sort_unstable();
-    let sending = started.elapsed();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let _ = stop.send(());
-    let mut last: Vec<Option<Instant>> = vec![None; total];
-    let mut first: Vec<Option<Instant>> = vec![None; total];
-    let mut reached: Vec<u32> = vec![0; total];
-    // Agent k is on node k % nodes: with several nodes, each one's last agent too.
-    let mut last_on: Vec<Vec<Option<Instant>>> = vec![vec![None; total]; nodes.len()];
-    let (mut events, mut resyncs) = (0, 0);
-    for (k, r) in readers.into_iter().enumerate() {
-        let (arrived, n, told) = r.await?;
-        events += n;
-        resyncs += told;
-        let node_last = &mut last_on[k % nodes.len()];
-        for (i, &micros) in arrived.iter().enumerate().filter(|(_, m)| **m != u32::MAX) {
-            let at = epoch + Duration::from_micros(micros.into());
-            reached[i] += 1;
-            last[i] = Some(last[i].map_or(at, |l| l.max(at)));
-            first[i] = Some(first[i].map_or(at, |f| f.min(at)));
-            node_last[i] = Some(node_last[i].map_or(at, |l| l.max(at)));
-        }
-    }
-    // Let the nodes finish closing this round's sessions before anything else is timed.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let complete = reached.iter().filter(|n| **n as usize >= args.agents).count();
-    let delays_to = |reached: &[Option<Instant>]| {
-        let mut d: Vec<Duration> =
-            reached.iter().zip(&sent).filter_map(|(r, s)| r.map(|r| r.saturating_duration_since(*s))).collect();
-        d.sort_unstable();
-        d
-    };
-    let delays = delays_to(&last);
-    let firsts = delays_to(&first);
-    println!(
-        "fan-out round {}: {} agents subscribed to the queue, {} messages at {}/s over {:.1} s",
-        round + 1,
-        args.agents,
-        total,
-        args.rate,
-        sending.as_secs_f64()
-    );
-    println!(
-        "  delivered to every agent: {complete} of {total} queue changes; events delivered: {events} ({:.0}/s); \
-         sessions told to resync: {resyncs}",
-        events as f64 / sending.as_secs_f64()
-    );
-    for (what, d) in [
-        ("ingest request round trip", &round_trips),
-        ("ingest -> first agent", &firsts),
-        ("ingest -> last agent", &delays),
-    ] {
-        if !d.is_empty() {
-            println!(
-                "  {what}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-                ms(percentile(d, 0.50)),
-                ms(percentile(d, 0.99)),
-                ms(percentile(d, 1.0))
-            );
-        }
-    }
-    if nodes.len() > 1 {
-        let per_node: Vec<String> = last_on
-            .iter()
-            .enumerate()
-            .map(|(n, l)| format!("node {} p99 {:.1} ms", n + 1, ms(percentile(&delays_to(l), 0.99))))
-            .collect();
-        println!("  ingest -> last agent, by node: {}", per_node.join(", "));
-    }
-    Ok(percentile(&delays, 0.99))
-}
-
-async fn claim_phase(args: &LiveArgs, nodes: &[Node], api: &Api) -> anyhow::Result<()> {
-    let total = args.claim_rate as usize * args.seconds as usize / 2;
-    for start in (0..total).step_by(1000) {
-        api.ingest((start..(start + 1000).min(total)).map(|n| message("k", n)).collect()).await?;
-    }
-    // Let the store settle after that bulk ingest (SQLite checkpoints its WAL, PostgreSQL's
-    // autovacuum looks at the grown tables): the claims are timed, not the aftermath.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    // The conversations in queue order are not needed: claims name them by id, which the
-    // store assigned in ingest order after the earlier phases' conversations.
-    let page: Value = api
-        .client
-        .get(format!("{}/api/v1/conversations?view=all&limit=1", api.base))
-        .bearer_auth(&api.admin)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let newest = page["items"][0]["id"].as_i64().context("no conversations")?;
-    let first = newest - total as i64 + 1;
-    let claimers = args.claimers.max(2);
-    let mut tokens = Vec::with_capacity(claimers);
-    for i in 0..claimers {
-        tokens.push(api.agent(&format!("claimer{i}@bench.local"), 1000).await?);
-    }
-    // Every conversation is tried by two claimers: claimer c takes ids where id % half == c %
-    // half, the two halves on different nodes when there are several.
-    let per_claimer_rate = f64::from(args.claim_rate) / claimers as f64;
-    // The claimers connect first; claiming starts for all of them together, half a second on.
-    let started = Instant::now() + Duration::from_millis(500);
-    let mut tasks = Vec::new();
-    for (c, token) in tokens.into_iter().enumerate() {
-        let url = nodes[c % nodes.len()].ws.clone();
-        let half = claimers / 2;
-        let ids: Vec<i64> = (first..=newest).filter(|id| (id.rem_euclid(half as i64)) as usize == c % half).collect();
-        tasks.push(tokio::spawn(async move {
-            let mut s = open(&url, &token).await?;
-            // The two claimers of a conversation tick together (they race), and the pairs are
-            // spread over the period: a steady rate, not every claimer at once per period.
-            let period = Duration::from_secs_f64(1.0 / per_claimer_rate);
-            let phase = period.mul_f64((c % half) as f64 / half as f64);
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::from_std(started) + phase, period);
-            let mut rtts = Vec::with_capacity(ids.len());
-            let mut won = Vec::new();
-            let mut errors: HashMap<String, u32> = HashMap::new();
-            for (n, id) in ids.into_iter().enumerate() {
-                tick.tick().await;
-                let t = Instant::now();
-                let a = command(&mut s, n as u64 + 1, json!({"type": "claim", "conversation_id": id})).await?;
-                // The first second warms up (connections, caches) and is not timed; its grants
-                // still count for duplicates.
-                if t.duration_since(started) >= CLAIM_WARMUP {
-                    rtts.push(t.elapsed());
-                }
-                if a["type"] == "ack" {
-                    won.push(id);
-                } else {
-                    *errors.entry(a["code"].as_str().unwrap_or("?").to_owned()).or_default() += 1;
-                }
-            }
-            let _ = s.close(None).await;
-            anyhow::Ok((rtts, won, errors))
-        }));
-    }
-    let mut rtts = Vec::new();
-    let mut grants: HashMap<i64, u32> = HashMap::new();
-    let mut errors: HashMap<String, u32> = HashMap::new();
-    for t in tasks {
-        let (r, won, e) = t.await??;
-        rtts.extend(r);
-        for id in won {
-            *grants.entry(id).or_default() += 1;
-        }
-        for (k, v) in e {
-            *errors.entry(k).or_default() += v;
-        }
-    }
-    let elapsed = started.elapsed();
-    rtts.sort_unstable();
-    let duplicates = grants.values().filter(|n| **n > 1).count();
-    let attempts = grants.values().sum::<u32>() + errors.values().sum::<u32>();
-    println!(
-        "claims: {} attempts on {} conversations by {} agents in {:.1} s ({:.0}/s); granted {}, duplicate grants {}; refusals {:?}",
-        attempts,
-        total,
-        claimers,
-        elapsed.as_secs_f64(),
-        f64::from(attempts) / elapsed.as_secs_f64(),
-        grants.len(),
-        duplicates,
-        errors
-    );
-    if !rtts.is_empty() {
-        println!(
-            "  claim round trip ({} timed after the first second): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-            rtts.len(),
-            ms(percentile(&rtts, 0.50)),
-            ms(percentile(&rtts, 0.99)),
-            ms(percentile(&rtts, 1.0))
-        );
-    }
-    if duplicates > 0 {
-        bail!("{duplicates} conversations were granted twice");
-    }
-    Ok(())
-}
-
-/// The coordination step alone: the claim script through one `ConnectionManager`, at the same
-/// rate, every conversation raced by two claimants. Separates Redis's share of a claim's round
-/// trip from the store's.
-async fn coordinator_phase(args: &LiveArgs, redis: &str, prefix: &str) -> anyhow::Result<()> {
-    use chorus_core::coord::{CoordError, Coordinator, RedisCoordinator};
-    let coord = RedisCoordinator::connect(redis, &format!("{prefix}direct:")).await?;
-    let total = args.claim_rate as usize * args.seconds as usize;
-    let workers = args.claimers.max(2);
-    let per_worker = Duration::from_secs_f64(workers as f64 / f64::from(args.claim_rate));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for w in 0..workers {
-        let coord = coord.clone();
-        tasks.push(tokio::spawn(async move {
-            // Workers 2p and 2p+1 race for the same conversations: p, p + pairs, p + 2·pairs, …
-            // Each pair ticks together; the pairs are spread over the period (a steady rate).
-            let (pair, pairs) = (w / 2, workers / 2);
-            let phase = per_worker.mul_f64(pair as f64 / pairs.max(1) as f64);
-            let mut tick = tokio::time::interval_at(tokio::time::Instant::from_std(started) + phase, per_worker);
-            let mut rtts = Vec::new();
-            let mut won = Vec::new();
-            for conversation in (pair..total / 2).step_by(pairs.max(1)) {
-                let conversation = conversation as i64;
-                tick.tick().await;
-                let t = Instant::now();
-                match coord
-                    .claim(
-                        chorus_core::ids::ConversationId(conversation),
-                        chorus_core::ids::AgentId(w as i64 + 1),
-                        Duration::from_secs(60),
-                        chorus_core::coord::Recorded::free(chorus_core::ids::FenceToken::NONE),
-                        u32::MAX,
-                    )
-                    .await
-                {
-                    Ok(_) => won.push(conversation),
-                    Err(CoordError::Held(_)) => {}
-                    Err(e) => return Err(anyhow::anyhow!("{e}")),
-                }
-                rtts.push(t.elapsed());
-            }
-            Ok((rtts, won))
-        }));
-    }
-    let mut rtts = Vec::new();
-    let mut grants: HashMap<i64, u32> = HashMap::new();
-    for t in tasks {
-        let (r, won) = t.await??;
-        rtts.extend(r);
-        for c in won {
-            *grants.entry(c).or_default() += 1;
-        }
-    }
-    let elapsed = started.elapsed();
-    rtts.sort_unstable();
-    let duplicates = grants.values().filter(|n| **n > 1).count();
-    println!(
-        "coordinator only (Redis claim script): {} claims in {:.1} s ({:.0}/s), duplicate grants {}; p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        rtts.len(),
-        elapsed.as_secs_f64(),
-        rtts.len() as f64 / elapsed.as_secs_f64(),
-        duplicates,
-        ms(percentile(&rtts, 0.50)),
-        ms(percentile(&rtts, 0.99)),
-        ms(percentile(&rtts, 1.0))
-    );
-    if duplicates > 0 {
-        bail!("{duplicates} conversations were granted twice by the coordinator");
-    }
     Ok(())
 }
 

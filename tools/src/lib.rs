@@ -5,7 +5,9 @@
 //! # Layout
 //!
 //! - [`bench`]: ingest and triage throughput; the helpers the others share.
-//! - [`bench_live`]: live sessions (idle memory, fan-out delay, claim round trips).
+//! - [`bench_live`]: live sessions (idle memory, fan-out delay, claim round trips, the crisis
+//!   mix), against a bare broadcaster (`--baseline`) and another build (`--against`) in the
+//!   same run.
 //! - [`bench_metrics`]: metrics reads over a month of history.
 //! - [`bench_soak`]: three nodes, a Redis Cluster, kills and restarts; the invariants checked.
 //! - [`scratch_db`]: a fresh database per run (also used by the integration tests).

@@ -36,11 +36,24 @@ enum BenchWhich {
     /// invariants (nothing acknowledged lost, one holder, replies sent at most once, resumed
     /// clients saw every event in order).
     Soak(bench_soak::SoakArgs),
+    /// The baseline broadcaster that `live --baseline` starts (a process of its own, so that its
+    /// CPU time is read apart from the client's).
+    #[command(hide = true)]
+    BaselineServer,
 }
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.which, BenchWhich::BaselineServer) {
+        return match bench_live::baseline::serve().await {
+            Ok(()) => std::process::ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                std::process::ExitCode::FAILURE
+            }
+        };
+    }
     let outcome = async {
         let settings = chorus::cli::start(cli.config.as_deref())?;
         match cli.which {
@@ -49,6 +62,7 @@ async fn main() -> std::process::ExitCode {
             BenchWhich::Live(args) => bench_live::live(args).await,
             BenchWhich::Metrics(args) => bench_metrics::metrics(settings, args).await,
             BenchWhich::Soak(args) => bench_soak::soak(args).await,
+            BenchWhich::BaselineServer => Ok(()),
         }
     };
     match outcome.await {

@@ -128,7 +128,10 @@ impl MemoryCoordinator {
 
     fn read_after(&self, after: i64) -> Tail {
         let s = self.lock();
-        let entries: Vec<(i64, LogEntry)> = s.log.iter().filter(|(seq, _)| *seq > after).cloned().collect();
+        // Seqs ascend through the log: find the first one after `after` rather than scan it all
+        // (the tail reads after every burst of events).
+        let from = s.log.partition_point(|(seq, _)| *seq <= after);
+        let entries: Vec<(i64, LogEntry)> = s.log.range(from..).cloned().collect();
         let gap = entries.first().is_some_and(|(first, _)| *first > after + 1);
         Tail { entries, gap }
     }
@@ -385,7 +388,19 @@ impl Coordinator for MemoryCoordinator {
     }
 
     async fn log_entry(&self, seq: i64) -> Result<Option<LogEntry>, CoordError> {
-        Ok(self.lock().log.iter().find(|(s, _)| *s == seq).map(|(_, e)| e.clone()))
+        let s = self.lock();
+        let at = s.log.partition_point(|(s, _)| *s < seq);
+        Ok(s.log.get(at).filter(|(s, _)| *s == seq).map(|(_, e)| e.clone()))
+    }
+
+    async fn tail_checked(
+        &self,
+        after: i64,
+        anchor: i64,
+        wait: Duration,
+    ) -> Result<(Option<LogEntry>, Tail), CoordError> {
+        let kept = self.log_entry(anchor).await?;
+        Ok((kept, self.tail(after, wait).await?))
     }
 
     async fn forget_log(

@@ -355,6 +355,19 @@ fn millis(ttl: Duration) -> u64 {
 const MAX_TAIL_WAIT: Duration = Duration::from_secs(2);
 
 impl RedisCoordinator {
+    /// The tail's blocking read of the log after `after`.
+    fn tail_read(&self, after: i64, wait: Duration) -> redis::Cmd {
+        let mut cmd = redis::cmd("XREAD");
+        cmd.arg("COUNT")
+            .arg(1024)
+            .arg("BLOCK")
+            .arg(millis(wait.min(MAX_TAIL_WAIT)))
+            .arg("STREAMS")
+            .arg(self.stream())
+            .arg(format!("{after}-0"));
+        cmd
+    }
+
     /// Connects (one connection per process for commands, one for the log tail; clone freely)
     /// to the topology `url` names, with keys under `prefix`.
     pub async fn connect(url: &str, prefix: &str) -> anyhow::Result<Self> {
@@ -773,28 +786,25 @@ impl Coordinator for RedisCoordinator {
 
     async fn tail(&self, after: i64, wait: Duration) -> Result<Tail, CoordError> {
         let mut conn = self.tail_conn.clone();
-        let wait = wait.min(MAX_TAIL_WAIT);
-        let reply: Option<StreamReadReply> = redis::cmd("XREAD")
-            .arg("COUNT")
-            .arg(1024)
-            .arg("BLOCK")
-            .arg(millis(wait))
-            .arg("STREAMS")
-            .arg(self.stream())
-            .arg(format!("{after}-0"))
-            .query_async(&mut conn)
-            .await
-            .map_err(unavailable)?;
-        let mut tail = Tail::default();
-        for id in reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids) {
-            let Some(seq) = parse_seq(&id.id) else { continue };
-            let entry = log_entry_of(&id);
-            if tail.entries.is_empty() && seq > after + 1 {
-                tail.gap = true;
-            }
-            tail.entries.push((seq, entry));
-        }
-        Ok(tail)
+        let reply: Option<StreamReadReply> =
+            self.tail_read(after, wait).query_async(&mut conn).await.map_err(unavailable)?;
+        Ok(tail_of(after, reply))
+    }
+
+    async fn tail_checked(
+        &self,
+        after: i64,
+        anchor: i64,
+        wait: Duration,
+    ) -> Result<(Option<LogEntry>, Tail), CoordError> {
+        let mut conn = self.tail_conn.clone();
+        let id = format!("{anchor}-0");
+        let mut pipe = redis::pipe();
+        pipe.cmd("XRANGE").arg(self.stream()).arg(&id).arg(&id);
+        pipe.add_command(self.tail_read(after, wait));
+        let (kept, reply): (StreamRangeReply, Option<StreamReadReply>) =
+            pipe.query_async(&mut conn).await.map_err(unavailable)?;
+        Ok((kept.ids.first().map(log_entry_of), tail_of(after, reply)))
     }
 
     async fn forget_log(
@@ -850,4 +860,18 @@ impl Coordinator for RedisCoordinator {
             .map_err(unavailable)?;
         Ok(reply.ids.first().and_then(|id| parse_seq(&id.id)).unwrap_or(0))
     }
+}
+
+/// The entries of a tail read after `after`, and whether some before the first are gone.
+fn tail_of(after: i64, reply: Option<StreamReadReply>) -> Tail {
+    let mut tail = Tail::default();
+    for id in reply.into_iter().flat_map(|r| r.keys).flat_map(|k| k.ids) {
+        let Some(seq) = parse_seq(&id.id) else { continue };
+        let entry = log_entry_of(&id);
+        if tail.entries.is_empty() && seq > after + 1 {
+            tail.gap = true;
+        }
+        tail.entries.push((seq, entry));
+    }
+    tail
 }

@@ -316,6 +316,8 @@ impl Writer {
         let mut attempt = 0;
         loop {
             attempt += 1;
+            // Held until this attempt's transaction has ended (see `Live::write_turn`).
+            let turn = self.live.write_turn().await;
             let txn = crate::db::begin_write(&self.db).await?;
             // Settings changed on any node reach this batch (see `crate::cached`).
             let caught_up = self.matchers.catch_up(&txn).await;
@@ -348,6 +350,7 @@ impl Writer {
                     Err(e)
                 }
             };
+            drop(turn);
             match result {
                 Err(e) if attempt < 8 && is_race(&e) => {
                     tracing::debug!(attempt, error.message = %e, "collision with another writer; retrying batch");

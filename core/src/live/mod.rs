@@ -105,7 +105,12 @@ pub struct Live {
     /// tasks end rather than run on without it.
     _stop_on_drop: Arc<tokio_util::sync::DropGuard>,
     group: Arc<commit::GroupCommit>,
+    /// Resync snapshots being built on this node at once (see [`Live::snapshot_turn`]).
+    snapshots: Arc<tokio::sync::Semaphore>,
 }
+
+/// Most resync snapshots a node builds at once.
+const SNAPSHOTS_AT_ONCE: usize = 2;
 
 /// Callbacks run on every node for each erasure, in log order.
 pub type ErasureHooks = Arc<std::sync::RwLock<Vec<Arc<dyn Fn(&forget::Forget) + Send + Sync>>>>;
@@ -163,6 +168,7 @@ impl Live {
             shutdown,
             housekeeping: tokio_util::task::TaskTracker::new(),
             group: Arc::new(commit::GroupCommit::for_backend(backend)),
+            snapshots: Arc::new(tokio::sync::Semaphore::new(SNAPSHOTS_AT_ONCE)),
         })
     }
 
@@ -187,6 +193,24 @@ impl Live {
             + 'static,
     {
         self.group.run(db, self, work).await
+    }
+
+    /// On SQLite, waits for this node's turn at the store's one write lock (held until the
+    /// value is dropped), in line with the group commit's batches; `None` on PostgreSQL. For a
+    /// writer of its own transactions that runs often (the ingest writer).
+    pub async fn write_turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.group.write_turn().await
+    }
+
+    /// Waits for a turn to build a resync snapshot (held until the value is dropped).
+    ///
+    /// Why: when a node is overloaded, many sessions fall behind at once, and each reads its
+    /// snapshot from the store. Unbounded, those reads took every pooled connection and the
+    /// ingest writer and the claims waited behind them (in the bench's overload runs the
+    /// ingest round trip went to seconds). Bounded, sessions wait for their snapshot a little
+    /// longer, and what acknowledges work (ingest, claims) keeps its connections.
+    pub async fn snapshot_turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
+        self.snapshots.clone().acquire_owned().await.ok()
     }
 
     /// Publishes events that live only on the wire (presence, viewers, typing).
@@ -358,23 +382,25 @@ async fn tail_loop(
 ) -> tasks::Ended {
     let mut backoff = LOG_BACKOFF;
     loop {
-        // Before every read, not only after a failed one: a client that reconnects and retries
-        // on its own can carry a read across a Redis restart without an error, and the log it
-        // then reads may have lost (and other nodes reissued) the seqs this node delivered last.
-        // One small read of the newest delivered entry each time catches that.
-        if let Err(e) = still_holds_what_was_delivered(&coord, &hub).await {
-            tracing::warn!(error.message = %e, "checking the shared event log failed; retrying");
-            backoff.wait().await;
-            continue;
-        }
+        // Every read checks, before it reads and in the same round trip, that the newest entry
+        // this node delivered is still in the log as it was: a client that reconnects and
+        // retries on its own can carry a read across a Redis restart without an error, and the
+        // log it then reads may have lost (and other nodes reissued) the seqs this node
+        // delivered last.
         let after = hub.last_seq();
+        let (anchor, delivered) = hub.newest();
         let read = tokio::select! {
-            r = coord.tail(after, Duration::from_secs(1)) => r,
+            r = coord.tail_checked(after, anchor, Duration::from_secs(1)) => r,
             () = shutdown.cancelled() => return tasks::Ended::Done,
         };
         match read {
-            Ok(tail) => {
+            Ok((kept, tail)) => {
                 backoff.reset();
+                if let Err(e) = still_holds_what_was_delivered(&coord, &hub, anchor, delivered.as_deref(), kept).await {
+                    tracing::warn!(error.message = %e, "marking the shared event log's restart failed; retrying");
+                    backoff.wait().await;
+                    continue;
+                }
                 if tail.gap {
                     tracing::warn!(after, "events missing from the shared log; every session resyncs");
                     hub.resync_all();
@@ -453,14 +479,25 @@ fn forget_in_log(coord: Coordination, erased: forget::Forget, seq: i64) {
 /// writes it had not made durable); the other nodes then issue those seqs again for other
 /// events, which this node — past them already — would never read. If the entry is gone or
 /// differs, the log is moved past what this node delivered and every session resyncs.
-async fn still_holds_what_was_delivered(coord: &Coordination, hub: &Hub) -> Result<(), crate::coord::CoordError> {
-    let (seq, delivered) = hub.newest();
-    if seq <= 0 {
+async fn still_holds_what_was_delivered(
+    coord: &Coordination,
+    hub: &Hub,
+    seq: i64,
+    delivered: Option<&LiveEvent>,
+    kept: Option<LogEntry>,
+) -> Result<(), crate::coord::CoordError> {
+    // The in-process log lives and dies with this node: it cannot lose what the node delivered
+    // (and at a start its seqs begin past an anchor it never held).
+    if seq <= 0 || matches!(coord, Coordination::Memory(_)) {
         return Ok(());
     }
-    let kept = coord.log_entry(seq).await?;
-    let same = match (&kept, &delivered) {
-        (Some(e), Some(ev)) => LiveEvent::new(seq, &e.kind, e.topics.clone(), &e.data).frame == ev.frame,
+    let same = match (&kept, delivered) {
+        // The frame holds the entry's data as it was (a `RawValue`, never rewritten): equal
+        // kind and data is the same entry, without building its frame again.
+        (Some(e), Some(ev)) => {
+            (*ev.kind == *e.kind && ev.data() == e.data)
+                || LiveEvent::new(seq, &e.kind, e.topics.clone(), &e.data).frame == ev.frame
+        }
         (Some(_), None) => true,
         (None, _) => false,
     };
@@ -474,22 +511,6 @@ async fn still_holds_what_was_delivered(coord: &Coordination, hub: &Hub) -> Resu
         hub.resync_all();
     }
     Ok(())
-}
-
-/// Builds a `{"type":"batch","events":[…]}` frame from already-serialized event frames: the
-/// bytes of each event are copied, not serialized again.
-pub fn batch_frame(events: &[Arc<LiveEvent>]) -> ByteString {
-    let len: usize = events.iter().map(|e| e.frame.len() + 1).sum::<usize>() + 32;
-    let mut out = String::with_capacity(len);
-    out.push_str(r#"{"type":"batch","events":["#);
-    for (i, e) in events.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&e.frame);
-    }
-    out.push_str("]}");
-    ByteString::from(out)
 }
 
 /// Live sessions: heartbeats, buffers and the resume window.
@@ -526,7 +547,7 @@ impl Default for LiveSettings {
         Self {
             ping_interval_ms: 10_000,
             client_timeout_ms: 30_000,
-            session_buffer: 1024,
+            session_buffer: 2048,
             resume_window: 20_000,
             max_frame_bytes: 64 * 1024,
             reaper_interval_ms: 2_000,

@@ -610,8 +610,10 @@ impl Session {
             let _ = self.mark(Marker::Viewers, c, false).await;
         }
         if hub.sessions_of(self.agent.id) == 0 && self.on_the_floor() {
-            let _ = self.state.coord.clear_presence(self.agent_id()).await;
+            // The day's timeline first: the floor shows whoever has no presence as offline, and
+            // a reader who sees that must find the offline entry already there.
             self.record_status("offline").await;
+            let _ = self.state.coord.clear_presence(self.agent_id()).await;
             let doc = self.presence_doc("offline", None).await;
             self.state.live.publish_entries(vec![wire_entry(kind::PRESENCE_CHANGED, None, doc)]);
         }

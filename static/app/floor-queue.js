@@ -6,7 +6,7 @@
 
 import { humanize, plainError } from './errors.js';
 import { agentFigures, floorPeople } from './floor-agents.js';
-import { queueHeld, state } from './floor-state.js';
+import { noteMove, queueHeld, state } from './floor-state.js';
 import { $, breachText, h, reconcile, replaceChildren, secondsUntil, setText } from './util.js';
 
 let ctx;
@@ -42,6 +42,7 @@ export async function moveTo(ids, agentId) {
   try {
     const ack = await ctx.live.send({ type: 'reassign', conversation_ids: ids, agent_id: agentId });
     const failed = ack.results.filter((r) => r.error);
+    noteMove();
     for (const r of ack.results) {
       if (r.error) continue;
       selected.delete(r.conversation_id);

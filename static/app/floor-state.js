@@ -22,7 +22,13 @@ export const state = {
   lastAction: new Map(), // agent id -> ISO time of the newest action we know of
   approvals: new Map(), // approval id -> request waiting (floor answer and approval.* events)
   selected: new Set(), // conversation ids picked for reassignment
+  moves: 0, // load moves seen here (ours and by events): a floor read that spans one is already old
 };
+
+/** A conversation changed holder here: a floor read in flight may predate it. */
+export function noteMove() {
+  state.moves += 1;
+}
 
 /** The server's clock now, as far as we can tell (its `at` plus the time since it came). */
 export function serverNow() {
@@ -30,8 +36,12 @@ export function serverNow() {
   return Date.parse(state.floor.at) + (Date.now() - state.readAt);
 }
 
-/** Takes a floor answer: figures, timelines, the approvals waiting. */
-export function takeFloor(f, queue) {
+/**
+ * Takes a floor answer: figures, timelines, the approvals waiting. `fresh` is false when a load
+ * moved while the read was on its way: its `held` may predate the move, so the off-queue part
+ * is left as the events made it (the caller reads again).
+ */
+export function takeFloor(f, queue, fresh = true) {
   state.floor = f;
   state.readAt = Date.now();
   state.supported = true;
@@ -41,6 +51,7 @@ export function takeFloor(f, queue) {
     if (a.last_action_at && (!known || Date.parse(a.last_action_at) >= Date.parse(known))) state.lastAction.set(a.agent_id, a.last_action_at);
   }
   state.approvals = new Map((f.approvals || []).map((a) => [a.id, { ...a, requested_at: a.requested_at || new Date(Date.parse(f.at) - a.age_secs * 1000).toISOString() }]));
+  if (!fresh) return;
   state.baselineDue = true;
   if (queue.loaded) takeBaseline(queue);
 }
@@ -71,6 +82,7 @@ export function heldNow(id, counts) {
 
 /** A conversation the queue does not list changed holder: move it between the off-queue counts. */
 export function moveOffQueue(fromId, toId) {
+  noteMove();
   if (fromId != null) {
     const n = (state.offQueue.get(fromId) || 0) - 1;
     if (n > 0) state.offQueue.set(fromId, n);

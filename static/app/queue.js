@@ -25,10 +25,11 @@ export class QueueStore {
     this.viewers = new Map(); // conversation id -> [agent ids]
     this.typists = new Map(); // conversation id -> [agent ids]
     this.listeners = new Set();
+    this.removeListeners = new Set();
     this.loaded = false;
 
     live.on('queue.upsert', (s) => this.upsert(s));
-    live.on('queue.remove', (s) => this.remove(s.id));
+    live.on('queue.remove', (s) => this.remove(s.id, s));
     live.on('conversation.viewers', (d) => {
       this.viewers.set(d.conversation_id, d.viewers || []);
       this.changed();
@@ -65,6 +66,11 @@ export class QueueStore {
     this.listeners.add(fn);
   }
 
+  /** `fn(summary)` for each conversation that leaves the queue, with the `queue.remove` row. */
+  onRemove(fn) {
+    this.removeListeners.add(fn);
+  }
+
   changed() {
     for (const fn of this.listeners) fn();
   }
@@ -78,8 +84,11 @@ export class QueueStore {
     this.changed();
   }
 
-  remove(id) {
-    if (this.items.delete(id)) this.changed();
+  /** Takes conversation `id` off the queue (`s`: the event's row, when an event says so). */
+  remove(id, s = null) {
+    if (!this.items.delete(id)) return;
+    for (const fn of this.removeListeners) fn(s ?? { id });
+    this.changed();
   }
 
   /** (Re)loads the whole queue: from a resync snapshot when it has one, else from REST. */

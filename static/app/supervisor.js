@@ -11,7 +11,7 @@ import { wireApprovalTimers, onApprovalTimer } from './approval-timers.js';
 import { initAgents, renderAgents, tickAgents } from './floor-agents.js';
 import { initApprovals, renderApprovals, tickApprovals } from './floor-approvals.js';
 import { initQueue, renderPickers, renderTeamQueues, tickQueues } from './floor-queue.js';
-import { applyPresenceList, moveOffQueue, newer, noteAction, notePresence, state, takeBaseline, takeFloor } from './floor-state.js';
+import { applyPresenceList, moveOffQueue, newer, noteAction, noteMove, notePresence, state, takeBaseline, takeFloor } from './floor-state.js';
 import { $, batched, compactDuration, h, percent, reconcile, replaceChildren, setText, when } from './util.js';
 
 let ctx;
@@ -32,8 +32,10 @@ export function init(c) {
     readSoon();
   });
   initAgents(ctx, render);
+  // After a move the view redraws at once, not at the next frame: the result line, the
+  // picker and the agents table say the same load together.
   initQueue(ctx, ({ reread }) => {
-    render();
+    renderAll();
     if (reread) readSoon(800);
   });
   initApprovals(ctx, render);
@@ -84,24 +86,29 @@ function wirePresence() {
  */
 function wireClaims() {
   ctx.live.on('conversation.claimed', (d) => {
+    noteMove();
     if (!ctx.queue.get(d.conversation_id)) moveOffQueue(null, d.agent_id);
     if (d.assigned_by !== 'auto') noteAction(d.agent_id);
     render();
     readSoon();
   });
   ctx.live.on('conversation.released', (d) => {
+    noteMove();
     if (!ctx.queue.get(d.conversation_id) && d.released_by != null) moveOffQueue(d.released_by, null);
     if (d.reason !== 'lease_expired') noteAction(d.released_by);
     render();
     readSoon();
   });
   ctx.live.on('conversation.reassigned', (d) => {
+    noteMove();
     if (!ctx.queue.get(d.conversation_id)) moveOffQueue(d.from_agent_id ?? null, d.agent_id);
     render();
     readSoon();
   });
-  // Waiting on the customer: off the queue, still held.
-  ctx.live.on('queue.remove', (s) => {
+  // Waiting on the customer: off the queue, still held. Only a conversation the queue listed
+  // until now moves into the off-queue count: one already off it (a transfer of a pending
+  // conversation) was moved there by its claim event.
+  ctx.queue.onRemove((s) => {
     if (s.status === 'pending' && s.assignee_id != null) {
       moveOffQueue(null, s.assignee_id);
       render();
@@ -127,6 +134,7 @@ async function load(snapshot) {
 
 let reading = null;
 let readAgain = false;
+let overtaken = 0; // floor reads in a row that a load move overtook
 let readTimer = null;
 
 /** Reads GET /api/v1/floor (one read at a time; a read asked for meanwhile follows it). */
@@ -139,13 +147,20 @@ async function readFloor() {
     try {
       // The day as the supervisor lives it: from local midnight (the server's UTC day if it
       // refuses that, e.g. a clock a little ahead of the server's just after midnight).
+      const moves = state.moves;
       const midnight = new Date();
       midnight.setHours(0, 0, 0, 0);
       const floor = await ctx.api.get(`/api/v1/floor?since=${encodeURIComponent(midnight.toISOString())}`).catch((e) => {
         if (e.status === 400) return ctx.api.get('/api/v1/floor');
         throw e;
       });
-      takeFloor(floor, ctx.queue);
+      // A load that moved while the read was on its way may not be in its figures: take the
+      // rest, keep the loads the events made, and read again. On a floor so busy that every
+      // read spans a move, the third in a row is taken whole (the events keep it close).
+      const fresh = moves === state.moves || overtaken >= 2;
+      overtaken = fresh ? 0 : overtaken + 1;
+      takeFloor(floor, ctx.queue, fresh);
+      if (!fresh) readAgain = true;
     } catch (e) {
       if (e.status === 404) state.supported = false;
       else console.warn('floor', e);

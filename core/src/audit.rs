@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use entity::audit;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, Set};
 use serde_json::Value;
 
 use crate::error::Error;
@@ -68,7 +68,8 @@ impl Entry {
 
 /// Writes one entry (in the caller's transaction, if it has one).
 pub async fn record(db: &impl ConnectionTrait, e: Entry) -> Result<(), DbErr> {
-    audit::ActiveModel {
+    // Without RETURNING: nothing reads the row back, and every claim writes one (hot path).
+    let row = audit::ActiveModel {
         actor: Set(e.actor),
         action: Set(e.action),
         target_type: Set(e.target_type),
@@ -78,9 +79,8 @@ pub async fn record(db: &impl ConnectionTrait, e: Entry) -> Result<(), DbErr> {
         ip: Set(e.ip),
         created_at: Set(Utc::now()),
         ..Default::default()
-    }
-    .insert(db)
-    .await?;
+    };
+    audit::Entity::insert(row).exec_without_returning(db).await?;
     Ok(())
 }
 
@@ -163,7 +163,7 @@ pub struct EntryPage {
 
 fn filtered(s: &Search) -> Result<sea_orm::Select<audit::Entity>, Error> {
     use sea_orm::sea_query::{Expr, ExprTrait, Func};
-    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use sea_orm::{ColumnTrait, QueryFilter};
     let too_long = [&s.actor, &s.action, &s.target_type, &s.target_id, &s.ip, &s.q]
         .iter()
         .any(|f| f.as_ref().is_some_and(|v| v.chars().count() > 200));

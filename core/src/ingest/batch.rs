@@ -16,12 +16,13 @@ use sea_orm::{
 use serde_json::json;
 
 use super::normalized::NormalizedMessage;
+use super::reading::Reading;
 use crate::conversations::{self, STATUS_NEW, STATUS_OPEN, STATUS_PENDING, STATUS_RESOLVED};
 use crate::events::{self, NewEvent, kind};
 use crate::listening::ListeningMatcher;
 use crate::network::{Direction, Network, Visibility};
 use crate::teams::TeamRoutes;
-use crate::triage::{Reason, Tier, TriageInput, Triager, language};
+use crate::triage::{Reason, Tier, TriageInput, Triager};
 
 /// What happened to one submitted message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -59,6 +60,9 @@ pub struct BatchContext<'a> {
     pub policies: &'a crate::sla::PolicySet,
     /// Who delivered the batch, for the audit of registered accounts (`webhook:meta`, …).
     pub actor: &'a str,
+    /// The messages' texts read before the transaction, in the messages' order
+    /// ([`super::reading`]); a message without one is read here.
+    pub readings: &'a [Option<Reading>],
 }
 
 /// A conversation being worked on in memory during the batch.
@@ -370,7 +374,15 @@ fn place<'a>(
         let sentiment = match m.direction {
             Direction::Inbound => {
                 let earlier_negative = customer_negative.get(&cust).copied().unwrap_or(false);
-                Some(rank_inbound(ctx, &mut out, ix, m, followers, earlier_negative, crises_active))
+                let read_here;
+                let reading = match ctx.readings.get(i) {
+                    Some(Some(r)) => r,
+                    _ => {
+                        read_here = Reading::new(ctx.triager, m);
+                        &read_here
+                    }
+                };
+                Some(rank_inbound(ctx, &mut out, ix, (m, reading), followers, earlier_negative, crises_active))
             }
             Direction::Outbound => {
                 let public = m.visibility == Visibility::Public;
@@ -392,22 +404,25 @@ fn rank_inbound(
     ctx: &BatchContext<'_>,
     out: &mut Placed<'_>,
     ix: WorkIx,
-    m: &NormalizedMessage,
+    (m, reading): (&NormalizedMessage, &Reading),
     followers: Option<i64>,
     earlier_negative: bool,
     crises_active: &HashSet<i64>,
 ) -> f64 {
     let hits = ctx.listening.matches(&m.text);
-    let t = ctx.triager.triage(&TriageInput {
-        text: &m.text,
-        visibility: m.visibility,
-        addressed_to_brand: m.addressed_to_brand,
-        followers,
-        earlier_negative,
-        listening_hits: &hits,
-    });
+    let t = ctx.triager.judge(
+        &reading.text,
+        &TriageInput {
+            text: &m.text,
+            visibility: m.visibility,
+            addressed_to_brand: m.addressed_to_brand,
+            followers,
+            earlier_negative,
+            listening_hits: &hits,
+        },
+    );
     let model = &mut out.works[ix].model;
-    out.facts.push((ix, apply_inbound(model, m, &t, ctx.policies)));
+    out.facts.push((ix, apply_inbound(model, (m, reading), &t, ctx.policies)));
     if model.crisis_id.is_none()
         && let Some(a) = ctx.crises.matching(m.network.as_str(), &m.text)
         && crises_active.contains(&a.id)
@@ -1105,7 +1120,7 @@ fn merge_reasons(existing: &serde_json::Value, new: &[Reason]) -> serde_json::Va
 /// Takes a customer message into its conversation; returns what it does to the figures.
 fn apply_inbound(
     c: &mut conversation::Model,
-    m: &NormalizedMessage,
+    (m, reading): (&NormalizedMessage, &Reading),
     t: &crate::triage::Triage,
     policies: &crate::sla::PolicySet,
 ) -> crate::metrics::facts::Fact {
@@ -1138,10 +1153,9 @@ fn apply_inbound(
     if c.category.is_none() {
         c.category = t.category.clone();
     }
-    // The first customer message whose language is known sets it; detecting costs a few
-    // microseconds, so it stops once known.
+    // The first customer message whose language is known sets it.
     if c.language.is_none() {
-        c.language = m.language.as_deref().and_then(language::normalize).or_else(|| language::detect(&m.text));
+        c.language.clone_from(&reading.language);
     }
     conversations::apply_inbound(c, m.sent_at, policies, opened, was_converted)
 }

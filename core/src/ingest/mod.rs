@@ -8,6 +8,7 @@ pub mod import;
 pub mod mentions;
 pub mod meta;
 pub mod normalized;
+pub mod reading;
 pub mod twcs;
 pub mod webhook;
 pub mod writer;

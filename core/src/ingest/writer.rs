@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::batch::{self, BatchContext, Outcome};
 use super::normalized::NormalizedMessage;
+use super::reading::Reading;
 use crate::listening::Listening;
 use crate::live::Live;
 use crate::prom::Metrics;
@@ -82,8 +83,22 @@ impl From<DbErr> for IngestError {
 struct Job {
     source: Source,
     messages: Vec<NormalizedMessage>,
+    /// The messages' texts, read by the reader task (see [`super::reading`]).
+    readings: Vec<Option<Reading>>,
     arrived: Instant,
     reply: oneshot::Sender<Result<Vec<Outcome>, IngestError>>,
+}
+
+impl Job {
+    /// A delivery, sanitized, not read yet.
+    fn new(
+        source: Source,
+        mut messages: Vec<NormalizedMessage>,
+        reply: oneshot::Sender<Result<Vec<Outcome>, IngestError>>,
+    ) -> Self {
+        messages.iter_mut().for_each(NormalizedMessage::sanitize);
+        Self { source, messages, readings: Vec::new(), arrived: Instant::now(), reply }
+    }
 }
 
 /// Handle to the writer task; cheap to clone.
@@ -158,7 +173,13 @@ struct Writer {
 }
 
 impl IngestWriter {
-    /// Starts the writer task on the current runtime.
+    /// Starts the reader and the writer tasks on the current runtime.
+    ///
+    /// Why two: reading a message's text (triage's sentiment and lexicons, the language) is
+    /// most of the CPU a message costs and needs nothing from the store. The reader does it for
+    /// the next deliveries while the writer writes the batch before them, so that CPU is spent
+    /// neither inside the write transaction (on SQLite the store's one write lock, which claims
+    /// wait for too) nor on the HTTP workers that also drive the live sessions.
     pub fn spawn(
         db: DatabaseConnection,
         triager: Arc<Triager>,
@@ -168,31 +189,33 @@ impl IngestWriter {
         live: Live,
     ) -> Self {
         let settings = Arc::new(settings);
-        let (tx, rx) = mpsc::channel(settings.ingest.queue_capacity);
+        let (tx, submitted) = mpsc::channel(settings.ingest.queue_capacity);
+        let (to_writer, read) = mpsc::channel(settings.ingest.queue_capacity);
         let (stop, tasks) = (live.shutdown_signal(), live.tasks.clone());
-        let writer = Writer { down_until: Arc::default(), db, triager, matchers, settings, metrics, live };
-        // Shared, so a writer restarted after a failure takes the queue where it stood (the
+        let writer =
+            Writer { down_until: Arc::default(), db, triager: triager.clone(), matchers, settings, metrics, live };
+        // Shared, so a task restarted after a failure takes its queue where it stood (the
         // batch in hand when it failed is answered with an error: never acknowledged).
-        let rx = Arc::new(tokio::sync::Mutex::new(rx));
+        let submitted = Arc::new(tokio::sync::Mutex::new(submitted));
+        tasks.spawn("ingest reader", stop.clone(), move || {
+            let (triager, submitted, to_writer) = (triager.clone(), submitted.clone(), to_writer.clone());
+            async move { read_ahead(&triager, &mut *submitted.lock().await, &to_writer).await }
+        });
+        let read = Arc::new(tokio::sync::Mutex::new(read));
         tasks.spawn("ingest writer", stop, move || {
-            let (writer, rx) = (writer.clone(), rx.clone());
-            async move { writer.run(&mut *rx.lock().await).await }
+            let (writer, read) = (writer.clone(), read.clone());
+            async move { writer.run(&mut *read.lock().await).await }
         });
         Self { tx }
     }
 
     /// Submits messages and waits until they are committed (or refused).
-    pub async fn submit(
-        &self,
-        source: Source,
-        mut messages: Vec<NormalizedMessage>,
-    ) -> Result<Vec<Outcome>, IngestError> {
+    pub async fn submit(&self, source: Source, messages: Vec<NormalizedMessage>) -> Result<Vec<Outcome>, IngestError> {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
-        messages.iter_mut().for_each(NormalizedMessage::sanitize);
         let (reply, rx) = oneshot::channel();
-        let job = Job { source, messages, arrived: Instant::now(), reply };
+        let job = Job::new(source, messages, reply);
         self.tx.try_send(job).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => IngestError::Overloaded,
             mpsc::error::TrySendError::Closed(_) => IngestError::Closed,
@@ -204,14 +227,52 @@ impl IngestWriter {
     pub async fn submit_waiting(
         &self,
         source: Source,
-        mut messages: Vec<NormalizedMessage>,
+        messages: Vec<NormalizedMessage>,
     ) -> Result<Vec<Outcome>, IngestError> {
-        messages.iter_mut().for_each(NormalizedMessage::sanitize);
         let (reply, rx) = oneshot::channel();
-        let job = Job { source, messages, arrived: Instant::now(), reply };
+        let job = Job::new(source, messages, reply);
         self.tx.send(job).await.map_err(|_| IngestError::Closed)?;
         rx.await.map_err(|_| IngestError::Closed)?
     }
+}
+
+/// The reader task: reads each submitted delivery's texts (see [`IngestWriter::spawn`]) and
+/// hands it to the writer, in arrival order.
+async fn read_ahead(
+    triager: &Arc<Triager>,
+    submitted: &mut mpsc::Receiver<Job>,
+    to_writer: &mpsc::Sender<Job>,
+) -> crate::live::tasks::Ended {
+    /// A delivery this large (an import, a bulk API call) is read on the blocking pool: a
+    /// thousand messages take a good part of a second of one core.
+    const READ_IN_PLACE: usize = 16;
+    while let Some(mut job) = submitted.recv().await {
+        if job.messages.len() <= READ_IN_PLACE {
+            job.readings = Reading::all(triager, &job.messages);
+        } else {
+            let triager = triager.clone();
+            let messages = std::mem::take(&mut job.messages);
+            match tokio::task::spawn_blocking(move || {
+                let readings = Reading::all(&triager, &messages);
+                (messages, readings)
+            })
+            .await
+            {
+                Ok((messages, readings)) => (job.messages, job.readings) = (messages, readings),
+                Err(e) => {
+                    // Never acknowledged: the caller is told to retry.
+                    tracing::error!(error.message = %e, "reading a delivery failed");
+                    let _ = job.reply.send(Err(IngestError::Closed));
+                    continue;
+                }
+            }
+        }
+        if let Err(mpsc::error::SendError(job)) = to_writer.send(job).await {
+            let _ = job.reply.send(Err(IngestError::Closed));
+            return crate::live::tasks::Ended::Done;
+        }
+    }
+    crate::live::tasks::Ended::Done
 }
 
 /// A collision with another writer that retrying resolves: a unique-key race (the same message,
@@ -259,8 +320,9 @@ impl Writer {
             return;
         }
         let all: Vec<NormalizedMessage> = jobs.iter().flat_map(|j| j.messages.iter().cloned()).collect();
+        let readings: Vec<Option<Reading>> = jobs.iter().flat_map(|j| j.readings.iter().cloned()).collect();
         let actor = if jobs.iter().all(|j| j.source == jobs[0].source) { jobs[0].source.actor() } else { "ingest" };
-        match self.commit(&all, actor).await {
+        match self.commit(&all, &readings, actor).await {
             Ok(outcomes) => {
                 self.metrics.ingest_batch_size.with_label_values::<&str>(&[]).observe(all.len() as f64);
                 let mut rest = outcomes.into_iter();
@@ -287,7 +349,8 @@ impl Writer {
             Err(e) => {
                 tracing::warn!(error.message = %e, jobs = jobs.len(), "group commit failed; writing jobs one by one");
                 for job in jobs {
-                    let r = self.commit(&job.messages, job.source.actor()).await.map_err(IngestError::from);
+                    let r =
+                        self.commit(&job.messages, &job.readings, job.source.actor()).await.map_err(IngestError::from);
                     self.finish(job, r);
                 }
             }
@@ -312,7 +375,12 @@ impl Writer {
         *self.down_until.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now() + DOWN_PAUSE);
     }
 
-    async fn commit(&self, msgs: &[NormalizedMessage], actor: &str) -> Result<Vec<Outcome>, DbErr> {
+    async fn commit(
+        &self,
+        msgs: &[NormalizedMessage],
+        readings: &[Option<Reading>],
+        actor: &str,
+    ) -> Result<Vec<Outcome>, DbErr> {
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -338,6 +406,7 @@ impl Writer {
                 ),
                 policies: &policies,
                 actor,
+                readings,
             };
             let result = batch::ingest(&txn, &ctx, msgs).await;
             let result = match result {

@@ -117,6 +117,21 @@ pub struct Triage {
     pub is_question: bool,
 }
 
+/// What a message's text alone tells triage, read once and judged with what the store knows
+/// ([`Triager::read`], [`Triager::judge`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TextReading {
+    sentiment: f64,
+    question: bool,
+    request: Option<String>,
+    crisis: Option<String>,
+    urgent: Option<String>,
+    complaint: Option<String>,
+    spam: Option<String>,
+    content_words: usize,
+    category: Option<String>,
+}
+
 /// The compiled rules: built once from [`TriageConfig`], used for every message.
 pub struct Triager {
     cfg: TriageConfig,
@@ -150,21 +165,48 @@ impl Triager {
 
     /// Ranks one inbound message.
     pub fn triage(&self, input: &TriageInput<'_>) -> Triage {
-        let text = input.text;
-        let s = sentiment::compound(text);
+        self.judge(&self.read(input.text), input)
+    }
+
+    /// Reads what the text alone says: sentiment, the lexicons' first matches, whether it
+    /// asks something, its category. This is the costly part of triage and needs nothing from
+    /// the store, so ingest does it before its write transaction (see [`Triager::judge`]).
+    pub fn read(&self, text: &str) -> TextReading {
+        let norm = text::normalize(text);
+        let spam = self
+            .noise
+            .first_in(&norm)
+            .or_else(|| self.retweet.as_ref().and_then(|re| re.find(text)).map(|m| m.as_str().trim().to_owned()));
+        TextReading {
+            sentiment: sentiment::compound(text),
+            question: is_question(text),
+            request: self.request.first_in(&norm),
+            crisis: self.crisis.first_in(&norm),
+            urgent: self.urgency.first_in(&norm),
+            complaint: self.complaint.first_in(&norm),
+            spam,
+            content_words: content_words(text),
+            category: self.category_in(&norm),
+        }
+    }
+
+    /// Ranks one inbound message from its text's [`TextReading`] and what the store knows of
+    /// its author (followers, an earlier negative experience, listening hits).
+    pub fn judge(&self, r: &TextReading, input: &TriageInput<'_>) -> Triage {
+        let s = r.sentiment;
         let private = input.visibility == Visibility::Private;
         let addressed = input.addressed_to_brand || private;
-        let question = is_question(text);
-        let request = self.request.first(text);
+        let question = r.question;
+        let request = &r.request;
         let asks = question || request.is_some();
         let mut reasons = Vec::new();
 
-        let crisis = self.crisis.first(text);
-        if let Some(w) = &crisis {
+        let crisis = &r.crisis;
+        if let Some(w) = crisis {
             reasons.push(reason("crisis_keyword", format!("matched '{w}'"), 40));
         }
-        let urgent = self.urgency.first(text);
-        if let Some(w) = &urgent {
+        let urgent = &r.urgent;
+        if let Some(w) = urgent {
             reasons.push(reason("urgent", format!("matched '{w}'"), 25));
         }
         let negative = s <= self.cfg.negative_threshold;
@@ -172,12 +214,12 @@ impl Triager {
             let weight = ((-s) * 30.0).round().clamp(5.0, 30.0) as i32;
             reasons.push(reason("negative_sentiment", format!("sentiment {s:.2}"), weight));
         }
-        let complaint = self.complaint.first(text);
-        if let Some(w) = &complaint {
+        let complaint = &r.complaint;
+        if let Some(w) = complaint {
             reasons.push(reason("complaint", format!("matched '{w}'"), 20));
         }
         if asks && addressed {
-            let detail = match &request {
+            let detail = match request {
                 Some(r) if !question => format!("asks for help ('{r}')"),
                 _ => "asks the brand a question".to_owned(),
             };
@@ -201,12 +243,8 @@ impl Triager {
             reasons.push(reason("listening", format!("saved search: {}", input.listening_hits.join(", ")), 5));
         }
 
-        let spam = self
-            .noise
-            .first(text)
-            .or_else(|| self.retweet.as_ref().and_then(|re| re.find(text)).map(|m| m.as_str().trim().to_owned()));
         let first_tier = crisis.is_some() || urgent.is_some() || unhappy || (asks && addressed);
-        let tier = if let Some(p) = spam.filter(|_| crisis.is_none() && urgent.is_none()) {
+        let tier = if let Some(p) = r.spam.as_ref().filter(|_| crisis.is_none() && urgent.is_none()) {
             reasons.push(reason("noise", format!("spam pattern '{p}'"), 0));
             Tier::Noise
         } else if !addressed && input.listening_hits.is_empty() {
@@ -214,10 +252,7 @@ impl Triager {
             Tier::Noise
         } else if first_tier {
             Tier::Tier1
-        } else if !private && {
-            let words = content_words(text);
-            words == 0 || (words < 2 && s.abs() < 0.3)
-        } {
+        } else if !private && (r.content_words == 0 || (r.content_words < 2 && s.abs() < 0.3)) {
             reasons.push(reason("noise", "no content to act on".into(), 0));
             Tier::Noise
         } else {
@@ -230,14 +265,18 @@ impl Triager {
         };
         let risk = if tier == Tier::Noise { 0 } else { reasons.iter().map(|r| r.weight).sum::<i32>().clamp(0, 100) };
         reasons.sort_by(|a, b| b.weight.cmp(&a.weight).then_with(|| a.code.cmp(&b.code)));
-        Triage { tier, risk, reasons, sentiment: s, category: self.category(text), is_question: question }
+        Triage { tier, risk, reasons, sentiment: s, category: r.category.clone(), is_question: question }
     }
 
     /// The category with the most keyword hits (the first listed wins a tie).
     pub fn category(&self, text: &str) -> Option<String> {
+        self.category_in(&text::normalize(text))
+    }
+
+    fn category_in(&self, norm: &str) -> Option<String> {
         let mut best: Option<(&str, usize)> = None;
         for (name, lex) in &self.categories {
-            let n = lex.count(text);
+            let n = lex.count_in(norm);
             if n > 0 && best.is_none_or(|(_, b)| n > b) {
                 best = Some((name, n));
             }

@@ -74,16 +74,25 @@ impl Lexicon {
     /// The first term found (the leftmost; at one place, the longest), lowercased with
     /// apostrophes straightened, as the terms are.
     pub fn first(&self, text: &str) -> Option<String> {
-        let norm = normalize(text);
-        self.hits(&norm).first().map(|&(s, e)| norm[s..e].to_owned())
+        self.first_in(&normalize(text))
+    }
+
+    /// [`Lexicon::first`] in text already [`normalize`]d: one pass over the text for many
+    /// lexicons (triage reads six and the categories).
+    pub fn first_in(&self, norm: &str) -> Option<String> {
+        self.hits(norm).first().map(|&(s, e)| norm[s..e].to_owned())
     }
 
     /// How many non-overlapping terms are found (leftmost first, longest at each place).
     pub fn count(&self, text: &str) -> usize {
-        let norm = normalize(text);
+        self.count_in(&normalize(text))
+    }
+
+    /// [`Lexicon::count`] in text already [`normalize`]d.
+    pub fn count_in(&self, norm: &str) -> usize {
         let mut n = 0;
         let mut end = 0;
-        for (s, e) in self.hits(&norm) {
+        for (s, e) in self.hits(norm) {
             if s >= end {
                 n += 1;
                 end = e;
@@ -110,8 +119,8 @@ fn boundary_after(text: &str, at: usize) -> bool {
     text[at..].chars().next().is_none_or(|c| !is_word(c))
 }
 
-/// Lowercased, curly apostrophes straightened (so "Can’t" matches "can't").
-fn normalize(text: &str) -> String {
+/// Lowercased, curly apostrophes straightened (so "Can’t" matches "can't"): what lexicons match.
+pub fn normalize(text: &str) -> String {
     text.replace(['\u{2019}', '\u{2018}'], "'").to_lowercase()
 }
 

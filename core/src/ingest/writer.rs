@@ -190,7 +190,9 @@ impl IngestWriter {
     ) -> Self {
         let settings = Arc::new(settings);
         let (tx, submitted) = mpsc::channel(settings.ingest.queue_capacity);
-        let (to_writer, read) = mpsc::channel(settings.ingest.queue_capacity);
+        // Read deliveries wait for the writer in a queue of one batch at most: the limit on what
+        // may wait before ingest answers 503 stays `queue_capacity` (plus that one batch).
+        let (to_writer, read) = mpsc::channel(settings.ingest.max_batch_messages.max(1));
         let (stop, tasks) = (live.shutdown_signal(), live.tasks.clone());
         let writer =
             Writer { down_until: Arc::default(), db, triager: triager.clone(), matchers, settings, metrics, live };

@@ -13,7 +13,11 @@ pub fn init(format: LogFormat) {
         .ok()
         .and_then(|f| EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| EnvFilter::new("info,sqlx=warn,sea_orm=warn,actix_server=warn"));
-    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A log line that cannot be written is dropped, not reported: the report goes to stderr
+    // with `eprintln!`, which panics when stderr is gone (a supervisor or a bench that started
+    // the node and died). That panic was in the shutdown task's first log line, so SIGTERM
+    // was never acted on and the node ran on.
+    let builder = fmt().with_env_filter(filter).with_writer(std::io::stderr).log_internal_errors(false);
     let _ = match format {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
         LogFormat::Text => builder.try_init(),

@@ -67,3 +67,53 @@ fn an_unknown_command_is_refused_with_usage() {
     assert!(!o.status.success());
     assert!(text(&o).contains("Usage"), "{}", text(&o));
 }
+
+/// A node whose stderr is gone (the supervisor or the bench that started it died) still stops
+/// on SIGTERM. It did not: the shutdown's first log line failed to write, tracing-subscriber
+/// reported that with `eprintln!`, which panicked in the shutdown task, and the node ran on.
+#[test]
+fn sigterm_stops_a_node_whose_stderr_is_gone() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+
+    let dir = std::env::temp_dir().join(format!("chorus-cli-term-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let db = dir.join("term.db");
+    // A clean environment: the server refuses `CHORUS_*` keys it does not know, and a test run
+    // sets some (`CHORUS_TEST_DATABASE_URL`).
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chorus"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", format!("sqlite://{}?mode=rwc", db.display()))
+        .env("CHORUS_BIND", "127.0.0.1:0")
+        .env("CHORUS_LOG", "warn,chorus::startup=info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting chorus serve: {e}"));
+    // Up once it says where it listens; then nobody reads its stderr any more.
+    let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+    let mut lines = BufReader::new(stderr).lines();
+    let up = lines.by_ref().map_while(Result::ok).any(|l| l.contains("chorus listening on"));
+    assert!(up, "the node did not say it was listening");
+    drop(lines);
+    let pid = child.id().to_string();
+    let sent = Command::new("kill").args(["-TERM", &pid]).status().unwrap_or_else(|e| panic!("kill: {e}"));
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let exited = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break Some(status),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(100)),
+            _ => break None,
+        }
+    };
+    if exited.is_none() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(exited.is_some(), "chorus serve was still running 20 s after SIGTERM with its stderr closed");
+}

@@ -1,4 +1,4 @@
-//! The command line: `serve` (default), `migrate`, `import`, `rethread`, `agent`, `demo`, and
+//! The command line: `serve` (default), `migrate`, `import`, `rethread`, `forecast`, `agent`, `demo`, and
 //! `bench`, which runs the separate `chorus-bench` binary (the load tools are not linked here).
 
 use std::path::PathBuf;
@@ -62,6 +62,33 @@ pub enum Command {
         /// Seconds between simulated deliveries.
         #[arg(long, default_value_t = 1.5)]
         interval: f64,
+    },
+    /// Forecast inbound work from the store's hourly history and print the coming day; with
+    /// --backtest, hide the last week instead, forecast it, and print the error (MAPE, MAE,
+    /// interval coverage) beside "the same hour last week" (seasonal naive).
+    Forecast {
+        /// Score the forecast on held-out history instead of forecasting ahead.
+        #[arg(long)]
+        backtest: bool,
+        /// Use this many weeks of generated history (a known daily and weekly pattern with
+        /// Poisson counts) instead of the store's.
+        #[arg(long)]
+        synthetic: Option<usize>,
+        /// Only this team's conversations.
+        #[arg(long)]
+        team_id: Option<i64>,
+        /// Only this network's.
+        #[arg(long)]
+        network: Option<String>,
+        /// Hours held out by --backtest.
+        #[arg(long, default_value_t = 168)]
+        holdout_hours: usize,
+        /// The prediction interval's level.
+        #[arg(long, default_value_t = 0.8)]
+        level: f64,
+        /// Exit with status 1 unless the forecast beats seasonal naive (for CI).
+        #[arg(long, requires = "backtest")]
+        require_better: bool,
     },
     /// Benchmarks that print their figures: runs `chorus-bench` (built beside this binary by
     /// `cargo build --workspace`) with the arguments that follow; `chorus bench --help` lists them.
@@ -171,6 +198,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 verb, r.misplaced, r.created, r.retimed
             );
             Ok(())
+        }
+        Command::Forecast { backtest, synthetic, team_id, network, holdout_hours, level, require_better } => {
+            let args = crate::forecast_cli::Args {
+                backtest,
+                synthetic,
+                team_id,
+                network,
+                holdout_hours,
+                level,
+                require_better,
+            };
+            crate::forecast_cli::run(&settings, args).await
         }
         Command::Agent { action } => agent(settings, action).await,
         Command::Demo { interval } => demo_run::run(settings, interval).await,

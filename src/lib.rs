@@ -17,6 +17,7 @@
 pub mod cli;
 pub mod demo;
 pub mod demo_run;
+pub mod forecast_cli;
 pub mod http;
 pub mod startup;
 pub mod telemetry;

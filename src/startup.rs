@@ -99,11 +99,19 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         Duration::from_millis(settings.sla.sweep_interval_ms),
         settings.sla.warning_secs,
     );
+    let forecasts = chorus_core::forecast::Forecasts::default();
+    let staffing_now = chorus_core::staffing::plan::FloorNow::default();
     chorus_core::metrics::wallboard::spawn(
         db.clone(),
         live.clone(),
+        chorus_core::metrics::wallboard::Staffing {
+            forecasts: forecasts.clone(),
+            policies: sla.clone(),
+            now: staffing_now.clone(),
+        },
         Duration::from_millis(settings.metrics.wallboard_interval_ms),
     );
+    chorus_core::forecast::watch::spawn(db.clone(), live.clone(), forecasts.clone(), sla.clone());
     chorus_core::conversations::autoassign::spawn(
         db.clone(),
         live.clone(),
@@ -129,7 +137,22 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         let c = c.clone();
         live.on_erasure(Arc::new(move |erased| c.forget(&erased.customer_ids)));
     }
-    Ok(AppState { db, settings, ingest, listening, teams, crises, sla, reply_wake, metrics, coord, live, crm })
+    Ok(AppState {
+        db,
+        settings,
+        ingest,
+        listening,
+        teams,
+        crises,
+        sla,
+        reply_wake,
+        metrics,
+        coord,
+        live,
+        forecasts,
+        staffing_now,
+        crm,
+    })
 }
 
 /// Early warning and automatic crisis acknowledgements, on every node (the store makes each

@@ -117,3 +117,24 @@ fn sigterm_stops_a_node_whose_stderr_is_gone() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(exited.is_some(), "chorus serve was still running 20 s after SIGTERM with its stderr closed");
 }
+
+#[test]
+fn the_forecast_backtest_beats_the_same_hour_last_week_on_generated_history() {
+    let dir = std::env::temp_dir().join(format!("chorus-cli-forecast-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let db = dir.join("cli.db");
+    let o = chorus(&db, &["forecast", "--backtest", "--synthetic", "6", "--require-better"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("the last 168 held out"), "{out}");
+    assert!(out.contains("forecast (mstl(24,168)+ets)") && out.contains("seasonal naive (last week)"), "{out}");
+    assert!(out.contains("the forecast beats the same hour last week"), "{out}");
+    // An empty store has nothing to forecast, and says so; a bad level is refused.
+    let empty = chorus(&db, &["forecast", "--backtest"]);
+    assert!(!empty.status.success());
+    assert!(text(&empty).contains("no hourly history yet"), "{}", text(&empty));
+    let bad = chorus(&db, &["forecast", "--level", "2"]);
+    assert!(!bad.status.success());
+    assert!(text(&bad).contains("--level"), "{}", text(&bad));
+    let _ = std::fs::remove_dir_all(&dir);
+}

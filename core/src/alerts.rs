@@ -126,7 +126,8 @@ pub async fn raise(db: &impl ConnectionTrait, new: NewAlert) -> Result<Option<Ne
         .await;
     let model = match inserted {
         Ok(m) => m,
-        Err(sea_orm::DbErr::RecordNotInserted) => return Ok(None),
+        // The key exists: PostgreSQL says so as "not inserted", SQLite's RETURNING as no row.
+        Err(sea_orm::DbErr::RecordNotInserted | sea_orm::DbErr::RecordNotFound(_)) => return Ok(None),
         Err(e) => return Err(e.into()),
     };
     let view = with_snippets(db, vec![AlertView::from(model)]).await?.remove(0);

@@ -20,6 +20,9 @@ pub enum Network {
 }
 
 impl Network {
+    /// Every network, in the order of their names.
+    pub const ALL: [Network; 4] = [Network::Facebook, Network::Instagram, Network::Whatsapp, Network::X];
+
     /// The stable lowercase name stored in the database and used on the wire.
     pub fn as_str(self) -> &'static str {
         match self {

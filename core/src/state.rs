@@ -38,6 +38,10 @@ pub struct AppState {
     pub coord: Coordination,
     /// The live layer: the shared event log and this node's WebSocket sessions.
     pub live: Live,
+    /// The forecasts this node fitted in the current hour.
+    pub forecasts: crate::forecast::Forecasts,
+    /// "Needed / online now", shared by the wallboard's ticks and the live figures.
+    pub staffing_now: crate::staffing::plan::FloorNow,
     /// The CRM lookup, when one is configured.
     pub crm: Option<Arc<crate::customers::crm::CrmLookup>>,
 }

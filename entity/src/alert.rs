@@ -42,5 +42,7 @@ stored_enum! {
         SentimentSwing = "sentiment_swing",
         /// A customer with a large following wrote in.
         InfluencerPost = "influencer_post",
+        /// Inbound volume left its forecast's prediction interval.
+        VolumeOffForecast = "volume_off_forecast",
     }
 }

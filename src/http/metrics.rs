@@ -28,7 +28,10 @@ pub async fn current(
     _who: Caller<can::ReadMetrics>,
     scope: web::Query<live::Scope>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(live::figures(&state.db, &state.coord, scope.into_inner()).await?))
+    let mut figures = live::figures(&state.db, &state.coord, scope.into_inner()).await?;
+    let policies = state.sla.current();
+    figures.staffing = state.staffing_now.get(&state.db, &state.coord, &state.forecasts, &policies).await;
+    Ok(HttpResponse::Ok().json(figures))
 }
 
 /// The supervisor's floor: per agent their status now and through the day, conversations held,

@@ -17,6 +17,7 @@ pub mod error;
 pub mod escalations;
 pub mod example_responses;
 pub mod extract;
+pub mod forecast;
 pub mod ingest;
 pub mod limits;
 pub mod listening;
@@ -203,6 +204,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .service(metrics::current)
                 .service(metrics::floor)
                 .service(metrics::over_time)
+                .service(forecast::get_forecast)
+                .service(forecast::get_staffing)
                 .service(metrics::list_policies)
                 .service(metrics::create_policy)
                 .service(metrics::replace_policy)

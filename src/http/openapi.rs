@@ -59,6 +59,7 @@ impl Modify for Security {
         super::alerts::watch, super::alerts::unwatch,
         super::metrics::current, super::metrics::floor, super::metrics::over_time, super::metrics::list_policies, super::metrics::create_policy,
         super::metrics::replace_policy, super::metrics::delete_policy,
+        super::forecast::get_forecast, super::forecast::get_staffing,
         super::webhooks_out::list, super::webhooks_out::create, super::webhooks_out::update,
         super::webhooks_out::remove, super::webhooks_out::deliveries, super::webhooks_out::retry,
     ),

@@ -22,6 +22,7 @@ export const KIND_LABEL = {
   sla_breach: 'SLA breach',
   sentiment_swing: 'Sentiment swing',
   influencer_post: 'High-influence customer',
+  volume_off_forecast: 'Volume off its forecast',
 };
 
 export function init(c) {

@@ -13,6 +13,7 @@ import { focusNewestToast, toast } from './toasts.js';
 import { $, h, refreshTimes, replaceChildren, setText } from './util.js';
 import * as agentView from './agent.js';
 import * as supervisorView from './supervisor.js';
+import * as forecastView from './forecast.js'; // issue 27: forecast and staffing
 import * as approverView from './approver.js';
 import * as escalationsView from './escalations.js';
 import * as crisisView from './crisis.js';
@@ -34,6 +35,7 @@ const api = createApi(() => token);
 const VIEWS = [
   { id: 'agent', label: 'Queue', key: 'q', module: agentView, may: (r) => !(r.length === 1 && r[0] === 'wallboard') },
   { id: 'supervisor', label: 'Supervisor', key: 'v', module: supervisorView, may: (r) => has(r, 'supervisor') },
+  { id: 'forecast', label: 'Forecast', key: 'f', module: forecastView, may: (r) => has(r, 'supervisor') },
   { id: 'approvals', label: 'Approvals', key: 'p', module: approverView, may: (r) => has(r, 'approver', 'legal', 'supervisor') },
   { id: 'escalations', label: 'Escalations', key: 'e', module: escalationsView, may: (r) => has(r, 'approver', 'legal', 'supervisor') },
   { id: 'crisis', label: 'Crisis', key: 'c', module: crisisView, may: (r) => has(r, 'approver', 'legal', 'supervisor') },

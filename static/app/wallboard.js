@@ -5,6 +5,9 @@
 // One brand account's floor: `?brand_account_id=N` (or the header's select) shows the figures of
 // GET /api/v1/metrics/live?brand_account_id=N. Ticks carry the whole floor's figures, so with a
 // brand chosen a tick only says "something changed" and the brand's figures are read again.
+//
+// "Needed / online now" (issue 27): the figures' `staffing` — agents the staffing plan needs this
+// hour against agents online.
 
 import { ApiError, createApi, login } from './api.js';
 import { plainError } from './errors.js';
@@ -225,6 +228,7 @@ function show(data) {
   setValue('#wb-available', a.available);
   setValue('#wb-atcap', a.at_capacity);
   setValue('#wb-away', a.away);
+  showStaffing(data.staffing);
   setValue('#wb-frt', compactDuration(today.frt_mean_secs));
   setValue('#wb-art', compactDuration(all?.art_mean_secs));
   setValue('#wb-attainment', percent(today.attainment));
@@ -233,6 +237,24 @@ function show(data) {
   $('#wb-breaches-tile').classList.toggle('bad', !!all && all.breaches > 0);
   renderTeams(data);
   tick();
+}
+
+/**
+ * Agents needed now (the staffing plan's current hour, issue 27) against agents online now, red
+ * when fewer are on than needed. A server without forecasting sends no `staffing`: no tile. One
+ * that cannot forecast yet sends null: "—".
+ */
+function showStaffing(s) {
+  const tile = $('#wb-staffing-tile');
+  tile.hidden = s === undefined;
+  const known = s != null && s.needed != null && s.online != null;
+  const short = known && s.online < s.needed;
+  tile.classList.toggle('bad', short);
+  tile.dataset.state = !known ? 'none' : short ? 'under' : 'ok';
+  tile.title = !known
+    ? 'No forecast yet: not enough history.'
+    : `${s.needed} ${s.needed === 1 ? 'agent' : 'agents'} needed now, ${s.online} online${short ? `: ${s.needed - s.online} short` : ''}.`;
+  setValue('#wb-staffing', known ? `${s.needed} / ${s.online}` : '—');
 }
 
 function renderTeams(data) {

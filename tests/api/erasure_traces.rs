@@ -187,14 +187,7 @@ async fn the_audit_trail_still_refuses_every_other_change() -> TestResult {
 /// its CRM cache): node B is told of an erasure made on node A.
 #[tokio::test]
 async fn every_node_drops_what_it_keeps_about_an_erased_customer() -> TestResult {
-    let Some(redis) = crate::helpers::test_redis().await else { return Ok(()) };
-    let prefix = format!("chorus-test:{}:", uuid::Uuid::new_v4().simple());
-    let cluster = |s: &mut chorus_core::config::Settings| {
-        s.redis_url = Some(redis.clone());
-        s.redis_prefix = prefix.clone();
-    };
-    let a = crate::helpers::spawn_app_with(cluster).await;
-    let b = crate::helpers::spawn_node_beside_with(&a, cluster).await;
+    let Some((a, b)) = crate::helpers::two_nodes().await else { return Ok(()) };
     let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::<Vec<i64>>::new()));
     let h = heard.clone();
     b.state.live.on_erasure(std::sync::Arc::new(move |f| {

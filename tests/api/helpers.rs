@@ -70,6 +70,20 @@ pub async fn spawn_node_beside(first: &TestApp) -> TestApp {
     start(first.database_url.clone(), None, |_| {}).await
 }
 
+/// Two nodes on one store coordinating through the test Redis under a key prefix of their own;
+/// `None` (the test skips, outside CI) without Redis.
+pub async fn two_nodes() -> Option<(TestApp, TestApp)> {
+    let redis = test_redis().await?;
+    let prefix = format!("chorus-test:{}:", uuid::Uuid::new_v4().simple());
+    let cluster = |s: &mut Settings| {
+        s.redis_url = Some(redis.clone());
+        s.redis_prefix = prefix.clone();
+    };
+    let a = spawn_app_with(cluster).await;
+    let b = spawn_node_beside_with(&a, cluster).await;
+    Some((a, b))
+}
+
 /// Like [`spawn_node_beside`], with settings changed.
 pub async fn spawn_node_beside_with(first: &TestApp, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     start(first.database_url.clone(), None, tweak).await

@@ -19,6 +19,7 @@ mod erasure;
 mod erasure_traces;
 mod escalations;
 mod faults;
+mod forecast;
 mod group_commit;
 mod hardening;
 mod helpers;

@@ -154,6 +154,8 @@ async fn openapi_covers_every_route() -> TestResult {
         ("/api/v1/brand-accounts/{id}", "patch"),
         ("/api/v1/metrics/live", "get"),
         ("/api/v1/metrics/history", "get"),
+        ("/api/v1/forecast", "get"),
+        ("/api/v1/staffing", "get"),
         ("/api/v1/sla-policies", "get"),
         ("/api/v1/sla-policies", "post"),
         ("/api/v1/sla-policies/{id}", "put"),

@@ -304,6 +304,8 @@ fn table() -> Vec<Row> {
         row(M::GET, "/api/v1/floor", FIGURES, N::Nothing, None),
         row(M::GET, "/api/v1/metrics/live", FIGURES, N::Nothing, None),
         row(M::GET, "/api/v1/metrics/history", FIGURES, N::Nothing, None),
+        row(M::GET, "/api/v1/forecast", FIGURES, N::Nothing, None),
+        row(M::GET, "/api/v1/staffing", FIGURES, N::Nothing, None),
         row(M::GET, "/api/v1/sla-policies", READERS, N::Nothing, None),
         row(
             M::POST,

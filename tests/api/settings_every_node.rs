@@ -5,19 +5,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, TestResult, conv_id, msg, patch, spawn_app_with, spawn_node_beside_with, test_redis};
-
-async fn two_nodes() -> Option<(TestApp, TestApp)> {
-    let redis = test_redis().await?;
-    let prefix = format!("chorus-test:{}:", uuid::Uuid::new_v4().simple());
-    let cluster = |s: &mut chorus_core::config::Settings| {
-        s.redis_url = Some(redis.clone());
-        s.redis_prefix = prefix.clone();
-    };
-    let a = spawn_app_with(cluster).await;
-    let b = spawn_node_beside_with(&a, cluster).await;
-    Some((a, b))
-}
+use crate::helpers::{TestApp, TestResult, conv_id, msg, patch, two_nodes};
 
 fn now() -> String {
     chrono::Utc::now().to_rfc3339()

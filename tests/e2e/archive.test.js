@@ -72,7 +72,7 @@ async function searchArchive(page, { q, network = '', limit = '50' }) {
 
 test('a supervisor searches the archive, filters by network, loads more and opens a conversation', async () => {
   const sue = (pages.sue = await consolePage(browser, srv.base, 'sue@skybridge.example', undefined, { hash: '#archive' }));
-  assert.deepEqual(await navLabels(sue), ['Queue', 'Supervisor', 'Approvals', 'Escalations', 'Crisis', 'Archive', 'Admin'], 'Archive, no Audit');
+  assert.deepEqual(await navLabels(sue), ['Queue', 'Supervisor', 'Forecast', 'Approvals', 'Escalations', 'Crisis', 'Archive', 'Admin'], 'Archive, no Audit');
   assert.equal(await sue.isVisible('#view-archive'), true);
   assert.equal(await sue.isVisible('#archive-export-csv'), true, 'supervisors may export');
 

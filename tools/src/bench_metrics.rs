@@ -1,7 +1,9 @@
 //! `chorus bench metrics`: fills a fresh store with a month of history through the import path
 //! (so the hourly aggregates are built exactly as they are live), then times what wallboards
 //! and reports ask for: `GET /api/v1/metrics/live` (its figures function) and 30 days of hourly
-//! history, whole and split by network. Prints medians and p99s.
+//! history, whole and split by network, and a forecast's fit. Prints medians and p99s. The
+//! month is busier by day and on weekdays, like real traffic, so `--keep-database` leaves a
+//! history `chorus forecast --backtest` can be tried on.
 
 use std::time::{Duration, Instant};
 
@@ -46,10 +48,31 @@ const TEXTS: [&str; 4] = [
     "@Brand thanks, the new plan is great!",
 ];
 
-/// Conversation `i` of `total`, spread evenly over the period: four messages.
-fn conversation(i: usize, total: usize, period_secs: i64) -> Vec<NormalizedMessage> {
-    let start = Utc::now() - chrono::Duration::seconds(period_secs);
-    let at = start + chrono::Duration::seconds(period_secs * i as i64 / total.max(1) as i64);
+/// When each of `total` conversations starts over the `days` before now: busier in the day
+/// than at night and on weekdays than at weekends, with Poisson scatter from hour to hour (the
+/// forecast's generated history as weights), so the month has the seasons a forecast is
+/// backtested on (`chorus forecast --backtest` against the kept database).
+fn schedule(total: usize, days: i64) -> Vec<chrono::DateTime<Utc>> {
+    let hours = usize::try_from(days * 24).unwrap_or(24).max(1);
+    let weights = chorus_core::forecast::backtest::synthetic(hours.div_ceil(168), 20.0, 5);
+    let weights = &weights[..hours];
+    let sum: f64 = weights.iter().sum::<f64>().max(1.0);
+    let first = Utc::now() - chrono::Duration::hours(hours as i64);
+    let (mut out, mut before) = (Vec::with_capacity(total), 0.0);
+    for (h, w) in weights.iter().enumerate() {
+        let (from, to) = (before / sum * total as f64, (before + w) / sum * total as f64);
+        let n = to.round() as usize - (from.round() as usize).min(to.round() as usize);
+        for k in 0..n {
+            out.push(first + chrono::Duration::seconds(h as i64 * 3600 + (k as i64 * 3600) / n as i64));
+        }
+        before += w;
+    }
+    out.truncate(total);
+    out
+}
+
+/// Conversation `i`, starting `at`: four messages.
+fn conversation(i: usize, at: chrono::DateTime<Utc>) -> Vec<NormalizedMessage> {
     let network = [Network::X, Network::Facebook, Network::Instagram][i % 3];
     let customer = CustomerRef {
         id: format!("bench-customer-{i}"),
@@ -109,8 +132,8 @@ pub async fn metrics(mut settings: Settings, args: MetricsArgs) -> anyhow::Resul
     let state = chorus::startup::build_state(settings).await?;
     let backend = if args.postgres.is_some() { "postgres" } else { "sqlite" };
     // Four messages a conversation, one in fifty missing its last answer.
-    let conversations = args.messages * 50 / 199;
-    let period = args.days * 86_400;
+    let starts = schedule(args.messages * 50 / 199, args.days);
+    let conversations = starts.len();
     println!("bench metrics ({backend}): seeding about {} messages over {} days…", args.messages, args.days);
     let started = Instant::now();
     let chunk = 125;
@@ -123,8 +146,7 @@ pub async fn metrics(mut settings: Settings, args: MetricsArgs) -> anyhow::Resul
                 break;
             }
             let end = (next + chunk).min(conversations);
-            let msgs: Vec<NormalizedMessage> =
-                (next..end).flat_map(|i| conversation(i, conversations, period)).collect();
+            let msgs: Vec<NormalizedMessage> = (next..end).flat_map(|i| conversation(i, starts[i])).collect();
             next = end;
             let writer = state.ingest.clone();
             jobs.push(tokio::spawn(async move { writer.submit_waiting(Source::Import, msgs).await }));
@@ -188,6 +210,17 @@ pub async fn metrics(mut settings: Settings, args: MetricsArgs) -> anyhow::Resul
         history::read(&state.db, &month(Some("network"), "hour")).await?;
         by_network.push(t.elapsed());
     }
+    // A forecast's two fits (day-ahead and current) on the whole history, made afresh each
+    // time: what the first request of an hour pays on a node.
+    let mut fits = Vec::new();
+    let policies = state.sla.current();
+    for _ in 0..args.reads.min(20) {
+        let t = Instant::now();
+        chorus_core::forecast::Forecasts::default()
+            .fits(&state.db, &policies, &Default::default(), 0.8, Utc::now())
+            .await?;
+        fits.push(t.elapsed());
+    }
     let check = history::read(&state.db, &month(None, "hour")).await?;
     println!("  reads ({} each):", args.reads);
     report("GET /api/v1/metrics/live", live);
@@ -196,6 +229,7 @@ pub async fn metrics(mut settings: Settings, args: MetricsArgs) -> anyhow::Resul
     report("  of which today's aggregates", s);
     report(&format!("history, {} days hourly ({rows} rows)", args.days), hourly);
     report(&format!("history, {} days hourly by network", args.days), by_network);
+    report("forecast: fit day-ahead and current", fits);
     println!(
         "  the month's figures: {} customer messages, {} answered, ART {:.0} s, FRT {:.0} s",
         check.total.all.inbound,
@@ -206,7 +240,8 @@ pub async fn metrics(mut settings: Settings, args: MetricsArgs) -> anyhow::Resul
     state.live.shut_down();
     drop(state);
     if args.keep_database {
-        println!("  kept: {}", chorus_core::db::redact(&scratch.url));
+        // Before, the SQLite file's directory went with `scratch` even so.
+        println!("  kept: {}", chorus_core::db::redact(&scratch.keep()));
     } else {
         scratch.drop_db().await.ok();
     }

@@ -43,6 +43,15 @@ impl ScratchDb {
         }
     }
 
+    /// Keeps the database after the run and returns its URL: a SQLite file's directory is no
+    /// longer removed when the value goes (a PostgreSQL database never is until dropped).
+    pub fn keep(self) -> String {
+        if let Some(dir) = self._dir {
+            let _ = dir.keep();
+        }
+        self.url
+    }
+
     /// Drops a PostgreSQL scratch database (SQLite files go with the value).
     pub async fn drop_db(self) -> anyhow::Result<()> {
         if let Some(admin_url) = &self.admin_url {

@@ -235,23 +235,7 @@ pub async fn read(db: &impl ConnectionTrait, coord: &Coordination, q: &FloorQuer
         .into_iter()
         .filter_map(|(a, n)| Some((a?, n)))
         .collect();
-    let status_rows: Vec<(i64, String, DateTime<Utc>)> = agent_status_change::Entity::find()
-        .select_only()
-        .columns([
-            agent_status_change::Column::AgentId,
-            agent_status_change::Column::Status,
-            agent_status_change::Column::At,
-        ])
-        .filter(agent_status_change::Column::At.gte(since))
-        .order_by_asc(agent_status_change::Column::At)
-        .order_by_asc(agent_status_change::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut changes: HashMap<i64, Vec<(String, DateTime<Utc>)>> = HashMap::new();
-    for (a, s, at) in status_rows {
-        changes.entry(a).or_default().push((s, at));
-    }
+    let changes = status_changes(db, since, None).await?;
     let before = status_before(db, since).await?;
     let last_actions = last_actions(db, since).await?;
     let by_agent = sums(db, since, now, "agent").await?;
@@ -284,8 +268,41 @@ pub async fn read(db: &impl ConnectionTrait, coord: &Coordination, q: &FloorQuer
     Ok(Floor { at: now, since, agents, teams: teams(db, since, now).await?, approvals: approvals(db, now).await? })
 }
 
+/// Each agent's status changes from `since` (until `until`, if given), in order.
+pub(crate) async fn status_changes(
+    db: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+    until: Option<DateTime<Utc>>,
+) -> Result<HashMap<i64, Vec<(String, DateTime<Utc>)>>, Error> {
+    let mut sel = agent_status_change::Entity::find()
+        .select_only()
+        .columns([
+            agent_status_change::Column::AgentId,
+            agent_status_change::Column::Status,
+            agent_status_change::Column::At,
+        ])
+        .filter(agent_status_change::Column::At.gte(since));
+    if let Some(until) = until {
+        sel = sel.filter(agent_status_change::Column::At.lt(until));
+    }
+    let rows: Vec<(i64, String, DateTime<Utc>)> = sel
+        .order_by_asc(agent_status_change::Column::At)
+        .order_by_asc(agent_status_change::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut changes: HashMap<i64, Vec<(String, DateTime<Utc>)>> = HashMap::new();
+    for (a, s, at) in rows {
+        changes.entry(a).or_default().push((s, at));
+    }
+    Ok(changes)
+}
+
 /// Each agent's status at `since`: their last change before it.
-async fn status_before(db: &impl ConnectionTrait, since: DateTime<Utc>) -> Result<HashMap<i64, String>, Error> {
+pub(crate) async fn status_before(
+    db: &impl ConnectionTrait,
+    since: DateTime<Utc>,
+) -> Result<HashMap<i64, String>, Error> {
     let latest: Vec<(i64, i64)> = agent_status_change::Entity::find()
         .select_only()
         .column(agent_status_change::Column::AgentId)

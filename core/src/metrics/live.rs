@@ -96,6 +96,9 @@ pub struct LiveFigures {
     pub sla_today: super::history::Split,
     /// The same per team (`team_id` null: no team).
     pub teams_today: Vec<TeamToday>,
+    /// Agents needed this hour by the staffing plan, and online now (the whole floor); null
+    /// where no forecast can be made yet (less than a day of history).
+    pub staffing: Option<crate::staffing::plan::StaffingNow>,
 }
 
 /// One team's figures today.
@@ -293,6 +296,7 @@ pub async fn figures(db: &impl ConnectionTrait, coord: &Coordination, scope: Sco
         today: today(db, now, scope).await?,
         sla_today,
         teams_today,
+        staffing: None,
     })
 }
 

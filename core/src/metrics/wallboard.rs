@@ -32,19 +32,32 @@ pub fn frame(f: &LiveFigures) -> Arc<LiveEvent> {
     Arc::new(LiveEvent { seq: 0, kind: "wallboard.tick".into(), topics: Box::new([]), frame: data.into() })
 }
 
+/// What the ticker needs for "needed now / online now".
+#[derive(Clone)]
+pub struct Staffing {
+    /// The node's fits.
+    pub forecasts: crate::forecast::Forecasts,
+    /// The SLA policies (their targets and holidays).
+    pub policies: crate::sla::Policies,
+    /// The figures, shared with `GET /api/v1/metrics/live`.
+    pub now: crate::staffing::plan::FloorNow,
+}
+
 /// Starts the node's wallboard ticker.
-pub fn spawn(db: DatabaseConnection, live: Live, every: Duration) {
+pub fn spawn(db: DatabaseConnection, live: Live, staffing: Staffing, every: Duration) {
     let handle = live.clone();
     let last: Arc<std::sync::Mutex<(String, usize)>> = Arc::default();
     handle.every(every, "wallboard ticks pushed", move || {
-        let (db, live, last) = (db.clone(), live.clone(), last.clone());
+        let (db, live, last, staffing) = (db.clone(), live.clone(), last.clone(), staffing.clone());
         async move {
             let listeners = live.hub.listeners(WALLBOARD);
             if listeners == 0 {
                 *last.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = (String::new(), 0);
                 return Ok(0);
             }
-            let figures = super::live::figures(&db, &live.coord, Default::default()).await?;
+            let mut figures = super::live::figures(&db, &live.coord, Default::default()).await?;
+            let policies = staffing.policies.current();
+            figures.staffing = staffing.now.get(&db, &live.coord, &staffing.forecasts, &policies).await;
             let print = fingerprint(&figures);
             {
                 let mut l = last.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

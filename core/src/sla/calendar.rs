@@ -89,6 +89,11 @@ impl Calendar {
         self.windows.is_empty()
     }
 
+    /// Whether `t` falls on one of the holidays (the calendar's local date), open hours or not.
+    pub fn is_holiday(&self, t: DateTime<Utc>) -> bool {
+        !self.holidays.is_empty() && self.holidays.contains(&t.with_timezone(&self.tz).date_naive())
+    }
+
     /// Whether the brand is open at `t`.
     pub fn is_open(&self, t: DateTime<Utc>) -> bool {
         if self.windows.is_empty() {

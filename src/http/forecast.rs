@@ -48,9 +48,9 @@ pub async fn get_forecast(
 
 /// Agents needed per hour to meet the first-response target (Erlang C with the agents'
 /// concurrency, docs/staffing.md), from the forecast, the measured handling time and the SLA
-/// policy, against the agents online (hours gone by and now) or online at the same hour a week
-/// earlier (hours to come), each hour flagged `under`, `over` or `ok`. JSON, or CSV
-/// (`format=csv`).
+/// policy, against the agents online (hours gone by and now) or online at the same hour of the
+/// week the last time it came round (hours to come), each hour flagged `under`, `over` or `ok`.
+/// JSON, or CSV (`format=csv`).
 #[utoipa::path(get, path = "/api/v1/staffing", tag = "metrics", security(("bearer" = [])), params(StaffingQuery),
     responses((status = 200, body = StaffingView, description = "JSON, or text/csv with format=csv"),
         (status = 400, body = crate::http::error::ErrorBody), (status = 403, body = crate::http::error::ErrorBody)))]

@@ -365,3 +365,44 @@ async fn every_node_shows_the_same_forecast_and_a_new_holiday() -> TestResult {
     }
     Ok(())
 }
+
+/// An hour to come expects the agents its hour of the week had the last time round: an agent
+/// online for two hours a week ago is expected in those two hours tomorrow-or-so, and a week
+/// after that, and in no other hour.
+#[tokio::test]
+async fn hours_to_come_expect_last_weeks_roster() -> TestResult {
+    use sea_orm::{ActiveModelTrait, Set};
+    let app = spawn_app().await;
+    seed(&app, &counts(2 * 168 + 1), Network::X, 0).await;
+    let token = supervisor(&app, "roster@example.com").await;
+    let me = app.call(reqwest::Method::GET, &token, "/api/v1/me", None).await.1;
+    let agent = me["id"].as_i64().unwrap_or_default();
+    let now_hour = hour_start(Utc::now());
+    let week_ago = now_hour - Duration::hours(168);
+    // Online from two to four hours after the hour a week ago, then offline.
+    for (status, at) in [("online", week_ago + Duration::hours(2)), ("offline", week_ago + Duration::hours(4))] {
+        entity::agent_status_change::ActiveModel {
+            agent_id: Set(agent),
+            status: Set(status.into()),
+            at: Set(at),
+            ..Default::default()
+        }
+        .insert(&app.state.db)
+        .await?;
+    }
+    let p = app.call(reqwest::Method::GET, &token, "/api/v1/staffing?days=10", None).await.1;
+    let expected = |h: DateTime<Utc>| {
+        p["intervals"]
+            .as_array()
+            .and_then(|i| {
+                i.iter().find(|x| x["hour"].as_str().and_then(|t| t.parse::<DateTime<Utc>>().ok()) == Some(h))
+            })
+            .map(|x| x["expected_online"].clone())
+            .unwrap_or(Value::Null)
+    };
+    for (ahead, want) in [(1, 0.0), (2, 1.0), (3, 1.0), (4, 0.0), (168 + 2, 1.0), (168 + 3, 1.0), (168 + 4, 0.0)] {
+        let got = expected(now_hour + Duration::hours(ahead));
+        assert_eq!(got.as_f64(), Some(want), "{ahead} hours ahead: {got}");
+    }
+    Ok(())
+}

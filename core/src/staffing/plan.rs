@@ -1,8 +1,8 @@
 //! The staffing plan: for each hour, the agents needed to meet the first-response target, from
 //! the forecast volume, the measured handling time and the agents' concurrency ([`erlang`]), set
 //! against the agents who were online (past hours and now) or who were online at the same hour
-//! a week earlier (hours to come: rosters repeat by the week), with the hours that are or will
-//! be under- or over-staffed flagged.
+//! of the week the last time it came round (hours to come: rosters repeat by the week), with the
+//! hours that are or will be under- or over-staffed flagged.
 
 use std::collections::HashSet;
 
@@ -90,7 +90,8 @@ pub struct IntervalView {
     /// Agents online on average over the hour (for the current hour: now); null for hours to
     /// come.
     pub online: Option<f64>,
-    /// For hours to come: agents online on average over the same hour a week earlier.
+    /// For hours to come: agents online on average over the same hour of the week, the last
+    /// time it came round (in the last seven days).
     pub expected_online: Option<f64>,
     /// `under` (fewer than needed), `over` (a quarter more than needed and at least two more),
     /// `ok`, or null with nothing to compare with.
@@ -348,7 +349,9 @@ pub async fn read(
     let hours = i64::from(days) * 24;
     let online = online_by_hour(db, &agents, day, now_hour + 1, now).await?;
     let week = forecast::model::WEEK as i64;
-    let last_week = online_by_hour(db, &agents, now_hour + 1 - week, day + hours - week, now).await?;
+    // The last seven complete hours-of-the-week: an hour to come expects what its hour of the
+    // week had the last time round (rosters repeat by the week), however far ahead it is.
+    let last_week = online_by_hour(db, &agents, now_hour - week, now_hour, now).await?;
     let online_at_now = online_now(coord, &agents).await?;
     let start = |h: i64| DateTime::from_timestamp(h * 3600, 0).unwrap_or_default();
     let mut intervals = Vec::with_capacity(usize::try_from(hours).unwrap_or(0));
@@ -369,7 +372,8 @@ pub async fn read(
         } else if h == now_hour {
             (Some(f64::from(online_at_now)), None)
         } else {
-            (None, idx(now_hour + 1 - week).and_then(|i| last_week.get(i).copied()))
+            let i = usize::try_from((h - now_hour).rem_euclid(week)).ok();
+            (None, i.and_then(|i| last_week.get(i).copied()))
         };
         let available = on.or(expected);
         // With no forecast volume and nobody around, there is nothing to judge.

@@ -298,6 +298,26 @@ async fn a_holiday_shows_and_a_spike_raises_the_alert() -> TestResult {
     assert!(titles.contains(&"Inbound conversations above their forecast on all networks"), "{alerts}");
     assert!(titles.contains(&"Inbound conversations above their forecast on x"), "{alerts}");
     assert_eq!(titles.len(), 2, "{alerts}");
+    // Both fed the crisis early warning, one record each for the hour, and link to it.
+    let early = app.get_json("/api/v1/crisis-alerts").await;
+    let hour_ts = hour_start(Utc::now()).timestamp();
+    for x in &raised {
+        let id = x["crisis_alert_id"].as_i64().unwrap_or_default();
+        let rec = early.as_array().and_then(|e| e.iter().find(|r| r["id"].as_i64() == Some(id))).cloned();
+        let rec = rec.unwrap_or(Value::Null);
+        assert!(rec["topic"] == "forecast:all" || rec["topic"] == "forecast:x", "{rec} for {x}");
+        assert_eq!(rec["window_start"].as_i64(), Some(hour_ts), "{rec}");
+        assert!(rec["count"].as_i64().unwrap_or(0) as f64 > upper, "{rec}");
+    }
+    let this_hour = early.as_array().map_or(0, |e| {
+        e.iter()
+            .filter(|r| {
+                r["topic"].as_str().is_some_and(|t| t.starts_with("forecast:"))
+                    && r["window_start"].as_i64() == Some(hour_ts)
+            })
+            .count()
+    });
+    assert_eq!(this_hour, 2, "{early}");
     Ok(())
 }
 

@@ -229,6 +229,88 @@ async fn raise(
     Ok(true)
 }
 
+/// Volume above its forecast's interval (`forecast::watch`), recorded as the early warning
+/// records its own spikes: topic `forecast:<scope>`, the hour as its window, the forecast as its
+/// baseline, the hour's latest messages as samples. PR and supervisors then see it where they
+/// watch for spikes (`crisis.alert`, the floor's spike line, `GET /api/v1/crisis-alerts`), and a
+/// spike that is no topic's in particular (a seasonal model catches what a flat 12-window
+/// average cannot) still reaches them. In the caller's transaction; returns the row's id and its
+/// `crisis.alert` event, or `None` when this scope's hour is recorded already (whichever node
+/// came first).
+pub async fn record_forecast_spike(
+    txn: &impl ConnectionTrait,
+    scope: &str,
+    network: Option<crate::network::Network>,
+    hour: DateTime<Utc>,
+    count: i64,
+    expected: f64,
+) -> Result<Option<(i64, NewEvent)>, Error> {
+    use sea_orm::sea_query::OnConflict;
+    let topic = format!("forecast:{scope}");
+    let end = hour + Duration::hours(1);
+    let mut q = inbound_between(hour, end);
+    if let Some(n) = network {
+        q = q.filter(message::Column::Network.eq(n.as_str()));
+    }
+    let samples: Vec<Sample> = q
+        .order_by_desc(message::Column::SentAt)
+        .limit(SAMPLES)
+        .all(txn)
+        .await?
+        .into_iter()
+        .map(|m| Sample {
+            message_id: m.id,
+            conversation_id: m.conversation_id,
+            network: m.network,
+            text: m.text,
+            sent_at: m.sent_at,
+        })
+        .collect();
+    let row = crisis_alert::ActiveModel {
+        topic: Set(topic.clone()),
+        window_start: Set(hour.timestamp()),
+        count: Set(i32::try_from(count).unwrap_or(i32::MAX)),
+        baseline: Set(expected),
+        samples: Set(serde_json::json!(samples)),
+        raised_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    // ON CONFLICT DO NOTHING rather than a failed insert: on PostgreSQL a failed statement would
+    // abort the caller's whole transaction.
+    let inserted = crisis_alert::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([crisis_alert::Column::Topic, crisis_alert::Column::WindowStart])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await?;
+    if inserted == 0 {
+        return Ok(None);
+    }
+    let Some(row) = crisis_alert::Entity::find()
+        .filter(crisis_alert::Column::Topic.eq(topic.as_str()))
+        .filter(crisis_alert::Column::WindowStart.eq(hour.timestamp()))
+        .one(txn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let alert = Alert {
+        id: row.id,
+        topic,
+        count: row.count,
+        baseline: expected,
+        ratio: if expected > 0.0 { count as f64 / expected } else { count as f64 },
+        window_secs: 3600,
+        window_start: hour,
+        samples,
+    };
+    let ev = NewEvent { kind: kind::CRISIS_ALERT, conversation_id: None, payload: serde_json::json!(alert) };
+    events::append(txn, std::slice::from_ref(&ev)).await?;
+    Ok(Some((row.id, ev)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

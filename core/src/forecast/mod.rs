@@ -105,6 +105,8 @@ pub struct Outside {
     pub hour: DateTime<Utc>,
     /// Conversations in it (so far).
     pub actual: i64,
+    /// The forecast for it.
+    pub forecast: f64,
     /// The interval.
     pub lower: f64,
     /// The interval.
@@ -365,7 +367,14 @@ pub fn outside(hours: &[HourView], now: DateTime<Utc>) -> Option<Outside> {
         && let Some(a) = h.actual
         && a as f64 > h.upper
     {
-        return Some(Outside { hour: h.hour, actual: a, lower: h.lower, upper: h.upper, direction: "above".into() });
+        return Some(Outside {
+            hour: h.hour,
+            actual: a,
+            forecast: h.forecast,
+            lower: h.lower,
+            upper: h.upper,
+            direction: "above".into(),
+        });
     }
     let last = hours.iter().find(|h| h.hour == now - Duration::hours(1))?;
     let a = last.actual?;
@@ -376,7 +385,14 @@ pub fn outside(hours: &[HourView], now: DateTime<Utc>) -> Option<Outside> {
     } else {
         return None;
     };
-    Some(Outside { hour: last.hour, actual: a, lower: last.lower, upper: last.upper, direction: direction.into() })
+    Some(Outside {
+        hour: last.hour,
+        actual: a,
+        forecast: last.forecast,
+        lower: last.lower,
+        upper: last.upper,
+        direction: direction.into(),
+    })
 }
 
 fn num(v: f64) -> String {

@@ -2,8 +2,9 @@
 //! last complete hour with their forecast, in total and per network, and raises an alert
 //! (`volume_off_forecast`, on the `alerts` topic with the crisis spikes) when the volume left
 //! its 99 % prediction interval: far above is the first sign of a crisis; far below, of a
-//! network that stopped delivering. The alert's unique key makes it once per slice, hour and
-//! direction, whichever node saw it first.
+//! network that stopped delivering. Above also feeds the crisis early warning (a `crisis.alert`
+//! with topic `forecast:<scope>`, which the alert links to). The alert's unique key makes it
+//! once per slice, hour and direction, whichever node saw it first.
 
 use std::time::Duration;
 
@@ -71,8 +72,9 @@ pub async fn look(
             continue;
         }
         // A handful at least: one stray conversation on a quiet night pages nobody.
-        if let Some(o) = view.outside.as_ref().filter(|o| o.direction != "above" || o.actual >= MIN_ABOVE) {
-            wanted.push(alert_for(network, o));
+        if let Some(o) = view.outside.filter(|o| o.direction != "above" || o.actual >= MIN_ABOVE) {
+            let a = alert_for(network, &o);
+            wanted.push((network, o, a));
         }
     }
     // Raised already (by this node or another): skipped before anything is written, so a look
@@ -80,19 +82,30 @@ pub async fn look(
     let known: std::collections::HashSet<String> = entity::alert::Entity::find()
         .select_only()
         .column(entity::alert::Column::DedupeKey)
-        .filter(entity::alert::Column::DedupeKey.is_in(wanted.iter().map(|a| a.dedupe_key.clone())))
+        .filter(entity::alert::Column::DedupeKey.is_in(wanted.iter().map(|(_, _, a)| a.dedupe_key.clone())))
         .into_tuple::<String>()
         .all(db)
         .await?
         .into_iter()
         .collect();
-    wanted.retain(|a| !known.contains(&a.dedupe_key));
+    wanted.retain(|(_, _, a)| !known.contains(&a.dedupe_key));
     if wanted.is_empty() {
         return Ok(0);
     }
     let txn = crate::db::begin_write(db).await?;
     let mut evs = Vec::with_capacity(wanted.len());
-    for a in wanted {
+    for (network, o, mut a) in wanted {
+        // Above its interval feeds the crisis early warning too, and the alert links to it.
+        if o.direction == "above" {
+            let scope = network.map_or("all", Network::as_str);
+            if let Some((id, ev)) =
+                crate::crisis::warning::record_forecast_spike(&txn, scope, network, o.hour, o.actual, o.forecast)
+                    .await?
+            {
+                a.crisis_alert_id = Some(id);
+                evs.push(ev);
+            }
+        }
         evs.extend(crate::alerts::raise(&txn, a).await?);
     }
     txn.commit().await?;

@@ -38,6 +38,18 @@ pub struct Sample {
     pub sent_at: DateTime<Utc>,
 }
 
+impl From<message::Model> for Sample {
+    fn from(m: message::Model) -> Self {
+        Self {
+            message_id: m.id,
+            conversation_id: m.conversation_id,
+            network: m.network,
+            text: m.text,
+            sent_at: m.sent_at,
+        }
+    }
+}
+
 /// A spike, as `crisis.alert` carries it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Alert {
@@ -174,13 +186,7 @@ async fn raise(
         .all(db)
         .await?
         .into_iter()
-        .map(|m| Sample {
-            message_id: m.id,
-            conversation_id: m.conversation_id,
-            network: m.network,
-            text: m.text,
-            sent_at: m.sent_at,
-        })
+        .map(Sample::from)
         .collect();
     let window_secs = i64::try_from(s.window_secs).unwrap_or(300);
     let bucket = now.timestamp() / window_secs * window_secs;
@@ -252,20 +258,8 @@ pub async fn record_forecast_spike(
     if let Some(n) = network {
         q = q.filter(message::Column::Network.eq(n.as_str()));
     }
-    let samples: Vec<Sample> = q
-        .order_by_desc(message::Column::SentAt)
-        .limit(SAMPLES)
-        .all(txn)
-        .await?
-        .into_iter()
-        .map(|m| Sample {
-            message_id: m.id,
-            conversation_id: m.conversation_id,
-            network: m.network,
-            text: m.text,
-            sent_at: m.sent_at,
-        })
-        .collect();
+    let samples: Vec<Sample> =
+        q.order_by_desc(message::Column::SentAt).limit(SAMPLES).all(txn).await?.into_iter().map(Sample::from).collect();
     let row = crisis_alert::ActiveModel {
         topic: Set(topic.clone()),
         window_start: Set(hour.timestamp()),

@@ -57,7 +57,11 @@ fn schedule(total: usize, days: i64) -> Vec<chrono::DateTime<Utc>> {
     let weights = chorus_core::forecast::backtest::synthetic(hours.div_ceil(168), 20.0, 5);
     let weights = &weights[..hours];
     let sum: f64 = weights.iter().sum::<f64>().max(1.0);
-    let first = Utc::now() - chrono::Duration::hours(hours as i64);
+    // From an hour's start, so each hour's conversations fall in that hour's bucket whatever the
+    // minute the bench starts at (the backtest's figures then do not depend on it).
+    let this_hour = Utc::now().timestamp().div_euclid(3600) * 3600;
+    let first =
+        chrono::DateTime::from_timestamp(this_hour, 0).unwrap_or_else(Utc::now) - chrono::Duration::hours(hours as i64);
     let (mut out, mut before) = (Vec::with_capacity(total), 0.0);
     for (h, w) in weights.iter().enumerate() {
         let (from, to) = (before / sum * total as f64, (before + w) / sum * total as f64);

@@ -49,7 +49,7 @@ pub fn alert_for(network: Option<Network>, o: &Outside) -> NewAlert {
     }
 }
 
-/// One look; returns how many alerts it raised.
+/// One look; returns how many events it published (the alerts and their early-warning records).
 pub async fn look(
     db: &DatabaseConnection,
     live: &Live,
@@ -67,7 +67,7 @@ pub async fn look(
             ..ForecastQuery::default()
         };
         let view = super::read(db, forecasts, &set, &q, now).await?;
-        // A day of history repeated is too rough to alarm anyone on.
+        // A repeated day or week (too little history to fit) is too rough to alarm anyone on.
         if !matches!(view.model, Method::Daily | Method::DailyWeekly) {
             continue;
         }

@@ -31,7 +31,7 @@ async fn history(settings: &Settings, args: &Args) -> anyhow::Result<Vec<f64>> {
     let db = chorus_core::db::connect(&settings.database_url).await?;
     chorus_core::db::migrate(&db).await?;
     let slice = forecast::slice_of(args.team_id, args.network.as_deref())?;
-    let now_hour = chrono::Utc::now().timestamp().div_euclid(3600);
+    let now_hour = chorus_core::metrics::tally::hour_of(chrono::Utc::now());
     let Some(first) = forecast::first_hour(&db).await? else { anyhow::bail!("the store has no hourly history yet") };
     Ok(forecast::hourly(&db, &slice, first.max(now_hour - 366 * 24), now_hour).await?)
 }

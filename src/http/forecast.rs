@@ -2,31 +2,14 @@
 //! prediction interval, and the agents each hour needs against those online.
 
 use actix_web::{HttpResponse, get, web};
-use chorus_core::Error;
 use chorus_core::auth::can;
 use chorus_core::forecast::{self, ForecastQuery, ForecastView};
 use chorus_core::staffing::plan::{self, StaffingQuery, StaffingView};
 use chorus_core::state::AppState;
 
+use super::metrics::json_or_csv;
 use crate::http::error::ApiError;
 use crate::http::extract::Caller;
-
-/// JSON, or CSV as a download named `name`.
-fn answer<T: serde::Serialize>(
-    format: Option<&str>,
-    body: &T,
-    csv: impl FnOnce(&T) -> Result<Vec<u8>, Error>,
-    name: &str,
-) -> Result<HttpResponse, ApiError> {
-    match format.unwrap_or("json") {
-        "json" => Ok(HttpResponse::Ok().json(body)),
-        "csv" => Ok(HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header(("Content-Disposition", format!("attachment; filename=\"{name}\"")))
-            .body(csv(body)?)),
-        other => Err(ApiError::Domain(Error::Validation(format!("format is json or csv (got {other:?})")))),
-    }
-}
 
 /// Conversations expected per hour from the start of today (UTC), in total or for one team or
 /// network, with a prediction interval; actual counts beside them for hours gone by, and the
@@ -43,7 +26,7 @@ pub async fn get_forecast(
 ) -> Result<HttpResponse, ApiError> {
     let policies = state.sla.current();
     let view = forecast::read(&state.db, &state.forecasts, &policies, &q, chrono::Utc::now()).await?;
-    answer(q.format.as_deref(), &view, forecast::csv, "chorus-forecast.csv")
+    json_or_csv(q.format.as_deref(), &view, forecast::csv, "chorus-forecast.csv")
 }
 
 /// Agents needed per hour to meet the first-response target (Erlang C with the agents'
@@ -62,5 +45,5 @@ pub async fn get_staffing(
 ) -> Result<HttpResponse, ApiError> {
     let policies = state.sla.current();
     let view = plan::read(&state.db, &state.coord, &state.forecasts, &policies, &q, chrono::Utc::now()).await?;
-    answer(q.format.as_deref(), &view, plan::csv, "chorus-staffing.csv")
+    json_or_csv(q.format.as_deref(), &view, plan::csv, "chorus-staffing.csv")
 }

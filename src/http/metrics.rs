@@ -63,12 +63,23 @@ pub async fn over_time(
     q: web::Query<HistoryQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let h = hist::read(&state.db, &q).await?;
-    match q.format.as_deref().unwrap_or("json") {
-        "json" => Ok(HttpResponse::Ok().json(h)),
+    json_or_csv(q.format.as_deref(), &h, hist::csv, "chorus-metrics.csv")
+}
+
+/// JSON (`format` absent or `json`), or CSV (`csv`) as a download named `name`: the figures'
+/// endpoints answer both ways alike.
+pub(super) fn json_or_csv<T: serde::Serialize>(
+    format: Option<&str>,
+    body: &T,
+    csv: impl FnOnce(&T) -> Result<Vec<u8>, Error>,
+    name: &str,
+) -> Result<HttpResponse, ApiError> {
+    match format.unwrap_or("json") {
+        "json" => Ok(HttpResponse::Ok().json(body)),
         "csv" => Ok(HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
-            .insert_header(("Content-Disposition", "attachment; filename=\"chorus-metrics.csv\""))
-            .body(hist::csv(&h)?)),
+            .insert_header(("Content-Disposition", format!("attachment; filename=\"{name}\"")))
+            .body(csv(body)?)),
         other => Err(ApiError::Domain(Error::Validation(format!("format is json or csv (got {other:?})")))),
     }
 }

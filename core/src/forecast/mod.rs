@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::Error;
+use crate::metrics::tally::{hour_of, hour_start};
 use crate::network::Network;
 use crate::sla::PolicySet;
 use model::{Band, Method, WEEK};
@@ -204,7 +205,7 @@ impl Forecasts {
         level: f64,
         now: DateTime<Utc>,
     ) -> Result<Arc<Fits>, Error> {
-        let now_hour = now.timestamp().div_euclid(3600);
+        let now_hour = hour_of(now);
         let calendar =
             policies.for_conversation(1, slice.network.map_or("", Network::as_str)).map(|p| p.calendar.clone());
         // The calendar is part of the key: a holiday added to the policy shows at once.
@@ -218,10 +219,9 @@ impl Forecasts {
             None => now_hour,
         };
         let history = hourly(db, slice, first, now_hour).await?;
-        let start = |h: i64| DateTime::from_timestamp(h * 3600, 0).unwrap_or_default();
         let fits = tokio::task::spawn_blocking(move || {
             let mask_of = |from: i64, n: usize| match &calendar {
-                Some(c) => holidays::mask(c, start(from), n),
+                Some(c) => holidays::mask(c, hour_start(from), n),
                 None => vec![false; n],
             };
             let past = mask_of(first, history.len());
@@ -329,14 +329,13 @@ pub async fn read(
     let slice = slice_of(q.team_id, q.network.as_deref())?;
     let fits = forecasts.fits(db, policies, &slice, level, now).await?;
     let actual = hourly(db, &slice, fits.day_hour, fits.now_hour + 1).await?;
-    let start = |h: i64| DateTime::from_timestamp(h * 3600, 0).unwrap_or_default();
     let mut hours = Vec::new();
     for i in 0..i64::from(days) * 24 {
         let h = fits.day_hour + i;
         let Some((point, lower, upper)) = fits.at(h) else { continue };
         let idx = usize::try_from(i).unwrap_or(usize::MAX);
         hours.push(HourView {
-            hour: start(h),
+            hour: hour_start(h),
             actual: actual.get(idx).map(|v| *v as i64),
             forecast: point,
             lower,
@@ -345,7 +344,7 @@ pub async fn read(
             holiday: fits.holiday.get(idx).copied().unwrap_or(false),
         });
     }
-    let outside = outside(&hours, start(fits.now_hour));
+    let outside = outside(&hours, hour_start(fits.now_hour));
     Ok(ForecastView {
         generated_at: now,
         team_id: slice.team_id,
@@ -395,7 +394,8 @@ pub fn outside(hours: &[HourView], now: DateTime<Utc>) -> Option<Outside> {
     })
 }
 
-fn num(v: f64) -> String {
+/// A figure in the CSVs: three decimals.
+pub(crate) fn num(v: f64) -> String {
     format!("{v:.3}")
 }
 

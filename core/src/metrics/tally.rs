@@ -44,6 +44,11 @@ pub fn hour_of(t: chrono::DateTime<chrono::Utc>) -> i64 {
     t.timestamp().div_euclid(3600)
 }
 
+/// The start of hour bucket `h` (the inverse of [`hour_of`]).
+pub fn hour_start(h: i64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(h.saturating_mul(3600), 0).unwrap_or_default()
+}
+
 impl Tally {
     /// Adds a fact about conversation `c` (its network, category and team as they are now).
     pub fn add(&mut self, c: &conversation::Model, f: &Fact) {

@@ -16,7 +16,8 @@ use utoipa::ToSchema;
 use super::erlang::{self, Interval, StaffingError, Target};
 use crate::coord::{Coordination, Coordinator as _};
 use crate::error::Error;
-use crate::forecast::{self, Forecasts, Slice, model::Method};
+use crate::forecast::{self, Forecasts, Slice, model::Method, num};
+use crate::metrics::tally::{hour_of, hour_start};
 use crate::sla::PolicySet;
 
 /// The plan's interval: the forecast is hourly.
@@ -183,10 +184,12 @@ async fn inputs(
         Some(p) => Some(PolicyRef {
             id: p.id,
             name: match p.id {
-                Some(id) => entity::sla_policy::Entity::find_by_id(id)
-                    .one(db)
-                    .await?
-                    .map_or_else(|| format!("policy {id}"), |m| m.name),
+                // Deleted since the node last reloaded the policies: named by its id.
+                Some(id) => match crate::sla::get(db, id).await {
+                    Ok(p) => p.name,
+                    Err(Error::NotFound(_)) => format!("policy {id}"),
+                    Err(e) => return Err(e),
+                },
                 None => "configured targets".into(),
             },
             first_response_secs: p.first.num_seconds(),
@@ -225,7 +228,7 @@ async fn inputs(
 /// Handling time of the conversations resolved in the last 28 days over their number, when at
 /// least 20 were.
 async fn measured_aht(db: &impl ConnectionTrait, slice: &Slice, now: DateTime<Utc>) -> Result<Option<f64>, Error> {
-    let to = now.timestamp().div_euclid(3600) + 1;
+    let to = hour_of(now) + 1;
     let mut sel = metric_hour::Entity::find()
         .select_only()
         .column_as(Expr::cust("CAST(SUM(resolved_handling_ms) AS BIGINT)"), "ms")
@@ -276,8 +279,7 @@ pub async fn online_by_hour(
     now: DateTime<Utc>,
 ) -> Result<Vec<f64>, Error> {
     let n = usize::try_from(to - from).unwrap_or(0);
-    let start = DateTime::from_timestamp(from * 3600, 0).unwrap_or_default();
-    let end = DateTime::from_timestamp(to * 3600, 0).unwrap_or_default().min(now);
+    let (start, end) = (hour_start(from), hour_start(to).min(now));
     let mut online = vec![0.0; n];
     if n == 0 || agents.is_empty() || end <= start {
         return Ok(online);
@@ -294,8 +296,8 @@ pub async fn online_by_hour(
             let (s_from, s_to) = (s.from.max(start), s.to.unwrap_or(end).min(end));
             let mut t = s_from;
             while t < s_to {
-                let h = t.timestamp().div_euclid(3600);
-                let hour_end = DateTime::from_timestamp((h + 1) * 3600, 0).unwrap_or(s_to).min(s_to);
+                let h = hour_of(t);
+                let hour_end = hour_start(h + 1).min(s_to);
                 if let Some(slot) = usize::try_from(h - from).ok().and_then(|i| online.get_mut(i)) {
                     *slot += (hour_end - t).num_milliseconds() as f64 / 3_600_000.0;
                 }
@@ -353,7 +355,6 @@ pub async fn read(
     // week had the last time round (rosters repeat by the week), however far ahead it is.
     let last_week = online_by_hour(db, &agents, now_hour - week, now_hour, now).await?;
     let online_at_now = online_now(coord, &agents).await?;
-    let start = |h: i64| DateTime::from_timestamp(h * 3600, 0).unwrap_or_default();
     let mut intervals = Vec::with_capacity(usize::try_from(hours).unwrap_or(0));
     let mut current = None;
     for h in day..day + hours {
@@ -379,10 +380,10 @@ pub async fn read(
         // With no forecast volume and nobody around, there is nothing to judge.
         let status = available.filter(|a| *a > 0.0 || s.agents > 0).map(|a| judge(s.agents, a).to_owned());
         if h == now_hour {
-            current = Some(StaffingNow { hour: start(h), needed: s.agents, online: online_at_now });
+            current = Some(StaffingNow { hour: hour_start(h), needed: s.agents, online: online_at_now });
         }
         intervals.push(IntervalView {
-            hour: start(h),
+            hour: hour_start(h),
             volume,
             load_erlangs: s.load_erlangs,
             servers: s.servers,
@@ -468,10 +469,6 @@ pub async fn now(
     }
     let plan = read(db, coord, forecasts, policies, &q, now).await?;
     Ok(plan.now)
-}
-
-fn num(v: f64) -> String {
-    format!("{v:.3}")
 }
 
 /// The plan as CSV, one row per hour.

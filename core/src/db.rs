@@ -127,42 +127,76 @@ mod tests {
     }
 }
 
-/// Splits `items` into chunks whose sizes come from a short fixed ladder (256, 64, 16, 8, 4, 2,
-/// 1).
+/// Splits `items` into the chunks of one bulk statement each (`INSERT … VALUES (…), (…)`,
+/// `IN (…)`), for the store behind `db`.
 ///
-/// Why: a bulk `INSERT … VALUES (…), (…)` or `IN (…)` has a different SQL text for every row
-/// count, so batches of varying size would miss the per-connection prepared-statement cache on
-/// every call. On PostgreSQL over TCP each miss costs an extra exchange, and because sqlx does
-/// not set `TCP_NODELAY`, that exchange can stall for the 40 ms delayed-ACK timer. With a fixed
-/// ladder only seven shapes per statement exist, they stay cached (sqlx keeps 100 statements per
-/// connection), and the stall disappears. The small steps are dense because small batches are
-/// the common case under steady traffic: 10 rows are 8 + 2 (two statements), not 4 + 4 + 1 + 1,
-/// and every statement is a round trip inside the ingest transaction.
-pub fn fixed_chunks<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
-    const LADDER: [usize; 7] = [256, 64, 16, 8, 4, 2, 1];
+/// **PostgreSQL:** sizes from a short fixed ladder (256, 64, 16, 8, 4, 2, 1). A bulk statement
+/// has a different SQL text for every row count, so batches of varying size would miss the
+/// per-connection prepared-statement cache on every call; over TCP each miss costs an extra
+/// exchange with the server (and, before the vendored sqlx-core set `TCP_NODELAY` again, a
+/// stall of up to 40 ms for the delayed-ACK timer). With the ladder only seven shapes per
+/// statement exist and they stay cached (sqlx keeps 100 statements per connection). The small
+/// steps are dense because small batches are the common case under steady traffic: 10 rows are
+/// 8 + 2 (two statements), not 4 + 4 + 1 + 1.
+///
+/// **SQLite:** as many as fit in one statement (up to 256). The store is in the process: a
+/// statement the cache does not hold is prepared in microseconds, while every statement is a
+/// hop to sqlx's SQLite thread and back, and on a busy host each hop waits for the scheduler.
+/// With the ladder, an ingest batch of ten messages was 21 statements instead of 13, and the
+/// ingest round trip under the crisis bench's fan-out about twice as long (docs/performance.md).
+pub fn chunks<'a, T>(db: &impl sea_orm::ConnectionTrait, items: &'a [T]) -> impl Iterator<Item = &'a [T]> {
+    let step = if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite { sqlite_step } else { ladder_step };
+    split(items, step)
+}
+
+/// `items` in chunks of `step(items left)` each.
+fn split<T>(items: &[T], step: fn(usize) -> usize) -> impl Iterator<Item = &[T]> {
     let mut rest = items;
     std::iter::from_fn(move || {
         if rest.is_empty() {
             return None;
         }
-        let size = LADDER.iter().copied().find(|&s| s <= rest.len()).unwrap_or(1);
-        let (head, tail) = rest.split_at(size);
+        let (head, tail) = rest.split_at(step(rest.len()).clamp(1, rest.len()));
         rest = tail;
         Some(head)
     })
 }
 
+/// The largest step of the ladder that `left` items fill.
+fn ladder_step(left: usize) -> usize {
+    const LADDER: [usize; 7] = [256, 64, 16, 8, 4, 2, 1];
+    LADDER.iter().copied().find(|&s| s <= left).unwrap_or(1)
+}
+
+/// Up to 256 rows in one SQLite statement: a row of the widest table (`conversations`) binds
+/// about forty values, and SQLite allows 32,766 in one statement.
+fn sqlite_step(left: usize) -> usize {
+    left.min(256)
+}
+
 #[cfg(test)]
 mod chunk_tests {
+    use super::{ladder_step, split, sqlite_step};
+
     #[test]
     fn ladder_covers_everything_in_order() {
         let items: Vec<u32> = (0..300).collect();
-        let sizes: Vec<usize> = super::fixed_chunks(&items).map(<[u32]>::len).collect();
+        let sizes: Vec<usize> = split(&items, ladder_step).map(<[u32]>::len).collect();
         assert_eq!(sizes, vec![256, 16, 16, 8, 4]);
-        let flat: Vec<u32> = super::fixed_chunks(&items).flatten().copied().collect();
+        let flat: Vec<u32> = split(&items, ladder_step).flatten().copied().collect();
         assert_eq!(flat, items);
-        assert_eq!(super::fixed_chunks::<u32>(&[]).count(), 0);
-        assert_eq!(super::fixed_chunks(&[1, 2, 3]).map(<[i32]>::len).collect::<Vec<_>>(), vec![2, 1]);
-        assert_eq!(super::fixed_chunks(&[0; 10]).map(<[i32]>::len).collect::<Vec<_>>(), vec![8, 2]);
+        assert_eq!(split::<u32>(&[], ladder_step).count(), 0);
+        assert_eq!(split(&[1, 2, 3], ladder_step).map(<[i32]>::len).collect::<Vec<_>>(), vec![2, 1]);
+        assert_eq!(split(&[0; 10], ladder_step).map(<[i32]>::len).collect::<Vec<_>>(), vec![8, 2]);
+    }
+
+    #[test]
+    fn sqlite_takes_as_many_as_fit_in_one_statement() {
+        let items: Vec<u32> = (0..600).collect();
+        let sizes: Vec<usize> = split(&items, sqlite_step).map(<[u32]>::len).collect();
+        assert_eq!(sizes, vec![256, 256, 88]);
+        assert_eq!(split(&items, sqlite_step).flatten().copied().collect::<Vec<u32>>(), items);
+        assert_eq!(split(&[0; 10], sqlite_step).map(<[i32]>::len).collect::<Vec<_>>(), vec![10]);
+        assert_eq!(split::<u32>(&[], sqlite_step).count(), 0);
     }
 }

@@ -107,7 +107,7 @@ async fn replied_to(
 ) -> Result<std::collections::HashMap<String, ReplyingTo>, sea_orm::DbErr> {
     let ids: Vec<&str> = messages.iter().filter_map(|m| m.in_reply_to.as_deref()).collect();
     let mut out = std::collections::HashMap::new();
-    for chunk in crate::db::fixed_chunks(&ids) {
+    for chunk in crate::db::chunks(db, &ids) {
         let rows = message::Entity::find()
             .filter(message::Column::BrandAccountId.eq(brand_account_id))
             .filter(message::Column::PlatformMessageId.is_in(chunk.iter().copied()))

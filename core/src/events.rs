@@ -139,7 +139,7 @@ pub async fn append(db: &impl ConnectionTrait, events: &[NewEvent]) -> Result<()
         return Ok(());
     }
     let now = Utc::now();
-    for chunk in crate::db::fixed_chunks(events) {
+    for chunk in crate::db::chunks(db, events) {
         let models = chunk.iter().map(|e| event::ActiveModel {
             kind: Set(e.kind.to_owned()),
             conversation_id: Set(e.conversation_id),

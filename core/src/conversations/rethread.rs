@@ -79,7 +79,7 @@ async fn rethread(db: &impl ConnectionTrait, policies: &PolicySet) -> Result<Rep
     let belongs: HashMap<i64, i64> = wrong.iter().copied().collect();
     let ids: Vec<i64> = wrong.iter().map(|(id, _)| *id).collect();
     let mut moving: Vec<message::Model> = Vec::with_capacity(ids.len());
-    for chunk in crate::db::fixed_chunks(&ids) {
+    for chunk in crate::db::chunks(db, &ids) {
         moving.extend(message::Entity::find().filter(message::Column::Id.is_in(chunk.iter().copied())).all(db).await?);
     }
     moving.sort_by_key(|m| (m.sent_at, m.id));
@@ -88,7 +88,7 @@ async fn rethread(db: &impl ConnectionTrait, policies: &PolicySet) -> Result<Rep
     let customers: BTreeSet<i64> = moving.iter().map(|m| belongs[&m.id]).collect();
     let mut convs: BTreeMap<i64, conversation::Model> = BTreeMap::new();
     let customer_list: Vec<i64> = customers.iter().copied().collect();
-    for chunk in crate::db::fixed_chunks(&customer_list) {
+    for chunk in crate::db::chunks(db, &customer_list) {
         for c in conversation::Entity::find()
             .filter(conversation::Column::CustomerId.is_in(chunk.iter().copied()))
             .all(db)
@@ -98,7 +98,7 @@ async fn rethread(db: &impl ConnectionTrait, policies: &PolicySet) -> Result<Rep
         }
     }
     let sources: Vec<i64> = moving.iter().map(|m| m.conversation_id).filter(|c| !convs.contains_key(c)).collect();
-    for chunk in crate::db::fixed_chunks(&sources) {
+    for chunk in crate::db::chunks(db, &sources) {
         for c in
             conversation::Entity::find().filter(conversation::Column::Id.is_in(chunk.iter().copied())).all(db).await?
         {
@@ -134,7 +134,7 @@ async fn rethread(db: &impl ConnectionTrait, policies: &PolicySet) -> Result<Rep
     let touched: BTreeSet<i64> = moves.iter().flat_map(|&(_, from, to)| [from, to]).collect();
     let touched_list: Vec<i64> = touched.iter().copied().collect();
     let mut before: HashMap<i64, Vec<message::Model>> = HashMap::new();
-    for chunk in crate::db::fixed_chunks(&touched_list) {
+    for chunk in crate::db::chunks(db, &touched_list) {
         for m in message::Entity::find()
             .filter(message::Column::ConversationId.is_in(chunk.iter().copied()))
             .order_by_asc(message::Column::SentAt)

@@ -255,7 +255,7 @@ async fn load_conversations(
     uniq.dedup();
     let lock = db.get_database_backend() == sea_orm::DatabaseBackend::Postgres;
     let mut ix = Loaded { names, ..Loaded::default() };
-    for chunk in crate::db::fixed_chunks(&uniq) {
+    for chunk in crate::db::chunks(db, &uniq) {
         let mut q = conversation::Entity::find()
             .filter(conversation::Column::CustomerId.is_in(chunk.iter().copied()))
             .order_by_desc(conversation::Column::Id);
@@ -483,7 +483,7 @@ fn route_new(ctx: &BatchContext<'_>, accounts: &Accounts, out: &mut Placed<'_>) 
 /// Inserts the conversations the batch opens and gives each its id.
 async fn insert_new(db: &impl ConnectionTrait, works: &mut [Work]) -> Result<(), DbErr> {
     let new_ix: Vec<WorkIx> = (0..works.len()).filter(|&w| works[w].is_new).collect();
-    for chunk in crate::db::fixed_chunks(&new_ix) {
+    for chunk in crate::db::chunks(db, &new_ix) {
         let models = chunk.iter().map(|&w| {
             let mut am = works[w].model.clone().into_active_model().reset_all();
             am.id = sea_orm::ActiveValue::NotSet;
@@ -509,7 +509,7 @@ async fn insert_messages(
     now: DateTime<Utc>,
 ) -> Result<HashMap<(i64, String), i64>, DbErr> {
     let mut message_ids: HashMap<(i64, String), i64> = HashMap::new();
-    for chunk in crate::db::fixed_chunks(&out.placed) {
+    for chunk in crate::db::chunks(db, &out.placed) {
         let models = chunk.iter().filter_map(|&(i, w, sentiment)| {
             let m = &input.msgs[i];
             let conv = &out.works[w].model;
@@ -767,7 +767,7 @@ async fn update_conversations(db: &impl ConnectionTrait, changed: &[&conversatio
     let backend = db.get_database_backend();
     let pg = backend == DatabaseBackend::Postgres;
     let now = Utc::now();
-    for chunk in crate::db::fixed_chunks(changed) {
+    for chunk in crate::db::chunks(db, changed) {
         let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * (UPDATED.len() + 1) + 1);
         values.push(now.into());
         let mut rows = Vec::with_capacity(chunk.len());
@@ -805,7 +805,7 @@ async fn find_messages(
     platform_ids: &[&str],
 ) -> Result<HashMap<(i64, String), Stored>, DbErr> {
     let mut found = HashMap::new();
-    for chunk in crate::db::fixed_chunks(platform_ids) {
+    for chunk in crate::db::chunks(db, platform_ids) {
         let rows: Vec<(i64, i64, i64, i64, String)> = message::Entity::find()
             .select_only()
             .columns([
@@ -855,7 +855,7 @@ async fn customer_names(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMa
     ids.sort_unstable();
     ids.dedup();
     let mut out = HashMap::new();
-    for chunk in crate::db::fixed_chunks(&ids) {
+    for chunk in crate::db::chunks(db, &ids) {
         let rows: Vec<(i64, String)> = customer::Entity::find()
             .select_only()
             .columns([customer::Column::Id, customer::Column::DisplayName])
@@ -958,7 +958,7 @@ async fn resolve_customers(
     let mut networks: Vec<&'static str> = wanted.keys().map(|k| k.0.as_str()).collect();
     networks.dedup();
     let mut known: Vec<customer_identity::Model> = Vec::new();
-    for chunk in crate::db::fixed_chunks(&pids) {
+    for chunk in crate::db::chunks(db, &pids) {
         known.extend(
             customer_identity::Entity::find()
                 .filter(customer_identity::Column::Network.is_in(networks.iter().copied()))
@@ -984,7 +984,7 @@ async fn resolve_customers(
     }
     let new: Vec<(&(Network, String), usize)> =
         wanted.iter().filter(|(k, _)| !out.contains_key(*k)).map(|(k, &i)| (k, i)).collect();
-    for chunk in crate::db::fixed_chunks(&new) {
+    for chunk in crate::db::chunks(db, &new) {
         let rows = customer::Entity::insert_many(chunk.iter().map(|((net, pid), i)| {
             let c = &msgs[*i].customer;
             customer::ActiveModel {

@@ -79,7 +79,7 @@ impl Tally {
     /// Writes the counters.
     pub async fn flush(self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
         let rows: Vec<(Key, Counts)> = self.buckets.into_iter().collect();
-        for chunk in crate::db::fixed_chunks(&rows) {
+        for chunk in crate::db::chunks(db, &rows) {
             let models = chunk.iter().map(|((hour, network, category, team, agent, account, in_hours), n)| {
                 metric_hour::ActiveModel {
                     hour: Set(*hour),

@@ -107,7 +107,7 @@ pub async fn pass(db: &DatabaseConnection, settle: Duration) -> Result<usize, Er
         }
     }
     let mut made = 0u64;
-    for chunk in crate::db::fixed_chunks(&rows) {
+    for chunk in crate::db::chunks(&txn, &rows) {
         made += webhook_delivery::Entity::insert_many(chunk.iter().cloned())
             .on_conflict(
                 OnConflict::columns([webhook_delivery::Column::SubscriptionId, webhook_delivery::Column::EventId])

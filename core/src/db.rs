@@ -142,8 +142,10 @@ mod tests {
 /// **SQLite:** as many as fit in one statement (up to 256). The store is in the process: a
 /// statement the cache does not hold is prepared in microseconds, while every statement is a
 /// hop to sqlx's SQLite thread and back, and on a busy host each hop waits for the scheduler.
-/// With the ladder, an ingest batch of ten messages was 21 statements instead of 13, and the
-/// ingest round trip under the crisis bench's fan-out about twice as long (docs/performance.md).
+/// With the ladder, an ingest batch of ten messages was 21 statements instead of 13; in two
+/// bench runs of three the ingest round trip under the crisis bench's fan-out was about twice
+/// as long, and `chorus bench ingest`, whose batches vary in size and so mostly miss the
+/// statement cache, still gained 7 % (docs/performance.md).
 pub fn chunks<'a, T>(db: &impl sea_orm::ConnectionTrait, items: &'a [T]) -> impl Iterator<Item = &'a [T]> {
     let step = if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite { sqlite_step } else { ladder_step };
     split(items, step)

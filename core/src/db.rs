@@ -56,6 +56,27 @@ pub fn unreachable(e: &sea_orm::DbErr) -> bool {
     }
 }
 
+/// Whether a store error is a collision with another writer that the same write, tried again,
+/// gets past: a deadlock or serialization failure on PostgreSQL (the server chose this
+/// transaction as the victim), a busy or locked SQLite file (another process, such as
+/// `chorus import`, holding the write lock past the busy timeout). Never a 500: the write is
+/// retried, and if it keeps colliding the caller is told to try again (503).
+pub fn collided(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    let (DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s))) = e else {
+        return false;
+    };
+    let sea_orm::sqlx::Error::Database(d) = s.as_ref() else { return false };
+    let Some(code) = d.code() else { return false };
+    match code.as_ref() {
+        // deadlock_detected, serialization_failure
+        "40P01" | "40001" => true,
+        // SQLite's primary result code is the low byte of the extended one: SQLITE_BUSY (5),
+        // SQLITE_LOCKED (6).
+        other => other.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6)),
+    }
+}
+
 /// After an erasure: on SQLite, moves the WAL into the main file and truncates it, so no copy
 /// of the erased pages stays in the log (`secure_delete` zeroed them in the main file). Readers
 /// mid-snapshot can hold the checkpoint back, so it is tried a few times; a failure is logged.

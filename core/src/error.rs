@@ -53,6 +53,11 @@ pub enum Error {
     /// The server is shedding load (ingest queue full) or shutting down.
     #[error("{0}")]
     Unavailable(&'static str),
+    /// The store chose this write as the victim of a collision with another writer (a
+    /// deadlock, a serialization failure, a busy SQLite file) and it kept colliding when tried
+    /// again: nothing of it was stored, and the same request may simply be sent again.
+    #[error("another change to the same records was being written at the same moment; nothing was stored, try again")]
+    Collided,
     /// A public reply holds private details (email, phone, order or account reference) the
     /// agent has not confirmed.
     #[error("{0}")]
@@ -90,7 +95,7 @@ impl Error {
             Error::AtCapacity(_) => "at_capacity",
             Error::CoordinationUnavailable(_) => "coordination_unavailable",
             Error::NotConfigured(_) => "not_configured",
-            Error::Unavailable(_) => "unavailable",
+            Error::Unavailable(_) | Error::Collided => "unavailable",
             Error::Locked(_) => "locked",
             Error::PrivateDetails(_) => "private_details",
             Error::Unexpected(_) => "internal",
@@ -115,6 +120,10 @@ impl From<sea_orm::DbErr> for Error {
         if crate::db::unreachable(&e) {
             tracing::warn!(error.message = %e, "the store is unreachable");
             return Error::Unavailable("the store is unreachable; try again shortly");
+        }
+        if crate::db::collided(&e) {
+            tracing::warn!(error.message = %e, "a store write collided with another writer");
+            return Error::Collided;
         }
         Error::Unexpected(anyhow::Error::new(e))
     }

@@ -125,7 +125,7 @@ fn domain_status(e: &Error) -> StatusCode {
         | Error::StaleClaim
         | Error::HolderChanged(_)
         | Error::AtCapacity(_) => StatusCode::CONFLICT,
-        Error::CoordinationUnavailable(_) | Error::NotConfigured(_) | Error::Unavailable(_) => {
+        Error::CoordinationUnavailable(_) | Error::NotConfigured(_) | Error::Unavailable(_) | Error::Collided => {
             StatusCode::SERVICE_UNAVAILABLE
         }
         Error::Locked(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -149,6 +149,9 @@ impl ResponseError for ApiError {
         let mut r = HttpResponse::build(self.status_code());
         if let ApiError::Domain(Error::Locked(secs)) | ApiError::RateLimited(secs) = self {
             r.insert_header((actix_web::http::header::RETRY_AFTER, secs.max(&1).to_string()));
+        }
+        if let ApiError::Domain(Error::Collided) = self {
+            r.insert_header((actix_web::http::header::RETRY_AFTER, "1"));
         }
         r.json(ErrorBody { error: self.detail() })
     }

@@ -367,13 +367,17 @@ async fn the_log_orders_entries_across_nodes(a: impl Coordinator, b: impl Coordi
     );
     // The checked read: the anchor entry as the log holds it, and the entries after `after`,
     // in one call (one round trip on Redis).
-    let (kept, after_two) =
+    let (check, after_two) =
         b.tail_checked(start + 2, start + 2, Duration::from_millis(100)).await.unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(kept.map(|k| k.data), Some(r#"{"n":2}"#.to_owned()), "the anchor is read as stored");
+    assert_eq!(check.kept.map(|k| k.data), Some(r#"{"n":2}"#.to_owned()), "the anchor is read as stored");
     assert_eq!(after_two.entries.iter().map(|(s, _)| *s).collect::<Vec<_>>(), vec![start + 3]);
     let (missing, _) =
         b.tail_checked(start + 3, start + 500, Duration::from_millis(10)).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(missing.is_none(), "a seq the log never held reads as missing");
+    assert!(missing.kept.is_none(), "a seq the log never held reads as missing");
+    // One log, one epoch: both nodes read the same, read after read.
+    let (on_a, _) = a.tail_checked(start, start, Duration::from_millis(10)).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(!check.epoch.is_empty(), "the log has an epoch");
+    assert_eq!((&on_a.epoch, &missing.epoch), (&check.epoch, &check.epoch), "the epoch is the log's, not a read's");
     assert_eq!(b.log_entry(start + 1).await.map(|e| e.map(|e| e.data)), Ok(Some(r#"{"n":1}"#.to_owned())));
     // A tail waits for the next entry.
     let waiter = b.tail(start + 3, Duration::from_secs(2));

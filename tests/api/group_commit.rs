@@ -83,3 +83,63 @@ async fn failed_writes_roll_back_alone_and_the_rest_commit_together() -> TestRes
     }
     Ok(())
 }
+
+/// On PostgreSQL, a write the server picks as a deadlock's victim is tried again once the other
+/// transaction has its rows, and succeeds; the caller never sees the deadlock (in the
+/// three-node soak it surfaced as a 500 on a few claims a minute).
+#[tokio::test]
+async fn a_write_picked_as_a_deadlocks_victim_is_tried_again_and_commits() -> TestResult {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let app = spawn_app().await;
+    if app.state.db.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        eprintln!("skipping: a deadlock needs PostgreSQL (CHORUS_TEST_DATABASE_URL); this run is on SQLite");
+        return Ok(());
+    }
+    let mut ids = Vec::new();
+    for i in 0..2 {
+        let out =
+            app.ingest(&json!([msg(&format!("dl{i}"), &format!("dlc{i}"), "hello?", "2026-11-20T10:00:00Z")])).await;
+        ids.push(conv_id(&out[0]));
+    }
+    let (a, b) = (ids[0], ids[1]);
+    let set_risk = |risk: i32, id: i64| {
+        conversation::Entity::update_many()
+            .col_expr(conversation::Column::Risk, Expr::value(risk))
+            .filter(conversation::Column::Id.eq(id))
+    };
+    // Another writer holds `a`, and detects deadlocks late, so the server's check runs in the
+    // group commit's backend first and picks that one as the victim.
+    let other = app.state.db.begin().await?;
+    other.execute_unprepared("SET LOCAL deadlock_timeout = '10s'").await?;
+    set_risk(11, a).exec(&other).await?;
+    let tries = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let counted = tries.clone();
+    let live = app.state.live.clone();
+    let db = app.state.db.clone();
+    // The group commit's write takes `b`, then waits for `a`.
+    let write = tokio::spawn(async move {
+        live.commit(&db, move |txn| {
+            let counted = counted.clone();
+            Box::pin(async move {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                set_risk(22, b).exec(txn).await?;
+                set_risk(22, a).exec(txn).await?;
+                Ok(((), Vec::new()))
+            })
+        })
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Now the other writer waits for `b`: a cycle. After a second the group commit's backend
+    // finds it and gives up its try, so this update goes through.
+    set_risk(11, b).exec(&other).await?;
+    other.commit().await?;
+    let answer = tokio::time::timeout(Duration::from_secs(20), write).await??;
+    assert!(answer.is_ok(), "the write that lost the deadlock was not tried again: {answer:?}");
+    assert_eq!(tries.load(std::sync::atomic::Ordering::SeqCst), 2, "one try lost, the next committed");
+    for id in [a, b] {
+        let risk = conversation::Entity::find_by_id(id).one(&app.state.db).await?.ok_or("missing")?.risk;
+        assert_eq!(risk, 22, "conversation {id}: the retried write is the last one");
+    }
+    Ok(())
+}

@@ -396,6 +396,49 @@ async fn a_redis_restart_grants_nothing_twice_and_sessions_recover() -> TestResu
     Ok(())
 }
 
+/// A Redis that comes back empty has lost the log: every session must resync, even when
+/// another node has meanwhile issued the seqs again up to and past this node's newest, and the
+/// entry now at that seq looks exactly like the one this node delivered (the topic-less
+/// `log.restarted` markers all do). Compared by its newest entry alone, the node read on and its
+/// sessions silently missed the reissued seqs below it (the soak on 2026-12-06).
+#[tokio::test]
+async fn a_log_started_afresh_resyncs_sessions_even_if_its_newest_entry_looks_the_same() -> TestResult {
+    let Some(redis) = test_redis().await else { return Ok(()) };
+    let prefix = unique_prefix();
+    let app = app_on(&redis, &prefix).await;
+    let (_, token) = app.agent("a@example.com", &["agent"], 5).await;
+    let mut ws = app.ws(&token).await;
+    ws.ok(json!({"type": "subscribe", "topics": ["queue"]})).await;
+    app.ingest(&json!([msg("fresh-1", "fc1", "Refund?", "2026-11-20T10:00:00Z")])).await;
+    ws.event("queue.upsert").await;
+    let (anchor, newest) = app.state.live.hub.newest();
+    let newest = newest.ok_or("the node delivered nothing")?;
+    // What an empty restart does to the log, with the seqs up to the node's newest issued again
+    // by "another node" in the same breath: other events below it, and at it an entry alike.
+    let stream = format!("{{{prefix}events}}:events");
+    let mut conn = redis::Client::open(redis.as_str())?.get_multiplexed_async_connection().await?;
+    let mut pipe = redis::pipe();
+    pipe.atomic().del(&stream).ignore().del(format!("{{{prefix}events}}:epoch")).ignore();
+    for seq in 1..anchor {
+        let data = json!({"id": 900_000 + seq}).to_string();
+        pipe.cmd("XADD").arg(&stream).arg(format!("{seq}-0")).arg(&["k", "queue.upsert", "t", "queue", "d"]).arg(data);
+        pipe.ignore();
+    }
+    let topics: Vec<&str> = newest.topics.iter().map(|t| &**t).collect();
+    pipe.cmd("XADD").arg(&stream).arg(format!("{anchor}-0"));
+    pipe.arg(&["k", &*newest.kind, "t", &topics.join(" "), "d", newest.data()]).ignore();
+    pipe.query_async::<()>(&mut conn).await?;
+    let resync = ws.frame_of("resync").await;
+    assert!(resync["seq"].as_i64() >= Some(anchor), "resynced from {resync}, below what it was given ({anchor})");
+    // New events come after the restart marker, above every seq the node delivered.
+    app.ingest(&json!([msg("fresh-2", "fc2", "Refund?", "2026-11-20T10:01:00Z")])).await;
+    let next = ws.event("queue.upsert").await;
+    assert!(next["seq"].as_i64() > Some(anchor), "{next}");
+    drop(ws);
+    crate::helpers::delete_redis_keys(&redis, &prefix).await;
+    Ok(())
+}
+
 /// SIGTERM: the node tells its sessions, gives their agents' claims back to the queue (seen from
 /// another node), and exits cleanly.
 #[tokio::test]

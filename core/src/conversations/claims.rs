@@ -157,6 +157,8 @@ async fn record_and_announce(
     audit: crate::audit::Entry,
 ) -> Result<(), Error> {
     live.commit(db, move |txn| {
+        // Owned copies per try: the write runs again if it collides with another writer.
+        let (extra, audit) = (extra.clone(), audit.clone());
         Box::pin(async move {
             match record_holder(txn, id, change).await? {
                 Some(c) => {

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::Notify;
 
 use super::{
-    AgentId, ConversationId, CoordError, Coordinator, FenceToken, Grant, Holder, LogEntry, Marker, RELEASED_MEMORY,
-    Recorded, Sweep, Tail, Verdict,
+    AgentId, ConversationId, CoordError, Coordinator, FenceToken, Grant, Holder, LogCheck, LogEntry, Marker,
+    RELEASED_MEMORY, Recorded, Sweep, Tail, Verdict,
 };
 
 /// How many log entries the embedded backend keeps for its own tail. The node's hub keeps the
@@ -393,14 +393,10 @@ impl Coordinator for MemoryCoordinator {
         Ok(s.log.get(at).filter(|(s, _)| *s == seq).map(|(_, e)| e.clone()))
     }
 
-    async fn tail_checked(
-        &self,
-        after: i64,
-        anchor: i64,
-        wait: Duration,
-    ) -> Result<(Option<LogEntry>, Tail), CoordError> {
-        let kept = self.log_entry(anchor).await?;
-        Ok((kept, self.tail(after, wait).await?))
+    async fn tail_checked(&self, after: i64, anchor: i64, wait: Duration) -> Result<(LogCheck, Tail), CoordError> {
+        // The in-process log lives and dies with the node: one incarnation.
+        let check = LogCheck { epoch: "memory".to_owned(), kept: self.log_entry(anchor).await? };
+        Ok((check, self.tail(after, wait).await?))
     }
 
     async fn forget_log(

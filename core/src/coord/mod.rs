@@ -109,6 +109,19 @@ pub struct Tail {
     pub gap: bool,
 }
 
+/// What a node checks before each read of the shared log: that it is still the log it has been
+/// reading, and that the newest entry it delivered is still there as it was.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogCheck {
+    /// The log's incarnation: a value the backend picks when the log is started afresh. Redis
+    /// keeps it beside the stream, so a Redis that comes back empty (no persistence) has lost
+    /// it with the stream and a new one is picked: every node sees the change on its next read,
+    /// whatever seqs others have issued again meanwhile.
+    pub epoch: String,
+    /// The entry at the anchor seq, if the log holds it.
+    pub kept: Option<LogEntry>,
+}
+
 /// Per-conversation sets of agents that expire on their own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Marker {
@@ -293,16 +306,17 @@ pub trait Coordinator: Send + Sync {
     /// events.
     fn log_entry(&self, seq: i64) -> impl Future<Output = Result<Option<LogEntry>, CoordError>> + Send;
 
-    /// [`log_entry`](Self::log_entry) of `anchor`, then [`tail`](Self::tail) after `after`, in
-    /// one round trip where the backend can (Redis: one pipeline on the tail's connection, run
-    /// in order). The node's tail checks its newest delivered entry before every read; as a
-    /// round trip of its own that check made the fan-out tail through Redis ~1.8× longer.
+    /// The log's epoch and [`log_entry`](Self::log_entry) of `anchor` ([`LogCheck`]), then
+    /// [`tail`](Self::tail) after `after`, in one round trip where the backend can (Redis: one
+    /// pipeline on the tail's connection, run in order). The node's tail checks before every
+    /// read; as a round trip of its own that check made the fan-out tail through Redis ~1.8×
+    /// longer.
     fn tail_checked(
         &self,
         after: i64,
         anchor: i64,
         wait: Duration,
-    ) -> impl Future<Output = Result<(Option<LogEntry>, Tail), CoordError>> + Send;
+    ) -> impl Future<Output = Result<(LogCheck, Tail), CoordError>> + Send;
 
     /// Removes from the log the entries before `before` that `covers` picks (an erased
     /// customer's events), returning how many.
@@ -454,12 +468,7 @@ impl Coordinator for Coordination {
         on_backend!(self, b => b.log_entry(seq).await)
     }
 
-    async fn tail_checked(
-        &self,
-        after: i64,
-        anchor: i64,
-        wait: Duration,
-    ) -> Result<(Option<LogEntry>, Tail), CoordError> {
+    async fn tail_checked(&self, after: i64, anchor: i64, wait: Duration) -> Result<(LogCheck, Tail), CoordError> {
         on_backend!(self, b => b.tail_checked(after, anchor, wait).await)
     }
 

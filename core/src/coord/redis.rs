@@ -32,8 +32,8 @@ use redis::streams::{StreamRangeReply, StreamReadReply};
 
 use super::redis_conn::{RedisConn, Timeouts, Topology};
 use super::{
-    AgentId, ConversationId, CoordError, Coordinator, FenceToken, Grant, Holder, LogEntry, Marker, RELEASED_MEMORY,
-    Recorded, Sweep, Tail, Verdict,
+    AgentId, ConversationId, CoordError, Coordinator, FenceToken, Grant, Holder, LogCheck, LogEntry, Marker,
+    RELEASED_MEMORY, Recorded, Sweep, Tail, Verdict,
 };
 
 /// Milliseconds on the Redis server's clock (every script uses the same clock for expiries).
@@ -791,20 +791,22 @@ impl Coordinator for RedisCoordinator {
         Ok(tail_of(after, reply))
     }
 
-    async fn tail_checked(
-        &self,
-        after: i64,
-        anchor: i64,
-        wait: Duration,
-    ) -> Result<(Option<LogEntry>, Tail), CoordError> {
+    async fn tail_checked(&self, after: i64, anchor: i64, wait: Duration) -> Result<(LogCheck, Tail), CoordError> {
         let mut conn = self.tail_conn.clone();
         let id = format!("{anchor}-0");
+        let epoch_key = format!("{}epoch", self.group("events"));
         let mut pipe = redis::pipe();
+        // The epoch is set by whichever read comes first after the log started afresh (the key
+        // shares the stream's slot, so one primary holds and loses both); a `SET NX` that finds
+        // it changes nothing and is not replicated.
+        pipe.cmd("SET").arg(&epoch_key).arg(format!("{:016x}", rand::random::<u64>())).arg("NX").ignore();
+        pipe.cmd("GET").arg(&epoch_key);
         pipe.cmd("XRANGE").arg(self.stream()).arg(&id).arg(&id);
         pipe.add_command(self.tail_read(after, wait));
-        let (kept, reply): (StreamRangeReply, Option<StreamReadReply>) =
+        let (epoch, kept, reply): (Option<String>, StreamRangeReply, Option<StreamReadReply>) =
             pipe.query_async(&mut conn).await.map_err(unavailable)?;
-        Ok((kept.ids.first().map(log_entry_of), tail_of(after, reply)))
+        let check = LogCheck { epoch: epoch.unwrap_or_default(), kept: kept.ids.first().map(log_entry_of) };
+        Ok((check, tail_of(after, reply)))
     }
 
     async fn forget_log(

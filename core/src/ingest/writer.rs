@@ -278,17 +278,11 @@ async fn read_ahead(
 }
 
 /// A collision with another writer that retrying resolves: a unique-key race (the same message,
-/// or a conversation for the same customer, created elsewhere at the same instant), a deadlock
-/// or serialization failure on PostgreSQL, or a busy SQLite file (another process, such as
-/// `chorus import`, holding the write lock). The retry sees the other writer's committed rows.
+/// or a conversation for the same customer, created elsewhere at the same instant), or one of
+/// [`crate::db::collided`] (a deadlock or serialization failure on PostgreSQL, a busy SQLite
+/// file). The retry sees the other writer's committed rows.
 fn is_race(e: &DbErr) -> bool {
-    if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) {
-        return true;
-    }
-    let text = e.to_string();
-    ["deadlock detected", "could not serialize", "database is locked", "database table is locked"]
-        .iter()
-        .any(|needle| text.contains(needle))
+    matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) || crate::db::collided(e)
 }
 
 impl Writer {

@@ -10,6 +10,11 @@
 //! row) is rolled back alone and the others still commit. Batches run in tasks of their own: a
 //! caller that goes away (a dropped request) cannot abandon the others' transaction halfway.
 //! The events of the batch are published in order once it has committed.
+//!
+//! A write the store chose as the victim of a collision (on PostgreSQL, a deadlock between
+//! batches of several nodes, or with the ingest writer, that took the same conversations' rows
+//! in another order) is tried again in a batch of its own once this one has committed and let
+//! go of its rows. Without that, the three-node soak saw a few claims a minute fail with a 500.
 
 use std::sync::{Arc, Mutex};
 
@@ -22,7 +27,8 @@ use crate::error::Error;
 use crate::events::NewEvent;
 
 /// One write: runs in a savepoint of the batch's transaction and returns the events it raised.
-type Work = Box<dyn for<'a> FnOnce(&'a DatabaseTransaction) -> BoxFuture<'a, Result<Vec<NewEvent>, Error>> + Send>;
+/// It may run more than once (after a collision), each time from the start.
+type Work = Box<dyn for<'a> Fn(&'a DatabaseTransaction) -> BoxFuture<'a, Result<Vec<NewEvent>, Error>> + Send>;
 
 struct Job {
     work: Work,
@@ -40,6 +46,9 @@ pub struct GroupCommit {
 
 /// Most writes in one transaction.
 const MAX_BATCH: usize = 256;
+
+/// Most times one write is tried when it keeps colliding with other writers.
+const MAX_ATTEMPTS: u32 = 4;
 
 impl GroupCommit {
     /// A group commit for `backend`: SQLite has one writer at a time, so one batch at a time;
@@ -66,20 +75,24 @@ impl GroupCommit {
     }
 
     /// Runs `work` in the next batch and waits until that batch has committed (`Ok(value)`) or
-    /// the write was refused or rolled back (`Err`, nothing of it stored).
+    /// the write was refused or rolled back (`Err`, nothing of it stored). `work` runs again
+    /// from the start if the store picked it as a collision's victim.
     ///
     /// Taking part in a batch happens in a task of its own: a caller that goes away (a dropped
     /// request) neither leaves its write waiting in the queue nor abandons a batch halfway.
     pub async fn run<T, F>(self: &Arc<Self>, db: &DatabaseConnection, live: &Live, work: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: for<'a> FnOnce(&'a DatabaseTransaction) -> BoxFuture<'a, Result<(T, Vec<NewEvent>), Error>> + Send + 'static,
+        F: for<'a> Fn(&'a DatabaseTransaction) -> BoxFuture<'a, Result<(T, Vec<NewEvent>), Error>> + Send + 'static,
     {
-        let (value_tx, value_rx) = oneshot::channel();
+        // The value of the try that committed (a later try overwrites an earlier one's).
+        let value: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
+        let slot = value.clone();
         let work: Work = Box::new(move |txn| {
+            let (slot, attempt) = (slot.clone(), work(txn));
             Box::pin(async move {
-                let (value, events) = work(txn).await?;
-                let _ = value_tx.send(value);
+                let (value, events) = attempt.await?;
+                *slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(value);
                 Ok(events)
             })
         });
@@ -95,12 +108,25 @@ impl GroupCommit {
                 let n = waiting.len().min(MAX_BATCH);
                 waiting.drain(..n).collect()
             };
-            if !jobs.is_empty() {
-                commit(&db, &live, jobs).await;
+            let mut attempt = 1;
+            let mut jobs = jobs;
+            while !jobs.is_empty() {
+                let again = commit(&db, &live, jobs).await;
+                jobs = settle_collided(again, attempt);
+                if !jobs.is_empty() {
+                    // A little jitter, so the two writers do not meet again at the same rows.
+                    let pause = 1 + u64::from(rand::random::<u8>() % 8) * u64::from(attempt);
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                }
+                attempt += 1;
             }
         });
         match finished.await {
-            Ok(Ok(())) => value_rx.await.map_err(|_| failed("the write's result was lost")),
+            Ok(Ok(())) => value
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take()
+                .ok_or_else(|| failed("the write's result was lost")),
             Ok(Err(e)) => Err(e),
             Err(_) => Err(failed("the batch stopped before it committed")),
         }
@@ -111,34 +137,57 @@ impl GroupCommit {
     }
 }
 
+/// The jobs that collided, after try `attempt`: those with tries left go again; the others
+/// are told so.
+fn settle_collided(jobs: Vec<Job>, attempt: u32) -> Vec<Job> {
+    if attempt < MAX_ATTEMPTS {
+        if !jobs.is_empty() {
+            tracing::debug!(writes = jobs.len(), attempt, "writes collided with another writer; trying them again");
+        }
+        return jobs;
+    }
+    for job in jobs {
+        tracing::warn!(attempts = attempt, "a write kept colliding with other writers; refused");
+        let _ = job.done.send(Err(Error::Collided));
+    }
+    Vec::new()
+}
+
 /// One batch: every job in its own savepoint (a lone job needs none: its failure rolls back
-/// the whole transaction), one commit, then the answers and the events.
-async fn commit(db: &DatabaseConnection, live: &Live, mut jobs: Vec<Job>) {
+/// the whole transaction), one commit, then the answers and the events. Returns the jobs the
+/// store picked as a collision's victim, unanswered, to be tried again.
+async fn commit(db: &DatabaseConnection, live: &Live, mut jobs: Vec<Job>) -> Vec<Job> {
     let txn = match crate::db::begin_write(db).await {
         Ok(t) => t,
-        Err(e) => return fail_all(jobs, &e.to_string()),
+        Err(e) => {
+            fail_all(jobs, &e.to_string());
+            return Vec::new();
+        }
     };
     if jobs.len() == 1
         && let Some(job) = jobs.pop()
     {
-        match (job.work)(&txn).await {
-            Ok(events) => match txn.commit().await {
-                Ok(()) => {
-                    live.publish(&events);
-                    let _ = job.done.send(Ok(()));
-                }
-                Err(e) => {
-                    let _ = job.done.send(Err(failed(&e.to_string())));
-                }
-            },
+        let outcome = match (job.work)(&txn).await {
+            Ok(events) => txn.commit().await.map(|()| events).map_err(Error::from),
             Err(e) => {
                 let _ = txn.rollback().await;
+                Err(e)
+            }
+        };
+        match outcome {
+            Ok(events) => {
+                live.publish(&events);
+                let _ = job.done.send(Ok(()));
+            }
+            Err(Error::Collided) => return vec![job],
+            Err(e) => {
                 let _ = job.done.send(Err(e));
             }
         }
-        return;
+        return Vec::new();
     }
     let mut ok = Vec::with_capacity(jobs.len());
+    let mut again = Vec::new();
     let mut events = Vec::new();
     for job in jobs {
         let outcome = match txn.begin().await {
@@ -146,6 +195,8 @@ async fn commit(db: &DatabaseConnection, live: &Live, mut jobs: Vec<Job>) {
                 Ok(evs) => savepoint.commit().await.map(|()| evs).map_err(Error::from),
                 Err(e) => {
                     // Dropping the savepoint rolls it back; say so explicitly to surface errors.
+                    // On PostgreSQL that also lets go of the rows it locked, so the writer that
+                    // won the collision goes on.
                     let _ = savepoint.rollback().await;
                     Err(e)
                 }
@@ -155,27 +206,31 @@ async fn commit(db: &DatabaseConnection, live: &Live, mut jobs: Vec<Job>) {
         match outcome {
             Ok(evs) => {
                 events.extend(evs);
-                ok.push(job.done);
+                ok.push(job);
             }
+            Err(Error::Collided) => again.push(job),
             Err(e) => {
                 let _ = job.done.send(Err(e));
             }
         }
     }
-    match txn.commit().await {
+    match txn.commit().await.map_err(Error::from) {
         Ok(()) => {
             live.publish(&events);
-            for done in ok {
-                let _ = done.send(Ok(()));
+            for job in ok {
+                let _ = job.done.send(Ok(()));
             }
         }
+        Err(Error::Collided) => again.extend(ok),
         Err(e) => {
             tracing::warn!(error.message = %e, writes = ok.len(), "group commit failed");
-            for done in ok {
-                let _ = done.send(Err(failed(&e.to_string())));
+            let why = e.to_string();
+            for job in ok {
+                let _ = job.done.send(Err(failed(&why)));
             }
         }
     }
+    again
 }
 
 fn fail_all(jobs: Vec<Job>, e: &str) {

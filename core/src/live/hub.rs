@@ -32,6 +32,9 @@ struct Entry {
 #[derive(Default)]
 struct Inner {
     last_seq: i64,
+    /// The event at `last_seq`, kept apart from the ring: a resync empties the ring, and the
+    /// tail must still be able to tell whether the shared log holds this entry as it was.
+    newest: Option<Arc<LiveEvent>>,
     ring: VecDeque<Arc<LiveEvent>>,
     sessions: HashMap<SessionId, Entry>,
     index: HashMap<Box<str>, HashSet<SessionId>>,
@@ -282,6 +285,7 @@ impl Hub {
                 continue;
             }
             inner.last_seq = ev.seq;
+            inner.newest = Some(ev.clone());
             inner.ring.push_back(ev.clone());
             while inner.ring.len() > self.window {
                 inner.ring.pop_front();
@@ -356,10 +360,11 @@ impl Hub {
         gone.len()
     }
 
-    /// The newest seq this node has seen, and its event if the node still keeps it.
+    /// The newest seq this node has seen, and its event (`None` only before the node has
+    /// delivered any: its first seq came from the log at start).
     pub fn newest(&self) -> (i64, Option<Arc<LiveEvent>>) {
         let inner = self.lock();
-        (inner.last_seq, inner.ring.back().filter(|e| e.seq == inner.last_seq).cloned())
+        (inner.last_seq, inner.newest.clone().filter(|e| e.seq == inner.last_seq))
     }
 }
 

@@ -181,11 +181,12 @@ impl Live {
 
     /// Runs a small store write in this node's next group commit (see [`commit`]) and publishes
     /// its events once committed. `work` runs in a savepoint: when it fails, nothing of it is
-    /// stored and the other writes of the batch are unaffected.
+    /// stored and the other writes of the batch are unaffected. It may run more than once: a
+    /// try the store picked as a collision's victim is rolled back and made again.
     pub async fn commit<T, F>(&self, db: &sea_orm::DatabaseConnection, work: F) -> Result<T, crate::error::Error>
     where
         T: Send + 'static,
-        F: for<'a> FnOnce(
+        F: for<'a> Fn(
                 &'a sea_orm::DatabaseTransaction,
             )
                 -> futures_util::future::BoxFuture<'a, Result<(T, Vec<NewEvent>), crate::error::Error>>
@@ -381,12 +382,14 @@ async fn tail_loop(
     hooks: ErasureHooks,
 ) -> tasks::Ended {
     let mut backoff = LOG_BACKOFF;
+    // The log's epoch as of this node's last read (`None` before the first).
+    let mut epoch: Option<String> = None;
     loop {
-        // Every read checks, before it reads and in the same round trip, that the newest entry
-        // this node delivered is still in the log as it was: a client that reconnects and
-        // retries on its own can carry a read across a Redis restart without an error, and the
-        // log it then reads may have lost (and other nodes reissued) the seqs this node
-        // delivered last.
+        // Every read checks, before it reads and in the same round trip, that it is still the
+        // log this node has been reading and that the newest entry this node delivered is still
+        // there as it was: a client that reconnects and retries on its own can carry a read
+        // across a Redis restart without an error, and the log it then reads may have lost (and
+        // other nodes reissued) the seqs this node delivered last.
         let after = hub.last_seq();
         let (anchor, delivered) = hub.newest();
         let read = tokio::select! {
@@ -394,13 +397,16 @@ async fn tail_loop(
             () = shutdown.cancelled() => return tasks::Ended::Done,
         };
         match read {
-            Ok((kept, tail)) => {
+            Ok((check, tail)) => {
                 backoff.reset();
-                if let Err(e) = still_holds_what_was_delivered(&coord, &hub, anchor, delivered.as_deref(), kept).await {
+                let restarted = epoch.as_ref().is_some_and(|e| *e != check.epoch);
+                let newest = Delivered { seq: anchor, event: delivered.as_deref(), restarted };
+                if let Err(e) = still_holds_what_was_delivered(&coord, &hub, &newest, check.kept).await {
                     tracing::warn!(error.message = %e, "marking the shared event log's restart failed; retrying");
                     backoff.wait().await;
                     continue;
                 }
+                epoch = Some(check.epoch);
                 if tail.gap {
                     tracing::warn!(after, "events missing from the shared log; every session resyncs");
                     hub.resync_all();
@@ -474,40 +480,61 @@ fn forget_in_log(coord: Coordination, erased: forget::Forget, seq: i64) {
     });
 }
 
-/// After an outage: whether the newest event this node delivered is still in the shared log as
-/// it was. A Redis that restarted may have lost the log's newest entries (no persistence, or
-/// writes it had not made durable); the other nodes then issue those seqs again for other
-/// events, which this node — past them already — would never read. If the entry is gone or
-/// differs, the log is moved past what this node delivered and every session resyncs.
+/// The newest event this node delivered, as the tail found it before a read.
+struct Delivered<'a> {
+    seq: i64,
+    /// `None` only before the node delivered anything (its first seq came from the log).
+    event: Option<&'a LiveEvent>,
+    /// The log's epoch changed since the node's previous read: it was started afresh.
+    restarted: bool,
+}
+
+/// After an outage: whether the log is still the one this node read, and the newest event this
+/// node delivered still in it as it was. A Redis that restarted may have lost the log (no
+/// persistence) or its newest entries (writes it had not made durable); the other nodes then
+/// issue those seqs again for other events, which this node — past them already — would never
+/// read. If the log was started afresh, or the entry is gone or differs, the log is moved past
+/// what this node delivered and every session resyncs.
+///
+/// The epoch catches what the entry alone cannot: another node may have issued this node's
+/// newest seq again before this node's first read of the new log, and an entry compared by
+/// kind and data can look the same (the topic-less `log.restarted` markers all do). The soak
+/// saw one session miss 35 events that way on 2026-12-06.
 async fn still_holds_what_was_delivered(
     coord: &Coordination,
     hub: &Hub,
-    seq: i64,
-    delivered: Option<&LiveEvent>,
+    newest: &Delivered<'_>,
     kept: Option<LogEntry>,
 ) -> Result<(), crate::coord::CoordError> {
+    let seq = newest.seq;
     // The in-process log lives and dies with this node: it cannot lose what the node delivered
     // (and at a start its seqs begin past an anchor it never held).
     if seq <= 0 || matches!(coord, Coordination::Memory(_)) {
         return Ok(());
     }
-    let same = match (&kept, delivered) {
-        // The frame holds the entry's data as it was (a `RawValue`, never rewritten): equal
-        // kind and data is the same entry, without building its frame again.
-        (Some(e), Some(ev)) => {
-            (*ev.kind == *e.kind && ev.data() == e.data)
-                || LiveEvent::new(seq, &e.kind, e.topics.clone(), &e.data).frame == ev.frame
-        }
-        (Some(_), None) => true,
-        (None, _) => false,
-    };
+    let same = !newest.restarted
+        && match (&kept, newest.event) {
+            // The frame holds the entry's data as it was (a `RawValue`, never rewritten): equal
+            // kind and data is the same entry, without building its frame again.
+            (Some(e), Some(ev)) => {
+                (*ev.kind == *e.kind && ev.data() == e.data)
+                    || LiveEvent::new(seq, &e.kind, e.topics.clone(), &e.data).frame == ev.frame
+            }
+            // Nothing delivered yet: the seq came from the log itself at the node's start.
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
     if !same {
         // Every seq issued from now on is above what this node delivered (the log takes the
         // higher of its newest entry and the floor), and what others issued below it since the
         // restart reaches the sessions in their snapshots.
         let marker = LogEntry { kind: "log.restarted".into(), topics: Vec::new(), data: "{}".into() };
         coord.publish(&[marker], seq).await?;
-        tracing::warn!(delivered = seq, "the shared event log lost events this node delivered; every session resyncs");
+        tracing::warn!(
+            delivered = seq,
+            started_afresh = newest.restarted,
+            "the shared event log lost events this node delivered; every session resyncs"
+        );
         hub.resync_all();
     }
     Ok(())

@@ -796,16 +796,25 @@ impl Coordinator for RedisCoordinator {
         let id = format!("{anchor}-0");
         let epoch_key = format!("{}epoch", self.group("events"));
         let mut pipe = redis::pipe();
-        // The epoch is set by whichever read comes first after the log started afresh (the key
-        // shares the stream's slot, so one primary holds and loses both); a `SET NX` that finds
-        // it changes nothing and is not replicated.
-        pipe.cmd("SET").arg(&epoch_key).arg(format!("{:016x}", rand::random::<u64>())).arg("NX").ignore();
         pipe.cmd("GET").arg(&epoch_key);
         pipe.cmd("XRANGE").arg(self.stream()).arg(&id).arg(&id);
         pipe.add_command(self.tail_read(after, wait));
         let (epoch, kept, reply): (Option<String>, StreamRangeReply, Option<StreamReadReply>) =
             pipe.query_async(&mut conn).await.map_err(unavailable)?;
-        let check = LogCheck { epoch: epoch.unwrap_or_default(), kept: kept.ids.first().map(log_entry_of) };
+        let epoch = match epoch {
+            Some(e) => e,
+            // The log started afresh (or never had one): whichever read comes first picks it.
+            // The key shares the stream's slot, so one primary holds and loses both. Every
+            // other read is a plain `GET`.
+            None => {
+                let mut pipe = redis::pipe();
+                pipe.cmd("SET").arg(&epoch_key).arg(format!("{:016x}", rand::random::<u64>())).arg("NX").ignore();
+                pipe.cmd("GET").arg(&epoch_key);
+                let (epoch,): (Option<String>,) = pipe.query_async(&mut conn).await.map_err(unavailable)?;
+                epoch.unwrap_or_default()
+            }
+        };
+        let check = LogCheck { epoch, kept: kept.ids.first().map(log_entry_of) };
         Ok((check, tail_of(after, reply)))
     }
 

@@ -71,6 +71,16 @@ pub fn repeated_sends(sent: &HashMap<String, u32>) -> Vec<String> {
     out
 }
 
+/// A received event's identity, its kind and data hashed: a seq the log issued again after it
+/// lost the first one names another event.
+pub fn fingerprint(kind: &str, data: &serde_json::Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    kind.hash(&mut h);
+    data.to_string().hash(&mut h);
+    h.finish()
+}
+
 /// One client's view of the event log: what it received, and where a resync broke its run.
 #[derive(Debug, Clone, Default)]
 pub struct ClientLog {
@@ -90,6 +100,8 @@ pub struct Run {
     pub from: i64,
     /// Seqs received, in order (duplicates the client dropped are not listed).
     pub seqs: Vec<i64>,
+    /// Each received event's [`fingerprint`], beside `seqs`.
+    pub prints: Vec<u64>,
     /// Reconnections within the run: the seq resumed from and the node reconnected to.
     pub resumes: Vec<(i64, usize)>,
 }
@@ -97,12 +109,29 @@ pub struct Run {
 /// For each client run: every logged event on the client's topics after the run's start, up to
 /// the last one it received, must have arrived, once, in log order. The log may have been
 /// trimmed at its start (Redis keeps about 100,000 entries): only what it still holds is checked.
-pub fn missed_events(log: &[(i64, Vec<String>)], clients: &[ClientLog]) -> Vec<String> {
+///
+/// A Redis that came back empty issues seqs again for other events: a run may hold events the
+/// log has lost (a node delivered them before Redis died), told apart from the log's own by their
+/// [`fingerprint`]. Their node must then resync its sessions, so such a run must end there: an
+/// event of the new log after a lost one in the same run is a violation; otherwise the run is
+/// not judged against a log that is not the one it read.
+pub fn missed_events(log: &[(i64, Vec<String>)], prints: &HashMap<i64, u64>, clients: &[ClientLog]) -> Vec<String> {
     let mut out = Vec::new();
     let kept_after = log.first().map_or(i64::MAX, |(s, _)| s - 1);
     for c in clients {
         let topics: HashSet<&str> = c.topics.iter().map(String::as_str).collect();
         for run in &c.runs {
+            let lost = |(s, p): (&i64, &u64)| *s > kept_after && prints.get(s).is_some_and(|q| q != p);
+            if let Some(i) = run.seqs.iter().zip(&run.prints).rposition(lost) {
+                let after: Vec<i64> = run.seqs[i + 1..].iter().copied().filter(|s| *s > kept_after).take(5).collect();
+                if !after.is_empty() {
+                    out.push(format!(
+                        "{}: received seq {} as an event the log lost, then the new log's {:?} without a resync",
+                        c.name, run.seqs[i], after
+                    ));
+                }
+                continue;
+            }
             let from = run.from.max(kept_after);
             let seqs: Vec<i64> = run.seqs.iter().copied().filter(|s| *s > from).collect();
             let Some(&last) = seqs.iter().max() else { continue };
@@ -120,9 +149,14 @@ pub fn missed_events(log: &[(i64, Vec<String>)], clients: &[ClientLog]) -> Vec<S
                 let first = missing.first().copied().unwrap_or_default();
                 let before = seqs.iter().copied().filter(|s| *s < first).max();
                 let after = seqs.iter().copied().filter(|s| *s > first).min();
+                // The run's own start (before the log's kept start clamps it) and its first and
+                // last seqs: whether the run began before the log did, and what it received.
+                let head: Vec<i64> = run.seqs.iter().take(5).copied().collect();
+                let tail: Vec<i64> = run.seqs.iter().rev().take(5).rev().copied().collect();
                 out.push(format!(
                     "{}: run after seq {} received {} events, the log has {} (first missing {:?}, in order: {}; \
-                     received before the gap {:?}, after it {:?}; resumed (from, node) {:?})",
+                     received before the gap {:?}, after it {:?}; resumed (from, node) {:?}; the run started \
+                     after {} (run {} of {}), {} seqs in all, first {:?}, last {:?}; the log is kept after {})",
                     c.name,
                     from,
                     seqs.len(),
@@ -131,7 +165,14 @@ pub fn missed_events(log: &[(i64, Vec<String>)], clients: &[ClientLog]) -> Vec<S
                     sorted,
                     before,
                     after,
-                    run.resumes
+                    run.resumes,
+                    run.from,
+                    c.runs.iter().position(|r| std::ptr::eq(r, run)).map_or(0, |i| i + 1),
+                    c.runs.len(),
+                    run.seqs.len(),
+                    head,
+                    tail,
+                    kept_after
                 ));
             }
         }
@@ -204,8 +245,10 @@ mod tests {
         let client = |seqs: Vec<i64>| ClientLog {
             name: "a".into(),
             topics: vec!["queue".into(), "agent:1".into()],
-            runs: vec![Run { from: 1, seqs, resumes: Vec::new() }],
+            runs: vec![Run { from: 1, seqs, ..Run::default() }],
         };
+        let missed_events =
+            |log: &[(i64, Vec<String>)], clients: &[ClientLog]| super::missed_events(log, &HashMap::new(), clients);
         assert!(missed_events(&log, &[client(vec![3, 4, 5])]).is_empty());
         assert!(missed_events(&log, &[client(vec![3, 4])]).is_empty(), "the run ends where the client stopped");
         assert_eq!(missed_events(&log, &[client(vec![3, 5])]).len(), 1, "4 is missing");

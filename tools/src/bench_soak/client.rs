@@ -198,7 +198,7 @@ impl Agent {
         let seq = ack["seq"].as_i64().context("subscribe ack without seq")?;
         if self.record.log.runs.is_empty() {
             // The first run starts at the subscription; earlier events are not expected.
-            self.record.log.runs.push(Run { from: seq, seqs: Vec::new(), resumes: Vec::new() });
+            self.record.log.runs.push(Run { from: seq, ..Run::default() });
             self.last_seq = Some(self.last_seq.map_or(seq, |l| l.max(seq)));
         } else {
             self.record.reconnects += 1;
@@ -250,7 +250,7 @@ impl Agent {
                     // seq (a real client reloads its state from the snapshot here).
                     self.record.resyncs += 1;
                     let seq = v["seq"].as_i64().unwrap_or_default();
-                    self.record.log.runs.push(Run { from: seq, seqs: Vec::new(), resumes: Vec::new() });
+                    self.record.log.runs.push(Run { from: seq, ..Run::default() });
                     self.last_seq = Some(seq);
                     self.resuming = None;
                 }
@@ -275,6 +275,7 @@ impl Agent {
         self.last_seq = Some(seq);
         if let Some(run) = self.record.log.runs.last_mut() {
             run.seqs.push(seq);
+            run.prints.push(super::check::fingerprint(event["event"].as_str().unwrap_or_default(), &event["data"]));
         }
     }
 }

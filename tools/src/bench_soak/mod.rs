@@ -227,9 +227,9 @@ pub async fn soak(args: SoakArgs) -> anyhow::Result<()> {
     let repeated = check::repeated_sends(&sent);
     let unsent = replies.iter().filter(|t| !sent.contains_key(*t)).count();
     // Invariant 4: resumed clients saw every event, in order.
-    let log = read_log(&redis, &prefix).await?;
+    let (log, prints) = read_log(&redis, &prefix).await?;
     let clients: Vec<check::ClientLog> = records.iter().map(|r| r.log.clone()).collect();
-    let missed = check::missed_events(&log, &clients);
+    let missed = check::missed_events(&log, &prints, &clients);
     // Replies acknowledged but not (yet) at the network: how the store sees them.
     let unsent_texts: Vec<String> = replies.iter().filter(|t| !sent.contains_key(*t)).take(5).cloned().collect();
     let unsent_state: Vec<String> = {
@@ -441,18 +441,23 @@ async fn claim_history(db: &sea_orm::DatabaseConnection, violation: &str) -> Vec
     out
 }
 
-/// The whole event log, read back from Redis: (seq, topics) in order.
-async fn read_log(redis: &str, prefix: &str) -> anyhow::Result<Vec<(i64, Vec<String>)>> {
+/// The whole event log, read back from Redis: (seq, topics) in order, and each entry's
+/// [`check::fingerprint`].
+async fn read_log(redis: &str, prefix: &str) -> anyhow::Result<(Vec<(i64, Vec<String>)>, HashMap<i64, u64>)> {
     let coord = RedisCoordinator::connect(redis, prefix).await?;
-    let mut out = Vec::new();
+    let (mut out, mut prints) = (Vec::new(), HashMap::new());
     let mut after = 0;
     loop {
         let tail = coord.tail(after, Duration::from_millis(1)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
         let Some(&(last, _)) = tail.entries.last() else { break };
-        out.extend(tail.entries.into_iter().map(|(s, e)| (s, e.topics)));
+        for (s, e) in tail.entries {
+            let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
+            prints.insert(s, check::fingerprint(&e.kind, &data));
+            out.push((s, e.topics));
+        }
         after = last;
     }
-    Ok(out)
+    Ok((out, prints))
 }
 
 /// Figures from [`network`], for the report.

@@ -103,13 +103,12 @@ impl GroupCommit {
             // Whoever holds a gate permit next takes every waiting write, ours included unless
             // an earlier batch already took it (then that batch finishes it).
             let Ok(_permit) = this.gate.clone().acquire_owned().await else { return };
-            let jobs: Vec<Job> = {
+            let mut jobs: Vec<Job> = {
                 let mut waiting = this.lock_waiting();
                 let n = waiting.len().min(MAX_BATCH);
                 waiting.drain(..n).collect()
             };
             let mut attempt = 1;
-            let mut jobs = jobs;
             while !jobs.is_empty() {
                 let again = commit(&db, &live, jobs).await;
                 jobs = settle_collided(again, attempt);

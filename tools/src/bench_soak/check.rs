@@ -121,7 +121,8 @@ pub fn missed_events(log: &[(i64, Vec<String>)], prints: &HashMap<i64, u64>, cli
     for c in clients {
         let topics: HashSet<&str> = c.topics.iter().map(String::as_str).collect();
         for run in &c.runs {
-            let lost = |(s, p): (&i64, &u64)| *s > kept_after && prints.get(s).is_some_and(|q| q != p);
+            // Not the log's event at that seq, or a seq the log no longer holds at all.
+            let lost = |(s, p): (&i64, &u64)| *s > kept_after && prints.get(s) != Some(p);
             if let Some(i) = run.seqs.iter().zip(&run.prints).rposition(lost) {
                 let after: Vec<i64> = run.seqs[i + 1..].iter().copied().filter(|s| *s > kept_after).take(5).collect();
                 if !after.is_empty() {
@@ -242,13 +243,15 @@ mod tests {
             (4, vec!["agent:1".into()]),
             (5, vec!["queue".into()]),
         ];
+        // Each entry's fingerprint stands in as its seq × 10; a client received what the log holds.
+        let prints: HashMap<i64, u64> = (1..=5).map(|s| (s, s as u64 * 10)).collect();
         let client = |seqs: Vec<i64>| ClientLog {
             name: "a".into(),
             topics: vec!["queue".into(), "agent:1".into()],
-            runs: vec![Run { from: 1, seqs, ..Run::default() }],
+            runs: vec![Run { from: 1, prints: seqs.iter().map(|s| *s as u64 * 10).collect(), seqs, ..Run::default() }],
         };
         let missed_events =
-            |log: &[(i64, Vec<String>)], clients: &[ClientLog]| super::missed_events(log, &HashMap::new(), clients);
+            |log: &[(i64, Vec<String>)], clients: &[ClientLog]| super::missed_events(log, &prints, clients);
         assert!(missed_events(&log, &[client(vec![3, 4, 5])]).is_empty());
         assert!(missed_events(&log, &[client(vec![3, 4])]).is_empty(), "the run ends where the client stopped");
         assert_eq!(missed_events(&log, &[client(vec![3, 5])]).len(), 1, "4 is missing");
@@ -257,5 +260,36 @@ mod tests {
         let trimmed = &log[2..];
         assert!(missed_events(trimmed, &[client(vec![3, 4, 5])]).is_empty());
         assert_eq!(missed_events(trimmed, &[client(vec![3, 5])]).len(), 1);
+    }
+
+    #[test]
+    fn events_the_log_lost_end_the_run_or_are_caught() {
+        // Redis came back empty after seq 2: the new log holds 3.. and issued 3 and 4 again for
+        // other events than those a node had delivered before.
+        let log: Vec<(i64, Vec<String>)> = (3..=6).map(|s| (s, vec!["queue".into()])).collect();
+        let prints: HashMap<i64, u64> = (3..=6).map(|s| (s, s as u64 * 10)).collect();
+        let client = |received: Vec<(i64, u64)>| ClientLog {
+            name: "a".into(),
+            topics: vec!["queue".into()],
+            runs: vec![Run {
+                from: 0,
+                seqs: received.iter().map(|(s, _)| *s).collect(),
+                prints: received.iter().map(|(_, p)| *p).collect(),
+                ..Run::default()
+            }],
+        };
+        // Old 3 and 4 delivered, then the run ended (the node resynced): not judged against
+        // the new log's 3 and 4.
+        assert!(missed_events(&log, &prints, &[client(vec![(1, 1), (3, 1), (4, 1)])]).is_empty());
+        // A seq the new log never issued counts as lost too.
+        assert!(missed_events(&log, &prints, &[client(vec![(3, 1), (9, 1)])]).is_empty());
+        // Old 3 and 4, then the new log's 5 and 6 in the same run: the node read on without a
+        // resync, and its sessions missed what was issued again below.
+        let carried_on = missed_events(&log, &prints, &[client(vec![(3, 1), (4, 1), (5, 50), (6, 60)])]);
+        assert_eq!(carried_on.len(), 1, "{carried_on:?}");
+        assert!(carried_on[0].contains("received seq 4 as an event the log lost"), "{carried_on:?}");
+        // The new log's own events, all of them: nothing to say; one missing: caught.
+        assert!(missed_events(&log, &prints, &[client(vec![(3, 30), (4, 40), (5, 50)])]).is_empty());
+        assert_eq!(missed_events(&log, &prints, &[client(vec![(3, 30), (5, 50)])]).len(), 1);
     }
 }

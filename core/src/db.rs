@@ -59,8 +59,9 @@ pub fn unreachable(e: &sea_orm::DbErr) -> bool {
 /// Whether a store error is a collision with another writer that the same write, tried again,
 /// gets past: a deadlock or serialization failure on PostgreSQL (the server chose this
 /// transaction as the victim), a busy or locked SQLite file (another process, such as
-/// `chorus import`, holding the write lock past the busy timeout). Never a 500: the write is
-/// retried, and if it keeps colliding the caller is told to try again (503).
+/// `chorus import`, holding the write lock past the busy timeout). Never a 500: the group
+/// commit and the ingest writer try the write again; elsewhere, and once the tries run out, the
+/// caller is told to try again (503).
 pub fn collided(e: &sea_orm::DbErr) -> bool {
     use sea_orm::{DbErr, RuntimeErr};
     let (DbErr::Exec(RuntimeErr::SqlxError(s)) | DbErr::Query(RuntimeErr::SqlxError(s))) = e else {

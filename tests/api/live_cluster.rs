@@ -400,7 +400,7 @@ async fn a_redis_restart_grants_nothing_twice_and_sessions_recover() -> TestResu
 /// another node has meanwhile issued the seqs again up to and past this node's newest, and the
 /// entry now at that seq looks exactly like the one this node delivered (the topic-less
 /// `log.restarted` markers all do). Compared by its newest entry alone, the node read on and its
-/// sessions silently missed the reissued seqs below it (the soak on 2026-12-06).
+/// sessions silently missed the reissued seqs below it.
 #[tokio::test]
 async fn a_log_started_afresh_resyncs_sessions_even_if_its_newest_entry_looks_the_same() -> TestResult {
     let Some(redis) = test_redis().await else { return Ok(()) };

@@ -14,7 +14,7 @@
 //! A write the store chose as the victim of a collision (on PostgreSQL, a deadlock between
 //! batches of several nodes, or with the ingest writer, that took the same conversations' rows
 //! in another order) is tried again in a batch of its own once this one has committed and let
-//! go of its rows. Without that, the three-node soak saw a few claims a minute fail with a 500.
+//! go of its rows. Without that, the three-node soak had three claims in 90 s answered 500.
 
 use std::sync::{Arc, Mutex};
 

@@ -498,8 +498,8 @@ struct Delivered<'a> {
 ///
 /// The epoch catches what the entry alone cannot: another node may have issued this node's
 /// newest seq again before this node's first read of the new log, and an entry compared by
-/// kind and data can look the same (the topic-less `log.restarted` markers all do). The soak
-/// saw one session miss 35 events that way on 2026-12-06.
+/// kind and data can look the same (the topic-less `log.restarted` markers all do), and after a
+/// resync the node had no event to compare. Neither was seen in a soak; a test builds the first.
 async fn still_holds_what_was_delivered(
     coord: &Coordination,
     hub: &Hub,

@@ -24,13 +24,14 @@ use chorus_core::coord::{Coordinator, Marker};
 use chorus_core::escalations::NewEscalation;
 use chorus_core::events::kind;
 use chorus_core::ids::{AgentId, ConversationId};
-use chorus_core::live::{LiveEvent, SessionId, topics, wire_entry};
+use chorus_core::live::{Delivery, Inbox, SessionId, topics, wire_entry};
 use chorus_core::metrics::handling::{self, HandlingClock};
 use chorus_core::replies::NewReply;
 use chorus_core::state::AppState;
 
-/// Most events taken from the buffer in one go. The socket layer queues up to 32 frames, so this
-/// also bounds what a stalled client can hold in memory beyond its own buffer.
+/// Most deliveries taken from the buffer in one go (each one event, or up to 64 handed over
+/// together). Once taken they no longer count against the session's buffer, so this also bounds
+/// what a stalled client can hold in memory beyond it.
 const MAX_BATCH: usize = 32;
 /// How long a typing indicator lasts without a refresh.
 const TYPING_TTL: Duration = Duration::from_secs(8);
@@ -134,12 +135,7 @@ pub async fn run(
 }
 
 impl Session {
-    async fn drive(
-        mut self,
-        mut rx: tokio::sync::mpsc::Receiver<Arc<LiveEvent>>,
-        lag: Arc<tokio::sync::Notify>,
-        mut stream: AggregatedMessageStream,
-    ) {
+    async fn drive(mut self, mut rx: Inbox, lag: Arc<tokio::sync::Notify>, mut stream: AggregatedMessageStream) {
         let live = self.state.settings.live.clone();
         let timeout = Duration::from_millis(live.client_timeout_ms);
         let mut ping = tokio::time::interval_at(
@@ -151,7 +147,7 @@ impl Session {
         let mut last_heard = Instant::now();
         let coalesce = Duration::from_millis(live.coalesce_ms);
         let mut last_flush = Instant::now().checked_sub(coalesce).unwrap_or_else(Instant::now);
-        let mut pending: Vec<Arc<LiveEvent>> = Vec::with_capacity(MAX_BATCH);
+        let mut pending: Vec<Delivery> = Vec::with_capacity(MAX_BATCH);
         tracing::info!("live session opened");
         let hello = json!({
             "type": "hello",
@@ -244,13 +240,14 @@ impl Session {
         self.ws.text(frame).await.is_ok()
     }
 
-    async fn write_events(&mut self, events: &[Arc<LiveEvent>]) -> bool {
+    async fn write_events(&mut self, deliveries: &[Delivery]) -> bool {
         // Each event's frame is the one serialized for every session (a reference count, no
         // copy); joining them into a `batch` frame per session copied every byte once more per
         // session, the largest cost of a delivery in the crisis-load bench (docs/performance.md).
         // Frames written back to back still leave in one socket write.
+        let events = || deliveries.iter().flat_map(Delivery::events);
         let mut sent = true;
-        for e in events {
+        for e in events() {
             if !self.send(e.frame.clone()).await {
                 sent = false;
                 break;
@@ -258,10 +255,11 @@ impl Session {
         }
         // Per write of every session: look at the kinds first, and name the own topic (an
         // allocation) only when an access event is in the batch at all.
-        let is_access = |e: &&Arc<LiveEvent>| matches!(&*e.kind, kind::AGENT_UPDATED | kind::SESSION_REVOKED);
-        let access_changed = events.iter().any(|e| is_access(&e)) && {
+        let is_access =
+            |e: &&Arc<chorus_core::live::LiveEvent>| matches!(&*e.kind, kind::AGENT_UPDATED | kind::SESSION_REVOKED);
+        let access_changed = events().any(|e| is_access(&e)) && {
             let own = topics::agent(self.agent.id);
-            events.iter().filter(is_access).any(|e| e.topics.iter().any(|t| **t == *own))
+            events().filter(is_access).any(|e| e.topics.iter().any(|t| **t == *own))
         };
         if sent && access_changed {
             return Box::pin(self.recheck_access()).await;
@@ -319,8 +317,8 @@ impl Session {
 
     /// The session fell behind (or the node lost events): drop what is waiting, say `resync`,
     /// and send a snapshot taken after the hub put the session back.
-    async fn resync(&mut self, rx: &mut tokio::sync::mpsc::Receiver<Arc<LiveEvent>>, reason: &str) -> bool {
-        while rx.try_recv().is_ok() {}
+    async fn resync(&mut self, rx: &mut Inbox, reason: &str) -> bool {
+        rx.clear();
         tracing::info!(reason, "session resyncs");
         let seq = self.state.live.hub.recover(self.id);
         if !self.send(json!({"type": "resync", "reason": reason, "seq": seq}).to_string()).await {

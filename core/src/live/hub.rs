@@ -1,23 +1,108 @@
 //! The node's fan-out hub: which local session listens to which topic, the recent events kept
 //! for `resume_from`, and delivery into each session's bounded buffer.
 //!
-//! Delivery never waits: an event is offered to each interested session with `try_send`, and a
-//! session whose buffer is full is cut off (taken out of the topic index) and woken to resync,
-//! so one slow browser costs a bounded amount of memory and never slows anyone else down.
+//! Delivery never waits: what a session gets is offered to it with `try_send`, and a session
+//! whose buffer is full is cut off (taken out of the topic index) and woken to resync, so one
+//! slow browser costs a bounded amount of memory and never slows anyone else down.
+//!
+//! Events the log hands over together (one read of the tail: a commit's events, or several)
+//! reach a session as one delivery: one slot in its buffer and one wake-up, not one per event.
+//! Under a crisis every agent on the queue gets every queue change, so a group of ten events
+//! costs the hub one `try_send` per session instead of ten. Each event still goes out as its
+//! own frame, the bytes serialized once for every session (see the session's `write_events`).
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{Notify, mpsc};
 
 use super::LiveEvent;
 
+/// Most events one delivery carries (the width of the mask that groups them).
+const GROUP: usize = 64;
+
+/// What a session's buffer holds: one event, or several handed over together.
+#[derive(Debug, Clone)]
+pub enum Delivery {
+    /// An event on its own.
+    Event(Arc<LiveEvent>),
+    /// Events in seq order, shared by every session that gets exactly these.
+    Group(Arc<[Arc<LiveEvent>]>),
+}
+
+impl Delivery {
+    /// The events it carries, in order.
+    pub fn events(&self) -> &[Arc<LiveEvent>] {
+        match self {
+            Self::Event(e) => std::slice::from_ref(e),
+            Self::Group(g) => g,
+        }
+    }
+
+    /// The newest seq it carries.
+    pub fn last_seq(&self) -> i64 {
+        self.events().last().map_or(0, |e| e.seq)
+    }
+
+    /// The events of `group` that `picks` marks (bit `i` is `group[i]`).
+    fn of(group: &[Arc<LiveEvent>], picks: u64) -> Self {
+        if picks.count_ones() == 1
+            && let Some(e) = group.get(picks.trailing_zeros() as usize)
+        {
+            return Self::Event(e.clone());
+        }
+        let picked = group.iter().enumerate().filter(|(i, _)| picks & (1 << i) != 0).map(|(_, e)| e.clone());
+        Self::Group(picked.collect())
+    }
+}
+
+/// A session's side of its buffer. The buffer is bounded in events, not deliveries: the hub
+/// counts what it puts in, the inbox what the session takes out, so a group of events takes as
+/// much of `live.session_buffer` as the events would one by one.
+pub struct Inbox {
+    rx: mpsc::Receiver<Delivery>,
+    waiting: Arc<AtomicUsize>,
+}
+
+impl Inbox {
+    /// Waits for deliveries and appends up to `limit` of them to `into`; 0 when the hub dropped
+    /// the session.
+    pub async fn recv_many(&mut self, into: &mut Vec<Delivery>, limit: usize) -> usize {
+        let n = self.rx.recv_many(into, limit).await;
+        let taken: usize = into.iter().rev().take(n).map(|d| d.events().len()).sum();
+        self.waiting.fetch_sub(taken, Ordering::SeqCst);
+        n
+    }
+
+    /// The next delivery if one waits.
+    pub fn try_recv(&mut self) -> Option<Delivery> {
+        let d = self.rx.try_recv().ok()?;
+        self.waiting.fetch_sub(d.events().len(), Ordering::SeqCst);
+        Some(d)
+    }
+
+    /// Waits for the next delivery.
+    pub async fn recv(&mut self) -> Option<Delivery> {
+        let mut one = Vec::with_capacity(1);
+        (self.recv_many(&mut one, 1).await > 0).then(|| one.pop()).flatten()
+    }
+
+    /// Drops everything waiting (the session resyncs).
+    pub fn clear(&mut self) {
+        while self.try_recv().is_some() {}
+    }
+}
+
 /// A session's id within its node.
 pub type SessionId = u64;
 
 struct Entry {
     agent_id: i64,
-    tx: mpsc::Sender<Arc<LiveEvent>>,
+    tx: mpsc::Sender<Delivery>,
+    /// Events in its buffer (see [`Inbox`]), and most it may hold.
+    waiting: Arc<AtomicUsize>,
+    capacity: usize,
     topics: HashSet<Box<str>>,
     /// Events at or below this seq are not delivered (the client said it has them).
     min_seq: i64,
@@ -27,6 +112,9 @@ struct Entry {
     delivered: i64,
     lagged: bool,
     lag: Arc<Notify>,
+    /// Which events of the group being dispatched this session gets (bit `i`: the `i`th);
+    /// zero between dispatches.
+    picks: u64,
 }
 
 #[derive(Default)]
@@ -39,6 +127,21 @@ struct Inner {
     sessions: HashMap<SessionId, Entry>,
     index: HashMap<Box<str>, HashSet<SessionId>>,
     next_id: SessionId,
+}
+
+impl Entry {
+    /// Puts a delivery in the session's buffer; false when it has no room for its events. An
+    /// empty buffer takes any delivery (a group can be larger than a small buffer).
+    fn offer(&self, delivery: Delivery) -> bool {
+        let n = delivery.events().len();
+        // Counted before it is sent, so the session never takes out more than was counted.
+        let before = self.waiting.fetch_add(n, Ordering::SeqCst);
+        if (before > 0 && before + n > self.capacity) || self.tx.try_send(delivery).is_err() {
+            self.waiting.fetch_sub(n, Ordering::SeqCst);
+            return false;
+        }
+        true
+    }
 }
 
 impl Inner {
@@ -57,6 +160,46 @@ impl Inner {
         }
     }
 
+    /// Offers a group of at most [`GROUP`] new events to the sessions listening on their
+    /// topics: each session's picks are marked first (an event on two of its topics is picked
+    /// once), then each session gets one delivery, shared with every session that picked the
+    /// same events.
+    fn deliver(&mut self, group: &[Arc<LiveEvent>]) {
+        let Self { sessions, index, .. } = self;
+        let mut touched = Vec::new();
+        for (i, ev) in group.iter().enumerate() {
+            for t in ev.topics.iter() {
+                let Some(set) = index.get(t) else { continue };
+                for id in set {
+                    let Some(entry) = sessions.get_mut(id) else { continue };
+                    if ev.seq <= entry.min_seq {
+                        continue;
+                    }
+                    if entry.picks == 0 {
+                        touched.push(*id);
+                    }
+                    entry.picks |= 1 << i;
+                }
+            }
+        }
+        let mut shared: HashMap<u64, Delivery> = HashMap::new();
+        let mut overflowed = Vec::new();
+        for id in touched {
+            let Some(entry) = sessions.get_mut(&id) else { continue };
+            let picks = std::mem::take(&mut entry.picks);
+            let delivery = shared.entry(picks).or_insert_with(|| Delivery::of(group, picks)).clone();
+            let seq = delivery.last_seq();
+            if !entry.offer(delivery) {
+                overflowed.push(id);
+            } else {
+                entry.delivered = seq;
+            }
+        }
+        for id in overflowed {
+            self.cut_off(id);
+        }
+    }
+
     fn index_topics(&mut self, id: SessionId, topics: impl IntoIterator<Item = Box<str>>) {
         for t in topics {
             self.index.entry(t).or_default().insert(id);
@@ -68,8 +211,8 @@ impl Inner {
 pub struct Registration {
     /// Its id.
     pub id: SessionId,
-    /// Its buffer of events to send.
-    pub rx: mpsc::Receiver<Arc<LiveEvent>>,
+    /// Its buffer of deliveries to send.
+    pub rx: Inbox,
     /// Woken when the session fell behind and must resync.
     pub lag: Arc<Notify>,
 }
@@ -128,7 +271,9 @@ impl Hub {
 
     /// Adds a session with a buffer of `buffer` events, listening to its own `agent:<id>` topic.
     pub fn register(&self, agent_id: i64, buffer: usize) -> Registration {
-        let (tx, rx) = mpsc::channel(buffer.max(1));
+        let capacity = buffer.max(1);
+        let (tx, rx) = mpsc::channel(capacity);
+        let waiting = Arc::new(AtomicUsize::new(0));
         let lag = Arc::new(Notify::new());
         let mut inner = self.lock();
         inner.next_id += 1;
@@ -137,15 +282,18 @@ impl Hub {
         let entry = Entry {
             agent_id,
             tx,
+            waiting: waiting.clone(),
+            capacity,
             topics: HashSet::from([own.clone()]),
             min_seq: 0,
             delivered: 0,
             lagged: false,
             lag: lag.clone(),
+            picks: 0,
         };
         inner.sessions.insert(id, entry);
         inner.index_topics(id, [own]);
-        Registration { id, rx, lag }
+        Registration { id, rx: Inbox { rx, waiting }, lag }
     }
 
     /// Removes a session.
@@ -215,7 +363,7 @@ impl Hub {
         let mut full = false;
         let mut newest = None;
         for ev in inner.ring.iter().filter(|e| e.seq > from && e.topics.iter().any(|t| wanted.contains(&**t))) {
-            if entry.tx.try_send(ev.clone()).is_err() {
+            if !entry.offer(Delivery::Event(ev.clone())) {
                 full = true;
                 break;
             }
@@ -274,12 +422,12 @@ impl Hub {
     }
 
     /// Delivers events (in seq order) to every session listening on one of their topics, and
-    /// keeps them for resumption.
+    /// keeps them for resumption. Each session gets the events it listens to as one delivery
+    /// (see [`Delivery`]), per group of up to 64.
     pub fn dispatch(&self, events: &[Arc<LiveEvent>]) {
         let mut guard = self.lock();
         let inner = &mut *guard;
-        let mut overflowed = Vec::new();
-        let mut targets: HashSet<SessionId> = HashSet::new();
+        let mut fresh = Vec::with_capacity(events.len());
         for ev in events {
             if ev.seq <= inner.last_seq {
                 continue;
@@ -287,29 +435,13 @@ impl Hub {
             inner.last_seq = ev.seq;
             inner.newest = Some(ev.clone());
             inner.ring.push_back(ev.clone());
-            while inner.ring.len() > self.window {
-                inner.ring.pop_front();
-            }
-            targets.clear();
-            for t in ev.topics.iter() {
-                if let Some(set) = inner.index.get(t) {
-                    targets.extend(set.iter().copied());
-                }
-            }
-            for id in &targets {
-                let Some(entry) = inner.sessions.get_mut(id) else { continue };
-                if ev.seq <= entry.min_seq {
-                    continue;
-                }
-                if entry.tx.try_send(ev.clone()).is_err() {
-                    overflowed.push(*id);
-                } else {
-                    entry.delivered = ev.seq;
-                }
-            }
-            for id in overflowed.drain(..) {
-                inner.cut_off(id);
-            }
+            fresh.push(ev.clone());
+        }
+        while inner.ring.len() > self.window {
+            inner.ring.pop_front();
+        }
+        for group in fresh.chunks(GROUP) {
+            inner.deliver(group);
         }
     }
 
@@ -323,7 +455,7 @@ impl Hub {
     pub fn deliver_local(&self, topic: &str, ev: &Arc<LiveEvent>) -> usize {
         let inner = self.lock();
         let Some(set) = inner.index.get(topic) else { return 0 };
-        set.iter().filter_map(|id| inner.sessions.get(id)).filter(|e| e.tx.try_send(ev.clone()).is_ok()).count()
+        set.iter().filter_map(|id| inner.sessions.get(id)).filter(|e| e.offer(Delivery::Event(ev.clone()))).count()
     }
 
     /// Every session must resync (the node missed events it cannot recover).
@@ -376,21 +508,51 @@ mod tests {
         Arc::new(LiveEvent::new(seq, "queue.upsert", vec![topic.to_owned()], "{}"))
     }
 
+    fn seqs(d: Option<Delivery>) -> Vec<i64> {
+        d.map(|d| d.events().iter().map(|e| e.seq).collect()).unwrap_or_default()
+    }
+
     #[tokio::test]
     async fn delivers_only_subscribed_topics_and_replays_on_resume() {
         let hub = Hub::new(0, 100);
         let mut a = hub.register(1, 16);
         hub.subscribe(a.id, &["queue".to_owned()], None);
         hub.dispatch(&[ev(1, "queue"), ev(2, "conversation:9"), ev(3, "queue")]);
-        assert_eq!(a.rx.recv().await.map(|e| e.seq), Some(1));
-        assert_eq!(a.rx.recv().await.map(|e| e.seq), Some(3));
-        assert!(a.rx.try_recv().is_err());
+        assert_eq!(seqs(a.rx.recv().await), vec![1, 3]);
+        assert!(a.rx.try_recv().is_none());
 
         let mut b = hub.register(2, 16);
         let s = hub.subscribe(b.id, &["queue".to_owned(), "conversation:9".to_owned()], Some(1));
         assert_eq!(s, Subscribed { seq: 3, replayed: 2, resync: false });
-        assert_eq!(b.rx.recv().await.map(|e| e.seq), Some(2));
-        assert_eq!(b.rx.recv().await.map(|e| e.seq), Some(3));
+        assert_eq!(seqs(b.rx.recv().await), vec![2]);
+        assert_eq!(seqs(b.rx.recv().await), vec![3]);
+    }
+
+    #[tokio::test]
+    async fn events_handed_over_together_are_one_delivery_shared_by_sessions_that_get_the_same() {
+        let hub = Hub::new(0, 100);
+        let queue = ["queue".to_owned()];
+        let (mut a, mut b, mut d) = (hub.register(1, 16), hub.register(2, 16), hub.register(4, 16));
+        let mut c = hub.register(3, 16);
+        for s in [&a, &b, &d] {
+            hub.subscribe(s.id, &queue, None);
+        }
+        hub.subscribe(c.id, &["queue".to_owned(), "conversation:9".to_owned()], None);
+        // Event 2 is on two of c's topics: it reaches c once. Event 4 is on a's own topic.
+        let two =
+            Arc::new(LiveEvent::new(2, "conversation.claimed", vec!["queue".into(), "conversation:9".into()], "{}"));
+        hub.dispatch(&[ev(1, "queue"), two, ev(3, "conversation:9"), ev(4, "agent:1")]);
+        let (db, dd) = (b.rx.recv().await, d.rx.recv().await);
+        let (Some(Delivery::Group(gb)), Some(Delivery::Group(gd))) = (&db, &dd) else {
+            panic!("not groups: {db:?} {dd:?}")
+        };
+        assert!(Arc::ptr_eq(gb, gd), "sessions picking the same events share one group");
+        assert_eq!(seqs(db), vec![1, 2]);
+        assert_eq!(seqs(a.rx.recv().await), vec![1, 2, 4]);
+        assert_eq!(seqs(c.rx.recv().await), vec![1, 2, 3]);
+        // One delivery each, nothing twice.
+        assert!(a.rx.try_recv().is_none() && b.rx.try_recv().is_none() && c.rx.try_recv().is_none());
+        assert!(d.rx.try_recv().is_none());
     }
 
     #[tokio::test]
@@ -412,7 +574,7 @@ mod tests {
         let s = hub.subscribe(r.id, &["queue".to_owned()], Some(11));
         assert_eq!(s, Subscribed { seq: 3, replayed: 0, resync: true });
         hub.dispatch(&[ev(4, "queue")]);
-        assert_eq!(r.rx.recv().await.map(|e| e.seq), Some(4), "new events are not held back");
+        assert_eq!(seqs(r.rx.recv().await), vec![4], "new events are not held back");
         // Resuming exactly at the newest seq is not a gap.
         let other = hub.register(2, 16);
         assert!(!hub.subscribe(other.id, &["queue".to_owned()], Some(4)).resync);
@@ -423,11 +585,46 @@ mod tests {
         let hub = Hub::new(0, 100);
         let mut r = hub.register(1, 2);
         hub.subscribe(r.id, &["queue".to_owned()], None);
-        hub.dispatch(&[ev(1, "queue"), ev(2, "queue"), ev(3, "queue"), ev(4, "queue")]);
+        for seq in 1..=4 {
+            hub.dispatch(&[ev(seq, "queue")]);
+        }
         r.lag.notified().await;
-        while r.rx.try_recv().is_ok() {}
+        r.rx.clear();
         assert_eq!(hub.recover(r.id), 4);
         hub.dispatch(&[ev(5, "queue")]);
-        assert_eq!(r.rx.recv().await.map(|e| e.seq), Some(5));
+        assert_eq!(seqs(r.rx.recv().await), vec![5]);
+    }
+
+    #[tokio::test]
+    async fn a_group_takes_as_much_of_the_buffer_as_its_events() {
+        let hub = Hub::new(0, 100);
+        let mut r = hub.register(1, 4);
+        hub.subscribe(r.id, &["queue".to_owned()], None);
+        hub.dispatch(&[ev(1, "queue"), ev(2, "queue"), ev(3, "queue")]);
+        hub.dispatch(&[ev(4, "queue")]);
+        assert_eq!(seqs(r.rx.try_recv()), vec![1, 2, 3], "four events fit a buffer of four");
+        // Three taken out: room for three more, not for four.
+        hub.dispatch(&[ev(5, "queue"), ev(6, "queue"), ev(7, "queue"), ev(8, "queue")]);
+        let told = tokio::time::timeout(std::time::Duration::from_secs(5), r.lag.notified()).await;
+        assert!(told.is_ok(), "a session without room for a group's events is cut off");
+        assert_eq!(seqs(r.rx.try_recv()), vec![4]);
+        assert!(r.rx.try_recv().is_none(), "the group that did not fit was not put in");
+        assert_eq!(hub.recover(r.id), 8);
+        hub.dispatch(&[ev(9, "queue"), ev(10, "queue"), ev(11, "queue"), ev(12, "queue")]);
+        assert_eq!(seqs(r.rx.recv().await), vec![9, 10, 11, 12], "an emptied buffer holds four again");
+    }
+
+    #[tokio::test]
+    async fn a_group_longer_than_a_mask_is_delivered_whole_and_in_order() {
+        let hub = Hub::new(0, 1000);
+        let mut r = hub.register(1, 200);
+        hub.subscribe(r.id, &["queue".to_owned()], None);
+        let events: Vec<_> = (1..=150).map(|seq| ev(seq, "queue")).collect();
+        hub.dispatch(&events);
+        let mut got = Vec::new();
+        while let Some(d) = r.rx.try_recv() {
+            got.extend(seqs(Some(d)));
+        }
+        assert_eq!(got, (1..=150).collect::<Vec<_>>());
     }
 }

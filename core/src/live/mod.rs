@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::retry::Backoff;
 
-pub use self::hub::{Hub, Registration, SessionId, Subscribed};
+pub use self::hub::{Delivery, Hub, Inbox, Registration, SessionId, Subscribed};
 use crate::coord::{Coordination, Coordinator, LogEntry};
 use crate::events::NewEvent;
 
@@ -554,8 +554,8 @@ pub struct LiveSettings {
     pub resume_window: usize,
     /// Largest frame a client may send, in bytes; larger ones are refused.
     pub max_frame_bytes: usize,
-    /// Events for one session that arrive within this many milliseconds of its previous frame
-    /// are sent together in one `batch` frame (0 sends each at once).
+    /// Under load a session reads its buffer at most once per this many milliseconds and
+    /// writes what waits back to back, one frame per event (0 reads at once).
     pub coalesce_ms: u64,
     /// Push assignment: hand waiting conversations to online agents with room (off: agents
     /// take work with `next` or `claim`).

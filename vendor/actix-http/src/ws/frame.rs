@@ -331,6 +331,29 @@ impl Parser {
         }
     }
 
+    /// Writes only the header of an unmasked frame whose payload (`payload_len` bytes) the
+    /// caller sends after it on its own, so a large payload that is already in memory (and
+    /// shared) need not be copied into `dst`. (Chorus: see vendor/README.md.)
+    pub fn write_header(dst: &mut BytesMut, payload_len: usize, op: OpCode, fin: bool) {
+        let one = if fin {
+            FIN_MASK | u8::from(op)
+        } else {
+            u8::from(op)
+        };
+        if payload_len < EXT_LEN_U16 as usize {
+            dst.reserve(2);
+            dst.put_slice(&[one, payload_len as u8]);
+        } else if payload_len <= U16_PAYLOAD_MAX {
+            dst.reserve(4);
+            dst.put_slice(&[one, EXT_LEN_U16]);
+            dst.put_u16(payload_len as u16);
+        } else {
+            dst.reserve(10);
+            dst.put_slice(&[one, EXT_LEN_U64]);
+            dst.put_u64(payload_len as u64);
+        }
+    }
+
     /// Create a new Close control frame.
     #[inline]
     pub fn write_close(dst: &mut BytesMut, reason: Option<CloseReason>, mask: bool) {

@@ -22,22 +22,21 @@ use super::LiveEvent;
 /// Most events one delivery carries (the width of the mask that groups them).
 const GROUP: usize = 64;
 
-/// What a session's buffer holds: one event, or several handed over together.
+/// What a session's buffer holds: one event, or several handed over together, in seq order;
+/// shared by every session that gets exactly these. One pointer wide: a session's channel
+/// allocates its first block of slots up front, so every idle session pays for the slot size.
 #[derive(Debug, Clone)]
-pub enum Delivery {
-    /// An event on its own.
-    Event(Arc<LiveEvent>),
-    /// Events in seq order, shared by every session that gets exactly these.
-    Group(Arc<[Arc<LiveEvent>]>),
-}
+pub struct Delivery(Arc<Vec<Arc<LiveEvent>>>);
 
 impl Delivery {
+    /// One event on its own.
+    fn one(event: &Arc<LiveEvent>) -> Self {
+        Self(Arc::new(vec![event.clone()]))
+    }
+
     /// The events it carries, in order.
     pub fn events(&self) -> &[Arc<LiveEvent>] {
-        match self {
-            Self::Event(e) => std::slice::from_ref(e),
-            Self::Group(g) => g,
-        }
+        &self.0
     }
 
     /// The newest seq it carries.
@@ -47,13 +46,8 @@ impl Delivery {
 
     /// The events of `group` that `picks` marks (bit `i` is `group[i]`).
     fn of(group: &[Arc<LiveEvent>], picks: u64) -> Self {
-        if picks.count_ones() == 1
-            && let Some(e) = group.get(picks.trailing_zeros() as usize)
-        {
-            return Self::Event(e.clone());
-        }
         let picked = group.iter().enumerate().filter(|(i, _)| picks & (1 << i) != 0).map(|(_, e)| e.clone());
-        Self::Group(picked.collect())
+        Self(Arc::new(picked.collect()))
     }
 }
 
@@ -363,7 +357,7 @@ impl Hub {
         let mut full = false;
         let mut newest = None;
         for ev in inner.ring.iter().filter(|e| e.seq > from && e.topics.iter().any(|t| wanted.contains(&**t))) {
-            if !entry.offer(Delivery::Event(ev.clone())) {
+            if !entry.offer(Delivery::one(ev)) {
                 full = true;
                 break;
             }
@@ -455,7 +449,8 @@ impl Hub {
     pub fn deliver_local(&self, topic: &str, ev: &Arc<LiveEvent>) -> usize {
         let inner = self.lock();
         let Some(set) = inner.index.get(topic) else { return 0 };
-        set.iter().filter_map(|id| inner.sessions.get(id)).filter(|e| e.offer(Delivery::Event(ev.clone()))).count()
+        let delivery = Delivery::one(ev);
+        set.iter().filter_map(|id| inner.sessions.get(id)).filter(|e| e.offer(delivery.clone())).count()
     }
 
     /// Every session must resync (the node missed events it cannot recover).
@@ -543,10 +538,8 @@ mod tests {
             Arc::new(LiveEvent::new(2, "conversation.claimed", vec!["queue".into(), "conversation:9".into()], "{}"));
         hub.dispatch(&[ev(1, "queue"), two, ev(3, "conversation:9"), ev(4, "agent:1")]);
         let (db, dd) = (b.rx.recv().await, d.rx.recv().await);
-        let (Some(Delivery::Group(gb)), Some(Delivery::Group(gd))) = (&db, &dd) else {
-            panic!("not groups: {db:?} {dd:?}")
-        };
-        assert!(Arc::ptr_eq(gb, gd), "sessions picking the same events share one group");
+        let (Some(gb), Some(gd)) = (&db, &dd) else { panic!("nothing delivered: {db:?} {dd:?}") };
+        assert!(Arc::ptr_eq(&gb.0, &gd.0), "sessions picking the same events share one group");
         assert_eq!(seqs(db), vec![1, 2]);
         assert_eq!(seqs(a.rx.recv().await), vec![1, 2, 4]);
         assert_eq!(seqs(c.rx.recv().await), vec![1, 2, 3]);

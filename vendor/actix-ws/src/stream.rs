@@ -71,8 +71,8 @@ impl StreamingBody {
             }
             other => return Some(other),
         };
-        // Headers are a few bytes each: they are cut from one small allocation (kept between
-        // polls, at most `HEADER_ROOM` bytes) rather than given one each.
+        // Headers are a few bytes each: they are cut from one small allocation (given back when
+        // the body waits for more) rather than given one each.
         if self.buf.capacity() - self.buf.len() < 10 {
             self.buf.reserve(HEADER_ROOM);
         }
@@ -255,6 +255,11 @@ impl Stream for StreamingBody {
 
         if this.closing {
             return Poll::Ready(None);
+        }
+
+        // Nothing left to send: give back the header room, so an idle session keeps no buffer.
+        if this.buf.capacity() > 0 {
+            this.buf = BytesMut::new();
         }
 
         Poll::Pending

@@ -23,6 +23,7 @@ mod claims;
 mod compare;
 mod crisis;
 mod fanout;
+mod host;
 
 use std::collections::HashMap;
 use std::process::Stdio;
@@ -205,11 +206,7 @@ impl Node {
     /// CPU time the process has used so far, in clock ticks (utime + stime, from /proc).
     fn cpu_ticks(&self) -> Option<u64> {
         let pid = self.child.id()?;
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        // Fields after the command name (which may hold spaces) start at ") ".
-        let rest = stat.rsplit_once(") ")?.1;
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+        host::process_ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
     }
 
     /// Resident memory of the process, from /proc (Linux).

@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use super::fanout::Spread;
+use super::host::Sample;
 use super::{Api, CLAIM_WARMUP, LiveArgs, Node, command, message, ms, open};
 use crate::bench::percentile;
 
@@ -69,6 +70,7 @@ pub(crate) async fn run(args: &LiveArgs, nodes: &[Node], plan: Plan, label: &str
     // The claimers connect first; claiming starts for all of them together, half a second on.
     let started = Instant::now() + Duration::from_millis(500);
     let cpu_before = Node::cpu_ticks_of(nodes);
+    let host_before = Sample::now(nodes);
     let mut tasks = Vec::new();
     for (c, token) in tokens.into_iter().enumerate() {
         let url = nodes[c % nodes.len()].ws.clone();
@@ -118,6 +120,7 @@ pub(crate) async fn run(args: &LiveArgs, nodes: &[Node], plan: Plan, label: &str
     }
     let elapsed = started.elapsed();
     let cpu_seconds = Node::cpu_ticks_of(nodes).saturating_sub(cpu_before) as f64 / 100.0;
+    let host = host_before.zip(Sample::now(nodes)).map(|(a, b)| a.until(&b)).unwrap_or_default();
     rtts.sort_unstable();
     let duplicates = grants.values().filter(|n| **n > 1).count();
     let attempts = grants.values().sum::<u32>() + errors.values().sum::<u32>();
@@ -129,6 +132,7 @@ pub(crate) async fn run(args: &LiveArgs, nodes: &[Node], plan: Plan, label: &str
         grants.len(),
         cpu_seconds * 1e6 / f64::from(attempts.max(1)),
     );
+    println!("  {}", host.show());
     let round_trip = Spread::of(&rtts);
     if !rtts.is_empty() {
         println!(

@@ -34,6 +34,9 @@ struct Fanout {
     per_second: f64,
     cpu_per_million: f64,
     bytes: f64,
+    /// Cores busy on the host, and of those what neither the server nor the client used.
+    host_busy: f64,
+    host_rest: f64,
     /// Over every round: messages that missed an agent, and sessions told to resync.
     missed: usize,
     resyncs: u64,
@@ -49,6 +52,8 @@ impl Fanout {
             per_second: med(rounds, |f| f.per_second),
             cpu_per_million: med(rounds, fanout::Figures::cpu_per_million),
             bytes: med(rounds, fanout::Figures::bytes_per_delivery),
+            host_busy: med(rounds, |f| f.host.busy),
+            host_rest: med(rounds, |f| f.host.rest()),
             missed: rounds.iter().map(|f| f.sent - f.complete).sum(),
             resyncs: rounds.iter().map(|f| f.resyncs).sum(),
         }
@@ -97,6 +102,7 @@ pub(crate) fn fanout(args: &LiveArgs, targets: &[Target], figures: &[Vec<fanout:
         println!(
             "  {}: ingest -> last agent p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms; ingest round trip p99 {:.1} ms; \
              {:.0} deliveries/s; {:.2} server CPU s per million deliveries; {:.0} bytes per delivery; \
+             host {:.2} cores busy ({:.2} neither server nor client); \
              in all rounds {} message(s) missed an agent, {} session(s) told to resync",
             names(i),
             f.p50,
@@ -106,6 +112,8 @@ pub(crate) fn fanout(args: &LiveArgs, targets: &[Target], figures: &[Vec<fanout:
             f.per_second,
             f.cpu_per_million,
             f.bytes,
+            f.host_busy,
+            f.host_rest,
             f.missed,
             f.resyncs
         );

@@ -9,6 +9,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
+use super::host::{Sample, Share};
 use super::{Api, Node, WARMUP_TICKS, command, message, ms, open};
 use crate::bench::percentile;
 
@@ -45,6 +46,8 @@ pub(crate) struct Figures {
     pub(crate) per_second: f64,
     /// Server CPU seconds (every node of the target, from /proc) while the round ran.
     pub(crate) cpu_seconds: f64,
+    /// Who kept the host's cores busy while the messages were sent.
+    pub(crate) host: Share,
     /// Bytes of the frames that carried the deliveries, as the client received them.
     pub(crate) bytes: u64,
     /// Messages that reached every agent, of those sent.
@@ -166,6 +169,7 @@ pub(crate) async fn round(load: &Load<'_>, label: &str, round: usize) -> anyhow:
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     let mut started = Instant::now();
     let mut cpu_before = 0;
+    let mut host_before = None;
     let mut posts = Vec::new();
     let mut warmup_posts = Vec::new();
     let mut i = 0;
@@ -177,6 +181,7 @@ pub(crate) async fn round(load: &Load<'_>, label: &str, round: usize) -> anyhow:
             if i == warmup {
                 started = now;
                 cpu_before = Node::cpu_ticks_of(nodes);
+                host_before = Sample::now(nodes);
             }
             sent.extend(std::iter::repeat_n(now, per_tick));
             (i - warmup..i - warmup + per_tick).map(|n| message("f", offset + n)).collect()
@@ -199,6 +204,8 @@ pub(crate) async fn round(load: &Load<'_>, label: &str, round: usize) -> anyhow:
     }
     round_trips.sort_unstable();
     let sending = started.elapsed();
+    // Over the sending only: the grace period after it is mostly idle and would dilute it.
+    let host = host_before.zip(Sample::now(nodes)).map(|(a, b)| a.until(&b)).unwrap_or_default();
     tokio::time::sleep(Duration::from_secs(3)).await;
     let cpu_seconds = Node::cpu_ticks_of(nodes).saturating_sub(cpu_before) as f64 / 100.0;
     let _ = stop.send(());
@@ -238,6 +245,7 @@ pub(crate) async fn round(load: &Load<'_>, label: &str, round: usize) -> anyhow:
         deliveries: events,
         per_second: events as f64 / sending.as_secs_f64(),
         cpu_seconds,
+        host,
         bytes,
         complete,
         sent: total,
@@ -256,6 +264,7 @@ pub(crate) async fn round(load: &Load<'_>, label: &str, round: usize) -> anyhow:
         cpu_seconds,
         figures.cpu_per_million()
     );
+    println!("  {}", figures.host.show());
     println!("  ingest request round trip: {}", figures.round_trip.show());
     println!("  ingest -> first agent: {}", figures.first.show());
     println!("  ingest -> last agent: {}", figures.last.show());

@@ -194,6 +194,24 @@ impl LocalRedisCluster {
 
     /// The index of the primary serving `key` (hash tags included).
     pub async fn primary_of(&self, key: &str) -> anyhow::Result<usize> {
+        // Asked again on a failure: on a busy host a primary that syncs its append-only file on
+        // every write has been seen to take longer than one query's 2 s to answer (CI,
+        // 2026-12-06), and this lookup only decides which primary to kill, not what is checked.
+        let mut tries = 0;
+        loop {
+            match self.try_primary_of(key).await {
+                Ok(i) => return Ok(i),
+                Err(e) if tries >= 4 => return Err(e.context(format!("finding the primary of {key}, five times"))),
+                Err(e) => {
+                    tries += 1;
+                    eprintln!("finding the primary of {key} failed ({e:#}); asking again");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+            }
+        }
+    }
+
+    async fn try_primary_of(&self, key: &str) -> anyhow::Result<usize> {
         let port = self.servers.iter().find(|s| s.child.is_some()).map(|s| s.port).context("no primary running")?;
         let slot: i64 = match query(port, redis::cmd("CLUSTER").arg("KEYSLOT").arg(key)).await? {
             redis::Value::Int(n) => n,

@@ -29,10 +29,11 @@ use chorus_core::metrics::handling::{self, HandlingClock};
 use chorus_core::replies::NewReply;
 use chorus_core::state::AppState;
 
-/// Most deliveries taken from the buffer in one go (each one event, or up to 64 handed over
-/// together). Once taken they no longer count against the session's buffer, so this also bounds
-/// what a stalled client can hold in memory beyond it.
-const MAX_BATCH: usize = 32;
+/// Events taken from the buffer in one go: deliveries are taken whole until they hold this
+/// many (so at most this plus 63). The session reads its socket (commands) only between two
+/// takes, and once taken they no longer count against the session's buffer, so this bounds both
+/// how long a command waits behind frames and what a stalled client holds beyond its buffer.
+const MAX_EVENTS: usize = 32;
 /// How long a typing indicator lasts without a refresh.
 const TYPING_TTL: Duration = Duration::from_secs(8);
 /// Conversations whose detail a snapshot carries at most.
@@ -147,7 +148,7 @@ impl Session {
         let mut last_heard = Instant::now();
         let coalesce = Duration::from_millis(live.coalesce_ms);
         let mut last_flush = Instant::now().checked_sub(coalesce).unwrap_or_else(Instant::now);
-        let mut pending: Vec<Delivery> = Vec::with_capacity(MAX_BATCH);
+        let mut pending: Vec<Delivery> = Vec::with_capacity(MAX_EVENTS);
         tracing::info!("live session opened");
         let hello = json!({
             "type": "hello",
@@ -207,14 +208,14 @@ impl Session {
                 // does not listen to it in between: events arriving meanwhile neither wake the
                 // task nor cost a frame each; they go out together in the next one. An idle
                 // session's first event goes out at once.
-                n = rx.recv_many(&mut pending, MAX_BATCH), if Instant::now() >= flush_due => {
+                n = rx.recv_events(&mut pending, MAX_EVENTS), if Instant::now() >= flush_due => {
                     if n == 0 {
                         break End::Gone;
                     }
                     alive = self.write_events(&pending).await;
-                    // A full batch means more is waiting: read again without waiting a tick.
+                    // A full take means more may wait: read again without waiting a tick.
                     let now = Instant::now();
-                    last_flush = if n == MAX_BATCH { now.checked_sub(coalesce).unwrap_or(now) } else { now };
+                    last_flush = if n >= MAX_EVENTS { now.checked_sub(coalesce).unwrap_or(now) } else { now };
                     pending.clear();
                 }
                 () = tokio::time::sleep_until(flush_due.into()), if Instant::now() < flush_due => {}

@@ -60,13 +60,24 @@ pub struct Inbox {
 }
 
 impl Inbox {
-    /// Waits for deliveries and appends up to `limit` of them to `into`; 0 when the hub dropped
-    /// the session.
-    pub async fn recv_many(&mut self, into: &mut Vec<Delivery>, limit: usize) -> usize {
-        let n = self.rx.recv_many(into, limit).await;
-        let taken: usize = into.iter().rev().take(n).map(|d| d.events().len()).sum();
-        self.waiting.fetch_sub(taken, Ordering::SeqCst);
-        n
+    /// Waits for a delivery, then takes those already waiting until `into` holds `max_events`
+    /// events or more (a delivery is never split); answers how many events it took, 0 when the
+    /// hub dropped the session. A session reads its socket only between two of these, so
+    /// bounding one by events rather than deliveries keeps a command (a claim) from waiting
+    /// behind up to 64 times as many frames as before deliveries were grouped: measured as
+    /// claim p99 1.25x and the crisis mix's fan-out p99 1.17x with the bound in deliveries
+    /// (docs/performance.md).
+    pub async fn recv_events(&mut self, into: &mut Vec<Delivery>, max_events: usize) -> usize {
+        let Some(first) = self.rx.recv().await else { return 0 };
+        let mut events = first.events().len();
+        into.push(first);
+        while events < max_events {
+            let Ok(d) = self.rx.try_recv() else { break };
+            events += d.events().len();
+            into.push(d);
+        }
+        self.waiting.fetch_sub(events, Ordering::SeqCst);
+        events
     }
 
     /// The next delivery if one waits.
@@ -79,7 +90,7 @@ impl Inbox {
     /// Waits for the next delivery.
     pub async fn recv(&mut self) -> Option<Delivery> {
         let mut one = Vec::with_capacity(1);
-        (self.recv_many(&mut one, 1).await > 0).then(|| one.pop()).flatten()
+        (self.recv_events(&mut one, 1).await > 0).then(|| one.pop()).flatten()
     }
 
     /// Drops everything waiting (the session resyncs).
@@ -605,6 +616,29 @@ mod tests {
         assert_eq!(hub.recover(r.id), 8);
         hub.dispatch(&[ev(9, "queue"), ev(10, "queue"), ev(11, "queue"), ev(12, "queue")]);
         assert_eq!(seqs(r.rx.recv().await), vec![9, 10, 11, 12], "an emptied buffer holds four again");
+    }
+
+    #[tokio::test]
+    async fn one_take_stops_at_the_event_bound_and_never_splits_a_delivery() {
+        let hub = Hub::new(0, 1000);
+        let mut r = hub.register(1, 200);
+        hub.subscribe(r.id, &["queue".to_owned()], None);
+        hub.dispatch(&(1..=40).map(|seq| ev(seq, "queue")).collect::<Vec<_>>());
+        hub.dispatch(&(41..=50).map(|seq| ev(seq, "queue")).collect::<Vec<_>>());
+        hub.dispatch(&(51..=60).map(|seq| ev(seq, "queue")).collect::<Vec<_>>());
+        let mut taken = Vec::new();
+        assert_eq!(r.rx.recv_events(&mut taken, 32).await, 40, "a delivery past the bound is taken whole, alone");
+        assert_eq!(taken.len(), 1);
+        taken.clear();
+        assert_eq!(r.rx.recv_events(&mut taken, 32).await, 20, "under the bound: everything waiting");
+        assert_eq!(
+            taken.iter().flat_map(|d| d.events().iter().map(|e| e.seq)).collect::<Vec<_>>(),
+            (41..=60).collect::<Vec<_>>()
+        );
+        // What was taken no longer counts against the buffer: 200 fit again.
+        hub.dispatch(&(61..=260).map(|seq| ev(seq, "queue")).collect::<Vec<_>>());
+        let told = tokio::time::timeout(std::time::Duration::from_millis(100), r.lag.notified()).await;
+        assert!(told.is_err(), "not cut off");
     }
 
     #[tokio::test]

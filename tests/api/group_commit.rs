@@ -1,6 +1,7 @@
 //! The group commit of live writes (claims, releases, transfers, lapses): writes that queue
-//! behind a running batch commit together, each in its own savepoint, so one that fails leaves
-//! nothing behind while the others commit and publish their events.
+//! behind a running batch commit together; when one fails, the batch runs again with each in
+//! its own savepoint, so the failed one leaves nothing behind while the others commit and
+//! publish their events.
 
 use std::time::Duration;
 

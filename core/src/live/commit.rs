@@ -6,9 +6,11 @@
 //! which sleeps in steps of up to 100 ms: claims queued behind each other showed a p99 of ~100 ms
 //! and maxima of ~450 ms. Here writers queue in order instead, and one commit covers them all.
 //!
-//! Each write runs inside its own savepoint, so one that fails (a stale fencing token, a missing
-//! row) is rolled back alone and the others still commit. Batches run in tasks of their own: a
-//! caller that goes away (a dropped request) cannot abandon the others' transaction halfway.
+//! The writes run straight in the batch's transaction; should one fail (a stale fencing token,
+//! a missing row), the batch is rolled back and run again with each write in its own savepoint,
+//! so that one is rolled back alone and the others still commit. Batches run in tasks of their
+//! own: a caller that goes away (a dropped request) cannot abandon the others' transaction
+//! halfway.
 //! The events of the batch are published in order once it has committed.
 //!
 //! A write the store chose as the victim of a collision (on PostgreSQL, a deadlock between
@@ -152,39 +154,103 @@ fn settle_collided(jobs: Vec<Job>, attempt: u32) -> Vec<Job> {
     Vec::new()
 }
 
-/// One batch: every job in its own savepoint (a lone job needs none: its failure rolls back
-/// the whole transaction), one commit, then the answers and the events. Returns the jobs the
-/// store picked as a collision's victim, unanswered, to be tried again.
-async fn commit(db: &DatabaseConnection, live: &Live, mut jobs: Vec<Job>) -> Vec<Job> {
-    let txn = match crate::db::begin_write(db).await {
+/// One batch: every job straight in one transaction, one commit, then the answers and the
+/// events. Returns the jobs the store picked as a collision's victim, unanswered, to be tried
+/// again.
+///
+/// Why no savepoint per job at first: a savepoint and its release are two statements more per
+/// write, a third of a grant's statements, and a write that fails in the store is rare (the
+/// coordinator has already refused the stale claims). When one does fail, the batch is rolled
+/// back and run again with each job in its own savepoint ([`one_by_one`]), so that job alone
+/// is refused and the others still commit. A lone job needs no second run: its failure is its
+/// answer.
+async fn commit(db: &DatabaseConnection, live: &Live, jobs: Vec<Job>) -> Vec<Job> {
+    let txn = match begin_batch(db).await {
         Ok(t) => t,
-        Err(e) => {
-            fail_all(jobs, &e.to_string());
-            return Vec::new();
-        }
+        Err(e) => return fail_all(jobs, &e.to_string()),
     };
-    if jobs.len() == 1
-        && let Some(job) = jobs.pop()
-    {
-        let outcome = match (job.work)(&txn).await {
-            Ok(events) => txn.commit().await.map(|()| events).map_err(Error::from),
-            Err(e) => {
-                let _ = txn.rollback().await;
-                Err(e)
-            }
-        };
+    let mut events = Vec::new();
+    let mut refused = None;
+    // Owned jobs across the awaits (a job's write is `Send`, not `Sync`), gathered back in order.
+    let mut ran = Vec::with_capacity(jobs.len());
+    let mut rest = jobs.into_iter();
+    for job in rest.by_ref() {
+        let outcome = (job.work)(&txn).await;
+        ran.push(job);
         match outcome {
-            Ok(events) => {
-                live.publish(&events);
+            Ok(evs) => events.extend(evs),
+            Err(e) => {
+                refused = Some(e);
+                break;
+            }
+        }
+    }
+    ran.extend(rest);
+    let jobs = ran;
+    if let Some(e) = refused {
+        let _ = txn.rollback().await;
+        if jobs.len() > 1 {
+            return one_by_one(db, live, jobs).await;
+        }
+        return answer_alone(jobs, e);
+    }
+    match txn.commit().await.map_err(Error::from) {
+        Ok(()) => {
+            live.publish(&events);
+            for job in jobs {
                 let _ = job.done.send(Ok(()));
             }
-            Err(Error::Collided) => return vec![job],
-            Err(e) => {
-                let _ = job.done.send(Err(e));
-            }
+            Vec::new()
         }
-        return Vec::new();
+        Err(Error::Collided) => jobs,
+        Err(e) if jobs.len() == 1 => answer_alone(jobs, e),
+        Err(e) => {
+            tracing::warn!(error.message = %e, writes = jobs.len(), "group commit failed");
+            let why = e.to_string();
+            for job in jobs {
+                let _ = job.done.send(Err(failed(&why)));
+            }
+            Vec::new()
+        }
     }
+}
+
+/// A batch's transaction. On PostgreSQL its statements use generic plans, planned once per
+/// connection, and index scans: the connection's default plans every statement with its
+/// parameters (see [`crate::db::connect`]), and planning was over half of PostgreSQL's time per
+/// statement in the claims bench. The claims' writes are all by primary key or inserts, so a
+/// generic plan is the same plan; with sequential scans off, one cached while a table was
+/// small cannot stay a scan of the whole table as it grows.
+async fn begin_batch(db: &DatabaseConnection) -> Result<DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::ConnectionTrait;
+    let txn = crate::db::begin_write(db).await?;
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off")
+            .await?;
+    }
+    Ok(txn)
+}
+
+/// The answer to a lone job whose write or commit failed with `e`: a collision goes back to be
+/// tried again (returned), anything else is its answer.
+fn answer_alone(mut jobs: Vec<Job>, e: Error) -> Vec<Job> {
+    if matches!(e, Error::Collided) {
+        return jobs;
+    }
+    if let Some(job) = jobs.pop() {
+        let _ = job.done.send(Err(e));
+    }
+    Vec::new()
+}
+
+/// A batch in which a write failed, run again with every job in its own savepoint: the one that
+/// fails is rolled back alone and the others still commit. Returns the jobs the store picked as
+/// a collision's victim, unanswered.
+async fn one_by_one(db: &DatabaseConnection, live: &Live, jobs: Vec<Job>) -> Vec<Job> {
+    let txn = match begin_batch(db).await {
+        Ok(t) => t,
+        Err(e) => return fail_all(jobs, &e.to_string()),
+    };
     let mut ok = Vec::with_capacity(jobs.len());
     let mut again = Vec::new();
     let mut events = Vec::new();
@@ -232,11 +298,13 @@ async fn commit(db: &DatabaseConnection, live: &Live, mut jobs: Vec<Job>) -> Vec
     again
 }
 
-fn fail_all(jobs: Vec<Job>, e: &str) {
+/// Answers every job that the batch's transaction could not begin; none is left to retry.
+fn fail_all(jobs: Vec<Job>, e: &str) -> Vec<Job> {
     tracing::warn!(error.message = %e, writes = jobs.len(), "group commit could not begin");
     for job in jobs {
         let _ = job.done.send(Err(failed(e)));
     }
+    Vec::new()
 }
 
 /// The error every write of a failed batch gets (each its own: errors are not `Clone`).

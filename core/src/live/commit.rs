@@ -165,7 +165,7 @@ fn settle_collided(jobs: Vec<Job>, attempt: u32) -> Vec<Job> {
 /// is refused and the others still commit. A lone job needs no second run: its failure is its
 /// answer.
 async fn commit(db: &DatabaseConnection, live: &Live, jobs: Vec<Job>) -> Vec<Job> {
-    let txn = match begin_batch(db).await {
+    let txn = match crate::db::begin_write(db).await {
         Ok(t) => t,
         Err(e) => return fail_all(jobs, &e.to_string()),
     };
@@ -215,22 +215,6 @@ async fn commit(db: &DatabaseConnection, live: &Live, jobs: Vec<Job>) -> Vec<Job
     }
 }
 
-/// A batch's transaction. On PostgreSQL its statements use generic plans, planned once per
-/// connection, and index scans: the connection's default plans every statement with its
-/// parameters (see [`crate::db::connect`]), and planning was over half of PostgreSQL's time per
-/// statement in the claims bench. The claims' writes are all by primary key or inserts, so a
-/// generic plan is the same plan; with sequential scans off, one cached while a table was
-/// small cannot stay a scan of the whole table as it grows.
-async fn begin_batch(db: &DatabaseConnection) -> Result<DatabaseTransaction, sea_orm::DbErr> {
-    use sea_orm::ConnectionTrait;
-    let txn = crate::db::begin_write(db).await?;
-    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_generic_plan; SET LOCAL enable_seqscan = off")
-            .await?;
-    }
-    Ok(txn)
-}
-
 /// The answer to a lone job whose write or commit failed with `e`: a collision goes back to be
 /// tried again (returned), anything else is its answer.
 fn answer_alone(mut jobs: Vec<Job>, e: Error) -> Vec<Job> {
@@ -247,7 +231,7 @@ fn answer_alone(mut jobs: Vec<Job>, e: Error) -> Vec<Job> {
 /// fails is rolled back alone and the others still commit. Returns the jobs the store picked as
 /// a collision's victim, unanswered.
 async fn one_by_one(db: &DatabaseConnection, live: &Live, jobs: Vec<Job>) -> Vec<Job> {
-    let txn = match begin_batch(db).await {
+    let txn = match crate::db::begin_write(db).await {
         Ok(t) => t,
         Err(e) => return fail_all(jobs, &e.to_string()),
     };

@@ -180,9 +180,10 @@ impl Live {
     }
 
     /// Runs a small store write in this node's next group commit (see [`commit`]) and publishes
-    /// its events once committed. `work` runs in a savepoint: when it fails, nothing of it is
-    /// stored and the other writes of the batch are unaffected. It may run more than once: a
-    /// try the store picked as a collision's victim is rolled back and made again.
+    /// its events once committed. When `work` fails, nothing of it is stored and the other
+    /// writes of the batch are unaffected. It may run more than once: after another write of its
+    /// batch failed (the batch runs again, a savepoint per write), and when the store picked it
+    /// as a collision's victim.
     pub async fn commit<T, F>(&self, db: &sea_orm::DatabaseConnection, work: F) -> Result<T, crate::error::Error>
     where
         T: Send + 'static,

@@ -196,7 +196,7 @@ impl LocalRedisCluster {
     pub async fn primary_of(&self, key: &str) -> anyhow::Result<usize> {
         // Asked again on a failure: on a busy host a primary that syncs its append-only file on
         // every write has been seen to take longer than one query's 2 s to answer (CI,
-        // 2026-12-06), and this lookup only decides which primary to kill, not what is checked.
+        // 2026-12-06). The soak asks before its load starts for the same reason.
         let mut tries = 0;
         loop {
             match self.try_primary_of(key).await {

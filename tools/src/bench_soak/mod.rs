@@ -105,7 +105,12 @@ pub async fn soak(args: SoakArgs) -> anyhow::Result<()> {
     let mut cluster = local_redis::LocalRedisCluster::start_with(args.primaries, args.redis_persistence).await?;
     let redis = cluster.url();
     let scratch = crate::scratch_db::ScratchDb::create(args.database_url.as_deref(), "soak").await?;
-    let prefix = soak_prefix(&cluster, args.redis_persistence).await?;
+    // Which primaries to kill is settled now, while the cluster is idle: the cluster has no
+    // replicas, so the slots stay where they are, and a primary that syncs its append-only file
+    // on every write has been too busy to answer this lookup within 2 s under the run's load
+    // (CI, 2026-12-06 and 2026-12-07).
+    let SoakKeys { prefix, claims_primary: primary, events_primary } =
+        soak_prefix(&cluster, args.redis_persistence).await?;
     let (network, network_url) = network::start()?;
     let env: Vec<(String, String)> = [
         ("CHORUS_REPLIES__CHANNEL", "networks".to_owned()),
@@ -173,8 +178,6 @@ pub async fn soak(args: SoakArgs) -> anyhow::Result<()> {
         nodes[victim].http
     );
     tokio::time::sleep(third.saturating_sub(t.elapsed())).await;
-    let primary = cluster.primary_of(&format!("{{{prefix}claims}}:claim:1")).await?;
-    let events_primary = cluster.primary_of(&format!("{{{prefix}events}}:events")).await?;
     cluster.kill(primary).await?;
     let t = Instant::now();
     println!(
@@ -327,6 +330,13 @@ pub async fn soak(args: SoakArgs) -> anyhow::Result<()> {
     }
 }
 
+/// The run's key prefix and the primaries holding its claims and its event log.
+struct SoakKeys {
+    prefix: String,
+    claims_primary: usize,
+    events_primary: usize,
+}
+
 /// The run's key prefix. When the killed primary comes back empty, the prefix is chosen so that
 /// the claims and the event log live on the same primary, and both are lost: claims must survive
 /// a Redis that forgot them (the store's record reinstates them), and the nodes must notice that
@@ -334,16 +344,13 @@ pub async fn soak(args: SoakArgs) -> anyhow::Result<()> {
 async fn soak_prefix(
     cluster: &local_redis::LocalRedisCluster,
     persistence: local_redis::Persistence,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<SoakKeys> {
     for _ in 0..100 {
         let prefix = format!("chorus-soak:{}:", uuid::Uuid::new_v4().simple());
-        if persistence == local_redis::Persistence::Always {
-            return Ok(prefix);
-        }
-        let claims = cluster.primary_of(&format!("{{{prefix}claims}}:claim:1")).await?;
-        let events = cluster.primary_of(&format!("{{{prefix}events}}:events")).await?;
-        if claims == events {
-            return Ok(prefix);
+        let claims_primary = cluster.primary_of(&format!("{{{prefix}claims}}:claim:1")).await?;
+        let events_primary = cluster.primary_of(&format!("{{{prefix}events}}:events")).await?;
+        if persistence == local_redis::Persistence::Always || claims_primary == events_primary {
+            return Ok(SoakKeys { prefix, claims_primary, events_primary });
         }
     }
     bail!("no prefix puts the claims and the event log on the same primary")

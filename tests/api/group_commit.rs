@@ -51,8 +51,8 @@ async fn failed_writes_roll_back_alone_and_the_rest_commit_together() -> TestRes
             app.ingest(&json!([msg(&format!("g{i}"), &format!("gc{i}"), "hello?", "2026-11-20T10:00:00Z")])).await;
         ids.push(conv_id(&out[0]));
     }
-    // A slow write holds the batch slot(s) while the others queue up behind it: on SQLite
-    // (one batch at a time) they then share one transaction with a savepoint each.
+    // A slow write holds the node's one batch slot while the others queue up behind it: they
+    // then share one transaction with a savepoint each.
     let (first, rest) = ids.split_first().ok_or("no conversations")?;
     let slow = write(&app, *first, false, Duration::from_millis(300));
     let others = futures_util::future::join_all(rest.iter().enumerate().map(|(i, &id)| {

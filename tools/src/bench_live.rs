@@ -364,8 +364,10 @@ impl Api {
             Err(e) if e.is_request() || e.is_connect() => send().await?,
             other => other?,
         };
-        if !r.status().is_success() {
-            bail!("ingest: {}", r.text().await.unwrap_or_default());
+        let status = r.status();
+        if !status.is_success() {
+            // The status too: a node too busy to read the request in time answers 408 with no body.
+            bail!("ingest answered {status}: {}", r.text().await.unwrap_or_default());
         }
         Ok(())
     }

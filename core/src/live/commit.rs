@@ -58,12 +58,12 @@ impl GroupCommit {
     /// SQLite has one writer at a time anyway. On PostgreSQL four batches ran side by side
     /// until 2026-12-07. In the bench's crisis mix (claims at full speed while messages arrive)
     /// the ingest round trip p99 then went to seconds, and the fan-out's with it, most likely
-    /// because their many small transactions took PostgreSQL's CPU and the conversations' row
-    /// locks from the ingest writer (likely, not measured). One
-    /// batch at a time commits the same claims in fewer, larger transactions: the mix's ingest →
-    /// last agent p99 fell to a tenth (300 agents, 200 messages/s), at the price of a grant
-    /// waiting for the batch ahead of it, about twice the claim p50 when claims run alone
-    /// (docs/performance.md). Several nodes still run one batch each side by side.
+    /// (not measured) because their many small transactions took PostgreSQL's CPU and the
+    /// conversations' row locks from the ingest writer. One batch at a time commits the same
+    /// claims in fewer, larger transactions: the mix's ingest → last agent p99 fell to a tenth
+    /// (300 agents, 200 messages/s), at the price of a grant waiting for the batch ahead of it,
+    /// about twice the claim p50 when claims run alone (docs/performance.md). Several nodes
+    /// still run one batch each side by side.
     pub fn for_backend(backend: sea_orm::DatabaseBackend) -> Self {
         let single_writer = backend == sea_orm::DatabaseBackend::Sqlite;
         Self { waiting: Mutex::default(), gate: Arc::new(tokio::sync::Semaphore::new(1)), single_writer }

@@ -104,6 +104,8 @@ pub struct Run {
     pub prints: Vec<u64>,
     /// Reconnections within the run: the seq resumed from and the node reconnected to.
     pub resumes: Vec<(i64, usize)>,
+    /// What started the run, for reports: the subscription, or a resync (its reason and node).
+    pub started: String,
 }
 
 /// For each client run: every logged event on the client's topics after the run's start, up to
@@ -154,10 +156,17 @@ pub fn missed_events(log: &[(i64, Vec<String>)], prints: &HashMap<i64, u64>, cli
                 // last seqs: whether the run began before the log did, and what it received.
                 let head: Vec<i64> = run.seqs.iter().take(5).copied().collect();
                 let tail: Vec<i64> = run.seqs.iter().rev().take(5).rev().copied().collect();
+                let index = c.runs.iter().position(|r| std::ptr::eq(r, run)).unwrap_or(0);
+                let previous: Vec<i64> = index
+                    .checked_sub(1)
+                    .and_then(|i| c.runs.get(i))
+                    .map(|r| r.seqs.iter().rev().take(3).rev().copied().collect())
+                    .unwrap_or_default();
                 out.push(format!(
                     "{}: run after seq {} received {} events, the log has {} (first missing {:?}, in order: {}; \
                      received before the gap {:?}, after it {:?}; resumed (from, node) {:?}; the run started \
-                     after {} (run {} of {}), {} seqs in all, first {:?}, last {:?}; the log is kept after {})",
+                     after {} by {} (run {} of {}), {} seqs in all, first {:?}, last {:?}; the previous run's last \
+                     seqs {:?}; the log is kept after {})",
                     c.name,
                     from,
                     seqs.len(),
@@ -168,11 +177,13 @@ pub fn missed_events(log: &[(i64, Vec<String>)], prints: &HashMap<i64, u64>, cli
                     after,
                     run.resumes,
                     run.from,
-                    c.runs.iter().position(|r| std::ptr::eq(r, run)).map_or(0, |i| i + 1),
+                    run.started,
+                    index + 1,
                     c.runs.len(),
                     run.seqs.len(),
                     head,
                     tail,
+                    previous,
                     kept_after
                 ));
             }

@@ -198,7 +198,11 @@ impl Agent {
         let seq = ack["seq"].as_i64().context("subscribe ack without seq")?;
         if self.record.log.runs.is_empty() {
             // The first run starts at the subscription; earlier events are not expected.
-            self.record.log.runs.push(Run { from: seq, ..Run::default() });
+            self.record.log.runs.push(Run {
+                from: seq,
+                started: format!("subscribe on node {}", self.home),
+                ..Run::default()
+            });
             self.last_seq = Some(self.last_seq.map_or(seq, |l| l.max(seq)));
         } else {
             self.record.reconnects += 1;
@@ -250,7 +254,8 @@ impl Agent {
                     // seq (a real client reloads its state from the snapshot here).
                     self.record.resyncs += 1;
                     let seq = v["seq"].as_i64().unwrap_or_default();
-                    self.record.log.runs.push(Run { from: seq, ..Run::default() });
+                    let started = format!("resync ({}) on node {}", v["reason"].as_str().unwrap_or("?"), self.home);
+                    self.record.log.runs.push(Run { from: seq, started, ..Run::default() });
                     self.last_seq = Some(seq);
                     self.resuming = None;
                 }

@@ -106,6 +106,9 @@ pub struct Run {
     pub resumes: Vec<(i64, usize)>,
     /// What started the run, for reports: the subscription, or a resync (its reason and node).
     pub started: String,
+    /// The topics the run covers when not all of the client's: a resync that came before a
+    /// subscribe's answer covers the session's own topic only.
+    pub topics: Option<Vec<String>>,
 }
 
 /// For each client run: every logged event on the client's topics after the run's start, up to
@@ -121,8 +124,8 @@ pub fn missed_events(log: &[(i64, Vec<String>)], prints: &HashMap<i64, u64>, cli
     let mut out = Vec::new();
     let kept_after = log.first().map_or(i64::MAX, |(s, _)| s - 1);
     for c in clients {
-        let topics: HashSet<&str> = c.topics.iter().map(String::as_str).collect();
         for run in &c.runs {
+            let topics: HashSet<&str> = run.topics.as_ref().unwrap_or(&c.topics).iter().map(String::as_str).collect();
             // Not the log's event at that seq, or a seq the log no longer holds at all.
             let lost = |(s, p): (&i64, &u64)| *s > kept_after && prints.get(s) != Some(p);
             if let Some(i) = run.seqs.iter().zip(&run.prints).rposition(lost) {
@@ -245,6 +248,22 @@ mod tests {
         assert_eq!(repeated_sends(&sent).len(), 1);
     }
 
+    /// A client on `queue` and `agent:1` with one run after `from`; each event's fingerprint
+    /// stands in as its seq × 10.
+    fn received(from: i64, seqs: Vec<i64>, topics: Option<Vec<String>>) -> ClientLog {
+        ClientLog {
+            name: "a".into(),
+            topics: vec!["queue".into(), "agent:1".into()],
+            runs: vec![Run {
+                from,
+                prints: seqs.iter().map(|s| *s as u64 * 10).collect(),
+                seqs,
+                topics,
+                ..Run::default()
+            }],
+        }
+    }
+
     #[test]
     fn a_gap_or_a_reordering_in_a_run_is_caught() {
         let log: Vec<(i64, Vec<String>)> = vec![
@@ -256,11 +275,7 @@ mod tests {
         ];
         // Each entry's fingerprint stands in as its seq × 10; a client received what the log holds.
         let prints: HashMap<i64, u64> = (1..=5).map(|s| (s, s as u64 * 10)).collect();
-        let client = |seqs: Vec<i64>| ClientLog {
-            name: "a".into(),
-            topics: vec!["queue".into(), "agent:1".into()],
-            runs: vec![Run { from: 1, prints: seqs.iter().map(|s| *s as u64 * 10).collect(), seqs, ..Run::default() }],
-        };
+        let client = |seqs: Vec<i64>| received(1, seqs, None);
         let missed_events =
             |log: &[(i64, Vec<String>)], clients: &[ClientLog]| super::missed_events(log, &prints, clients);
         assert!(missed_events(&log, &[client(vec![3, 4, 5])]).is_empty());
@@ -271,6 +286,20 @@ mod tests {
         let trimmed = &log[2..];
         assert!(missed_events(trimmed, &[client(vec![3, 4, 5])]).is_empty());
         assert_eq!(missed_events(trimmed, &[client(vec![3, 5])]).len(), 1);
+    }
+
+    #[test]
+    fn a_run_that_covers_its_own_topic_only_is_judged_on_it_alone() {
+        // A resync came before the subscribe's answer: the session had its `agent:1` topic
+        // only, so the queue's 3 and 5 never reached it, but the agent's 4 must have.
+        let topics = ["queue", "agent:1", "queue", "agent:1"];
+        let log: Vec<(i64, Vec<String>)> = (3..).zip(topics).map(|(s, t)| (s, vec![t.to_owned()])).collect();
+        let prints: HashMap<i64, u64> = (3..=6).map(|s| (s, s as u64 * 10)).collect();
+        let client = |seqs: Vec<i64>, topics: Option<Vec<String>>| received(2, seqs, topics);
+        let own = Some(vec!["agent:1".to_owned()]);
+        assert!(missed_events(&log, &prints, &[client(vec![4, 6], own.clone())]).is_empty());
+        assert_eq!(missed_events(&log, &prints, &[client(vec![6], own)]).len(), 1, "the agent's 4 is missing");
+        assert_eq!(missed_events(&log, &prints, &[client(vec![4, 6], None)]).len(), 1, "on every topic, 3 and 5 are");
     }
 
     #[test]

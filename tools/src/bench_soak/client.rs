@@ -55,6 +55,12 @@ pub struct Agent {
     /// (docs/protocol.md), so it is kept out of the run it would otherwise seem to continue.
     /// Had the server not resynced, the run would then show it missing.
     resuming: Option<i64>,
+    /// A subscribe is waiting for its answer, and whether a resync came before it. Such a resync
+    /// covers only the topics the session had then, its own `agent:<id>`: the subscribe has not
+    /// added the others yet, so their events up to the answer never reach this session. Its
+    /// run is judged on that topic alone, and the answer starts a new run for every topic.
+    subscribing: bool,
+    resynced_while_subscribing: bool,
 }
 
 impl Agent {
@@ -73,6 +79,8 @@ impl Agent {
             replies_sent: 0,
             release_sent: None,
             resuming: None,
+            subscribing: false,
+            resynced_while_subscribing: false,
         }
     }
 
@@ -188,15 +196,35 @@ impl Agent {
         if let Some(from) = self.last_seq {
             cmd["resume_from"] = json!(from);
         }
+        let first_connection = self.record.log.runs.is_empty();
         self.resuming = self.last_seq;
+        self.subscribing = true;
+        self.resynced_while_subscribing = false;
         let ack = self.exchange(cmd).await;
         self.resuming = None;
+        self.subscribing = false;
         let ack = ack?;
         if ack["type"] != "ack" {
             bail!("subscribe refused: {ack}");
         }
         let seq = ack["seq"].as_i64().context("subscribe ack without seq")?;
-        if self.record.log.runs.is_empty() {
+        if !first_connection {
+            self.record.reconnects += 1;
+            let resumed = (self.last_seq.unwrap_or_default(), self.home);
+            if let Some(run) = self.record.log.runs.last_mut() {
+                run.resumes.push(resumed);
+            }
+        }
+        if self.resynced_while_subscribing {
+            // Every topic is live from the answer's seq (the hub took it under the lock that
+            // added the topics); a resync after the answer starts a run of its own as usual.
+            self.record.log.runs.push(Run {
+                from: seq,
+                started: format!("the subscribe's answer on node {}, after a resync", self.home),
+                ..Run::default()
+            });
+            self.last_seq = Some(self.last_seq.map_or(seq, |l| l.max(seq)));
+        } else if first_connection {
             // The first run starts at the subscription; earlier events are not expected.
             self.record.log.runs.push(Run {
                 from: seq,
@@ -204,12 +232,6 @@ impl Agent {
                 ..Run::default()
             });
             self.last_seq = Some(self.last_seq.map_or(seq, |l| l.max(seq)));
-        } else {
-            self.record.reconnects += 1;
-            let resumed = (self.last_seq.unwrap_or_default(), self.home);
-            if let Some(run) = self.record.log.runs.last_mut() {
-                run.resumes.push(resumed);
-            }
         }
         Ok(())
     }
@@ -254,8 +276,16 @@ impl Agent {
                     // seq (a real client reloads its state from the snapshot here).
                     self.record.resyncs += 1;
                     let seq = v["seq"].as_i64().unwrap_or_default();
-                    let started = format!("resync ({}) on node {}", v["reason"].as_str().unwrap_or("?"), self.home);
-                    self.record.log.runs.push(Run { from: seq, started, ..Run::default() });
+                    let started = format!(
+                        "resync ({}) on node {}{}",
+                        v["reason"].as_str().unwrap_or("?"),
+                        self.home,
+                        if self.subscribing { " before the subscribe's answer" } else { "" }
+                    );
+                    // Before a subscribe's answer the session has its own topic only.
+                    let only = self.subscribing.then(|| vec![format!("agent:{}", self.id)]);
+                    self.resynced_while_subscribing |= self.subscribing;
+                    self.record.log.runs.push(Run { from: seq, started, topics: only, ..Run::default() });
                     self.last_seq = Some(seq);
                     self.resuming = None;
                 }

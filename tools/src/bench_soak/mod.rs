@@ -282,11 +282,12 @@ pub async fn soak(args: SoakArgs) -> anyhow::Result<()> {
         unsent
     );
     println!(
-        "events: {} applied by {} clients over {} reconnections ({} resyncs, {} duplicates dropped), log of {} entries, {} runs with a gap or disorder",
+        "events: {} applied by {} clients over {} reconnections ({} resyncs, {} of them before a subscribe's answer; {} duplicates dropped), log of {} entries, {} runs with a gap or disorder",
         events,
         clients.len(),
         reconnects,
         resyncs,
+        clients.iter().flat_map(|c| &c.runs).filter(|r| r.topics.is_some()).count(),
         duplicates,
         log.len(),
         missed.len()

@@ -215,22 +215,18 @@ impl Agent {
                 run.resumes.push(resumed);
             }
         }
-        if self.resynced_while_subscribing {
-            // Every topic is live from the answer's seq (the hub took it under the lock that
-            // added the topics); a resync after the answer starts a run of its own as usual.
-            self.record.log.runs.push(Run {
-                from: seq,
-                started: format!("the subscribe's answer on node {}, after a resync", self.home),
-                ..Run::default()
-            });
-            self.last_seq = Some(self.last_seq.map_or(seq, |l| l.max(seq)));
+        // A run for every topic starts at the answer's seq on the first connection (earlier
+        // events are not expected) and after a resync that came before the answer (the hub took
+        // the seq under the lock that added the topics). Otherwise the run resumes.
+        let started = if self.resynced_while_subscribing {
+            Some(format!("the subscribe's answer on node {}, after a resync", self.home))
         } else if first_connection {
-            // The first run starts at the subscription; earlier events are not expected.
-            self.record.log.runs.push(Run {
-                from: seq,
-                started: format!("subscribe on node {}", self.home),
-                ..Run::default()
-            });
+            Some(format!("subscribe on node {}", self.home))
+        } else {
+            None
+        };
+        if let Some(started) = started {
+            self.record.log.runs.push(Run { from: seq, started, ..Run::default() });
             self.last_seq = Some(self.last_seq.map_or(seq, |l| l.max(seq)));
         }
         Ok(())

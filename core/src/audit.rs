@@ -68,19 +68,28 @@ impl Entry {
 
 /// Writes one entry (in the caller's transaction, if it has one).
 pub async fn record(db: &impl ConnectionTrait, e: Entry) -> Result<(), DbErr> {
-    // Without RETURNING: nothing reads the row back, and every claim writes one (hot path).
-    let row = audit::ActiveModel {
-        actor: Set(e.actor),
-        action: Set(e.action),
-        target_type: Set(e.target_type),
-        target_id: Set(e.target_id),
-        before: Set(e.before),
-        after: Set(e.after),
-        ip: Set(e.ip),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    };
-    audit::Entity::insert(row).exec_without_returning(db).await?;
+    record_many(db, std::slice::from_ref(&e)).await
+}
+
+/// Writes entries in as few statements as the store allows (in the caller's transaction, if
+/// it has one). Without RETURNING: nothing reads the rows back, and every claim writes one
+/// (hot path).
+pub async fn record_many(db: &impl ConnectionTrait, entries: &[Entry]) -> Result<(), DbErr> {
+    let now = Utc::now();
+    for chunk in crate::db::chunks(db, entries) {
+        let rows = chunk.iter().map(|e| audit::ActiveModel {
+            actor: Set(e.actor.clone()),
+            action: Set(e.action.clone()),
+            target_type: Set(e.target_type.clone()),
+            target_id: Set(e.target_id.clone()),
+            before: Set(e.before.clone()),
+            after: Set(e.after.clone()),
+            ip: Set(e.ip.clone()),
+            created_at: Set(now),
+            ..Default::default()
+        });
+        audit::Entity::insert_many(rows).exec_without_returning(db).await?;
+    }
     Ok(())
 }
 

@@ -1,21 +1,23 @@
 //! The group commit of live writes (claims, releases, transfers, lapses): writes that queue
 //! behind a running batch commit together; when one fails, the batch runs again with each in
 //! its own savepoint, so the failed one leaves nothing behind while the others commit and
-//! publish their events.
+//! publish their events. The events and audit entries a write stages are stored by its batch,
+//! and only for the writes that committed.
 
 use std::time::Duration;
 
 use chorus_core::Error;
 use chorus_core::events::NewEvent;
-use entity::{conversation, event};
+use chorus_core::live::Staged;
+use entity::{audit, conversation, event};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 
 use crate::helpers::{TestResult, conv_id, msg, spawn_app};
 
-/// Sets the conversation's risk and records one event, inside the group commit; fails after
-/// writing when `fail` is set.
+/// Sets the conversation's risk and stages one event and one audit entry, inside the group
+/// commit; fails after writing when `fail` is set.
 async fn write(app: &crate::helpers::TestApp, id: i64, fail: bool, hold: Duration) -> Result<i64, Error> {
     app.state
         .live
@@ -26,17 +28,23 @@ async fn write(app: &crate::helpers::TestApp, id: i64, fail: bool, hold: Duratio
                     .filter(conversation::Column::Id.eq(id))
                     .exec(txn)
                     .await?;
-                let evs = vec![NewEvent {
+                let events = vec![NewEvent {
                     kind: "test.group_commit",
                     conversation_id: Some(id),
                     payload: json!({"conversation_id": id}),
                 }];
-                chorus_core::events::append(txn, &evs).await?;
+                let audit = vec![chorus_core::audit::Entry {
+                    actor: "system".into(),
+                    action: "test.group_commit".into(),
+                    target_type: "conversation".into(),
+                    target_id: Some(id.to_string()),
+                    ..Default::default()
+                }];
                 tokio::time::sleep(hold).await;
                 if fail {
                     return Err(Error::Conflict(format!("refused {id}")));
                 }
-                Ok((id, evs))
+                Ok((id, Staged { events, audit }))
             })
         })
         .await
@@ -72,14 +80,21 @@ async fn failed_writes_roll_back_alone_and_the_rest_commit_together() -> TestRes
             .filter(event::Column::ConversationId.eq(id))
             .count(db)
             .await?;
+        let audited = audit::Entity::find()
+            .filter(audit::Column::Action.eq("test.group_commit"))
+            .filter(audit::Column::TargetId.eq(id.to_string()))
+            .count(db)
+            .await?;
         if failed {
             assert!(matches!(result, Err(Error::Conflict(_))), "{id}: {result:?}");
             assert_ne!(risk, 99, "conversation {id}: a refused write left its update behind");
             assert_eq!(events, 0, "conversation {id}: a refused write left its event behind");
+            assert_eq!(audited, 0, "conversation {id}: a refused write left its audit entry behind");
         } else {
             assert_eq!(result?, id);
             assert_eq!(risk, 99, "conversation {id}: a committed write is missing");
             assert_eq!(events, 1, "conversation {id}");
+            assert_eq!(audited, 1, "conversation {id}: a committed write's audit entry is missing");
         }
     }
     Ok(())
@@ -125,7 +140,7 @@ async fn a_write_picked_as_a_deadlocks_victim_is_tried_again_and_commits() -> Te
                 counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 set_risk(22, b).exec(txn).await?;
                 set_risk(22, a).exec(txn).await?;
-                Ok(((), Vec::new()))
+                Ok(((), Staged::default()))
             })
         })
         .await

@@ -16,9 +16,9 @@ use super::load;
 use super::{STATUS_NEW, STATUS_OPEN, STATUS_RESOLVED, Summary, routing};
 use crate::coord::{CoordError, Coordinator, Recorded};
 use crate::error::Error;
-use crate::events::{self, NewEvent, kind};
+use crate::events::{NewEvent, kind};
 use crate::ids::{AgentId, ConversationId, FenceToken};
-use crate::live::Live;
+use crate::live::{Live, Staged};
 
 /// A claim held by the caller.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -155,14 +155,9 @@ async fn update_named(
     Ok(Some((conversation::Model::from_query_result(&row, "")?, row.try_get_by_index(name_at)?)))
 }
 
-/// Writes the claim event and the queue change for `c` (whose customer is `customer_name`);
-/// returns them for publishing after the commit.
-pub(super) async fn announce(
-    db: &impl ConnectionTrait,
-    kind: &'static str,
-    (c, customer_name): &Named,
-    extra: serde_json::Value,
-) -> Result<Vec<NewEvent>, Error> {
+/// The claim event and the queue change for `c` (whose customer is `customer_name`), for the
+/// group commit to store and, once committed, publish.
+fn announcement(kind: &'static str, (c, customer_name): &Named, extra: serde_json::Value) -> Vec<NewEvent> {
     let mut payload =
         serde_json::json!({"conversation_id": c.id, "agent_id": c.assignee_id, "fence_token": c.fence_token});
     if let (Some(p), Some(e)) = (payload.as_object_mut(), extra.as_object()) {
@@ -170,12 +165,10 @@ pub(super) async fn announce(
     }
     let summary = serde_json::json!(Summary::from_model(c, customer_name.clone()));
     let queue_kind = if super::is_queued(c) { kind::QUEUE_UPSERT } else { kind::QUEUE_REMOVE };
-    let evs = vec![
+    vec![
         NewEvent { kind, conversation_id: Some(c.id), payload },
         NewEvent { kind: queue_kind, conversation_id: Some(c.id), payload: summary },
-    ];
-    events::append(db, &evs).await?;
-    Ok(evs)
+    ]
 }
 
 /// Records the change behind the fence and announces it (in the node's next group commit),
@@ -195,13 +188,12 @@ async fn record_and_announce(
         Box::pin(async move {
             match record_holder(txn, id, change).await? {
                 Some(c) => {
-                    let evs = announce(txn, kind, &c, extra).await?;
-                    // The audit entry in the same savepoint: no claim the trail does not show.
-                    let after = evs.first().map(|e| e.payload.clone());
-                    crate::audit::record(txn, crate::audit::Entry { after, ..audit }).await?;
-                    Ok(((), evs))
+                    let events = announcement(kind, &c, extra);
+                    // The audit entry in the same batch: no claim the trail does not show.
+                    let after = events.first().map(|e| e.payload.clone());
+                    Ok(((), Staged { events, audit: vec![crate::audit::Entry { after, ..audit }] }))
                 }
-                None => Ok(((), Vec::new())),
+                None => Ok(((), Staged::default())),
             }
         })
     })
@@ -484,14 +476,14 @@ pub async fn lapse(db: &DatabaseConnection, live: &Live, held: Held, why: Handba
             let update = super::actions::fenced(held)
                 .col_expr(conversation::Column::AssigneeId, Expr::value(Option::<i64>::None));
             let Some(c) = update_named(txn, update).await? else {
-                return Ok((false, Vec::new()));
+                return Ok((false, Staged::default()));
             };
             let reason = match why {
                 Handback::LeaseExpired => "lease_expired",
                 Handback::Released => "released",
             };
             let extra = serde_json::json!({"released_by": agent_id, "reason": reason});
-            Ok((true, announce(txn, kind::CONVERSATION_RELEASED, &c, extra).await?))
+            Ok((true, Staged::events(announcement(kind::CONVERSATION_RELEASED, &c, extra))))
         })
     })
     .await

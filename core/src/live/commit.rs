@@ -11,7 +11,9 @@
 //! so that one is rolled back alone and the others still commit. Batches run in tasks of their
 //! own: a caller that goes away (a dropped request) cannot abandon the others' transaction
 //! halfway.
-//! The events of the batch are published in order once it has committed.
+//! A write does not insert its own events and audit entries: it hands them to the batch
+//! ([`Staged`]), which inserts every write's in one statement per table after the last write
+//! has run. The events of the batch are published in order once it has committed.
 //!
 //! A write the store chose as the victim of a collision (on PostgreSQL, a deadlock between
 //! batches of several nodes, or with the ingest writer, that took the same conversations' rows
@@ -28,9 +30,43 @@ use super::Live;
 use crate::error::Error;
 use crate::events::NewEvent;
 
-/// One write: runs in a savepoint of the batch's transaction and returns the events it raised.
-/// It may run more than once (after a collision), each time from the start.
-type Work = Box<dyn for<'a> Fn(&'a DatabaseTransaction) -> BoxFuture<'a, Result<Vec<NewEvent>, Error>> + Send>;
+/// One write: runs in the batch's transaction (or a savepoint of it) and returns the rows it
+/// leaves for the batch to insert. It may run more than once (after a collision), each time
+/// from the start.
+type Work = Box<dyn for<'a> Fn(&'a DatabaseTransaction) -> BoxFuture<'a, Result<Staged, Error>> + Send>;
+
+/// The rows a write leaves for its batch to insert together with the other writes' rows: the
+/// events it raised (published once the batch has committed) and its audit entries.
+///
+/// Why: a grant is one fenced update, two events and an audit entry. Written by each grant,
+/// that was three statements, each a round trip that every later grant of the batch waited
+/// for, since a node runs one batch at a time. Staged, a batch of fifty grants is fifty
+/// updates and a few inserts.
+#[derive(Debug, Default)]
+pub struct Staged {
+    /// Events, in the order they happened; their `seq` follows this order.
+    pub events: Vec<NewEvent>,
+    /// Audit entries.
+    pub audit: Vec<crate::audit::Entry>,
+}
+
+impl Staged {
+    /// Events alone, with no audit entry.
+    pub fn events(events: Vec<NewEvent>) -> Self {
+        Self { events, audit: Vec::new() }
+    }
+
+    fn extend(&mut self, other: Self) {
+        self.events.extend(other.events);
+        self.audit.extend(other.audit);
+    }
+
+    async fn insert(&self, txn: &DatabaseTransaction) -> Result<(), Error> {
+        crate::events::append(txn, &self.events).await?;
+        crate::audit::record_many(txn, &self.audit).await?;
+        Ok(())
+    }
+}
 
 struct Job {
     work: Work,
@@ -83,16 +119,17 @@ impl GroupCommit {
         self.gate.clone().acquire_owned().await.ok()
     }
 
-    /// Runs `work` in the next batch and waits until that batch has committed (`Ok(value)`) or
-    /// the write was refused or rolled back (`Err`, nothing of it stored). `work` runs again
-    /// from the start if the store picked it as a collision's victim.
+    /// Runs `work` in the next batch and waits until that batch has committed (`Ok(value)`,
+    /// with the rows `work` staged) or the write was refused or rolled back (`Err`, nothing of
+    /// it stored). `work` runs again from the start if the store picked it as a collision's
+    /// victim.
     ///
     /// Taking part in a batch happens in a task of its own: a caller that goes away (a dropped
     /// request) neither leaves its write waiting in the queue nor abandons a batch halfway.
     pub async fn run<T, F>(self: &Arc<Self>, db: &DatabaseConnection, live: &Live, work: F) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: for<'a> Fn(&'a DatabaseTransaction) -> BoxFuture<'a, Result<(T, Vec<NewEvent>), Error>> + Send + 'static,
+        F: for<'a> Fn(&'a DatabaseTransaction) -> BoxFuture<'a, Result<(T, Staged), Error>> + Send + 'static,
     {
         // The value of the try that committed (a later try overwrites an earlier one's).
         let value: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
@@ -100,9 +137,9 @@ impl GroupCommit {
         let work: Work = Box::new(move |txn| {
             let (slot, attempt) = (slot.clone(), work(txn));
             Box::pin(async move {
-                let (value, events) = attempt.await?;
+                let (value, staged) = attempt.await?;
                 *slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(value);
-                Ok(events)
+                Ok(staged)
             })
         });
         let (done, finished) = oneshot::channel();
@@ -161,12 +198,12 @@ fn settle_collided(jobs: Vec<Job>, attempt: u32) -> Vec<Job> {
     Vec::new()
 }
 
-/// One batch: every job straight in one transaction, one commit, then the answers and the
-/// events. Returns the jobs the store picked as a collision's victim, unanswered, to be tried
-/// again.
+/// One batch: every job straight in one transaction, their staged rows, one commit, then the
+/// answers and the events. Returns the jobs the store picked as a collision's victim,
+/// unanswered, to be tried again.
 ///
 /// Why no savepoint per job at first: a savepoint and its release are two statements more per
-/// write, a third of a grant's statements, and a write that fails in the store is rare (the
+/// write, as many as the write itself, and a write that fails in the store is rare (the
 /// coordinator has already refused the stale claims). When one does fail, the batch is rolled
 /// back and run again with each job in its own savepoint ([`one_by_one`]), so that job alone
 /// is refused and the others still commit. A lone job needs no second run: its failure is its
@@ -176,7 +213,7 @@ async fn commit(db: &DatabaseConnection, live: &Live, jobs: Vec<Job>) -> Vec<Job
         Ok(t) => t,
         Err(e) => return fail_all(jobs, &e.to_string()),
     };
-    let mut events = Vec::new();
+    let mut staged = Staged::default();
     let mut refused = None;
     // Owned jobs across the awaits (a job's write is `Send`, not `Sync`), gathered back in order.
     let mut ran = Vec::with_capacity(jobs.len());
@@ -185,7 +222,7 @@ async fn commit(db: &DatabaseConnection, live: &Live, jobs: Vec<Job>) -> Vec<Job
         let outcome = (job.work)(&txn).await;
         ran.push(job);
         match outcome {
-            Ok(evs) => events.extend(evs),
+            Ok(rows) => staged.extend(rows),
             Err(e) => {
                 refused = Some(e);
                 break;
@@ -201,9 +238,23 @@ async fn commit(db: &DatabaseConnection, live: &Live, jobs: Vec<Job>) -> Vec<Job
         }
         return answer_alone(jobs, e);
     }
-    match txn.commit().await.map_err(Error::from) {
+    finish(txn, live, staged, jobs).await
+}
+
+/// Inserts the batch's staged rows, commits, and answers `jobs` (the ones that ran): on
+/// success, publishes the events and answers every job `Ok`. Returns the jobs to try again
+/// when the store picked the batch as a collision's victim.
+async fn finish(txn: DatabaseTransaction, live: &Live, staged: Staged, jobs: Vec<Job>) -> Vec<Job> {
+    let stored = match staged.insert(&txn).await {
+        Ok(()) => txn.commit().await.map_err(Error::from),
+        Err(e) => {
+            let _ = txn.rollback().await;
+            Err(e)
+        }
+    };
+    match stored {
         Ok(()) => {
-            live.publish(&events);
+            live.publish(&staged.events);
             for job in jobs {
                 let _ = job.done.send(Ok(()));
             }
@@ -244,11 +295,11 @@ async fn one_by_one(db: &DatabaseConnection, live: &Live, jobs: Vec<Job>) -> Vec
     };
     let mut ok = Vec::with_capacity(jobs.len());
     let mut again = Vec::new();
-    let mut events = Vec::new();
+    let mut staged = Staged::default();
     for job in jobs {
         let outcome = match txn.begin().await {
             Ok(savepoint) => match (job.work)(&savepoint).await {
-                Ok(evs) => savepoint.commit().await.map(|()| evs).map_err(Error::from),
+                Ok(rows) => savepoint.commit().await.map(|()| rows).map_err(Error::from),
                 Err(e) => {
                     // Dropping the savepoint rolls it back; say so explicitly to surface errors.
                     // On PostgreSQL that also lets go of the rows it locked, so the writer that
@@ -260,8 +311,8 @@ async fn one_by_one(db: &DatabaseConnection, live: &Live, jobs: Vec<Job>) -> Vec
             Err(e) => Err(Error::from(e)),
         };
         match outcome {
-            Ok(evs) => {
-                events.extend(evs);
+            Ok(rows) => {
+                staged.extend(rows);
                 ok.push(job);
             }
             Err(Error::Collided) => again.push(job),
@@ -270,22 +321,7 @@ async fn one_by_one(db: &DatabaseConnection, live: &Live, jobs: Vec<Job>) -> Vec
             }
         }
     }
-    match txn.commit().await.map_err(Error::from) {
-        Ok(()) => {
-            live.publish(&events);
-            for job in ok {
-                let _ = job.done.send(Ok(()));
-            }
-        }
-        Err(Error::Collided) => again.extend(ok),
-        Err(e) => {
-            tracing::warn!(error.message = %e, writes = ok.len(), "group commit failed");
-            let why = e.to_string();
-            for job in ok {
-                let _ = job.done.send(Err(failed(&why)));
-            }
-        }
-    }
+    again.extend(finish(txn, live, staged, ok).await);
     again
 }
 

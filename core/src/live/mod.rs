@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::retry::Backoff;
 
+pub use self::commit::Staged;
 pub use self::hub::{Delivery, Hub, Inbox, Registration, SessionId, Subscribed};
 use crate::coord::{Coordination, Coordinator, LogEntry};
 use crate::events::NewEvent;
@@ -179,8 +180,9 @@ impl Live {
         self.publish_entries(entries);
     }
 
-    /// Runs a small store write in this node's next group commit (see [`commit`]) and publishes
-    /// its events once committed. When `work` fails, nothing of it is stored and the other
+    /// Runs a small store write in this node's next group commit (see [`commit`]); the batch
+    /// stores the events and audit entries it staged with the other writes' and publishes the
+    /// events once committed. When `work` fails, nothing of it is stored and the other
     /// writes of the batch are unaffected. It may run more than once: after another write of its
     /// batch failed (the batch runs again, a savepoint per write), and when the store picked it
     /// as a collision's victim.
@@ -189,8 +191,7 @@ impl Live {
         T: Send + 'static,
         F: for<'a> Fn(
                 &'a sea_orm::DatabaseTransaction,
-            )
-                -> futures_util::future::BoxFuture<'a, Result<(T, Vec<NewEvent>), crate::error::Error>>
+            ) -> futures_util::future::BoxFuture<'a, Result<(T, Staged), crate::error::Error>>
             + Send
             + 'static,
     {

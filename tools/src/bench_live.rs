@@ -14,8 +14,9 @@
 //! 6. crisis: a crisis declaration reaching every connected agent (`crisis`).
 //!
 //! The timed phases run against every target in turn, round by round: this build, another
-//! build (`--against`) and the bare broadcaster (`--baseline`, see `baseline`); `compare`
-//! prints each one's medians and the ratios between them.
+//! build (`--against`) and the bare broadcaster (`--baseline`, see `baseline`), each round
+//! starting with the next target, once every target's nodes are quiet; `compare` prints each
+//! one's medians and the ratios between them.
 
 mod approvals;
 pub mod baseline;
@@ -448,7 +449,8 @@ pub async fn live(mut args: LiveArgs) -> anyhow::Result<()> {
 }
 
 /// Every phase, each round alternating between the targets so that the host's drift during
-/// the run falls on all of them alike.
+/// the run falls on all of them alike. Each round starts with the next target in turn, and only
+/// once every target's nodes are quiet (see [`settle_all`]).
 async fn phases(args: &LiveArgs, targets: &[Target]) -> anyhow::Result<()> {
     let this = &targets[0];
     let api = this.api()?;
@@ -459,8 +461,8 @@ async fn phases(args: &LiveArgs, targets: &[Target]) -> anyhow::Result<()> {
     if args.agents > 0 {
         let mut figures: Vec<Vec<fanout::Figures>> = vec![Vec::new(); targets.len()];
         for round in 0..rounds {
-            for (t, target) in targets.iter().enumerate() {
-                target.settle().await;
+            for (t, target) in in_turn(targets.iter(), round) {
+                settle_all(targets).await;
                 let load = target.load(args, &format!("watcher{round}")).await?;
                 figures[t].push(fanout::round(&load, &target.label, round).await?);
             }
@@ -471,8 +473,8 @@ async fn phases(args: &LiveArgs, targets: &[Target]) -> anyhow::Result<()> {
     if args.claim_rate > 0 {
         let mut figures: Vec<Vec<claims::Figures>> = vec![Vec::new(); chorus.len()];
         for round in 0..rounds {
-            for (t, target) in chorus.iter().enumerate() {
-                target.settle().await;
+            for (t, target) in in_turn(chorus.iter().copied(), round) {
+                settle_all(targets).await;
                 let plan = claims::prepare(args, target.api()?, &format!("k{round}-")).await?;
                 figures[t].push(claims::run(args, &target.nodes, plan, &target.label).await?);
             }
@@ -486,8 +488,8 @@ async fn phases(args: &LiveArgs, targets: &[Target]) -> anyhow::Result<()> {
         let mut fan: Vec<Vec<fanout::Figures>> = vec![Vec::new(); chorus.len()];
         let mut claimed: Vec<Vec<claims::Figures>> = vec![Vec::new(); chorus.len()];
         for round in 0..rounds {
-            for (t, target) in chorus.iter().enumerate() {
-                target.settle().await;
+            for (t, target) in in_turn(chorus.iter().copied(), round) {
+                settle_all(targets).await;
                 let plan = claims::prepare(args, target.api()?, &format!("m{round}-")).await?;
                 let load = target.load(args, &format!("mixed-watcher{round}")).await?;
                 let label = format!("{} (crisis mix)", target.label);
@@ -511,6 +513,27 @@ async fn phases(args: &LiveArgs, targets: &[Target]) -> anyhow::Result<()> {
         crisis::phase(args, &this.nodes, api).await?;
     }
     Ok(())
+}
+
+/// The targets with their indices, starting with target `round % n` and wrapping around, so
+/// that no target always runs right after the same other one.
+fn in_turn<T: Copy>(targets: impl Iterator<Item = T>, round: usize) -> impl Iterator<Item = (usize, T)> {
+    let mut all: Vec<(usize, T)> = targets.enumerate().collect();
+    let first = round % all.len().max(1);
+    all.rotate_left(first);
+    all.into_iter()
+}
+
+/// Waits until every target's nodes are quiet, not only the one about to run.
+///
+/// Why: a round's aftermath outlives it (sessions closing, the reaper handing back the leases
+/// of a claims round). Waiting for the next target alone, this build's first crisis-mix round
+/// ran beside the other build's node still busy from its claims round (0.15–0.19 of a core in
+/// three runs on 2026-12-07), and only this build paid for it.
+async fn settle_all(targets: &[Target]) {
+    for target in targets {
+        target.settle().await;
+    }
 }
 
 /// What the rounds run against: this build's nodes, another build's (`--against`), or the
@@ -687,5 +710,19 @@ mod frame_tests {
         assert_eq!(super::ids_in(batch, "approval.requested", "conversation_id"), vec![9]);
         assert!(super::ids_in(batch, "crisis.declared", "id").is_empty());
         assert!(super::ids_in(r#"{"type":"ack","id":1}"#, "crisis.declared", "id").is_empty());
+    }
+}
+
+#[cfg(test)]
+mod turn_tests {
+    use super::in_turn;
+
+    #[test]
+    fn each_round_starts_with_the_next_target_and_keeps_their_indices() {
+        let order = |round| in_turn(["this", "other", "baseline"].into_iter(), round).collect::<Vec<_>>();
+        assert_eq!(order(0), [(0, "this"), (1, "other"), (2, "baseline")]);
+        assert_eq!(order(1), [(1, "other"), (2, "baseline"), (0, "this")]);
+        assert_eq!(order(3), order(0));
+        assert!(in_turn(std::iter::empty::<u8>(), 2).next().is_none());
     }
 }

@@ -28,6 +28,7 @@ mod m20261203_000022_message_changes;
 mod m20261203_000023_erasure_leaves_nothing;
 mod m20261204_000024_agent_workspace;
 mod m20261205_000025_contact_centre;
+mod m20261207_000026_lookup_indexes_lead_with_platform_id;
 
 /// The ordered list of migrations.
 pub struct Migrator;
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000023_erasure_leaves_nothing::Migration),
             Box::new(m20261204_000024_agent_workspace::Migration),
             Box::new(m20261205_000025_contact_centre::Migration),
+            Box::new(m20261207_000026_lookup_indexes_lead_with_platform_id::Migration),
         ]
     }
 }

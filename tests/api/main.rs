@@ -41,6 +41,7 @@ mod replies;
 mod security;
 mod settings_every_node;
 mod sla;
+mod store_plans;
 mod teams;
 mod threading;
 mod triage_table;

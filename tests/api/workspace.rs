@@ -254,9 +254,9 @@ async fn upgrading_a_store_fills_the_snippet_and_handle_of_conversations_already
     let first = msg("1900000000000000101", "dana", "Older\nwords", "2026-11-20T10:00:00Z");
     let newest = msg("1900000000000000102", "dana", "  Where is\tmy\r\nrefund?  ", "2026-11-20T10:05:00Z");
     let c = conv_id(&app.ingest(&json!([first, newest])).await[0]);
-    // Back to the store as it was before the workspace (and the contact centre after it), with
+    // Back to the store as it was before the workspace (and the two migrations after it), with
     // its data, then up again.
-    Migrator::down(&app.state.db, Some(2)).await?;
+    Migrator::down(&app.state.db, Some(3)).await?;
     Migrator::up(&app.state.db, None).await?;
     let row = entity::conversation::Entity::find_by_id(c).one(&app.state.db).await?.ok_or("conversation gone")?;
     assert_eq!(row.snippet.as_deref(), Some("Where is my  refund?"), "the newest customer words, on one line");

@@ -24,7 +24,7 @@ use chorus_core::coord::{Coordinator, Marker};
 use chorus_core::escalations::NewEscalation;
 use chorus_core::events::kind;
 use chorus_core::ids::{AgentId, ConversationId};
-use chorus_core::live::{Delivery, Inbox, SessionId, topics, wire_entry};
+use chorus_core::live::{Delivery, Inbox, Pacer, SessionId, topics, wire_entry};
 use chorus_core::metrics::handling::{self, HandlingClock};
 use chorus_core::replies::NewReply;
 use chorus_core::state::AppState;
@@ -144,10 +144,16 @@ impl Session {
             Duration::from_millis(live.ping_interval_ms),
         );
         ping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let shutdown = self.state.live.shutdown_signal();
+        // The futures the loop waits on are made once and polled in place. Made afresh in every
+        // turn, the shutdown token's and the lag notifier's each put a waiter on a list behind a
+        // mutex and took it off again, several times per coalescing tick of every session; the
+        // shutdown list is one for the whole node, shared by both worker threads.
+        let shutdown = self.state.live.shutdown_signal().cancelled_owned();
+        tokio::pin!(shutdown);
+        let lagged = lag.notified();
+        tokio::pin!(lagged);
         let mut last_heard = Instant::now();
-        let coalesce = Duration::from_millis(live.coalesce_ms);
-        let mut last_flush = Instant::now().checked_sub(coalesce).unwrap_or_else(Instant::now);
+        let mut pacer = Pacer::new(Duration::from_millis(live.coalesce_ms), MAX_EVENTS);
         let mut pending: Vec<Delivery> = Vec::with_capacity(MAX_EVENTS);
         tracing::info!("live session opened");
         let hello = json!({
@@ -170,9 +176,8 @@ impl Session {
             if let Some(why) = self.revoked {
                 break End::Revoked(why);
             }
-            let flush_due = last_flush + coalesce;
             tokio::select! {
-                () = shutdown.cancelled() => break End::Shutdown,
+                () = &mut shutdown => break End::Shutdown,
                 msg = stream.recv() => {
                     last_heard = Instant::now();
                     match msg {
@@ -205,21 +210,19 @@ impl Session {
                     }
                 }
                 // Under load a session reads its buffer at most once per coalescing tick, and
-                // does not listen to it in between: events arriving meanwhile neither wake the
-                // task nor cost a frame each; they go out together in the next one. An idle
-                // session's first event goes out at once.
-                n = rx.recv_events(&mut pending, MAX_EVENTS), if Instant::now() >= flush_due => {
+                // does not listen to it in between (see `Pacer`).
+                n = pacer.take(&mut rx, &mut pending) => {
                     if n == 0 {
                         break End::Gone;
                     }
                     alive = self.write_events(&pending).await;
-                    // A full take means more may wait: read again without waiting a tick.
-                    let now = Instant::now();
-                    last_flush = if n >= MAX_EVENTS { now.checked_sub(coalesce).unwrap_or(now) } else { now };
+                    pacer.taken(n);
                     pending.clear();
                 }
-                () = tokio::time::sleep_until(flush_due.into()), if Instant::now() < flush_due => {}
-                () = lag.notified() => alive = Box::pin(self.resync(&mut rx, "slow_consumer")).await,
+                () = &mut lagged => {
+                    lagged.set(lag.notified());
+                    alive = Box::pin(self.resync(&mut rx, "slow_consumer")).await;
+                }
                 _ = ping.tick() => {
                     if last_heard.elapsed() > timeout {
                         break End::Timeout;

@@ -9,6 +9,7 @@
 pub mod commit;
 pub mod forget;
 pub mod hub;
+pub mod pacing;
 pub mod tasks;
 pub mod topics;
 
@@ -26,6 +27,7 @@ use crate::retry::Backoff;
 
 pub use self::commit::Staged;
 pub use self::hub::{Delivery, Hub, Inbox, Registration, SessionId, Subscribed};
+pub use self::pacing::Pacer;
 use crate::coord::{Coordination, Coordinator, LogEntry};
 use crate::events::NewEvent;
 

@@ -13,7 +13,7 @@ use actix_http::ws::{CloseReason, Item, Message};
 use actix_web::web::Bytes;
 use bytestring::ByteString;
 use futures_sink::Sink;
-use tokio::sync::mpsc::Sender;
+use tokio::sync::mpsc::{error::TrySendError, Sender};
 use tokio_util::sync::PollSender;
 
 // RFC 6455: Control frames MUST have payload length <= 125 bytes.
@@ -59,6 +59,16 @@ impl Session {
     }
 
     async fn send_message_inner(&mut self, msg: Message) -> Result<(), Closed> {
+        // Chorus: while the channel has room, send without `PollSender`'s reserve future (made,
+        // boxed and polled for every message: 6.7 % of a Chorus node's CPU when a thousand
+        // sessions each get 500 frames a second). Order holds: a session sends one message at
+        // a time, and a full channel falls through to the waiting path below. See
+        // vendor/README.md.
+        let msg = match self.inner.as_ref().and_then(PollSender::get_ref).map(|tx| tx.try_send(msg)) {
+            Some(Ok(())) => return Ok(()),
+            Some(Err(TrySendError::Full(msg))) => msg,
+            Some(Err(TrySendError::Closed(_))) | None => return Err(Closed),
+        };
         if let Some(inner) = self.inner.as_mut() {
             poll_fn(|cx| Pin::new(&mut *inner).poll_ready(cx))
                 .await

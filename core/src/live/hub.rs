@@ -12,18 +12,18 @@
 //! own frame, the bytes serialized once for every session (see the session's `write_events`).
 
 use std::collections::VecDeque;
-
-/// The hub's maps, keyed by session ids and topic names this node made itself (not by
-/// anything a client chooses), with a faster hasher than std's SipHash: every dispatch looks
-/// up each listening session, 500,000 times a second at full fan-out (docs/performance.md).
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::{Notify, mpsc};
 
 use super::LiveEvent;
+
+/// The hub's maps, keyed by session ids and topic names this node made itself (not by
+/// anything a client chooses), with a faster hasher than std's SipHash: every dispatch looks
+/// up each listening session, 500,000 times a second at full fan-out (docs/performance.md).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+type HashSet<T> = std::collections::HashSet<T, foldhash::fast::RandomState>;
 
 /// Most events one delivery carries (the width of the mask that groups them).
 const GROUP: usize = 64;

@@ -426,13 +426,17 @@ async fn tail_loop(
                     .into_iter()
                     .map(|(seq, e)| Arc::new(LiveEvent::new(seq, &e.kind, e.topics, &e.data)))
                     .collect();
-                hub.dispatch(&events);
+                // Sessions are cut off before this read's events are handed out, as for a gap:
+                // cut off after, a session held new events and its lag notice at once, and its
+                // loop could write the events before the `resync` frame (a soak run reported a
+                // client that followed a lost event straight into the new log, 2026-12-07).
                 if lost {
                     tracing::warn!(
                         "a node dropped live events while the shared log was unreachable; every session resyncs"
                     );
                     hub.resync_all();
                 }
+                hub.dispatch(&events);
                 for (seq, f) in erased {
                     let m = f.matcher();
                     let n = hub.forget(seq, |ev| m.covers(&ev.topics, ev.data()));

@@ -443,7 +443,7 @@ impl Session {
     /// Writes the handling time settled so far.
     async fn settle_handling(&mut self) {
         let settled = self.handling.take();
-        if let Err(e) = handling::settle(&self.state.db, self.agent_id(), &settled).await {
+        if let Err(e) = handling::settle(&self.state.db, &self.state.live, self.agent_id(), &settled).await {
             tracing::warn!(error.message = %e, "recording handling time failed");
         }
     }
@@ -569,7 +569,9 @@ impl Session {
     /// Keeps the status change for the floor's timeline of the day (a failure costs the
     /// timeline one point, never the session).
     async fn record_status(&self, status: &str) {
-        if let Err(e) = chorus_core::metrics::floor::record_status(&self.state.db, self.agent.id, status).await {
+        if let Err(e) =
+            chorus_core::metrics::floor::record_status(&self.state.db, &self.state.live, self.agent.id, status).await
+        {
             tracing::warn!(error.message = %e, "recording a status change failed");
         }
     }

@@ -268,7 +268,7 @@ async fn average_handling_time_from_activity_worked_out_by_hand() -> TestResult 
     // 3: opened at 0 and left; the heartbeat at 300 finds it idle: 60 s.
     clock.touch(ids[2], t(0));
     clock.expire(t(300));
-    settle(&app.state.db, chorus_core::ids::AgentId(agent_id), &clock.take()).await?;
+    settle(&app.state.db, &app.state.live, chorus_core::ids::AgentId(agent_id), &clock.take()).await?;
     for &c in &ids {
         let (s, claim) =
             app.call(reqwest::Method::POST, &token, &format!("/api/v1/conversations/{c}/claim"), None).await;

@@ -130,16 +130,36 @@ pub struct FloorQuery {
 }
 
 /// Records an agent's status as one of their sessions set it.
-pub async fn record_status(db: &impl ConnectionTrait, agent_id: i64, status: &str) -> Result<(), Error> {
-    agent_status_change::ActiveModel {
-        agent_id: Set(agent_id),
-        status: Set(status.to_owned()),
-        at: Set(Utc::now()),
-        ..Default::default()
-    }
-    .insert(db)
-    .await?;
-    Ok(())
+///
+/// The insert goes through the group commit of live writes (`Live::commit`). Why: sessions
+/// open and close in waves (a shift starting, a load balancer moving everyone), and each
+/// writes a status. Written on their own on SQLite, those inserts met the ingest writer and the
+/// claims in SQLite's busy handler, which sleeps in steps of up to 100 ms: in the bench's crisis
+/// mix one insert waited 833 ms. Each waiting its own turn at the write lock was worse (the
+/// ingest writer queued behind hundreds of one-row transactions). In the group commit a wave
+/// of them shares a few transactions with the claims (docs/performance.md).
+pub async fn record_status(
+    db: &sea_orm::DatabaseConnection,
+    live: &crate::live::Live,
+    agent_id: i64,
+    status: &str,
+) -> Result<(), Error> {
+    let (status, at) = (status.to_owned(), Utc::now());
+    live.commit(db, move |txn| {
+        let status = status.clone();
+        Box::pin(async move {
+            agent_status_change::ActiveModel {
+                agent_id: Set(agent_id),
+                status: Set(status),
+                at: Set(at),
+                ..Default::default()
+            }
+            .insert(txn)
+            .await?;
+            Ok(((), crate::live::Staged::default()))
+        })
+    })
+    .await
 }
 
 /// The stretches of the day from the changes since `since` and the status at `since`

@@ -79,26 +79,41 @@ impl HandlingClock {
 }
 
 /// Writes settled handling time of `agent`: onto each conversation and into the hourly figures.
-pub async fn settle(db: &DatabaseConnection, agent: AgentId, settled: &[(ConversationId, i64)]) -> Result<(), Error> {
+///
+/// The write goes through the group commit of live writes (`Live::commit`). Why: every session
+/// settles on each heartbeat and when it ends, an update per conversation it worked on.
+/// Written in transactions of their own on SQLite, those met the ingest writer and the claims
+/// in SQLite's busy handler, which sleeps in steps of up to 100 ms; in the group commit they
+/// take their turn with the claims, several sessions' in one transaction.
+pub async fn settle(
+    db: &DatabaseConnection,
+    live: &crate::live::Live,
+    agent: AgentId,
+    settled: &[(ConversationId, i64)],
+) -> Result<(), Error> {
     if settled.is_empty() {
         return Ok(());
     }
-    let now = Utc::now();
-    let txn = crate::db::begin_write(db).await?;
-    let mut tally = super::tally::Tally::default();
-    for &(c, ms) in settled {
-        let rows = conversation::Entity::update_many()
-            .col_expr(conversation::Column::HandlingMs, Expr::col(conversation::Column::HandlingMs).add(ms))
-            .filter(conversation::Column::Id.eq(c))
-            .exec_with_returning(&txn)
-            .await?;
-        for row in rows {
-            tally.add(&row, &super::facts::handled(&row, now, agent.get(), ms));
-        }
-    }
-    tally.flush(&txn).await?;
-    txn.commit().await?;
-    Ok(())
+    let (now, settled) = (Utc::now(), settled.to_vec());
+    live.commit(db, move |txn| {
+        let settled = settled.clone();
+        Box::pin(async move {
+            let mut tally = super::tally::Tally::default();
+            for (c, ms) in settled {
+                let rows = conversation::Entity::update_many()
+                    .col_expr(conversation::Column::HandlingMs, Expr::col(conversation::Column::HandlingMs).add(ms))
+                    .filter(conversation::Column::Id.eq(c))
+                    .exec_with_returning(txn)
+                    .await?;
+                for row in rows {
+                    tally.add(&row, &super::facts::handled(&row, now, agent.get(), ms));
+                }
+            }
+            tally.flush(txn).await?;
+            Ok(((), crate::live::Staged::default()))
+        })
+    })
+    .await
 }
 
 #[cfg(test)]

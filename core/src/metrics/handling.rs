@@ -9,7 +9,7 @@
 //! into the hourly aggregates (THT) — on each heartbeat, before a resolution and when the
 //! session ends.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Duration, Utc};
 use entity::conversation;
@@ -84,7 +84,9 @@ impl HandlingClock {
 /// settles on each heartbeat and when it ends, an update per conversation it worked on.
 /// Written in transactions of their own on SQLite, those met the ingest writer and the claims
 /// in SQLite's busy handler, which sleeps in steps of up to 100 ms; in the group commit they
-/// take their turn with the claims, several sessions' in one transaction.
+/// take their turn with the claims, several sessions' in one transaction. One statement per
+/// [`SETTLE_CHUNK`] conversations, not one each: a batch holds the node's one write turn while
+/// its statements run, and sessions opened together settle together (their heartbeats agree).
 pub async fn settle(
     db: &DatabaseConnection,
     live: &crate::live::Live,
@@ -99,13 +101,15 @@ pub async fn settle(
         let settled = settled.clone();
         Box::pin(async move {
             let mut tally = super::tally::Tally::default();
-            for (c, ms) in settled {
+            for chunk in settled.chunks(SETTLE_CHUNK) {
+                let added: HashMap<ConversationId, i64> = chunk.iter().copied().collect();
                 let rows = conversation::Entity::update_many()
-                    .col_expr(conversation::Column::HandlingMs, Expr::col(conversation::Column::HandlingMs).add(ms))
-                    .filter(conversation::Column::Id.eq(c))
+                    .col_expr(conversation::Column::HandlingMs, added_to_each(chunk))
+                    .filter(conversation::Column::Id.is_in(added.keys().copied()))
                     .exec_with_returning(txn)
                     .await?;
                 for row in rows {
+                    let ms = added.get(&ConversationId(row.id)).copied().unwrap_or(0);
                     tally.add(&row, &super::facts::handled(&row, now, agent.get(), ms));
                 }
             }
@@ -114,6 +118,21 @@ pub async fn settle(
         })
     })
     .await
+}
+
+/// Most conversations settled in one statement (three parameters each).
+const SETTLE_CHUNK: usize = 300;
+
+/// `handling_ms` plus each conversation's own settled milliseconds, in one expression for one
+/// `UPDATE` over them all.
+fn added_to_each(chunk: &[(ConversationId, i64)]) -> Expr {
+    let current = || Expr::col(conversation::Column::HandlingMs);
+    let mut branches = chunk.iter().map(|&(c, ms)| (conversation::Column::Id.eq(c), current().add(ms)));
+    let Some((first_if, first_then)) = branches.next() else { return current() };
+    branches
+        .fold(Expr::case(first_if, first_then), |case, (when, then)| case.case(when, then))
+        .finally(current())
+        .into()
 }
 
 #[cfg(test)]

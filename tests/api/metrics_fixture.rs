@@ -291,3 +291,37 @@ async fn average_handling_time_from_activity_worked_out_by_hand() -> TestResult 
     assert_close(&all["aht_secs"], 265.0 / 3.0, "AHT");
     Ok(())
 }
+
+/// A session that worked on more conversations than one statement settles (a claimer's day, or
+/// everyone's sessions ending together) settles in several writes of the group commit: every
+/// conversation gets its own time, once, and the hour's total is their sum.
+#[tokio::test]
+async fn a_settlement_of_many_conversations_adds_each_its_own_time_once() -> TestResult {
+    use chorus_core::ids::{AgentId, ConversationId};
+    use chorus_core::metrics::handling::settle;
+    use entity::conversation;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let app = spawn_app().await;
+    let (agent_id, _) = app.agent("settler@m.example", &["agent"], 5).await;
+    let now = chrono::Utc::now().to_rfc3339();
+    let batch: Vec<Value> = (0..250).map(|i| msg(&format!("st{i}"), &format!("stc{i}"), NEUTRAL, &now)).collect();
+    let out = app.ingest(&json!(batch)).await;
+    let ids: Vec<ConversationId> = out.iter().map(|r| ConversationId(crate::helpers::conv_id(r))).collect();
+    assert_eq!(ids.len(), 250);
+    // Conversation i worked 1,000 + i ms.
+    let settled: Vec<(ConversationId, i64)> = ids.iter().enumerate().map(|(i, &c)| (c, 1_000 + i as i64)).collect();
+    settle(&app.state.db, &app.state.live, AgentId(agent_id), &settled).await?;
+    let rows = conversation::Entity::find()
+        .filter(conversation::Column::Id.is_in(ids.iter().map(|c| c.0)))
+        .all(&app.state.db)
+        .await?;
+    assert_eq!(rows.len(), 250);
+    for row in &rows {
+        let want = settled.iter().find(|(c, _)| c.0 == row.id).map(|(_, ms)| *ms);
+        assert_eq!(Some(row.handling_ms), want, "conversation {}", row.id);
+    }
+    let h = app.get_json(&format!("/api/v1/metrics/history?agent_id={agent_id}")).await;
+    let total_ms: i64 = settled.iter().map(|(_, ms)| ms).sum();
+    assert_close(&h["total"]["all"]["tht_secs"], total_ms as f64 / 1_000.0, "THT");
+    Ok(())
+}

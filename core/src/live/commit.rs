@@ -68,8 +68,22 @@ impl Staged {
     }
 }
 
+/// A write as its caller hands it over: run in the batch's transaction, it returns its value
+/// and the rows it leaves for the batch ([`Staged`]).
+pub trait Write<T>:
+    for<'a> Fn(&'a DatabaseTransaction) -> BoxFuture<'a, Result<(T, Staged), Error>> + Send + 'static
+{
+}
+
+impl<T, F> Write<T> for F where
+    F: for<'a> Fn(&'a DatabaseTransaction) -> BoxFuture<'a, Result<(T, Staged), Error>> + Send + 'static
+{
+}
+
 struct Job {
     work: Work,
+    /// Rows it writes, as its caller counted them (see [`GroupCommit::run`]).
+    rows: usize,
     done: oneshot::Sender<Result<(), Error>>,
 }
 
@@ -91,8 +105,15 @@ pub struct GroupCommit {
     single_writer: bool,
 }
 
-/// Most writes in one transaction.
-const MAX_BATCH: usize = 256;
+/// Most rows one batch writes, counted as the writes' callers count them (a claim is one):
+/// a batch holds the node's one write turn for as long as its statements run, and on SQLite
+/// the ingest writer waits for that turn. A write larger than this makes a batch of its own.
+///
+/// Why rows and not writes: a session that ends settles the handling time of every
+/// conversation it worked on, one write of up to a few hundred rows. When fifty claimers'
+/// sessions closed together in the bench's crisis mix, a batch of fifty settlements held the
+/// turn 72–116 ms, and the ingest writer waited behind it (docs/performance.md).
+const MAX_BATCH_ROWS: usize = 256;
 
 /// Most times one write is tried when it keeps colliding with other writers.
 const MAX_ATTEMPTS: u32 = 4;
@@ -135,10 +156,19 @@ impl GroupCommit {
     ///
     /// Taking part in a batch happens in a task of its own: a caller that goes away (a dropped
     /// request) neither leaves its write waiting in the queue nor abandons a batch halfway.
-    pub async fn run<T, F>(self: &Arc<Self>, db: &DatabaseConnection, live: &Live, work: F) -> Result<T, Error>
+    ///
+    /// `rows` is about how many rows `work` writes (1 for a claim): batches are bounded by
+    /// [`MAX_BATCH_ROWS`], so that no batch holds the write turn long.
+    pub async fn run<T, F>(
+        self: &Arc<Self>,
+        db: &DatabaseConnection,
+        live: &Live,
+        rows: usize,
+        work: F,
+    ) -> Result<T, Error>
     where
         T: Send + 'static,
-        F: for<'a> Fn(&'a DatabaseTransaction) -> BoxFuture<'a, Result<(T, Staged), Error>> + Send + 'static,
+        F: Write<T>,
     {
         // The value of the try that committed (a later try overwrites an earlier one's).
         let value: Arc<Mutex<Option<T>>> = Arc::new(Mutex::new(None));
@@ -154,7 +184,7 @@ impl GroupCommit {
         let (done, finished) = oneshot::channel();
         let lead = {
             let mut queue = self.lock_waiting();
-            queue.jobs.push(Job { work, done });
+            queue.jobs.push(Job { work, rows: rows.max(1), done });
             !std::mem::replace(&mut queue.leader, true)
         };
         if lead {
@@ -189,7 +219,7 @@ impl GroupCommit {
             let Ok(permit) = self.gate.clone().acquire_owned().await else { return };
             let mut jobs: Vec<Job> = {
                 let mut queue = self.lock_waiting();
-                let n = queue.jobs.len().min(MAX_BATCH);
+                let n = batch_len(queue.jobs.iter().map(|j| j.rows));
                 queue.jobs.drain(..n).collect()
             };
             let mut attempt = 1;
@@ -218,6 +248,18 @@ impl GroupCommit {
     fn lock_waiting(&self) -> std::sync::MutexGuard<'_, Queue> {
         self.waiting.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
+}
+
+/// How many of the waiting writes (their sizes in rows, in queue order) the next batch takes:
+/// as many as fit in [`MAX_BATCH_ROWS`], and always the first.
+fn batch_len(rows: impl Iterator<Item = usize>) -> usize {
+    let mut total = 0;
+    rows.take_while(|&r| {
+        let first = total == 0;
+        total += r;
+        first || total <= MAX_BATCH_ROWS
+    })
+    .count()
 }
 
 /// Ends the leadership of a batch task that stopped before the queue was empty (its runtime
@@ -398,4 +440,22 @@ fn fail_all(jobs: Vec<Job>, e: &str) -> Vec<Job> {
 /// The error every write of a failed batch gets (each its own: errors are not `Clone`).
 fn failed(why: &str) -> Error {
     Error::Unexpected(anyhow::anyhow!("store write failed: {why}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_BATCH_ROWS, batch_len};
+
+    #[test]
+    fn a_batch_takes_waiting_writes_in_order_until_their_rows_would_pass_the_bound() {
+        // Claims, one row each: a full batch, the rest wait.
+        assert_eq!(batch_len(std::iter::repeat_n(1, 1_000)), MAX_BATCH_ROWS);
+        // A write larger than the bound goes alone, and so does the one it is queued behind.
+        assert_eq!(batch_len([MAX_BATCH_ROWS * 3, 1, 1].into_iter()), 1);
+        assert_eq!(batch_len([1, MAX_BATCH_ROWS * 3, 1].into_iter()), 1);
+        // Settlements of 100 rows: two fit with the claims before them, the third waits.
+        assert_eq!(batch_len([10, 100, 100, 100, 1].into_iter()), 3);
+        // Nothing waiting, nothing taken.
+        assert_eq!(batch_len(std::iter::empty()), 0);
+    }
 }

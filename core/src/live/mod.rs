@@ -191,13 +191,25 @@ impl Live {
     pub async fn commit<T, F>(&self, db: &sea_orm::DatabaseConnection, work: F) -> Result<T, crate::error::Error>
     where
         T: Send + 'static,
-        F: for<'a> Fn(
-                &'a sea_orm::DatabaseTransaction,
-            ) -> futures_util::future::BoxFuture<'a, Result<(T, Staged), crate::error::Error>>
-            + Send
-            + 'static,
+        F: commit::Write<T>,
     {
-        self.group.run(db, self, work).await
+        self.group.run(db, self, 1, work).await
+    }
+
+    /// [`Live::commit`] for a write of about `rows` rows (a session's settled handling time):
+    /// a batch holds the node's write turn for a bounded number of rows, so a large write
+    /// waits for a batch of its own rather than making one batch long (see [`commit`]).
+    pub async fn commit_rows<T, F>(
+        &self,
+        db: &sea_orm::DatabaseConnection,
+        rows: usize,
+        work: F,
+    ) -> Result<T, crate::error::Error>
+    where
+        T: Send + 'static,
+        F: commit::Write<T>,
+    {
+        self.group.run(db, self, rows, work).await
     }
 
     /// On SQLite, waits for this node's turn at the store's one write lock (held until the

@@ -19,57 +19,62 @@ use crate::helpers::{TestResult, conv_id, msg, spawn_app};
 /// Sets the conversation's risk and stages one event and one audit entry, inside the group
 /// commit; fails after writing when `fail` is set.
 async fn write(app: &crate::helpers::TestApp, id: i64, fail: bool, hold: Duration) -> Result<i64, Error> {
-    write_sized(app, id, fail, hold, 1).await
+    app.state.live.commit(&app.state.db, work(id, fail, hold)).await
 }
 
-/// [`write`], counted as a write of `rows` rows.
-async fn write_sized(
-    app: &crate::helpers::TestApp,
-    id: i64,
-    fail: bool,
-    hold: Duration,
-    rows: usize,
-) -> Result<i64, Error> {
-    app.state
-        .live
-        .commit_rows(&app.state.db, rows, move |txn| {
-            Box::pin(async move {
-                conversation::Entity::update_many()
-                    .col_expr(conversation::Column::Risk, Expr::value(99))
-                    .filter(conversation::Column::Id.eq(id))
-                    .exec(txn)
-                    .await?;
-                let events = vec![NewEvent {
-                    kind: "test.group_commit",
-                    conversation_id: Some(id),
-                    payload: json!({"conversation_id": id}),
-                }];
-                let audit = vec![chorus_core::audit::Entry {
-                    actor: "system".into(),
-                    action: "test.group_commit".into(),
-                    target_type: "conversation".into(),
-                    target_id: Some(id.to_string()),
-                    ..Default::default()
-                }];
-                tokio::time::sleep(hold).await;
-                if fail {
-                    return Err(Error::Conflict(format!("refused {id}")));
-                }
-                Ok((id, Staged { events, audit }))
-            })
+/// [`write`] as bookkeeping beside the live work ([`Live::commit_aside`]), counted as a write of
+/// `rows` rows.
+///
+/// [`Live::commit_aside`]: chorus_core::live::Live::commit_aside
+async fn write_aside(app: &crate::helpers::TestApp, id: i64, hold: Duration, rows: usize) -> Result<i64, Error> {
+    app.state.live.commit_aside(&app.state.db, rows, work(id, false, hold)).await
+}
+
+/// The write of [`write`].
+fn work(id: i64, fail: bool, hold: Duration) -> impl chorus_core::live::commit::Write<i64> {
+    move |txn| {
+        Box::pin(async move {
+            conversation::Entity::update_many()
+                .col_expr(conversation::Column::Risk, Expr::value(99))
+                .filter(conversation::Column::Id.eq(id))
+                .exec(txn)
+                .await?;
+            let events = vec![NewEvent {
+                kind: "test.group_commit",
+                conversation_id: Some(id),
+                payload: json!({"conversation_id": id}),
+            }];
+            let audit = vec![chorus_core::audit::Entry {
+                actor: "system".into(),
+                action: "test.group_commit".into(),
+                target_type: "conversation".into(),
+                target_id: Some(id.to_string()),
+                ..Default::default()
+            }];
+            tokio::time::sleep(hold).await;
+            if fail {
+                return Err(Error::Conflict(format!("refused {id}")));
+            }
+            Ok((id, Staged { events, audit }))
         })
-        .await
+    }
+}
+
+/// `n` conversations, each of its own customer (`tag` and a number).
+async fn conversations(app: &crate::helpers::TestApp, tag: &str, n: usize) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let at = "2026-11-20T10:00:00Z";
+        let out = app.ingest(&json!([msg(&format!("{tag}{i}"), &format!("{tag}c{i}"), "hello?", at)])).await;
+        ids.push(conv_id(&out[0]));
+    }
+    ids
 }
 
 #[tokio::test]
 async fn failed_writes_roll_back_alone_and_the_rest_commit_together() -> TestResult {
     let app = spawn_app().await;
-    let mut ids = Vec::new();
-    for i in 0..24 {
-        let out =
-            app.ingest(&json!([msg(&format!("g{i}"), &format!("gc{i}"), "hello?", "2026-11-20T10:00:00Z")])).await;
-        ids.push(conv_id(&out[0]));
-    }
+    let ids = conversations(&app, "g", 24).await;
     // A slow write holds the node's one batch slot while the others queue up behind it: they
     // then share one transaction with a savepoint each.
     let (first, rest) = ids.split_first().ok_or("no conversations")?;
@@ -122,12 +127,7 @@ async fn a_write_picked_as_a_deadlocks_victim_is_tried_again_and_commits() -> Te
         eprintln!("skipping: a deadlock needs PostgreSQL (CHORUS_TEST_DATABASE_URL); this run is on SQLite");
         return Ok(());
     }
-    let mut ids = Vec::new();
-    for i in 0..2 {
-        let out =
-            app.ingest(&json!([msg(&format!("dl{i}"), &format!("dlc{i}"), "hello?", "2026-11-20T10:00:00Z")])).await;
-        ids.push(conv_id(&out[0]));
-    }
+    let ids = conversations(&app, "dl", 2).await;
     let (a, b) = (ids[0], ids[1]);
     let set_risk = |risk: i32, id: i64| {
         conversation::Entity::update_many()
@@ -231,8 +231,7 @@ async fn large_writes_get_a_batch_each_and_the_ingest_writer_a_turn_between_them
     let stored = || event::Entity::find().filter(event::Column::Kind.eq("test.group_commit")).count(&app.state.db);
     // Four writes of 200 rows each (a session's settled handling time), queued together: two
     // would pass the bound of a batch.
-    let large =
-        futures_util::future::join_all((0..4).map(|_| write_sized(&app, id, false, Duration::from_millis(150), 200)));
+    let large = futures_util::future::join_all((0..4).map(|_| write_aside(&app, id, Duration::from_millis(150), 200)));
     let ingest_turn = async {
         // While the first batch runs; the batches after it queue behind this turn.
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -247,5 +246,43 @@ async fn large_writes_get_a_batch_each_and_the_ingest_writer_a_turn_between_them
         assert_eq!(r?, id, "a large write did not commit");
     }
     assert_eq!(stored().await?, 4, "every large write's event is stored");
+    Ok(())
+}
+
+/// Bookkeeping beside the live work (status changes, settled handling time) does not wait for
+/// the claims' batch on PostgreSQL, whose writers do not exclude each other: it has batches of
+/// its own. (A node runs one claims batch at a time, and a wave of settlements in it held the
+/// claims behind it.) On SQLite it takes its turn in the claims' batches, as SQLite has one
+/// writer anyway.
+#[tokio::test]
+async fn bookkeeping_waits_for_the_claims_batch_on_sqlite_only() -> TestResult {
+    let app = spawn_app().await;
+    let ids = conversations(&app, "bk", 2).await;
+    let (batched, aside) = (ids[0], ids[1]);
+    let hold = Duration::from_millis(600);
+    let started = std::time::Instant::now();
+    // A slow write holds the node's one batch; the bookkeeping write comes while it runs.
+    let slow = async {
+        let r = write(&app, batched, false, hold).await;
+        (r, started.elapsed())
+    };
+    let beside = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let r = write_aside(&app, aside, Duration::ZERO, 1).await;
+        (r, started.elapsed())
+    };
+    let ((slow, slow_done), (beside, beside_done)) = tokio::join!(slow, beside);
+    assert_eq!(slow?, batched);
+    assert_eq!(beside?, aside);
+    match app.state.db.get_database_backend() {
+        sea_orm::DatabaseBackend::Sqlite => assert!(
+            beside_done >= slow_done,
+            "on SQLite the bookkeeping write took the write turn from the running batch ({beside_done:?} < {slow_done:?})"
+        ),
+        _ => assert!(
+            beside_done < hold,
+            "on PostgreSQL the bookkeeping write waited for the claims' batch ({beside_done:?}, the batch {slow_done:?})"
+        ),
+    }
     Ok(())
 }

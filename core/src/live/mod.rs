@@ -107,7 +107,12 @@ pub struct Live {
     /// Cancels `shutdown` when the last handle on this node is dropped (a test's node), so its
     /// tasks end rather than run on without it.
     _stop_on_drop: Arc<tokio_util::sync::DropGuard>,
+    /// The group commit of live work (claims, releases, transfers, lapses).
     group: Arc<commit::GroupCommit>,
+    /// The group commit of bookkeeping beside the live work (status changes, settled handling
+    /// time): `group` itself on SQLite, which has one writer at a time anyway; one of its own
+    /// on PostgreSQL (see [`Live::commit_aside`]).
+    aside: Arc<commit::GroupCommit>,
     /// Resync snapshots being built on this node at once (see [`Live::snapshot_turn`]).
     snapshots: Arc<tokio::sync::Semaphore>,
 }
@@ -157,6 +162,11 @@ impl Live {
         tasks.spawn("event tail", shutdown.clone(), move || {
             tail_loop(c.clone(), h.clone(), stop.clone(), hooks.clone())
         });
+        let group = Arc::new(commit::GroupCommit::for_backend(backend));
+        let aside = match backend {
+            sea_orm::DatabaseBackend::Sqlite => group.clone(),
+            _ => Arc::new(commit::GroupCommit::for_backend(backend)),
+        };
         Ok(Self {
             coord,
             hub,
@@ -170,7 +180,8 @@ impl Live {
             _stop_on_drop: Arc::new(shutdown.clone().drop_guard()),
             shutdown,
             housekeeping: tokio_util::task::TaskTracker::new(),
-            group: Arc::new(commit::GroupCommit::for_backend(backend)),
+            group,
+            aside,
             snapshots: Arc::new(tokio::sync::Semaphore::new(SNAPSHOTS_AT_ONCE)),
         })
     }
@@ -196,10 +207,21 @@ impl Live {
         self.group.run(db, self, 1, work).await
     }
 
-    /// [`Live::commit`] for a write of about `rows` rows (a session's settled handling time):
-    /// a batch holds the node's write turn for a bounded number of rows, so a large write
-    /// waits for a batch of its own rather than making one batch long (see [`commit`]).
-    pub async fn commit_rows<T, F>(
+    /// A bookkeeping write of about `rows` rows beside the live work (a status change, settled
+    /// handling time), in a group commit like [`Live::commit`]'s. A batch holds its write turn
+    /// for a bounded number of rows, so a large write waits for a batch of its own rather than
+    /// making one batch long.
+    ///
+    /// On SQLite these writes share the claims' batches, as SQLite has one writer at a time
+    /// anyway and would otherwise put them in its busy handler's sleeps. On PostgreSQL, whose
+    /// writers do not exclude each other, they have batches of their own, one at a time, that
+    /// run beside the claims' rather than ahead of them. Why: the node runs one claims batch
+    /// at a time there, and a wave of settlements in it (sessions ending together) held the
+    /// claims behind it; the cluster's crisis mix measured claims p99 1.20–1.22× against builds
+    /// before they shared it. Each write in a transaction of its own was worse: hundreds of
+    /// commits, and settlements contending with each other for the same hourly rows
+    /// (docs/performance.md).
+    pub async fn commit_aside<T, F>(
         &self,
         db: &sea_orm::DatabaseConnection,
         rows: usize,
@@ -209,7 +231,7 @@ impl Live {
         T: Send + 'static,
         F: commit::Write<T>,
     {
-        self.group.run(db, self, rows, work).await
+        self.aside.run(db, self, rows, work).await
     }
 
     /// On SQLite, waits for this node's turn at the store's one write lock (held until the

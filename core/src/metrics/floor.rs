@@ -131,13 +131,15 @@ pub struct FloorQuery {
 
 /// Records an agent's status as one of their sessions set it.
 ///
-/// The insert goes through the group commit of live writes (`Live::commit`). Why: sessions
-/// open and close in waves (a shift starting, a load balancer moving everyone), and each
-/// writes a status. Written on their own on SQLite, those inserts met the ingest writer and the
-/// claims in SQLite's busy handler, which sleeps in steps of up to 100 ms: in the bench's crisis
-/// mix one insert waited 833 ms. Each waiting its own turn at the write lock was worse (the
-/// ingest writer queued behind hundreds of one-row transactions). In the group commit a wave
-/// of them shares a few transactions with the claims (docs/performance.md).
+/// On SQLite the insert goes through the group commit of live writes (`Live::commit_aside`).
+/// Why: sessions open and close in waves (a shift starting, a load balancer moving everyone),
+/// and each writes a status. Written on their own on SQLite, those inserts met the ingest writer
+/// and the claims in SQLite's busy handler, which sleeps in steps of up to 100 ms: in the
+/// bench's crisis mix one insert waited 833 ms. Each waiting its own turn at the write lock was
+/// worse (the ingest writer queued behind hundreds of one-row transactions). In the group
+/// commit a wave of them shares a few transactions with the claims (docs/performance.md). On
+/// PostgreSQL, whose writers do not exclude each other, they have batches of their own beside
+/// the claims' (see `Live::commit_aside`), so a wave does not hold the claims behind it.
 pub async fn record_status(
     db: &sea_orm::DatabaseConnection,
     live: &crate::live::Live,
@@ -145,7 +147,7 @@ pub async fn record_status(
     status: &str,
 ) -> Result<(), Error> {
     let (status, at) = (status.to_owned(), Utc::now());
-    live.commit(db, move |txn| {
+    live.commit_aside(db, 1, move |txn| {
         let status = status.clone();
         Box::pin(async move {
             agent_status_change::ActiveModel {

@@ -80,15 +80,17 @@ impl HandlingClock {
 
 /// Writes settled handling time of `agent`: onto each conversation and into the hourly figures.
 ///
-/// The write goes through the group commit of live writes (`Live::commit_rows`). Why: every
-/// session settles on each heartbeat and when it ends, an update per conversation it worked on.
-/// Written in transactions of their own on SQLite, those met the ingest writer and the claims
-/// in SQLite's busy handler, which sleeps in steps of up to 100 ms; in the group commit they
-/// take their turn with the claims. One statement per [`SETTLE_CHUNK`] conversations, not one
-/// each, and each chunk a write of its own, counted in rows: a batch holds the node's one
-/// write turn while its statements run, and sessions that end together (a shift ending, a
-/// node restarting) settle together. As one write each, fifty claimers' settlements held the
-/// turn 72–116 ms in the bench's crisis mix, and the ingest writer waited behind them.
+/// On SQLite the write goes through the group commit of live writes (`Live::commit_aside`).
+/// Why: every session settles on each heartbeat and when it ends, an update per conversation
+/// it worked on. Written in transactions of their own on SQLite, those met the ingest writer
+/// and the claims in SQLite's busy handler, which sleeps in steps of up to 100 ms; in the group
+/// commit they take their turn with the claims. One statement per [`SETTLE_CHUNK`]
+/// conversations, not one each, and each chunk a write of its own, counted in rows: a batch
+/// holds the node's one write turn while its statements run, and sessions that end together (a
+/// shift ending, a node restarting) settle together. As one write each, fifty claimers'
+/// settlements held the turn 72–116 ms in the bench's crisis mix, and the ingest writer waited
+/// behind them. On PostgreSQL the chunks have batches of their own, beside the claims' rather
+/// than ahead of them (see `Live::commit_aside`).
 pub async fn settle(
     db: &DatabaseConnection,
     live: &crate::live::Live,
@@ -98,7 +100,7 @@ pub async fn settle(
     let now = Utc::now();
     let chunks = settled.chunks(SETTLE_CHUNK).map(|chunk| {
         let chunk = chunk.to_vec();
-        live.commit_rows(db, chunk.len(), move |txn| {
+        live.commit_aside(db, chunk.len(), move |txn| {
             let chunk = chunk.clone();
             Box::pin(async move {
                 let added: HashMap<ConversationId, i64> = chunk.iter().copied().collect();

@@ -476,7 +476,9 @@ async fn phases(args: &LiveArgs, targets: &[Target]) -> anyhow::Result<()> {
             for (t, target) in in_turn(chorus.iter().copied(), round) {
                 settle_all(targets).await;
                 let plan = claims::prepare(args, target.api()?, &format!("k{round}-")).await?;
-                figures[t].push(claims::run(args, &target.nodes, plan, &target.label).await?);
+                let (f, won) = claims::run(args, &target.nodes, plan, &target.label).await?;
+                figures[t].push(f);
+                claims::hand_back(target.api()?, won).await?;
             }
         }
         compare::claims("claims alone", &chorus, &figures);
@@ -498,8 +500,10 @@ async fn phases(args: &LiveArgs, targets: &[Target]) -> anyhow::Result<()> {
                     fanout::round(&load, &label, rounds + round),
                     claims::run(args, &target.nodes, plan, &label)
                 );
+                let (c, won) = c?;
                 fan[t].push(f?);
-                claimed[t].push(c?);
+                claimed[t].push(c);
+                claims::hand_back(target.api()?, won).await?;
             }
         }
         compare::mixed(args, &chorus, &fan, &claimed);

@@ -21,6 +21,10 @@ pub(crate) struct Plan {
     tokens: Vec<String>,
 }
 
+/// What the claimers of a run won and still hold: (the claimer's token, conversation, fence
+/// token), for [`hand_back`].
+pub(crate) type Won = Vec<(String, i64, i64)>;
+
 /// What a claim run measured.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Figures {
@@ -59,8 +63,9 @@ pub(crate) async fn prepare(args: &LiveArgs, api: &Api, tag: &str) -> anyhow::Re
 }
 
 /// Claims every planned conversation twice (two claimers race for it) at `args.claim_rate`
-/// attempts per second, and prints what it measured under `label`.
-pub(crate) async fn run(args: &LiveArgs, nodes: &[Node], plan: Plan, label: &str) -> anyhow::Result<Figures> {
+/// attempts per second, and prints what it measured under `label`. Returns, besides, what the
+/// claimers won: the caller hands it back once the round is over ([`hand_back`]).
+pub(crate) async fn run(args: &LiveArgs, nodes: &[Node], plan: Plan, label: &str) -> anyhow::Result<(Figures, Won)> {
     let Plan { first, newest, tokens } = plan;
     let total = usize::try_from(newest - first + 1).unwrap_or(0);
     let claimers = tokens.len();
@@ -96,7 +101,11 @@ pub(crate) async fn run(args: &LiveArgs, nodes: &[Node], plan: Plan, label: &str
                     rtts.push(t.elapsed());
                 }
                 if a["type"] == "ack" {
-                    won.push(id);
+                    won.push((
+                        token.clone(),
+                        id,
+                        a["claim"]["fence_token"].as_i64().context("a grant without its fence token")?,
+                    ));
                 } else {
                     *errors.entry(a["code"].as_str().unwrap_or("?").to_owned()).or_default() += 1;
                 }
@@ -108,12 +117,14 @@ pub(crate) async fn run(args: &LiveArgs, nodes: &[Node], plan: Plan, label: &str
     let mut rtts = Vec::new();
     let mut grants: HashMap<i64, u32> = HashMap::new();
     let mut errors: HashMap<String, u32> = HashMap::new();
+    let mut held = Won::new();
     for t in tasks {
         let (r, won, e) = t.await??;
         rtts.extend(r);
-        for id in won {
+        for &(_, id, _) in &won {
             *grants.entry(id).or_default() += 1;
         }
+        held.extend(won);
         for (k, v) in e {
             *errors.entry(k).or_default() += v;
         }
@@ -146,7 +157,51 @@ pub(crate) async fn run(args: &LiveArgs, nodes: &[Node], plan: Plan, label: &str
     if duplicates > 0 {
         bail!("{duplicates} conversations were granted twice");
     }
-    Ok(Figures { round_trip, per_second })
+    Ok((Figures { round_trip, per_second }, held))
+}
+
+/// Gives back everything a round's claimers won, untimed, each release by its holder (over
+/// HTTP, one claimer's worth at a time per claimer), and says how long that took.
+///
+/// Why: a claimer whose session closed keeps its leases until they lapse (`claim_lease_secs`,
+/// 120 s by default), and the reaper then hands its conversations back one write at a time,
+/// each announced to every watcher. Left to lapse, a round's 5,000 grants came back two
+/// minutes later, in whichever round, of whichever target, was running then; and every
+/// reaper pass read every held conversation, more each round. On 2026-12-07 the first target
+/// of an embedded crisis mix ran worse than the second whichever binary it was (1.49× at the
+/// ingest round trip p99 against a copy of itself, docs/performance.md).
+pub(crate) async fn hand_back(api: &Api, won: Won) -> anyhow::Result<()> {
+    use futures_util::StreamExt;
+    let (started, total) = (Instant::now(), won.len());
+    let mut by_holder: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
+    for (token, id, fence) in won {
+        by_holder.entry(token).or_default().push((id, fence));
+    }
+    let refused = futures_util::stream::iter(by_holder)
+        .map(|(token, held)| async move {
+            let mut refused = 0_usize;
+            for (id, fence) in held {
+                let r = api
+                    .client
+                    .post(format!("{}/api/v1/conversations/{id}/release", api.base))
+                    .bearer_auth(&token)
+                    .json(&json!({"fence_token": fence}))
+                    .send()
+                    .await?;
+                refused += usize::from(!r.status().is_success());
+            }
+            anyhow::Ok(refused)
+        })
+        .buffer_unordered(64)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .sum::<anyhow::Result<usize>>()?;
+    println!(
+        "(handed back the round's {total} grants in {:.1} s, untimed; {refused} refused)",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 /// The coordination step alone: the claim script through one `ConnectionManager`, at the same

@@ -128,10 +128,10 @@ where
 
 #[tokio::test]
 async fn forecast_and_staffing_from_imported_history() -> TestResult {
-    within_one_hour(forecast_and_staffing).await
+    within_one_hour(forecast_and_staffing_from_imported_history_once).await
 }
 
-async fn forecast_and_staffing() -> TestResult {
+async fn forecast_and_staffing_from_imported_history_once() -> TestResult {
     let app = spawn_app().await;
     let hours = 4 * 168 + 1;
     let counts = counts(hours);
